@@ -1,0 +1,5 @@
+"""``python -m dwmlir`` is the ``dwmlir`` command."""
+
+from .cli.main import entry
+
+entry()

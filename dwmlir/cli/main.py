@@ -1,0 +1,243 @@
+"""``dwmlir``: a thin command line over the stages.
+
+Exit status: 0 success, 1 internal error or wrong numerical result, 2 user error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .. import __version__
+from ..errors import REPORT_HINT, UserError
+from ..spec import OPS, SUPPORTED_OPS, ConvSpec, parse_int_list, parse_shape
+from ..target import DEFAULT_TARGET, TARGETS, get_target
+
+DEMO_SPECS: tuple[tuple[str, ...], ...] = (
+    ("--input", "1x1030x64", "--filter", "7x64"),
+    ("--input", "2x37x13", "--filter", "3x13", "--strides", "2"),
+    ("--input", "1x40x300", "--filter", "5x300", "--dilations", "3", "--dtype", "i32"),
+    ("--input", "1x9x1", "--filter", "1x1"),
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _add_spec_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("convolution spec")
+    g.add_argument(
+        "--op",
+        default="depthwise_conv_1d_nwc_wc",
+        metavar="OP",
+        help=f"linalg depthwise op (default: %(default)s); known: {', '.join(OPS)}; "
+        f"compiled today: {', '.join(SUPPORTED_OPS)}",
+    )
+    g.add_argument(
+        "--input",
+        required=True,
+        metavar="SHAPE",
+        help="input shape in the op's layout, sizes joined by 'x' (e.g. 1x1030x64 for nwc)",
+    )
+    g.add_argument(
+        "--filter", required=True, metavar="SHAPE", help="filter shape in the op's layout (e.g. 7x64 for wc)"
+    )
+    g.add_argument(
+        "--strides",
+        default=None,
+        metavar="S[,S...]",
+        help="one stride per spatial dim, comma-separated (default: all 1)",
+    )
+    g.add_argument(
+        "--dilations",
+        default=None,
+        metavar="D[,D...]",
+        help="one dilation per spatial dim, comma-separated (default: all 1)",
+    )
+    g.add_argument(
+        "--dtype",
+        default="f32",
+        metavar="TYPE",
+        help="element type of input, filter and output: f32 or i32 (default: %(default)s)",
+    )
+    g.add_argument(
+        "--target",
+        default=DEFAULT_TARGET,
+        metavar="TARGET",
+        help=f"code-generation target (default: %(default)s); known: {', '.join(TARGETS)}",
+    )
+    g.add_argument(
+        "--name",
+        default="dwconv",
+        metavar="NAME",
+        help="C symbol of the kernel and stem of every artefact (default: %(default)s)",
+    )
+
+
+def spec_from_args(args: argparse.Namespace) -> ConvSpec:
+    return ConvSpec(
+        op=args.op,
+        input_shape=parse_shape(args.input, "input"),
+        filter_shape=parse_shape(args.filter, "filter"),
+        strides=parse_int_list(args.strides, "strides") if args.strides is not None else (),
+        dilations=parse_int_list(args.dilations, "dilations") if args.dilations is not None else (),
+        dtype=args.dtype,
+        name=args.name,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="dwmlir",
+        description="Compile linalg depthwise convolutions to scalable-vector ARM SVE code with MLIR, "
+        "and check them under qemu-aarch64 at several vector lengths.",
+        epilog="Exit status: 0 success, 1 internal error or numerical mismatch, 2 bad input or "
+        "missing tool. Tools are found in DWMLIR_LLVM_DIR (default /usr/lib/llvm-22/bin); the "
+        "aarch64 runtime in DWMLIR_AARCH64_SYSROOT (default .deps/aarch64-sysroot).",
+    )
+    parser.add_argument("--version", action="version", version=f"dwmlir {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    pc = sub.add_parser(
+        "compile",
+        help="compile one kernel to an object, header and every stage's IR",
+        description="Write DIR/NAME.o (aarch64 ELF), NAME.h (C ABI), NAME.mlir (linalg "
+        "input), NAME.ll (LLVM IR) and NAME.s (assembly). Writes are atomic.",
+    )
+    _add_spec_flags(pc)
+    pc.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="DIR",
+        type=Path,
+        help="output directory (created if missing; its parent must exist)",
+    )
+
+    pr = sub.add_parser(
+        "run",
+        help="compile, run under qemu at several vector lengths, compare with numpy",
+        description="Compile the kernel, run it on random data at each SVE vector length "
+        "and compare with an independent numpy reference. Exits 0 only when every "
+        "run matches.",
+    )
+    _add_spec_flags(pr)
+    _add_run_flags(pr)
+
+    pd = sub.add_parser(
+        "demo",
+        help="run a few representative specs at four vector lengths",
+        description="Compile and check a few 1-D depthwise convolutions (f32, i32, "
+        "strides, dilations, C=1..300) at 128, 256, 512 and 2048 bits.",
+    )
+    _add_run_flags(pd)
+    return parser
+
+
+def _add_run_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("running")
+    g.add_argument(
+        "--vector-bits",
+        default="128,256,512,2048",
+        metavar="BITS[,BITS...]",
+        help="SVE vector lengths to run at (default: %(default)s)",
+    )
+    g.add_argument(
+        "--mode",
+        default="aot",
+        metavar="MODE[,MODE...]",
+        help="aot: link the object with a C driver; jit: run the lowered module with the "
+        "aarch64 mlir-runner; both: aot,jit (default: %(default)s)",
+    )
+    g.add_argument("--seed", default=0, type=int, metavar="N", help="random data seed (default: 0)")
+
+
+def _modes(text: str) -> tuple[str, ...]:
+    from ..run import MODES
+
+    modes = tuple(m.strip() for m in text.split(","))
+    bad = [m for m in modes if m not in MODES]
+    if bad:
+        raise UserError(f"unknown run mode '{bad[0]}': choose from {', '.join(MODES)}")
+    return modes
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from ..artefact import compile_spec, write_artefacts
+
+    spec = spec_from_args(args)
+    art = compile_spec(spec, get_target(args.target))
+    for path in write_artefacts(art, args.output):
+        print(path)
+    return 0
+
+
+def _print_results(spec: ConvSpec, results) -> bool:
+    print(f"{spec.describe()}")
+    print(f"  {'mode':<5} {'VL':>5}  {'max|err|':>10}  {'tolerance':>10}  {'bad':>5}  {'time':>7}  result")
+    for r in results:
+        verdict = "ok" if r.ok else "MISMATCH"
+        print(
+            f"  {r.mode:<5} {r.vector_bits:>5}  {r.max_abs_err:>10.3g}  {r.tolerance:>10.3g}  "
+            f"{r.mismatches:>5}  {r.seconds:>6.2f}s  {verdict}"
+        )
+    return all(r.ok for r in results)
+
+
+def _run_one(spec: ConvSpec, args: argparse.Namespace) -> tuple[int, int]:
+    from ..run import check_vector_bits, run_spec
+
+    bits = check_vector_bits(parse_int_list(args.vector_bits, "vector lengths"))
+    results = run_spec(spec, get_target(args.target), bits, _modes(args.mode), seed=args.seed)
+    _print_results(spec, results)
+    return sum(r.ok for r in results), len(results)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    good, total = _run_one(spec_from_args(args), args)
+    print(f"{good}/{total} runs match the reference")
+    return 0 if good == total else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    good = total = 0
+    for flags in DEMO_SPECS:
+        spec_args = build_parser().parse_args(["run", *flags])
+        spec_args.vector_bits, spec_args.mode, spec_args.seed = args.vector_bits, args.mode, args.seed
+        g, t = _run_one(spec_from_args(spec_args), spec_args)
+        good, total = good + g, total + t
+    print(f"{good}/{total} runs match the reference")
+    return 0 if good == total else 1
+
+
+COMMANDS = {"compile": cmd_compile, "run": cmd_run, "demo": cmd_demo}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as exc:
+        print(f"dwmlir: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dwmlir: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last line of defence, must not show a traceback
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"dwmlir: internal error: {type(exc).__name__}: {first}; {REPORT_HINT}", file=sys.stderr)
+        return 1
+
+
+def entry() -> None:
+    sys.exit(main())

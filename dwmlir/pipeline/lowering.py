@@ -1,0 +1,66 @@
+"""Named pass bundles, driven by ``PassManager``, from vectorized linalg to the LLVM dialect.
+
+Each bundle is a textual pipeline fragment so that users can paste it into ``mlir-opt
+--pass-pipeline=...`` to reproduce a stage.
+"""
+
+from __future__ import annotations
+
+from mlir import ir
+from mlir.passmanager import PassManager
+
+from ..target import Target
+
+CLEANUP = "canonicalize,cse"
+
+# tensor.empty feeding materialize_in_destination becomes a slice of the output buffer, so
+# the kernel writes its result in place: no allocation, no memref.copy, no runtime calls.
+BUFFERIZE = "eliminate-empty-tensors,one-shot-bufferize,cse,canonicalize"
+
+# Masks first (convert-vector-to-scf cannot handle vector.mask), then unroll n-D transfers to
+# 1-D SVE loads/stores instead of staging them through stack buffers.
+LOWER_VECTOR = (
+    "func.func(lower-vector-mask),canonicalize,cse,"
+    "func.func(convert-vector-to-scf{full-unroll=1 lower-tensors=0},"
+    "arm-sve-legalize-vector-storage),canonicalize,cse"
+)
+
+
+def to_llvm(target: Target) -> str:
+    vec = "convert-vector-to-llvm{enable-arm-sve=1}" if target.scalable else "convert-vector-to-llvm"
+    return (
+        "convert-scf-to-cf,"
+        f"{vec},"
+        "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
+        "convert-arith-to-llvm,convert-index-to-llvm,"
+        "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
+        "convert-cf-to-llvm,reconcile-unrealized-casts,canonicalize,cse"
+    )
+
+
+def bundles(target: Target) -> dict[str, str]:
+    """The stages after the transform schedule, in order."""
+    return {
+        "bufferize": f"{CLEANUP},{BUFFERIZE}",
+        "lower-vector": LOWER_VECTOR,
+        "to-llvm": to_llvm(target),
+    }
+
+
+def full_pipeline(target: Target) -> str:
+    return "builtin.module(" + ",".join(bundles(target).values()) + ")"
+
+
+def run_bundle(module: ir.Module, fragment: str) -> None:
+    PassManager.parse(f"builtin.module({fragment})").run(module.operation)
+
+
+def set_vscale_range(module: ir.Module, target: Target) -> None:
+    """Tell LLVM the vector-length range so it can fold vscale arithmetic."""
+    if not (target.scalable and target.vscale_range):
+        return
+    lo, hi = target.vscale_range
+    attr = ir.Attribute.parse(f"#llvm.vscale_range<minRange = {lo}, maxRange = {hi}>")
+    for op in module.body.operations:
+        if op.operation.name == "llvm.func" and len(op.regions[0].blocks) > 0:
+            op.operation.attributes["vscale_range"] = attr

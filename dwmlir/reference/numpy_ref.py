@@ -1,0 +1,93 @@
+"""Direct depthwise convolution in numpy, written from the op definitions' formulas.
+
+It shares nothing with the compiler path except the spec's layout letters: it transposes
+every operand to a canonical (n, spatial..., c[, m]) form, sums over taps with strided
+slices, and transposes back.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..spec import ConvSpec
+
+
+def _to_canonical(arr: np.ndarray, layout: str, order: str) -> np.ndarray:
+    return np.transpose(arr, [layout.index(ch) for ch in order])
+
+
+def depthwise_reference(spec: ConvSpec, inp: np.ndarray, flt: np.ndarray) -> np.ndarray:
+    """Compute the op's output in float64 (floats) or wrapping int32 arithmetic (ints)."""
+    info = spec.info
+    sp = info.spatial
+    acc = np.float64 if spec.dtype.startswith("f") else np.int64
+    x = _to_canonical(inp, info.input_layout, "n" + sp + "c").astype(acc)
+    w_order = sp + "c" + ("m" if info.multiplier else "")
+    w = _to_canonical(flt, info.filter_layout, w_order).astype(acc)
+    if not info.multiplier:
+        w = w[..., np.newaxis]
+    out_sp = spec.out_spatial
+    out = np.zeros((spec.batch, *out_sp, spec.channels, spec.multiplier), dtype=acc)
+    for taps in itertools.product(*(range(k) for k in spec.kernel)):
+        index = [slice(None)]
+        for t, o, s, d in zip(taps, out_sp, spec.strides, spec.dilations, strict=True):
+            start = t * d
+            index.append(slice(start, start + (o - 1) * s + 1, s))
+        window = x[tuple(index)]  # (n, out_sp..., c)
+        out += window[..., np.newaxis] * w[taps]
+    if spec.dtype.startswith("i"):
+        out = out.astype(np.int64) & 0xFFFFFFFF
+        out = np.where(out >= 2**31, out - 2**32, out).astype(np.int32)
+    if not info.multiplier:
+        out = out[..., 0]
+    canon = "n" + sp + "c" + ("m" if info.multiplier else "")
+    return np.transpose(out, [canon.index(ch) for ch in info.output_layout])
+
+
+def random_operands(spec: ConvSpec, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random input and filter in the op's layouts; small integers keep i32 sums exact."""
+    rng = np.random.default_rng(seed)
+    if spec.dtype.startswith("f"):
+        inp = rng.uniform(-1.0, 1.0, spec.input_shape).astype(spec.np_dtype)
+        flt = rng.uniform(-1.0, 1.0, spec.filter_shape).astype(spec.np_dtype)
+    else:
+        inp = rng.integers(-100, 101, spec.input_shape).astype(spec.np_dtype)
+        flt = rng.integers(-100, 101, spec.filter_shape).astype(spec.np_dtype)
+    return inp, flt
+
+
+@dataclass(frozen=True)
+class Comparison:
+    ok: bool
+    max_abs_err: float
+    tolerance: float
+    mismatches: int
+
+
+def compare(
+    spec: ConvSpec, got: np.ndarray, want: np.ndarray, inp: np.ndarray, flt: np.ndarray
+) -> Comparison:
+    """Exact for integers; for floats a bound from the number of taps and operand magnitudes.
+
+    Each output is a sum of T = prod(kernel) products; in f32 with any summation order the
+    error is at most ~T * eps * sum|x*w| (Higham), so we allow 2 * T * eps * max|x| * max|w| * T.
+    """
+    if got.shape != want.shape:
+        return Comparison(False, float("inf"), 0.0, int(np.prod(want.shape)))
+    if spec.dtype.startswith("i"):
+        bad = int(np.count_nonzero(got != want))
+        err = float(np.max(np.abs(got.astype(np.int64) - want.astype(np.int64)), initial=0))
+        return Comparison(bad == 0, err, 0.0, bad)
+    taps = int(np.prod(spec.kernel))
+    eps = float(np.finfo(spec.np_dtype).eps)
+    mag = float(np.max(np.abs(inp), initial=0.0)) * float(np.max(np.abs(flt), initial=0.0))
+    tol = 2.0 * taps * taps * eps * max(mag, np.finfo(spec.np_dtype).tiny)
+    diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
+    both_nan = np.isnan(got) & np.isnan(want)
+    bad_mask = ~(diff <= tol) & ~both_nan
+    bad = int(np.count_nonzero(bad_mask))
+    err = float(np.max(np.where(both_nan, 0.0, diff), initial=0.0))
+    return Comparison(bad == 0, err, tol, bad)

@@ -1,0 +1,61 @@
+"""A generated C driver for one kernel: read operands from files, call, write the output.
+
+The driver knows nothing about convolutions; it moves bytes. It poisons the output buffer
+first so a kernel that accumulates instead of overwriting is caught.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..spec import ConvSpec
+
+_TEMPLATE = """\
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "{name}.h"
+
+static void *load(const char *path, size_t bytes) {{
+  void *buf = malloc(bytes ? bytes : 1);
+  FILE *f = fopen(path, "rb");
+  if (!buf || !f || fread(buf, 1, bytes, f) != bytes) {{
+    fprintf(stderr, "harness: cannot read %zu bytes from %s\\n", bytes, path);
+    exit(3);
+  }}
+  fclose(f);
+  return buf;
+}}
+
+int main(int argc, char **argv) {{
+  if (argc != 4) {{
+    fprintf(stderr, "usage: %s INPUT FILTER OUTPUT\\n", argv[0]);
+    return 2;
+  }}
+  const size_t in_bytes = {in_bytes}u, flt_bytes = {flt_bytes}u, out_bytes = {out_bytes}u;
+  {ctype} *input = load(argv[1], in_bytes);
+  {ctype} *filter = load(argv[2], flt_bytes);
+  {ctype} *output = malloc(out_bytes ? out_bytes : 1);
+  if (!output) return 3;
+  memset(output, 0x7f, out_bytes);
+  {name}(input, filter, output);
+  FILE *f = fopen(argv[3], "wb");
+  if (!f || fwrite(output, 1, out_bytes, f) != out_bytes) {{
+    fprintf(stderr, "harness: cannot write %s\\n", argv[3]);
+    return 3;
+  }}
+  fclose(f);
+  return 0;
+}}
+"""
+
+
+def render_harness(spec: ConvSpec) -> str:
+    size = spec.bits // 8
+    return _TEMPLATE.format(
+        name=spec.name,
+        ctype=spec.c_type,
+        in_bytes=math.prod(spec.input_shape) * size,
+        flt_bytes=math.prod(spec.filter_shape) * size,
+        out_bytes=math.prod(spec.output_shape) * size,
+    )

@@ -1,0 +1,129 @@
+"""Run a compiled kernel on random data at several vector lengths and check it.
+
+Two paths, both under qemu-aarch64 (or natively on an aarch64 host with SVE):
+``aot`` links the object with a generated C driver; ``jit`` hands a driver module plus the
+lowered kernel to the aarch64 mlir-runner. Both compare with the numpy reference.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..artefact import Artefacts, compile_spec, write_artefacts
+from ..errors import UserError
+from ..reference import compare, depthwise_reference, random_operands
+from ..spec import ConvSpec
+from ..target import Target
+from ..toolchain import aarch64_runtime, cross_cc, qemu_prefix, run
+from .harness import render_harness
+from .jit import DRIVER_ENTRY, build_jit_module, parse_printed
+
+MODES = ("aot", "jit")
+VALID_VECTOR_BITS = (128, 256, 512, 1024, 2048)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    mode: str
+    vector_bits: int
+    ok: bool
+    max_abs_err: float
+    tolerance: float
+    mismatches: int
+    seconds: float
+
+
+def check_vector_bits(values: Sequence[int]) -> tuple[int, ...]:
+    bad = [v for v in values if v not in VALID_VECTOR_BITS]
+    if bad or not values:
+        raise UserError(
+            f"invalid vector length {','.join(map(str, bad)) or '(none)'}: SVE vector lengths are "
+            f"{','.join(map(str, VALID_VECTOR_BITS))} bits"
+        )
+    return tuple(values)
+
+
+def _run_aot(art: Artefacts, tmp: Path, inp: np.ndarray, flt: np.ndarray, bits: Sequence[int]):
+    spec = art.spec
+    write_artefacts(art, tmp / "kernel", emit=(".o", ".h"))
+    (tmp / "driver.c").write_text(render_harness(spec))
+    exe = tmp / "driver"
+    run(
+        [
+            cross_cc(),
+            "-static",
+            "-O1",
+            "-I",
+            tmp / "kernel",
+            tmp / "driver.c",
+            tmp / "kernel" / f"{spec.name}.o",
+            "-lm",
+            "-o",
+            exe,
+        ],
+        what="linking the C driver",
+    )
+    (tmp / "input.bin").write_bytes(inp.tobytes())
+    (tmp / "filter.bin").write_bytes(flt.tobytes())
+    for vb in bits:
+        out = tmp / f"output-{vb}.bin"
+        start = time.perf_counter()
+        run([*qemu_prefix(vb), exe, tmp / "input.bin", tmp / "filter.bin", out], what=f"kernel at {vb} bits")
+        got = np.frombuffer(out.read_bytes(), dtype=spec.np_dtype).reshape(spec.output_shape)
+        yield vb, got, time.perf_counter() - start
+
+
+def _run_jit(art: Artefacts, tmp: Path, inp: np.ndarray, flt: np.ndarray, bits: Sequence[int]):
+    spec = art.spec
+    rt = aarch64_runtime()
+    module = tmp / "jit.mlir"
+    module.write_text(build_jit_module(spec, art.text(".llvm.mlir"), inp, flt))
+    libs = ",".join(str(rt.lib(n)) for n in ("mlir_runner_utils", "mlir_c_runner_utils"))
+    for vb in bits:
+        start = time.perf_counter()
+        proc = run(
+            [
+                *qemu_prefix(vb, rt),
+                rt.runner,
+                module,
+                "-e",
+                DRIVER_ENTRY,
+                "-entry-point-result=void",
+                "--march=aarch64",
+                f"--mattr={art.target.mattr}",
+                f"-shared-libs={libs}",
+            ],
+            what=f"mlir-runner at {vb} bits",
+        )
+        yield vb, parse_printed(spec, proc.stdout.decode()), time.perf_counter() - start
+
+
+def run_spec(
+    spec: ConvSpec,
+    target: Target,
+    vector_bits: Sequence[int],
+    modes: Sequence[str] = ("aot",),
+    seed: int = 0,
+) -> list[RunResult]:
+    """Compile once, run each mode at each vector length, compare with the reference."""
+    art = compile_spec(spec, target)
+    inp, flt = random_operands(spec, seed)
+    want = depthwise_reference(spec, inp, flt)
+    results: list[RunResult] = []
+    with tempfile.TemporaryDirectory(prefix="dwmlir-run-") as tmp_name:
+        for mode in modes:
+            tmp = Path(tmp_name) / mode
+            tmp.mkdir()
+            runner = _run_aot if mode == "aot" else _run_jit
+            for vb, got, secs in runner(art, tmp, inp, flt, vector_bits):
+                cmp = compare(spec, got, want, inp, flt)
+                results.append(
+                    RunResult(mode, vb, cmp.ok, cmp.max_abs_err, cmp.tolerance, cmp.mismatches, secs)
+                )
+    return results

@@ -1,0 +1,189 @@
+"""``ConvSpec``: one depthwise convolution, validated once, read by every stage."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from ..errors import UserError
+from .ops import OPS, SUPPORTED_OPS, OpInfo
+
+# Element types: name -> (C type, numpy dtype name, bits).
+DTYPES: dict[str, tuple[str, str, int]] = {
+    "f32": ("float", "float32", 32),
+    "i32": ("int32_t", "int32", 32),
+}
+SUPPORTED_DTYPES: tuple[str, ...] = ("f32", "i32")
+
+_C_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_C_KEYWORDS = frozenset(
+    "auto break case char const continue default do double else enum extern float for goto if "
+    "inline int long register restrict return short signed sizeof static struct switch typedef "
+    "union unsigned void volatile while main".split()
+)
+# Keeps every buffer addressable with 32-bit element offsets in the generated code and harness.
+MAX_ELEMENTS = 2**31 - 1
+
+
+def parse_shape(text: str, what: str) -> tuple[int, ...]:
+    """Parse ``1x1030x64`` into a tuple of positive ints."""
+    parts = text.strip().split("x")
+    if not text.strip() or not all(re.fullmatch(r"[0-9]+", p) for p in parts):
+        raise UserError(f"malformed {what} shape '{text}': write sizes joined by 'x', e.g. 1x1030x64")
+    dims = tuple(int(p) for p in parts)
+    if any(d == 0 for d in dims):
+        raise UserError(f"{what} shape '{text}' has a zero size: every dimension must be >= 1")
+    return dims
+
+
+def parse_int_list(text: str, what: str) -> tuple[int, ...]:
+    """Parse ``2,2`` (strides, dilations) into a tuple of ints (sign checked later)."""
+    parts = text.strip().split(",")
+    if not text.strip() or not all(re.fullmatch(r"-?[0-9]+", p.strip()) for p in parts):
+        raise UserError(f"malformed {what} '{text}': write integers joined by ',', e.g. 2,2")
+    return tuple(int(p) for p in parts)
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    """A depthwise convolution: op, operand shapes, strides, dilations, element type, name."""
+
+    op: str
+    input_shape: tuple[int, ...]
+    filter_shape: tuple[int, ...]
+    strides: tuple[int, ...] = ()
+    dilations: tuple[int, ...] = ()
+    dtype: str = "f32"
+    name: str = "dwconv"
+    info: OpInfo = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.op not in OPS:
+            raise UserError(f"unknown op '{self.op}': choose one of {', '.join(OPS)}")
+        info = OPS[self.op]
+        object.__setattr__(self, "info", info)
+        r = info.rank
+        if not self.strides:
+            object.__setattr__(self, "strides", (1,) * r)
+        if not self.dilations:
+            object.__setattr__(self, "dilations", (1,) * r)
+        self._validate()
+
+    # -- derived sizes -------------------------------------------------------------------------
+    def _dim(self, layout: str, shape: tuple[int, ...], letter: str) -> int:
+        return shape[layout.index(letter)]
+
+    @property
+    def batch(self) -> int:
+        return self._dim(self.info.input_layout, self.input_shape, "n")
+
+    @property
+    def channels(self) -> int:
+        return self._dim(self.info.input_layout, self.input_shape, "c")
+
+    @property
+    def multiplier(self) -> int:
+        return self._dim(self.info.filter_layout, self.filter_shape, "m") if self.info.multiplier else 1
+
+    @property
+    def in_spatial(self) -> tuple[int, ...]:
+        return tuple(self._dim(self.info.input_layout, self.input_shape, s) for s in self.info.spatial)
+
+    @property
+    def kernel(self) -> tuple[int, ...]:
+        return tuple(self._dim(self.info.filter_layout, self.filter_shape, s) for s in self.info.spatial)
+
+    @property
+    def out_spatial(self) -> tuple[int, ...]:
+        return tuple(
+            (i - d * (k - 1) - 1) // s + 1
+            for i, k, s, d in zip(self.in_spatial, self.kernel, self.strides, self.dilations, strict=True)
+        )
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        sizes = dict(zip(self.info.spatial, self.out_spatial, strict=True))
+        sizes.update(n=self.batch, c=self.channels, m=self.multiplier)
+        return tuple(sizes[ch] for ch in self.info.output_layout)
+
+    @property
+    def c_type(self) -> str:
+        return DTYPES[self.dtype][0]
+
+    @property
+    def np_dtype(self) -> str:
+        return DTYPES[self.dtype][1]
+
+    @property
+    def bits(self) -> int:
+        return DTYPES[self.dtype][2]
+
+    # -- validation ----------------------------------------------------------------------------
+    def _validate(self) -> None:
+        info = self.info
+        if self.op not in SUPPORTED_OPS:
+            raise UserError(
+                f"op '{self.op}' is not supported yet: supported ops are {', '.join(SUPPORTED_OPS)}"
+            )
+        if self.dtype not in DTYPES or self.dtype not in SUPPORTED_DTYPES:
+            raise UserError(
+                f"unknown element type '{self.dtype}': choose one of {', '.join(SUPPORTED_DTYPES)}"
+            )
+        if not _C_IDENT.match(self.name) or self.name in _C_KEYWORDS:
+            raise UserError(
+                f"kernel name '{self.name}' is not a C identifier: use letters, digits and '_', "
+                "not starting with a digit"
+            )
+        for what, layout, shape in (
+            ("input", info.input_layout, self.input_shape),
+            ("filter", info.filter_layout, self.filter_shape),
+        ):
+            if len(shape) != len(layout):
+                raise UserError(
+                    f"{what} shape {'x'.join(map(str, shape))} has rank {len(shape)} but "
+                    f"{self.op} takes a rank-{len(layout)} {what} in layout '{layout}'"
+                )
+            if any(d < 1 for d in shape):
+                raise UserError(f"{what} shape has a size < 1: every dimension must be >= 1")
+        fc = self._dim(info.filter_layout, self.filter_shape, "c")
+        if fc != self.channels:
+            raise UserError(
+                f"channel mismatch: input has {self.channels} channels but filter has {fc}; "
+                "a depthwise filter needs one column per input channel"
+            )
+        for what, vals in (("strides", self.strides), ("dilations", self.dilations)):
+            if len(vals) != info.rank:
+                raise UserError(
+                    f"{what} has {len(vals)} values but {self.op} has {info.rank} spatial dims: "
+                    f"give one per dim, e.g. --{what} {','.join(['1'] * info.rank)}"
+                )
+            if any(v < 1 for v in vals):
+                raise UserError(f"{what} must be >= 1, got {','.join(map(str, vals))}")
+        for letter, i, k, d in zip(info.spatial, self.in_spatial, self.kernel, self.dilations, strict=True):
+            span = d * (k - 1) + 1
+            if span > i:
+                raise UserError(
+                    f"kernel larger than input along '{letter}': dilated kernel spans {span} but "
+                    f"input has {i}; use a smaller kernel or dilation, or a larger input"
+                )
+        for what, shape in (
+            ("input", self.input_shape),
+            ("filter", self.filter_shape),
+            ("output", self.output_shape),
+        ):
+            if math.prod(shape) > MAX_ELEMENTS:
+                raise UserError(
+                    f"{what} has {math.prod(shape)} elements, more than the supported 2^31-1: "
+                    "split the convolution into smaller batches or tiles"
+                )
+
+    def describe(self) -> str:
+        """One-line human description, used in headers and tables."""
+        x = lambda t: "x".join(map(str, t))  # noqa: E731
+        return (
+            f"{self.op} {self.dtype} input {x(self.input_shape)} ({self.info.input_layout}) "
+            f"filter {x(self.filter_shape)} ({self.info.filter_layout}) "
+            f"output {x(self.output_shape)} ({self.info.output_layout}) "
+            f"strides {','.join(map(str, self.strides))} dilations {','.join(map(str, self.dilations))}"
+        )

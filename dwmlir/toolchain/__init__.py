@@ -1,0 +1,29 @@
+"""Stage 4b: the one place that knows where external tools live and runs them."""
+
+from .tools import (
+    LLVM_VERSION,
+    AArch64Runtime,
+    aarch64_runtime,
+    cross_cc,
+    host_is_aarch64,
+    llvm_tool,
+    qemu,
+    qemu_prefix,
+    repo_root,
+    run,
+    sysroot,
+)
+
+__all__ = [
+    "LLVM_VERSION",
+    "AArch64Runtime",
+    "aarch64_runtime",
+    "cross_cc",
+    "host_is_aarch64",
+    "llvm_tool",
+    "qemu",
+    "qemu_prefix",
+    "repo_root",
+    "run",
+    "sysroot",
+]

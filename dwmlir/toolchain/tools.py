@@ -1,0 +1,166 @@
+"""Every external tool dwmlir runs is found, version-checked and invoked here.
+
+Lookup order for each tool: an explicit environment variable, then the LLVM 22 directory
+that ``tools/setup.sh`` installs. Nothing is ever run through a shell.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import re
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InternalError, ToolError
+
+LLVM_VERSION = "22.1.8"
+DEFAULT_LLVM_DIR = "/usr/lib/llvm-22/bin"
+SETUP_HINT = "run tools/setup.sh"
+
+
+def repo_root() -> Path | None:
+    """The source checkout holding this package (editable installs), if any."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+def llvm_dir() -> Path:
+    return Path(os.environ.get("DWMLIR_LLVM_DIR", DEFAULT_LLVM_DIR))
+
+
+def sysroot() -> Path:
+    """Unpacked Debian arm64 packages: the aarch64 mlir-runner and MLIR runtime libraries."""
+    env = os.environ.get("DWMLIR_AARCH64_SYSROOT")
+    if env:
+        return Path(env)
+    root = repo_root()
+    return (root / ".deps" / "aarch64-sysroot") if root else Path("/nonexistent-aarch64-sysroot")
+
+
+def host_is_aarch64() -> bool:
+    return platform.machine() in ("aarch64", "arm64")
+
+
+@functools.cache
+def _llvm_tool(name: str) -> Path:
+    path = llvm_dir() / name
+    if not os.access(path, os.X_OK):
+        raise ToolError(
+            f"{name} not found in {llvm_dir()}: {SETUP_HINT}, or set DWMLIR_LLVM_DIR to the bin "
+            f"directory of an LLVM/MLIR {LLVM_VERSION} build"
+        )
+    out = subprocess.run([str(path), "--version"], capture_output=True, text=True, check=False).stdout
+    m = re.search(r"LLVM version (\d+\.\d+\.\d+)", out)
+    if not m or m.group(1) != LLVM_VERSION:
+        found = m.group(1) if m else "unknown"
+        raise ToolError(
+            f"{path} is LLVM {found} but dwmlir needs {LLVM_VERSION}: {SETUP_HINT}, or point "
+            f"DWMLIR_LLVM_DIR at an LLVM {LLVM_VERSION} bin directory"
+        )
+    return path
+
+
+def llvm_tool(name: str) -> Path:
+    """Path of an LLVM/MLIR tool (``llc``, ``mlir-translate``...), checked to be 22.1.8."""
+    return _llvm_tool(name)
+
+
+@functools.cache
+def _which(env: str, name: str, hint: str) -> Path:
+    value = os.environ.get(env) or shutil.which(name)
+    if not value or not os.access(value, os.X_OK):
+        raise ToolError(f"{name} not found: {hint} (or set {env})")
+    return Path(value)
+
+
+def cross_cc() -> Path:
+    """C compiler producing static aarch64 Linux executables (for test harnesses)."""
+    if host_is_aarch64():
+        return _which("DWMLIR_AARCH64_CC", "cc", "install a C compiler")
+    return _which(
+        "DWMLIR_AARCH64_CC", "aarch64-linux-gnu-gcc", f"{SETUP_HINT} to install gcc-aarch64-linux-gnu"
+    )
+
+
+def qemu() -> Path:
+    return _which("ARM_EMULATOR_EXECUTABLE", "qemu-aarch64", f"{SETUP_HINT} to install qemu-user")
+
+
+@dataclass(frozen=True)
+class AArch64Runtime:
+    """The aarch64 mlir-runner and runtime libraries used by the JIT path."""
+
+    sysroot: Path
+    runner: Path
+    lib_dir: Path
+
+    def lib(self, name: str) -> Path:
+        for cand in (f"lib{name}.so", f"lib{name}.so.22.1"):
+            if (self.lib_dir / cand).exists():
+                return self.lib_dir / cand
+        raise ToolError(f"lib{name}.so not found in {self.lib_dir}: {SETUP_HINT}")
+
+
+def aarch64_runtime() -> AArch64Runtime:
+    if host_is_aarch64():
+        return AArch64Runtime(Path("/"), llvm_tool("mlir-runner"), llvm_dir().parent / "lib")
+    root = sysroot()
+    runner = root / "usr/lib/llvm-22/bin/mlir-runner"
+    if not runner.is_file():
+        raise ToolError(
+            f"aarch64 mlir-runner not found in sysroot {root}: {SETUP_HINT}, or set "
+            "DWMLIR_AARCH64_SYSROOT to an unpacked Debian arm64 LLVM 22.1.8 sysroot"
+        )
+    return AArch64Runtime(root, runner, root / "usr/lib/llvm-22/lib")
+
+
+def qemu_prefix(vector_bits: int | None, runtime: AArch64Runtime | None = None) -> list[str]:
+    """Command prefix that runs an aarch64 program at the given SVE vector length.
+
+    On an aarch64 host the program runs natively (at the hardware vector length).
+    """
+    if host_is_aarch64():
+        return []
+    cmd = [str(qemu())]
+    if runtime is not None:
+        libs = f"{runtime.sysroot}/usr/lib/llvm-22/lib:{runtime.sysroot}/usr/lib/aarch64-linux-gnu"
+        cmd += ["-L", str(runtime.sysroot), "-E", f"LD_LIBRARY_PATH={libs}"]
+    cpu = "max" if vector_bits is None else f"max,sve-default-vector-length={vector_bits // 8}"
+    return cmd + ["-cpu", cpu]
+
+
+def run(
+    args: Sequence[str | os.PathLike[str]],
+    *,
+    what: str,
+    input: bytes | None = None,
+    timeout: float = 600,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run a tool; a failure on input we generated is our bug, so it is an InternalError."""
+    argv = [os.fspath(a) for a in args]
+    try:
+        proc = subprocess.run(argv, input=input, capture_output=True, check=False, timeout=timeout)
+    except FileNotFoundError as exc:
+        raise ToolError(f"cannot run {argv[0]}: {exc.strerror}: {SETUP_HINT}") from None
+    except subprocess.TimeoutExpired:
+        raise InternalError(f"{what} timed out after {timeout:.0f} s: {' '.join(argv)}") from None
+    if proc.returncode != 0:
+        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-5:]
+        raise InternalError(f"{what} failed (exit {proc.returncode}): {' | '.join(tail)}")
+    return proc
+
+
+def versions() -> dict[str, str]:
+    """Tool versions for reports."""
+    out: dict[str, str] = {"llvm": LLVM_VERSION}
+    try:
+        first = run([qemu(), "--version"], what="qemu-aarch64 --version").stdout.decode().splitlines()
+        out["qemu"] = first[0] if first else "unknown"
+    except (ToolError, InternalError):
+        out["qemu"] = "missing"
+    return out

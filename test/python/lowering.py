@@ -1,0 +1,59 @@
+# RUN: %PYTHON %s | FileCheck %s
+# Every stage of the lowering: vectorized IR with scalable vectors and masks on the channel
+# tail, then an LLVM-dialect kernel with bare pointers, SVE intrinsics and a vscale_range.
+
+from dwmlir.artefact import lower_to_llvm_dialect
+from dwmlir.spec import ConvSpec
+from dwmlir.target import get_target
+
+
+def run(f):
+    print("\nTEST:", f.__name__)
+    f()
+    return f
+
+
+# CHECK-LABEL: TEST: test_f32_stages
+# CHECK: vector.vscale
+# CHECK: scf.for
+# CHECK: vector.create_mask %{{.*}}, %{{.*}}, %{{.*}} : vector<1x8x[4]xi1>
+# CHECK: vector.transfer_read {{.*}} vector<1x14x[4]xf32>
+# CHECK: vector.transfer_read {{.*}} vector<7x[4]xf32>
+# CHECK-COUNT-7: vector.fma {{.*}} : vector<1x8x[4]xf32>
+# CHECK: vector.transfer_write {{.*}} vector<1x8x[4]xf32>
+# CHECK-NOT: linalg.depthwise
+# CHECK: LLVM
+# CHECK: llvm.func @k(%{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: !llvm.ptr {llvm.noalias})
+# CHECK-SAME: vscale_range(1, 16)
+# CHECK: llvm.intr.vscale
+# CHECK: llvm.intr.masked.load {{.*}} -> vector<[4]xf32>
+# CHECK: llvm.intr.fmuladd{{.*}}vector<[4]xf32>
+# CHECK: llvm.intr.masked.store {{.*}} vector<[4]xf32>
+# CHECK-NOT: memrefCopy
+# CHECK-NOT: malloc
+@run
+def test_f32_stages():
+    spec = ConvSpec("depthwise_conv_1d_nwc_wc", (1, 1030, 64), (7, 64), name="k")
+    _, _, vector, llvm = lower_to_llvm_dialect(spec, get_target("aarch64-sve"))
+    print(vector)
+    print("LLVM")
+    print(llvm)
+
+
+# CHECK-LABEL: TEST: test_i32_stride2
+# Output width 4, stride 2: an 8-column input slice; the strided W dim is unrolled.
+# CHECK: vector.transfer_read {{.*}} vector<1x8x[4]xi32>
+# CHECK: vector.transfer_read {{.*}} vector<2x[4]xi32>
+# CHECK: vector.transfer_read {{.*}} vector<1x4x[4]xi32>
+# CHECK-COUNT-8: arith.muli {{.*}} : vector<1x1x[4]xi32>
+# CHECK: LLVM
+# CHECK: llvm.intr.masked.load {{.*}} -> vector<[4]xi32>
+# CHECK: llvm.mul {{.*}} : vector<[4]xi32>
+# CHECK: llvm.add {{.*}} : vector<[4]xi32>
+@run
+def test_i32_stride2():
+    spec = ConvSpec("depthwise_conv_1d_nwc_wc", (1, 9, 3), (2, 3), (2,), (1,), "i32", "k")
+    _, _, vector, llvm = lower_to_llvm_dialect(spec, get_target("aarch64-sve"))
+    print(vector)
+    print("LLVM")
+    print(llvm)

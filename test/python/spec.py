@@ -1,0 +1,96 @@
+# RUN: %PYTHON %s | FileCheck %s
+# Spec validation: derived shapes, and one clear message per kind of bad input.
+
+from dwmlir.errors import UserError
+from dwmlir.spec import OPS, ConvSpec, parse_int_list, parse_shape
+
+
+def run(f):
+    print("\nTEST:", f.__name__)
+    f()
+    return f
+
+
+# CHECK-LABEL: TEST: test_shapes
+# CHECK-NEXT: out (1, 1024, 64) spatial (1024,)
+# CHECK-NEXT: out (2, 12, 7) spatial (12,)
+@run
+def test_shapes():
+    for spec in (
+        ConvSpec("depthwise_conv_1d_nwc_wc", (1, 1030, 64), (7, 64)),
+        ConvSpec("depthwise_conv_1d_nwc_wc", (2, 40, 7), (3, 7), (3,), (3,)),
+    ):
+        print("out", spec.output_shape, "spatial", spec.out_spatial)
+
+
+# CHECK-LABEL: TEST: test_op_table
+# CHECK-NEXT: 11 ops
+# CHECK-NEXT: depthwise_conv_2d_nhwc_hwcm_q rank 2 in nhwc filter hwcm out nhwcm q True m True last True
+# CHECK-NEXT: depthwise_conv_3d_ncdhw_cdhw rank 3 in ncdhw filter cdhw out ncdhw q False m False last False
+@run
+def test_op_table():
+    print(len(OPS), "ops")
+    for name in ("depthwise_conv_2d_nhwc_hwcm_q", "depthwise_conv_3d_ncdhw_cdhw"):
+        i = OPS[name]
+        print(
+            name,
+            "rank",
+            i.rank,
+            "in",
+            i.input_layout,
+            "filter",
+            i.filter_layout,
+            "out",
+            i.output_layout,
+            "q",
+            i.quantized,
+            "m",
+            i.multiplier,
+            "last",
+            i.channels_last,
+        )
+
+
+def expect_error(make):
+    try:
+        make()
+    except UserError as exc:
+        print("error:", exc)
+    else:
+        print("no error")
+
+
+# CHECK-LABEL: TEST: test_bad_specs
+# CHECK-NEXT: error: kernel larger than input along 'w': dilated kernel spans 7 but input has 5
+# CHECK-NEXT: error: kernel larger than input along 'w': dilated kernel spans 7 but input has 6
+# CHECK-NEXT: error: channel mismatch: input has 4 channels but filter has 5
+# CHECK-NEXT: error: unknown op 'depthwise_conv_4d': choose one of depthwise_conv_1d_nwc_wc,
+# CHECK-NEXT: error: strides must be >= 1, got 0
+# CHECK-NEXT: error: dilations must be >= 1, got -1
+# CHECK-NEXT: error: strides has 2 values but depthwise_conv_1d_nwc_wc has 1 spatial dims
+# CHECK-NEXT: error: input shape 1x10 has rank 2 but depthwise_conv_1d_nwc_wc takes a rank-3 input
+# CHECK-NEXT: error: kernel name '1k' is not a C identifier
+# CHECK-NEXT: error: kernel name 'int' is not a C identifier
+# CHECK-NEXT: error: unknown element type 'f64': choose one of f32, i32
+# CHECK-NEXT: error: input has 999970000299999 elements, more than the supported 2^31-1
+# CHECK-NEXT: error: malformed input shape '1x-3x4'
+# CHECK-NEXT: error: input shape '1x0x4' has a zero size
+# CHECK-NEXT: error: malformed strides '2,,1'
+@run
+def test_bad_specs():
+    nwc = "depthwise_conv_1d_nwc_wc"
+    expect_error(lambda: ConvSpec(nwc, (1, 5, 4), (7, 4)))
+    expect_error(lambda: ConvSpec(nwc, (1, 6, 4), (4, 4), dilations=(2,)))
+    expect_error(lambda: ConvSpec(nwc, (1, 10, 4), (3, 5)))
+    expect_error(lambda: ConvSpec("depthwise_conv_4d", (1, 10, 4), (3, 4)))
+    expect_error(lambda: ConvSpec(nwc, (1, 10, 4), (3, 4), strides=(0,)))
+    expect_error(lambda: ConvSpec(nwc, (1, 10, 4), (3, 4), dilations=(-1,)))
+    expect_error(lambda: ConvSpec(nwc, (1, 10, 4), (3, 4), strides=(1, 1)))
+    expect_error(lambda: ConvSpec(nwc, (1, 10), (3, 4)))
+    expect_error(lambda: ConvSpec(nwc, (1, 10, 4), (3, 4), name="1k"))
+    expect_error(lambda: ConvSpec(nwc, (1, 10, 4), (3, 4), name="int"))
+    expect_error(lambda: ConvSpec(nwc, (1, 10, 4), (3, 4), dtype="f64"))
+    expect_error(lambda: ConvSpec(nwc, (99999, 99999, 99999), (3, 99999)))
+    expect_error(lambda: parse_shape("1x-3x4", "input"))
+    expect_error(lambda: parse_shape("1x0x4", "input"))
+    expect_error(lambda: parse_int_list("2,,1", "strides"))
