@@ -75,7 +75,7 @@ fi
 # ---- Host Debian packages, pinned exactly -------------------------------------------------------
 HOST_PKGS=(
   mlir-22-tools="$LLVM_VER" llvm-22="$LLVM_VER" clang-22="$LLVM_VER" lld-22="$LLVM_VER"
-  cmake=3.25.1-1 ninja-build=1.11.1-2~deb12u1
+  cmake=3.25.1-1 ninja-build=1.11.1-2~deb12u1 gcc=4:12.2.0-3
 )
 if [[ $ARCH == aarch64 ]]; then
   # Native aarch64 (untested): no qemu, no cross compiler, no sysroot; MLIR runtime libs are native.
@@ -179,6 +179,9 @@ else
   for f in lit filecheck; do [[ -x .venv/bin/$f ]] || die ".venv/bin/$f missing after install"; done
   echo "$PYPROJECT_HASH" >.venv/.dwmlir-stamp
 fi
+
+# ---- Instruction-count qemu plugin (dwmlir.bench.icount): host cc, rebuilt only when its source changes
+bash "$ROOT/tools/build-qemu-plugin.sh" || die "could not build the qemu instruction-count plugin (see above)"
 
 # ---- Self-check: mlir-runner runs for aarch64 with SVE --------------------------------------------
 if [[ $ARCH == aarch64 ]]; then
