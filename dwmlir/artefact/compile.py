@@ -1,6 +1,7 @@
 """Drive one spec through every stage and collect the artefacts in memory.
 
-spec -> linalg IR -> schedule -> pass bundles -> LLVM dialect -> .ll -> .s/.o + header.
+spec -> linalg IR -> 1-D row decomposition -> schedule -> pass bundles -> LLVM dialect
+-> .ll -> .s/.o + header.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from .. import __version__
 from ..errors import InternalError
 from ..ir import build_kernel_module
 from ..pipeline import bundles, run_bundle, set_vscale_range
+from ..rewrite import decompose_depthwise
 from ..schedule import apply_schedule, build_schedule
 from ..spec import ConvSpec
 from ..target import Target
@@ -55,7 +57,8 @@ def lower_to_llvm_dialect(spec: ConvSpec, target: Target) -> tuple[str, str, str
     with ir.Context(), ir.Location.unknown():
         module = build_kernel_module(spec)
         input_text = str(module)
-        schedule = build_schedule(spec, target)
+        rows = decompose_depthwise(module)
+        schedule = build_schedule(rows, spec.output_shape, spec.bits, target)
         schedule_text = str(schedule)
         apply_schedule(module, schedule)
         _check_vectorized(module, spec)

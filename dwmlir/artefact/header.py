@@ -14,6 +14,13 @@ def _c(values: tuple[int, ...]) -> str:
     return ",".join(map(str, values))
 
 
+def _padding(spec: ConvSpec) -> str:
+    if not spec.has_padding:
+        return "no padding"
+    pairs = ",".join(f"{lo}:{hi}" for lo, hi in spec.padding)
+    return f"padding {pairs} (zeros, not stored in the input buffer)"
+
+
 def c_prototype(spec: ConvSpec) -> str:
     t = spec.c_type
     return f"void {spec.name}(const {t} *input, const {t} *filter, {t} *output)"
@@ -39,7 +46,7 @@ def render_header(spec: ConvSpec, target: Target, version: str) -> str:
         f" *   input  {_x(spec.input_shape):>16}  ({info.input_layout})",
         f" *   filter {_x(spec.filter_shape):>16}  ({info.filter_layout})",
         f" *   output {_x(spec.output_shape):>16}  ({info.output_layout})",
-        f" * strides {_c(spec.strides)}, dilations {_c(spec.dilations)}, no padding.",
+        f" * strides {_c(spec.strides)}, dilations {_c(spec.dilations)}, {_padding(spec)}.",
         " * The output is overwritten, not accumulated into. Buffers must not overlap.",
         f" * Target: {target.name} ({target.triple}, {target.mattr});",
         f" * {target.vl_assumption}.",

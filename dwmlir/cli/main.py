@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import REPORT_HINT, UserError
-from ..spec import OPS, SUPPORTED_OPS, ConvSpec, parse_int_list, parse_shape
+from ..spec import OPS, SUPPORTED_DTYPES, SUPPORTED_OPS, ConvSpec, parse_int_list, parse_padding, parse_shape
 from ..target import DEFAULT_TARGET, TARGETS, get_target
 
 DEMO_SPECS: tuple[tuple[str, ...], ...] = (
@@ -61,10 +61,19 @@ def _add_spec_flags(p: argparse.ArgumentParser) -> None:
         help="one dilation per spatial dim, comma-separated (default: all 1)",
     )
     g.add_argument(
+        "--padding",
+        default="valid",
+        metavar="PAD",
+        help="valid (none), same (TensorFlow: output = ceil(input / stride), the odd extra row at the "
+        "high end), or LO:HI per spatial dim joined by ',' (default: %(default)s); padded taps "
+        "contribute nothing and the input buffer stays unpadded",
+    )
+    g.add_argument(
         "--dtype",
         default="f32",
         metavar="TYPE",
-        help="element type of input, filter and output: f32 or i32 (default: %(default)s)",
+        help=f"element type of input, filter and output: {', '.join(SUPPORTED_DTYPES)} "
+        "(default: %(default)s)",
     )
     g.add_argument(
         "--target",
@@ -89,6 +98,7 @@ def spec_from_args(args: argparse.Namespace) -> ConvSpec:
         dilations=parse_int_list(args.dilations, "dilations") if args.dilations is not None else (),
         dtype=args.dtype,
         name=args.name,
+        padding=parse_padding(args.padding),
     )
 
 

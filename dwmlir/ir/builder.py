@@ -1,8 +1,9 @@
 """Build the linalg payload for a spec with the MLIR Python bindings.
 
 The kernel takes three memrefs in the op's own layouts (which lower to three bare pointers),
-works on tensors inside (so tiling and decomposition have value semantics), zero-fills the
-output and writes the result into the output buffer in place.
+works on tensors inside (so tiling and decomposition have value semantics), pads the input
+with ``tensor.pad`` when the spec asks for padding, zero-fills the output and writes the
+result into the output buffer in place.
 """
 
 from __future__ import annotations
@@ -30,6 +31,22 @@ def _zero(elt: ir.Type) -> ir.Value:
     return arith.constant(elt, 0.0)
 
 
+def pad_input(spec: ConvSpec, value: ir.Value, elt: ir.Type) -> ir.Value:
+    """``tensor.pad`` of the input by the spec's padding with zeros (a no-op without padding)."""
+    if not spec.has_padding:
+        return value
+    lows = dict(zip(spec.info.spatial, (lo for lo, _ in spec.padding), strict=True))
+    highs = dict(zip(spec.info.spatial, (hi for _, hi in spec.padding), strict=True))
+    low = [lows.get(ch, 0) for ch in spec.info.input_layout]
+    high = [highs.get(ch, 0) for ch in spec.info.input_layout]
+    result_type = ir.RankedTensorType.get(list(spec.padded_input_shape), elt)
+    pad = tensor.PadOp(result_type, value, [], [], low, high)
+    block = pad.regions[0].blocks.append(*([ir.IndexType.get()] * len(low)))
+    with ir.InsertionPoint(block):
+        tensor.YieldOp(_zero(elt))
+    return pad.result
+
+
 def build_kernel_module(spec: ConvSpec) -> ir.Module:
     """Return a module with ``func.func @<spec.name>(input, filter, output)`` (call in a Context)."""
     loc = ir.Location.name(f"dwmlir.{spec.name}")
@@ -52,6 +69,7 @@ def build_kernel_module(spec: ConvSpec) -> ir.Module:
                 tb = bufferization.to_tensor(
                     ir.RankedTensorType.get(list(spec.filter_shape), elt), b, restrict=True
                 )
+                ta = pad_input(spec, ta, elt)
                 empty = tensor.empty(list(spec.output_shape), elt)
                 zero = linalg.fill(_zero(elt), outs=[empty])
                 conv = getattr(linalg, spec.op)(

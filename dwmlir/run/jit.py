@@ -38,7 +38,7 @@ def _driver_text(spec: ConvSpec) -> str:
     return f"""
 memref.global "private" constant @dwmlir_input : {in_t} = uninitialized
 memref.global "private" constant @dwmlir_filter : {flt_t} = uninitialized
-func.func private @printMemrefI{spec.bits}(memref<*xi{spec.bits}>)
+func.func private @printMemrefI{spec.bits}(memref<*xi{spec.bits}>) attributes {{llvm.emit_c_interface}}
 func.func private @{spec.name}(!llvm.ptr, !llvm.ptr, !llvm.ptr)
 func.func @{DRIVER_ENTRY}() {{
   %c0 = arith.constant 0 : index

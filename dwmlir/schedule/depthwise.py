@@ -1,8 +1,10 @@
 """Transform-dialect schedules: tile, then vectorize with a scalable channel dimension.
 
-A schedule is a function ``spec, target -> transform module`` whose entry point is
+A schedule is a function returning a transform module whose entry point is
 ``@__transform_main``, so it can be printed, saved next to the payload, or run by
-``mlir-opt -transform-interpreter`` as well as by ``apply_schedule`` below.
+``mlir-opt -transform-interpreter`` as well as by ``apply_schedule`` below. It addresses the
+1-D row convs that ``dwmlir.rewrite`` produced by their ``dwmlir.row`` tag, since each row
+has its own static width and tap count.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from mlir.dialects.transform import interpreter
 from mlir.dialects.transform import structured as st
 
 from ..errors import UserError
-from ..spec import ConvSpec
+from ..rewrite import ROW_ATTR, RowConv
 from ..target import Target
 
 ENTRY_POINT = "__transform_main"
@@ -28,60 +30,74 @@ Size = int | list[int]  # a one-element list is a scalable size, as in the Pytho
 
 @dataclass(frozen=True)
 class Plan:
-    """Tile and vector sizes for the conv and its zero fill, one entry per loop of each op."""
+    """Tile and vector sizes of one op, one entry per loop (a list entry is scalable)."""
 
-    conv_tile: tuple[Size, ...]
-    conv_vector: tuple[Size, ...]
-    fill_tile: tuple[Size, ...]
-    fill_vector: tuple[Size, ...]
+    tile: tuple[Size, ...]
+    vector: tuple[Size, ...]
+
+    def __str__(self) -> str:
+        return f"tile {_sizes_str(self.tile)} vectorize {_sizes_str(self.vector)}"
 
 
 def _largest_divisor_at_most(n: int, bound: int) -> int:
     return max(d for d in range(1, min(n, bound) + 1) if n % d == 0)
 
 
-def plan_for(spec: ConvSpec, target: Target) -> Plan:
-    """Choose sizes: channels in (scalable) vectors, a static block of output columns."""
-    lanes = target.lanes(spec.bits)
-    c: Size = [lanes] if target.scalable else lanes
-    if spec.op == "depthwise_conv_1d_nwc_wc":
-        (wo,) = spec.out_spatial
-        (k,) = spec.kernel
-        # The conv vectorizer needs static shapes outside the channel dim, so the W tile
-        # divides the output width exactly.
-        wt = _largest_divisor_at_most(wo, MAX_W_TILE)
-        return Plan(
-            conv_tile=(1, wt, c, 0),
-            conv_vector=(1, wt, c, k),
-            fill_tile=(1, wt, c),
-            fill_vector=(1, wt, c),
-        )
-    raise UserError(f"no schedule for op '{spec.op}' yet")
+def _channel_size(target: Target, bits: int) -> Size:
+    lanes = target.lanes(bits)
+    return [lanes] if target.scalable else lanes
+
+
+def row_plan(row: RowConv, target: Target) -> Plan:
+    """Channels in (scalable) vectors, a static block of output columns, all taps unrolled.
+
+    The conv vectorizer needs static shapes outside the channel dim, so the W tile divides
+    the row's output width exactly.
+    """
+    c = _channel_size(target, row.element_bits)
+    wt = _largest_divisor_at_most(row.out_width, MAX_W_TILE)
+    return Plan(tile=(1, wt, c, 0), vector=(1, wt, c, row.taps))
+
+
+def fill_plan(output_shape: Sequence[int], element_bits: int, target: Target) -> Plan:
+    """Zero fill of a channels-last output: unit outer dims, a W block, scalable channels."""
+    c = _channel_size(target, element_bits)
+    wt = _largest_divisor_at_most(output_shape[-2], MAX_W_TILE) if len(output_shape) > 1 else 1
+    sizes: tuple[Size, ...] = (*([1] * (len(output_shape) - 2)), wt, c)
+    return Plan(tile=sizes, vector=sizes)
 
 
 def _sizes_str(sizes: Sequence[Size]) -> str:
     return "[" + ", ".join(f"[{s[0]}]" if isinstance(s, list) else str(s) for s in sizes) + "]"
 
 
-def build_schedule(spec: ConvSpec, target: Target) -> ir.Module:
-    """Return the transform module for ``spec`` (call inside a Context)."""
-    plan = plan_for(spec, target)
-    with ir.Location.name(f"dwmlir.schedule.{spec.name}"):
+def build_schedule(
+    rows: Sequence[RowConv], output_shape: Sequence[int], element_bits: int, target: Target
+) -> ir.Module:
+    """Return the transform module for the decomposed payload (call inside a Context)."""
+    with ir.Location.name("dwmlir.schedule"):
         module = ir.Module.create()
         module.operation.attributes["transform.with_named_sequence"] = ir.UnitAttr.get()
         any_op = transform.AnyOpType.get()
+        i64 = ir.IntegerType.get_signless(64)
         with ir.InsertionPoint(module.body):
             seq = transform.NamedSequenceOp(
                 ENTRY_POINT, [any_op], [], arg_attrs=[{"transform.readonly": ir.UnitAttr.get()}]
             )
             with ir.InsertionPoint(seq.body):
                 root = seq.bodyTarget
-                conv = st.MatchOp.match_op_names(root, [spec.info.mlir_name]).result
+                for row in rows:
+                    tag = ir.DictAttr.get({ROW_ATTR: ir.IntegerAttr.get(i64, row.tag)})
+                    conv = st.MatchOp(
+                        any_op, root, ops=["linalg.depthwise_conv_1d_nwc_wc"], op_attrs=tag
+                    ).result
+                    plan = row_plan(row, target)
+                    tiled = st.TileUsingForOp(conv, sizes=list(plan.tile)).tiled_linalg_op
+                    st.VectorizeOp(tiled, list(plan.vector))
                 fill = st.MatchOp.match_op_names(root, ["linalg.fill"]).result
-                tiled_conv = st.TileUsingForOp(conv, sizes=list(plan.conv_tile)).tiled_linalg_op
-                st.VectorizeOp(tiled_conv, list(plan.conv_vector))
-                tiled_fill = st.TileUsingForOp(fill, sizes=list(plan.fill_tile)).tiled_linalg_op
-                st.VectorizeOp(tiled_fill, list(plan.fill_vector))
+                plan = fill_plan(output_shape, element_bits, target)
+                tiled_fill = st.TileUsingForOp(fill, sizes=list(plan.tile)).tiled_linalg_op
+                st.VectorizeOp(tiled_fill, list(plan.vector))
                 transform.YieldOp([])
     return module
 
@@ -95,8 +111,3 @@ def apply_schedule(payload: ir.Module, schedule: ir.Module) -> None:
     if entry is None:
         raise UserError(f"schedule has no @{ENTRY_POINT} named sequence")
     interpreter.apply_named_sequence(payload, entry, schedule)
-
-
-def describe_plan(spec: ConvSpec, target: Target) -> str:
-    p = plan_for(spec, target)
-    return f"tile {_sizes_str(p.conv_tile)} vectorize {_sizes_str(p.conv_vector)}"

@@ -1,6 +1,15 @@
 """Stage 1: what to compute. Specs are validated here and nowhere else."""
 
-from .conv import DTYPES, MAX_ELEMENTS, ConvSpec, parse_int_list, parse_shape
+from .conv import (
+    DTYPES,
+    MAX_ELEMENTS,
+    SUPPORTED_DTYPES,
+    ConvSpec,
+    parse_int_list,
+    parse_padding,
+    parse_shape,
+    same_padding,
+)
 from .ops import OPS, SUPPORTED_OPS, OpInfo
 
 __all__ = [
@@ -10,6 +19,9 @@ __all__ = [
     "SUPPORTED_OPS",
     "ConvSpec",
     "OpInfo",
+    "SUPPORTED_DTYPES",
     "parse_int_list",
+    "parse_padding",
+    "same_padding",
     "parse_shape",
 ]

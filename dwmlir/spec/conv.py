@@ -12,9 +12,12 @@ from .ops import OPS, SUPPORTED_OPS, OpInfo
 # Element types: name -> (C type, numpy dtype name, bits).
 DTYPES: dict[str, tuple[str, str, int]] = {
     "f32": ("float", "float32", 32),
+    "f16": ("_Float16", "float16", 16),
     "i32": ("int32_t", "int32", 32),
 }
-SUPPORTED_DTYPES: tuple[str, ...] = ("f32", "i32")
+SUPPORTED_DTYPES: tuple[str, ...] = ("f32", "f16", "i32")
+
+Padding = tuple[tuple[int, int], ...]
 
 _C_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _C_KEYWORDS = frozenset(
@@ -37,6 +40,27 @@ def parse_shape(text: str, what: str) -> tuple[int, ...]:
     return dims
 
 
+def parse_padding(text: str) -> str | Padding:
+    """``valid``, ``same`` (resolved once shapes are known) or ``LO:HI[,LO:HI...]``."""
+    text = text.strip()
+    if text in ("valid", "same"):
+        return text
+    pairs = text.split(",")
+    if not all(re.fullmatch(r"[0-9]+:[0-9]+", p.strip()) for p in pairs):
+        raise UserError(
+            f"malformed padding '{text}': write valid, same, or LO:HI per spatial dim joined by ',', "
+            "e.g. 1:1,2:2"
+        )
+    return tuple((int(lo), int(hi)) for lo, hi in (p.strip().split(":") for p in pairs))
+
+
+def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """TensorFlow's SAME: output ceil(size / stride), the odd extra row at the high end."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
 def parse_int_list(text: str, what: str) -> tuple[int, ...]:
     """Parse ``2,2`` (strides, dilations) into a tuple of ints (sign checked later)."""
     parts = text.strip().split(",")
@@ -56,6 +80,7 @@ class ConvSpec:
     dilations: tuple[int, ...] = ()
     dtype: str = "f32"
     name: str = "dwconv"
+    padding: str | Padding = ()  # () or "valid": none; "same"; or one (lo, hi) per spatial dim
     info: OpInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -95,10 +120,23 @@ class ConvSpec:
         return tuple(self._dim(self.info.filter_layout, self.filter_shape, s) for s in self.info.spatial)
 
     @property
+    def padded_spatial(self) -> tuple[int, ...]:
+        return tuple(i + lo + hi for i, (lo, hi) in zip(self.in_spatial, self.padding, strict=True))
+
+    @property
+    def padded_input_shape(self) -> tuple[int, ...]:
+        sizes = dict(zip(self.info.spatial, self.padded_spatial, strict=True))
+        return tuple(sizes.get(ch, d) for ch, d in zip(self.info.input_layout, self.input_shape, strict=True))
+
+    @property
+    def has_padding(self) -> bool:
+        return any(lo or hi for lo, hi in self.padding)
+
+    @property
     def out_spatial(self) -> tuple[int, ...]:
         return tuple(
             (i - d * (k - 1) - 1) // s + 1
-            for i, k, s, d in zip(self.in_spatial, self.kernel, self.strides, self.dilations, strict=True)
+            for i, k, s, d in zip(self.padded_spatial, self.kernel, self.strides, self.dilations, strict=True)
         )
 
     @property
@@ -160,12 +198,16 @@ class ConvSpec:
                 )
             if any(v < 1 for v in vals):
                 raise UserError(f"{what} must be >= 1, got {','.join(map(str, vals))}")
-        for letter, i, k, d in zip(info.spatial, self.in_spatial, self.kernel, self.dilations, strict=True):
+        self._resolve_padding()
+        for letter, i, k, d in zip(
+            info.spatial, self.padded_spatial, self.kernel, self.dilations, strict=True
+        ):
             span = d * (k - 1) + 1
             if span > i:
+                padded = " (padded)" if self.has_padding else ""
                 raise UserError(
                     f"kernel larger than input along '{letter}': dilated kernel spans {span} but "
-                    f"input has {i}; use a smaller kernel or dilation, or a larger input"
+                    f"input{padded} has {i}; use a smaller kernel or dilation, a larger input, or padding"
                 )
         for what, shape in (
             ("input", self.input_shape),
@@ -178,6 +220,27 @@ class ConvSpec:
                     "split the convolution into smaller batches or tiles"
                 )
 
+    def _resolve_padding(self) -> None:
+        r = self.info.rank
+        pad = self.padding
+        if pad in ((), "valid"):
+            pad = ((0, 0),) * r
+        elif pad == "same":
+            pad = tuple(
+                same_padding(i, k, s, d)
+                for i, k, s, d in zip(self.in_spatial, self.kernel, self.strides, self.dilations, strict=True)
+            )
+        elif isinstance(pad, str):
+            raise UserError(f"unknown padding '{pad}': use valid, same, or LO:HI per spatial dim")
+        if len(pad) != r:
+            raise UserError(
+                f"padding has {len(pad)} LO:HI pairs but {self.op} has {r} spatial dims: give one per "
+                f"dim, e.g. --padding {','.join(['1:1'] * r)}"
+            )
+        if any(lo < 0 or hi < 0 for lo, hi in pad):
+            raise UserError("padding must be >= 0 on both sides")
+        object.__setattr__(self, "padding", tuple((int(lo), int(hi)) for lo, hi in pad))
+
     def describe(self) -> str:
         """One-line human description, used in headers and tables."""
         x = lambda t: "x".join(map(str, t))  # noqa: E731
@@ -186,4 +249,5 @@ class ConvSpec:
             f"filter {x(self.filter_shape)} ({self.info.filter_layout}) "
             f"output {x(self.output_shape)} ({self.info.output_layout}) "
             f"strides {','.join(map(str, self.strides))} dilations {','.join(map(str, self.dilations))}"
+            + (f" padding {','.join(f'{lo}:{hi}' for lo, hi in self.padding)}" if self.has_padding else "")
         )

@@ -75,4 +75,8 @@ OPS: dict[str, OpInfo] = {
 
 # Ops whose whole flow (schedule, tests) is implemented. The rest are described above so the
 # spec, reference and IR builder already handle them; compiling them is refused clearly.
-SUPPORTED_OPS: tuple[str, ...] = ("depthwise_conv_1d_nwc_wc",)
+SUPPORTED_OPS: tuple[str, ...] = (
+    "depthwise_conv_1d_nwc_wc",
+    "depthwise_conv_2d_nhwc_hwc",
+    "depthwise_conv_3d_ndhwc_dhwc",
+)

@@ -11,16 +11,23 @@ def run(f):
     return f
 
 
+# SAME follows TensorFlow: output ceil(in / stride), the odd extra row at the high end.
 # CHECK-LABEL: TEST: test_shapes
-# CHECK-NEXT: out (1, 1024, 64) spatial (1024,)
-# CHECK-NEXT: out (2, 12, 7) spatial (12,)
+# CHECK-NEXT: out (1, 1024, 64) spatial (1024,) padding ((0, 0),)
+# CHECK-NEXT: out (2, 12, 7) spatial (12,) padding ((0, 0),)
+# CHECK-NEXT: out (1, 56, 56, 32) spatial (56, 56) padding ((0, 1), (0, 1))
+# CHECK-NEXT: out (1, 112, 112, 32) spatial (112, 112) padding ((1, 1), (1, 1))
+# CHECK-NEXT: out (1, 4, 7, 9, 8) spatial (4, 7, 9) padding ((1, 2), (0, 0), (2, 2))
 @run
 def test_shapes():
     for spec in (
         ConvSpec("depthwise_conv_1d_nwc_wc", (1, 1030, 64), (7, 64)),
         ConvSpec("depthwise_conv_1d_nwc_wc", (2, 40, 7), (3, 7), (3,), (3,)),
+        ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 112, 112, 32), (3, 3, 32), (2, 2), padding="same"),
+        ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 112, 112, 32), (3, 3, 32), padding="same"),
+        ConvSpec("depthwise_conv_3d_ndhwc_dhwc", (1, 4, 9, 9, 8), (4, 3, 5, 8), padding=((1, 2), (0, 0), (2, 2))),
     ):
-        print("out", spec.output_shape, "spatial", spec.out_spatial)
+        print("out", spec.output_shape, "spatial", spec.out_spatial, "padding", spec.padding)
 
 
 # CHECK-LABEL: TEST: test_op_table
@@ -71,7 +78,7 @@ def expect_error(make):
 # CHECK-NEXT: error: input shape 1x10 has rank 2 but depthwise_conv_1d_nwc_wc takes a rank-3 input
 # CHECK-NEXT: error: kernel name '1k' is not a C identifier
 # CHECK-NEXT: error: kernel name 'int' is not a C identifier
-# CHECK-NEXT: error: unknown element type 'f64': choose one of f32, i32
+# CHECK-NEXT: error: unknown element type 'f64': choose one of f32, f16, i32
 # CHECK-NEXT: error: input has 999970000299999 elements, more than the supported 2^31-1
 # CHECK-NEXT: error: malformed input shape '1x-3x4'
 # CHECK-NEXT: error: input shape '1x0x4' has a zero size
