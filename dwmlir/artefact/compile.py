@@ -16,7 +16,7 @@ from .. import __version__
 from ..errors import InternalError
 from ..ir import build_kernel_module
 from ..pipeline import bundles, run_bundle, set_vscale_range
-from ..rewrite import decompose_depthwise
+from ..rewrite import VectorShape, rewrite_depthwise
 from ..schedule import apply_schedule, build_schedule
 from ..spec import ConvSpec
 from ..target import Target
@@ -57,8 +57,8 @@ def lower_to_llvm_dialect(spec: ConvSpec, target: Target) -> tuple[str, str, str
     with ir.Context(), ir.Location.unknown():
         module = build_kernel_module(spec)
         input_text = str(module)
-        rows = decompose_depthwise(module)
-        schedule = build_schedule(rows, spec.output_shape, spec.bits, target)
+        rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable))
+        schedule = build_schedule(rows, spec.output_shape, spec.out_bits, target)
         schedule_text = str(schedule)
         apply_schedule(module, schedule)
         _check_vectorized(module, spec)

@@ -14,16 +14,27 @@ def _c(values: tuple[int, ...]) -> str:
     return ",".join(map(str, values))
 
 
+def _types(spec: ConvSpec) -> str:
+    if spec.info.quantized:
+        return (
+            f"{spec.dtype} ({spec.c_type}) input and filter, {spec.out_dtype} ({spec.out_c_type}) output;\n"
+            " * output = sum over taps of (input - input_zp) * (filter - filter_zp)"
+        )
+    return f"{spec.dtype} ({spec.c_type})"
+
+
 def _padding(spec: ConvSpec) -> str:
     if not spec.has_padding:
         return "no padding"
     pairs = ",".join(f"{lo}:{hi}" for lo, hi in spec.padding)
-    return f"padding {pairs} (zeros, not stored in the input buffer)"
+    value = "input_zp" if spec.info.quantized else "zeros"
+    return f"padding {pairs} ({value}, not stored in the input buffer)"
 
 
 def c_prototype(spec: ConvSpec) -> str:
-    t = spec.c_type
-    return f"void {spec.name}(const {t} *input, const {t} *filter, {t} *output)"
+    t, o = spec.c_type, spec.out_c_type
+    zps = "int32_t input_zp, int32_t filter_zp, " if spec.info.quantized else ""
+    return f"void {spec.name}(const {t} *input, const {t} *filter, {zps}{o} *output)"
 
 
 def render_header(spec: ConvSpec, target: Target, version: str) -> str:
@@ -41,7 +52,7 @@ def render_header(spec: ConvSpec, target: Target, version: str) -> str:
         "#endif",
         "",
         "/*",
-        f" * linalg.{spec.op}, element type {spec.dtype} ({spec.c_type}).",
+        f" * linalg.{spec.op}, element type {_types(spec)}.",
         " * All buffers are dense, row-major, in the op's own layouts:",
         f" *   input  {_x(spec.input_shape):>16}  ({info.input_layout})",
         f" *   filter {_x(spec.filter_shape):>16}  ({info.filter_layout})",

@@ -69,10 +69,25 @@ def _add_spec_flags(p: argparse.ArgumentParser) -> None:
         "contribute nothing and the input buffer stays unpadded",
     )
     g.add_argument(
+        "--input-zp",
+        default=0,
+        type=int,
+        metavar="N",
+        help="input zero point of the quantized ops (*_q), -128..127 (default: 0)",
+    )
+    g.add_argument(
+        "--filter-zp",
+        default=0,
+        type=int,
+        metavar="N",
+        help="filter zero point of the quantized ops (*_q), -128..127 (default: 0)",
+    )
+    g.add_argument(
         "--dtype",
         default="f32",
         metavar="TYPE",
-        help=f"element type of input, filter and output: {', '.join(SUPPORTED_DTYPES)} "
+        help=f"element type of input, filter and output: {', '.join(SUPPORTED_DTYPES)}; i8 is for the "
+        "quantized ops (i8 input and filter, i32 output) "
         "(default: %(default)s)",
     )
     g.add_argument(
@@ -99,6 +114,8 @@ def spec_from_args(args: argparse.Namespace) -> ConvSpec:
         dtype=args.dtype,
         name=args.name,
         padding=parse_padding(args.padding),
+        input_zp=args.input_zp,
+        filter_zp=args.filter_zp,
     )
 
 

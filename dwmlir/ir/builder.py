@@ -31,8 +31,12 @@ def _zero(elt: ir.Type) -> ir.Value:
     return arith.constant(elt, 0.0)
 
 
-def pad_input(spec: ConvSpec, value: ir.Value, elt: ir.Type) -> ir.Value:
-    """``tensor.pad`` of the input by the spec's padding with zeros (a no-op without padding)."""
+def pad_input(spec: ConvSpec, value: ir.Value, elt: ir.Type, pad_value: ir.Value | None = None) -> ir.Value:
+    """``tensor.pad`` of the input by the spec's padding (a no-op without padding).
+
+    The pad value is zero, or for quantized ops the input zero point, so that a padded tap
+    contributes (zx - zx) * (w - zw) = 0.
+    """
     if not spec.has_padding:
         return value
     lows = dict(zip(spec.info.spatial, (lo for lo, _ in spec.padding), strict=True))
@@ -43,37 +47,49 @@ def pad_input(spec: ConvSpec, value: ir.Value, elt: ir.Type) -> ir.Value:
     pad = tensor.PadOp(result_type, value, [], [], low, high)
     block = pad.regions[0].blocks.append(*([ir.IndexType.get()] * len(low)))
     with ir.InsertionPoint(block):
-        tensor.YieldOp(_zero(elt))
+        tensor.YieldOp(pad_value if pad_value is not None else _zero(elt))
     return pad.result
 
 
 def build_kernel_module(spec: ConvSpec) -> ir.Module:
-    """Return a module with ``func.func @<spec.name>(input, filter, output)`` (call in a Context)."""
+    """Return a module with ``func.func @<spec.name>`` in the C ABI's argument order.
+
+    ``(input, filter, output)``, or ``(input, filter, input_zp, filter_zp, output)`` for the
+    quantized ops (call inside a Context).
+    """
     loc = ir.Location.name(f"dwmlir.{spec.name}")
     with loc:
         module = ir.Module.create()
-        elt = element_type(spec.dtype)
-        shapes = (spec.input_shape, spec.filter_shape, spec.output_shape)
-        in_t, flt_t, out_t = (ir.MemRefType.get(list(s), elt) for s in shapes)
+        elt, out_elt = element_type(spec.dtype), element_type(spec.out_dtype)
+        i32 = ir.IntegerType.get_signless(32)
+        in_t = ir.MemRefType.get(list(spec.input_shape), elt)
+        flt_t = ir.MemRefType.get(list(spec.filter_shape), elt)
+        out_t = ir.MemRefType.get(list(spec.output_shape), out_elt)
+        q = spec.info.quantized
+        arg_types = [in_t, flt_t, *([i32, i32] if q else []), out_t]
+        noalias = ir.DictAttr.get({"llvm.noalias": ir.UnitAttr.get()})
         with ir.InsertionPoint(module.body):
-            fn = func.FuncOp(spec.name, ir.FunctionType.get([in_t, flt_t, out_t], []))
+            fn = func.FuncOp(spec.name, ir.FunctionType.get(arg_types, []))
             fn.arg_attrs = ir.ArrayAttr.get(
-                [ir.DictAttr.get({"llvm.noalias": ir.UnitAttr.get()}) for _ in range(3)]
+                [ir.DictAttr.get({}) if isinstance(t, ir.IntegerType) else noalias for t in arg_types]
             )
             block = fn.add_entry_block()
             with ir.InsertionPoint(block):
-                a, b, c = block.arguments
+                args = list(block.arguments)
+                a, b, c = args[0], args[1], args[-1]
+                zps = args[2:4] if q else []
                 ta = bufferization.to_tensor(
                     ir.RankedTensorType.get(list(spec.input_shape), elt), a, restrict=True
                 )
                 tb = bufferization.to_tensor(
                     ir.RankedTensorType.get(list(spec.filter_shape), elt), b, restrict=True
                 )
-                ta = pad_input(spec, ta, elt)
-                empty = tensor.empty(list(spec.output_shape), elt)
-                zero = linalg.fill(_zero(elt), outs=[empty])
+                pad_value = arith.trunci(elt, zps[0]) if q and spec.has_padding else None
+                ta = pad_input(spec, ta, elt, pad_value)
+                empty = tensor.empty(list(spec.output_shape), out_elt)
+                zero = linalg.fill(_zero(out_elt), outs=[empty])
                 conv = getattr(linalg, spec.op)(
-                    ta, tb, outs=[zero], strides=list(spec.strides), dilations=list(spec.dilations)
+                    ta, tb, *zps, outs=[zero], strides=list(spec.strides), dilations=list(spec.dilations)
                 )
                 bufferization.materialize_in_destination(None, conv, c, restrict=True, writable=True)
                 func.ReturnOp([])

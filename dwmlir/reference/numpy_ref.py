@@ -24,10 +24,12 @@ def depthwise_reference(spec: ConvSpec, inp: np.ndarray, flt: np.ndarray) -> np.
     info = spec.info
     sp = info.spatial
     acc = np.float64 if spec.dtype.startswith("f") else np.int64
-    x = _to_canonical(inp, info.input_layout, "n" + sp + "c").astype(acc)
+    x = _to_canonical(inp, info.input_layout, "n" + sp + "c").astype(acc) - spec.input_zp
+    # Padding holds zeros; for quantized ops it holds the input zero point, i.e. zero after
+    # subtracting it, so in both cases a padded tap contributes nothing.
     x = np.pad(x, [(0, 0), *spec.padding, (0, 0)], constant_values=0)
     w_order = sp + "c" + ("m" if info.multiplier else "")
-    w = _to_canonical(flt, info.filter_layout, w_order).astype(acc)
+    w = _to_canonical(flt, info.filter_layout, w_order).astype(acc) - spec.filter_zp
     if not info.multiplier:
         w = w[..., np.newaxis]
     out_sp = spec.out_spatial
@@ -39,7 +41,7 @@ def depthwise_reference(spec: ConvSpec, inp: np.ndarray, flt: np.ndarray) -> np.
             index.append(slice(start, start + (o - 1) * s + 1, s))
         window = x[tuple(index)]  # (n, out_sp..., c)
         out += window[..., np.newaxis] * w[taps]
-    if spec.dtype.startswith("i"):
+    if spec.out_dtype.startswith("i"):
         out = out.astype(np.int64) & 0xFFFFFFFF
         out = np.where(out >= 2**31, out - 2**32, out).astype(np.int32)
     if not info.multiplier:
@@ -58,6 +60,9 @@ def random_operands(spec: ConvSpec, seed: int) -> tuple[np.ndarray, np.ndarray]:
     elif spec.dtype.startswith("f"):
         inp = rng.uniform(-1.0, 1.0, spec.input_shape).astype(spec.np_dtype)
         flt = rng.uniform(-1.0, 1.0, spec.filter_shape).astype(spec.np_dtype)
+    elif spec.dtype == "i8":
+        inp = rng.integers(-128, 128, spec.input_shape).astype(spec.np_dtype)
+        flt = rng.integers(-128, 128, spec.filter_shape).astype(spec.np_dtype)
     else:
         inp = rng.integers(-100, 101, spec.input_shape).astype(spec.np_dtype)
         flt = rng.integers(-100, 101, spec.filter_shape).astype(spec.np_dtype)
@@ -72,7 +77,9 @@ class Comparison:
     mismatches: int
 
 
-def compare(spec: ConvSpec, got: np.ndarray, want: np.ndarray, inp: np.ndarray, flt: np.ndarray) -> Comparison:
+def compare(
+    spec: ConvSpec, got: np.ndarray, want: np.ndarray, inp: np.ndarray, flt: np.ndarray
+) -> Comparison:
     """Exact for integers; for floats an elementwise bound from the taps and magnitudes.
 
     Each output is a sum of T = prod(kernel) products. Computed in the element type with any
@@ -82,7 +89,7 @@ def compare(spec: ConvSpec, got: np.ndarray, want: np.ndarray, inp: np.ndarray, 
     """
     if got.shape != want.shape:
         return Comparison(False, float("inf"), 0.0, int(np.prod(want.shape)))
-    if spec.dtype.startswith("i"):
+    if spec.out_dtype.startswith("i"):
         bad = int(np.count_nonzero(got != want))
         err = float(np.max(np.abs(got.astype(np.int64) - want.astype(np.int64)), initial=0))
         return Comparison(bad == 0, err, 0.0, bad)

@@ -1,5 +1,19 @@
-"""Stage 2b: our own IR rewrites where upstream has none (N-D -> 1-D row decomposition)."""
+"""Stage 2b: our own IR rewrites where upstream has none.
 
-from .decompose import ROW_ATTR, RowConv, Segment, decompose_depthwise, segments
+N-D channels-last convs become loops of 1-D row convs for upstream's vectorizer; the other
+depthwise variants are vectorized here directly.
+"""
 
-__all__ = ["ROW_ATTR", "RowConv", "Segment", "decompose_depthwise", "segments"]
+from .decompose import ROW_ATTR, RowConv, rewrite_depthwise
+from .nest import Segment, segments
+from .vector_rows import VectorShape, own_vectorizer_ops
+
+__all__ = [
+    "ROW_ATTR",
+    "RowConv",
+    "Segment",
+    "VectorShape",
+    "own_vectorizer_ops",
+    "rewrite_depthwise",
+    "segments",
+]

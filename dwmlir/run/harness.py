@@ -35,10 +35,10 @@ int main(int argc, char **argv) {{
   const size_t in_bytes = {in_bytes}u, flt_bytes = {flt_bytes}u, out_bytes = {out_bytes}u;
   {ctype} *input = load(argv[1], in_bytes);
   {ctype} *filter = load(argv[2], flt_bytes);
-  {ctype} *output = malloc(out_bytes ? out_bytes : 1);
+  {out_ctype} *output = malloc(out_bytes ? out_bytes : 1);
   if (!output) return 3;
   memset(output, 0x7f, out_bytes);
-  {name}(input, filter, output);
+  {name}(input, filter, {zero_points}output);
   FILE *f = fopen(argv[3], "wb");
   if (!f || fwrite(output, 1, out_bytes, f) != out_bytes) {{
     fprintf(stderr, "harness: cannot write %s\\n", argv[3]);
@@ -51,11 +51,13 @@ int main(int argc, char **argv) {{
 
 
 def render_harness(spec: ConvSpec) -> str:
-    size = spec.bits // 8
+    zero_points = f"{spec.input_zp}, {spec.filter_zp}, " if spec.info.quantized else ""
     return _TEMPLATE.format(
         name=spec.name,
         ctype=spec.c_type,
-        in_bytes=math.prod(spec.input_shape) * size,
-        flt_bytes=math.prod(spec.filter_shape) * size,
-        out_bytes=math.prod(spec.output_shape) * size,
+        out_ctype=spec.out_c_type,
+        zero_points=zero_points,
+        in_bytes=math.prod(spec.input_shape) * spec.in_bits // 8,
+        flt_bytes=math.prod(spec.filter_shape) * spec.in_bits // 8,
+        out_bytes=math.prod(spec.output_shape) * spec.out_bits // 8,
     )

@@ -31,17 +31,23 @@ def _memref(shape: tuple[int, ...], elt: str) -> str:
 
 
 def _driver_text(spec: ConvSpec) -> str:
-    elt = str(element_type(spec.dtype))
+    elt, out_elt = str(element_type(spec.dtype)), str(element_type(spec.out_dtype))
+    bits = spec.out_bits
     in_t, flt_t = _memref(spec.input_shape, elt), _memref(spec.filter_shape, elt)
-    out_t, bits_t = _memref(spec.output_shape, elt), _memref(spec.output_shape, f"i{spec.bits}")
-    nbytes = math.prod(spec.output_shape) * spec.bits // 8
+    out_t, bits_t = _memref(spec.output_shape, out_elt), _memref(spec.output_shape, f"i{bits}")
+    nbytes = math.prod(spec.output_shape) * bits // 8
+    q = spec.info.quantized
+    zp_types = "i32, i32, " if q else ""
+    zp_args = "%zx, %zw, " if q else ""
     return f"""
 memref.global "private" constant @dwmlir_input : {in_t} = uninitialized
 memref.global "private" constant @dwmlir_filter : {flt_t} = uninitialized
-func.func private @printMemrefI{spec.bits}(memref<*xi{spec.bits}>) attributes {{llvm.emit_c_interface}}
-func.func private @{spec.name}(!llvm.ptr, !llvm.ptr, !llvm.ptr)
+func.func private @printMemrefI{bits}(memref<*xi{bits}>) attributes {{llvm.emit_c_interface}}
+func.func private @{spec.name}(!llvm.ptr, !llvm.ptr, {zp_types}!llvm.ptr)
 func.func @{DRIVER_ENTRY}() {{
   %c0 = arith.constant 0 : index
+  %zx = arith.constant {spec.input_zp} : i32
+  %zw = arith.constant {spec.filter_zp} : i32
   %poison = arith.constant 127 : i8
   %in = memref.get_global @dwmlir_input : {in_t}
   %flt = memref.get_global @dwmlir_filter : {flt_t}
@@ -58,9 +64,9 @@ func.func @{DRIVER_ENTRY}() {{
   %a0 = llvm.inttoptr %i0 : i64 to !llvm.ptr
   %a1 = llvm.inttoptr %i1 : i64 to !llvm.ptr
   %a2 = llvm.inttoptr %i2 : i64 to !llvm.ptr
-  call @{spec.name}(%a0, %a1, %a2) : (!llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
-  %u = memref.cast %bits : {bits_t} to memref<*xi{spec.bits}>
-  call @printMemrefI{spec.bits}(%u) : (memref<*xi{spec.bits}>) -> ()
+  call @{spec.name}(%a0, %a1, {zp_args}%a2) : (!llvm.ptr, !llvm.ptr, {zp_types}!llvm.ptr) -> ()
+  %u = memref.cast %bits : {bits_t} to memref<*xi{bits}>
+  call @printMemrefI{bits}(%u) : (memref<*xi{bits}>) -> ()
   memref.dealloc %raw : memref<{nbytes}xi8>
   return
 }}
@@ -101,5 +107,5 @@ def parse_printed(spec: ConvSpec, stdout: str) -> np.ndarray:
         raise InternalError(
             f"mlir-runner printed {len(values)} values, expected {math.prod(spec.output_shape)}"
         )
-    bits = np.array(values, dtype=np.int64).astype(np.int32 if spec.bits == 32 else np.int16)
-    return bits.view(spec.np_dtype).reshape(spec.output_shape)
+    bits = np.array(values, dtype=np.int64).astype(np.int32 if spec.out_bits == 32 else np.int16)
+    return bits.view(spec.out_np_dtype).reshape(spec.output_shape)

@@ -75,7 +75,7 @@ def _run_aot(art: Artefacts, tmp: Path, inp: np.ndarray, flt: np.ndarray, bits: 
         out = tmp / f"output-{vb}.bin"
         start = time.perf_counter()
         run([*qemu_prefix(vb), exe, tmp / "input.bin", tmp / "filter.bin", out], what=f"kernel at {vb} bits")
-        got = np.frombuffer(out.read_bytes(), dtype=spec.np_dtype).reshape(spec.output_shape)
+        got = np.frombuffer(out.read_bytes(), dtype=spec.out_np_dtype).reshape(spec.output_shape)
         yield vb, got, time.perf_counter() - start
 
 

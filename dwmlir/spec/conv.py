@@ -14,8 +14,11 @@ DTYPES: dict[str, tuple[str, str, int]] = {
     "f32": ("float", "float32", 32),
     "f16": ("_Float16", "float16", 16),
     "i32": ("int32_t", "int32", 32),
+    "i8": ("int8_t", "int8", 8),
 }
-SUPPORTED_DTYPES: tuple[str, ...] = ("f32", "f16", "i32")
+SUPPORTED_DTYPES: tuple[str, ...] = ("f32", "f16", "i32", "i8")
+# Quantized ops take i8 input and filter and accumulate into an i32 output.
+QUANTIZED_DTYPE = "i8"
 
 Padding = tuple[tuple[int, int], ...]
 
@@ -81,6 +84,8 @@ class ConvSpec:
     dtype: str = "f32"
     name: str = "dwconv"
     padding: str | Padding = ()  # () or "valid": none; "same"; or one (lo, hi) per spatial dim
+    input_zp: int = 0  # quantized ops only: subtracted from every input element
+    filter_zp: int = 0  # quantized ops only: subtracted from every filter element
     info: OpInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -146,16 +151,33 @@ class ConvSpec:
         return tuple(sizes[ch] for ch in self.info.output_layout)
 
     @property
+    def out_dtype(self) -> str:
+        """Element type of the output: i32 accumulators for quantized ops, else ``dtype``."""
+        return "i32" if self.info.quantized else self.dtype
+
+    @property
     def c_type(self) -> str:
         return DTYPES[self.dtype][0]
+
+    @property
+    def out_c_type(self) -> str:
+        return DTYPES[self.out_dtype][0]
 
     @property
     def np_dtype(self) -> str:
         return DTYPES[self.dtype][1]
 
     @property
-    def bits(self) -> int:
+    def out_np_dtype(self) -> str:
+        return DTYPES[self.out_dtype][1]
+
+    @property
+    def in_bits(self) -> int:
         return DTYPES[self.dtype][2]
+
+    @property
+    def out_bits(self) -> int:
+        return DTYPES[self.out_dtype][2]
 
     # -- validation ----------------------------------------------------------------------------
     def _validate(self) -> None:
@@ -168,6 +190,17 @@ class ConvSpec:
             raise UserError(
                 f"unknown element type '{self.dtype}': choose one of {', '.join(SUPPORTED_DTYPES)}"
             )
+        if info.quantized and self.dtype != QUANTIZED_DTYPE:
+            raise UserError(
+                f"{self.op} takes i8 input and filter (i32 output): use --dtype i8, not '{self.dtype}'"
+            )
+        if not info.quantized and self.dtype == QUANTIZED_DTYPE:
+            raise UserError(f"i8 is for the quantized ops (*_q); {self.op} takes f32, f16 or i32")
+        if not info.quantized and (self.input_zp or self.filter_zp):
+            raise UserError(f"zero points apply only to the quantized ops (*_q), not to {self.op}")
+        for what, zp in (("input", self.input_zp), ("filter", self.filter_zp)):
+            if not -128 <= zp <= 127:
+                raise UserError(f"{what} zero point {zp} is outside the i8 range -128..127")
         if not _C_IDENT.match(self.name) or self.name in _C_KEYWORDS:
             raise UserError(
                 f"kernel name '{self.name}' is not a C identifier: use letters, digits and '_', "
@@ -250,4 +283,5 @@ class ConvSpec:
             f"output {x(self.output_shape)} ({self.info.output_layout}) "
             f"strides {','.join(map(str, self.strides))} dilations {','.join(map(str, self.dilations))}"
             + (f" padding {','.join(f'{lo}:{hi}' for lo, hi in self.padding)}" if self.has_padding else "")
+            + (f" zero points {self.input_zp},{self.filter_zp}" if self.info.quantized else "")
         )

@@ -6,12 +6,13 @@
 from mlir import ir
 
 from dwmlir.ir import build_kernel_module
-from dwmlir.rewrite import decompose_depthwise, segments
+from dwmlir.rewrite import VectorShape, rewrite_depthwise, segments
 from dwmlir.schedule import build_schedule, fill_plan, row_plan
 from dwmlir.spec import ConvSpec
 from dwmlir.target import get_target
 
 SVE = get_target("aarch64-sve")
+SHAPE = VectorShape(SVE.vector_bits, SVE.scalable)
 
 
 def run(f):
@@ -23,8 +24,8 @@ def run(f):
 
 def schedule_for(spec: ConvSpec) -> ir.Module:
     module = build_kernel_module(spec)
-    rows = decompose_depthwise(module)
-    return build_schedule(rows, spec.output_shape, spec.bits, SVE)
+    rows = rewrite_depthwise(module, SHAPE)
+    return build_schedule(rows, spec.output_shape, spec.out_bits, SVE)
 
 
 # CHECK-LABEL: TEST: test_k7
@@ -63,10 +64,10 @@ def test_segments():
 def test_2d_same_rows():
     spec = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 12, 12, 16), (3, 3, 16), padding="same", dtype="f16")
     module = build_kernel_module(spec)
-    rows = decompose_depthwise(module)
+    rows = rewrite_depthwise(module, SHAPE)
     for row in rows[:3]:
         print(f"row {row.tag} width {row.out_width} taps {row.taps}: {row_plan(row, SVE)}")
-    print("fill:", fill_plan(spec.output_shape, spec.bits, SVE))
+    print("fill:", fill_plan(spec.output_shape, spec.out_bits, SVE))
 
 
 # The decomposed 3-D payload: loops over the output rows (od, oh) and the outer taps
@@ -91,5 +92,5 @@ def test_2d_same_rows():
 def test_3d_payload():
     spec = ConvSpec("depthwise_conv_3d_ndhwc_dhwc", (2, 6, 7, 9, 20), (3, 3, 3, 20), (1, 1, 2), padding="same", dtype="i32")
     module = build_kernel_module(spec)
-    decompose_depthwise(module)
+    rewrite_depthwise(module, SHAPE)
     print(module)

@@ -1,0 +1,165 @@
+"""The loop nest shared by every row rewrite: outer outputs, in-bounds outer taps, W segments.
+
+A depthwise conv of rank r is a sum over filter taps. We loop over the output positions and
+filter taps of the outer spatial dims (d, h) and leave one row along W per (outputs, taps)
+to a row emitter. Padding is never materialized: a padded tap contributes nothing, so outer
+taps that land in the padding are skipped by loop bounds, and along W the outputs are split
+into segments that share the same range of in-bounds taps (``segments``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from mlir import ir
+from mlir.dialects import arith, scf, tensor
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Consecutive outputs ``[start, start + count)`` that all use taps ``kmin..kmax``."""
+
+    start: int
+    count: int
+    kmin: int
+    kmax: int
+
+    @property
+    def taps(self) -> int:
+        return self.kmax - self.kmin + 1
+
+
+def segments(in_size: int, out_size: int, k: int, s: int, d: int, lo: int) -> list[Segment]:
+    """Group outputs by their range of in-bounds taps (``0 <= o*s + t*d - lo < in_size``)."""
+    out: list[Segment] = []
+    for o in range(out_size):
+        base = o * s - lo
+        kmin = 0
+        while kmin < k and base + kmin * d < 0:
+            kmin += 1
+        kmax = k - 1
+        while kmax >= 0 and base + kmax * d >= in_size:
+            kmax -= 1
+        if kmin > kmax:
+            continue  # every tap is padding: the output keeps its zero fill
+        last = out[-1] if out else None
+        if last and (last.kmin, last.kmax) == (kmin, kmax) and last.start + last.count == o:
+            out[-1] = Segment(last.start, last.count + 1, kmin, kmax)
+        else:
+            out.append(Segment(o, 1, kmin, kmax))
+    return out
+
+
+Index = int | ir.Value
+
+
+def dynamic() -> int:
+    return ir.ShapedType.get_dynamic_stride_or_offset()
+
+
+def index(v: Index) -> ir.Value:
+    return v if isinstance(v, ir.Value) else arith.constant(ir.IndexType.get(), v)
+
+
+def affine(o: Index, s: int, k: Index, d: int, c: int) -> Index:
+    """``o * s + k * d + c``, folded where operands are static."""
+    if isinstance(o, int) and isinstance(k, int):
+        return o * s + k * d + c
+    idx = ir.IndexType.get()
+    terms: list[ir.Value] = []
+    const = c
+    for v, m in ((o, s), (k, d)):
+        if isinstance(v, int):
+            const += v * m
+        else:
+            terms.append(v if m == 1 else arith.muli(v, arith.constant(idx, m)))
+    acc = terms[0]
+    for t in terms[1:]:
+        acc = arith.addi(acc, t)
+    return arith.addi(acc, arith.constant(idx, const)) if const else acc
+
+
+def extract_slice(
+    source: ir.Value, offsets: Sequence[Index], sizes: Sequence[int], keep: Sequence[int]
+) -> ir.Value:
+    """Unit-stride slice of ``source``, rank-reduced to the dims listed in ``keep``."""
+    src_t = ir.RankedTensorType(source.type)
+    result = ir.RankedTensorType.get([sizes[i] for i in keep], src_t.element_type)
+    static = [o if isinstance(o, int) else dynamic() for o in offsets]
+    dyn = [o for o in offsets if not isinstance(o, int)]
+    return tensor.extract_slice(result, source, dyn, [], [], static, list(sizes), [1] * len(sizes))
+
+
+def insert_slice(value: ir.Value, dest: ir.Value, offsets: Sequence[Index], sizes: Sequence[int]) -> ir.Value:
+    static = [o if isinstance(o, int) else dynamic() for o in offsets]
+    dyn = [o for o in offsets if not isinstance(o, int)]
+    return tensor.insert_slice(value, dest, dyn, [], [], static, list(sizes), [1] * len(sizes))
+
+
+def loop(lo: int, count: int, acc: ir.Value, body: Callable[[Index, ir.Value], ir.Value]) -> ir.Value:
+    """``body(index, acc) -> acc`` once with a static index, or inside an ``scf.for``."""
+    if count == 1:
+        return body(lo, acc)
+    for_op = scf.ForOp(index(lo), index(lo + count), index(1), [acc])
+    with ir.InsertionPoint(for_op.body):
+        scf.YieldOp([body(for_op.induction_variable, for_op.inner_iter_args[0])])
+    return for_op.results[0]
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Sizes of one conv, spatial dims in (d, h, w) order, W last."""
+
+    in_spatial: tuple[int, ...]
+    out_spatial: tuple[int, ...]
+    kernel: tuple[int, ...]
+    strides: tuple[int, ...]
+    dilations: tuple[int, ...]
+    pad_lo: tuple[int, ...]
+
+    @property
+    def rank(self) -> int:
+        return len(self.kernel)
+
+    def segments(self, dim: int) -> list[Segment]:
+        return segments(
+            self.in_spatial[dim],
+            self.out_spatial[dim],
+            self.kernel[dim],
+            self.strides[dim],
+            self.dilations[dim],
+            self.pad_lo[dim],
+        )
+
+    def input_index(self, dim: int, o: Index, k: Index) -> Index:
+        return affine(o, self.strides[dim], k, self.dilations[dim], -self.pad_lo[dim])
+
+
+RowEmitter = Callable[[list[Index], list[Index], ir.Value], ir.Value]
+
+
+def outer_nest(geo: ConvGeometry, acc: ir.Value, row: RowEmitter) -> ir.Value:
+    """Loop over outer output positions, then their in-bounds outer taps; ``row`` does W.
+
+    ``row(outputs, taps, acc) -> acc`` receives one index per outer spatial dim (static ints
+    where a segment has a single position).
+    """
+    segs = [geo.segments(j) for j in range(geo.rank - 1)]
+
+    def outputs(combo, level: int, o_idx: list[Index], a: ir.Value) -> ir.Value:
+        if level == len(combo):
+            return taps(combo, 0, o_idx, [], a)
+        seg = combo[level]
+        return loop(seg.start, seg.count, a, lambda o, b: outputs(combo, level + 1, [*o_idx, o], b))
+
+    def taps(combo, level: int, o_idx: list[Index], k_idx: list[Index], a: ir.Value) -> ir.Value:
+        if level == len(combo):
+            return row(o_idx, k_idx, a)
+        seg = combo[level]
+        return loop(seg.kmin, seg.taps, a, lambda k, b: taps(combo, level + 1, o_idx, [*k_idx, k], b))
+
+    for combo in itertools.product(*segs):
+        acc = outputs(combo, 0, [], acc)
+    return acc
