@@ -135,6 +135,22 @@ class _RowDecomposer:
         return acc
 
 
+def _dynamic_channels_only_1d(op: ir.Operation) -> bool:
+    """A 1-D ``nwc_wc`` whose only dynamic sizes are channel dims (and no padding to fold)."""
+    if op.name != "linalg.depthwise_conv_1d_nwc_wc":
+        return False
+    types = [ir.RankedTensorType(v.type) for v in op.operands[:3] if isinstance(v.type, ir.RankedTensorType)]
+    if len(types) != 3 or all(t.has_static_shape for t in types):
+        return False
+    return all(not t.is_dynamic_dim(i) for t in types for i in range(t.rank - 1))
+
+
+def _tag_whole_op(op: ir.Operation, tag: int, rows: list[RowConv]) -> None:
+    in_t, flt_t, out_t = (ir.RankedTensorType(op.operands[i].type) for i in range(3))
+    op.attributes[ROW_ATTR] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), tag)
+    rows.append(RowConv(tag, in_t.shape[0], out_t.shape[1], flt_t.shape[0], -1, out_t.element_type.width))
+
+
 def rewrite_depthwise(module: ir.Module, shape: VectorShape) -> list[RowConv]:
     """Rewrite every depthwise conv in ``module`` in place; return the row convs to schedule."""
     own = own_vectorizer_ops()
@@ -148,11 +164,18 @@ def rewrite_depthwise(module: ir.Module, shape: VectorShape) -> list[RowConv]:
     module.operation.walk(visit)
     rows: list[RowConv] = []
     for op in targets:
+        if _dynamic_channels_only_1d(op):
+            # Upstream's vectorizer handles a dynamic (scalable) channel dim on this op itself.
+            _tag_whole_op(op, len(rows), rows)
+            continue
         if any(
             isinstance(v.type, ir.ShapedType) and not ir.ShapedType(v.type).has_static_shape
             for v in op.operands
         ):
-            raise InternalError(f"{op.name} needs static shapes for decomposition")
+            raise InternalError(
+                f"{op.name} at {op.location} has dynamic sizes outside the channel dim; dwmlir needs "
+                "static spatial sizes"
+            )
         source, lows, pad = strip_neutral_pad(op)
         if op.name in own:
             result = vectorize_rows(op, source, lows, shape)

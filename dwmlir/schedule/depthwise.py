@@ -72,9 +72,12 @@ def _sizes_str(sizes: Sequence[Size]) -> str:
 
 
 def build_schedule(
-    rows: Sequence[RowConv], output_shape: Sequence[int], element_bits: int, target: Target
+    rows: Sequence[RowConv], output_shape: Sequence[int] | None, element_bits: int, target: Target
 ) -> ir.Module:
-    """Return the transform module for the decomposed payload (call inside a Context)."""
+    """Return the transform module for the rewritten payload (call inside a Context).
+
+    ``output_shape`` describes the kernel's zero fill; ``None`` when there is no fill.
+    """
     with ir.Location.name("dwmlir.schedule"):
         module = ir.Module.create()
         module.operation.attributes["transform.with_named_sequence"] = ir.UnitAttr.get()
@@ -94,10 +97,11 @@ def build_schedule(
                     plan = row_plan(row, target)
                     tiled = st.TileUsingForOp(conv, sizes=list(plan.tile)).tiled_linalg_op
                     st.VectorizeOp(tiled, list(plan.vector))
-                fill = st.MatchOp.match_op_names(root, ["linalg.fill"]).result
-                plan = fill_plan(output_shape, element_bits, target)
-                tiled_fill = st.TileUsingForOp(fill, sizes=list(plan.tile)).tiled_linalg_op
-                st.VectorizeOp(tiled_fill, list(plan.vector))
+                if output_shape is not None:
+                    fill = st.MatchOp.match_op_names(root, ["linalg.fill"]).result
+                    plan = fill_plan(output_shape, element_bits, target)
+                    tiled_fill = st.TileUsingForOp(fill, sizes=list(plan.tile)).tiled_linalg_op
+                    st.VectorizeOp(tiled_fill, list(plan.vector))
                 transform.YieldOp([])
     return module
 
