@@ -1,0 +1,272 @@
+"""Present benchmark results: a terminal table, a JSON document and PNG plots."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..errors import UserError
+from .host import HostReport
+from .mca import ITERATIONS
+from .runner import KernelResult
+
+
+@dataclass(frozen=True)
+class BenchRun:
+    """Everything one ``dwmlir bench`` produced."""
+
+    set_name: str
+    vector_bits: tuple[int, ...]
+    cpus: tuple[str, ...]
+    kernels: list[KernelResult]
+    host: HostReport
+    seconds: float
+
+    def counts(self) -> tuple[int, int, int, int]:
+        """(baselines ok, baselines built, dwmlir ok, dwmlir kernels)."""
+        impls = [i for k in self.kernels for i in k.impls if i.status != "n/a"]
+        base = [i for i in impls if i.impl != "dwmlir"]
+        ours = [i for i in impls if i.impl == "dwmlir"]
+        return sum(i.ok for i in base), len(base), sum(i.ok for i in ours), len(ours)
+
+    @property
+    def ok(self) -> bool:
+        b_ok, b_all, d_ok, d_all = self.counts()
+        return b_ok == b_all and d_ok == d_all and self.host.status != "failed"
+
+
+def _num(value: float | None, width: int, digits: int = 3) -> str:
+    return f"{'-' if value is None else f'{value:.{digits}f}':>{width}}"
+
+
+def render_table(run: BenchRun) -> str:
+    lines: list[str] = []
+    vls = run.vector_bits
+    name_w = max([len("kernel"), *(len(k.kernel.name) for k in run.kernels)])
+    lines.append(
+        f"dwmlir bench: {len(run.kernels)} kernels ({run.set_name}), SVE {','.join(map(str, vls))} bits, "
+        f"llvm-mca on {','.join(run.cpus) or '(none)'}"
+    )
+    lines.append("")
+    lines.append(
+        "Instructions per output element (qemu, counted inside the kernel function; lower is better)"
+    )
+    head = f"{'kernel':<{name_w}}  {'impl':<8} {'check':<6} {'compile':>8}" + "".join(f"{v:>9}" for v in vls)
+    lines.append(head)
+    for k in run.kernels:
+        for n, impl in enumerate(k.impls):
+            name = k.kernel.name if n == 0 else ""
+            comp = "-" if impl.compile_seconds is None else f"{impl.compile_seconds:.2f}s"
+            row = f"{name:<{name_w}}  {impl.impl:<8} {impl.status:<6} {comp:>8}"
+            row += "".join(_num(k.per_output(impl, v), 9) for v in vls)
+            lines.append(row)
+    for base in ("autovec", "acle"):
+        ratios = [_ratios(run, base, v) for v in vls]
+        if any(ratios):
+            label = f"dwmlir / {base} (geomean)"
+            lines.append(
+                f"{label:<{name_w + 25}}" + "".join(_num(geomean(r) if r else None, 9, 2) for r in ratios)
+            )
+    lines.append("")
+    lines.append(
+        f"Hot loop (the loop body with the most FMAs; llvm-mca -iterations={ITERATIONS}): "
+        "cycles/iteration and FMA-pipe utilization"
+    )
+    head = f"{'kernel':<{name_w}}  {'impl':<8} {'insns':>5} {'fma':>4} {'ld':>3} {'st':>3}"
+    head += "".join(f"  {cpu:>15}" for cpu in run.cpus)
+    lines.append(head)
+    for k in run.kernels:
+        for n, impl in enumerate(k.impls):
+            name = k.kernel.name if n == 0 else ""
+            row = f"{name:<{name_w}}  {impl.impl:<8}"
+            loop = impl.loop if impl.ok else None
+            if loop is None:
+                row += f" {'-':>5} {'-':>4} {'-':>3} {'-':>3}"
+            else:
+                mix = loop.mix
+                row += f" {len(loop.instructions):>5} {mix['fma']:>4} {mix['load']:>3} {mix['store']:>3}"
+            for cpu in run.cpus:
+                m = impl.mca.get(cpu) if loop is not None else None
+                cell = "-" if m is None else f"{m.cycles_per_iteration:.2f} {100 * m.fma_utilization:3.0f}%"
+                row += f"  {cell:>15}"
+            lines.append(row)
+    lines.append("")
+    lines.extend(_host_lines(run.host))
+    lines.append("")
+    lines.append("Kernels:")
+    for k in run.kernels:
+        note = f"; {k.kernel.note}" if k.kernel.note else ""
+        spec = k.kernel.spec
+        lines.append(
+            f"  {k.kernel.name}: {k.kernel.layer}{note}; {k.kernel.outputs} outputs; {spec.describe()}"
+        )
+    problems = [
+        f"  {k.kernel.name} {i.impl}: {i.status}: {i.detail}"
+        for k in run.kernels
+        for i in k.impls
+        if i.status not in ("ok", "n/a")
+    ]
+    if problems:
+        lines.append("Problems:")
+        lines.extend(problems)
+    b_ok, b_all, d_ok, d_all = run.counts()
+    lines.append(
+        f"correctness: {b_ok}/{b_all} baselines and {d_ok}/{d_all} dwmlir kernels match numpy at every "
+        "vector length"
+    )
+    compile_s = sum(i.compile_seconds or 0.0 for k in run.kernels for i in k.impls)
+    qemu_s = sum(i.run_seconds for k in run.kernels for i in k.impls)
+    lines.append(
+        f"time: compile {compile_s:.1f}s, qemu {qemu_s:.1f}s (summed over runs), total {run.seconds:.1f}s"
+    )
+    return "\n".join(lines)
+
+
+def _ratios(run: BenchRun, base: str, bits: int) -> list[float]:
+    """dwmlir's instructions per output over baseline ``base``'s, per kernel where both ran."""
+    out = []
+    for k in run.kernels:
+        ours = next((k.per_output(i, bits) for i in k.impls if i.impl == "dwmlir"), None)
+        theirs = next((k.per_output(i, bits) for i in k.impls if i.impl == base), None)
+        if ours and theirs:
+            out.append(ours / theirs)
+    return out
+
+
+def _host_lines(host: HostReport) -> list[str]:
+    title = "Host wall-clock vs PyTorch CPU (groups=C)"
+    if host.status != "ok":
+        return [f"{title}: {host.status}: {host.reason}"]
+    lines = [f"{title}: torch {host.torch_version}, {host.reason}"]
+    lines.append(f"  {'kernel':<24} {'dwmlir':>10} {'torch':>10} {'speedup':>8}  check")
+    for t in host.timings:
+        lines.append(
+            f"  {t.kernel:<24} {t.dwmlir_seconds * 1e6:>8.1f}us {t.torch_seconds * 1e6:>8.1f}us "
+            f"{t.speedup:>7.2f}x  {'ok' if t.ok else 'WRONG'}"
+        )
+    return lines
+
+
+def to_json(run: BenchRun) -> dict[str, Any]:
+    from ..toolchain.tools import versions
+
+    kernels = []
+    for k in run.kernels:
+        spec = k.kernel.spec
+        impls = []
+        for i in k.impls:
+            entry: dict[str, Any] = {"impl": i.impl, "status": i.status, "detail": i.detail}
+            if i.compile_seconds is not None:
+                entry["compile_seconds"] = round(i.compile_seconds, 4)
+            if i.ok:
+                entry["instructions"] = {str(v): i.instructions[v] for v in sorted(i.instructions)}
+                entry["instructions_per_output"] = {
+                    str(v): round(i.instructions[v] / k.kernel.outputs, 4) for v in sorted(i.instructions)
+                }
+                entry["max_abs_err"] = {str(v): i.max_abs_err[v] for v in sorted(i.max_abs_err)}
+                entry["qemu_seconds"] = round(i.run_seconds, 3)
+            if i.ok and i.loop is not None:
+                entry["hot_loop"] = {
+                    "header": i.loop.header,
+                    "depth": i.loop.depth,
+                    "innermost": i.loop.innermost,
+                    "instructions": len(i.loop.instructions),
+                    "mix": dict(i.loop.mix),
+                    "mnemonics": dict(i.loop.mnemonics.most_common()),
+                    "mca": {
+                        cpu: {**m.as_dict(), "cycles_per_fma": round(m.cycles_per_iteration / i.loop.fmas, 4)}
+                        for cpu, m in i.mca.items()
+                    },
+                }
+            impls.append(entry)
+        kernels.append(
+            {
+                "name": k.kernel.name,
+                "family": k.kernel.family,
+                "layer": k.kernel.layer,
+                "note": k.kernel.note,
+                "op": spec.op,
+                "input_shape": list(spec.input_shape),
+                "filter_shape": list(spec.filter_shape),
+                "output_shape": list(spec.output_shape),
+                "strides": list(spec.strides),
+                "outputs": k.kernel.outputs,
+                "impls": impls,
+            }
+        )
+    host: dict[str, Any] = {"status": run.host.status, "reason": run.host.reason}
+    if run.host.torch_version:
+        host["torch"] = run.host.torch_version
+    host["timings"] = [
+        {"kernel": t.kernel, "dwmlir_seconds": t.dwmlir_seconds, "torch_seconds": t.torch_seconds, "ok": t.ok}
+        for t in run.host.timings
+    ]
+    b_ok, b_all, d_ok, d_all = run.counts()
+    return {
+        "dwmlir": __version__,
+        "tools": versions(),
+        "set": run.set_name,
+        "vector_bits": list(run.vector_bits),
+        "cpus": list(run.cpus),
+        "mca_iterations": ITERATIONS,
+        "seconds": round(run.seconds, 2),
+        "correct": {"baselines": [b_ok, b_all], "dwmlir": [d_ok, d_all]},
+        "kernels": kernels,
+        "host": host,
+    }
+
+
+def write_json(run: BenchRun, path: Path) -> None:
+    try:
+        path.write_text(json.dumps(to_json(run), indent=1) + "\n")
+    except OSError as exc:
+        raise UserError(f"cannot write --json {path}: {exc.strerror}") from None
+
+
+def write_plots(run: BenchRun, out_dir: Path) -> str:
+    """One PNG per kernel: instructions per output vs vector length, one line per impl.
+
+    Returns a one-line summary (or why plots were skipped)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "plots: skipped: matplotlib is not importable (pip install matplotlib==3.11.2)"
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create --plots directory {out_dir}: {exc.strerror}") from None
+    written = 0
+    for k in run.kernels:
+        fig, ax = plt.subplots(figsize=(5, 3.6), dpi=110)
+        for impl in k.impls:
+            points = [(v, k.per_output(impl, v)) for v in run.vector_bits]
+            xs = [v for v, y in points if y is not None]
+            ys = [y for _, y in points if y is not None]
+            if xs:
+                ax.plot(xs, ys, marker="o", label=impl.impl)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xticks(list(run.vector_bits), [str(v) for v in run.vector_bits])
+        ax.set_xlabel("SVE vector length (bits)")
+        ax.set_ylabel("instructions per output")
+        ax.set_title(k.kernel.name, fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out_dir / f"{k.kernel.name}.png")
+        plt.close(fig)
+        written += 1
+    return f"plots: {written} PNG files in {out_dir}"
+
+
+def geomean(values: Sequence[float]) -> float:
+    vals = [v for v in values if v > 0]
+    return math.exp(sum(math.log(v) for v in vals) / len(vals)) if vals else float("nan")

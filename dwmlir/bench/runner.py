@@ -1,0 +1,198 @@
+"""Build every kernel and baseline, count instructions under qemu, check, and run llvm-mca.
+
+Builds run one at a time, so compile times are not disturbed by other work; the qemu runs and
+llvm-mca runs then share ``jobs`` threads (each is a subprocess). Every run's output is
+compared with the numpy reference: an implementation that is wrong at any vector length gets
+no numbers at all.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..artefact import compile_spec
+from ..errors import InternalError
+from ..reference import compare, depthwise_reference, random_operands
+from ..run import render_harness
+from ..target import get_target
+from ..toolchain import cross_cc, run
+from .baselines import BASELINES, build_baseline
+from .hotloop import Loop, hot_loop
+from .icount import count_instructions
+from .mca import McaResult, analyze
+from .suite import BenchKernel
+
+IMPLS = ("dwmlir", *BASELINES)
+_LOCK = threading.Lock()
+Progress = Callable[[str], None]
+
+
+@dataclass
+class ImplResult:
+    impl: str
+    status: str = "ok"  # ok, WRONG (numerical mismatch), FAILED (build or run error), n/a
+    detail: str = ""
+    compile_seconds: float | None = None
+    instructions: dict[int, int] = field(default_factory=dict)  # VL -> instructions in the kernel
+    max_abs_err: dict[int, float] = field(default_factory=dict)
+    run_seconds: float = 0.0  # qemu time, summed over vector lengths
+    loop: Loop | None = None
+    mca: dict[str, McaResult] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def fail(self, status: str, detail: str) -> None:
+        if self.status == "ok":  # keep the first failure
+            self.status, self.detail = status, detail
+
+
+@dataclass
+class KernelResult:
+    kernel: BenchKernel
+    impls: list[ImplResult]
+
+    def per_output(self, impl: ImplResult, bits: int) -> float | None:
+        if not impl.ok or bits not in impl.instructions:
+            return None
+        return impl.instructions[bits] / self.kernel.outputs
+
+
+@dataclass
+class _Built:
+    kernel: BenchKernel
+    impl: ImplResult
+    exe: Path
+    asm: str
+
+
+def _link(work: Path, spec_name: str, driver: Path, obj: bytes, header: str) -> Path:
+    work.mkdir(parents=True, exist_ok=True)
+    (work / f"{spec_name}.o").write_bytes(obj)
+    (work / f"{spec_name}.h").write_text(header)
+    exe = work / "driver"
+    cmd = [cross_cc(), "-static", "-O1", "-I", work, driver, work / f"{spec_name}.o", "-lm", "-o", exe]
+    run(cmd, what=f"linking {work.name} for {spec_name}")
+    return exe
+
+
+def _build(kernel: BenchKernel, root: Path, baselines: bool, progress: Progress) -> list[_Built]:
+    spec = kernel.spec
+    work = root / spec.name
+    work.mkdir()
+    driver = work / "driver.c"
+    driver.write_text(render_harness(spec))
+    built: list[_Built] = []
+    results: list[str] = []
+    for impl in IMPLS if baselines else IMPLS[:1]:
+        res = ImplResult(impl)
+        try:
+            if impl == "dwmlir":
+                start = time.perf_counter()
+                art = compile_spec(spec, get_target("aarch64-sve"))
+                res.compile_seconds = time.perf_counter() - start
+                obj, header, asm = art.files[".o"], art.text(".h"), art.text(".s")
+            else:
+                b = build_baseline(impl, spec, work / impl)
+                if b is None:
+                    res.status, res.detail = "n/a", "no such baseline for this shape"
+                    built.append(_Built(kernel, res, Path(), ""))
+                    continue
+                res.compile_seconds, obj, header, asm = b.compile_seconds, b.obj, b.header, b.asm
+            exe = _link(work / impl, spec.name, driver, obj, header)
+            built.append(_Built(kernel, res, exe, asm))
+            results.append(f"{impl} {res.compile_seconds:.2f}s")
+        except InternalError as exc:
+            res.fail("FAILED", f"build: {exc}")
+            built.append(_Built(kernel, res, Path(), ""))
+            results.append(f"{impl} FAILED")
+    progress(f"built {spec.name}: {', '.join(results)}")
+    return built
+
+
+def _count(
+    b: _Built, bits: int, files: tuple[Path, Path], want: np.ndarray, inp: np.ndarray, flt: np.ndarray
+) -> None:
+    spec, res = b.kernel.spec, b.impl
+    out = b.exe.parent / f"output-{bits}.bin"
+    start = time.perf_counter()
+    try:
+        count = count_instructions(b.exe, [*files, out], spec.name, bits)
+    except InternalError as exc:
+        with _LOCK:
+            res.fail("FAILED", f"run at {bits} bits: {exc}")
+        return
+    seconds = time.perf_counter() - start
+    got = np.frombuffer(out.read_bytes(), dtype=spec.out_np_dtype).reshape(spec.output_shape)
+    cmp = compare(spec, got, want, inp, flt)
+    with _LOCK:
+        res.run_seconds += seconds
+        res.max_abs_err[bits] = cmp.max_abs_err
+        res.instructions[bits] = count.in_range
+        if not cmp.ok:
+            res.fail("WRONG", f"{cmp.mismatches} outputs differ from numpy at {bits} bits")
+
+
+def _mca(b: _Built, cpu: str) -> None:
+    if b.impl.loop is None:
+        return
+    try:
+        result = analyze(b.impl.loop, cpu)
+    except InternalError as exc:
+        with _LOCK:
+            b.impl.detail = b.impl.detail or f"llvm-mca on {cpu}: {exc}"
+        return
+    with _LOCK:
+        b.impl.mca[cpu] = result
+
+
+def run_bench(
+    kernels: Sequence[BenchKernel],
+    vector_bits: Sequence[int],
+    cpus: Sequence[str],
+    *,
+    baselines: bool = True,
+    seed: int = 0,
+    jobs: int | None = None,
+    progress: Progress = lambda _: None,
+) -> list[KernelResult]:
+    """Benchmark ``kernels``; statuses and numbers end up in the returned results."""
+    jobs = jobs or os.cpu_count() or 1
+    results: list[KernelResult] = []
+    with tempfile.TemporaryDirectory(prefix="dwmlir-bench-") as tmp:
+        root = Path(tmp)
+        all_built = [_build(kernel, root, baselines, progress) for kernel in kernels]
+        with ThreadPoolExecutor(jobs) as pool:
+            futures: list[Future[None]] = []
+            for kernel, built in zip(kernels, all_built, strict=True):
+                results.append(KernelResult(kernel, [b.impl for b in built]))
+                spec = kernel.spec
+                inp, flt = random_operands(spec, seed)
+                want = depthwise_reference(spec, inp, flt)
+                files = (root / spec.name / "input.bin", root / spec.name / "filter.bin")
+                files[0].write_bytes(inp.tobytes())
+                files[1].write_bytes(flt.tobytes())
+                for b in built:
+                    if not b.impl.ok:
+                        continue
+                    b.impl.loop = hot_loop(b.asm)
+                    for bits in vector_bits:
+                        futures.append(pool.submit(_count, b, bits, files, want, inp, flt))
+                    for cpu in cpus:
+                        futures.append(pool.submit(_mca, b, cpu))
+            progress(f"running {len(futures)} qemu and llvm-mca jobs on {jobs} threads")
+            for done, fut in enumerate(futures, start=1):
+                fut.result()
+                if done % 100 == 0:
+                    progress(f"{done}/{len(futures)} jobs done")
+    return results
