@@ -132,6 +132,8 @@ aarch64_cc = os.environ.get("DWMLIR_AARCH64_CC") or shutil.which(
 runner_ready = os.path.isfile(runner) and all(map(os.path.isfile, runtimes.values()))
 if qemu:
     config.available_features.add("qemu-aarch64")
+if platform.machine() in ("x86_64", "AMD64"):
+    config.available_features.add("host-x86_64")
 if native:
     config.available_features.add("aarch64-native")
 elif emulator and runner_ready:

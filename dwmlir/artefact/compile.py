@@ -1,11 +1,14 @@
 """Drive one spec through every stage and collect the artefacts in memory.
 
-spec -> linalg IR -> 1-D row decomposition -> schedule -> pass bundles -> LLVM dialect
--> .ll -> .s/.o + header.
+spec -> linalg IR -> our rewrites -> schedule -> pass bundles -> LLVM dialect -> .ll ->
+.s/.o/.a/.so + header + manifest.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,15 +16,15 @@ from pathlib import Path
 from mlir import ir
 
 from .. import __version__
-from ..errors import InternalError
+from ..errors import InternalError, UserError
 from ..ir import build_kernel_module
 from ..pipeline import bundles, run_bundle, set_vscale_range
 from ..rewrite import VectorShape, rewrite_depthwise
 from ..schedule import apply_schedule, build_schedule
 from ..spec import ConvSpec
-from ..target import Target
-from ..toolchain import llvm_tool, run
-from .header import render_header
+from ..target import Target, add_vl_guard
+from ..toolchain import LLVM_VERSION, llvm_tool, run
+from .header import c_prototype, kernel_block, render_header
 
 
 @dataclass
@@ -57,6 +60,7 @@ def lower_to_llvm_dialect(spec: ConvSpec, target: Target) -> tuple[str, str, str
     with ir.Context(), ir.Location.unknown():
         module = build_kernel_module(spec)
         input_text = str(module)
+        add_vl_guard(module, target, spec.name)
         rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable))
         schedule = build_schedule(rows, spec.output_shape, spec.out_bits, target)
         schedule_text = str(schedule)
@@ -71,8 +75,13 @@ def lower_to_llvm_dialect(spec: ConvSpec, target: Target) -> tuple[str, str, str
         return input_text, schedule_text, vector_text, str(module)
 
 
-def compile_spec(spec: ConvSpec, target: Target) -> Artefacts:
-    """Compile ``spec`` for ``target``; raises UserError/ToolError/InternalError."""
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def compile_spec(spec: ConvSpec, target: Target, cpu: str | None = None) -> Artefacts:
+    """Compile ``spec`` for ``target`` (and ``cpu``); raises UserError/ToolError/InternalError."""
+    cpu = check_cpu(target, cpu)
     art = Artefacts(spec, target)
     input_text, schedule_text, vector_text, llvm_text = lower_to_llvm_dialect(spec, target)
     art.files[".mlir"] = input_text.encode()
@@ -82,11 +91,92 @@ def compile_spec(spec: ConvSpec, target: Target) -> Artefacts:
     translate, llc = llvm_tool("mlir-translate"), llvm_tool("llc")
     ll = run([translate, "--mlir-to-llvmir", "-"], input=llvm_text.encode(), what="mlir-translate").stdout
     art.files[".ll"] = ll
-    llc_args = [llc, "-O3", f"-mtriple={target.triple}", f"-mattr={target.mattr}"]
+    llc_args = [llc, "-O3", f"-mtriple={target.triple}", f"-mattr={target.mattr}", "-relocation-model=pic"]
+    if cpu:
+        llc_args.append(f"-mcpu={cpu}")
     art.files[".s"] = run([*llc_args, "-filetype=asm", "-", "-o", "-"], input=ll, what="llc").stdout
     with tempfile.TemporaryDirectory(prefix="dwmlir-llc-") as tmp:
         obj = Path(tmp) / f"{spec.name}.o"
         run([*llc_args, "-filetype=obj", "-", "-o", obj], input=ll, what="llc")
         art.files[".o"] = obj.read_bytes()
-    art.files[".h"] = render_header(spec, target, __version__).encode()
+        lib, so = Path(tmp) / f"lib{spec.name}.a", Path(tmp) / f"lib{spec.name}.so"
+        run([llvm_tool("llvm-ar"), "rcsD", lib, obj], what="llvm-ar")
+        art.files[".a"] = lib.read_bytes()
+        run(
+            [llvm_tool("ld.lld"), "-shared", f"-soname=lib{spec.name}.so", "--build-id=none", "-o", so, obj],
+            what="ld.lld",
+        )
+        art.files[".so"] = so.read_bytes()
+    n = spec.name
+    note = f"Needs only libc; no MLIR runtime library. Link {n}.o, lib{n}.a or lib{n}.so."
+    art.files[".h"] = render_header(spec.name, [kernel_block(spec, target, cpu)], __version__, note).encode()
+    art.files[".json"] = render_manifest(art, cpu).encode()
     return art
+
+
+def render_manifest(art: Artefacts, cpu: str | None) -> str:
+    """NAME.json: what was built, for which target, with which tools, and each file's hash."""
+    spec, target = art.spec, art.target
+    doc = {
+        "dwmlir": __version__,
+        "spec": {
+            "name": spec.name,
+            "op": spec.op,
+            "dtype": spec.dtype,
+            "output_dtype": spec.out_dtype,
+            "input_shape": list(spec.input_shape),
+            "filter_shape": list(spec.filter_shape),
+            "output_shape": list(spec.output_shape),
+            "layouts": {
+                "input": spec.info.input_layout,
+                "filter": spec.info.filter_layout,
+                "output": spec.info.output_layout,
+            },
+            "strides": list(spec.strides),
+            "dilations": list(spec.dilations),
+            "padding": [list(p) for p in spec.padding],
+            "input_zp": spec.input_zp,
+            "filter_zp": spec.filter_zp,
+        },
+        "target": {
+            "name": target.name,
+            "triple": target.triple,
+            "features": target.mattr,
+            "cpu": cpu,
+            "vector_length": target.vl_assumption,
+        },
+        "tools": {"llvm": LLVM_VERSION, "mlir-python-bindings": "xtc-mlir-python-bindings 22.1.8.4"},
+        "c_prototype": c_prototype(spec) + ";",
+        "artefacts": {
+            artefact_filename(spec.name, suffix): _sha256(data)
+            for suffix, data in sorted(art.files.items())
+            if suffix != ".json"
+        },
+    }
+    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+
+def artefact_filename(name: str, suffix: str) -> str:
+    """``NAME.o``, ``NAME.h``...; archives and shared objects get the ``lib`` prefix."""
+    return f"lib{name}{suffix}" if suffix in (".a", ".so") else f"{name}{suffix}"
+
+
+@functools.cache
+def _known_cpus(triple: str) -> frozenset[str]:
+    out = run([llvm_tool("llc"), f"-mtriple={triple}", "-mcpu=help"], what="llc -mcpu=help")
+    text = (out.stdout + out.stderr).decode(errors="replace")
+    section = text.split("Available CPUs for this target:")[-1].split("Available features")[0]
+    return frozenset(line.split()[0] for line in section.splitlines() if line.strip() and " - " in line)
+
+
+def check_cpu(target: Target, cpu: str | None) -> str | None:
+    """The ``-mcpu`` to use: the user's (checked against llc's list) or the target's default."""
+    if cpu is None:
+        return target.default_cpu
+    known = _known_cpus(target.triple)
+    if cpu not in known:
+        examples = ", ".join(c for c in ("neoverse-v1", "neoverse-v2", "a64fx", "x86-64-v3") if c in known)
+        raise UserError(
+            f"unknown CPU '{cpu}' for target {target.name}: try one of {examples} (llc -mcpu=help)"
+        )
+    return cpu

@@ -4,22 +4,55 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 from ..errors import UserError
-from .compile import Artefacts
+from .compile import Artefacts, artefact_filename
 
-DEFAULT_EMIT = (".o", ".h", ".mlir", ".ll", ".s")
+# --emit names -> file suffixes, in the order files are listed.
+EMIT_KINDS: dict[str, str] = {
+    "obj": ".o",
+    "header": ".h",
+    "mlir": ".mlir",
+    "llvm": ".ll",
+    "asm": ".s",
+    "lib": ".a",
+    "shared": ".so",
+    "schedule": ".schedule.mlir",
+    "vector": ".vector.mlir",
+    "lowered": ".llvm.mlir",
+    "json": ".json",
+}
+DEFAULT_EMIT = tuple(EMIT_KINDS.values())
+
+
+def parse_emit(text: str) -> tuple[str, ...]:
+    """``obj,header,...`` or ``all`` -> file suffixes."""
+    if text.strip() == "all":
+        return DEFAULT_EMIT
+    kinds = [k.strip() for k in text.split(",") if k.strip()]
+    bad = [k for k in kinds if k not in EMIT_KINDS]
+    if bad or not kinds:
+        raise UserError(
+            f"unknown --emit kind '{bad[0] if bad else text}': choose from all, {', '.join(EMIT_KINDS)}"
+        )
+    return tuple(EMIT_KINDS[k] for k in kinds)
 
 
 def write_artefacts(art: Artefacts, out_dir: Path, emit: tuple[str, ...] = DEFAULT_EMIT) -> list[Path]:
-    """Write ``NAME<suffix>`` files into ``out_dir``.
+    """Write the chosen artefacts of one kernel into ``out_dir``."""
+    name = art.spec.name
+    return write_files(out_dir, {artefact_filename(name, s): art.files[s] for s in emit})
+
+
+def write_files(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
+    """Write ``files`` (name -> bytes) into ``out_dir``, all or nothing.
 
     A new directory is built under a temporary name and renamed into place; into an existing
     directory each file is written to a temporary name and renamed.
     """
-    name = art.spec.name
     out_dir = Path(out_dir)
     parent = out_dir.parent if str(out_dir.parent) else Path(".")
     if out_dir.exists() and not out_dir.is_dir():
@@ -28,26 +61,27 @@ def write_artefacts(art: Artefacts, out_dir: Path, emit: tuple[str, ...] = DEFAU
         raise UserError(f"cannot create {out_dir}: parent directory {parent} does not exist")
     if not os.access(parent if not out_dir.exists() else out_dir, os.W_OK):
         raise UserError(f"cannot write to {out_dir}: permission denied; choose a writable -o")
-    written: list[Path] = []
     if not out_dir.exists():
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=parent))
         try:
-            for suffix in emit:
-                (tmp / f"{name}{suffix}").write_bytes(art.files[suffix])
+            for filename, data in files.items():
+                (tmp / filename).write_bytes(data)
             os.chmod(tmp, 0o755)
             os.rename(tmp, out_dir)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        return [out_dir / f"{name}{s}" for s in emit]
+        return [out_dir / f for f in files]
     temps: list[tuple[Path, Path]] = []
+    written: list[Path] = []
     try:
-        for suffix in emit:
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{name}{suffix}.tmp-", dir=out_dir)
+        for filename, data in files.items():
+            final = out_dir / filename
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.tmp-", dir=out_dir)
             with os.fdopen(fd, "wb") as fh:
-                fh.write(art.files[suffix])
+                fh.write(data)
             os.chmod(tmp_name, 0o644)
-            temps.append((Path(tmp_name), out_dir / f"{name}{suffix}"))
+            temps.append((Path(tmp_name), final))
         for tmp_path, final in temps:
             os.replace(tmp_path, final)
             written.append(final)
@@ -55,3 +89,29 @@ def write_artefacts(art: Artefacts, out_dir: Path, emit: tuple[str, ...] = DEFAU
         for tmp_path, _ in temps:
             tmp_path.unlink(missing_ok=True)
     return written
+
+
+def write_output(path: str, data: bytes) -> None:
+    """``-o FILE`` for single-file verbs: ``-`` is stdout; files are written atomically."""
+    if path == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise UserError(f"output {path} is a directory: give a file name to -o")
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise UserError(f"cannot write {path}: directory {parent} does not exist")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=parent)
+    except PermissionError:
+        raise UserError(f"cannot write {path}: permission denied; choose a writable -o") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise

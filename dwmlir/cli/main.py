@@ -6,14 +6,17 @@ Exit status: 0 success, 1 internal error or wrong numerical result, 2 user error
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from .. import __version__
 from ..errors import REPORT_HINT, UserError
 from ..spec import OPS, SUPPORTED_DTYPES, SUPPORTED_OPS, ConvSpec, parse_int_list, parse_padding, parse_shape
-from ..target import DEFAULT_TARGET, TARGETS, get_target
+from ..target import DEFAULT_TARGET, get_target
+from .bench_cmd import add_bench_parser, cmd_bench
 
 DEMO_SPECS: tuple[tuple[str, ...], ...] = (
     ("--input", "1x1030x64", "--filter", "7x64"),
@@ -30,7 +33,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def _add_spec_flags(p: argparse.ArgumentParser) -> None:
+def _add_spec_flags(p: argparse.ArgumentParser, required: bool = True) -> None:
     g = p.add_argument_group("convolution spec")
     g.add_argument(
         "--op",
@@ -41,12 +44,15 @@ def _add_spec_flags(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--input",
-        required=True,
+        required=required,
         metavar="SHAPE",
         help="input shape in the op's layout, sizes joined by 'x' (e.g. 1x1030x64 for nwc)",
     )
     g.add_argument(
-        "--filter", required=True, metavar="SHAPE", help="filter shape in the op's layout (e.g. 7x64 for wc)"
+        "--filter",
+        required=required,
+        metavar="SHAPE",
+        help="filter shape in the op's layout (e.g. 7x64 for wc)",
     )
     g.add_argument(
         "--strides",
@@ -90,12 +96,7 @@ def _add_spec_flags(p: argparse.ArgumentParser) -> None:
         "quantized ops (i8 input and filter, i32 output) "
         "(default: %(default)s)",
     )
-    g.add_argument(
-        "--target",
-        default=DEFAULT_TARGET,
-        metavar="TARGET",
-        help=f"code-generation target (default: %(default)s); known: {', '.join(TARGETS)}",
-    )
+    _add_target_flags(g)
     g.add_argument(
         "--name",
         default="dwconv",
@@ -104,7 +105,26 @@ def _add_spec_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_target_flags(g) -> None:
+    g.add_argument(
+        "--target",
+        default=DEFAULT_TARGET,
+        metavar="TARGET",
+        help="aarch64-sve (vector-length agnostic, default), aarch64-sve-vls{128,256,512,1024,2048} "
+        "(specialized to one vector length; aborts with a message on another), aarch64-sve2, "
+        "aarch64-neon (fixed 128-bit, no SVE), host (x86-64 with AVX2/FMA)",
+    )
+    g.add_argument(
+        "--cpu",
+        default=None,
+        metavar="NAME",
+        help="tune scheduling for a CPU, as llc -mcpu (e.g. neoverse-v1, neoverse-v2, a64fx)",
+    )
+
+
 def spec_from_args(args: argparse.Namespace) -> ConvSpec:
+    if args.input is None or args.filter is None:
+        raise UserError("missing --input or --filter: give both shapes (or --config FILE for a batch)")
     return ConvSpec(
         op=args.op,
         input_shape=parse_shape(args.input, "input"),
@@ -133,11 +153,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     pc = sub.add_parser(
         "compile",
-        help="compile one kernel to an object, header and every stage's IR",
-        description="Write DIR/NAME.o (aarch64 ELF), NAME.h (C ABI), NAME.mlir (linalg "
-        "input), NAME.ll (LLVM IR) and NAME.s (assembly). Writes are atomic.",
+        help="compile one kernel (or a --config batch) to objects, libraries, header and every stage's IR",
+        description="Write into DIR: NAME.o (ELF relocatable), libNAME.a, libNAME.so, NAME.h (C ABI), "
+        "NAME.mlir (linalg input), NAME.schedule.mlir (transform schedule), NAME.vector.mlir "
+        "(vectorized), NAME.llvm.mlir (LLVM dialect), NAME.ll (LLVM IR), NAME.s (assembly) and "
+        "NAME.json (spec, target, tool versions, sha256 of each file). With --config, build every "
+        "kernel of a TOML/JSON file in parallel into libLIB.a, LIB.h and LIB.json. Writes are atomic; "
+        "the same input gives byte-identical files.",
     )
-    _add_spec_flags(pc)
+    _add_spec_flags(pc, required=False)
     pc.add_argument(
         "-o",
         "--output",
@@ -146,6 +170,51 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="output directory (created if missing; its parent must exist)",
     )
+    pc.add_argument(
+        "--emit",
+        default="all",
+        metavar="KIND[,KIND...]",
+        help="which files to write: all (default) or any of obj, header, mlir, llvm, asm, lib, shared, "
+        "schedule, vector, lowered, json",
+    )
+    pc.add_argument("--config", type=Path, metavar="FILE", help="batch: a TOML or JSON list of kernels")
+    pc.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="parallel compiles for --config",
+    )
+
+    pg = sub.add_parser(
+        "gen",
+        help="write the linalg .mlir of a spec, optionally with dwmlir's transform schedule",
+        description="Write the kernel function in linalg (what NAME.mlir holds). With --with-schedule, "
+        "write instead the payload after dwmlir's own rewrites (row decomposition, own vectorizer) "
+        "together with the transform schedule, so 'mlir-opt -transform-interpreter' reproduces the "
+        "vectorization.",
+    )
+    _add_spec_flags(pg)
+    pg.add_argument("--with-schedule", action="store_true", help="append the transform schedule (see above)")
+    pg.add_argument("-o", "--output", default="-", metavar="FILE", help="output file (default: stdout)")
+
+    pl = sub.add_parser(
+        "lower",
+        help="run dwmlir's rewrites, schedules and pipeline on your own .mlir module",
+        description="Lower a module of functions on tensors that contain linalg depthwise convs (and "
+        "fills, pads and elementwise linalg ops around them) for a target. An op that cannot be "
+        "vectorized is named with its location (exit 2).",
+    )
+    pl.add_argument("input", nargs="?", default="-", help="input .mlir file (default: stdin)")
+    pl.add_argument("-o", "--output", default="-", metavar="FILE", help="output file (default: stdout)")
+    pl.add_argument(
+        "--emit",
+        default="mlir",
+        choices=("mlir", "llvm", "asm", "obj"),
+        help="LLVM-dialect MLIR (default), LLVM IR, assembly or an object file",
+    )
+    _add_target_flags(pl.add_argument_group("target"))
 
     pr = sub.add_parser(
         "run",
@@ -164,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         "strides, dilations, C=1..300) at 128, 256, 512 and 2048 bits.",
     )
     _add_run_flags(pd)
+    add_bench_parser(sub)
     return parser
 
 
@@ -171,9 +241,10 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("running")
     g.add_argument(
         "--vector-bits",
-        default="128,256,512,2048",
+        default=None,
         metavar="BITS[,BITS...]",
-        help="SVE vector lengths to run at (default: %(default)s)",
+        help="SVE vector lengths to run at (default: 128,256,512,2048 for vector-length agnostic "
+        "targets, the target's own for aarch64-sve-vlsN; NEON and host run once)",
     )
     g.add_argument(
         "--mode",
@@ -196,12 +267,68 @@ def _modes(text: str) -> tuple[str, ...]:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from ..artefact import compile_spec, write_artefacts
+    from ..artefact import compile_spec, parse_emit, write_artefacts
+
+    if args.config is not None:
+        return _compile_batch(args)
+    emit = parse_emit(args.emit)
+    spec = spec_from_args(args)
+    art = compile_spec(spec, get_target(args.target), args.cpu)
+    for path in write_artefacts(art, args.output, emit):
+        print(path)
+    return 0
+
+
+def _compile_batch(args: argparse.Namespace) -> int:
+    from ..artefact import write_files
+    from ..artefact.batch import build_library, load_config, terminal_progress
+
+    if args.jobs < 1:
+        raise UserError(f"-j must be >= 1, got {args.jobs}")
+    cfg = load_config(args.config)
+    start = time.perf_counter()
+    files, built = build_library(cfg, args.jobs, terminal_progress)
+    paths = write_files(args.output, files)
+    print(f"{'kernel':<28} {'op':<30} {'dtype':<5} {'output':>18} {'compile':>8} {'object':>8}")
+    for k in built:
+        out = "x".join(map(str, k.spec.output_shape))
+        spec = k.spec
+        print(
+            f"{spec.name:<28} {spec.op:<30} {spec.dtype:<5} {out:>18} {k.seconds:>7.2f}s {k.object_bytes:>7}B"
+        )
+    elapsed = time.perf_counter() - start
+    print(f"{len(built)} kernels for {cfg.target.name} in {elapsed:.1f} s with -j {args.jobs}")
+    for path in paths:
+        print(path)
+    return 0
+
+
+def cmd_gen(args: argparse.Namespace) -> int:
+    from ..artefact import write_output
+    from ..artefact.gen import generate
 
     spec = spec_from_args(args)
-    art = compile_spec(spec, get_target(args.target))
-    for path in write_artefacts(art, args.output):
-        print(path)
+    write_output(args.output, generate(spec, get_target(args.target), args.with_schedule).encode())
+    return 0
+
+
+def cmd_lower(args: argparse.Namespace) -> int:
+    from ..artefact import check_cpu, write_output
+    from ..artefact.lower import lower_module
+
+    target = get_target(args.target)
+    cpu = check_cpu(target, args.cpu)
+    if args.input == "-":
+        text, source = sys.stdin.read(), "<stdin>"
+    else:
+        try:
+            text, source = Path(args.input).read_text(), args.input
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise UserError(f"cannot read {args.input}: {reason}") from None
+    if args.emit == "obj" and args.output == "-" and sys.stdout.isatty():
+        raise UserError("refusing to write an object file to a terminal: give -o FILE")
+    write_output(args.output, lower_module(text, source, target, cpu, args.emit))
     return 0
 
 
@@ -211,7 +338,7 @@ def _print_results(spec: ConvSpec, results) -> bool:
     for r in results:
         verdict = "ok" if r.ok else "MISMATCH"
         print(
-            f"  {r.mode:<5} {r.vector_bits:>5}  {r.max_abs_err:>10.3g}  {r.tolerance:>10.3g}  "
+            f"  {r.mode:<5} {r.vector_bits or '-':>5}  {r.max_abs_err:>10.3g}  {r.tolerance:>10.3g}  "
             f"{r.mismatches:>5}  {r.seconds:>6.2f}s  {verdict}"
         )
     return all(r.ok for r in results)
@@ -220,8 +347,13 @@ def _print_results(spec: ConvSpec, results) -> bool:
 def _run_one(spec: ConvSpec, args: argparse.Namespace) -> tuple[int, int]:
     from ..run import check_vector_bits, run_spec
 
-    bits = check_vector_bits(parse_int_list(args.vector_bits, "vector lengths"))
-    results = run_spec(spec, get_target(args.target), bits, _modes(args.mode), seed=args.seed)
+    bits = (
+        None
+        if args.vector_bits is None
+        else check_vector_bits(parse_int_list(args.vector_bits, "vector lengths"))
+    )
+    target = get_target(args.target)
+    results = run_spec(spec, target, bits, _modes(args.mode), seed=args.seed, cpu=args.cpu)
     _print_results(spec, results)
     return sum(r.ok for r in results), len(results)
 
@@ -237,13 +369,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for flags in DEMO_SPECS:
         spec_args = build_parser().parse_args(["run", *flags])
         spec_args.vector_bits, spec_args.mode, spec_args.seed = args.vector_bits, args.mode, args.seed
+        spec_args.vector_bits = spec_args.vector_bits or "128,256,512,2048"
         g, t = _run_one(spec_from_args(spec_args), spec_args)
         good, total = good + g, total + t
     print(f"{good}/{total} runs match the reference")
     return 0 if good == total else 1
 
 
-COMMANDS = {"compile": cmd_compile, "run": cmd_run, "demo": cmd_demo}
+COMMANDS = {
+    "compile": cmd_compile,
+    "run": cmd_run,
+    "demo": cmd_demo,
+    "gen": cmd_gen,
+    "lower": cmd_lower,
+    "bench": cmd_bench,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

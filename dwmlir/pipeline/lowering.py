@@ -17,24 +17,27 @@ CLEANUP = "canonicalize,cse"
 # the kernel writes its result in place: no allocation, no memref.copy, no runtime calls.
 BUFFERIZE = "eliminate-empty-tensors,one-shot-bufferize,cse,canonicalize"
 
-# Masks first (convert-vector-to-scf cannot handle vector.mask), then unroll n-D transfers to
-# 1-D SVE loads/stores instead of staging them through stack buffers.
-LOWER_VECTOR = (
-    "func.func(lower-vector-mask),canonicalize,cse,"
-    "func.func(convert-vector-to-scf{full-unroll=1 lower-tensors=0},"
-    "arm-sve-legalize-vector-storage),canonicalize,cse"
-)
+
+def lower_vector(target: Target) -> str:
+    """Masks first (convert-vector-to-scf cannot handle vector.mask), then unroll n-D
+    transfers to 1-D loads/stores instead of staging them through stack buffers."""
+    legalize = ",arm-sve-legalize-vector-storage" if target.scalable else ""
+    return (
+        "func.func(lower-vector-mask),canonicalize,cse,"
+        f"func.func(convert-vector-to-scf{{full-unroll=1 lower-tensors=0}}{legalize}),canonicalize,cse"
+    )
 
 
-def to_llvm(target: Target) -> str:
+def to_llvm(target: Target, bare_pointers: bool = True) -> str:
+    """To the LLVM dialect; kernels take bare pointers (our C ABI), user modules descriptors."""
     vec = "convert-vector-to-llvm{enable-arm-sve=1}" if target.scalable else "convert-vector-to-llvm"
     return (
         "convert-scf-to-cf,"
         f"{vec},"
         "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
         "convert-arith-to-llvm,convert-index-to-llvm,"
-        "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
-        "convert-cf-to-llvm,reconcile-unrealized-casts,canonicalize,cse"
+        f"convert-func-to-llvm{{use-bare-ptr-memref-call-conv={int(bare_pointers)}}},"
+        "convert-ub-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts,canonicalize,cse"
     )
 
 
@@ -42,7 +45,7 @@ def bundles(target: Target) -> dict[str, str]:
     """The stages after the transform schedule, in order."""
     return {
         "bufferize": f"{CLEANUP},{BUFFERIZE}",
-        "lower-vector": LOWER_VECTOR,
+        "lower-vector": lower_vector(target),
         "to-llvm": to_llvm(target),
     }
 

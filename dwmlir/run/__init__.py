@@ -1,6 +1,14 @@
 """Stage 6: run compiled kernels (qemu or native; AOT or JIT) and check them."""
 
 from .harness import render_harness
-from .runner import MODES, VALID_VECTOR_BITS, RunResult, check_vector_bits, run_spec
+from .runner import MODES, VALID_VECTOR_BITS, RunResult, check_vector_bits, default_vector_bits, run_spec
 
-__all__ = ["MODES", "VALID_VECTOR_BITS", "RunResult", "check_vector_bits", "render_harness", "run_spec"]
+__all__ = [
+    "MODES",
+    "VALID_VECTOR_BITS",
+    "RunResult",
+    "check_vector_bits",
+    "default_vector_bits",
+    "render_harness",
+    "run_spec",
+]

@@ -20,7 +20,7 @@ from ..errors import UserError
 from ..reference import compare, depthwise_reference, random_operands
 from ..spec import ConvSpec
 from ..target import Target
-from ..toolchain import aarch64_runtime, cross_cc, qemu_prefix, run
+from ..toolchain import aarch64_runtime, cross_cc, exec_prefix, host_cc, run
 from .harness import render_harness
 from .jit import DRIVER_ENTRY, build_jit_module, parse_printed
 
@@ -31,7 +31,7 @@ VALID_VECTOR_BITS = (128, 256, 512, 1024, 2048)
 @dataclass(frozen=True)
 class RunResult:
     mode: str
-    vector_bits: int
+    vector_bits: int | None  # None: a fixed-width target (NEON, host)
     ok: bool
     max_abs_err: float
     tolerance: float
@@ -49,14 +49,14 @@ def check_vector_bits(values: Sequence[int]) -> tuple[int, ...]:
     return tuple(values)
 
 
-def _run_aot(art: Artefacts, tmp: Path, inp: np.ndarray, flt: np.ndarray, bits: Sequence[int]):
-    spec = art.spec
+def _run_aot(art: Artefacts, tmp: Path, inp: np.ndarray, flt: np.ndarray, bits: Sequence[int | None]):
+    spec, target = art.spec, art.target
     write_artefacts(art, tmp / "kernel", emit=(".o", ".h"))
     (tmp / "driver.c").write_text(render_harness(spec))
     exe = tmp / "driver"
     run(
         [
-            cross_cc(),
+            host_cc() if target.arch == "x86_64" else cross_cc(),
             "-static",
             "-O1",
             "-I",
@@ -74,13 +74,21 @@ def _run_aot(art: Artefacts, tmp: Path, inp: np.ndarray, flt: np.ndarray, bits: 
     for vb in bits:
         out = tmp / f"output-{vb}.bin"
         start = time.perf_counter()
-        run([*qemu_prefix(vb), exe, tmp / "input.bin", tmp / "filter.bin", out], what=f"kernel at {vb} bits")
+        where = f"{vb} bits" if vb else target.name
+        run(
+            [*exec_prefix(target, vb), exe, tmp / "input.bin", tmp / "filter.bin", out],
+            what=f"kernel at {where}",
+        )
         got = np.frombuffer(out.read_bytes(), dtype=spec.out_np_dtype).reshape(spec.output_shape)
         yield vb, got, time.perf_counter() - start
 
 
-def _run_jit(art: Artefacts, tmp: Path, inp: np.ndarray, flt: np.ndarray, bits: Sequence[int]):
-    spec = art.spec
+def _run_jit(art: Artefacts, tmp: Path, inp: np.ndarray, flt: np.ndarray, bits: Sequence[int | None]):
+    spec, target = art.spec, art.target
+    if target.arch != "aarch64":
+        raise UserError(
+            f"the JIT path runs the aarch64 mlir-runner; use --mode aot for --target {target.name}"
+        )
     rt = aarch64_runtime()
     module = tmp / "jit.mlir"
     module.write_text(build_jit_module(spec, art.text(".llvm.mlir"), inp, flt))
@@ -89,7 +97,7 @@ def _run_jit(art: Artefacts, tmp: Path, inp: np.ndarray, flt: np.ndarray, bits: 
         start = time.perf_counter()
         proc = run(
             [
-                *qemu_prefix(vb, rt),
+                *exec_prefix(target, vb, rt),
                 rt.runner,
                 module,
                 "-e",
@@ -99,20 +107,41 @@ def _run_jit(art: Artefacts, tmp: Path, inp: np.ndarray, flt: np.ndarray, bits: 
                 f"--mattr={art.target.mattr}",
                 f"-shared-libs={libs}",
             ],
-            what=f"mlir-runner at {vb} bits",
+            what=f"mlir-runner at {vb or target.name} bits",
         )
         yield vb, parse_printed(spec, proc.stdout.decode()), time.perf_counter() - start
+
+
+def default_vector_bits(target: Target) -> tuple[int | None, ...]:
+    """Where to run by default: four VLs (VLA), the one VL (VLS), or once (fixed width)."""
+    if target.fixed_vl_bits:
+        return (target.fixed_vl_bits,)
+    if target.scalable:
+        return (128, 256, 512, 2048)
+    return (None,)
 
 
 def run_spec(
     spec: ConvSpec,
     target: Target,
-    vector_bits: Sequence[int],
+    vector_bits: Sequence[int] | None = None,
     modes: Sequence[str] = ("aot",),
     seed: int = 0,
+    cpu: str | None = None,
 ) -> list[RunResult]:
-    """Compile once, run each mode at each vector length, compare with the reference."""
-    art = compile_spec(spec, target)
+    """Compile once, run each mode at each vector length, compare with the reference.
+
+    Fixed-width targets (NEON, host) run once whatever ``vector_bits`` says.
+    """
+    bits: Sequence[int | None] = default_vector_bits(target) if vector_bits is None else vector_bits
+    if not target.scalable:
+        bits = (None,)
+    elif target.fixed_vl_bits and any(b != target.fixed_vl_bits for b in bits):
+        raise UserError(
+            f"target {target.name} runs only at {target.fixed_vl_bits} bits: drop --vector-bits or use "
+            f"--vector-bits {target.fixed_vl_bits} (aarch64-sve runs at any vector length)"
+        )
+    art = compile_spec(spec, target, cpu)
     inp, flt = random_operands(spec, seed)
     want = depthwise_reference(spec, inp, flt)
     results: list[RunResult] = []
@@ -121,7 +150,7 @@ def run_spec(
             tmp = Path(tmp_name) / mode
             tmp.mkdir()
             runner = _run_aot if mode == "aot" else _run_jit
-            for vb, got, secs in runner(art, tmp, inp, flt, vector_bits):
+            for vb, got, secs in runner(art, tmp, inp, flt, bits):
                 cmp = compare(spec, got, want, inp, flt)
                 results.append(
                     RunResult(mode, vb, cmp.ok, cmp.max_abs_err, cmp.tolerance, cmp.mismatches, secs)

@@ -43,9 +43,13 @@ def _largest_divisor_at_most(n: int, bound: int) -> int:
     return max(d for d in range(1, min(n, bound) + 1) if n % d == 0)
 
 
-def _channel_size(target: Target, bits: int) -> Size:
+def _channel_size(target: Target, bits: int, extent: int) -> Size:
+    """Scalable lanes; or fixed lanes, but never wider than a static dim (upstream cannot mask
+    a static tile narrower than its fixed vector)."""
     lanes = target.lanes(bits)
-    return [lanes] if target.scalable else lanes
+    if target.scalable:
+        return [lanes]
+    return min(lanes, extent) if extent > 0 else lanes
 
 
 def row_plan(row: RowConv, target: Target) -> Plan:
@@ -54,14 +58,14 @@ def row_plan(row: RowConv, target: Target) -> Plan:
     The conv vectorizer needs static shapes outside the channel dim, so the W tile divides
     the row's output width exactly.
     """
-    c = _channel_size(target, row.element_bits)
+    c = _channel_size(target, row.element_bits, row.channels)
     wt = _largest_divisor_at_most(row.out_width, MAX_W_TILE)
     return Plan(tile=(1, wt, c, 0), vector=(1, wt, c, row.taps))
 
 
 def fill_plan(output_shape: Sequence[int], element_bits: int, target: Target) -> Plan:
     """Zero fill of a channels-last output: unit outer dims, a W block, scalable channels."""
-    c = _channel_size(target, element_bits)
+    c = _channel_size(target, element_bits, output_shape[-1])
     wt = _largest_divisor_at_most(output_shape[-2], MAX_W_TILE) if len(output_shape) > 1 else 1
     sizes: tuple[Size, ...] = (*([1] * (len(output_shape) - 2)), wt, c)
     return Plan(tile=sizes, vector=sizes)
@@ -72,11 +76,16 @@ def _sizes_str(sizes: Sequence[Size]) -> str:
 
 
 def build_schedule(
-    rows: Sequence[RowConv], output_shape: Sequence[int] | None, element_bits: int, target: Target
+    rows: Sequence[RowConv],
+    output_shape: Sequence[int] | None,
+    element_bits: int,
+    target: Target,
+    extra: Sequence[tuple[str, int, Plan]] = (),
 ) -> ir.Module:
     """Return the transform module for the rewritten payload (call inside a Context).
 
     ``output_shape`` describes the kernel's zero fill; ``None`` when there is no fill.
+    ``extra`` plans other ops, addressed by an integer attribute: (attribute, value, plan).
     """
     with ir.Location.name("dwmlir.schedule"):
         module = ir.Module.create()
@@ -96,6 +105,11 @@ def build_schedule(
                     ).result
                     plan = row_plan(row, target)
                     tiled = st.TileUsingForOp(conv, sizes=list(plan.tile)).tiled_linalg_op
+                    st.VectorizeOp(tiled, list(plan.vector))
+                for attr, value, plan in extra:
+                    tag = ir.DictAttr.get({attr: ir.IntegerAttr.get(i64, value)})
+                    target_op = st.MatchOp(any_op, root, op_attrs=tag).result
+                    tiled = st.TileUsingForOp(target_op, sizes=list(plan.tile)).tiled_linalg_op
                     st.VectorizeOp(tiled, list(plan.vector))
                 if output_shape is not None:
                     fill = st.MatchOp.match_op_names(root, ["linalg.fill"]).result

@@ -1,5 +1,6 @@
-"""Stage 4a: target descriptions (triple, features, vector-length assumption)."""
+"""Stage 4a: target descriptions (triple, features, vector-length assumption) and the VLS guard."""
 
 from .targets import DEFAULT_TARGET, TARGETS, Target, get_target
+from .vl_guard import add_vl_guard
 
-__all__ = ["DEFAULT_TARGET", "TARGETS", "Target", "get_target"]
+__all__ = ["DEFAULT_TARGET", "TARGETS", "Target", "add_vl_guard", "get_target"]

@@ -1,7 +1,17 @@
-"""Code-generation targets: triple, CPU features and the vector-length assumption."""
+"""Code-generation targets: triple, CPU features and the vector-length assumption.
+
+* ``aarch64-sve``: vector-length agnostic SVE (any VL from 128 to 2048 bits), the default.
+* ``aarch64-sve-vls{128..2048}``: vector-length specific: LLVM is told the exact VL through
+  ``vscale_range(n, n)`` and specializes the code; the kernel checks the VL on entry and
+  aborts with a message on a CPU with another VL.
+* ``aarch64-sve2``: as ``aarch64-sve`` with SVE2 instructions allowed.
+* ``aarch64-neon``: fixed 128-bit Advanced SIMD vectors, for cores without SVE.
+* ``host``: x86-64 with AVX2 and FMA (x86-64-v3), for fast checks on the build machine.
+"""
 
 from __future__ import annotations
 
+import platform
 from dataclasses import dataclass
 
 from ..errors import UserError
@@ -9,7 +19,7 @@ from ..errors import UserError
 
 @dataclass(frozen=True)
 class Target:
-    """Where the kernel runs. ``scalable`` targets get ``vector<[N]x...>`` channel vectors."""
+    """Where the kernel runs. ``scalable`` targets get ``vector<[N]x...>`` vectors."""
 
     name: str
     triple: str
@@ -18,30 +28,74 @@ class Target:
     vector_bits: int  # minimum (scalable) or exact vector register width in bits
     vscale_range: tuple[int, int] | None  # LLVM vscale_range: (min, max) multiples of 128 bits
     description: str
+    arch: str = "aarch64"  # "aarch64" or "x86_64": how objects are linked and run
+    default_cpu: str | None = None
 
     def lanes(self, element_bits: int) -> int:
-        """Channel lanes per vector at the minimum vector length (times vscale if scalable)."""
+        """Lanes per vector at the minimum vector length (times vscale if scalable)."""
         return self.vector_bits // element_bits
 
     @property
+    def is_sve(self) -> bool:
+        return self.scalable
+
+    @property
+    def fixed_vl_bits(self) -> int | None:
+        """The one SVE vector length a vector-length-specific build runs at."""
+        if self.scalable and self.vscale_range and self.vscale_range[0] == self.vscale_range[1]:
+            return 128 * self.vscale_range[0]
+        return None
+
+    @property
     def vl_assumption(self) -> str:
+        if self.fixed_vl_bits:
+            return (
+                f"vector-length specific: SVE vectors of exactly {self.fixed_vl_bits} bits "
+                "(aborts with a message on another vector length)"
+            )
         if self.scalable and self.vscale_range:
             lo, hi = self.vscale_range
             return f"vector-length agnostic: any SVE vector length from {128 * lo} to {128 * hi} bits"
         return f"fixed {self.vector_bits}-bit vectors"
 
 
+def _sve(name: str, mattr: str, vrange: tuple[int, int], description: str) -> Target:
+    return Target(name, "aarch64-unknown-linux-gnu", mattr, True, 128, vrange, description)
+
+
 TARGETS: dict[str, Target] = {
     t.name: t
     for t in [
+        _sve("aarch64-sve", "+sve", (1, 16), "AArch64 with SVE, vector-length agnostic (128 to 2048 bits)"),
+        *(
+            _sve(
+                f"aarch64-sve-vls{bits}",
+                "+sve",
+                (bits // 128, bits // 128),
+                f"AArch64 SVE at exactly {bits} bits",
+            )
+            for bits in (128, 256, 512, 1024, 2048)
+        ),
+        _sve("aarch64-sve2", "+sve2", (1, 16), "AArch64 with SVE2, vector-length agnostic"),
         Target(
-            name="aarch64-sve",
+            name="aarch64-neon",
             triple="aarch64-unknown-linux-gnu",
-            mattr="+sve",
-            scalable=True,
+            mattr="+neon",
+            scalable=False,
             vector_bits=128,
-            vscale_range=(1, 16),
-            description="AArch64 with SVE, vector-length agnostic (128 to 2048 bits)",
+            vscale_range=None,
+            description="AArch64 Advanced SIMD (NEON), fixed 128-bit vectors, for cores without SVE",
+        ),
+        Target(
+            name="host",
+            triple="x86_64-unknown-linux-gnu",
+            mattr="+avx2,+fma",
+            scalable=False,
+            vector_bits=256,
+            vscale_range=None,
+            description="x86-64 with AVX2 and FMA (x86-64-v3), the build machine",
+            arch="x86_64",
+            default_cpu="x86-64-v3",
         ),
     ]
 }
@@ -50,6 +104,11 @@ DEFAULT_TARGET = "aarch64-sve"
 
 def get_target(name: str) -> Target:
     try:
-        return TARGETS[name]
+        target = TARGETS[name]
     except KeyError:
         raise UserError(f"unknown target '{name}': choose one of {', '.join(TARGETS)}") from None
+    if target.arch == "x86_64" and platform.machine() not in ("x86_64", "AMD64"):
+        raise UserError(
+            f"target 'host' is x86-64 but this machine is {platform.machine()}: use an aarch64 target"
+        )
+    return target

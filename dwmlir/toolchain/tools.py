@@ -55,7 +55,7 @@ def _llvm_tool(name: str) -> Path:
             f"directory of an LLVM/MLIR {LLVM_VERSION} build"
         )
     out = subprocess.run([str(path), "--version"], capture_output=True, text=True, check=False).stdout
-    m = re.search(r"LLVM version (\d+\.\d+\.\d+)", out)
+    m = re.search(r"(?:LLVM version|LLD) (\d+\.\d+\.\d+)", out)
     if not m or m.group(1) != LLVM_VERSION:
         found = m.group(1) if m else "unknown"
         raise ToolError(
@@ -85,6 +85,11 @@ def cross_cc() -> Path:
     return _which(
         "DWMLIR_AARCH64_CC", "aarch64-linux-gnu-gcc", f"{SETUP_HINT} to install gcc-aarch64-linux-gnu"
     )
+
+
+def host_cc() -> Path:
+    """The build machine's C compiler (for the ``host`` target's test drivers)."""
+    return _which("DWMLIR_HOST_CC", "cc", "install gcc")
 
 
 def qemu() -> Path:
@@ -132,6 +137,21 @@ def qemu_prefix(vector_bits: int | None, runtime: AArch64Runtime | None = None) 
         cmd += ["-L", str(runtime.sysroot), "-E", f"LD_LIBRARY_PATH={libs}"]
     cpu = "max" if vector_bits is None else f"max,sve-default-vector-length={vector_bits // 8}"
     return cmd + ["-cpu", cpu]
+
+
+# A core with NEON but without SVE: running NEON builds here proves they use no SVE.
+NEON_ONLY_CPU = "cortex-a72"
+
+
+def exec_prefix(target, vector_bits: int | None, runtime: AArch64Runtime | None = None) -> list[str]:
+    """How to run a program built for ``target``: natively, or under qemu at a vector length."""
+    if target.arch == "x86_64":
+        return []
+    if target.scalable:
+        return qemu_prefix(vector_bits, runtime)
+    if host_is_aarch64():
+        return []
+    return [*qemu_prefix(None, runtime)[:-2], "-cpu", NEON_ONLY_CPU]
 
 
 def run(

@@ -1,0 +1,26 @@
+"""``dwmlir gen``: the linalg input of a spec, or the rewritten payload plus its schedule."""
+
+from __future__ import annotations
+
+from mlir import ir
+
+from ..ir import build_kernel_module
+from ..rewrite import VectorShape, rewrite_depthwise
+from ..schedule import build_schedule
+from ..spec import ConvSpec
+from ..target import Target
+
+
+def generate(spec: ConvSpec, target: Target, with_schedule: bool) -> str:
+    """Linalg MLIR text; with the schedule, one module that ``mlir-opt -transform-interpreter``
+    can vectorize (the payload is taken after dwmlir's own rewrites, which mlir-opt lacks)."""
+    with ir.Context(), ir.Location.unknown():
+        module = build_kernel_module(spec)
+        if not with_schedule:
+            return str(module)
+        rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable))
+        schedule = build_schedule(rows, spec.output_shape, spec.out_bits, target)
+        module.operation.attributes["transform.with_named_sequence"] = ir.UnitAttr.get()
+        for op in list(schedule.body.operations):
+            module.body.append(op.detach_from_parent())
+        return str(module)

@@ -1,0 +1,139 @@
+"""``dwmlir lower``: our rewrites, schedules and pipeline on a user's own module.
+
+The module holds functions on tensors with linalg depthwise convs and, around them, fills,
+our foldable pads and elementwise linalg ops. Depthwise convs get the same treatment as in
+``compile``; every other all-parallel linalg op is tiled and vectorized with a scalable
+innermost dim. Anything else is named with its location (exit 2): scalar fallback is a bug.
+"""
+
+from __future__ import annotations
+
+from mlir import ir
+
+from ..errors import UserError
+from ..pipeline import lower_vector, run_bundle, set_vscale_range, to_llvm
+from ..rewrite import VectorShape, rewrite_depthwise
+from ..schedule import Plan, apply_schedule, build_schedule
+from ..target import Target
+from ..toolchain import llvm_tool, run
+
+EW_ATTR = "dwmlir.elementwise"
+BUFFERIZE_BOUNDARIES = (
+    "canonicalize,cse,eliminate-empty-tensors,"
+    "one-shot-bufferize{bufferize-function-boundaries=1 "
+    "function-boundary-type-conversion=identity-layout-map},"
+    "cse,canonicalize"
+)
+
+
+def _where(loc: ir.Location, source: str) -> str:
+    """A location as the user wrote it: the parser calls every buffer "-"."""
+    return str(loc).replace('loc("-":', f'loc("{source}":', 1)
+
+
+def parse_module(text: str, source: str) -> ir.Module:
+    try:
+        return ir.Module.parse(text)
+    except ir.MLIRError as exc:
+        diags = exc.error_diagnostics
+        first = (
+            f"{_where(diags[0].location, source)}: {diags[0].message}" if diags else str(exc).splitlines()[0]
+        )
+        raise UserError(f"malformed MLIR in {source}: {first}") from None
+
+
+def _ops(module: ir.Module, pred) -> list[ir.Operation]:
+    found: list[ir.Operation] = []
+
+    def visit(op: ir.Operation) -> ir.WalkResult:
+        if pred(op):
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    return found
+
+
+def _elementwise_plans(module: ir.Module, target: Target, source: str) -> list[tuple[int, Plan]]:
+    """Tag every remaining all-parallel linalg op and plan it; refuse anything else."""
+    plans: list[tuple[int, Plan]] = []
+    for op in _ops(module, lambda o: o.name.startswith("linalg.") and "dwmlir.row" not in o.attributes):
+        if op.name in ("linalg.yield", "linalg.index"):
+            continue
+        iterators = op.attributes["iterator_types"] if "iterator_types" in op.attributes else None
+        out_t = op.results[0].type if len(op.results) else None
+        static = isinstance(out_t, ir.RankedTensorType) and out_t.has_static_shape
+        parallel = op.name == "linalg.fill" or (
+            iterators is not None and all("parallel" in str(it) for it in iterators)
+        )
+        if not (static and parallel) and op.name not in _NAMED_ELEMENTWISE:
+            raise UserError(
+                f"cannot lower {op.name} at {_where(op.location, source)}: dwmlir lowers linalg depthwise "
+                "convs and the fills, pads and elementwise ops around them, on static shapes"
+            )
+        if not static:
+            raise UserError(
+                f"cannot lower {op.name} at {_where(op.location, source)}: dynamic shapes are not supported"
+            )
+        shape = list(out_t.shape)
+        bits = out_t.element_type.width
+        lanes = target.lanes(bits)
+        inner = [lanes] if target.scalable else min(lanes, shape[-1] if shape else lanes)
+        sizes = (*([1] * (len(shape) - 1)), inner) if shape else ()
+        tag = len(plans)
+        op.attributes[EW_ATTR] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), tag)
+        plans.append((tag, Plan(tile=sizes, vector=sizes)))
+    return plans
+
+
+_NAMED_ELEMENTWISE = {
+    f"linalg.{n}" for n in ("add", "sub", "mul", "div", "max", "min", "exp", "abs", "copy", "map")
+}
+
+
+def lower_module(text: str, source: str, target: Target, cpu: str | None, emit: str) -> bytes:
+    """Return the chosen stage of ``text`` lowered for ``target``: mlir, llvm, asm or obj."""
+    with ir.Context(), ir.Location.unknown():
+        module = parse_module(text, source)
+        convs = _ops(module, lambda o: o.name.startswith("linalg.depthwise_conv_"))
+        if not convs:
+            raise UserError(
+                f"no linalg.depthwise_conv_* op in {source}: dwmlir lower compiles modules with "
+                "depthwise convs"
+            )
+        rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable))
+        for pad in _ops(module, lambda o: o.name == "tensor.pad"):
+            raise UserError(
+                f"cannot lower tensor.pad at {_where(pad.location, source)}: only pads feeding a depthwise "
+                "conv with its neutral value (zero, or the input zero point) are supported"
+            )
+        extra = _elementwise_plans(module, target, source)
+        schedule = build_schedule(rows, None, 32, target, extra=[(EW_ATTR, tag, plan) for tag, plan in extra])
+        apply_schedule(module, schedule)
+        left = _ops(module, lambda o: o.name.startswith("linalg.") and o.name not in ("linalg.yield",))
+        if left:
+            raise UserError(f"cannot vectorize {left[0].name} at {_where(left[0].location, source)}")
+        for fragment in (BUFFERIZE_BOUNDARIES, lower_vector(target), to_llvm(target, bare_pointers=False)):
+            run_bundle(module, fragment)
+        set_vscale_range(module, target)
+        llvm_text = str(module)
+    if emit == "mlir":
+        return llvm_text.encode()
+    ll = run(
+        [llvm_tool("mlir-translate"), "--mlir-to-llvmir", "-"],
+        input=llvm_text.encode(),
+        what="mlir-translate",
+    )
+    if emit == "llvm":
+        return ll.stdout
+    args = [
+        llvm_tool("llc"),
+        "-O3",
+        f"-mtriple={target.triple}",
+        f"-mattr={target.mattr}",
+        "-relocation-model=pic",
+    ]
+    if cpu:
+        args.append(f"-mcpu={cpu}")
+    kind = "asm" if emit == "asm" else "obj"
+    return run([*args, f"-filetype={kind}", "-", "-o", "-"], input=ll.stdout, what="llc").stdout
