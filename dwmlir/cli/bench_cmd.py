@@ -1,7 +1,7 @@
 """``dwmlir bench``: instruction counts, llvm-mca and baselines for a set of depthwise convs.
 
 Kept out of ``main.py`` so the command is one import and two lines there; it imports nothing
-from ``main``. ``python -m dwmlir.cli.bench_cmd`` runs it on its own (same flags).
+from ``main``.
 """
 
 from __future__ import annotations
@@ -9,11 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import REPORT_HINT, UserError
+from ..errors import UserError
 from ..spec import parse_int_list
 
 DEFAULT_VECTOR_BITS = "128,256,512,1024,2048"
@@ -137,32 +136,3 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.plots is not None:
         print(write_plots(run, args.plots))
     return 0 if run.ok else 1
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry point with the same flags as ``dwmlir bench``."""
-
-    class Parser(argparse.ArgumentParser):
-        def error(self, message: str) -> None:  # type: ignore[override]
-            self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
-
-    parser = Parser(prog="dwmlir bench")
-    sub = parser.add_subparsers(dest="command", parser_class=Parser)
-    add_bench_parser(sub)
-    args = parser.parse_args(["bench", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return cmd_bench(args)
-    except UserError as exc:
-        print(f"dwmlir: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("dwmlir: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # noqa: BLE001 - last line of defence, must not show a traceback
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"dwmlir: internal error: {type(exc).__name__}: {first}; {REPORT_HINT}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
