@@ -17,6 +17,7 @@ from ..errors import REPORT_HINT, UserError
 from ..spec import OPS, SUPPORTED_DTYPES, SUPPORTED_OPS, ConvSpec, parse_int_list, parse_padding, parse_shape
 from ..target import DEFAULT_TARGET, get_target
 from .bench_cmd import add_bench_parser, cmd_bench
+from .fuzz_cmd import add_fuzz_parser, cmd_fuzz
 
 DEMO_SPECS: tuple[tuple[str, ...], ...] = (
     ("--input", "1x1030x64", "--filter", "7x64"),
@@ -234,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_run_flags(pd)
     add_bench_parser(sub)
+    add_fuzz_parser(sub)
     return parser
 
 
@@ -383,6 +385,7 @@ COMMANDS = {
     "gen": cmd_gen,
     "lower": cmd_lower,
     "bench": cmd_bench,
+    "fuzz": cmd_fuzz,
 }
 
 

@@ -25,7 +25,15 @@ from mlir import ir
 from mlir.dialects import arith, scf, tensor, vector
 
 from ..spec import OPS, OpInfo
-from .nest import ConvGeometry, Index, extract_slice, index, insert_slice, loop, outer_nest
+from .nest import (
+    ConvGeometry,
+    Index,
+    extract_slice,
+    index,
+    insert_slice,
+    loop,
+    outer_nest,
+)
 
 VECTOR_ROW_ATTR = "dwmlir.vector_rows"
 
@@ -146,17 +154,22 @@ class _Emitter:
         )
 
     def _row_first(self, n: Index, c: Index):
+        """Rows are full-rank slices (sizes 1 but along W) read at [0, ..., 0, w]: a
+        rank-reducing slice of a 1-wide row is ambiguous, and bufferization may then keep
+        another unit dim's stride and break the row's unit-stride loads."""
         geo, r = self.geo, self.geo.rank
         w = r - 1
         s = geo.strides[w]
         iw, ow_size = geo.in_spatial[w], geo.out_spatial[w]
+        full = list(range(r + 2))
+        lead = [0] * (r + 1)
 
         def row(o_idx: list[Index], k_idx: list[Index], acc: ir.Value) -> ir.Value:
             unit = [1] * (r - 1)
             outer_in = [geo.input_index(j, o, k) for j, (o, k) in enumerate(zip(o_idx, k_idx, strict=True))]
-            x_row = extract_slice(self.input, [n, c, *outer_in, 0], [1, 1, *unit, iw], [r + 1])
+            x_row = extract_slice(self.input, [n, c, *outer_in, 0], [1, 1, *unit, iw], full)
             out_offsets, out_sizes = [n, c, *o_idx, 0], [1, 1, *unit, ow_size]
-            y_row = extract_slice(acc, out_offsets, out_sizes, [r + 1])
+            y_row = extract_slice(acc, out_offsets, out_sizes, full)
             stride_idx = None
             if s > 1:
                 strided = arith.muli(vector.step(self.vt_idx), vector.broadcast(self.vt_idx, index(s)))
@@ -164,18 +177,23 @@ class _Emitter:
             for seg in geo.segments(w):
 
                 def chunk(ow: ir.Value, mask: ir.Value, y: ir.Value, seg=seg) -> ir.Value:
-                    acc_v = self._read(self.vt, y, [ow], mask)
+                    acc_v = self._read(self.vt, y, [*lead, ow], mask)
                     for k in range(seg.kmin, seg.kmax + 1):
-                        start = geo.input_index(w, ow, k)
+                        at = [*lead, geo.input_index(w, ow, k)]
                         if stride_idx is None:
-                            x = self._read(self.vt_in, x_row, [start], mask)
+                            x = self._read(self.vt_in, x_row, at, mask)
                         else:
                             x = vector.gather(
-                                self.vt_in, x_row, [index(start)], stride_idx, mask, self._splat_zero()
+                                self.vt_in,
+                                x_row,
+                                [index(i) for i in at],
+                                stride_idx,
+                                mask,
+                                self._splat_zero(),
                             )
                         tap = tensor.extract(self.filter, [index(c), *(index(i) for i in k_idx), index(k)])
                         acc_v = self._mac(acc_v, x, vector.broadcast(self.vt, tap))
-                    return self._write(acc_v, y, [ow], mask)
+                    return self._write(acc_v, y, [*lead, ow], mask)
 
                 y_row = self._chunks(seg.start, seg.start + seg.count, y_row, chunk)
             return insert_slice(y_row, acc, out_offsets, out_sizes)

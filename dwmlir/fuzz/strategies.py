@@ -1,0 +1,171 @@
+"""Hypothesis strategies for valid ``ConvSpec``s and SVE vector lengths.
+
+Specs are valid by construction: the output extent is drawn first and the input extent is
+computed backwards from it, so no example is ever filtered out. Everything op-specific is
+read from the op table (layout letters ``n c m d h w``) and from ``SUPPORTED_OPS`` /
+``SUPPORTED_DTYPES`` at draw time, so new ops and element types are fuzzed without edits
+here. Small values come first everywhere so that hypothesis shrinks towards tiny specs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from hypothesis import strategies as st
+
+from ..errors import UserError
+from ..run import VALID_VECTOR_BITS
+from ..spec import OPS, ConvSpec, OpInfo
+from ..spec import conv as _conv
+from ..spec import ops as _ops
+
+MAX_BATCH = 2
+MAX_CHANNELS = 70
+MAX_KERNEL = 5
+MAX_STRIDE = 3
+MAX_DILATION = 3
+MAX_MULTIPLIER = 3
+MAX_OUT_EXTENT = 24  # per spatial dim; > 2 output-width tiles of 8 plus a remainder
+DEFAULT_MAX_ELEMENTS = 8192  # output elements: keeps one qemu run well under a second
+
+# Channel counts around the lane counts of 32-bit elements at 128..2048 bits (4..64) and
+# around the multiples of 16: full vectors, one-lane tails and one-lane-short tails.
+SPECIAL_CHANNELS: tuple[int, ...] = tuple(
+    sorted(
+        {1, 2, 3}
+        | {c for m in (4, 8, 12, 16, 24, 32, 48, 64) for c in (m - 1, m, m + 1) if c <= MAX_CHANNELS}
+    )
+)
+
+Draw = Callable[[st.SearchStrategy[Any]], Any]
+
+
+def _rejection(op: str, dtype: str) -> str | None:
+    """Why ConvSpec refuses this op/dtype pair at all (e.g. a quantized op taking only ints)."""
+    info = OPS.get(op)
+    in_rank, flt_rank = (len(info.input_layout), len(info.filter_layout)) if info else (1, 1)
+    try:
+        ConvSpec(op, (1,) * in_rank, (1,) * flt_rank, dtype=dtype)
+    except UserError as exc:
+        return str(exc)
+    return None
+
+
+def op_dtype_pairs(
+    ops: Sequence[str] | None = None, dtypes: Sequence[str] | None = None
+) -> list[tuple[str, str]]:
+    """The (op, dtype) pairs ConvSpec accepts, default everything supported, read now.
+
+    Not every pair is valid (quantized ops take only i8, the others never do). An op or
+    dtype the caller asked for by name that fits none of the others raises UserError with
+    ConvSpec's own message, so a bad ``--op``/``--dtype`` fails before anything runs.
+    """
+    op_list = tuple(ops) if ops is not None else _ops.SUPPORTED_OPS
+    dtype_list = tuple(dtypes) if dtypes is not None else _conv.SUPPORTED_DTYPES
+    if not op_list or not dtype_list:
+        raise UserError("nothing to fuzz: give at least one op and one element type")
+    pairs = [(o, d) for o in op_list for d in dtype_list if _rejection(o, d) is None]
+    asked = [(o, 0) for o in op_list if ops is not None] + [(d, 1) for d in dtype_list if dtypes is not None]
+    for name, i in asked or [(op_list[0], 0)]:
+        if all(p[i] != name for p in pairs):
+            o, d = (name, dtype_list[0]) if i == 0 else (op_list[0], name)
+            raise UserError(str(_rejection(o, d)))
+    return pairs
+
+
+def channel_counts() -> st.SearchStrategy[int]:
+    """1..70 channels, half the time one of the lane-boundary values above."""
+    return st.one_of(st.sampled_from(SPECIAL_CHANNELS), st.integers(1, MAX_CHANNELS))
+
+
+def vector_lengths(choices: Sequence[int] | None = None) -> st.SearchStrategy[int]:
+    """One SVE vector length in bits; shrinks towards the shortest."""
+    return st.sampled_from(sorted(choices) if choices else VALID_VECTOR_BITS)
+
+
+def _draw_padding(
+    draw: Draw, spans: tuple[int, ...], padded: tuple[int, ...], enabled: bool
+) -> tuple[dict[str, Any], tuple[int, ...]]:
+    """Extra ConvSpec kwargs for padding, and the total padding per spatial dim.
+
+    ``padded`` is the padded input extent the drawn output needs; the input keeps
+    ``padded - lo - hi >= 1`` elements. Each side pads less than the dilated kernel span, so
+    every padded element is read by some window. Off by default until the schedules handle
+    padding; everything about padding lives here.
+    """
+    if not enabled:
+        return {}, (0,) * len(spans)
+    pads: list[tuple[int, int]] = []
+    for span, p in zip(spans, padded, strict=True):
+        lo = draw(st.integers(0, min(span - 1, p - 1)))
+        pads.append((lo, draw(st.integers(0, min(span - 1, p - 1 - lo)))))
+    return {"padding": tuple(pads)}, tuple(lo + hi for lo, hi in pads)
+
+
+def _draw_zero_points(draw: Draw, info: OpInfo, enabled: bool) -> dict[str, Any]:
+    """Zero points (i8 range) for quantized ops, as extra ConvSpec kwargs.
+
+    Off by default until ``dwmlir run`` takes them, so that every failure stays
+    reproducible from its printed command; everything about zero points lives here.
+    """
+    if not (enabled and info.quantized):
+        return {}
+    zp = st.integers(-128, 127)
+    return {"input_zp": draw(zp), "filter_zp": draw(zp)}
+
+
+@st.composite
+def conv_specs(
+    draw: Draw,
+    ops: Sequence[str] | None = None,
+    dtypes: Sequence[str] | None = None,
+    max_elements: int = DEFAULT_MAX_ELEMENTS,
+    padding: bool = False,
+    zero_points: bool = False,
+) -> ConvSpec:
+    """A valid ConvSpec for one of ``ops`` x ``dtypes`` (default: everything supported).
+
+    The output has at most ``max(max_elements, batch * channels * multiplier)`` elements:
+    the spatial extents share what the non-spatial dims leave of the budget.
+    """
+    pairs = op_dtype_pairs(ops, dtypes)
+    # Op first, then one of its element types: each op is equally likely, however many types.
+    op = draw(st.sampled_from(list(dict.fromkeys(o for o, _ in pairs))))
+    dtype = draw(st.sampled_from([d for o, d in pairs if o == op]))
+    info = OPS[op]
+    rank = info.rank
+    sizes: dict[str, int] = {
+        "n": draw(st.integers(1, MAX_BATCH)),
+        "c": draw(channel_counts()),
+        "m": draw(st.integers(1, MAX_MULTIPLIER)) if info.multiplier else 1,
+    }
+    kernel = tuple(draw(st.integers(1, MAX_KERNEL)) for _ in range(rank))
+    strides = tuple(draw(st.integers(1, MAX_STRIDE)) for _ in range(rank))
+    dilations = tuple(draw(st.integers(1, MAX_DILATION)) for _ in range(rank))
+    budget = max(1, max_elements // (sizes["n"] * sizes["c"] * sizes["m"]))
+    out: list[int] = []
+    for _ in range(rank):
+        o = draw(st.integers(1, max(1, min(MAX_OUT_EXTENT, budget))))
+        budget = max(1, budget // o)
+        out.append(o)
+    spans = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilations, strict=True))
+    # The last window starts at (o - 1) * s; up to s - 1 trailing inputs do not change o.
+    padded = tuple(
+        (o - 1) * s + span + draw(st.integers(0, s - 1))
+        for o, s, span in zip(out, strides, spans, strict=True)
+    )
+    extra, pad = _draw_padding(draw, spans, padded, padding)
+    extra.update(_draw_zero_points(draw, info, zero_points))
+    in_extent = tuple(p - t for p, t in zip(padded, pad, strict=True))
+    in_sizes = {**sizes, **dict(zip(info.spatial, in_extent, strict=True))}
+    flt_sizes = {**sizes, **dict(zip(info.spatial, kernel, strict=True))}
+    return ConvSpec(
+        op=op,
+        input_shape=tuple(in_sizes[ch] for ch in info.input_layout),
+        filter_shape=tuple(flt_sizes[ch] for ch in info.filter_layout),
+        strides=strides,
+        dilations=dilations,
+        dtype=dtype,
+        **extra,
+    )

@@ -1,0 +1,233 @@
+# RUN: %PYTHON %s | FileCheck %s
+# The fuzzing strategies draw only valid, small specs covering every supported op and
+# element type; spec_to_cli round-trips through the `dwmlir run` parser; the driver is
+# reproducible and shrinks planted failures (with a fake check, no compilation).
+
+import itertools
+import math
+import os
+import shlex
+import time
+from dataclasses import replace
+
+import hypothesis
+from hypothesis import HealthCheck, Phase, given, settings
+
+import dwmlir.fuzz.driver as driver
+from dwmlir.cli.main import build_parser, spec_from_args
+from dwmlir.errors import ToolError
+from dwmlir.fuzz import conv_specs, fuzz, fuzz_cases, op_dtype_pairs, spec_to_cli, vector_lengths
+from dwmlir.fuzz.strategies import DEFAULT_MAX_ELEMENTS, SPECIAL_CHANNELS
+from dwmlir.run import VALID_VECTOR_BITS
+from dwmlir.spec import SUPPORTED_OPS, ConvSpec
+from dwmlir.spec.conv import SUPPORTED_DTYPES
+
+NWC = "depthwise_conv_1d_nwc_wc"
+
+
+def run(f):
+    print("\nTEST:", f.__name__)
+    f()
+    return f
+
+
+def draw(strategy, n=200, seed=0):
+    """n examples of a strategy, the same ones every time."""
+    out = []
+
+    @hypothesis.seed(seed)
+    @settings(
+        max_examples=n,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(strategy)
+    def collect(x):
+        out.append(x)
+
+    collect()
+    return out
+
+
+SPECS = draw(conv_specs(), n=1000)  # hypothesis favours some ops early on: 1000 cover all pairs
+PADDED = draw(conv_specs(padding=True), n=300, seed=1)
+ZERO_POINTS = draw(conv_specs(dtypes=["i8"], zero_points=True), n=100, seed=2)
+
+
+def problems(spec):
+    """Every way a drawn spec breaks the strategy's contract (empty when it is fine)."""
+    bad = []
+    if replace(spec) != spec:  # re-runs ConvSpec's validation
+        bad.append("not stable under re-validation")
+    if not 1 <= spec.batch <= 2:
+        bad.append(f"batch {spec.batch}")
+    if not 1 <= spec.channels <= 70:
+        bad.append(f"channels {spec.channels}")
+    if not 1 <= spec.multiplier <= 3:
+        bad.append(f"multiplier {spec.multiplier}")
+    if not all(1 <= k <= 5 for k in spec.kernel):
+        bad.append(f"kernel {spec.kernel}")
+    if not all(1 <= s <= 3 for s in spec.strides) or not all(1 <= d <= 3 for d in spec.dilations):
+        bad.append(f"strides {spec.strides} dilations {spec.dilations}")
+    spans = [d * (k - 1) + 1 for k, d in zip(spec.kernel, spec.dilations, strict=True)]
+    padded = spec.padded_spatial
+    if any(p < s for p, s in zip(padded, spans, strict=True)):
+        bad.append(f"input {padded} smaller than kernel span {spans}")
+    floor = spec.batch * spec.channels * spec.multiplier
+    if math.prod(spec.output_shape) > max(DEFAULT_MAX_ELEMENTS, floor):
+        bad.append(f"output {spec.output_shape} too large")
+    return bad
+
+
+# CHECK-LABEL: TEST: test_specs_are_valid_and_small
+# CHECK-NEXT: 1000 specs, 0 with problems
+# CHECK-NEXT: 300 padded specs, 0 with problems
+# CHECK-NEXT: 100 zero-point specs, 0 with problems
+@run
+def test_specs_are_valid_and_small():
+    for what, specs in (("specs", SPECS), ("padded specs", PADDED), ("zero-point specs", ZERO_POINTS)):
+        bad = [(s.describe(), problems(s)) for s in specs if problems(s)]
+        print(len(specs), what + ",", len(bad), "with problems")
+        for b in bad[:5]:
+            print("  ", *b)
+
+
+# CHECK-LABEL: TEST: test_coverage
+# CHECK-NEXT: ops missing: []
+# CHECK-NEXT: dtypes missing: []
+# CHECK-NEXT: op/dtype pairs missing: []
+# CHECK-NEXT: channel 1: True, lane-boundary channels: True, specs with C > 64: True
+# CHECK-NEXT: strides > 1: True, dilations > 1: True, kernel 5: True, batch 2: True
+# CHECK-NEXT: padded specs with padding: True, quantized specs with zero points: True
+# CHECK-NEXT: vector lengths: [128, 256, 512, 1024, 2048]
+@run
+def test_coverage():
+    print("ops missing:", sorted(set(SUPPORTED_OPS) - {s.op for s in SPECS}))
+    print("dtypes missing:", sorted(set(SUPPORTED_DTYPES) - {s.dtype for s in SPECS}))
+    print("op/dtype pairs missing:", sorted(set(op_dtype_pairs()) - {(s.op, s.dtype) for s in SPECS}))
+    chans = {s.channels for s in SPECS}
+    print(
+        f"channel 1: {1 in chans}, lane-boundary channels: {len(chans & set(SPECIAL_CHANNELS)) >= 10}, "
+        f"specs with C > 64: {max(chans) > 64}"
+    )
+    print(
+        f"strides > 1: {any(max(s.strides) > 1 for s in SPECS)}, "
+        f"dilations > 1: {any(max(s.dilations) > 1 for s in SPECS)}, "
+        f"kernel 5: {any(5 in s.kernel for s in SPECS)}, batch 2: {any(s.batch == 2 for s in SPECS)}"
+    )
+    print(
+        f"padded specs with padding: {any(s.has_padding for s in PADDED)}, "
+        f"quantized specs with zero points: {any(s.input_zp and s.filter_zp for s in ZERO_POINTS)}"
+    )
+    print("vector lengths:", sorted(set(draw(vector_lengths(), n=100))))
+
+
+def parse_back(command):
+    argv = shlex.split(command)
+    assert argv[:2] == ["dwmlir", "run"], argv
+    args = build_parser().parse_args(argv[1:])
+    return spec_from_args(args), args
+
+
+# CHECK-LABEL: TEST: test_spec_to_cli_round_trips
+# CHECK-NEXT: 1300 commands, 0 differ
+# CHECK-NEXT: dwmlir run --op depthwise_conv_1d_nwc_wc --input 2x9x3 --filter 3x3 --strides 2 --dilations 1 --dtype i32 --name k7 --vector-bits 512 --mode aot,jit --seed 7
+# CHECK-NEXT: same spec: True; vector bits 512, mode aot,jit, seed 7
+# CHECK-NEXT: dwmlir run --op depthwise_conv_2d_nhwc_hwc_q --input 1x3x3x8 --filter 3x3x8 --strides 1,1 --dilations 1,1 --dtype i8 --input-zp -3 --filter-zp 5 --vector-bits 128
+@run
+def test_spec_to_cli_round_trips():
+    differ = []
+    for spec, bits in zip(SPECS + PADDED, itertools.cycle(VALID_VECTOR_BITS)):
+        back, args = parse_back(spec_to_cli(spec, bits))
+        if back != spec or args.vector_bits != str(bits) or args.mode != "aot" or args.seed != 0:
+            differ.append((spec_to_cli(spec, bits), spec, back))
+    print(len(SPECS + PADDED), "commands,", len(differ), "differ")
+    for d in differ[:5]:
+        print("  ", *d)
+    spec = ConvSpec(NWC, (2, 9, 3), (3, 3), (2,), dtype="i32", name="k7")
+    cmd = spec_to_cli(spec, 512, ("aot", "jit"), 7)
+    print(cmd)
+    back, args = parse_back(cmd)
+    print(f"same spec: {back == spec}; vector bits {args.vector_bits}, mode {args.mode}, seed {args.seed}")
+    # Zero points are drawn only on request: `dwmlir run` has no flags for them yet.
+    q = ConvSpec(
+        "depthwise_conv_2d_nhwc_hwc_q", (1, 3, 3, 8), (3, 3, 8), dtype="i8", input_zp=-3, filter_zp=5
+    )
+    print(spec_to_cli(q, 128))
+
+
+def planted(case, target, modes):
+    """A fake check with two planted bugs and known minimal specs (no compilation)."""
+    s = case.spec
+    if s.channels >= 17 and max(s.strides) > 1:
+        return driver.MISMATCH, "planted"
+    if s.dtype == "i32" and max(s.kernel) >= 3:
+        return driver.CRASH, "planted"
+    return None
+
+
+# CHECK-LABEL: TEST: test_driver_shrinks_planted_bugs
+# CHECK-NEXT: same report twice: True
+# CHECK-NEXT: fuzz: 100 specs, {{[1-9][0-9]*}} mismatches, {{[1-9][0-9]*}} crashes
+# CHECK-NEXT: mismatch: dwmlir run --op depthwise_conv_1d_nwc_wc --input 1x1x17 --filter 1x17 --strides 2 --dilations 1 --dtype f32 --vector-bits 128
+# CHECK-NEXT: crash: dwmlir run --op depthwise_conv_1d_nwc_wc --input 1x3x1 --filter 3x1 --strides 1 --dilations 1 --dtype i32 --vector-bits 128
+# CHECK-NEXT: f32 only: fuzz: 100 specs, {{[1-9][0-9]*}} mismatches, 0 crashes
+@run
+def test_driver_shrinks_planted_bugs():
+    real = driver.check_case
+    driver.check_case = planted
+    try:
+        reports = [fuzz(100, 3, timeout=None) for _ in range(2)]
+        f32 = fuzz(100, 3, dtypes=["f32"], timeout=None)
+    finally:
+        driver.check_case = real
+    print("same report twice:", reports[0] == reports[1])
+    print(reports[0].summary())
+    for f in reports[0].failures:
+        print(f"{f.kind}: {f.command}")
+    print("f32 only:", f32.summary())  # the planted crash needs i32
+
+
+def hang(case, target, modes):
+    time.sleep(60)
+
+
+def die(case, target, modes):
+    os.abort()
+
+
+def missing_tool(case, target, modes):
+    raise ToolError("qemu-aarch64 not found")
+
+
+# A compiler that hangs or dies in-process is a crash, not the end of the run; a missing
+# tool stops the run with the tool's message.
+# CHECK-LABEL: TEST: test_isolation
+# CHECK-NEXT: ('crash', 'timed out after 0.5 s')
+# CHECK-NEXT: ('crash', 'the compile-and-run process died (exit status -6)')
+# CHECK-NEXT: ('mismatch', 'planted')
+# CHECK-NEXT: ToolError: qemu-aarch64 not found
+@run
+def test_isolation():
+    real = driver.check_case
+    case = driver.FuzzCase(ConvSpec(NWC, (1, 3, 20), (1, 20), (2,)), 128, 0)
+    try:
+        for fake in (hang, die, planted, missing_tool):
+            driver.check_case = fake
+            try:
+                print(driver.check_isolated(case, None, ("aot",), 0.5))
+            except ToolError as exc:
+                print("ToolError:", exc)
+    finally:
+        driver.check_case = real
+
+
+# The same seed draws the same cases; another seed draws others.
+# CHECK-LABEL: TEST: test_seeded
+# CHECK-NEXT: same: True, different seed differs: True
+@run
+def test_seeded():
+    a, b, c = (draw(fuzz_cases(), n=50, seed=s) for s in (9, 9, 10))
+    print(f"same: {a == b}, different seed differs: {a != c}")
