@@ -23,7 +23,56 @@ DEMO_SPECS: tuple[tuple[str, ...], ...] = (
     ("--input", "1x1030x64", "--filter", "7x64"),
     ("--input", "2x37x13", "--filter", "3x13", "--strides", "2"),
     ("--input", "1x40x300", "--filter", "5x300", "--dilations", "3", "--dtype", "i32"),
-    ("--input", "1x9x1", "--filter", "1x1"),
+    (
+        "--op",
+        "depthwise_conv_2d_nhwc_hwc",
+        "--input",
+        "1x28x28x144",
+        "--filter",
+        "3x3x144",
+        "--strides",
+        "2,2",
+        "--padding",
+        "same",
+    ),
+    (
+        "--op",
+        "depthwise_conv_2d_nchw_chw",
+        "--input",
+        "1x16x20x20",
+        "--filter",
+        "16x3x3",
+        "--padding",
+        "same",
+        "--dtype",
+        "f16",
+    ),
+    (
+        "--op",
+        "depthwise_conv_3d_ndhwc_dhwc",
+        "--input",
+        "1x6x8x8x32",
+        "--filter",
+        "3x3x3x32",
+        "--padding",
+        "same",
+    ),
+    (
+        "--op",
+        "depthwise_conv_2d_nhwc_hwc_q",
+        "--input",
+        "1x14x14x96",
+        "--filter",
+        "3x3x96",
+        "--dtype",
+        "i8",
+        "--input-zp",
+        "-3",
+        "--filter-zp",
+        "5",
+        "--padding",
+        "same",
+    ),
 )
 
 
@@ -230,8 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     pd = sub.add_parser(
         "demo",
         help="run a few representative specs at four vector lengths",
-        description="Compile and check a few 1-D depthwise convolutions (f32, i32, "
-        "strides, dilations, C=1..300) at 128, 256, 512 and 2048 bits.",
+        description="Compile and check a few representative depthwise convolutions (1-D, 2-D "
+        "and 3-D; channels-last and channels-first; f32, f16, i32 and quantized i8; strides, "
+        "dilations, SAME padding) at 128, 256, 512 and 2048 bits.",
     )
     _add_run_flags(pd)
     add_bench_parser(sub)
