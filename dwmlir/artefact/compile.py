@@ -75,6 +75,27 @@ def lower_to_llvm_dialect(spec: ConvSpec, target: Target) -> tuple[str, str, str
         return input_text, schedule_text, vector_text, str(module)
 
 
+def translate_to_llvm_ir(llvm_dialect: str) -> bytes:
+    """LLVM-dialect MLIR text -> LLVM IR text (mlir-translate)."""
+    return run(
+        [llvm_tool("mlir-translate"), "--mlir-to-llvmir", "-"],
+        input=llvm_dialect.encode(),
+        what="mlir-translate",
+    ).stdout
+
+
+def llc_command(target: Target, cpu: str | None) -> list:
+    """llc for ``target`` (position-independent, so objects also go into shared libraries)."""
+    args = [
+        llvm_tool("llc"),
+        "-O3",
+        f"-mtriple={target.triple}",
+        f"-mattr={target.mattr}",
+        "-relocation-model=pic",
+    ]
+    return [*args, f"-mcpu={cpu}"] if cpu else args
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -88,12 +109,9 @@ def compile_spec(spec: ConvSpec, target: Target, cpu: str | None = None) -> Arte
     art.files[".schedule.mlir"] = schedule_text.encode()
     art.files[".vector.mlir"] = vector_text.encode()
     art.files[".llvm.mlir"] = llvm_text.encode()
-    translate, llc = llvm_tool("mlir-translate"), llvm_tool("llc")
-    ll = run([translate, "--mlir-to-llvmir", "-"], input=llvm_text.encode(), what="mlir-translate").stdout
+    ll = translate_to_llvm_ir(llvm_text)
     art.files[".ll"] = ll
-    llc_args = [llc, "-O3", f"-mtriple={target.triple}", f"-mattr={target.mattr}", "-relocation-model=pic"]
-    if cpu:
-        llc_args.append(f"-mcpu={cpu}")
+    llc_args = llc_command(target, cpu)
     art.files[".s"] = run([*llc_args, "-filetype=asm", "-", "-o", "-"], input=ll, what="llc").stdout
     with tempfile.TemporaryDirectory(prefix="dwmlir-llc-") as tmp:
         obj = Path(tmp) / f"{spec.name}.o"

@@ -15,7 +15,8 @@ from ..pipeline import lower_vector, run_bundle, set_vscale_range, to_llvm
 from ..rewrite import VectorShape, rewrite_depthwise
 from ..schedule import Plan, apply_schedule, build_schedule
 from ..target import Target
-from ..toolchain import llvm_tool, run
+from ..toolchain import run
+from .compile import llc_command, translate_to_llvm_ir
 
 EW_ATTR = "dwmlir.elementwise"
 BUFFERIZE_BOUNDARIES = (
@@ -119,21 +120,8 @@ def lower_module(text: str, source: str, target: Target, cpu: str | None, emit: 
         llvm_text = str(module)
     if emit == "mlir":
         return llvm_text.encode()
-    ll = run(
-        [llvm_tool("mlir-translate"), "--mlir-to-llvmir", "-"],
-        input=llvm_text.encode(),
-        what="mlir-translate",
-    )
+    ll = translate_to_llvm_ir(llvm_text)
     if emit == "llvm":
-        return ll.stdout
-    args = [
-        llvm_tool("llc"),
-        "-O3",
-        f"-mtriple={target.triple}",
-        f"-mattr={target.mattr}",
-        "-relocation-model=pic",
-    ]
-    if cpu:
-        args.append(f"-mcpu={cpu}")
+        return ll
     kind = "asm" if emit == "asm" else "obj"
-    return run([*args, f"-filetype={kind}", "-", "-o", "-"], input=ll.stdout, what="llc").stdout
+    return run([*llc_command(target, cpu), f"-filetype={kind}", "-", "-o", "-"], input=ll, what="llc").stdout

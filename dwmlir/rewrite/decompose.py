@@ -21,7 +21,7 @@ from mlir import ir
 from mlir.dialects import linalg
 
 from ..errors import InternalError
-from .nest import ConvGeometry, Index, extract_slice, insert_slice, outer_nest
+from .nest import ConvGeometry, Index, extract_slice, insert_slice, int_list, outer_nest
 from .vector_rows import VectorShape, own_vectorizer_ops, vectorize_rows
 
 ROW_ATTR = "dwmlir.row"
@@ -42,10 +42,6 @@ class RowConv:
     taps: int
     channels: int
     element_bits: int
-
-
-def _ints(attr: ir.Attribute) -> list[int]:
-    return [int(v) for v in ir.DenseIntElementsAttr(attr)]
 
 
 def _defining_op(value: ir.Value) -> ir.Operation | None:
@@ -100,8 +96,8 @@ class _RowDecomposer:
             in_spatial=tuple(in_shape[1 : 1 + r]),
             out_spatial=tuple(out_shape[1 : 1 + r]),
             kernel=tuple(ir.RankedTensorType(self.filter.type).shape[:r]),
-            strides=tuple(_ints(op.attributes["strides"])),
-            dilations=tuple(_ints(op.attributes["dilations"])),
+            strides=tuple(int_list(op.attributes["strides"])),
+            dilations=tuple(int_list(op.attributes["dilations"])),
             pad_lo=tuple(lows[1 : 1 + r]),
         )
         self.bits = ir.RankedTensorType(self.init.type).element_type.width

@@ -55,6 +55,11 @@ def segments(in_size: int, out_size: int, k: int, s: int, d: int, lo: int) -> li
 Index = int | ir.Value
 
 
+def int_list(attr: ir.Attribute) -> list[int]:
+    """A conv op's ``strides``/``dilations`` attribute as ints."""
+    return [int(v) for v in ir.DenseIntElementsAttr(attr)]
+
+
 def dynamic() -> int:
     return ir.ShapedType.get_dynamic_stride_or_offset()
 

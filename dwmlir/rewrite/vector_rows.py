@@ -31,6 +31,7 @@ from .nest import (
     extract_slice,
     index,
     insert_slice,
+    int_list,
     loop,
     outer_nest,
 )
@@ -58,10 +59,6 @@ class VectorShape:
         return self.bits // element_bits
 
 
-def _ints(attr: ir.Attribute) -> list[int]:
-    return [int(v) for v in ir.DenseIntElementsAttr(attr)]
-
-
 class _Emitter:
     """Emit the vector IR of one op; ``run`` returns the new value of its output tensor."""
 
@@ -87,8 +84,8 @@ class _Emitter:
             in_spatial=tuple(in_t.shape[lay_in.index(ch)] for ch in sp),
             out_spatial=tuple(out_t.shape[lay_o.index(ch)] for ch in sp),
             kernel=tuple(flt_t.shape[lay_f.index(ch)] for ch in sp),
-            strides=tuple(_ints(op.attributes["strides"])),
-            dilations=tuple(_ints(op.attributes["dilations"])),
+            strides=tuple(int_list(op.attributes["strides"])),
+            dilations=tuple(int_list(op.attributes["dilations"])),
             pad_lo=tuple(pad_lo[lay_in.index(ch)] for ch in sp),
         )
         lanes = shape.lanes(self.acc_elt.width)
