@@ -19,7 +19,7 @@ from .. import __version__
 from ..errors import InternalError, UserError
 from ..ir import build_kernel_module
 from ..pipeline import bundles, run_bundle, set_vscale_range
-from ..rewrite import VectorShape, rewrite_depthwise
+from ..rewrite import VectorShape, has_fill, rewrite_depthwise
 from ..schedule import apply_schedule, build_schedule
 from ..spec import ConvSpec
 from ..target import Target, add_vl_guard
@@ -62,7 +62,9 @@ def lower_to_llvm_dialect(spec: ConvSpec, target: Target) -> tuple[str, str, str
         input_text = str(module)
         add_vl_guard(module, target, spec.name)
         rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable))
-        schedule = build_schedule(rows, spec.output_shape, spec.out_bits, target)
+        schedule = build_schedule(
+            rows, spec.output_shape if has_fill(module) else None, spec.out_bits, target
+        )
         schedule_text = str(schedule)
         apply_schedule(module, schedule)
         _check_vectorized(module, spec)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from mlir import ir
 
 from ..ir import build_kernel_module
-from ..rewrite import VectorShape, rewrite_depthwise
+from ..rewrite import VectorShape, has_fill, rewrite_depthwise
 from ..schedule import build_schedule
 from ..spec import ConvSpec
 from ..target import Target
@@ -19,7 +19,9 @@ def generate(spec: ConvSpec, target: Target, with_schedule: bool) -> str:
         if not with_schedule:
             return str(module)
         rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable))
-        schedule = build_schedule(rows, spec.output_shape, spec.out_bits, target)
+        schedule = build_schedule(
+            rows, spec.output_shape if has_fill(module) else None, spec.out_bits, target
+        )
         module.operation.attributes["transform.with_named_sequence"] = ir.UnitAttr.get()
         for op in list(schedule.body.operations):
             module.body.append(op.detach_from_parent())

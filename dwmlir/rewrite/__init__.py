@@ -4,7 +4,7 @@ N-D channels-last convs become loops of 1-D row convs for upstream's vectorizer;
 depthwise variants are vectorized here directly.
 """
 
-from .decompose import ROW_ATTR, RowConv, rewrite_depthwise
+from .decompose import ROW_ATTR, RowConv, has_fill, rewrite_depthwise
 from .nest import Segment, segments
 from .vector_rows import VectorShape, own_vectorizer_ops
 
@@ -13,6 +13,7 @@ __all__ = [
     "RowConv",
     "Segment",
     "VectorShape",
+    "has_fill",
     "own_vectorizer_ops",
     "rewrite_depthwise",
     "segments",

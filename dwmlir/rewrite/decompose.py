@@ -22,7 +22,7 @@ from mlir.dialects import linalg
 
 from ..errors import InternalError
 from .nest import ConvGeometry, Index, extract_slice, insert_slice, int_list, outer_nest
-from .vector_rows import VectorShape, own_vectorizer_ops, vectorize_rows
+from .vector_rows import VectorShape, erase_dead, own_vectorizer_ops, vectorize_rows
 
 ROW_ATTR = "dwmlir.row"
 CHANNELS_LAST = {
@@ -180,8 +180,25 @@ def rewrite_depthwise(module: ir.Module, shape: VectorShape) -> list[RowConv]:
             with ir.InsertionPoint(op), op.location:
                 result = dec.run()
             rows.extend(dec.rows)
-        op.results[0].replace_all_uses_with(result)
+        if result is not None:
+            op.results[0].replace_all_uses_with(result)
+        init = op.operands[len(op.operands) - 1].owner
         op.erase()
+        if isinstance(init, ir.OpView | ir.Operation):
+            erase_dead(init.operation)  # a zero fill our vectorizer replaced
         if pad is not None and not list(pad.results[0].uses):
             pad.erase()
     return rows
+
+
+def has_fill(module: ir.Module) -> bool:
+    """Whether a ``linalg.fill`` is left for the schedule to vectorize."""
+    found = False
+
+    def visit(op: ir.Operation) -> ir.WalkResult:
+        nonlocal found
+        found = found or op.name == "linalg.fill"
+        return ir.WalkResult.INTERRUPT if found else ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    return found

@@ -103,14 +103,21 @@ def insert_slice(value: ir.Value, dest: ir.Value, offsets: Sequence[Index], size
     return tensor.insert_slice(value, dest, dyn, [], [], static, list(sizes), [1] * len(sizes))
 
 
-def loop(lo: int, count: int, acc: ir.Value, body: Callable[[Index, ir.Value], ir.Value]) -> ir.Value:
-    """``body(index, acc) -> acc`` once with a static index, or inside an ``scf.for``."""
+def loop(
+    lo: int, count: int, acc: ir.Value | None, body: Callable[[Index, ir.Value | None], ir.Value | None]
+) -> ir.Value | None:
+    """``body(index, acc) -> acc`` once with a static index, or inside an ``scf.for``.
+
+    ``acc`` is a tensor threaded through the loop, or ``None`` for code that writes memrefs
+    in place (no iter_args, nothing returned).
+    """
     if count == 1:
         return body(lo, acc)
-    for_op = scf.ForOp(index(lo), index(lo + count), index(1), [acc])
+    for_op = scf.ForOp(index(lo), index(lo + count), index(1), [] if acc is None else [acc])
     with ir.InsertionPoint(for_op.body):
-        scf.YieldOp([body(for_op.induction_variable, for_op.inner_iter_args[0])])
-    return for_op.results[0]
+        out = body(for_op.induction_variable, None if acc is None else for_op.inner_iter_args[0])
+        scf.YieldOp([] if acc is None else [out])
+    return None if acc is None else for_op.results[0]
 
 
 @dataclass(frozen=True)
@@ -142,29 +149,82 @@ class ConvGeometry:
         return affine(o, self.strides[dim], k, self.dilations[dim], -self.pad_lo[dim])
 
 
-RowEmitter = Callable[[list[Index], list[Index], ir.Value], ir.Value]
+RowEmitter = Callable[[list[Index], list[Index], ir.Value | None], ir.Value | None]
 
 
-def outer_nest(geo: ConvGeometry, acc: ir.Value, row: RowEmitter) -> ir.Value:
+def outer_groups(geo: ConvGeometry, dim: int) -> list[Segment]:
+    """The segments of an outer dim, with each border run of several segments merged into one
+    whose tap range is computed per output at run time (``kmin > kmax`` marks it).
+
+    Static tap ranges matter only for the interior, where every tap is in bounds; at the
+    borders they multiply code size (a product over outer dims), so each border becomes one
+    loop with clamped tap bounds.
+    """
+    segs = geo.segments(dim)
+    full = [i for i, g in enumerate(segs) if (g.kmin, g.kmax) == (0, geo.kernel[dim] - 1)]
+    if not full:
+        return segs if len(segs) <= 2 else [_merged(segs)]
+    head, mid, tail = segs[: full[0]], segs[full[0] : full[-1] + 1], segs[full[-1] + 1 :]
+    return [
+        *(head if len(head) <= 1 else [_merged(head)]),
+        *mid,
+        *(tail if len(tail) <= 1 else [_merged(tail)]),
+    ]
+
+
+def _merged(segs: list[Segment]) -> Segment:
+    end = segs[-1].start + segs[-1].count
+    return Segment(segs[0].start, end - segs[0].start, 1, 0)
+
+
+def _tap_bounds(geo: ConvGeometry, dim: int, o: ir.Value) -> tuple[ir.Value, ir.Value]:
+    """``[kmin, kmax + 1)`` of in-bounds taps of output ``o``: ``0 <= o*s + k*d - lo < in``."""
+    idx = ir.IndexType.get()
+    s, d, lo = geo.strides[dim], geo.dilations[dim], geo.pad_lo[dim]
+    base = arith.muli(o, index(s)) if s != 1 else o
+    first = arith.ceildivsi(arith.subi(index(lo), base), index(d))  # k*d >= lo - o*s
+    last = arith.floordivsi(arith.subi(index(geo.in_spatial[dim] - 1 + lo), base), index(d))
+    kmin = arith.maxsi(first, arith.constant(idx, 0))
+    kend = arith.minsi(arith.addi(last, arith.constant(idx, 1)), index(geo.kernel[dim]))
+    return kmin, arith.maxsi(kend, kmin)
+
+
+def _loop_range(lo: ir.Value, hi: ir.Value, acc: ir.Value | None, body) -> ir.Value | None:
+    for_op = scf.ForOp(lo, hi, index(1), [] if acc is None else [acc])
+    with ir.InsertionPoint(for_op.body):
+        out = body(for_op.induction_variable, None if acc is None else for_op.inner_iter_args[0])
+        scf.YieldOp([] if acc is None else [out])
+    return None if acc is None else for_op.results[0]
+
+
+def outer_nest(geo: ConvGeometry, acc: ir.Value | None, row: RowEmitter) -> ir.Value | None:
     """Loop over outer output positions, then their in-bounds outer taps; ``row`` does W.
 
     ``row(outputs, taps, acc) -> acc`` receives one index per outer spatial dim (static ints
-    where a segment has a single position).
+    where a segment has a single position); ``acc`` is ``None`` throughout for memref code.
     """
-    segs = [geo.segments(j) for j in range(geo.rank - 1)]
+    groups = [outer_groups(geo, j) for j in range(geo.rank - 1)]
 
-    def outputs(combo, level: int, o_idx: list[Index], a: ir.Value) -> ir.Value:
+    def outputs(combo, level: int, o_idx: list[Index], a: ir.Value | None) -> ir.Value | None:
         if level == len(combo):
             return taps(combo, 0, o_idx, [], a)
         seg = combo[level]
         return loop(seg.start, seg.count, a, lambda o, b: outputs(combo, level + 1, [*o_idx, o], b))
 
-    def taps(combo, level: int, o_idx: list[Index], k_idx: list[Index], a: ir.Value) -> ir.Value:
+    def taps(
+        combo, level: int, o_idx: list[Index], k_idx: list[Index], a: ir.Value | None
+    ) -> ir.Value | None:
         if level == len(combo):
             return row(o_idx, k_idx, a)
         seg = combo[level]
-        return loop(seg.kmin, seg.taps, a, lambda k, b: taps(combo, level + 1, o_idx, [*k_idx, k], b))
 
-    for combo in itertools.product(*segs):
+        def inner(k: Index, b: ir.Value | None) -> ir.Value | None:
+            return taps(combo, level + 1, o_idx, [*k_idx, k], b)
+
+        if seg.kmin <= seg.kmax:
+            return loop(seg.kmin, seg.taps, a, inner)
+        return _loop_range(*_tap_bounds(geo, level, index(o_idx[level])), a, inner)
+
+    for combo in itertools.product(*groups):
         acc = outputs(combo, 0, [], acc)
     return acc

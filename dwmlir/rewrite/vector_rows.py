@@ -1,7 +1,7 @@
 """Our own scalable vectorizer for the depthwise variants upstream cannot vectorize.
 
 Upstream's conv vectorizer handles only ``depthwise_conv_1d_nwc_wc`` (see ``decompose``).
-For the rest we emit ``vector`` dialect IR directly, on tensors, inside the shared row nest:
+For the rest we emit ``vector`` dialect IR directly, on memrefs, inside the shared row nest:
 
 * channels-first (``ncw_cw``, ``nchw_chw``, ``ncdhw_cdhw``): W is contiguous, so each
   (n, c) output row is computed in scalable chunks along W. Each tap is one contiguous
@@ -15,6 +15,13 @@ For the rest we emit ``vector`` dialect IR directly, on tensors, inside the shar
 
 Masks cover only the tail of the vectorized dim (``vector.create_mask``), so the same code
 runs at every SVE vector length.
+
+The code reads and writes buffers in place rather than threading the output tensor through
+the loop nest: one-shot bufferization's analysis of long chains of nested ``scf.for``
+iter_args grows exponentially (a 3-D channels-first conv with padding 3 took minutes), and
+there is nothing left for it to decide here. A kernel's buffers are found behind
+``bufferization.to_tensor`` and ``materialize_in_destination``; other tensors (``dwmlir
+lower``) are bridged with ``to_buffer`` and a fresh output buffer.
 """
 
 from __future__ import annotations
@@ -22,19 +29,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlir import ir
-from mlir.dialects import arith, scf, tensor, vector
+from mlir.dialects import arith, bufferization, memref, scf, vector
 
 from ..spec import OPS, OpInfo
-from .nest import (
-    ConvGeometry,
-    Index,
-    extract_slice,
-    index,
-    insert_slice,
-    int_list,
-    loop,
-    outer_nest,
-)
+from .nest import ConvGeometry, Index, index, int_list, loop, outer_nest
 
 VECTOR_ROW_ATTR = "dwmlir.vector_rows"
 
@@ -59,20 +57,25 @@ class VectorShape:
         return self.bits // element_bits
 
 
-class _Emitter:
-    """Emit the vector IR of one op; ``run`` returns the new value of its output tensor."""
+@dataclass(frozen=True)
+class Buffers:
+    """Where one op reads and writes: input (padding stripped), filter, output memrefs."""
 
-    def __init__(
-        self, op: ir.Operation, info: OpInfo, shape: VectorShape, source: ir.Value, pad_lo: list[int]
-    ):
+    input: ir.Value
+    filter: ir.Value
+    output: ir.Value
+
+
+class _Emitter:
+    """Emit the vector IR of one op, writing its output buffer in place."""
+
+    def __init__(self, op: ir.Operation, info: OpInfo, shape: VectorShape, bufs: Buffers, pad_lo: list[int]):
         self.info = info
-        self.input = source
-        self.filter = op.operands[1]
+        self.input, self.filter, self.out = bufs.input, bufs.filter, bufs.output
         self.zps = (op.operands[2], op.operands[3]) if info.quantized else None
-        self.init = op.operands[len(op.operands) - 1]
-        in_t = ir.RankedTensorType(source.type)
-        out_t = ir.RankedTensorType(self.init.type)
-        flt_t = ir.RankedTensorType(self.filter.type)
+        in_t = ir.MemRefType(self.input.type)
+        out_t = ir.MemRefType(self.out.type)
+        flt_t = ir.MemRefType(self.filter.type)
         sp = info.spatial
         self.in_elt, self.acc_elt = in_t.element_type, out_t.element_type
         self.is_float = not isinstance(self.acc_elt, ir.IntegerType)
@@ -98,25 +101,19 @@ class _Emitter:
         self.lanes, self.scalable = lanes, shape.scalable
 
     # -- small builders --------------------------------------------------------------------------
-    def _vl(self) -> ir.Value:
-        step = index(self.lanes)
-        return arith.muli(vector.vscale(), step) if self.scalable else step
-
     def _zero(self, t: ir.Type) -> ir.Value:
         return arith.constant(t, 0.0) if not isinstance(t, ir.IntegerType) else arith.constant(t, 0)
 
     def _read(self, vt: ir.VectorType, src: ir.Value, indices: list[Index], mask: ir.Value) -> ir.Value:
-        rank = ir.RankedTensorType(src.type).rank
+        rank = ir.MemRefType(src.type).rank
         pad = self._zero(vt.element_type)
         perm = ir.AffineMap.get_minor_identity(rank, 1)
         return vector.transfer_read(vt, src, [index(i) for i in indices], perm, pad, [True], mask=mask)
 
-    def _write(self, value: ir.Value, dest: ir.Value, indices: list[Index], mask: ir.Value) -> ir.Value:
-        rank = ir.RankedTensorType(dest.type).rank
+    def _write(self, value: ir.Value, dest: ir.Value, indices: list[Index], mask: ir.Value) -> None:
+        rank = ir.MemRefType(dest.type).rank
         perm = ir.AffineMap.get_minor_identity(rank, 1)
-        return vector.transfer_write(
-            dest.type, value, dest, [index(i) for i in indices], perm, [True], mask=mask
-        )
+        vector.transfer_write(None, value, dest, [index(i) for i in indices], perm, [True], mask=mask)
 
     def _mac(self, acc: ir.Value, x: ir.Value, w: ir.Value) -> ir.Value:
         if self.is_float:
@@ -130,70 +127,73 @@ class _Emitter:
         wide = arith.extsi(self.vt, v)
         return arith.subi(wide, vector.broadcast(self.vt, zp))
 
-    def _chunks(self, lo: Index, hi: int, acc: ir.Value, body) -> ir.Value:
-        """``body(start, mask, acc) -> acc`` over [lo, hi) in vector-length steps."""
-        for_op = scf.ForOp(index(lo), index(hi), self._vl(), [acc])
+    def _chunks(self, lo: Index, hi: int, body, vt: ir.VectorType | None = None) -> None:
+        """``body(start, mask)`` over [lo, hi) in steps of ``vt``'s lanes (default: ours)."""
+        vt = vt or self.vt
+        lanes = ir.VectorType(vt).shape[0]
+        step = arith.muli(vector.vscale(), index(lanes)) if self.scalable else index(lanes)
+        mask_t = ir.VectorType.get([lanes], ir.IntegerType.get_signless(1), scalable=[self.scalable])
+        for_op = scf.ForOp(index(lo), index(hi), step, [])
         with ir.InsertionPoint(for_op.body):
             iv = for_op.induction_variable
-            mask = vector.create_mask(self.vt_mask, [arith.subi(index(hi), iv)])
-            scf.YieldOp([body(iv, mask, for_op.inner_iter_args[0])])
-        return for_op.results[0]
+            body(iv, vector.create_mask(mask_t, [arith.subi(index(hi), iv)]))
+            scf.YieldOp([])
 
     # -- strategies --------------------------------------------------------------------------------
-    def run(self) -> ir.Value:
+    def fill(self, value: ir.Value) -> None:
+        """Every output element = ``value``: the output seen as one contiguous vector run."""
+        out_t = ir.MemRefType(self.out.type)
+        total = 1
+        for size in out_t.shape:
+            total *= size
+        flat_t = ir.MemRefType.get([total], out_t.element_type)
+        flat = memref.collapse_shape(flat_t, self.out, [list(range(out_t.rank))])
+        splat = vector.broadcast(self.vt, value)
+        self._chunks(0, total, lambda i, mask: self._write(splat, flat, [i], mask))
+
+    def run(self) -> None:
         if self.info.channels_last:
-            return loop(0, self.n, self.init, lambda n, a: outer_nest(self.geo, a, self._row_last(n)))
-        return loop(
+            loop(0, self.n, None, lambda n, _: outer_nest(self.geo, None, self._row_last(n)))
+            return
+        loop(
             0,
             self.n,
-            self.init,
-            lambda n, a: loop(0, self.c, a, lambda c, b: outer_nest(self.geo, b, self._row_first(n, c))),
+            None,
+            lambda n, _: loop(
+                0, self.c, None, lambda c, __: outer_nest(self.geo, None, self._row_first(n, c))
+            ),
         )
 
     def _row_first(self, n: Index, c: Index):
-        """Rows are full-rank slices (sizes 1 but along W) read at [0, ..., 0, w]: a
-        rank-reducing slice of a 1-wide row is ambiguous, and bufferization may then keep
-        another unit dim's stride and break the row's unit-stride loads."""
+        """Each (n, c, outer outputs) row of W outputs, in vector chunks along W."""
         geo, r = self.geo, self.geo.rank
         w = r - 1
         s = geo.strides[w]
-        iw, ow_size = geo.in_spatial[w], geo.out_spatial[w]
-        full = list(range(r + 2))
-        lead = [0] * (r + 1)
 
-        def row(o_idx: list[Index], k_idx: list[Index], acc: ir.Value) -> ir.Value:
-            unit = [1] * (r - 1)
+        def row(o_idx: list[Index], k_idx: list[Index], _: None) -> None:
             outer_in = [geo.input_index(j, o, k) for j, (o, k) in enumerate(zip(o_idx, k_idx, strict=True))]
-            x_row = extract_slice(self.input, [n, c, *outer_in, 0], [1, 1, *unit, iw], full)
-            out_offsets, out_sizes = [n, c, *o_idx, 0], [1, 1, *unit, ow_size]
-            y_row = extract_slice(acc, out_offsets, out_sizes, full)
             stride_idx = None
             if s > 1:
                 strided = arith.muli(vector.step(self.vt_idx), vector.broadcast(self.vt_idx, index(s)))
                 stride_idx = arith.index_cast(self.vt_off, strided)
             for seg in geo.segments(w):
 
-                def chunk(ow: ir.Value, mask: ir.Value, y: ir.Value, seg=seg) -> ir.Value:
-                    acc_v = self._read(self.vt, y, [*lead, ow], mask)
+                def chunk(ow: ir.Value, mask: ir.Value, seg=seg) -> None:
+                    y_at = [n, c, *o_idx, ow]
+                    acc_v = self._read(self.vt, self.out, y_at, mask)
                     for k in range(seg.kmin, seg.kmax + 1):
-                        at = [*lead, geo.input_index(w, ow, k)]
+                        at = [index(i) for i in (n, c, *outer_in, geo.input_index(w, ow, k))]
                         if stride_idx is None:
-                            x = self._read(self.vt_in, x_row, at, mask)
+                            x = self._read(self.vt_in, self.input, at, mask)
                         else:
                             x = vector.gather(
-                                self.vt_in,
-                                x_row,
-                                [index(i) for i in at],
-                                stride_idx,
-                                mask,
-                                self._splat_zero(),
+                                self.vt_in, self.input, at, stride_idx, mask, self._splat_zero()
                             )
-                        tap = tensor.extract(self.filter, [index(c), *(index(i) for i in k_idx), index(k)])
+                        tap = memref.load(self.filter, [index(c), *(index(i) for i in k_idx), index(k)])
                         acc_v = self._mac(acc_v, x, vector.broadcast(self.vt, tap))
-                    return self._write(acc_v, y, [*lead, ow], mask)
+                    self._write(acc_v, self.out, y_at, mask)
 
-                y_row = self._chunks(seg.start, seg.start + seg.count, y_row, chunk)
-            return insert_slice(y_row, acc, out_offsets, out_sizes)
+                self._chunks(seg.start, seg.start + seg.count, chunk)
 
         return row
 
@@ -206,40 +206,27 @@ class _Emitter:
         return ir.FloatAttr.get(self.in_elt, 0.0)
 
     def _row_last(self, n: Index):
+        """Each (n, outer outputs) row: per output column, the (c, m) channels in chunks.
+
+        With a multiplier, filter and output are viewed with (c, m) collapsed into one
+        contiguous dim; lane j reads input channel j / M.
+        """
         geo, r = self.geo, self.geo.rank
         w = r - 1
-        iw, ow_size = geo.in_spatial[w], geo.out_spatial[w]
-        kw = geo.kernel[w]
         cm = self.c * self.m
         mult = self.info.multiplier
+        flt, out = self.filter, self.out
+        if mult:  # (..., c, m) -> (..., c*m): both are contiguous, identity-layout buffers
+            flt, out = (self._collapse_last_two(v) for v in (flt, out))
 
-        def flat(t: ir.Value, rows: int) -> ir.Value:
-            if not mult:
-                return t
-            elt = ir.RankedTensorType(t.type).element_type
-            return tensor.collapse_shape(ir.RankedTensorType.get([rows, cm], elt), t, [[0], [1, 2]])
-
-        def row(o_idx: list[Index], k_idx: list[Index], acc: ir.Value) -> ir.Value:
-            unit = [1] * (r - 1)
+        def row(o_idx: list[Index], k_idx: list[Index], _: None) -> None:
             outer_in = [geo.input_index(j, o, k) for j, (o, k) in enumerate(zip(o_idx, k_idx, strict=True))]
-            x_rows = extract_slice(self.input, [n, *outer_in, 0, 0], [1, *unit, iw, self.c], [r, r + 1])
-            m_dims = [self.m] if mult else []
-            f_keep = [r - 1, r] + ([r + 1] if mult else [])
-            f_rows = flat(
-                extract_slice(
-                    self.filter, [*k_idx, 0, 0, *([0] * len(m_dims))], [*unit, kw, self.c, *m_dims], f_keep
-                ),
-                kw,
-            )
-            out_offsets = [n, *o_idx, 0, 0, *([0] * len(m_dims))]
-            out_sizes = [1, *unit, ow_size, self.c, *m_dims]
-            y_keep = [r, r + 1] + ([r + 2] if mult else [])
-            y_rows = flat(extract_slice(acc, out_offsets, out_sizes, y_keep), ow_size)
             for seg in geo.segments(w):
 
-                def column(ow: Index, y: ir.Value, seg=seg) -> ir.Value:
-                    def chunk(j0: ir.Value, mask: ir.Value, yy: ir.Value) -> ir.Value:
-                        acc_v = self._read(self.vt, yy, [ow, j0], mask)
+                def column(ow: Index, _: None, seg=seg) -> None:
+                    def chunk(j0: ir.Value, mask: ir.Value) -> None:
+                        y_at = [n, *o_idx, ow, j0]
+                        acc_v = self._read(self.vt, out, y_at, mask)
                         gather_idx = None
                         if mult:
                             lanes = arith.addi(vector.step(self.vt_idx), vector.broadcast(self.vt_idx, j0))
@@ -248,41 +235,97 @@ class _Emitter:
                         for k in range(seg.kmin, seg.kmax + 1):
                             col = geo.input_index(w, ow, k)
                             if gather_idx is None:
-                                x = self._read(self.vt_in, x_rows, [col, j0], mask)
+                                x = self._read(self.vt_in, self.input, [n, *outer_in, col, j0], mask)
                             else:
+                                at = [index(i) for i in (n, *outer_in, col, 0)]
                                 x = vector.gather(
-                                    self.vt_in,
-                                    x_rows,
-                                    [index(col), index(0)],
-                                    gather_idx,
-                                    mask,
-                                    self._splat_zero(),
+                                    self.vt_in, self.input, at, gather_idx, mask, self._splat_zero()
                                 )
-                            wv = self._read(self.vt_in, f_rows, [k, j0], mask)
+                            wv = self._read(self.vt_in, flt, [*k_idx, k, j0], mask)
                             x = self._widen(x, self.zps[0] if self.zps else None)
                             wv = self._widen(wv, self.zps[1] if self.zps else None)
                             acc_v = self._mac(acc_v, x, wv)
-                        return self._write(acc_v, yy, [ow, j0], mask)
+                        self._write(acc_v, out, y_at, mask)
 
-                    return self._chunks(0, cm, y, chunk)
+                    self._chunks(0, cm, chunk)
 
-                y_rows = loop(seg.start, seg.count, y_rows, column)
-            if mult:
-                elt = self.acc_elt
-                y_rows = tensor.expand_shape(
-                    ir.RankedTensorType.get([ow_size, self.c, self.m], elt),
-                    y_rows,
-                    [[0], [1, 2]],
-                    [],
-                    [ow_size, self.c, self.m],
-                )
-            return insert_slice(y_rows, acc, out_offsets, out_sizes)
+                loop(seg.start, seg.count, None, column)
 
         return row
 
+    def _collapse_last_two(self, buf: ir.Value) -> ir.Value:
+        t = ir.MemRefType(buf.type)
+        shape = list(t.shape)
+        flat_t = ir.MemRefType.get([*shape[:-2], shape[-2] * shape[-1]], t.element_type)
+        groups = [[i] for i in range(t.rank - 2)] + [[t.rank - 2, t.rank - 1]]
+        return memref.collapse_shape(flat_t, buf, groups)
 
-def vectorize_rows(op: ir.Operation, source: ir.Value, pad_lo: list[int], shape: VectorShape) -> ir.Value:
-    """Emit vector IR for ``op`` before it and return the value replacing its result."""
+
+def _buffer_of(value: ir.Value) -> ir.Value:
+    """The memref a tensor was made from, or a ``to_buffer`` of it (read only)."""
+    owner = value.owner
+    if isinstance(owner, ir.OpView | ir.Operation) and owner.operation.name == "bufferization.to_tensor":
+        return owner.operation.operands[0]
+    t = ir.RankedTensorType(value.type)
+    return bufferization.to_buffer(ir.MemRefType.get(t.shape, t.element_type), value, read_only=True)
+
+
+def _fill_value(init: ir.Value) -> ir.Value | None:
+    """The scalar of a ``linalg.fill`` of a ``tensor.empty`` (the usual conv init), else None."""
+    owner = init.owner
+    if not isinstance(owner, ir.OpView | ir.Operation) or owner.operation.name != "linalg.fill":
+        return None
+    fill = owner.operation
+    dest = fill.operands[1].owner
+    if not isinstance(dest, ir.OpView | ir.Operation) or dest.operation.name != "tensor.empty":
+        return None
+    return fill.operands[0]
+
+
+def erase_dead(op: ir.Operation | None) -> None:
+    """Erase ``op`` and, transitively, the operand producers it was the last user of."""
+    if op is None or any(len(list(r.uses)) for r in op.results):
+        return
+    producers = [v.owner for v in op.operands if isinstance(v.owner, ir.OpView | ir.Operation)]
+    op.erase()
+    for p in producers:
+        if p.operation.name in ("linalg.fill", "tensor.empty", "arith.constant"):
+            erase_dead(p.operation)
+
+
+def vectorize_rows(
+    op: ir.Operation, source: ir.Value, pad_lo: list[int], shape: VectorShape
+) -> ir.Value | None:
+    """Emit vector IR for ``op`` before it, writing a buffer in place.
+
+    When the op's only use materializes it into a memref (a dwmlir kernel), that memref is
+    written directly, the materialization erased and ``None`` returned. Otherwise a new
+    buffer is written and returned as a tensor to replace the op's result.
+    """
     info = own_vectorizer_ops()[op.name]
+    init = op.operands[len(op.operands) - 1]
+    uses = list(op.results[0].uses)
+    sink = uses[0].owner if len(uses) == 1 else None
+    in_place = (
+        sink is not None
+        and sink.operation.name == "bufferization.materialize_in_destination"
+        and isinstance(sink.operation.operands[1].type, ir.MemRefType)
+    )
     with ir.InsertionPoint(op), op.location:
-        return _Emitter(op, info, shape, source, pad_lo).run()
+        if in_place:
+            out = sink.operation.operands[1]
+        else:
+            t = ir.RankedTensorType(init.type)
+            out = memref.alloc(ir.MemRefType.get(t.shape, t.element_type), [], [])
+        bufs = Buffers(_buffer_of(source), _buffer_of(op.operands[1]), out)
+        emitter = _Emitter(op, info, shape, bufs, pad_lo)
+        fill = _fill_value(init)
+        if fill is not None:
+            emitter.fill(fill)
+        else:
+            memref.copy(_buffer_of(init), out)
+        emitter.run()
+        if in_place:
+            sink.operation.erase()
+            return None
+        return bufferization.to_tensor(ir.RankedTensorType(init.type), out, restrict=True, writable=True)

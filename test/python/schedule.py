@@ -90,7 +90,14 @@ def test_2d_same_rows():
 # CHECK-NOT: linalg.depthwise_conv_3d
 @run
 def test_3d_payload():
-    spec = ConvSpec("depthwise_conv_3d_ndhwc_dhwc", (2, 6, 7, 9, 20), (3, 3, 3, 20), (1, 1, 2), padding="same", dtype="i32")
+    spec = ConvSpec(
+        "depthwise_conv_3d_ndhwc_dhwc",
+        (2, 6, 7, 9, 20),
+        (3, 3, 3, 20),
+        (1, 1, 2),
+        padding="same",
+        dtype="i32",
+    )
     module = build_kernel_module(spec)
     rewrite_depthwise(module, SHAPE)
     print(module)

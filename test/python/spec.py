@@ -25,7 +25,9 @@ def test_shapes():
         ConvSpec("depthwise_conv_1d_nwc_wc", (2, 40, 7), (3, 7), (3,), (3,)),
         ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 112, 112, 32), (3, 3, 32), (2, 2), padding="same"),
         ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 112, 112, 32), (3, 3, 32), padding="same"),
-        ConvSpec("depthwise_conv_3d_ndhwc_dhwc", (1, 4, 9, 9, 8), (4, 3, 5, 8), padding=((1, 2), (0, 0), (2, 2))),
+        ConvSpec(
+            "depthwise_conv_3d_ndhwc_dhwc", (1, 4, 9, 9, 8), (4, 3, 5, 8), padding=((1, 2), (0, 0), (2, 2))
+        ),
     ):
         print("out", spec.output_shape, "spatial", spec.out_spatial, "padding", spec.padding)
 

@@ -21,7 +21,13 @@ def run(f):
 def summary(spec: ConvSpec) -> str:
     _, _, vec, _ = lower_to_llvm_dialect(spec, SVE)
     assert "linalg.depthwise" not in vec, "scalar fallback"
-    macs = sorted({t for t in re.findall(r"(?:vector\.fma|arith\.muli)[^\n]*: (vector<[^>]*>)", vec) if "index" not in t})
+    macs = sorted(
+        {
+            t
+            for t in re.findall(r"(?:vector\.fma|arith\.muli)[^\n]*: (vector<[^>]*>)", vec)
+            if "index" not in t
+        }
+    )
     loads = sorted({op for op in ("vector.transfer_read", "vector.gather") if op in vec})
     return f"{spec.op} {spec.dtype}: mac {' '.join(macs)} loads {' '.join(loads)}"
 
@@ -34,7 +40,11 @@ def summary(spec: ConvSpec) -> str:
 def test_channels_last():
     print(summary(ConvSpec("depthwise_conv_1d_nwc_wc", (1, 10, 8), (3, 8))))
     print(summary(ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 6, 6, 8), (3, 3, 8), dtype="f16")))
-    print(summary(ConvSpec("depthwise_conv_3d_ndhwc_dhwc", (1, 4, 4, 6, 8), (3, 3, 3, 8), (1, 1, 2), dtype="i32")))
+    print(
+        summary(
+            ConvSpec("depthwise_conv_3d_ndhwc_dhwc", (1, 4, 4, 6, 8), (3, 3, 3, 8), (1, 1, 2), dtype="i32")
+        )
+    )
 
 
 # Channels-first: scalable along W; a stride of 2 reads through a gather.
@@ -63,12 +73,16 @@ def test_multiplier_and_quantized():
     print(summary(ConvSpec("depthwise_conv_2d_nhwc_hwcm", (1, 6, 6, 8), (3, 3, 8, 3), dtype="f16")))
     print(summary(ConvSpec("depthwise_conv_3d_ndhwc_dhwcm", (1, 4, 4, 6, 8), (3, 3, 3, 8, 2), dtype="i32")))
     print(summary(ConvSpec("depthwise_conv_2d_nhwc_hwc_q", (1, 6, 6, 8), (3, 3, 8), dtype="i8", input_zp=3)))
-    print(summary(ConvSpec("depthwise_conv_2d_nhwc_hwcm_q", (1, 6, 6, 8), (3, 3, 8, 2), dtype="i8", filter_zp=-2)))
+    print(
+        summary(
+            ConvSpec("depthwise_conv_2d_nhwc_hwcm_q", (1, 6, 6, 8), (3, 3, 8, 2), dtype="i8", filter_zp=-2)
+        )
+    )
 
 
 # The quantized multiply-accumulate subtracts broadcast zero points from sign-extended i8.
 # CHECK-LABEL: TEST: test_quantized_body
-# CHECK: vector.transfer_read {{.*}} : tensor<{{.*}}xi8>, vector<[4]xi8>
+# CHECK: vector.transfer_read {{.*}} : memref<{{.*}}xi8>, vector<[4]xi8>
 # CHECK: arith.extsi {{.*}} : vector<[4]xi8> to vector<[4]xi32>
 # CHECK: arith.subi {{.*}} : vector<[4]xi32>
 # CHECK: arith.muli {{.*}} : vector<[4]xi32>
