@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import UserError
@@ -47,13 +49,28 @@ def write_artefacts(art: Artefacts, out_dir: Path, emit: tuple[str, ...] = DEFAU
     return write_files(out_dir, {artefact_filename(name, s): art.files[s] for s in emit})
 
 
+@contextlib.contextmanager
+def _as_user_error(path: Path | str) -> Iterator[None]:
+    """The file system refusing a write (read-only, full, not permitted) is the user's to fix."""
+    try:
+        yield
+    except OSError as exc:
+        raise UserError(
+            f"cannot write {path}: {exc.strerror or exc}; choose a writable location with -o"
+        ) from None
+
+
 def write_files(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
     """Write ``files`` (name -> bytes) into ``out_dir``, all or nothing.
 
     A new directory is built under a temporary name and renamed into place; into an existing
     directory each file is written to a temporary name and renamed.
     """
-    out_dir = Path(out_dir)
+    with _as_user_error(out_dir):
+        return _write_files(Path(out_dir), files)
+
+
+def _write_files(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
     parent = out_dir.parent if str(out_dir.parent) else Path(".")
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"output path {out_dir} exists and is not a directory: choose another -o")
@@ -103,15 +120,13 @@ def write_output(path: str, data: bytes) -> None:
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise UserError(f"cannot write {path}: directory {parent} does not exist")
-    try:
+    with _as_user_error(path):
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=parent)
-    except PermissionError:
-        raise UserError(f"cannot write {path}: permission denied; choose a writable -o") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.chmod(tmp_name, 0o644)
+            os.replace(tmp_name, target)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise

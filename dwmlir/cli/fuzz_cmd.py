@@ -21,10 +21,11 @@ def add_fuzz_parser(subparsers: Any) -> argparse.ArgumentParser:
         "fuzz",
         help="run random valid specs at random vector lengths against the numpy reference",
         description="Draw COUNT random valid specs (every supported op and element type, small "
-        "shapes, strides, dilations, channel counts around vector-lane boundaries), run each "
-        "at one random SVE vector length, and compare with numpy. Failures are shrunk to a "
-        "minimal spec and printed as a 'dwmlir run' command. The same seed gives the same "
-        "specs. Exits 0 only when every spec matches.",
+        "shapes, strides, dilations, padding, zero points, channel counts around vector-lane "
+        "boundaries), compile each for a random target, run it at one random SVE vector length, "
+        "and compare with numpy. Failures are shrunk to a minimal spec and printed as a "
+        "'dwmlir run' command. The same seed gives the same specs, whatever -j is. Exits 0 only "
+        "when every spec matches.",
     )
     g = p.add_argument_group("fuzzing")
     g.add_argument("--count", type=int, default=100, metavar="N", help="specs to run (default: %(default)s)")
@@ -47,6 +48,22 @@ def add_fuzz_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=120.0,
         metavar="SECONDS",
         help="per spec; a spec that takes longer (a hanging compiler) is a crash (default: %(default)g)",
+    )
+    g.add_argument(
+        "--target",
+        default=None,
+        metavar="TARGET[,TARGET...]",
+        help="targets to draw from: target names (see 'dwmlir compile --help'), or aarch64-sve-vls for "
+        "the vector-length-specific build at the drawn vector length (default: aarch64-sve, "
+        "aarch64-sve-vls, aarch64-sve2, aarch64-neon, host; host is left out with --mode jit)",
+    )
+    g.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="specs compiled and run at once, each in its own process (default: %(default)s)",
     )
     g.add_argument("--op", default=None, metavar="OP[,OP...]", help="ops to draw (default: all supported)")
     g.add_argument(
@@ -71,11 +88,18 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         raise UserError(f"--count must be >= 1, got {args.count}")
     if args.timeout <= 0:
         raise UserError(f"--timeout must be > 0 seconds, got {args.timeout:g}")
+    if args.jobs < 1:
+        raise UserError(f"--jobs must be >= 1, got {args.jobs}")
     bits = parse_int_list(args.vector_bits, "vector lengths") if args.vector_bits is not None else None
     modes = tuple(m.strip() for m in args.mode.split(","))
 
+    printed = 0
+
     def progress(phase: str, runs: int, report: FuzzReport) -> None:
-        if phase == "generate" and (runs % PROGRESS_EVERY == 0 or runs == args.count):
+        nonlocal printed
+        # With -j, or a spec drawn twice, ``runs`` can step over a multiple of PROGRESS_EVERY.
+        if phase == "generate" and (runs // PROGRESS_EVERY > printed // PROGRESS_EVERY or runs == args.count):
+            printed = runs
             print(
                 f"fuzz: {runs}/{args.count} specs, {report.mismatches} mismatches, {report.crashes} crashes",
                 flush=True,
@@ -91,7 +115,9 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         progress,
         ops=_names(args.op),
         dtypes=_names(args.dtype),
+        targets=_names(args.target),
         timeout=args.timeout,
+        jobs=args.jobs,
     )
     if report.failures:
         print(f"fuzz: shrunk {len(report.failures)} failure(s) in {report.shrink_runs} new runs")

@@ -1,9 +1,10 @@
 """Differential fuzzing: random valid specs, compiled, run under qemu, compared with numpy.
 
-Hypothesis passes with the same seed. The first runs all ``count`` examples and never
-fails, so the counts describe the whole sample rather than stopping at the first bug. Then,
-for each distinct failure seen (any mismatch; each kind of crash), one more pass regenerates
-the same examples (answered from a cache, so nothing runs twice), fails on the first of that
+Hypothesis passes with the same seed. The first only draws the ``count`` examples; they are
+then compiled and run, ``jobs`` at a time, each in its own process; a second pass over the
+same examples (answered from the results, so nothing runs twice) counts them, so the counts
+describe the whole sample rather than stopping at the first bug. Then, for each distinct
+failure seen (any mismatch; each kind of crash), one more pass fails on the first of that
 kind and lets hypothesis shrink it to a minimal spec, reported as a ready-to-run
 ``dwmlir run`` command.
 """
@@ -16,9 +17,11 @@ import os
 import re
 import shlex
 import signal
+import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import MISSING, Field, dataclass, field, fields, replace
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
@@ -27,8 +30,15 @@ from hypothesis import strategies as st
 from ..errors import ToolError, UserError
 from ..run import MODES, check_vector_bits, run_spec
 from ..spec import ConvSpec
-from ..target import DEFAULT_TARGET, Target, get_target
-from .strategies import DEFAULT_MAX_ELEMENTS, conv_specs, op_dtype_pairs, vector_lengths
+from ..target import DEFAULT_TARGET, get_target
+from .strategies import (
+    DEFAULT_MAX_ELEMENTS,
+    TARGET_CHOICES,
+    check_target_choices,
+    conv_specs,
+    op_dtype_pairs,
+    targets_and_vector_lengths,
+)
 
 MISMATCH, CRASH = "mismatch", "crash"
 DEFAULT_TIMEOUT = 120.0  # seconds per example; a normal one takes 0.5 s (aot) to 5 s (jit)
@@ -39,10 +49,12 @@ _CORE_FIELDS = ("op", "input_shape", "filter_shape", "strides", "dilations", "dt
 
 @dataclass(frozen=True)
 class FuzzCase:
-    """One example: a spec, the one vector length it runs at, and its random-data seed."""
+    """One example: a spec, its target, the one vector length it runs at (``None`` on
+    fixed-width targets) and its random-data seed."""
 
     spec: ConvSpec
-    vector_bits: int
+    target: str
+    vector_bits: int | None
     data_seed: int
 
 
@@ -107,11 +119,18 @@ def _is_default(spec: ConvSpec, f: Field[object]) -> bool:
         return False
 
 
-def spec_to_cli(spec: ConvSpec, vector_bits: int, modes: Sequence[str] = ("aot",), seed: int = 0) -> str:
+def spec_to_cli(
+    spec: ConvSpec,
+    vector_bits: int | None,
+    modes: Sequence[str] = ("aot",),
+    seed: int = 0,
+    target: str = DEFAULT_TARGET,
+) -> str:
     """The ``dwmlir run`` command that re-runs exactly this case.
 
     Fields beyond the core ones (``padding``, zero points, ``name``) appear only when they
-    differ from their defaults, as ``--field-name value`` with tuples joined by ','.
+    differ from their defaults, as ``--field-name value`` with tuples joined by ','; so do
+    the target and the vector length (none on fixed-width targets).
     """
     argv = [
         "dwmlir",
@@ -132,7 +151,10 @@ def spec_to_cli(spec: ConvSpec, vector_bits: int, modes: Sequence[str] = ("aot",
     for f in fields(ConvSpec):
         if f.init and f.name not in _CORE_FIELDS and not _is_default(spec, f):
             argv += [f"--{f.name.replace('_', '-')}", _flag_value(getattr(spec, f.name))]
-    argv += ["--vector-bits", str(vector_bits)]
+    if target != DEFAULT_TARGET:
+        argv += ["--target", target]
+    if vector_bits is not None:
+        argv += ["--vector-bits", str(vector_bits)]
     if tuple(modes) != ("aot",):
         argv += ["--mode", ",".join(modes)]
     if seed:
@@ -140,20 +162,20 @@ def spec_to_cli(spec: ConvSpec, vector_bits: int, modes: Sequence[str] = ("aot",
     return shlex.join(argv)
 
 
+@st.composite
 def fuzz_cases(
+    draw: st.DrawFn,
     vector_bits: Sequence[int] | None = None,
     ops: Sequence[str] | None = None,
     dtypes: Sequence[str] | None = None,
     max_elements: int = DEFAULT_MAX_ELEMENTS,
-) -> st.SearchStrategy[FuzzCase]:
-    """Spec, one vector length and a data seed per example: one VL per compile keeps a run
-    short, and across examples every VL gets exercised."""
-    return st.builds(
-        FuzzCase,
-        conv_specs(ops, dtypes, max_elements),
-        vector_lengths(vector_bits),
-        st.integers(0, DATA_SEEDS - 1),
-    )
+    targets: Sequence[str] | None = None,
+) -> FuzzCase:
+    """Spec, target, one vector length and a data seed per example: one VL per compile keeps
+    a run short, and across examples every target and VL gets exercised."""
+    spec = draw(conv_specs(ops, dtypes, max_elements))
+    target, bits = draw(targets_and_vector_lengths(targets, vector_bits))
+    return FuzzCase(spec, target, bits, draw(st.integers(0, DATA_SEEDS - 1)))
 
 
 def signature(kind: str, detail: str) -> str:
@@ -171,14 +193,15 @@ def _first_line(exc: BaseException, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-def check_case(case: FuzzCase, target: Target, modes: Sequence[str]) -> Outcome:
+def check_case(case: FuzzCase, modes: Sequence[str]) -> Outcome:
     """None if the kernel matches the reference, else (kind, one-line detail).
 
     Any error on a valid spec is our bug (a crash), except a missing or broken tool, which
     is the environment's and stops the whole run.
     """
+    bits = None if case.vector_bits is None else (case.vector_bits,)
     try:
-        results = run_spec(case.spec, target, (case.vector_bits,), modes, seed=case.data_seed)
+        results = run_spec(case.spec, get_target(case.target), bits, modes, seed=case.data_seed)
     except ToolError:
         raise
     except Exception as exc:  # noqa: BLE001 - every other error is a finding
@@ -186,44 +209,89 @@ def check_case(case: FuzzCase, target: Target, modes: Sequence[str]) -> Outcome:
     for r in results:
         if not r.ok:
             return MISMATCH, (
-                f"{r.mode} at {r.vector_bits} bits: {r.mismatches} wrong elements, "
+                f"{r.mode} at {r.vector_bits or case.target} bits: {r.mismatches} wrong elements, "
                 f"max|err| {r.max_abs_err:.3g}, tolerance {r.tolerance:.3g}"
             )
     return None
 
 
-def _child(conn: Connection, case: FuzzCase, target: Target, modes: Sequence[str]) -> None:
+def _child(conn: Connection, case: FuzzCase, modes: Sequence[str]) -> None:
     os.setpgrp()  # so that a timeout also kills the tools it started (llc, qemu)
     try:
-        conn.send(("done", check_case(case, target, modes)))
+        conn.send(("done", check_case(case, modes)))
     except ToolError as exc:
         conn.send(("tool", str(exc)))
 
 
-def check_isolated(case: FuzzCase, target: Target, modes: Sequence[str], timeout: float) -> Outcome:
-    """``check_case`` in a forked child, so that a compiler that hangs (passes run in this
-    process, out of reach of any subprocess timeout) or segfaults is a finding, not the end
-    of the run. Forking keeps the imports (and any monkeypatching) and costs milliseconds."""
-    ctx = multiprocessing.get_context("fork")
-    recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, case, target, modes), daemon=True)
-    proc.start()
-    send.close()
+class _Child:
+    """``check_case`` in a forked process, so that a compiler that hangs (passes run in
+    this process, out of reach of any subprocess timeout) or segfaults is a finding, not the
+    end of the run. Forking keeps the imports (and any monkeypatching) and costs
+    milliseconds."""
+
+    def __init__(self, case: FuzzCase, modes: Sequence[str]) -> None:
+        ctx = multiprocessing.get_context("fork")
+        self.recv, send = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_child, args=(send, case, modes), daemon=True)
+        self.proc.start()
+        send.close()
+
+    def result(self, timed_out: bool, timeout: float) -> Outcome:
+        """Collect the outcome (the pipe is readable, or ``timed_out``) and clean up."""
+        try:
+            if timed_out:
+                return CRASH, f"timed out after {timeout:g} s"
+            status, payload = self.recv.recv()
+        except EOFError:
+            self.proc.join()
+            return CRASH, f"the compile-and-run process died (exit status {self.proc.exitcode})"
+        finally:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.join()
+            self.recv.close()
+        if status == "tool":
+            raise ToolError(payload)
+        return payload
+
+
+def check_isolated(case: FuzzCase, modes: Sequence[str], timeout: float) -> Outcome:
+    """``check_case`` in a forked child, killed after ``timeout`` seconds."""
+    child = _Child(case, modes)
+    return child.result(not child.recv.poll(timeout), timeout)
+
+
+def check_all(
+    cases: Sequence[FuzzCase],
+    modes: Sequence[str],
+    timeout: float,
+    jobs: int,
+    on_result: Callable[[FuzzCase, Outcome], None] = lambda case, outcome: None,
+) -> dict[FuzzCase, Outcome]:
+    """Outcomes of ``cases``, ``jobs`` forked children at a time, each killed after
+    ``timeout`` seconds; ``on_result`` is called as each one finishes."""
+    todo = list(dict.fromkeys(cases))[::-1]
+    running: dict[Connection, tuple[FuzzCase, _Child, float]] = {}
+    done: dict[FuzzCase, Outcome] = {}
     try:
-        if not recv.poll(timeout):
-            return CRASH, f"timed out after {timeout:g} s"
-        status, payload = recv.recv()
-    except EOFError:
-        proc.join()
-        return CRASH, f"the compile-and-run process died (exit status {proc.exitcode})"
+        while todo or running:
+            while todo and len(running) < jobs:
+                case = todo.pop()
+                child = _Child(case, modes)
+                running[child.recv] = (case, child, time.monotonic() + timeout)
+            now = time.monotonic()
+            ready = wait(list(running), max(0.0, min(d for _, _, d in running.values()) - now))
+            for conn in list(running):
+                case, child, deadline = running[conn]
+                if conn in ready or time.monotonic() >= deadline:
+                    del running[conn]
+                    done[case] = child.result(conn not in ready, timeout)
+                    on_result(case, done[case])
     finally:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.join()
-        recv.close()
-    if status == "tool":
-        raise ToolError(payload)
-    return payload
+        for _, child, _ in running.values():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child.proc.pid, signal.SIGKILL)
+    return done
 
 
 class _Found(Exception):
@@ -257,44 +325,69 @@ def fuzz(
     *,
     ops: Sequence[str] | None = None,
     dtypes: Sequence[str] | None = None,
-    target: str = DEFAULT_TARGET,
+    targets: Sequence[str] | None = None,
     max_elements: int = DEFAULT_MAX_ELEMENTS,
     timeout: float | None = DEFAULT_TIMEOUT,
+    jobs: int = 1,
 ) -> FuzzReport:
-    """Run ``count`` random specs, each at one vector length; shrink what fails.
+    """Run ``count`` random specs, each on one target at one vector length; shrink failures.
 
-    The same arguments give the same examples and the same minimal failures. Each example
-    runs in a forked process killed after ``timeout`` seconds (a crash); ``None`` runs
-    them in this process, with no limit.
+    The same arguments give the same examples and the same minimal failures, whatever
+    ``jobs`` is. Each example runs in a forked process killed after ``timeout`` seconds (a
+    crash); ``None`` runs them one by one in this process, with no limit.
     """
     if count < 1:
         raise UserError(f"the number of specs must be >= 1, got {count}")
     if timeout is not None and timeout <= 0:
         raise UserError(f"the timeout must be > 0 seconds, got {timeout:g}")
+    if jobs < 1:
+        raise UserError(f"the number of jobs must be >= 1, got {jobs}")
     bad = [m for m in modes if m not in MODES]
     if bad or not modes:
         raise UserError(f"unknown run mode '{bad[0] if bad else ''}': choose from {', '.join(MODES)}")
     if vector_bits is not None:
         vector_bits = check_vector_bits(vector_bits)
     op_dtype_pairs(ops, dtypes)  # bad --op/--dtype: one clear error before anything runs
-    tgt, modes = get_target(target), tuple(modes)
+    modes = tuple(modes)
+    targets = _targets_for(targets, modes)
     report = FuzzReport(seed=seed)
     cache: dict[FuzzCase, Outcome] = {}
     progress = on_progress or (lambda phase, runs, rep: None)
-    cases = fuzz_cases(vector_bits, ops, dtypes, max_elements)
+    cases = fuzz_cases(vector_bits, ops, dtypes, max_elements, targets)
     first: dict[str, Failure] = {}
 
     def outcome(case: FuzzCase) -> tuple[Outcome, bool]:
         fresh = case not in cache
         if fresh:
-            cache[case] = (
-                check_case(case, tgt, modes) if timeout is None else check_isolated(case, tgt, modes, timeout)
-            )
+            cache[case] = check_case(case, modes) if timeout is None else check_isolated(case, modes, timeout)
         return cache[case], fresh
 
     def failure(case: FuzzCase, kind: str, detail: str) -> Failure:
-        cmd = spec_to_cli(case.spec, case.vector_bits, modes, case.data_seed)
+        cmd = spec_to_cli(case.spec, case.vector_bits, modes, case.data_seed, case.target)
         return Failure(kind, case, detail, cmd)
+
+    drawn: list[FuzzCase] = []
+
+    @hypothesis_seed(seed)
+    @_settings(count, (Phase.generate,))
+    @given(cases)
+    def collect(case: FuzzCase) -> None:
+        drawn.append(case)
+
+    collect()
+    running, times = FuzzReport(seed=seed), Counter(drawn)
+
+    def finished(case: FuzzCase, result: Outcome) -> None:
+        running.examples += times[case]
+        running.mismatches += times[case] * (result is not None and result[0] == MISMATCH)
+        running.crashes += times[case] * (result is not None and result[0] == CRASH)
+        progress("generate", running.examples, running)
+
+    if timeout is None:
+        for case in dict.fromkeys(drawn):
+            finished(case, outcome(case)[0])
+    else:
+        cache.update(check_all(drawn, modes, timeout, jobs, finished))
 
     @hypothesis_seed(seed)
     @_settings(count, (Phase.generate,))
@@ -307,7 +400,6 @@ def fuzz(
             report.mismatches += kind == MISMATCH
             report.crashes += kind == CRASH
             first.setdefault(signature(kind, detail), failure(case, kind, detail))
-        progress("generate", report.examples, report)
 
     def shrink(sig: str) -> Failure:
         @hypothesis_seed(seed)
@@ -330,3 +422,17 @@ def fuzz(
     sample()
     report.failures = [shrink(sig) for sig in sorted(first, key=lambda sig: sig != MISMATCH)]
     return report
+
+
+def _targets_for(targets: Sequence[str] | None, modes: Sequence[str]) -> tuple[str, ...]:
+    """The targets to draw from: validated, and without ``host`` for the (aarch64) JIT."""
+    if targets is None:
+        return tuple(t for t in TARGET_CHOICES if "jit" not in modes or _target_arch(t) == "aarch64")
+    chosen = check_target_choices(targets)
+    if "jit" in modes and any(_target_arch(t) != "aarch64" for t in chosen):
+        raise UserError("--mode jit runs the aarch64 mlir-runner: drop the host target or use --mode aot")
+    return chosen
+
+
+def _target_arch(name: str) -> str:
+    return "aarch64" if name.startswith("aarch64-sve-vls") else get_target(name).arch

@@ -1,4 +1,4 @@
-"""Hypothesis strategies for valid ``ConvSpec``s and SVE vector lengths.
+"""Hypothesis strategies for valid ``ConvSpec``s, targets and SVE vector lengths.
 
 Specs are valid by construction: the output extent is drawn first and the input extent is
 computed backwards from it, so no example is ever filtered out. Everything op-specific is
@@ -19,6 +19,7 @@ from ..run import VALID_VECTOR_BITS
 from ..spec import OPS, ConvSpec, OpInfo
 from ..spec import conv as _conv
 from ..spec import ops as _ops
+from ..target import get_target
 
 MAX_BATCH = 2
 MAX_CHANNELS = 70
@@ -84,6 +85,41 @@ def vector_lengths(choices: Sequence[int] | None = None) -> st.SearchStrategy[in
     return st.sampled_from(sorted(choices) if choices else VALID_VECTOR_BITS)
 
 
+# Targets to draw: names from the target table, plus ``aarch64-sve-vls``, which stands for
+# the vector-length-specific build at whatever vector length was drawn. VLA SVE comes first,
+# so failures shrink towards the default target.
+VLS_FAMILY = "aarch64-sve-vls"
+TARGET_CHOICES: tuple[str, ...] = ("aarch64-sve", VLS_FAMILY, "aarch64-sve2", "aarch64-neon", "host")
+
+
+def check_target_choices(names: Sequence[str]) -> tuple[str, ...]:
+    """Validate ``--target`` entries for fuzzing (target names or ``aarch64-sve-vls``)."""
+    out = tuple(dict.fromkeys(names))
+    if not out:
+        raise UserError("nothing to fuzz: give at least one target")
+    for name in out:
+        if name != VLS_FAMILY:
+            get_target(name)  # UserError naming the known targets
+    return out
+
+
+@st.composite
+def targets_and_vector_lengths(
+    draw: Draw, targets: Sequence[str] | None = None, vector_bits: Sequence[int] | None = None
+) -> tuple[str, int | None]:
+    """A target name and the SVE vector length to run at (``None`` on fixed-width targets)."""
+    name = draw(st.sampled_from(tuple(targets) if targets else TARGET_CHOICES))
+    if name == VLS_FAMILY:
+        bits = draw(vector_lengths(vector_bits))
+        return f"{VLS_FAMILY}{bits}", bits
+    target = get_target(name)
+    if not target.scalable:
+        return name, None
+    if target.fixed_vl_bits:
+        return name, target.fixed_vl_bits
+    return name, draw(vector_lengths(vector_bits))
+
+
 def _draw_padding(
     draw: Draw, spans: tuple[int, ...], padded: tuple[int, ...], enabled: bool
 ) -> tuple[dict[str, Any], tuple[int, ...]]:
@@ -91,8 +127,7 @@ def _draw_padding(
 
     ``padded`` is the padded input extent the drawn output needs; the input keeps
     ``padded - lo - hi >= 1`` elements. Each side pads less than the dilated kernel span, so
-    every padded element is read by some window. Off by default until the schedules handle
-    padding; everything about padding lives here.
+    every padded element is read by some window. Everything about padding lives here.
     """
     if not enabled:
         return {}, (0,) * len(spans)
@@ -104,14 +139,11 @@ def _draw_padding(
 
 
 def _draw_zero_points(draw: Draw, info: OpInfo, enabled: bool) -> dict[str, Any]:
-    """Zero points (i8 range) for quantized ops, as extra ConvSpec kwargs.
-
-    Off by default until ``dwmlir run`` takes them, so that every failure stays
-    reproducible from its printed command; everything about zero points lives here.
-    """
+    """Zero points (i8 range) for quantized ops, as extra ConvSpec kwargs; half the time
+    both are zero (the common unquantized-offset case). Everything about zero points lives here."""
     if not (enabled and info.quantized):
         return {}
-    zp = st.integers(-128, 127)
+    zp = st.one_of(st.just(0), st.integers(-128, 127))
     return {"input_zp": draw(zp), "filter_zp": draw(zp)}
 
 
@@ -121,8 +153,8 @@ def conv_specs(
     ops: Sequence[str] | None = None,
     dtypes: Sequence[str] | None = None,
     max_elements: int = DEFAULT_MAX_ELEMENTS,
-    padding: bool = False,
-    zero_points: bool = False,
+    padding: bool = True,
+    zero_points: bool = True,
 ) -> ConvSpec:
     """A valid ConvSpec for one of ``ops`` x ``dtypes`` (default: everything supported).
 

@@ -1,7 +1,15 @@
 """Stage 6: run compiled kernels (qemu or native; AOT or JIT) and check them."""
 
 from .harness import render_harness
-from .runner import MODES, VALID_VECTOR_BITS, RunResult, check_vector_bits, default_vector_bits, run_spec
+from .runner import (
+    MODES,
+    VALID_VECTOR_BITS,
+    RunResult,
+    check_vector_bits,
+    default_vector_bits,
+    run_on_data,
+    run_spec,
+)
 
 __all__ = [
     "MODES",
@@ -10,5 +18,6 @@ __all__ = [
     "check_vector_bits",
     "default_vector_bits",
     "render_harness",
+    "run_on_data",
     "run_spec",
 ]

@@ -129,10 +129,25 @@ def run_spec(
     seed: int = 0,
     cpu: str | None = None,
 ) -> list[RunResult]:
-    """Compile once, run each mode at each vector length, compare with the reference.
+    """Compile once, run each mode at each vector length on random data seeded by ``seed``,
+    compare with the reference.
 
     Fixed-width targets (NEON, host) run once whatever ``vector_bits`` says.
     """
+    inp, flt = random_operands(spec, seed)
+    return [r for r, _ in run_on_data(spec, target, inp, flt, vector_bits, modes, cpu)]
+
+
+def run_on_data(
+    spec: ConvSpec,
+    target: Target,
+    inp: np.ndarray,
+    flt: np.ndarray,
+    vector_bits: Sequence[int] | None = None,
+    modes: Sequence[str] = ("aot",),
+    cpu: str | None = None,
+) -> list[tuple[RunResult, np.ndarray]]:
+    """``run_spec`` on given operands (e.g. with NaN or Inf); each result with its output."""
     bits: Sequence[int | None] = default_vector_bits(target) if vector_bits is None else vector_bits
     if not target.scalable:
         bits = (None,)
@@ -142,9 +157,9 @@ def run_spec(
             f"--vector-bits {target.fixed_vl_bits} (aarch64-sve runs at any vector length)"
         )
     art = compile_spec(spec, target, cpu)
-    inp, flt = random_operands(spec, seed)
-    want = depthwise_reference(spec, inp, flt)
-    results: list[RunResult] = []
+    with np.errstate(invalid="ignore"):  # NaN from Inf * 0 or Inf - Inf, as in the kernel
+        want = depthwise_reference(spec, inp, flt)
+    results: list[tuple[RunResult, np.ndarray]] = []
     with tempfile.TemporaryDirectory(prefix="dwmlir-run-") as tmp_name:
         for mode in modes:
             tmp = Path(tmp_name) / mode
@@ -152,7 +167,6 @@ def run_spec(
             runner = _run_aot if mode == "aot" else _run_jit
             for vb, got, secs in runner(art, tmp, inp, flt, bits):
                 cmp = compare(spec, got, want, inp, flt)
-                results.append(
-                    RunResult(mode, vb, cmp.ok, cmp.max_abs_err, cmp.tolerance, cmp.mismatches, secs)
-                )
+                result = RunResult(mode, vb, cmp.ok, cmp.max_abs_err, cmp.tolerance, cmp.mismatches, secs)
+                results.append((result, got))
     return results

@@ -30,6 +30,9 @@ _C_KEYWORDS = frozenset(
 )
 # Keeps every buffer addressable with 32-bit element offsets in the generated code and harness.
 MAX_ELEMENTS = 2**31 - 1
+# Quantized accumulation: |x - zx| <= 255 and |w - zw| <= 255, so an i32 accumulator holds
+# any sum of at most (2^31 - 1) // 255^2 = 33025 taps exactly (a 181x181 2-D filter).
+MAX_QUANTIZED_TAPS = (2**31 - 1) // (255 * 255)
 
 
 def parse_shape(text: str, what: str) -> tuple[int, ...]:
@@ -252,6 +255,13 @@ class ConvSpec:
                     f"{what} has {math.prod(shape)} elements, more than the supported 2^31-1: "
                     "split the convolution into smaller batches or tiles"
                 )
+
+        taps = math.prod(self.kernel)
+        if info.quantized and taps > MAX_QUANTIZED_TAPS:
+            raise UserError(
+                f"{taps} filter taps can overflow the i32 accumulator of {self.op} (at most "
+                f"{MAX_QUANTIZED_TAPS} taps of 255 * 255 fit in 2^31-1): split the filter and add the results"
+            )
 
     def _resolve_padding(self) -> None:
         r = self.info.rank

@@ -6,6 +6,7 @@
 import itertools
 import math
 import os
+import re
 import shlex
 import time
 from dataclasses import replace
@@ -54,6 +55,7 @@ def draw(strategy, n=200, seed=0):
 SPECS = draw(conv_specs(), n=1000)  # hypothesis favours some ops early on: 1000 cover all pairs
 PADDED = draw(conv_specs(padding=True), n=300, seed=1)
 ZERO_POINTS = draw(conv_specs(dtypes=["i8"], zero_points=True), n=100, seed=2)
+CASES = draw(fuzz_cases(), n=300, seed=3)
 
 
 def problems(spec):
@@ -102,6 +104,8 @@ def test_specs_are_valid_and_small():
 # CHECK-NEXT: strides > 1: True, dilations > 1: True, kernel 5: True, batch 2: True
 # CHECK-NEXT: padded specs with padding: True, quantized specs with zero points: True
 # CHECK-NEXT: vector lengths: [128, 256, 512, 1024, 2048]
+# CHECK-NEXT: targets: ['aarch64-neon', 'aarch64-sve', 'aarch64-sve-vls', 'aarch64-sve2', 'host']
+# CHECK-NEXT: VLS runs at its own vector length: True, fixed width without one: True
 @run
 def test_coverage():
     print("ops missing:", sorted(set(SUPPORTED_OPS) - {s.op for s in SPECS}))
@@ -122,6 +126,13 @@ def test_coverage():
         f"quantized specs with zero points: {any(s.input_zp and s.filter_zp for s in ZERO_POINTS)}"
     )
     print("vector lengths:", sorted(set(draw(vector_lengths(), n=100))))
+    print("targets:", sorted({re.sub(r"vls[0-9]+$", "vls", c.target) for c in CASES}))
+    vls = [c for c in CASES if "vls" in c.target]
+    fixed = [c for c in CASES if c.target in ("aarch64-neon", "host")]
+    print(
+        f"VLS runs at its own vector length: {all(c.target.endswith(str(c.vector_bits)) for c in vls)}, "
+        f"fixed width without one: {all(c.vector_bits is None for c in fixed)}"
+    )
 
 
 def parse_back(command):
@@ -136,6 +147,8 @@ def parse_back(command):
 # CHECK-NEXT: dwmlir run --op depthwise_conv_1d_nwc_wc --input 2x9x3 --filter 3x3 --strides 2 --dilations 1 --dtype i32 --name k7 --vector-bits 512 --mode aot,jit --seed 7
 # CHECK-NEXT: same spec: True; vector bits 512, mode aot,jit, seed 7
 # CHECK-NEXT: dwmlir run --op depthwise_conv_2d_nhwc_hwc_q --input 1x3x3x8 --filter 3x3x8 --strides 1,1 --dilations 1,1 --dtype i8 --input-zp -3 --filter-zp 5 --vector-bits 128
+# CHECK-NEXT: 300 cases with targets, 0 differ
+# CHECK-NEXT: dwmlir run --op depthwise_conv_1d_nwc_wc --input 2x9x3 --filter 3x3 --strides 2 --dilations 1 --dtype i32 --name k7 --target aarch64-neon
 @run
 def test_spec_to_cli_round_trips():
     differ = []
@@ -151,14 +164,20 @@ def test_spec_to_cli_round_trips():
     print(cmd)
     back, args = parse_back(cmd)
     print(f"same spec: {back == spec}; vector bits {args.vector_bits}, mode {args.mode}, seed {args.seed}")
-    # Zero points are drawn only on request: `dwmlir run` has no flags for them yet.
     q = ConvSpec(
         "depthwise_conv_2d_nhwc_hwc_q", (1, 3, 3, 8), (3, 3, 8), dtype="i8", input_zp=-3, filter_zp=5
     )
     print(spec_to_cli(q, 128))
+    wrong = 0
+    for c in CASES:
+        back, args = parse_back(spec_to_cli(c.spec, c.vector_bits, target=c.target))
+        bits = None if args.vector_bits is None else int(args.vector_bits)
+        wrong += (back, args.target, bits) != (c.spec, c.target, c.vector_bits)
+    print(f"{len(CASES)} cases with targets, {wrong} differ")
+    print(spec_to_cli(spec, None, target="aarch64-neon"))
 
 
-def planted(case, target, modes):
+def planted(case, modes):
     """A fake check with two planted bugs and known minimal specs (no compilation)."""
     s = case.spec
     if s.channels >= 17 and max(s.strides) > 1:
@@ -169,7 +188,7 @@ def planted(case, target, modes):
 
 
 # CHECK-LABEL: TEST: test_driver_shrinks_planted_bugs
-# CHECK-NEXT: same report twice: True
+# CHECK-NEXT: same report twice: True and with -j3: True
 # CHECK-NEXT: fuzz: 100 specs, {{[1-9][0-9]*}} mismatches, {{[1-9][0-9]*}} crashes
 # CHECK-NEXT: mismatch: dwmlir run --op depthwise_conv_1d_nwc_wc --input 1x1x17 --filter 1x17 --strides 2 --dilations 1 --dtype f32 --vector-bits 128
 # CHECK-NEXT: crash: dwmlir run --op depthwise_conv_1d_nwc_wc --input 1x3x1 --filter 3x1 --strides 1 --dilations 1 --dtype i32 --vector-bits 128
@@ -180,25 +199,26 @@ def test_driver_shrinks_planted_bugs():
     driver.check_case = planted
     try:
         reports = [fuzz(100, 3, timeout=None) for _ in range(2)]
+        parallel = fuzz(100, 3, timeout=30, jobs=3)
         f32 = fuzz(100, 3, dtypes=["f32"], timeout=None)
     finally:
         driver.check_case = real
-    print("same report twice:", reports[0] == reports[1])
+    print("same report twice:", reports[0] == reports[1], "and with -j3:", parallel == reports[0])
     print(reports[0].summary())
     for f in reports[0].failures:
         print(f"{f.kind}: {f.command}")
     print("f32 only:", f32.summary())  # the planted crash needs i32
 
 
-def hang(case, target, modes):
+def hang(case, modes):
     time.sleep(60)
 
 
-def die(case, target, modes):
+def die(case, modes):
     os.abort()
 
 
-def missing_tool(case, target, modes):
+def missing_tool(case, modes):
     raise ToolError("qemu-aarch64 not found")
 
 
@@ -212,12 +232,12 @@ def missing_tool(case, target, modes):
 @run
 def test_isolation():
     real = driver.check_case
-    case = driver.FuzzCase(ConvSpec(NWC, (1, 3, 20), (1, 20), (2,)), 128, 0)
+    case = driver.FuzzCase(ConvSpec(NWC, (1, 3, 20), (1, 20), (2,)), "aarch64-sve", 128, 0)
     try:
         for fake in (hang, die, planted, missing_tool):
             driver.check_case = fake
             try:
-                print(driver.check_isolated(case, None, ("aot",), 0.5))
+                print(driver.check_isolated(case, ("aot",), 0.5))
             except ToolError as exc:
                 print("ToolError:", exc)
     finally:
