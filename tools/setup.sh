@@ -78,8 +78,17 @@ HOST_PKGS=(
   cmake=3.25.1-1 ninja-build=1.11.1-2~deb12u1 gcc=4:12.2.0-3
 )
 if [[ $ARCH == aarch64 ]]; then
-  # Native aarch64 (untested): no qemu, no cross compiler, no sysroot; MLIR runtime libs are native.
-  HOST_PKGS+=(libmlir-22-dev="$LLVM_VER")
+  # Native aarch64 (untested: no ARM hardware here): no cross compiler, no sysroot; the MLIR
+  # runtime libs and pip wheels are aarch64 ones. SVE comes from the auxiliary vector
+  # (AT_HWCAP bit 22); kernels run natively at the vector lengths the CPU offers and under
+  # qemu-aarch64 at the others (or everywhere, on a CPU without SVE).
+  hwcap=$(od -An -v -tu8 -w16 /proc/self/auxv | awk '$1 == 16 {print $2; exit}')  # AT_HWCAP
+  if (( ${hwcap:-0} & (1 << 22) )); then
+    log "native aarch64 with SVE (AT_HWCAP $hwcap): SVE kernels run without qemu"
+  else
+    log "native aarch64 without SVE (AT_HWCAP ${hwcap:-unknown}): SVE kernels run under qemu-aarch64"
+  fi
+  HOST_PKGS+=(libmlir-22-dev="$LLVM_VER" qemu-user=1:7.2+dfsg-7+deb12u18+b3)
 else
   HOST_PKGS+=(qemu-user=1:7.2+dfsg-7+deb12u18+b3 gcc-aarch64-linux-gnu=4:12.2.0-3
               libc6-dev-arm64-cross=2.36-8cross1)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InternalError, ToolError
+from . import native
 
 LLVM_VERSION = "22.1.8"
 DEFAULT_LLVM_DIR = "/usr/lib/llvm-22/bin"
@@ -127,11 +128,24 @@ def aarch64_runtime() -> AArch64Runtime:
 def qemu_prefix(vector_bits: int | None, runtime: AArch64Runtime | None = None) -> list[str]:
     """Command prefix that runs an aarch64 program at the given SVE vector length.
 
-    On an aarch64 host the program runs natively (at the hardware vector length).
+    On an aarch64 machine with SVE the program runs natively, at ``vector_bits`` when the CPU
+    offers that length (``None``: its default length); any other length goes to qemu.
     """
-    if host_is_aarch64():
-        return []
-    cmd = [str(qemu())]
+    if host_is_aarch64() and native.host_has_sve():
+        if vector_bits is None:
+            return []
+        if vector_bits in native.native_vector_bits():
+            return native.launcher(vector_bits)
+    try:
+        cmd = [str(qemu())]
+    except ToolError:
+        if not host_is_aarch64():
+            raise
+        offered = ",".join(map(str, native.native_vector_bits())) or "none (no SVE)"
+        raise ToolError(
+            f"this CPU runs SVE natively at {offered} bits, not {vector_bits}: {SETUP_HINT} to "
+            "install qemu-user (or set ARM_EMULATOR_EXECUTABLE), or run at a length it offers"
+        ) from None
     if runtime is not None:
         libs = f"{runtime.sysroot}/usr/lib/llvm-22/lib:{runtime.sysroot}/usr/lib/aarch64-linux-gnu"
         cmd += ["-L", str(runtime.sysroot), "-E", f"LD_LIBRARY_PATH={libs}"]
