@@ -17,6 +17,7 @@ import os
 import re
 import shlex
 import signal
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -215,8 +216,10 @@ def check_case(case: FuzzCase, modes: Sequence[str]) -> Outcome:
     return None
 
 
-def _child(conn: Connection, case: FuzzCase, modes: Sequence[str]) -> None:
+def _child(conn: Connection, case: FuzzCase, modes: Sequence[str], scratch: str | None) -> None:
     os.setpgrp()  # so that a timeout also kills the tools it started (llc, qemu)
+    if scratch is not None:  # a killed child cannot clean up; the parent removes this later
+        tempfile.tempdir = scratch
     try:
         conn.send(("done", check_case(case, modes)))
     except ToolError as exc:
@@ -229,10 +232,10 @@ class _Child:
     end of the run. Forking keeps the imports (and any monkeypatching) and costs
     milliseconds."""
 
-    def __init__(self, case: FuzzCase, modes: Sequence[str]) -> None:
+    def __init__(self, case: FuzzCase, modes: Sequence[str], scratch: str | None = None) -> None:
         ctx = multiprocessing.get_context("fork")
         self.recv, send = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_child, args=(send, case, modes), daemon=True)
+        self.proc = ctx.Process(target=_child, args=(send, case, modes, scratch), daemon=True)
         self.proc.start()
         send.close()
 
@@ -255,9 +258,12 @@ class _Child:
         return payload
 
 
-def check_isolated(case: FuzzCase, modes: Sequence[str], timeout: float) -> Outcome:
-    """``check_case`` in a forked child, killed after ``timeout`` seconds."""
-    child = _Child(case, modes)
+def check_isolated(
+    case: FuzzCase, modes: Sequence[str], timeout: float, scratch: str | None = None
+) -> Outcome:
+    """``check_case`` in a forked child, killed after ``timeout`` seconds; its temporary
+    files go under ``scratch`` when given."""
+    child = _Child(case, modes, scratch)
     return child.result(not child.recv.poll(timeout), timeout)
 
 
@@ -267,6 +273,7 @@ def check_all(
     timeout: float,
     jobs: int,
     on_result: Callable[[FuzzCase, Outcome], None] = lambda case, outcome: None,
+    scratch: str | None = None,
 ) -> dict[FuzzCase, Outcome]:
     """Outcomes of ``cases``, ``jobs`` forked children at a time, each killed after
     ``timeout`` seconds; ``on_result`` is called as each one finishes."""
@@ -277,7 +284,7 @@ def check_all(
         while todo or running:
             while todo and len(running) < jobs:
                 case = todo.pop()
-                child = _Child(case, modes)
+                child = _Child(case, modes, scratch)
                 running[child.recv] = (case, child, time.monotonic() + timeout)
             now = time.monotonic()
             ready = wait(list(running), max(0.0, min(d for _, _, d in running.values()) - now))
@@ -334,7 +341,9 @@ def fuzz(
 
     The same arguments give the same examples and the same minimal failures, whatever
     ``jobs`` is. Each example runs in a forked process killed after ``timeout`` seconds (a
-    crash); ``None`` runs them one by one in this process, with no limit.
+    crash); ``None`` runs them one by one in this process, with no limit. Temporary files
+    of every example live in one private directory, removed at the end even when an
+    example was killed.
     """
     if count < 1:
         raise UserError(f"the number of specs must be >= 1, got {count}")
@@ -350,78 +359,83 @@ def fuzz(
     op_dtype_pairs(ops, dtypes)  # bad --op/--dtype: one clear error before anything runs
     modes = tuple(modes)
     targets = _targets_for(targets, modes)
-    report = FuzzReport(seed=seed)
-    cache: dict[FuzzCase, Outcome] = {}
-    progress = on_progress or (lambda phase, runs, rep: None)
-    cases = fuzz_cases(vector_bits, ops, dtypes, max_elements, targets)
-    first: dict[str, Failure] = {}
+    with tempfile.TemporaryDirectory(prefix="dwmlir-fuzz-") as scratch:
+        report = FuzzReport(seed=seed)
+        cache: dict[FuzzCase, Outcome] = {}
+        progress = on_progress or (lambda phase, runs, rep: None)
+        cases = fuzz_cases(vector_bits, ops, dtypes, max_elements, targets)
+        first: dict[str, Failure] = {}
 
-    def outcome(case: FuzzCase) -> tuple[Outcome, bool]:
-        fresh = case not in cache
-        if fresh:
-            cache[case] = check_case(case, modes) if timeout is None else check_isolated(case, modes, timeout)
-        return cache[case], fresh
-
-    def failure(case: FuzzCase, kind: str, detail: str) -> Failure:
-        cmd = spec_to_cli(case.spec, case.vector_bits, modes, case.data_seed, case.target)
-        return Failure(kind, case, detail, cmd)
-
-    drawn: list[FuzzCase] = []
-
-    @hypothesis_seed(seed)
-    @_settings(count, (Phase.generate,))
-    @given(cases)
-    def collect(case: FuzzCase) -> None:
-        drawn.append(case)
-
-    collect()
-    running, times = FuzzReport(seed=seed), Counter(drawn)
-
-    def finished(case: FuzzCase, result: Outcome) -> None:
-        running.examples += times[case]
-        running.mismatches += times[case] * (result is not None and result[0] == MISMATCH)
-        running.crashes += times[case] * (result is not None and result[0] == CRASH)
-        progress("generate", running.examples, running)
-
-    if timeout is None:
-        for case in dict.fromkeys(drawn):
-            finished(case, outcome(case)[0])
-    else:
-        cache.update(check_all(drawn, modes, timeout, jobs, finished))
-
-    @hypothesis_seed(seed)
-    @_settings(count, (Phase.generate,))
-    @given(cases)
-    def sample(case: FuzzCase) -> None:
-        result, _ = outcome(case)
-        report.examples += 1
-        if result is not None:
-            kind, detail = result
-            report.mismatches += kind == MISMATCH
-            report.crashes += kind == CRASH
-            first.setdefault(signature(kind, detail), failure(case, kind, detail))
-
-    def shrink(sig: str) -> Failure:
-        @hypothesis_seed(seed)
-        @_settings(count, (Phase.generate, Phase.shrink))
-        @given(cases)
-        def replay(case: FuzzCase) -> None:
-            result, fresh = outcome(case)
+        def outcome(case: FuzzCase) -> tuple[Outcome, bool]:
+            fresh = case not in cache
             if fresh:
-                report.shrink_runs += 1
-                progress("shrink", report.shrink_runs, report)
-            if result is not None and signature(*result) == sig:
-                raise _Found(failure(case, *result))
+                cache[case] = (
+                    check_case(case, modes)
+                    if timeout is None
+                    else check_isolated(case, modes, timeout, scratch)
+                )
+            return cache[case], fresh
 
-        try:
-            replay()
-        except _Found as exc:
-            return exc.failure
-        return first[sig]  # not reproduced: cannot happen with the same seed and the cache
+        def failure(case: FuzzCase, kind: str, detail: str) -> Failure:
+            cmd = spec_to_cli(case.spec, case.vector_bits, modes, case.data_seed, case.target)
+            return Failure(kind, case, detail, cmd)
 
-    sample()
-    report.failures = [shrink(sig) for sig in sorted(first, key=lambda sig: sig != MISMATCH)]
-    return report
+        drawn: list[FuzzCase] = []
+
+        @hypothesis_seed(seed)
+        @_settings(count, (Phase.generate,))
+        @given(cases)
+        def collect(case: FuzzCase) -> None:
+            drawn.append(case)
+
+        collect()
+        running, times = FuzzReport(seed=seed), Counter(drawn)
+
+        def finished(case: FuzzCase, result: Outcome) -> None:
+            running.examples += times[case]
+            running.mismatches += times[case] * (result is not None and result[0] == MISMATCH)
+            running.crashes += times[case] * (result is not None and result[0] == CRASH)
+            progress("generate", running.examples, running)
+
+        if timeout is None:
+            for case in dict.fromkeys(drawn):
+                finished(case, outcome(case)[0])
+        else:
+            cache.update(check_all(drawn, modes, timeout, jobs, finished, scratch))
+
+        @hypothesis_seed(seed)
+        @_settings(count, (Phase.generate,))
+        @given(cases)
+        def sample(case: FuzzCase) -> None:
+            result, _ = outcome(case)
+            report.examples += 1
+            if result is not None:
+                kind, detail = result
+                report.mismatches += kind == MISMATCH
+                report.crashes += kind == CRASH
+                first.setdefault(signature(kind, detail), failure(case, kind, detail))
+
+        def shrink(sig: str) -> Failure:
+            @hypothesis_seed(seed)
+            @_settings(count, (Phase.generate, Phase.shrink))
+            @given(cases)
+            def replay(case: FuzzCase) -> None:
+                result, fresh = outcome(case)
+                if fresh:
+                    report.shrink_runs += 1
+                    progress("shrink", report.shrink_runs, report)
+                if result is not None and signature(*result) == sig:
+                    raise _Found(failure(case, *result))
+
+            try:
+                replay()
+            except _Found as exc:
+                return exc.failure
+            return first[sig]  # not reproduced: cannot happen with the same seed and the cache
+
+        sample()
+        report.failures = [shrink(sig) for sig in sorted(first, key=lambda sig: sig != MISMATCH)]
+        return report
 
 
 def _targets_for(targets: Sequence[str] | None, modes: Sequence[str]) -> tuple[str, ...]:

@@ -3,11 +3,13 @@
 # element type; spec_to_cli round-trips through the `dwmlir run` parser; the driver is
 # reproducible and shrinks planted failures (with a fake check, no compilation).
 
+import glob
 import itertools
 import math
 import os
 import re
 import shlex
+import tempfile
 import time
 from dataclasses import replace
 
@@ -211,6 +213,7 @@ def test_driver_shrinks_planted_bugs():
 
 
 def hang(case, modes):
+    tempfile.mkdtemp(prefix="dwmlir-run-")  # what a killed compile-and-run leaves behind
     time.sleep(60)
 
 
@@ -229,6 +232,8 @@ def missing_tool(case, modes):
 # CHECK-NEXT: ('crash', 'the compile-and-run process died (exit status -6)')
 # CHECK-NEXT: ('mismatch', 'planted')
 # CHECK-NEXT: ToolError: qemu-aarch64 not found
+# CHECK-NEXT: killed child's temporary files under the scratch dir: True
+# CHECK-NEXT: fuzz: 2 specs, 0 mismatches, 2 crashes; scratch dirs left: 0
 @run
 def test_isolation():
     real = driver.check_case
@@ -240,6 +245,14 @@ def test_isolation():
                 print(driver.check_isolated(case, ("aot",), 0.5))
             except ToolError as exc:
                 print("ToolError:", exc)
+        with tempfile.TemporaryDirectory() as scratch:
+            driver.check_case = hang
+            driver.check_isolated(case, ("aot",), 0.5, scratch)
+            print("killed child's temporary files under the scratch dir:", len(os.listdir(scratch)) == 1)
+        before = set(glob.glob(os.path.join(tempfile.gettempdir(), "dwmlir-fuzz-*")))
+        report = fuzz(2, 0, timeout=0.5, jobs=2)
+        left = set(glob.glob(os.path.join(tempfile.gettempdir(), "dwmlir-fuzz-*"))) - before
+        print(f"{report.summary()}; scratch dirs left: {len(left)}")
     finally:
         driver.check_case = real
 
