@@ -113,7 +113,17 @@ def loop(
     """
     if count == 1:
         return body(lo, acc)
-    for_op = scf.ForOp(index(lo), index(lo + count), index(1), [] if acc is None else [acc])
+    return loop_range(index(lo), index(lo + count), acc, body)
+
+
+def loop_range(
+    lo: ir.Value,
+    hi: ir.Value,
+    acc: ir.Value | None,
+    body: Callable[[Index, ir.Value | None], ir.Value | None],
+) -> ir.Value | None:
+    """``loop`` with bounds computed at run time."""
+    for_op = scf.ForOp(lo, hi, index(1), [] if acc is None else [acc])
     with ir.InsertionPoint(for_op.body):
         out = body(for_op.induction_variable, None if acc is None else for_op.inner_iter_args[0])
         scf.YieldOp([] if acc is None else [out])
@@ -189,14 +199,6 @@ def _tap_bounds(geo: ConvGeometry, dim: int, o: ir.Value) -> tuple[ir.Value, ir.
     return kmin, arith.maxsi(kend, kmin)
 
 
-def _loop_range(lo: ir.Value, hi: ir.Value, acc: ir.Value | None, body) -> ir.Value | None:
-    for_op = scf.ForOp(lo, hi, index(1), [] if acc is None else [acc])
-    with ir.InsertionPoint(for_op.body):
-        out = body(for_op.induction_variable, None if acc is None else for_op.inner_iter_args[0])
-        scf.YieldOp([] if acc is None else [out])
-    return None if acc is None else for_op.results[0]
-
-
 def outer_nest(geo: ConvGeometry, acc: ir.Value | None, row: RowEmitter) -> ir.Value | None:
     """Loop over outer output positions, then their in-bounds outer taps; ``row`` does W.
 
@@ -223,7 +225,7 @@ def outer_nest(geo: ConvGeometry, acc: ir.Value | None, row: RowEmitter) -> ir.V
 
         if seg.kmin <= seg.kmax:
             return loop(seg.kmin, seg.taps, a, inner)
-        return _loop_range(*_tap_bounds(geo, level, index(o_idx[level])), a, inner)
+        return loop_range(*_tap_bounds(geo, level, index(o_idx[level])), a, inner)
 
     for combo in itertools.product(*groups):
         acc = outputs(combo, 0, [], acc)

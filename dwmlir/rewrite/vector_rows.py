@@ -127,16 +127,13 @@ class _Emitter:
         wide = arith.extsi(self.vt, v)
         return arith.subi(wide, vector.broadcast(self.vt, zp))
 
-    def _chunks(self, lo: Index, hi: int, body, vt: ir.VectorType | None = None) -> None:
-        """``body(start, mask)`` over [lo, hi) in steps of ``vt``'s lanes (default: ours)."""
-        vt = vt or self.vt
-        lanes = ir.VectorType(vt).shape[0]
-        step = arith.muli(vector.vscale(), index(lanes)) if self.scalable else index(lanes)
-        mask_t = ir.VectorType.get([lanes], ir.IntegerType.get_signless(1), scalable=[self.scalable])
+    def _chunks(self, lo: Index, hi: int, body) -> None:
+        """``body(start, mask)`` over [lo, hi) in vector-length steps."""
+        step = arith.muli(vector.vscale(), index(self.lanes)) if self.scalable else index(self.lanes)
         for_op = scf.ForOp(index(lo), index(hi), step, [])
         with ir.InsertionPoint(for_op.body):
             iv = for_op.induction_variable
-            body(iv, vector.create_mask(mask_t, [arith.subi(index(hi), iv)]))
+            body(iv, vector.create_mask(self.vt_mask, [arith.subi(index(hi), iv)]))
             scf.YieldOp([])
 
     # -- strategies --------------------------------------------------------------------------------
