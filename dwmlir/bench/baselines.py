@@ -26,11 +26,6 @@ BASELINES = ("autovec", "acle")
 SOURCES_ENV = "DWMLIR_BENCH_DIR"
 # Generic AArch64 tuning with SVE, vector-length agnostic: what dwmlir's llc gets (+sve).
 CFLAGS = ("--target=aarch64-linux-gnu", "-O3", "-march=armv8.2-a+sve", "-std=c11", "-Wall")
-_CHANNELS_LAST = {
-    "depthwise_conv_1d_nwc_wc": 1,
-    "depthwise_conv_2d_nhwc_hwc": 2,
-    "depthwise_conv_3d_ndhwc_dhwc": 3,
-}
 
 
 @dataclass(frozen=True)
@@ -70,8 +65,13 @@ def clang() -> Path:
 
 def baseline_source(name: str, spec: ConvSpec) -> Path | None:
     """The C source of baseline ``name`` for ``spec``, or None when it has none for this shape."""
-    rank = _CHANNELS_LAST.get(spec.op)
-    if rank is None or spec.dtype != "f32" or spec.has_padding or any(d != 1 for d in spec.dilations):
+    rank = spec.info.rank
+    if (
+        not spec.info.plain_channels_last
+        or spec.dtype != "f32"
+        or spec.has_padding
+        or any(d != 1 for d in spec.dilations)
+    ):
         return None
     if name == "autovec":
         return source_dir() / "dw_autovec.c"

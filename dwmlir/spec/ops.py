@@ -42,6 +42,11 @@ class OpInfo:
         return self.name.endswith("_q")
 
     @property
+    def plain_channels_last(self) -> bool:
+        """Channels-last without multiplier or quantization: ``nwc_wc``, ``nhwc_hwc``, ``ndhwc_dhwc``."""
+        return self.channels_last and not self.multiplier and not self.quantized
+
+    @property
     def mlir_name(self) -> str:
         return f"linalg.{self.name}"
 
