@@ -17,7 +17,7 @@ from mlir import ir
 
 from .. import __version__
 from ..errors import InternalError, UserError
-from ..ir import build_kernel_module
+from ..ir import build_kernel_module, find_ops
 from ..pipeline import bundles, run_bundle, set_vscale_range
 from ..rewrite import VectorShape, has_fill, rewrite_depthwise
 from ..schedule import apply_schedule, build_schedule
@@ -41,14 +41,7 @@ class Artefacts:
 
 def _check_vectorized(module: ir.Module, spec: ConvSpec) -> None:
     """Scalar fallback is a bug: no linalg op may survive the schedule."""
-    leftovers: list[str] = []
-
-    def visit(op: ir.Operation) -> ir.WalkResult:
-        if op.name.startswith("linalg."):
-            leftovers.append(op.name)
-        return ir.WalkResult.ADVANCE
-
-    module.operation.walk(visit)
+    leftovers = [op.name for op in find_ops(module, lambda op: op.name.startswith("linalg."))]
     if leftovers:
         raise InternalError(
             f"schedule left {', '.join(sorted(set(leftovers)))} unvectorized for {spec.describe()}"

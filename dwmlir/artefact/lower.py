@@ -11,6 +11,7 @@ from __future__ import annotations
 from mlir import ir
 
 from ..errors import UserError
+from ..ir.walk import find_ops
 from ..pipeline import lower_vector, run_bundle, set_vscale_range, to_llvm
 from ..rewrite import VectorShape, rewrite_depthwise
 from ..schedule import Plan, apply_schedule, build_schedule
@@ -43,22 +44,10 @@ def parse_module(text: str, source: str) -> ir.Module:
         raise UserError(f"malformed MLIR in {source}: {first}") from None
 
 
-def _ops(module: ir.Module, pred) -> list[ir.Operation]:
-    found: list[ir.Operation] = []
-
-    def visit(op: ir.Operation) -> ir.WalkResult:
-        if pred(op):
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-
-    module.operation.walk(visit)
-    return found
-
-
 def _elementwise_plans(module: ir.Module, target: Target, source: str) -> list[tuple[int, Plan]]:
     """Tag every remaining all-parallel linalg op and plan it; refuse anything else."""
     plans: list[tuple[int, Plan]] = []
-    for op in _ops(module, lambda o: o.name.startswith("linalg.") and "dwmlir.row" not in o.attributes):
+    for op in find_ops(module, lambda o: o.name.startswith("linalg.") and "dwmlir.row" not in o.attributes):
         if op.name in ("linalg.yield", "linalg.index"):
             continue
         iterators = op.attributes["iterator_types"] if "iterator_types" in op.attributes else None
@@ -96,14 +85,14 @@ def lower_module(text: str, source: str, target: Target, cpu: str | None, emit: 
     """Return the chosen stage of ``text`` lowered for ``target``: mlir, llvm, asm or obj."""
     with ir.Context(), ir.Location.unknown():
         module = parse_module(text, source)
-        convs = _ops(module, lambda o: o.name.startswith("linalg.depthwise_conv_"))
+        convs = find_ops(module, lambda o: o.name.startswith("linalg.depthwise_conv_"))
         if not convs:
             raise UserError(
                 f"no linalg.depthwise_conv_* op in {source}: dwmlir lower compiles modules with "
                 "depthwise convs"
             )
         rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable))
-        for pad in _ops(module, lambda o: o.name == "tensor.pad"):
+        for pad in find_ops(module, lambda o: o.name == "tensor.pad"):
             raise UserError(
                 f"cannot lower tensor.pad at {_where(pad.location, source)}: only pads feeding a depthwise "
                 "conv with its neutral value (zero, or the input zero point) are supported"
@@ -111,7 +100,7 @@ def lower_module(text: str, source: str, target: Target, cpu: str | None, emit: 
         extra = _elementwise_plans(module, target, source)
         schedule = build_schedule(rows, None, 32, target, extra=[(EW_ATTR, tag, plan) for tag, plan in extra])
         apply_schedule(module, schedule)
-        left = _ops(module, lambda o: o.name.startswith("linalg.") and o.name not in ("linalg.yield",))
+        left = find_ops(module, lambda o: o.name.startswith("linalg.") and o.name not in ("linalg.yield",))
         if left:
             raise UserError(f"cannot vectorize {left[0].name} at {_where(left[0].location, source)}")
         for fragment in (BUFFERIZE_BOUNDARIES, lower_vector(target), to_llvm(target, bare_pointers=False)):

@@ -25,7 +25,8 @@ def element_type(dtype: str) -> ir.Type:
     raise ValueError(f"no MLIR type for {dtype}")
 
 
-def _zero(elt: ir.Type) -> ir.Value:
+def zero_constant(elt: ir.Type) -> ir.Value:
+    """``arith.constant 0`` of a scalar integer or float type."""
     if isinstance(elt, ir.IntegerType):
         return arith.constant(elt, 0)
     return arith.constant(elt, 0.0)
@@ -47,7 +48,7 @@ def pad_input(spec: ConvSpec, value: ir.Value, elt: ir.Type, pad_value: ir.Value
     pad = tensor.PadOp(result_type, value, [], [], low, high)
     block = pad.regions[0].blocks.append(*([ir.IndexType.get()] * len(low)))
     with ir.InsertionPoint(block):
-        tensor.YieldOp(pad_value if pad_value is not None else _zero(elt))
+        tensor.YieldOp(pad_value if pad_value is not None else zero_constant(elt))
     return pad.result
 
 
@@ -87,7 +88,7 @@ def build_kernel_module(spec: ConvSpec) -> ir.Module:
                 pad_value = arith.trunci(elt, zps[0]) if q and spec.has_padding else None
                 ta = pad_input(spec, ta, elt, pad_value)
                 empty = tensor.empty(list(spec.output_shape), out_elt)
-                zero = linalg.fill(_zero(out_elt), outs=[empty])
+                zero = linalg.fill(zero_constant(out_elt), outs=[empty])
                 conv = getattr(linalg, spec.op)(
                     ta, tb, *zps, outs=[zero], strides=list(spec.strides), dilations=list(spec.dilations)
                 )

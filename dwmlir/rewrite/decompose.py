@@ -21,15 +21,14 @@ from mlir import ir
 from mlir.dialects import linalg
 
 from ..errors import InternalError
-from .nest import ConvGeometry, Index, extract_slice, insert_slice, int_list, outer_nest
+from ..ir.walk import find_ops
+from ..spec import OPS
+from .nest import ConvGeometry, Index, defining_op, extract_slice, insert_slice, int_list, outer_nest
 from .vector_rows import VectorShape, erase_dead, own_vectorizer_ops, vectorize_rows
 
 ROW_ATTR = "dwmlir.row"
-CHANNELS_LAST = {
-    "linalg.depthwise_conv_1d_nwc_wc": 1,
-    "linalg.depthwise_conv_2d_nhwc_hwc": 2,
-    "linalg.depthwise_conv_3d_ndhwc_dhwc": 3,
-}
+# Plain channels-last ops (nwc_wc, nhwc_hwc, ndhwc_dhwc) by MLIR name, with their rank.
+CHANNELS_LAST = {info.mlir_name: info.rank for info in OPS.values() if info.plain_channels_last}
 
 
 @dataclass(frozen=True)
@@ -44,13 +43,8 @@ class RowConv:
     element_bits: int
 
 
-def _defining_op(value: ir.Value) -> ir.Operation | None:
-    owner = value.owner
-    return owner.operation if isinstance(owner, ir.OpView | ir.Operation) else None
-
-
 def _is_zero_constant(value: ir.Value) -> bool:
-    op = _defining_op(value)
+    op = defining_op(value)
     if op is None or op.name != "arith.constant":
         return False
     attr = op.attributes["value"]
@@ -63,7 +57,7 @@ def _is_neutral_pad_value(value: ir.Value, conv: ir.Operation) -> bool:
     """Zero for plain convs; ``trunci(input_zp)`` for quantized ones (so (x - zx) is zero)."""
     if not conv.name.endswith("_q"):
         return _is_zero_constant(value)
-    op = _defining_op(value)
+    op = defining_op(value)
     return op is not None and op.name == "arith.trunci" and op.operands[0] == conv.operands[2]
 
 
@@ -71,7 +65,7 @@ def strip_neutral_pad(conv: ir.Operation) -> tuple[ir.Value, list[int], ir.Opera
     """Return the conv input without a foldable ``tensor.pad``, the low pads, and the pad op."""
     value = conv.operands[0]
     no_pad = (value, [0] * ir.RankedTensorType(value.type).rank, None)
-    op = _defining_op(value)
+    op = defining_op(value)
     if op is None or op.name != "tensor.pad":
         return no_pad
     pad = op.opview
@@ -150,14 +144,9 @@ def _tag_whole_op(op: ir.Operation, tag: int, rows: list[RowConv]) -> None:
 def rewrite_depthwise(module: ir.Module, shape: VectorShape) -> list[RowConv]:
     """Rewrite every depthwise conv in ``module`` in place; return the row convs to schedule."""
     own = own_vectorizer_ops()
-    targets: list[ir.Operation] = []
-
-    def visit(op: ir.Operation) -> ir.WalkResult:
-        if (op.name in CHANNELS_LAST and ROW_ATTR not in op.attributes) or op.name in own:
-            targets.append(op)
-        return ir.WalkResult.ADVANCE
-
-    module.operation.walk(visit)
+    targets = find_ops(
+        module, lambda op: (op.name in CHANNELS_LAST and ROW_ATTR not in op.attributes) or op.name in own
+    )
     rows: list[RowConv] = []
     for op in targets:
         if _dynamic_channels_only_1d(op):
@@ -182,10 +171,9 @@ def rewrite_depthwise(module: ir.Module, shape: VectorShape) -> list[RowConv]:
             rows.extend(dec.rows)
         if result is not None:
             op.results[0].replace_all_uses_with(result)
-        init = op.operands[len(op.operands) - 1].owner
+        init = defining_op(op.operands[len(op.operands) - 1])
         op.erase()
-        if isinstance(init, ir.OpView | ir.Operation):
-            erase_dead(init.operation)  # a zero fill our vectorizer replaced
+        erase_dead(init)  # a zero fill our vectorizer replaced
         if pad is not None and not list(pad.results[0].uses):
             pad.erase()
     return rows
@@ -193,12 +181,4 @@ def rewrite_depthwise(module: ir.Module, shape: VectorShape) -> list[RowConv]:
 
 def has_fill(module: ir.Module) -> bool:
     """Whether a ``linalg.fill`` is left for the schedule to vectorize."""
-    found = False
-
-    def visit(op: ir.Operation) -> ir.WalkResult:
-        nonlocal found
-        found = found or op.name == "linalg.fill"
-        return ir.WalkResult.INTERRUPT if found else ir.WalkResult.ADVANCE
-
-    module.operation.walk(visit)
-    return found
+    return bool(find_ops(module, lambda op: op.name == "linalg.fill"))

@@ -55,6 +55,12 @@ def segments(in_size: int, out_size: int, k: int, s: int, d: int, lo: int) -> li
 Index = int | ir.Value
 
 
+def defining_op(value: ir.Value) -> ir.Operation | None:
+    """The op that produced ``value``; None for a block argument."""
+    owner = value.owner
+    return owner.operation if isinstance(owner, ir.OpView | ir.Operation) else None
+
+
 def int_list(attr: ir.Attribute) -> list[int]:
     """A conv op's ``strides``/``dilations`` attribute as ints."""
     return [int(v) for v in ir.DenseIntElementsAttr(attr)]

@@ -31,19 +31,16 @@ from dataclasses import dataclass
 from mlir import ir
 from mlir.dialects import arith, bufferization, memref, scf, vector
 
+from ..ir.builder import zero_constant
 from ..spec import OPS, OpInfo
-from .nest import ConvGeometry, Index, index, int_list, loop, outer_nest
+from .nest import ConvGeometry, Index, defining_op, index, int_list, loop, outer_nest
 
 VECTOR_ROW_ATTR = "dwmlir.vector_rows"
 
 
 def own_vectorizer_ops() -> dict[str, OpInfo]:
     """Ops handled here: everything but the plain channels-last ones."""
-    return {
-        f"linalg.{name}": info
-        for name, info in OPS.items()
-        if not info.channels_last or info.multiplier or info.quantized
-    }
+    return {info.mlir_name: info for info in OPS.values() if not info.plain_channels_last}
 
 
 @dataclass(frozen=True)
@@ -101,12 +98,9 @@ class _Emitter:
         self.lanes, self.scalable = lanes, shape.scalable
 
     # -- small builders --------------------------------------------------------------------------
-    def _zero(self, t: ir.Type) -> ir.Value:
-        return arith.constant(t, 0.0) if not isinstance(t, ir.IntegerType) else arith.constant(t, 0)
-
     def _read(self, vt: ir.VectorType, src: ir.Value, indices: list[Index], mask: ir.Value) -> ir.Value:
         rank = ir.MemRefType(src.type).rank
-        pad = self._zero(vt.element_type)
+        pad = zero_constant(vt.element_type)
         perm = ir.AffineMap.get_minor_identity(rank, 1)
         return vector.transfer_read(vt, src, [index(i) for i in indices], perm, pad, [True], mask=mask)
 
@@ -260,21 +254,20 @@ class _Emitter:
 
 def _buffer_of(value: ir.Value) -> ir.Value:
     """The memref a tensor was made from, or a ``to_buffer`` of it (read only)."""
-    owner = value.owner
-    if isinstance(owner, ir.OpView | ir.Operation) and owner.operation.name == "bufferization.to_tensor":
-        return owner.operation.operands[0]
+    owner = defining_op(value)
+    if owner is not None and owner.name == "bufferization.to_tensor":
+        return owner.operands[0]
     t = ir.RankedTensorType(value.type)
     return bufferization.to_buffer(ir.MemRefType.get(t.shape, t.element_type), value, read_only=True)
 
 
 def _fill_value(init: ir.Value) -> ir.Value | None:
     """The scalar of a ``linalg.fill`` of a ``tensor.empty`` (the usual conv init), else None."""
-    owner = init.owner
-    if not isinstance(owner, ir.OpView | ir.Operation) or owner.operation.name != "linalg.fill":
+    fill = defining_op(init)
+    if fill is None or fill.name != "linalg.fill":
         return None
-    fill = owner.operation
-    dest = fill.operands[1].owner
-    if not isinstance(dest, ir.OpView | ir.Operation) or dest.operation.name != "tensor.empty":
+    dest = defining_op(fill.operands[1])
+    if dest is None or dest.name != "tensor.empty":
         return None
     return fill.operands[0]
 
@@ -283,11 +276,11 @@ def erase_dead(op: ir.Operation | None) -> None:
     """Erase ``op`` and, transitively, the operand producers it was the last user of."""
     if op is None or any(len(list(r.uses)) for r in op.results):
         return
-    producers = [v.owner for v in op.operands if isinstance(v.owner, ir.OpView | ir.Operation)]
+    producers = [p for p in map(defining_op, op.operands) if p is not None]
     op.erase()
     for p in producers:
-        if p.operation.name in ("linalg.fill", "tensor.empty", "arith.constant"):
-            erase_dead(p.operation)
+        if p.name in ("linalg.fill", "tensor.empty", "arith.constant"):
+            erase_dead(p)
 
 
 def vectorize_rows(
