@@ -33,8 +33,7 @@ from .. import __version__
 from ..errors import UserError
 from ..spec import ConvSpec, parse_int_list, parse_padding, parse_shape
 from ..target import DEFAULT_TARGET, Target, get_target
-from ..toolchain import llvm_tool, run
-from .compile import _sha256, check_cpu, compile_spec
+from .compile import archive, check_cpu, compile_spec, sha256_hex
 from .header import kernel_block, render_header
 
 _KERNEL_KEYS = {
@@ -157,7 +156,7 @@ def build_library(
             member.write_bytes(objects[spec.name])
             members.append(member)
         lib = Path(tmp) / f"lib{cfg.name}.a"
-        run([llvm_tool("llvm-ar"), "rcsD", lib, *members], what="llvm-ar")
+        archive(lib, members)
         files[f"lib{cfg.name}.a"] = lib.read_bytes()
     blocks = [kernel_block(s, cfg.target, cfg.cpu) for s in cfg.kernels]
     note = f"{len(cfg.kernels)} kernels in lib{cfg.name}.a; needs only libc."
@@ -168,7 +167,7 @@ def build_library(
         "target": cfg.target.name,
         "cpu": cfg.cpu,
         "kernels": [s.describe() for s in cfg.kernels],
-        "artefacts": {name: _sha256(data) for name, data in sorted(files.items())},
+        "artefacts": {name: sha256_hex(data) for name, data in sorted(files.items())},
     }
     files[f"{cfg.name}.json"] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
     return files, [built[s.name] for s in cfg.kernels]

@@ -10,6 +10,7 @@ import functools
 import hashlib
 import json
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,8 +92,13 @@ def llc_command(target: Target, cpu: str | None) -> list:
     return [*args, f"-mcpu={cpu}"] if cpu else args
 
 
-def _sha256(data: bytes) -> str:
+def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def archive(lib: Path, members: Sequence[Path]) -> None:
+    """A static library of ``members``; ``D`` zeroes timestamps and owners (byte-identical builds)."""
+    run([llvm_tool("llvm-ar"), "rcsD", lib, *members], what="llvm-ar")
 
 
 def compile_spec(spec: ConvSpec, target: Target, cpu: str | None = None) -> Artefacts:
@@ -113,7 +119,7 @@ def compile_spec(spec: ConvSpec, target: Target, cpu: str | None = None) -> Arte
         run([*llc_args, "-filetype=obj", "-", "-o", obj], input=ll, what="llc")
         art.files[".o"] = obj.read_bytes()
         lib, so = Path(tmp) / f"lib{spec.name}.a", Path(tmp) / f"lib{spec.name}.so"
-        run([llvm_tool("llvm-ar"), "rcsD", lib, obj], what="llvm-ar")
+        archive(lib, [obj])
         art.files[".a"] = lib.read_bytes()
         run(
             [llvm_tool("ld.lld"), "-shared", f"-soname=lib{spec.name}.so", "--build-id=none", "-o", so, obj],
@@ -161,7 +167,7 @@ def render_manifest(art: Artefacts, cpu: str | None) -> str:
         "tools": {"llvm": LLVM_VERSION, "mlir-python-bindings": "xtc-mlir-python-bindings 22.1.8.4"},
         "c_prototype": c_prototype(spec) + ";",
         "artefacts": {
-            artefact_filename(spec.name, suffix): _sha256(data)
+            artefact_filename(spec.name, suffix): sha256_hex(data)
             for suffix, data in sorted(art.files.items())
             if suffix != ".json"
         },
