@@ -59,6 +59,10 @@ class Target:
         return f"fixed {self.vector_bits}-bit vectors"
 
 
+# Every SVE vector length a kernel is built for, run at and checked at.
+SVE_VECTOR_BITS: tuple[int, ...] = (128, 256, 512, 1024, 2048)
+
+
 def _sve(name: str, mattr: str, vrange: tuple[int, int], description: str) -> Target:
     return Target(name, "aarch64-unknown-linux-gnu", mattr, True, 128, vrange, description)
 
@@ -74,7 +78,7 @@ TARGETS: dict[str, Target] = {
                 (bits // 128, bits // 128),
                 f"AArch64 SVE at exactly {bits} bits",
             )
-            for bits in (128, 256, 512, 1024, 2048)
+            for bits in SVE_VECTOR_BITS
         ),
         _sve("aarch64-sve2", "+sve2", (1, 16), "AArch64 with SVE2, vector-length agnostic"),
         Target(

@@ -21,7 +21,6 @@ HWCAP_SVE = 1 << 22  # arch/arm64/include/uapi/asm/hwcap.h
 PR_SVE_SET_VL, PR_SVE_GET_VL = 50, 51  # include/uapi/linux/prctl.h
 PR_SVE_VL_LEN_MASK = 0xFFFF
 PR_SVE_VL_INHERIT = 1 << 17
-SVE_VECTOR_BITS = (128, 256, 512, 1024, 2048)
 
 
 def parse_auxv(data: bytes) -> dict[int, int]:
@@ -67,6 +66,9 @@ def native_vector_bits() -> tuple[int, ...]:
     """The SVE vector lengths this CPU offers, probed in a child so ours stays unchanged."""
     if not host_has_sve():
         return ()
+    # Imported here: the launcher below must start fast, and the target package loads MLIR.
+    from ..target import SVE_VECTOR_BITS
+
     found = []
     for bits in SVE_VECTOR_BITS:
         pid = os.fork()
