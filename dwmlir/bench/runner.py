@@ -22,9 +22,8 @@ import numpy as np
 from ..artefact import compile_spec
 from ..errors import InternalError
 from ..reference import compare, depthwise_reference, random_operands
-from ..run import render_harness
+from ..run.harness import link_harness, render_harness
 from ..target import get_target
-from ..toolchain import cross_cc, run
 from .baselines import BASELINES, build_baseline
 from .hotloop import Loop, hot_loop
 from .icount import count_instructions
@@ -81,8 +80,7 @@ def _link(work: Path, spec_name: str, driver: Path, obj: bytes, header: str) -> 
     (work / f"{spec_name}.o").write_bytes(obj)
     (work / f"{spec_name}.h").write_text(header)
     exe = work / "driver"
-    cmd = [cross_cc(), "-static", "-O1", "-I", work, driver, work / f"{spec_name}.o", "-lm", "-o", exe]
-    run(cmd, what=f"linking {work.name} for {spec_name}")
+    link_harness(get_target("aarch64-sve"), driver, work, work / f"{spec_name}.o", exe)
     return exe
 
 

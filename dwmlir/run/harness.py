@@ -7,8 +7,11 @@ first so a kernel that accumulates instead of overwriting is caught.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from ..spec import ConvSpec
+from ..target import Target
+from ..toolchain import cross_cc, host_cc, run
 
 _TEMPLATE = """\
 #include <stdio.h>
@@ -61,3 +64,9 @@ def render_harness(spec: ConvSpec) -> str:
         flt_bytes=math.prod(spec.filter_shape) * spec.in_bits // 8,
         out_bytes=math.prod(spec.output_shape) * spec.out_bits // 8,
     )
+
+
+def link_harness(target: Target, driver: Path, include_dir: Path, obj: Path, exe: Path) -> None:
+    """Link the C driver with a kernel object into a static executable for ``target``."""
+    cc = host_cc() if target.arch == "x86_64" else cross_cc()
+    run([cc, "-static", "-O1", "-I", include_dir, driver, obj, "-lm", "-o", exe], what=f"linking {exe}")

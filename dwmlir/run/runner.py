@@ -19,13 +19,13 @@ from ..artefact import Artefacts, compile_spec, write_artefacts
 from ..errors import UserError
 from ..reference import compare, depthwise_reference, random_operands
 from ..spec import ConvSpec
-from ..target import Target
-from ..toolchain import aarch64_runtime, cross_cc, exec_prefix, host_cc, run
-from .harness import render_harness
+from ..target import SVE_VECTOR_BITS, Target
+from ..toolchain import aarch64_runtime, exec_prefix, run
+from .harness import link_harness, render_harness
 from .jit import DRIVER_ENTRY, build_jit_module, parse_printed
 
 MODES = ("aot", "jit")
-VALID_VECTOR_BITS = (128, 256, 512, 1024, 2048)
+VALID_VECTOR_BITS = SVE_VECTOR_BITS
 
 
 @dataclass(frozen=True)
@@ -54,21 +54,7 @@ def _run_aot(art: Artefacts, tmp: Path, inp: np.ndarray, flt: np.ndarray, bits: 
     write_artefacts(art, tmp / "kernel", emit=(".o", ".h"))
     (tmp / "driver.c").write_text(render_harness(spec))
     exe = tmp / "driver"
-    run(
-        [
-            host_cc() if target.arch == "x86_64" else cross_cc(),
-            "-static",
-            "-O1",
-            "-I",
-            tmp / "kernel",
-            tmp / "driver.c",
-            tmp / "kernel" / f"{spec.name}.o",
-            "-lm",
-            "-o",
-            exe,
-        ],
-        what="linking the C driver",
-    )
+    link_harness(target, tmp / "driver.c", tmp / "kernel", tmp / "kernel" / f"{spec.name}.o", exe)
     (tmp / "input.bin").write_bytes(inp.tobytes())
     (tmp / "filter.bin").write_bytes(flt.tobytes())
     for vb in bits:
