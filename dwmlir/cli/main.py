@@ -421,7 +421,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for flags in DEMO_SPECS:
         spec_args = build_parser().parse_args(["run", *flags])
         spec_args.vector_bits, spec_args.mode, spec_args.seed = args.vector_bits, args.mode, args.seed
-        spec_args.vector_bits = spec_args.vector_bits or "128,256,512,2048"
         g, t = _run_one(spec_from_args(spec_args), spec_args)
         good, total = good + g, total + t
     print(f"{good}/{total} runs match the reference")
