@@ -1,12 +1,12 @@
 """Differential fuzzing: random valid specs, compiled, run under qemu, compared with numpy.
 
 Hypothesis passes with the same seed. The first only draws the ``count`` examples; they are
-then compiled and run, ``jobs`` at a time, each in its own process; a second pass over the
-same examples (answered from the results, so nothing runs twice) counts them, so the counts
-describe the whole sample rather than stopping at the first bug. Then, for each distinct
-failure seen (any mismatch; each kind of crash), one more pass fails on the first of that
-kind and lets hypothesis shrink it to a minimal spec, reported as a ready-to-run
-``dwmlir run`` command.
+then compiled and run, ``jobs`` at a time, each in its own process, and all counted, so the
+counts describe the whole sample rather than stopping at the first bug. Then, for each
+distinct failure seen (any mismatch; each kind of crash), one more pass regenerates the same
+examples (answered from the results, so nothing runs twice), fails on the first of that kind
+and lets hypothesis shrink it to a minimal spec, reported as a ready-to-run ``dwmlir run``
+command.
 """
 
 from __future__ import annotations
@@ -79,6 +79,12 @@ class FuzzReport:
     crashes: int = 0
     shrink_runs: int = 0
     failures: list[Failure] = field(default_factory=list)  # minimal ones, one per signature
+
+    def tally(self, result: Outcome, times: int = 1) -> None:
+        """Count ``times`` examples with this outcome."""
+        self.examples += times
+        self.mismatches += times * (result is not None and result[0] == MISMATCH)
+        self.crashes += times * (result is not None and result[0] == CRASH)
 
     @property
     def ok(self) -> bool:
@@ -392,9 +398,7 @@ def fuzz(
         running, times = FuzzReport(seed=seed), Counter(drawn)
 
         def finished(case: FuzzCase, result: Outcome) -> None:
-            running.examples += times[case]
-            running.mismatches += times[case] * (result is not None and result[0] == MISMATCH)
-            running.crashes += times[case] * (result is not None and result[0] == CRASH)
+            running.tally(result, times[case])
             progress("generate", running.examples, running)
 
         if timeout is None:
@@ -403,17 +407,11 @@ def fuzz(
         else:
             cache.update(check_all(drawn, modes, timeout, jobs, finished, scratch))
 
-        @hypothesis_seed(seed)
-        @_settings(count, (Phase.generate,))
-        @given(cases)
-        def sample(case: FuzzCase) -> None:
-            result, _ = outcome(case)
-            report.examples += 1
+        for case in drawn:  # in draw order, so ``first`` holds the earliest case of each kind
+            result = cache[case]
+            report.tally(result)
             if result is not None:
-                kind, detail = result
-                report.mismatches += kind == MISMATCH
-                report.crashes += kind == CRASH
-                first.setdefault(signature(kind, detail), failure(case, kind, detail))
+                first.setdefault(signature(*result), failure(case, *result))
 
         def shrink(sig: str) -> Failure:
             @hypothesis_seed(seed)
@@ -433,7 +431,6 @@ def fuzz(
                 return exc.failure
             return first[sig]  # not reproduced: cannot happen with the same seed and the cache
 
-        sample()
         report.failures = [shrink(sig) for sig in sorted(first, key=lambda sig: sig != MISMATCH)]
         return report
 
