@@ -183,6 +183,8 @@ config.substitutions.extend(
         ("%mlir_tools_dir", config.mlir_tools_dir),
         ("%aarch64_sysroot", sysroot),
         ("%mcr_aarch64_cmd", mcr_aarch64_cmd),
+        # The aarch64 mlir-runner alone, for RUN lines that pick their own qemu vector length.
+        ("%aarch64_mlir_runner", runner),
         ("%qemu_aarch64", qemu_cmd),
         ("%aarch64_cc", aarch64_cc or "aarch64-linux-gnu-gcc"),
         (

@@ -1,6 +1,6 @@
 """Drive one spec through every stage and collect the artefacts in memory.
 
-spec -> linalg IR -> our rewrites -> schedule -> pass bundles -> LLVM dialect -> .ll ->
+spec -> linalg IR -> our rewrites -> schedule -> pass bundles -> LLVM dialect -> .ll (opt -O3) ->
 .s/.o/.a/.so + header + manifest.
 """
 
@@ -20,7 +20,7 @@ from .. import __version__
 from ..errors import InternalError, UserError
 from ..ir import build_kernel_module, find_ops
 from ..pipeline import bundles, run_bundle, set_vscale_range
-from ..rewrite import VectorShape, has_fill, rewrite_depthwise
+from ..rewrite import DEFAULT_VECTORIZER, VectorShape, has_fill, rewrite_depthwise
 from ..schedule import apply_schedule, build_schedule
 from ..spec import ConvSpec
 from ..target import Target, add_vl_guard
@@ -34,6 +34,7 @@ class Artefacts:
 
     spec: ConvSpec
     target: Target
+    vectorizer: str = DEFAULT_VECTORIZER
     files: dict[str, bytes] = field(default_factory=dict)
 
     def text(self, suffix: str) -> str:
@@ -49,13 +50,15 @@ def _check_vectorized(module: ir.Module, spec: ConvSpec) -> None:
         )
 
 
-def lower_to_llvm_dialect(spec: ConvSpec, target: Target) -> tuple[str, str, str, str]:
+def lower_to_llvm_dialect(
+    spec: ConvSpec, target: Target, vectorizer: str = DEFAULT_VECTORIZER
+) -> tuple[str, str, str, str]:
     """Return (input linalg, schedule, vectorized, LLVM-dialect) MLIR texts."""
     with ir.Context(), ir.Location.unknown():
         module = build_kernel_module(spec)
         input_text = str(module)
         add_vl_guard(module, target, spec.name)
-        rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable))
+        rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable), vectorizer)
         schedule = build_schedule(
             rows, spec.output_shape if has_fill(module) else None, spec.out_bits, target
         )
@@ -80,16 +83,25 @@ def translate_to_llvm_ir(llvm_dialect: str) -> bytes:
     ).stdout
 
 
+def _target_flags(target: Target, cpu: str | None) -> list[str]:
+    flags = [f"-mtriple={target.triple}", f"-mattr={target.mattr}"]
+    return [*flags, f"-mcpu={cpu}"] if cpu else flags
+
+
+def optimize_llvm_ir(ll: bytes, target: Target, cpu: str | None) -> bytes:
+    """LLVM's -O3 pipeline over the translated module (``opt``).
+
+    llc runs only code generation: without the middle end first, the address arithmetic of
+    our blocks spills general-purpose registers (3-D 3x3x3, C=32, at 128 bits: 16.6 instead
+    of 11.0 instructions per output, measured with ``dwmlir bench``).
+    """
+    cmd = [llvm_tool("opt"), "-O3", *_target_flags(target, cpu), "-S", "-", "-o", "-"]
+    return run(cmd, input=ll, what="opt").stdout
+
+
 def llc_command(target: Target, cpu: str | None) -> list:
     """llc for ``target`` (position-independent, so objects also go into shared libraries)."""
-    args = [
-        llvm_tool("llc"),
-        "-O3",
-        f"-mtriple={target.triple}",
-        f"-mattr={target.mattr}",
-        "-relocation-model=pic",
-    ]
-    return [*args, f"-mcpu={cpu}"] if cpu else args
+    return [llvm_tool("llc"), "-O3", *_target_flags(target, cpu), "-relocation-model=pic"]
 
 
 def sha256_hex(data: bytes) -> str:
@@ -101,16 +113,18 @@ def archive(lib: Path, members: Sequence[Path]) -> None:
     run([llvm_tool("llvm-ar"), "rcsD", lib, *members], what="llvm-ar")
 
 
-def compile_spec(spec: ConvSpec, target: Target, cpu: str | None = None) -> Artefacts:
+def compile_spec(
+    spec: ConvSpec, target: Target, cpu: str | None = None, vectorizer: str = DEFAULT_VECTORIZER
+) -> Artefacts:
     """Compile ``spec`` for ``target`` (and ``cpu``); raises UserError/ToolError/InternalError."""
     cpu = check_cpu(target, cpu)
-    art = Artefacts(spec, target)
-    input_text, schedule_text, vector_text, llvm_text = lower_to_llvm_dialect(spec, target)
+    art = Artefacts(spec, target, vectorizer)
+    input_text, schedule_text, vector_text, llvm_text = lower_to_llvm_dialect(spec, target, vectorizer)
     art.files[".mlir"] = input_text.encode()
     art.files[".schedule.mlir"] = schedule_text.encode()
     art.files[".vector.mlir"] = vector_text.encode()
     art.files[".llvm.mlir"] = llvm_text.encode()
-    ll = translate_to_llvm_ir(llvm_text)
+    ll = optimize_llvm_ir(translate_to_llvm_ir(llvm_text), target, cpu)
     art.files[".ll"] = ll
     llc_args = llc_command(target, cpu)
     art.files[".s"] = run([*llc_args, "-filetype=asm", "-", "-o", "-"], input=ll, what="llc").stdout
@@ -164,6 +178,7 @@ def render_manifest(art: Artefacts, cpu: str | None) -> str:
             "cpu": cpu,
             "vector_length": target.vl_assumption,
         },
+        "vectorizer": art.vectorizer,
         "tools": {"llvm": LLVM_VERSION, "mlir-python-bindings": "xtc-mlir-python-bindings 22.1.8.4"},
         "c_prototype": c_prototype(spec) + ";",
         "artefacts": {

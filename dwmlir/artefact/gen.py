@@ -5,20 +5,22 @@ from __future__ import annotations
 from mlir import ir
 
 from ..ir import build_kernel_module
-from ..rewrite import VectorShape, has_fill, rewrite_depthwise
+from ..rewrite import DEFAULT_VECTORIZER, VectorShape, has_fill, rewrite_depthwise
 from ..schedule import build_schedule
 from ..spec import ConvSpec
 from ..target import Target
 
 
-def generate(spec: ConvSpec, target: Target, with_schedule: bool) -> str:
+def generate(
+    spec: ConvSpec, target: Target, with_schedule: bool, vectorizer: str = DEFAULT_VECTORIZER
+) -> str:
     """Linalg MLIR text; with the schedule, one module that ``mlir-opt -transform-interpreter``
     can vectorize (the payload is taken after dwmlir's own rewrites, which mlir-opt lacks)."""
     with ir.Context(), ir.Location.unknown():
         module = build_kernel_module(spec)
         if not with_schedule:
             return str(module)
-        rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable))
+        rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable), vectorizer)
         schedule = build_schedule(
             rows, spec.output_shape if has_fill(module) else None, spec.out_bits, target
         )

@@ -13,11 +13,11 @@ from mlir import ir
 from ..errors import UserError
 from ..ir.walk import find_ops
 from ..pipeline import lower_vector, run_bundle, set_vscale_range, to_llvm
-from ..rewrite import VectorShape, rewrite_depthwise
+from ..rewrite import DEFAULT_VECTORIZER, VectorShape, rewrite_depthwise
 from ..schedule import Plan, apply_schedule, build_schedule
 from ..target import Target
 from ..toolchain import run
-from .compile import llc_command, translate_to_llvm_ir
+from .compile import llc_command, optimize_llvm_ir, translate_to_llvm_ir
 
 EW_ATTR = "dwmlir.elementwise"
 BUFFERIZE_BOUNDARIES = (
@@ -81,7 +81,9 @@ _NAMED_ELEMENTWISE = {
 }
 
 
-def lower_module(text: str, source: str, target: Target, cpu: str | None, emit: str) -> bytes:
+def lower_module(
+    text: str, source: str, target: Target, cpu: str | None, emit: str, vectorizer: str = DEFAULT_VECTORIZER
+) -> bytes:
     """Return the chosen stage of ``text`` lowered for ``target``: mlir, llvm, asm or obj."""
     with ir.Context(), ir.Location.unknown():
         module = parse_module(text, source)
@@ -91,7 +93,7 @@ def lower_module(text: str, source: str, target: Target, cpu: str | None, emit: 
                 f"no linalg.depthwise_conv_* op in {source}: dwmlir lower compiles modules with "
                 "depthwise convs"
             )
-        rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable))
+        rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable), vectorizer)
         for pad in find_ops(module, lambda o: o.name == "tensor.pad"):
             raise UserError(
                 f"cannot lower tensor.pad at {_where(pad.location, source)}: only pads feeding a depthwise "
@@ -109,7 +111,7 @@ def lower_module(text: str, source: str, target: Target, cpu: str | None, emit: 
         llvm_text = str(module)
     if emit == "mlir":
         return llvm_text.encode()
-    ll = translate_to_llvm_ir(llvm_text)
+    ll = optimize_llvm_ir(translate_to_llvm_ir(llvm_text), target, cpu)
     if emit == "llvm":
         return ll
     kind = "asm" if emit == "asm" else "obj"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import REPORT_HINT, UserError
+from ..rewrite import DEFAULT_VECTORIZER, VECTORIZERS
 from ..spec import OPS, SUPPORTED_DTYPES, SUPPORTED_OPS, ConvSpec, parse_int_list, parse_padding, parse_shape
 from ..target import DEFAULT_TARGET, get_target
 from .bench_cmd import add_bench_parser, cmd_bench
@@ -170,6 +171,14 @@ def _add_target_flags(g) -> None:
         metavar="NAME",
         help="tune scheduling for a CPU, as llc -mcpu (e.g. neoverse-v1, neoverse-v2, a64fx)",
     )
+    g.add_argument(
+        "--vectorizer",
+        default=DEFAULT_VECTORIZER,
+        choices=VECTORIZERS,
+        help="who vectorizes the plain channels-last convs (nwc_wc, nhwc_hwc, ndhwc_dhwc): dwmlir's "
+        "register-blocked rows (default) or upstream's conv vectorizer on 1-D rows, driven by the "
+        "transform schedule (for comparison; the other ops always use dwmlir's vectorizer)",
+    )
 
 
 def spec_from_args(args: argparse.Namespace) -> ConvSpec:
@@ -206,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="compile one kernel (or a --config batch) to objects, libraries, header and every stage's IR",
         description="Write into DIR: NAME.o (ELF relocatable), libNAME.a, libNAME.so, NAME.h (C ABI), "
         "NAME.mlir (linalg input), NAME.schedule.mlir (transform schedule), NAME.vector.mlir "
-        "(vectorized), NAME.llvm.mlir (LLVM dialect), NAME.ll (LLVM IR), NAME.s (assembly) and "
+        "(vectorized), NAME.llvm.mlir (LLVM dialect), NAME.ll (LLVM IR after opt -O3), NAME.s (assembly) and "
         "NAME.json (spec, target, tool versions, sha256 of each file). With --config, build every "
         "kernel of a TOML/JSON file in parallel into libLIB.a, LIB.h and LIB.json. Writes are atomic; "
         "the same input gives byte-identical files.",
@@ -241,7 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
         "gen",
         help="write the linalg .mlir of a spec, optionally with dwmlir's transform schedule",
         description="Write the kernel function in linalg (what NAME.mlir holds). With --with-schedule, "
-        "write instead the payload after dwmlir's own rewrites (row decomposition, own vectorizer) "
+        "write instead the payload after dwmlir's own rewrites (its vectorizer; with --vectorizer "
+        "upstream, the row decomposition of channels-last convs) "
         "together with the transform schedule, so 'mlir-opt -transform-interpreter' reproduces the "
         "vectorization.",
     )
@@ -325,7 +335,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         return _compile_batch(args)
     emit = parse_emit(args.emit)
     spec = spec_from_args(args)
-    art = compile_spec(spec, get_target(args.target), args.cpu)
+    art = compile_spec(spec, get_target(args.target), args.cpu, args.vectorizer)
     for path in write_artefacts(art, args.output, emit):
         print(path)
     return 0
@@ -360,7 +370,9 @@ def cmd_gen(args: argparse.Namespace) -> int:
     from ..artefact.gen import generate
 
     spec = spec_from_args(args)
-    write_output(args.output, generate(spec, get_target(args.target), args.with_schedule).encode())
+    write_output(
+        args.output, generate(spec, get_target(args.target), args.with_schedule, args.vectorizer).encode()
+    )
     return 0
 
 
@@ -380,7 +392,7 @@ def cmd_lower(args: argparse.Namespace) -> int:
             raise UserError(f"cannot read {args.input}: {reason}") from None
     if args.emit == "obj" and args.output == "-" and sys.stdout.isatty():
         raise UserError("refusing to write an object file to a terminal: give -o FILE")
-    write_output(args.output, lower_module(text, source, target, cpu, args.emit))
+    write_output(args.output, lower_module(text, source, target, cpu, args.emit, args.vectorizer))
     return 0
 
 
@@ -405,7 +417,9 @@ def _run_one(spec: ConvSpec, args: argparse.Namespace) -> tuple[int, int]:
         else check_vector_bits(parse_int_list(args.vector_bits, "vector lengths"))
     )
     target = get_target(args.target)
-    results = run_spec(spec, target, bits, _modes(args.mode), seed=args.seed, cpu=args.cpu)
+    results = run_spec(
+        spec, target, bits, _modes(args.mode), seed=args.seed, cpu=args.cpu, vectorizer=args.vectorizer
+    )
     _print_results(spec, results)
     return sum(r.ok for r in results), len(results)
 

@@ -1,14 +1,18 @@
 """Stage 2b: our own IR rewrites where upstream has none.
 
-N-D channels-last convs become loops of 1-D row convs for upstream's vectorizer; the other
-depthwise variants are vectorized here directly.
+Every depthwise conv is vectorized here directly: plain channels-last ones as register-blocked
+rows (``blocked``), the other variants row by row (``vector_rows``). With
+``vectorizer="upstream"`` the plain channels-last convs instead become loops of 1-D row convs
+for upstream's conv vectorizer, which the transform schedule drives.
 """
 
-from .decompose import ROW_ATTR, RowConv, has_fill, rewrite_depthwise
+from .decompose import DEFAULT_VECTORIZER, ROW_ATTR, VECTORIZERS, RowConv, has_fill, rewrite_depthwise
 from .nest import Segment, segments
 from .vector_rows import VectorShape, own_vectorizer_ops
 
 __all__ = [
+    "DEFAULT_VECTORIZER",
+    "VECTORIZERS",
     "ROW_ATTR",
     "RowConv",
     "Segment",

@@ -1,12 +1,15 @@
-"""Rewrite every depthwise conv into code the rest of the flow can vectorize.
+"""Rewrite every depthwise conv into vector code, or into code the schedule can vectorize.
 
-* Plain channels-last convs of any rank (``nwc_wc``, ``nhwc_hwc``, ``ndhwc_dhwc``) become
+* By default every depthwise conv goes to our own vectorizer (``vector_rows``), which
+  emits scalable vector IR directly: register-blocked rows (``blocked``) for the plain
+  channels-last ops (``nwc_wc``, ``nhwc_hwc``, ``ndhwc_dhwc``), rows in the shared nest for
+  channels-first, channel multiplier and quantized ones.
+* With ``vectorizer="upstream"`` the plain channels-last convs of any rank instead become
   loops over outer outputs and in-bounds outer taps (``nest.outer_nest``) around 1-D
-  ``depthwise_conv_1d_nwc_wc`` row convs on static slices; the schedule tiles and
-  vectorizes those with upstream's conv vectorizer (it handles no other depthwise op, and
-  upstream has no decomposition for 3-D at all).
-* Every other variant (channels-first, channel multiplier, quantized) goes to our own
-  vectorizer (``vector_rows``), which emits scalable vector IR directly.
+  ``depthwise_conv_1d_nwc_wc`` row convs on static slices, which the schedule tiles and
+  vectorizes with upstream's conv vectorizer (it handles no other depthwise op, and
+  upstream has no decomposition for 3-D at all). It is kept as the comparison point.
+* A 1-D ``nwc_wc`` whose channel dim is dynamic always goes to upstream's vectorizer.
 
 Zero padding (a ``tensor.pad`` feeding the input whose value contributes nothing: zero, or
 the input zero point of a quantized op) is folded away instead of materialized, so the
@@ -23,10 +26,22 @@ from mlir.dialects import linalg
 from ..errors import InternalError
 from ..ir.walk import find_ops
 from ..spec import OPS
-from .nest import ConvGeometry, Index, defining_op, extract_slice, insert_slice, int_list, outer_nest
-from .vector_rows import VectorShape, erase_dead, own_vectorizer_ops, vectorize_rows
+from .nest import (
+    ConvGeometry,
+    Index,
+    defining_op,
+    extract_slice,
+    insert_slice,
+    int_list,
+    is_zero_constant,
+    outer_nest,
+)
+from .vector_rows import VectorShape, all_depthwise_ops, erase_dead, own_vectorizer_ops, vectorize_rows
 
 ROW_ATTR = "dwmlir.row"
+# Who vectorizes the plain channels-last convs: our blocked rows, or upstream's conv vectorizer.
+VECTORIZERS = ("dwmlir", "upstream")
+DEFAULT_VECTORIZER = "dwmlir"
 # Plain channels-last ops (nwc_wc, nhwc_hwc, ndhwc_dhwc) by MLIR name, with their rank.
 CHANNELS_LAST = {info.mlir_name: info.rank for info in OPS.values() if info.plain_channels_last}
 
@@ -43,20 +58,10 @@ class RowConv:
     element_bits: int
 
 
-def _is_zero_constant(value: ir.Value) -> bool:
-    op = defining_op(value)
-    if op is None or op.name != "arith.constant":
-        return False
-    attr = op.attributes["value"]
-    if isinstance(attr, ir.IntegerAttr):
-        return attr.value == 0
-    return isinstance(attr, ir.FloatAttr) and attr.value == 0.0
-
-
 def _is_neutral_pad_value(value: ir.Value, conv: ir.Operation) -> bool:
     """Zero for plain convs; ``trunci(input_zp)`` for quantized ones (so (x - zx) is zero)."""
     if not conv.name.endswith("_q"):
-        return _is_zero_constant(value)
+        return is_zero_constant(value)
     op = defining_op(value)
     return op is not None and op.name == "arith.trunci" and op.operands[0] == conv.operands[2]
 
@@ -104,7 +109,7 @@ class _RowDecomposer:
     def _row(self, o_idx: list[Index], k_idx: list[Index], acc: ir.Value) -> ir.Value:
         geo, r = self.geo, self.rank
         w = r - 1
-        outer_in = [geo.input_index(j, o, k) for j, (o, k) in enumerate(zip(o_idx, k_idx, strict=True))]
+        outer_in = geo.outer_inputs(o_idx, k_idx)
         sw, dw = geo.strides[w], geo.dilations[w]
         unit = [1] * (r - 1)
         for seg in geo.segments(w):
@@ -141,11 +146,19 @@ def _tag_whole_op(op: ir.Operation, tag: int, rows: list[RowConv]) -> None:
     rows.append(RowConv(tag, in_t.shape[0], out_t.shape[1], flt_t.shape[0], -1, out_t.element_type.width))
 
 
-def rewrite_depthwise(module: ir.Module, shape: VectorShape) -> list[RowConv]:
-    """Rewrite every depthwise conv in ``module`` in place; return the row convs to schedule."""
-    own = own_vectorizer_ops()
+def rewrite_depthwise(
+    module: ir.Module, shape: VectorShape, vectorizer: str = DEFAULT_VECTORIZER
+) -> list[RowConv]:
+    """Rewrite every depthwise conv in ``module`` in place; return the row convs to schedule.
+
+    ``vectorizer="upstream"`` leaves the plain channels-last convs to upstream's conv
+    vectorizer (row decomposition + schedule) instead of our register-blocked rows.
+    """
+    if vectorizer not in VECTORIZERS:
+        raise InternalError(f"unknown vectorizer {vectorizer!r}")
+    own = own_vectorizer_ops() if vectorizer == "upstream" else all_depthwise_ops()
     targets = find_ops(
-        module, lambda op: (op.name in CHANNELS_LAST and ROW_ATTR not in op.attributes) or op.name in own
+        module, lambda op: (op.name in CHANNELS_LAST or op.name in own) and ROW_ATTR not in op.attributes
     )
     rows: list[RowConv] = []
     for op in targets:

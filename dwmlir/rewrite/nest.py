@@ -61,6 +61,17 @@ def defining_op(value: ir.Value) -> ir.Operation | None:
     return owner.operation if isinstance(owner, ir.OpView | ir.Operation) else None
 
 
+def is_zero_constant(value: ir.Value) -> bool:
+    """Whether ``value`` is an ``arith.constant`` integer or float zero."""
+    op = defining_op(value)
+    if op is None or op.name != "arith.constant":
+        return False
+    attr = op.attributes["value"]
+    if isinstance(attr, ir.IntegerAttr):
+        return attr.value == 0
+    return isinstance(attr, ir.FloatAttr) and attr.value == 0.0
+
+
 def int_list(attr: ir.Attribute) -> list[int]:
     """A conv op's ``strides``/``dilations`` attribute as ints."""
     return [int(v) for v in ir.DenseIntElementsAttr(attr)]
@@ -136,6 +147,24 @@ def loop_range(
     return None if acc is None else for_op.results[0]
 
 
+def loop_step(
+    lo: Index, hi: Index, step: Index, body: Callable[[ir.Value], None], unroll: bool = True
+) -> None:
+    """``body(index)`` in an ``scf.for`` over [lo, hi) by ``step`` (memref code, no iter_args).
+
+    ``unroll=False`` asks LLVM not to unroll it: a big straight-line body unrolled twice
+    keeps twice the values live and spills.
+    """
+    for_op = scf.ForOp(index(lo), index(hi), index(step), [])
+    if not unroll:
+        for_op.operation.attributes["loop_annotation"] = ir.Attribute.parse(
+            "#llvm.loop_annotation<unroll = <disable = true>>"
+        )
+    with ir.InsertionPoint(for_op.body):
+        body(for_op.induction_variable)
+        scf.YieldOp([])
+
+
 @dataclass(frozen=True)
 class ConvGeometry:
     """Sizes of one conv, spatial dims in (d, h, w) order, W last."""
@@ -163,6 +192,10 @@ class ConvGeometry:
 
     def input_index(self, dim: int, o: Index, k: Index) -> Index:
         return affine(o, self.strides[dim], k, self.dilations[dim], -self.pad_lo[dim])
+
+    def outer_inputs(self, o_idx: Sequence[Index], k_idx: Sequence[Index]) -> list[Index]:
+        """Input positions of outer outputs ``o_idx`` at outer taps ``k_idx`` (dims before W)."""
+        return [self.input_index(j, o, k) for j, (o, k) in enumerate(zip(o_idx, k_idx, strict=True))]
 
 
 RowEmitter = Callable[[list[Index], list[Index], ir.Value | None], ir.Value | None]
@@ -193,7 +226,7 @@ def _merged(segs: list[Segment]) -> Segment:
     return Segment(segs[0].start, end - segs[0].start, 1, 0)
 
 
-def _tap_bounds(geo: ConvGeometry, dim: int, o: ir.Value) -> tuple[ir.Value, ir.Value]:
+def tap_bounds(geo: ConvGeometry, dim: int, o: ir.Value) -> tuple[ir.Value, ir.Value]:
     """``[kmin, kmax + 1)`` of in-bounds taps of output ``o``: ``0 <= o*s + k*d - lo < in``."""
     idx = ir.IndexType.get()
     s, d, lo = geo.strides[dim], geo.dilations[dim], geo.pad_lo[dim]
@@ -231,7 +264,7 @@ def outer_nest(geo: ConvGeometry, acc: ir.Value | None, row: RowEmitter) -> ir.V
 
         if seg.kmin <= seg.kmax:
             return loop(seg.kmin, seg.taps, a, inner)
-        return loop_range(*_tap_bounds(geo, level, index(o_idx[level])), a, inner)
+        return loop_range(*tap_bounds(geo, level, index(o_idx[level])), a, inner)
 
     for combo in itertools.product(*groups):
         acc = outputs(combo, 0, [], acc)

@@ -1,7 +1,9 @@
-"""Our own scalable vectorizer for the depthwise variants upstream cannot vectorize.
+"""Our own scalable vectorizer, for every depthwise op.
 
 Upstream's conv vectorizer handles only ``depthwise_conv_1d_nwc_wc`` (see ``decompose``).
-For the rest we emit ``vector`` dialect IR directly, on memrefs, inside the shared row nest:
+We emit ``vector`` dialect IR directly, on memrefs. The plain channels-last ops get
+register-blocked rows (``blocked``); the variants upstream cannot vectorize at all are
+done row by row inside the shared row nest:
 
 * channels-first (``ncw_cw``, ``nchw_chw``, ``ncdhw_cdhw``): W is contiguous, so each
   (n, c) output row is computed in scalable chunks along W. Each tap is one contiguous
@@ -33,14 +35,30 @@ from mlir.dialects import arith, bufferization, memref, scf, vector
 
 from ..ir.builder import zero_constant
 from ..spec import OPS, OpInfo
-from .nest import ConvGeometry, Index, defining_op, index, int_list, loop, outer_nest
+from .blocked import BlockedRows, covers_every_output
+from .nest import (
+    ConvGeometry,
+    Index,
+    defining_op,
+    index,
+    int_list,
+    is_zero_constant,
+    loop,
+    loop_step,
+    outer_nest,
+)
 
 VECTOR_ROW_ATTR = "dwmlir.vector_rows"
 
 
 def own_vectorizer_ops() -> dict[str, OpInfo]:
-    """Ops handled here: everything but the plain channels-last ones."""
+    """Ops only we can vectorize: everything but the plain channels-last ones."""
     return {info.mlir_name: info for info in OPS.values() if not info.plain_channels_last}
+
+
+def all_depthwise_ops() -> dict[str, OpInfo]:
+    """Every depthwise op by MLIR name (the plain channels-last ones go to ``blocked``)."""
+    return {info.mlir_name: info for info in OPS.values()}
 
 
 @dataclass(frozen=True)
@@ -98,18 +116,21 @@ class _Emitter:
         self.lanes, self.scalable = lanes, shape.scalable
 
     # -- small builders --------------------------------------------------------------------------
-    def _read(self, vt: ir.VectorType, src: ir.Value, indices: list[Index], mask: ir.Value) -> ir.Value:
+    def read(self, vt: ir.VectorType, src: ir.Value, indices: list[Index], mask: ir.Value) -> ir.Value:
         rank = ir.MemRefType(src.type).rank
         pad = zero_constant(vt.element_type)
         perm = ir.AffineMap.get_minor_identity(rank, 1)
         return vector.transfer_read(vt, src, [index(i) for i in indices], perm, pad, [True], mask=mask)
 
-    def _write(self, value: ir.Value, dest: ir.Value, indices: list[Index], mask: ir.Value) -> None:
+    def write(self, value: ir.Value, dest: ir.Value, indices: list[Index], mask: ir.Value) -> None:
         rank = ir.MemRefType(dest.type).rank
         perm = ir.AffineMap.get_minor_identity(rank, 1)
         vector.transfer_write(None, value, dest, [index(i) for i in indices], perm, [True], mask=mask)
 
-    def _mac(self, acc: ir.Value, x: ir.Value, w: ir.Value) -> ir.Value:
+    def mac(self, acc: ir.Value | None, x: ir.Value, w: ir.Value) -> ir.Value:
+        """``acc + x * w``; just ``x * w`` when there is no accumulator yet."""
+        if acc is None:
+            return arith.mulf(x, w) if self.is_float else arith.muli(x, w)
         if self.is_float:
             return vector.fma(x, w, acc)
         return arith.addi(acc, arith.muli(x, w))
@@ -123,11 +144,33 @@ class _Emitter:
 
     def _chunks(self, lo: Index, hi: int, body) -> None:
         """``body(start, mask)`` over [lo, hi) in vector-length steps."""
-        step = arith.muli(vector.vscale(), index(self.lanes)) if self.scalable else index(self.lanes)
-        for_op = scf.ForOp(index(lo), index(hi), step, [])
-        with ir.InsertionPoint(for_op.body):
-            iv = for_op.induction_variable
-            body(iv, vector.create_mask(self.vt_mask, [arith.subi(index(hi), iv)]))
+        loop_step(lo, hi, self.vector_length(), lambda i: body(i, self._tail_mask(hi, i)))
+
+    def _tail_mask(self, hi: Index, start: ir.Value) -> ir.Value:
+        """Lanes ``start + i < hi``."""
+        return vector.create_mask(self.vt_mask, [arith.subi(index(hi), start)])
+
+    def vector_length(self) -> ir.Value:
+        """Lanes per vector, at run time when scalable."""
+        return arith.muli(vector.vscale(), index(self.lanes)) if self.scalable else index(self.lanes)
+
+    def channel_steps(self, body) -> None:
+        """``body(start, mask)`` over the channel dim: full vectors with no mask (``None``),
+        then the partial last vector, if any, masked."""
+        total = self.c * self.m
+        if not self.scalable:
+            main, rem = total - total % self.lanes, total % self.lanes
+            if main:
+                loop_step(0, main, self.lanes, lambda c0: body(c0, None))
+            if rem:
+                body(index(main), self._tail_mask(total, index(main)))
+            return
+        vl = self.vector_length()
+        main = arith.subi(index(total), arith.remui(index(total), vl))
+        loop_step(index(0), main, vl, lambda c0: body(c0, None))
+        tail = scf.IfOp(arith.cmpi(arith.CmpIPredicate.ult, main, index(total)))
+        with ir.InsertionPoint(tail.then_block):
+            body(main, self._tail_mask(total, main))
             scf.YieldOp([])
 
     # -- strategies --------------------------------------------------------------------------------
@@ -140,9 +183,14 @@ class _Emitter:
         flat_t = ir.MemRefType.get([total], out_t.element_type)
         flat = memref.collapse_shape(flat_t, self.out, [list(range(out_t.rank))])
         splat = vector.broadcast(self.vt, value)
-        self._chunks(0, total, lambda i, mask: self._write(splat, flat, [i], mask))
+        self._chunks(0, total, lambda i, mask: self.write(splat, flat, [i], mask))
 
     def run(self) -> None:
+        """Add every tap's products to the output buffer."""
+        if self.info.plain_channels_last:
+            rows = BlockedRows(self, from_output=True)
+            loop(0, self.n, None, lambda n, _: rows.emit(n))
+            return
         if self.info.channels_last:
             loop(0, self.n, None, lambda n, _: outer_nest(self.geo, None, self._row_last(n)))
             return
@@ -162,7 +210,7 @@ class _Emitter:
         s = geo.strides[w]
 
         def row(o_idx: list[Index], k_idx: list[Index], _: None) -> None:
-            outer_in = [geo.input_index(j, o, k) for j, (o, k) in enumerate(zip(o_idx, k_idx, strict=True))]
+            outer_in = geo.outer_inputs(o_idx, k_idx)
             stride_idx = None
             if s > 1:
                 strided = arith.muli(vector.step(self.vt_idx), vector.broadcast(self.vt_idx, index(s)))
@@ -171,30 +219,27 @@ class _Emitter:
 
                 def chunk(ow: ir.Value, mask: ir.Value, seg=seg) -> None:
                     y_at = [n, c, *o_idx, ow]
-                    acc_v = self._read(self.vt, self.out, y_at, mask)
+                    acc_v = self.read(self.vt, self.out, y_at, mask)
                     for k in range(seg.kmin, seg.kmax + 1):
                         at = [index(i) for i in (n, c, *outer_in, geo.input_index(w, ow, k))]
                         if stride_idx is None:
-                            x = self._read(self.vt_in, self.input, at, mask)
+                            x = self.read(self.vt_in, self.input, at, mask)
                         else:
                             x = vector.gather(
-                                self.vt_in, self.input, at, stride_idx, mask, self._splat_zero()
+                                self.vt_in, self.input, at, stride_idx, mask, self.zero_vector(self.vt_in)
                             )
                         tap = memref.load(self.filter, [index(c), *(index(i) for i in k_idx), index(k)])
-                        acc_v = self._mac(acc_v, x, vector.broadcast(self.vt, tap))
-                    self._write(acc_v, self.out, y_at, mask)
+                        acc_v = self.mac(acc_v, x, vector.broadcast(self.vt, tap))
+                    self.write(acc_v, self.out, y_at, mask)
 
                 self._chunks(seg.start, seg.start + seg.count, chunk)
 
         return row
 
-    def _splat_zero(self) -> ir.Value:
-        return arith.constant(self.vt_in, ir.DenseElementsAttr.get_splat(self.vt_in, self._zero_attr()))
-
-    def _zero_attr(self) -> ir.Attribute:
-        if isinstance(self.in_elt, ir.IntegerType):
-            return ir.IntegerAttr.get(self.in_elt, 0)
-        return ir.FloatAttr.get(self.in_elt, 0.0)
+    def zero_vector(self, vt: ir.VectorType) -> ir.Value:
+        elt = vt.element_type
+        zero = ir.IntegerAttr.get(elt, 0) if isinstance(elt, ir.IntegerType) else ir.FloatAttr.get(elt, 0.0)
+        return arith.constant(vt, ir.DenseElementsAttr.get_splat(vt, zero))
 
     def _row_last(self, n: Index):
         """Each (n, outer outputs) row: per output column, the (c, m) channels in chunks.
@@ -211,13 +256,13 @@ class _Emitter:
             flt, out = (self._collapse_last_two(v) for v in (flt, out))
 
         def row(o_idx: list[Index], k_idx: list[Index], _: None) -> None:
-            outer_in = [geo.input_index(j, o, k) for j, (o, k) in enumerate(zip(o_idx, k_idx, strict=True))]
+            outer_in = geo.outer_inputs(o_idx, k_idx)
             for seg in geo.segments(w):
 
                 def column(ow: Index, _: None, seg=seg) -> None:
                     def chunk(j0: ir.Value, mask: ir.Value) -> None:
                         y_at = [n, *o_idx, ow, j0]
-                        acc_v = self._read(self.vt, out, y_at, mask)
+                        acc_v = self.read(self.vt, out, y_at, mask)
                         gather_idx = None
                         if mult:
                             lanes = arith.addi(vector.step(self.vt_idx), vector.broadcast(self.vt_idx, j0))
@@ -226,17 +271,17 @@ class _Emitter:
                         for k in range(seg.kmin, seg.kmax + 1):
                             col = geo.input_index(w, ow, k)
                             if gather_idx is None:
-                                x = self._read(self.vt_in, self.input, [n, *outer_in, col, j0], mask)
+                                x = self.read(self.vt_in, self.input, [n, *outer_in, col, j0], mask)
                             else:
                                 at = [index(i) for i in (n, *outer_in, col, 0)]
                                 x = vector.gather(
-                                    self.vt_in, self.input, at, gather_idx, mask, self._splat_zero()
+                                    self.vt_in, self.input, at, gather_idx, mask, self.zero_vector(self.vt_in)
                                 )
-                            wv = self._read(self.vt_in, flt, [*k_idx, k, j0], mask)
+                            wv = self.read(self.vt_in, flt, [*k_idx, k, j0], mask)
                             x = self._widen(x, self.zps[0] if self.zps else None)
                             wv = self._widen(wv, self.zps[1] if self.zps else None)
-                            acc_v = self._mac(acc_v, x, wv)
-                        self._write(acc_v, out, y_at, mask)
+                            acc_v = self.mac(acc_v, x, wv)
+                        self.write(acc_v, out, y_at, mask)
 
                     self._chunks(0, cm, chunk)
 
@@ -292,7 +337,7 @@ def vectorize_rows(
     written directly, the materialization erased and ``None`` returned. Otherwise a new
     buffer is written and returned as a tensor to replace the op's result.
     """
-    info = own_vectorizer_ops()[op.name]
+    info = all_depthwise_ops()[op.name]
     init = op.operands[len(op.operands) - 1]
     uses = list(op.results[0].uses)
     sink = uses[0].owner if len(uses) == 1 else None
@@ -310,11 +355,17 @@ def vectorize_rows(
         bufs = Buffers(_buffer_of(source), _buffer_of(op.operands[1]), out)
         emitter = _Emitter(op, info, shape, bufs, pad_lo)
         fill = _fill_value(init)
-        if fill is not None:
-            emitter.fill(fill)
+        if info.plain_channels_last and fill is not None and covers_every_output(emitter.geo):
+            # Blocked rows store every output once, so they start from the fill value
+            # themselves: no fill pass.
+            rows = BlockedRows(emitter, None if is_zero_constant(fill) else fill)
+            loop(0, emitter.n, None, lambda n, _: rows.emit(n))
         else:
-            memref.copy(_buffer_of(init), out)
-        emitter.run()
+            if fill is not None:
+                emitter.fill(fill)
+            else:
+                memref.copy(_buffer_of(init), out)
+            emitter.run()
         if in_place:
             sink.operation.erase()
             return None

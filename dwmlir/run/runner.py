@@ -18,6 +18,7 @@ import numpy as np
 from ..artefact import Artefacts, compile_spec, write_artefacts
 from ..errors import UserError
 from ..reference import compare, depthwise_reference, random_operands
+from ..rewrite import DEFAULT_VECTORIZER
 from ..spec import ConvSpec
 from ..target import SVE_VECTOR_BITS, Target
 from ..toolchain import aarch64_runtime, exec_prefix, run
@@ -114,6 +115,7 @@ def run_spec(
     modes: Sequence[str] = ("aot",),
     seed: int = 0,
     cpu: str | None = None,
+    vectorizer: str = DEFAULT_VECTORIZER,
 ) -> list[RunResult]:
     """Compile once, run each mode at each vector length on random data seeded by ``seed``,
     compare with the reference.
@@ -121,7 +123,7 @@ def run_spec(
     Fixed-width targets (NEON, host) run once whatever ``vector_bits`` says.
     """
     inp, flt = random_operands(spec, seed)
-    return [r for r, _ in run_on_data(spec, target, inp, flt, vector_bits, modes, cpu)]
+    return [r for r, _ in run_on_data(spec, target, inp, flt, vector_bits, modes, cpu, vectorizer)]
 
 
 def run_on_data(
@@ -132,6 +134,7 @@ def run_on_data(
     vector_bits: Sequence[int] | None = None,
     modes: Sequence[str] = ("aot",),
     cpu: str | None = None,
+    vectorizer: str = DEFAULT_VECTORIZER,
 ) -> list[tuple[RunResult, np.ndarray]]:
     """``run_spec`` on given operands (e.g. with NaN or Inf); each result with its output."""
     bits: Sequence[int | None] = default_vector_bits(target) if vector_bits is None else vector_bits
@@ -142,7 +145,7 @@ def run_on_data(
             f"target {target.name} runs only at {target.fixed_vl_bits} bits: drop --vector-bits or use "
             f"--vector-bits {target.fixed_vl_bits} (aarch64-sve runs at any vector length)"
         )
-    art = compile_spec(spec, target, cpu)
+    art = compile_spec(spec, target, cpu, vectorizer)
     with np.errstate(invalid="ignore"):  # NaN from Inf * 0 or Inf - Inf, as in the kernel
         want = depthwise_reference(spec, inp, flt)
     results: list[tuple[RunResult, np.ndarray]] = []

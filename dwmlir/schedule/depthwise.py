@@ -3,8 +3,9 @@
 A schedule is a function returning a transform module whose entry point is
 ``@__transform_main``, so it can be printed, saved next to the payload, or run by
 ``mlir-opt -transform-interpreter`` as well as by ``apply_schedule`` below. It addresses the
-1-D row convs that ``dwmlir.rewrite`` produced by their ``dwmlir.row`` tag, since each row
-has its own static width and tap count.
+1-D row convs that ``dwmlir.rewrite`` left for upstream's vectorizer (``--vectorizer
+upstream``, or a dynamic channel dim) by their ``dwmlir.row`` tag, since each row has its
+own static width and tap count; and the fills that are left.
 """
 
 from __future__ import annotations

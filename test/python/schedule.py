@@ -1,7 +1,8 @@
 # RUN: %PYTHON %s | FileCheck %s
-# Decomposition into 1-D row convs, and the schedule that tiles each row's channel dim by a
-# scalable size ([4] lanes of 32 bits, [8] of 16 bits, times vscale) and vectorizes it with
-# the same scalable size; the W tile divides the row's output width.
+# The upstream route (--vectorizer upstream): decomposition into 1-D row convs, and the
+# schedule that tiles each row's channel dim by a scalable size ([4] lanes of 32 bits, [8]
+# of 16 bits, times vscale) and vectorizes it with the same scalable size; the W tile
+# divides the row's output width.
 
 from mlir import ir
 
@@ -24,7 +25,7 @@ def run(f):
 
 def schedule_for(spec: ConvSpec) -> ir.Module:
     module = build_kernel_module(spec)
-    rows = rewrite_depthwise(module, SHAPE)
+    rows = rewrite_depthwise(module, SHAPE, "upstream")
     return build_schedule(rows, spec.output_shape, spec.out_bits, SVE)
 
 
@@ -64,7 +65,7 @@ def test_segments():
 def test_2d_same_rows():
     spec = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 12, 12, 16), (3, 3, 16), padding="same", dtype="f16")
     module = build_kernel_module(spec)
-    rows = rewrite_depthwise(module, SHAPE)
+    rows = rewrite_depthwise(module, SHAPE, "upstream")
     for row in rows[:3]:
         print(f"row {row.tag} width {row.out_width} taps {row.taps}: {row_plan(row, SVE)}")
     print("fill:", fill_plan(spec.output_shape, spec.out_bits, SVE))
@@ -99,5 +100,5 @@ def test_3d_payload():
         dtype="i32",
     )
     module = build_kernel_module(spec)
-    rewrite_depthwise(module, SHAPE)
+    rewrite_depthwise(module, SHAPE, "upstream")
     print(module)

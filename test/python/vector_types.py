@@ -18,8 +18,8 @@ def run(f):
     return f
 
 
-def summary(spec: ConvSpec) -> str:
-    _, _, vec, _ = lower_to_llvm_dialect(spec, SVE)
+def summary(spec: ConvSpec, vectorizer: str = "dwmlir") -> str:
+    _, _, vec, _ = lower_to_llvm_dialect(spec, SVE, vectorizer)
     assert "linalg.depthwise" not in vec, "scalar fallback"
     macs = sorted(
         {
@@ -32,19 +32,25 @@ def summary(spec: ConvSpec) -> str:
     return f"{spec.op} {spec.dtype}: mac {' '.join(macs)} loads {' '.join(loads)}"
 
 
+# Channels-last: register-blocked rows, scalable along C.
 # CHECK-LABEL: TEST: test_channels_last
+# CHECK-NEXT: depthwise_conv_1d_nwc_wc f32: mac vector<[4]xf32> loads vector.transfer_read
+# CHECK-NEXT: depthwise_conv_2d_nhwc_hwc f16: mac vector<[8]xf16> loads vector.transfer_read
+# CHECK-NEXT: depthwise_conv_3d_ndhwc_dhwc i32: mac vector<[4]xi32> loads vector.transfer_read
+# With upstream's vectorizer: n-D vectors over (n, W block, C) of the row convs.
 # CHECK-NEXT: depthwise_conv_1d_nwc_wc f32: mac vector<1x8x[4]xf32> loads vector.transfer_read
 # CHECK-NEXT: depthwise_conv_2d_nhwc_hwc f16: mac vector<1x4x[8]xf16> loads vector.transfer_read
 # CHECK-NEXT: depthwise_conv_3d_ndhwc_dhwc i32: mac vector<1x1x[4]xi32> loads vector.transfer_read
 @run
 def test_channels_last():
-    print(summary(ConvSpec("depthwise_conv_1d_nwc_wc", (1, 10, 8), (3, 8))))
-    print(summary(ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 6, 6, 8), (3, 3, 8), dtype="f16")))
-    print(
-        summary(
-            ConvSpec("depthwise_conv_3d_ndhwc_dhwc", (1, 4, 4, 6, 8), (3, 3, 3, 8), (1, 1, 2), dtype="i32")
-        )
+    specs = (
+        ConvSpec("depthwise_conv_1d_nwc_wc", (1, 10, 8), (3, 8)),
+        ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 6, 6, 8), (3, 3, 8), dtype="f16"),
+        ConvSpec("depthwise_conv_3d_ndhwc_dhwc", (1, 4, 4, 6, 8), (3, 3, 3, 8), (1, 1, 2), dtype="i32"),
     )
+    for vectorizer in ("dwmlir", "upstream"):
+        for spec in specs:
+            print(summary(spec, vectorizer))
 
 
 # Channels-first: scalable along W; a stride of 2 reads through a gather.

@@ -1,0 +1,318 @@
+"""Register-blocked rows for plain channels-last convs (nwc_wc, nhwc_hwc, ndhwc_dhwc).
+
+The shape of a hand-written SVE kernel, emitted as vector IR on memrefs:
+
+* The channel dim is the vector dim and the outermost loop (per batch): full vectors run
+  unmasked, and only the last, partial step is masked, so there are no mask rebuilds
+  in the hot loops and LLVM is free to address unmasked loads as it likes. Even in that
+  tail step, 1-D and 2-D rows read their input unmasked (from a flat view; the extra lanes
+  are never stored) wherever a full vector stays inside the input buffer.
+* A block of ``ACCUMULATORS`` outputs (2 rows x 4 columns, or 1 x 8; half as many columns
+  at stride > 1) accumulates in registers across every in-bounds tap of its outputs:
+  static outer taps (kd, kh) are unrolled, border ones are loops carrying the accumulators.
+  Each input vector is loaded once per block and feeds every output that reads it (two
+  output rows share two of three input rows), and the block is stored once. Blocks along W
+  are balanced (14 columns: 2 x 7) and their loops are not unrolled by LLVM, which would
+  spill.
+* When the filter has at most ``MAX_HOISTED_TAPS`` taps they are loaded once per channel
+  step and stay in registers for the whole image.
+* The first tap of an output is a multiply, not a multiply-add on zero: with a zero init
+  (and no output left all padding) there is neither a fill pass nor a zero register.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Callable
+
+from mlir import ir
+from mlir.dialects import arith, memref, scf, vector
+
+from .nest import ConvGeometry, Index, Segment, affine, index, loop, loop_step, outer_groups, tap_bounds
+
+ACCUMULATORS = 8  # output vectors a block keeps in registers: measured, 10 and 12 spill
+ROWS = 2  # output rows per block when rows are paired
+MAX_UNROLLED_TAPS = 7
+# Eight accumulators, the hoisted taps and a few input vectors fit the 32 vector registers.
+MAX_HOISTED_TAPS = 12
+
+Accs = list[ir.Value | None]  # None: no tap accumulated yet (the first one multiplies)
+
+
+def block_widths(columns: int, cap: int) -> list[tuple[int, int]]:
+    """(width, count) runs of blocks covering ``columns``: as few blocks as ``cap`` allows,
+    their widths differing by at most one (14 columns: two blocks of 7, not 8 and 6)."""
+    blocks = -(-columns // cap)
+    narrow, wide = divmod(columns, blocks)  # ``wide`` blocks of narrow + 1, the rest narrow
+    return [(w, c) for w, c in ((narrow + 1, wide), (narrow, blocks - wide)) if c]
+
+
+def block_cap(geo: ConvGeometry, rows: int) -> int:
+    """Most output columns per block of ``rows`` rows.
+
+    With stride > 1 a block reads about twice as many input vectors per tap row, and their
+    live ranges spill beyond half the accumulators.
+    """
+    return (ACCUMULATORS if geo.strides[-1] == 1 else ACCUMULATORS // 2) // rows
+
+
+def pair_rows(geo: ConvGeometry) -> bool:
+    """Whether full channel steps use blocks of two output rows (of the innermost outer dim).
+
+    Two rows share input rows: a 3x3 stride-1 block of 2 x 4 outputs loads 24 input vectors
+    where 1 x 8 loads 30. Only when the widest W segment still fills two paired blocks: a
+    7-wide row would split into straight-line blocks of 4 and 3, which spill. The masked
+    tail step keeps single rows: paired, it measured slower (MobileNetV2 112x112x96 stride 2
+    at 2048 bits: 0.433 instead of 0.390 instructions per output).
+    """
+    if geo.rank < 2:
+        return False
+    widest = max(seg.count for seg in geo.segments(geo.rank - 1))
+    return widest >= 2 * block_cap(geo, ROWS)
+
+
+def linear(idx: list[Index], shape: list[int]) -> Index:
+    """Row-major linear index of ``idx`` in ``shape`` (the first size is not needed)."""
+    acc = idx[0]
+    for i, size in zip(idx[1:], shape[1:], strict=True):
+        acc = affine(acc, size, i, 1, 0)
+    return acc
+
+
+def unmasked_tail_reads(geo: ConvGeometry) -> bool:
+    """Whether the tail step reads the input unmasked where it can (1-D and 2-D).
+
+    Masked SVE loads take one address add each where LLVM addresses unmasked ones for free
+    (measured: 144 instead of 112 instructions per 2 x 4 block). Not for 3-D rows: two
+    copies of their 27-tap blocks spill vector registers (3x3x3, C=32 at 2048 bits: 1.93
+    instead of 1.48 instructions per output).
+    """
+    return geo.rank <= 2
+
+
+def covers_every_output(geo: ConvGeometry) -> bool:
+    """Whether every output has an in-bounds tap in every dim (none is all padding)."""
+    return all(sum(g.count for g in geo.segments(j)) == geo.out_spatial[j] for j in range(geo.rank))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Step:
+    """One channel step: batch entry, first channel, tail mask (None: full vector), hoisted taps."""
+
+    n: Index
+    c0: ir.Value
+    mask: ir.Value | None
+    hoisted: dict[tuple[int, ...], ir.Value]
+    # Tail step only: read the input with unmasked full vectors from its flat view (the
+    # extra lanes read the next pixels and are never stored).
+    unmasked_input: bool = False
+
+
+class BlockedRows:
+    """Every output of one batch entry of a plain channels-last conv (``em``: vector_rows._Emitter)."""
+
+    def __init__(self, em, init: ir.Value | None = None, from_output: bool = False) -> None:
+        """Outputs start from the output buffer (``from_output``), a splat of scalar ``init``,
+        or else from their first product."""
+        self.em, self.geo = em, em.geo
+        self.init, self.from_output = init, from_output
+        in_t = ir.MemRefType(em.input.type)
+        self.in_shape = list(in_t.shape)
+        self.in_total = math.prod(self.in_shape)
+        self.flat_input = None
+        if unmasked_tail_reads(self.geo):
+            flat_t = ir.MemRefType.get([self.in_total], in_t.element_type)
+            self.flat_input = memref.collapse_shape(flat_t, em.input, [list(range(in_t.rank))])
+
+    def emit(self, n: Index) -> None:
+        self.em.channel_steps(lambda c0, mask: self._step(n, c0, mask))
+
+    def _step(self, n: Index, c0: ir.Value, mask: ir.Value | None) -> None:
+        geo, em = self.geo, self.em
+        taps = list(itertools.product(*(range(k) for k in geo.kernel)))
+        hoisted = {}
+        if len(taps) <= MAX_HOISTED_TAPS:
+            hoisted = {t: em.read(em.vt_in, em.filter, [*t, c0], mask) for t in taps}
+        step = _Step(n, c0, mask, hoisted)
+        pair = pair_rows(geo) and mask is None
+        groups = [outer_groups(geo, j) for j in range(geo.rank - 1)]
+        for combo in itertools.product(*groups):
+
+            def outputs(level: int, o_idx: list[Index], combo=combo) -> None:
+                if level == len(combo):
+                    self._row(step, combo, o_idx, 1)
+                    return
+                g = combo[level]
+                if level == len(combo) - 1 and g.kmin <= g.kmax and g.count >= ROWS and pair:
+                    # Rows of the innermost outer dim go in pairs: they share input rows.
+                    pairs, rest = divmod(g.count, ROWS)
+                    end = g.start + pairs * ROWS
+                    if pairs == 1:
+                        self._row(step, combo, [*o_idx, g.start], ROWS)
+                    else:
+                        loop_step(g.start, end, ROWS, lambda o: self._row(step, combo, [*o_idx, o], ROWS))
+                    for o in range(end, end + rest):
+                        self._row(step, combo, [*o_idx, o], 1)
+                    return
+                loop(g.start, g.count, None, lambda o, _: outputs(level + 1, [*o_idx, o]))
+
+            outputs(0, [])
+
+    def _row(self, step: _Step, combo: tuple[Segment, ...], o_idx: list[Index], rows: int) -> None:
+        """The W segments of ``rows`` output rows from ``o_idx``, in blocks of balanced widths."""
+        geo = self.geo
+        cap = block_cap(geo, rows)
+        if geo.rank > 1:
+            # The last input pixel these rows read: the end of their last input row.
+            last = [*o_idx[:-1], affine(o_idx[-1], 1, 0, 1, rows - 1)]
+            row_hi = [self._last_input(j, o) for j, o in enumerate(last)]
+            self._guarded(
+                step,
+                [*row_hi, geo.in_spatial[-1] - 1],
+                lambda st: self._segments(st, combo, o_idx, rows, cap),
+            )
+        else:
+            self._segments(step, combo, o_idx, rows, cap)
+
+    def _segments(self, step: _Step, combo, o_idx: list[Index], rows: int, cap: int) -> None:
+        geo = self.geo
+        w = geo.rank - 1
+        s, d, pad = geo.strides[w], geo.dilations[w], geo.pad_lo[w]
+        for seg in geo.segments(w):
+            start = seg.start
+            for width, count in block_widths(seg.count, cap):
+
+                def block(ow0: Index, width: int = width, seg: Segment = seg) -> None:
+                    if geo.rank > 1:
+                        self._block(step, combo, o_idx, rows, seg, ow0, width)
+                        return
+                    col_hi = affine(ow0, s, 0, 0, (width - 1) * s + seg.kmax * d - pad)
+                    self._guarded(
+                        step, [col_hi], lambda st: self._block(st, combo, o_idx, rows, seg, ow0, width)
+                    )
+
+                if count == 1:
+                    block(start)
+                else:
+                    loop_step(start, start + count * width, width, block, unroll=False)
+                start += count * width
+
+    def _last_input(self, dim: int, o: Index) -> Index:
+        """The last input position output ``o`` of outer dim ``dim`` can read."""
+        geo = self.geo
+        hi = geo.input_index(dim, o, geo.kernel[dim] - 1)
+        bound = geo.in_spatial[dim] - 1
+        return min(hi, bound) if isinstance(hi, int) else arith.minsi(hi, index(bound))
+
+    def _guarded(self, step: _Step, last_pixel: list[Index], emit: Callable[[_Step], None]) -> None:
+        """``emit(step)``; in a tail step, twice: with unmasked input reads when a full vector
+        read at ``last_pixel`` (spatial indices of batch entry ``step.n``) stays inside the
+        input buffer, else masked."""
+        if step.mask is None or step.unmasked_input or not unmasked_tail_reads(self.geo):
+            emit(step)
+            return
+        em = self.em
+        pixel = linear([step.n, *last_pixel], self.in_shape[:-1])
+        end = arith.addi(
+            arith.addi(arith.muli(index(pixel), index(self.in_shape[-1])), step.c0), em.vector_length()
+        )
+        fits = arith.cmpi(arith.CmpIPredicate.ule, end, index(self.in_total))
+        branch = scf.IfOp(fits, [], has_else=True)
+        with ir.InsertionPoint(branch.then_block):
+            emit(dataclasses.replace(step, unmasked_input=True))
+            scf.YieldOp([])
+        with ir.InsertionPoint(branch.else_block):
+            emit(step)
+            scf.YieldOp([])
+
+    def _block(
+        self, step: _Step, combo, o_idx: list[Index], rows: int, seg: Segment, ow0: Index, width: int
+    ) -> None:
+        """``rows`` x ``width`` outputs accumulated in registers over all their taps, stored once."""
+        em, geo = self.em, self.geo
+        w = geo.rank - 1
+        s, d, pad = geo.strides[w], geo.dilations[w], geo.pad_lo[w]
+        n, c0, mask = step.n, step.c0, step.mask
+        row_idx = [[*o_idx[:-1], affine(o_idx[-1], 1, 0, 1, r)] if r else list(o_idx) for r in range(rows)]
+        out_at = [[n, *row_idx[r], affine(ow0, 1, 0, 1, j), c0] for r in range(rows) for j in range(width)]
+        accs: Accs
+        if self.from_output:
+            accs = [em.read(em.vt, em.out, at, mask) for at in out_at]
+        elif self.init is not None:
+            accs = [vector.broadcast(em.vt, self.init)] * len(out_at)
+        else:
+            accs = [None] * len(out_at)
+
+        def row_taps(k_idx: list[Index], accs: Accs, cache: dict) -> Accs:
+            """Taps (k_idx, kw) of every output. Input vectors are shared through ``cache``,
+            keyed by input row relative to row 0 and column: across the rows of the block and,
+            when kh is unrolled, across kh too."""
+            accs = list(accs)
+            kh_static = bool(k_idx) and isinstance(k_idx[-1], int)
+            if not kh_static:
+                cache = {}
+            static = all(isinstance(k, int) for k in k_idx)
+            for kw in range(seg.kmin, seg.kmax + 1):
+                wv = step.hoisted.get((*k_idx, kw)) if static else None
+                if wv is None:
+                    wv = em.read(em.vt_in, em.filter, [*k_idx, kw, c0], mask)
+                for r in range(rows):
+                    outer_in = geo.outer_inputs(row_idx[r], k_idx)
+                    rel = r * geo.strides[w - 1] + k_idx[-1] * geo.dilations[w - 1] if kh_static else r
+                    for j in range(width):
+                        p = j * s + kw * d
+                        if (rel, p) not in cache:
+                            cache[rel, p] = self._read_input(step, outer_in, ow0, p - pad)
+                        accs[r * width + j] = em.mac(accs[r * width + j], cache[rel, p], wv)
+            return accs
+
+        accs = self._outer_taps(combo, row_idx[0], 0, [], accs, row_taps, {})
+        for acc, at in zip(accs, out_at, strict=True):
+            em.write(acc if acc is not None else em.zero_vector(em.vt), em.out, at, mask)
+
+    def _read_input(self, step: _Step, outer_in: list[Index], ow0: Index, col: int) -> ir.Value:
+        """The input vector at outer position ``outer_in``, column ``ow0 * stride + col``."""
+        em = self.em
+        s = self.geo.strides[-1]
+        if not step.unmasked_input:
+            return em.read(
+                em.vt_in, em.input, [step.n, *outer_in, affine(ow0, s, 0, 0, col), step.c0], step.mask
+            )
+        # Flat index: the block's row start plus a constant, so LLVM folds it into addressing.
+        row = linear([step.n, *outer_in, affine(ow0, s, 0, 0, 0)], self.in_shape[:-1])
+        start = arith.addi(arith.muli(index(row), index(self.in_shape[-1])), step.c0)
+        at = arith.addi(start, index(col * self.in_shape[-1])) if col else start
+        return em.read(em.vt_in, self.flat_input, [at], None)
+
+    def _outer_taps(self, combo, o_idx, level: int, k_idx: list[Index], accs: Accs, body, cache) -> Accs:
+        """``body`` over every in-bounds outer tap (kd, kh) of the row ``o_idx``."""
+        if level == len(combo):
+            return body(k_idx, accs, cache)
+        if level == len(combo) - 1:
+            cache = {}  # input vectors shared by the kh taps of one kd
+        g = combo[level]
+        if g.kmin <= g.kmax:
+            lo, hi = g.kmin, g.kmax + 1
+        else:
+            lo, hi = tap_bounds(self.geo, level, index(o_idx[level]))
+
+        def inner(k: Index, a: Accs) -> Accs:
+            return self._outer_taps(combo, o_idx, level + 1, [*k_idx, k], a, body, cache)
+
+        if isinstance(lo, int) and isinstance(hi, int) and hi - lo <= MAX_UNROLLED_TAPS:
+            for k in range(lo, hi):
+                accs = inner(k, accs)
+            return accs
+        zero = None
+        carried = []
+        for a in accs:
+            if a is None:
+                zero = zero or self.em.zero_vector(self.em.vt)
+                a = zero
+            carried.append(a)
+        for_op = scf.ForOp(index(lo), index(hi), index(1), carried)
+        with ir.InsertionPoint(for_op.body):
+            scf.YieldOp(inner(for_op.induction_variable, list(for_op.inner_iter_args)))
+        return list(for_op.results)

@@ -1,0 +1,112 @@
+# RUN: %PYTHON %s | FileCheck %s
+# Register-blocked rows (dwmlir.rewrite.blocked): how blocks are shaped, when two output rows
+# share a block, when the fill pass disappears, and what a block loads.
+
+import re
+
+from mlir import ir
+
+from dwmlir.artefact import lower_to_llvm_dialect
+from dwmlir.rewrite.blocked import block_cap, block_widths, covers_every_output, pair_rows
+from dwmlir.rewrite.nest import ConvGeometry
+from dwmlir.spec import ConvSpec
+from dwmlir.target import get_target
+
+SVE = get_target("aarch64-sve")
+
+
+def run(f):
+    print("\nTEST:", f.__name__)
+    with ir.Context(), ir.Location.unknown():
+        f()
+    return f
+
+
+def geo(spec: ConvSpec) -> ConvGeometry:
+    return ConvGeometry(
+        in_spatial=spec.in_spatial,
+        out_spatial=spec.out_spatial,
+        kernel=spec.kernel,
+        strides=spec.strides,
+        dilations=spec.dilations,
+        pad_lo=tuple(lo for lo, _ in spec.padding),
+    )
+
+
+def vector_ir(spec: ConvSpec) -> str:
+    return lower_to_llvm_dialect(spec, SVE)[2]
+
+
+# Balanced widths: as few blocks as the cap allows, widths differing by at most one.
+# CHECK-LABEL: TEST: test_block_widths
+# CHECK-NEXT: 112 [(8, 14)]
+# CHECK-NEXT: 14 [(7, 2)]
+# CHECK-NEXT: 13 [(7, 1), (6, 1)]
+# CHECK-NEXT: 7 [(7, 1)]
+# CHECK-NEXT: 1 [(1, 1)]
+# CHECK-NEXT: 14/4 [(4, 2), (3, 2)]
+@run
+def test_block_widths():
+    for cols in (112, 14, 13, 7, 1):
+        print(cols, block_widths(cols, 8))
+    print("14/4", block_widths(14, 4))
+
+
+# Eight accumulators: 1 x 8 or 2 x 4 at stride 1, half the columns at stride 2. Rows pair
+# only in 2-D and 3-D, and only when the widest W segment fills two paired blocks.
+# CHECK-LABEL: TEST: test_block_shape
+# CHECK-NEXT: 1-D s1: cap 8, pairs False
+# CHECK-NEXT: 2-D s1 OW 56: cap 8 / 4, pairs True
+# CHECK-NEXT: 2-D s1 OW 7: cap 8 / 4, pairs False
+# CHECK-NEXT: 2-D s2 OW 7: cap 4 / 2, pairs True
+# CHECK-NEXT: 3-D s1 OW 8: cap 8 / 4, pairs True
+@run
+def test_block_shape():
+    cases = (
+        ("1-D s1", ConvSpec("depthwise_conv_1d_nwc_wc", (1, 70, 64), (7, 64))),
+        ("2-D s1 OW 56", ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 58, 58, 8), (3, 3, 8))),
+        ("2-D s1 OW 7", ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 9, 9, 8), (3, 3, 8))),
+        ("2-D s2 OW 7", ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 15, 15, 8), (3, 3, 8), (2, 2))),
+        ("3-D s1 OW 8", ConvSpec("depthwise_conv_3d_ndhwc_dhwc", (1, 10, 10, 10, 8), (3, 3, 3, 8))),
+    )
+    for name, spec in cases:
+        g = geo(spec)
+        caps = f"{block_cap(g, 1)}" if g.rank == 1 else f"{block_cap(g, 1)} / {block_cap(g, 2)}"
+        print(f"{name}: cap {caps}, pairs {pair_rows(g)}")
+
+
+# No fill pass when every output has an in-bounds tap: the first tap multiplies. Padding
+# wider than the filter's reach leaves outputs that are all padding: then the zero fill stays.
+# CHECK-LABEL: TEST: test_fill_pass
+# CHECK-NEXT: same: covers True, fill loop False, first-tap mulf True
+# CHECK-NEXT: pad 3:3 of K=3: covers False, fill loop True, first-tap mulf False
+@run
+def test_fill_pass():
+    same = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 6, 6, 8), (3, 3, 8), padding="same")
+    wide = ConvSpec("depthwise_conv_1d_nwc_wc", (1, 4, 8), (3, 8), padding=((3, 3),))
+    for name, spec in (("same", same), ("pad 3:3 of K=3", wide)):
+        text = vector_ir(spec)
+        fill = "memref.collapse_shape %arg2" in text  # the fill writes the output as one flat run
+        print(
+            f"{name}: covers {covers_every_output(geo(spec))}, fill loop {fill}, first-tap mulf {'arith.mulf' in text}"
+        )
+
+
+# A 2 x 4 block of a 3x3 stride-1 conv loads 4 input rows x 6 columns = 24 vectors (1 x 8
+# would load 30) for 72 multiply-adds, and stores 8 vectors; the 9 filter taps are loaded
+# once per channel step, outside the block loop.
+# CHECK-LABEL: TEST: test_paired_block
+# CHECK-NEXT: block loop: 24 input reads, 0 filter reads, 8 first-tap mulf, 64 fma, 8 writes
+@run
+def test_paired_block():
+    spec = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 10, 10, 16), (3, 3, 16))
+    text = vector_ir(spec)
+    # The first W-block loop (scf.for ... step %c4) of the first (unmasked) channel step.
+    start = text.index("step %c4 {")
+    body = text[start : text.index("} {loop_annotation", start)]
+    reads = re.findall(r"vector\.transfer_read (%arg\d)", body)
+    print(
+        f"block loop: {reads.count('%arg0')} input reads, {reads.count('%arg1')} filter reads, "
+        f"{body.count('arith.mulf')} first-tap mulf, {body.count('vector.fma')} fma, "
+        f"{body.count('vector.transfer_write')} writes"
+    )
