@@ -69,7 +69,7 @@ def pair_rows(geo: ConvGeometry) -> bool:
     """
     if geo.rank < 2:
         return False
-    widest = max(seg.count for seg in geo.segments(geo.rank - 1))
+    widest = max((seg.count for seg in geo.segments(geo.rank - 1)), default=0)  # 0: all padding
     return widest >= 2 * block_cap(geo, ROWS)
 
 
