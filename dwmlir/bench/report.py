@@ -96,6 +96,8 @@ def render_table(run: BenchRun) -> str:
                 row += f"  {cell:>15}"
             lines.append(row)
     lines.append("")
+    lines.extend(_target_lines(run, name_w))
+    lines.append("")
     lines.extend(_host_lines(run.host))
     lines.append("")
     lines.append("Kernels:")
@@ -127,15 +129,135 @@ def render_table(run: BenchRun) -> str:
     return "\n".join(lines)
 
 
-def _ratios(run: BenchRun, base: str, bits: int) -> list[float]:
-    """dwmlir's instructions per output over baseline ``base``'s, per kernel where both ran."""
+def _ratio_pairs(run: BenchRun, base: str, bits: int) -> list[tuple[KernelResult, float]]:
+    """(kernel, dwmlir's instructions per output over baseline ``base``'s) where both ran."""
     out = []
     for k in run.kernels:
         ours = next((k.per_output(i, bits) for i in k.impls if i.impl == "dwmlir"), None)
         theirs = next((k.per_output(i, bits) for i in k.impls if i.impl == base), None)
         if ours and theirs:
-            out.append(ours / theirs)
+            out.append((k, ours / theirs))
     return out
+
+
+def _ratios(run: BenchRun, base: str, bits: int) -> list[float]:
+    return [r for _, r in _ratio_pairs(run, base, bits)]
+
+
+# The performance issue's acceptance figures.
+MAX_ACLE_RATIO = 1.0
+MAX_AUTOVEC_RATIO = 1 / 3
+MIN_V1_FMA_USE = 0.85
+MAX_PER_MAC_SPREAD = 1.3
+MAX_COMPILE_SECONDS = 1.0
+V1 = "neoverse-v1"
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Where dwmlir's kernels stand against each acceptance figure, per vector length."""
+
+    worst_acle: dict[int, tuple[float, str]]  # VL -> (highest dwmlir/acle ratio, its kernel)
+    autovec_geomean: dict[int, float]
+    per_mac: dict[int, dict[int, float]]  # VL -> rank -> geomean instructions per MAC
+    lowest_v1_fma: tuple[float, str] | None  # (utilization, kernel), None without neoverse-v1
+    slowest_compile: tuple[float, str] | None
+
+    def spread(self, bits: int) -> float | None:
+        vals = list(self.per_mac.get(bits, {}).values())
+        return max(vals) / min(vals) if len(vals) > 1 else None
+
+    def as_dict(self, vector_bits: Sequence[int]) -> dict[str, Any]:
+        worst = {str(v): {"ratio": round(r, 4), "kernel": n} for v, (r, n) in self.worst_acle.items()}
+        per_mac = {
+            str(v): {f"{rank}d": round(x, 4) for rank, x in per.items()} for v, per in self.per_mac.items()
+        }
+        v1 = self.lowest_v1_fma
+        comp = self.slowest_compile
+        return {
+            "worst_acle_ratio": worst,
+            "autovec_ratio_geomean": {str(v): round(r, 4) for v, r in self.autovec_geomean.items()},
+            "instructions_per_mac": per_mac,
+            "per_mac_spread": {str(v): round(x, 4) for v in vector_bits if (x := self.spread(v)) is not None},
+            "lowest_neoverse_v1_fma_use": None if v1 is None else {"use": round(v1[0], 4), "kernel": v1[1]},
+            "slowest_compile": None if comp is None else {"seconds": round(comp[0], 4), "kernel": comp[1]},
+        }
+
+
+def targets(run: BenchRun) -> Targets:
+    worst: dict[int, tuple[float, str]] = {}
+    auto: dict[int, float] = {}
+    per_mac: dict[int, dict[int, float]] = {}
+    for bits in run.vector_bits:
+        pairs = [(r, k.kernel.name) for k, r in _ratio_pairs(run, "acle", bits)]
+        if pairs:
+            worst[bits] = max(pairs)
+        ratios = _ratios(run, "autovec", bits)
+        if ratios:
+            auto[bits] = geomean(ratios)
+        by_rank: dict[int, list[float]] = {}
+        for k in run.kernels:
+            ours = next((k.per_output(i, bits) for i in k.impls if i.impl == "dwmlir"), None)
+            if ours:
+                spec = k.kernel.spec
+                by_rank.setdefault(len(spec.kernel), []).append(ours / math.prod(spec.kernel))
+        if by_rank:
+            per_mac[bits] = {rank: geomean(v) for rank, v in sorted(by_rank.items())}
+    ours = [(k.kernel.name, i) for k in run.kernels for i in k.impls if i.impl == "dwmlir" and i.ok]
+    v1 = [(i.mca[V1].fma_utilization, name) for name, i in ours if i.loop is not None and V1 in i.mca]
+    comp = [(i.compile_seconds, name) for name, i in ours if i.compile_seconds is not None]
+    return Targets(worst, auto, per_mac, min(v1) if v1 else None, max(comp) if comp else None)
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT MET"
+
+
+def _target_lines(run: BenchRun, name_w: int) -> list[str]:
+    t = targets(run)
+    vls = run.vector_bits
+    width = name_w + 25
+    scope = "" if run.set_name == "full set" else "; the targets are set on the full set"
+    lines = [f"Targets (dwmlir kernels; instructions per MAC = per output and filter tap{scope})"]
+    lines.append(f"{'':<{width}}" + "".join(f"{v:>9}" for v in vls))
+
+    def row(label: str, values: list[float | None], ok: bool | None) -> None:
+        verdict = "" if ok is None else f"  {_verdict(ok)}"
+        lines.append(f"{label:<{width}}" + "".join(_num(v, 9, 3) for v in values) + verdict)
+
+    worst = [t.worst_acle.get(v, (None, ""))[0] for v in vls]
+    if any(w is not None for w in worst):
+        row(
+            f"dwmlir / acle, worst kernel (<= {MAX_ACLE_RATIO:.2f})",
+            worst,
+            all(w <= MAX_ACLE_RATIO for w in worst if w is not None),
+        )
+    auto = [t.autovec_geomean.get(v) for v in vls]
+    if any(a is not None for a in auto):
+        row("dwmlir / autovec, geomean (<= 0.333)", auto, all(a <= MAX_AUTOVEC_RATIO for a in auto if a))
+    ranks = sorted({r for per in t.per_mac.values() for r in per})
+    for rank in ranks:
+        row(f"instructions per MAC, {rank}-D", [t.per_mac.get(v, {}).get(rank) for v in vls], None)
+    if len(ranks) > 1:
+        spread = [t.spread(v) for v in vls]
+        row(
+            f"  spread max/min (<= {MAX_PER_MAC_SPREAD:.2f})",
+            spread,
+            all(s <= MAX_PER_MAC_SPREAD for s in spread if s is not None),
+        )
+    if t.lowest_v1_fma is not None:
+        use, name = t.lowest_v1_fma
+        lines.append(
+            f"{'Neoverse V1 FMA-pipe use, lowest (>= 85%)':<{width}}{100 * use:>8.0f}%  {name}  "
+            f"{_verdict(use >= MIN_V1_FMA_USE)}"
+        )
+    if t.slowest_compile is not None:
+        secs, name = t.slowest_compile
+        lines.append(
+            f"{'spec to object, slowest (< 1 s)':<{width}}{secs:>8.2f}s  {name}  "
+            f"{_verdict(secs < MAX_COMPILE_SECONDS)}"
+        )
+    return lines
 
 
 def _host_lines(host: HostReport) -> list[str]:
@@ -217,6 +339,7 @@ def to_json(run: BenchRun) -> dict[str, Any]:
         "seconds": round(run.seconds, 2),
         "correct": {"baselines": [b_ok, b_all], "dwmlir": [d_ok, d_all]},
         "kernels": kernels,
+        "targets": targets(run).as_dict(run.vector_bits),
         "host": host,
     }
 

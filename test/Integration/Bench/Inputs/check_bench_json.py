@@ -21,3 +21,28 @@ for k in doc["kernels"]:
         line += f" mca cpus: {','.join(sorted(loop.get('mca', {})))}"
         print(line)
 print(f"{total} implementations, {ok} ok")
+
+# The targets block, recomputed here from the kernels: instructions per multiply-accumulate
+# (per output and filter tap) of dwmlir's kernels, geomean per rank, and the worst ACLE ratio.
+targets = doc["targets"]
+print("targets:", ",".join(sorted(targets)))
+for bits in ("128", "2048"):
+    per_rank: dict[int, list[float]] = {}
+    worst = 0.0
+    for k in doc["kernels"]:
+        impls = {i["impl"]: i for i in k["impls"]}
+        ours = impls["dwmlir"]["instructions_per_output"][bits]
+        taps = 1
+        for size in k["filter_shape"][:-1]:
+            taps *= size
+        per_rank.setdefault(len(k["filter_shape"]) - 1, []).append(ours / taps)
+        acle = impls.get("acle", {}).get("instructions_per_output")
+        if acle:
+            worst = max(worst, ours / acle[bits])
+    product = 1.0
+    for v in per_rank[2]:
+        product *= v
+    per_mac_2d = product ** (1 / len(per_rank[2]))
+    same_mac = abs(per_mac_2d - targets["instructions_per_mac"][bits]["2d"]) < 2e-3
+    same_worst = abs(worst - targets["worst_acle_ratio"][bits]["ratio"]) < 2e-3
+    print(f"{bits}: per-MAC 2-D agrees: {same_mac}, worst ACLE ratio agrees: {same_worst}")
