@@ -104,6 +104,14 @@ def llc_command(target: Target, cpu: str | None) -> list:
     return [llvm_tool("llc"), "-O3", *_target_flags(target, cpu), "-relocation-model=pic"]
 
 
+def assemble(asm: bytes, obj: Path, target: Target, cpu: str | None) -> None:
+    """The object of ``asm`` (llvm-mc): NAME.o is then exactly the code of NAME.s, and code
+    generation runs once instead of twice."""
+    cmd = [llvm_tool("llvm-mc"), f"-triple={target.triple}", f"-mattr={target.mattr}"]
+    cmd += [f"-mcpu={cpu}"] if cpu else []
+    run([*cmd, "-filetype=obj", "-", "-o", obj], input=asm, what="llvm-mc")
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -130,7 +138,7 @@ def compile_spec(
     art.files[".s"] = run([*llc_args, "-filetype=asm", "-", "-o", "-"], input=ll, what="llc").stdout
     with tempfile.TemporaryDirectory(prefix="dwmlir-llc-") as tmp:
         obj = Path(tmp) / f"{spec.name}.o"
-        run([*llc_args, "-filetype=obj", "-", "-o", obj], input=ll, what="llc")
+        assemble(art.files[".s"], obj, target, cpu)
         art.files[".o"] = obj.read_bytes()
         lib, so = Path(tmp) / f"lib{spec.name}.a", Path(tmp) / f"lib{spec.name}.so"
         archive(lib, [obj])
