@@ -9,7 +9,8 @@ The shape of a hand-written SVE kernel, emitted as vector IR on memrefs:
   are never stored) wherever a full vector stays inside the input buffer.
 * A block of ``ACCUMULATORS`` outputs (2 rows x 4 columns, or 1 x 8; half as many columns
   at stride > 1) accumulates in registers across every in-bounds tap of its outputs:
-  static outer taps (kd, kh) are unrolled, border ones are loops carrying the accumulators.
+  outer taps (kd, kh) are unrolled in the interior (up to 3x3), loops carrying the
+  accumulators elsewhere.
   Each input vector is loaded once per block and feeds every output that reads it (two
   output rows share two of three input rows), and the block is stored once. Blocks along W
   are balanced (14 columns: 2 x 7) and their loops are not unrolled by LLVM, which would
@@ -30,11 +31,24 @@ from collections.abc import Callable
 from mlir import ir
 from mlir.dialects import arith, memref, scf, vector
 
-from .nest import ConvGeometry, Index, Segment, affine, index, loop, loop_step, outer_groups, tap_bounds
+from .nest import (
+    ConvGeometry,
+    Index,
+    Segment,
+    affine,
+    index,
+    loop,
+    loop_step,
+    no_unroll,
+    outer_groups,
+    tap_bounds,
+)
 
 ACCUMULATORS = 8  # output vectors a block keeps in registers: measured, 10 and 12 spill
 ROWS = 2  # output rows per block when rows are paired
-MAX_UNROLLED_TAPS = 7
+# Outer taps (kd x kh) unrolled per block: 3x3 keeps a 3-D block one straight run of 27 taps;
+# a 5x5x5 filter loops over kd (unrolled, it compiled for 6 s).
+MAX_UNROLLED_OUTER_TAPS = 9
 # Eight accumulators, the hoisted taps and a few input vectors fit the 32 vector registers.
 MAX_HOISTED_TAPS = 12
 
@@ -268,7 +282,7 @@ class BlockedRows:
                         accs[r * width + j] = em.mac(accs[r * width + j], cache[rel, p], wv)
             return accs
 
-        accs = self._outer_taps(combo, row_idx[0], 0, [], accs, row_taps, {})
+        accs = self._outer_taps(combo, row_idx[0], 0, [], accs, row_taps, {}, self._unrolled(combo, seg))
         for acc, at in zip(accs, out_at, strict=True):
             em.write(acc if acc is not None else em.zero_vector(em.vt), em.out, at, mask)
 
@@ -286,8 +300,20 @@ class BlockedRows:
         at = arith.addi(start, index(col * self.in_shape[-1])) if col else start
         return em.read(em.vt_in, self.flat_input, [at], None)
 
-    def _outer_taps(self, combo, o_idx, level: int, k_idx: list[Index], accs: Accs, body, cache) -> Accs:
-        """``body`` over every in-bounds outer tap (kd, kh) of the row ``o_idx``."""
+    def _unrolled(self, combo: tuple[Segment, ...], seg: Segment) -> bool:
+        """Whether a block's outer taps may be unrolled: only where every tap is in bounds.
+
+        Border rows and columns (padding) are few, and unrolling each of their tap ranges
+        multiplied code size (3-D 3x3x3 SAME took 2.8 s to compile).
+        """
+        full = [(g.kmin, g.kmax) == (0, k - 1) for g, k in zip(combo, self.geo.kernel, strict=False)]
+        return all(full) and (seg.kmin, seg.kmax) == (0, self.geo.kernel[-1] - 1)
+
+    def _outer_taps(
+        self, combo, o_idx, level: int, k_idx: list[Index], accs: Accs, body, cache, unroll: bool
+    ) -> Accs:
+        """``body`` over every in-bounds outer tap (kd, kh) of the row ``o_idx``; with
+        ``unroll``, the innermost outer dims are unrolled up to MAX_UNROLLED_OUTER_TAPS taps."""
         if level == len(combo):
             return body(k_idx, accs, cache)
         if level == len(combo) - 1:
@@ -299,9 +325,10 @@ class BlockedRows:
             lo, hi = tap_bounds(self.geo, level, index(o_idx[level]))
 
         def inner(k: Index, a: Accs) -> Accs:
-            return self._outer_taps(combo, o_idx, level + 1, [*k_idx, k], a, body, cache)
+            return self._outer_taps(combo, o_idx, level + 1, [*k_idx, k], a, body, cache, unroll)
 
-        if isinstance(lo, int) and isinstance(hi, int) and hi - lo <= MAX_UNROLLED_TAPS:
+        taps_below = math.prod(self.geo.kernel[level : len(combo)])
+        if unroll and isinstance(lo, int) and isinstance(hi, int) and taps_below <= MAX_UNROLLED_OUTER_TAPS:
             for k in range(lo, hi):
                 accs = inner(k, accs)
             return accs
@@ -313,6 +340,7 @@ class BlockedRows:
                 a = zero
             carried.append(a)
         for_op = scf.ForOp(index(lo), index(hi), index(1), carried)
+        no_unroll(for_op)  # we decided: LLVM's full unroll of these undid the code-size limit
         with ir.InsertionPoint(for_op.body):
             scf.YieldOp(inner(for_op.induction_variable, list(for_op.inner_iter_args)))
         return list(for_op.results)

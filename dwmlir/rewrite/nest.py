@@ -147,6 +147,13 @@ def loop_range(
     return None if acc is None else for_op.results[0]
 
 
+def no_unroll(for_op: scf.ForOp) -> None:
+    """Ask LLVM not to unroll ``for_op`` (``llvm.loop.unroll.disable`` on its back edge)."""
+    for_op.operation.attributes["loop_annotation"] = ir.Attribute.parse(
+        "#llvm.loop_annotation<unroll = <disable = true>>"
+    )
+
+
 def loop_step(
     lo: Index, hi: Index, step: Index, body: Callable[[ir.Value], None], unroll: bool = True
 ) -> None:
@@ -157,9 +164,7 @@ def loop_step(
     """
     for_op = scf.ForOp(index(lo), index(hi), index(step), [])
     if not unroll:
-        for_op.operation.attributes["loop_annotation"] = ir.Attribute.parse(
-            "#llvm.loop_annotation<unroll = <disable = true>>"
-        )
+        no_unroll(for_op)
     with ir.InsertionPoint(for_op.body):
         body(for_op.induction_variable)
         scf.YieldOp([])

@@ -110,3 +110,29 @@ def test_paired_block():
         f"{body.count('arith.mulf')} first-tap mulf, {body.count('vector.fma')} fma, "
         f"{body.count('vector.transfer_write')} writes"
     )
+
+
+# Code size: a 3x3(x3) interior block is one straight run of taps; a 5x5x5 filter loops over
+# kd, and border rows loop over their in-bounds taps, in loops LLVM is told not to unroll.
+# CHECK-LABEL: TEST: test_tap_loops
+# CHECK-NEXT: 3x3x3 valid: tap loops False
+# CHECK-NEXT: 5x5x5 valid: tap loops True, not unrolled True
+# CHECK-NEXT: 3x3x3 same: tap loops True, not unrolled True
+@run
+def test_tap_loops():
+    op = "depthwise_conv_3d_ndhwc_dhwc"
+    for name, spec in (
+        ("3x3x3 valid", ConvSpec(op, (1, 6, 6, 10, 8), (3, 3, 3, 8))),
+        ("5x5x5 valid", ConvSpec(op, (1, 6, 6, 10, 8), (5, 5, 5, 8))),
+        ("3x3x3 same", ConvSpec(op, (1, 6, 6, 10, 8), (3, 3, 3, 8), padding="same")),
+    ):
+        lines = vector_ir(spec).splitlines()
+        # Each loop carrying accumulators closes at its own indentation with the annotation.
+        closes = []
+        for i, line in enumerate(lines):
+            if "scf.for" in line and "iter_args(" in line:
+                indent = len(line) - len(line.lstrip())
+                end = next(e for e in lines[i + 1 :] if len(e) - len(e.lstrip()) == indent)
+                closes.append("loop_annotation" in end)
+        out = f"{name}: tap loops {bool(closes)}"
+        print(out + (f", not unrolled {all(closes)}" if closes else ""))
