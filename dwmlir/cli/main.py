@@ -347,6 +347,11 @@ def _compile_batch(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise UserError(f"-j must be >= 1, got {args.jobs}")
+    if args.vectorizer != DEFAULT_VECTORIZER:
+        raise UserError(
+            f"--vectorizer {args.vectorizer} applies to one kernel: a --config batch always uses "
+            "dwmlir's vectorizer (compile the kernel on its own to compare)"
+        )
     cfg = load_config(args.config)
     start = time.perf_counter()
     files, built = build_library(cfg, args.jobs, terminal_progress)
