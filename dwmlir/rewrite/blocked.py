@@ -29,13 +29,14 @@ import math
 from collections.abc import Callable
 
 from mlir import ir
-from mlir.dialects import arith, memref, scf, vector
+from mlir.dialects import arith, scf, vector
 
 from .nest import (
     ConvGeometry,
     Index,
     Segment,
     affine,
+    collapse_trailing,
     index,
     loop,
     loop_step,
@@ -132,13 +133,11 @@ class BlockedRows:
         or else from their first product."""
         self.em, self.geo = em, em.geo
         self.init, self.from_output = init, from_output
-        in_t = ir.MemRefType(em.input.type)
-        self.in_shape = list(in_t.shape)
+        self.in_shape = list(ir.MemRefType(em.input.type).shape)
         self.in_total = math.prod(self.in_shape)
-        self.flat_input = None
-        if unmasked_tail_reads(self.geo):
-            flat_t = ir.MemRefType.get([self.in_total], in_t.element_type)
-            self.flat_input = memref.collapse_shape(flat_t, em.input, [list(range(in_t.rank))])
+        self.flat_input = (
+            collapse_trailing(em.input, len(self.in_shape)) if unmasked_tail_reads(self.geo) else None
+        )
 
     def emit(self, n: Index) -> None:
         self.em.channel_steps(lambda c0, mask: self._step(n, c0, mask))
@@ -268,17 +267,19 @@ class BlockedRows:
             if not kh_static:
                 cache = {}
             static = all(isinstance(k, int) for k in k_idx)
+            readers: dict[int, Callable[[int], ir.Value]] = {}  # per row, made at its first read
             for kw in range(seg.kmin, seg.kmax + 1):
                 wv = step.hoisted.get((*k_idx, kw)) if static else None
                 if wv is None:
                     wv = em.read(em.vt_in, em.filter, [*k_idx, kw, c0], mask)
                 for r in range(rows):
-                    outer_in = geo.outer_inputs(row_idx[r], k_idx)
                     rel = r * geo.strides[w - 1] + k_idx[-1] * geo.dilations[w - 1] if kh_static else r
                     for j in range(width):
                         p = j * s + kw * d
                         if (rel, p) not in cache:
-                            cache[rel, p] = self._read_input(step, outer_in, ow0, p - pad)
+                            if r not in readers:
+                                readers[r] = self._row_reader(step, geo.outer_inputs(row_idx[r], k_idx), ow0)
+                            cache[rel, p] = readers[r](p - pad)
                         accs[r * width + j] = em.mac(accs[r * width + j], cache[rel, p], wv)
             return accs
 
@@ -286,19 +287,23 @@ class BlockedRows:
         for acc, at in zip(accs, out_at, strict=True):
             em.write(acc if acc is not None else em.zero_vector(em.vt), em.out, at, mask)
 
-    def _read_input(self, step: _Step, outer_in: list[Index], ow0: Index, col: int) -> ir.Value:
-        """The input vector at outer position ``outer_in``, column ``ow0 * stride + col``."""
+    def _row_reader(self, step: _Step, outer_in: list[Index], ow0: Index) -> Callable[[int], ir.Value]:
+        """``read(col)``: the input vector at outer position ``outer_in``, column
+        ``ow0 * stride + col``, for one block row."""
         em = self.em
         s = self.geo.strides[-1]
         if not step.unmasked_input:
-            return em.read(
+            return lambda col: em.read(
                 em.vt_in, em.input, [step.n, *outer_in, affine(ow0, s, 0, 0, col), step.c0], step.mask
             )
-        # Flat index: the block's row start plus a constant, so LLVM folds it into addressing.
+        # Flat index: the row's start (computed once) plus a constant, which LLVM folds into
+        # addressing.
+        c = self.in_shape[-1]
         row = linear([step.n, *outer_in, affine(ow0, s, 0, 0, 0)], self.in_shape[:-1])
-        start = arith.addi(arith.muli(index(row), index(self.in_shape[-1])), step.c0)
-        at = arith.addi(start, index(col * self.in_shape[-1])) if col else start
-        return em.read(em.vt_in, self.flat_input, [at], None)
+        start = arith.addi(arith.muli(index(row), index(c)), step.c0)
+        return lambda col: em.read(
+            em.vt_in, self.flat_input, [arith.addi(start, index(col * c)) if col else start], None
+        )
 
     def _unrolled(self, combo: tuple[Segment, ...], seg: Segment) -> bool:
         """Whether a block's outer taps may be unrolled: only where every tap is in bounds.

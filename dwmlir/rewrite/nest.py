@@ -10,11 +10,12 @@ into segments that share the same range of in-bounds taps (``segments``).
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from mlir import ir
-from mlir.dialects import arith, scf, tensor
+from mlir.dialects import arith, memref, scf, tensor
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,15 @@ def insert_slice(value: ir.Value, dest: ir.Value, offsets: Sequence[Index], size
     static = [o if isinstance(o, int) else dynamic() for o in offsets]
     dyn = [o for o in offsets if not isinstance(o, int)]
     return tensor.insert_slice(value, dest, dyn, [], [], static, list(sizes), [1] * len(sizes))
+
+
+def collapse_trailing(buf: ir.Value, dims: int) -> ir.Value:
+    """Identity-layout memref ``buf`` with its last ``dims`` dims collapsed into one."""
+    t = ir.MemRefType(buf.type)
+    keep = t.rank - dims
+    shape = list(t.shape)
+    flat_t = ir.MemRefType.get([*shape[:keep], math.prod(shape[keep:])], t.element_type)
+    return memref.collapse_shape(flat_t, buf, [[i] for i in range(keep)] + [list(range(keep, t.rank))])
 
 
 def loop(

@@ -39,6 +39,7 @@ from .blocked import BlockedRows, covers_every_output
 from .nest import (
     ConvGeometry,
     Index,
+    collapse_trailing,
     defining_op,
     index,
     int_list,
@@ -176,14 +177,9 @@ class _Emitter:
     # -- strategies --------------------------------------------------------------------------------
     def fill(self, value: ir.Value) -> None:
         """Every output element = ``value``: the output seen as one contiguous vector run."""
-        out_t = ir.MemRefType(self.out.type)
-        total = 1
-        for size in out_t.shape:
-            total *= size
-        flat_t = ir.MemRefType.get([total], out_t.element_type)
-        flat = memref.collapse_shape(flat_t, self.out, [list(range(out_t.rank))])
+        flat = collapse_trailing(self.out, ir.MemRefType(self.out.type).rank)
         splat = vector.broadcast(self.vt, value)
-        self._chunks(0, total, lambda i, mask: self.write(splat, flat, [i], mask))
+        self._chunks(0, ir.MemRefType(flat.type).shape[0], lambda i, mask: self.write(splat, flat, [i], mask))
 
     def run(self) -> None:
         """Add every tap's products to the output buffer."""
@@ -253,7 +249,7 @@ class _Emitter:
         mult = self.info.multiplier
         flt, out = self.filter, self.out
         if mult:  # (..., c, m) -> (..., c*m): both are contiguous, identity-layout buffers
-            flt, out = (self._collapse_last_two(v) for v in (flt, out))
+            flt, out = (collapse_trailing(v, 2) for v in (flt, out))
 
         def row(o_idx: list[Index], k_idx: list[Index], _: None) -> None:
             outer_in = geo.outer_inputs(o_idx, k_idx)
@@ -288,13 +284,6 @@ class _Emitter:
                 loop(seg.start, seg.count, None, column)
 
         return row
-
-    def _collapse_last_two(self, buf: ir.Value) -> ir.Value:
-        t = ir.MemRefType(buf.type)
-        shape = list(t.shape)
-        flat_t = ir.MemRefType.get([*shape[:-2], shape[-2] * shape[-1]], t.element_type)
-        groups = [[i] for i in range(t.rank - 2)] + [[t.rank - 2, t.rank - 1]]
-        return memref.collapse_shape(flat_t, buf, groups)
 
 
 def _buffer_of(value: ir.Value) -> ir.Value:
