@@ -133,8 +133,7 @@ def _ratio_pairs(run: BenchRun, base: str, bits: int) -> list[tuple[KernelResult
     """(kernel, dwmlir's instructions per output over baseline ``base``'s) where both ran."""
     out = []
     for k in run.kernels:
-        ours = next((k.per_output(i, bits) for i in k.impls if i.impl == "dwmlir"), None)
-        theirs = next((k.per_output(i, bits) for i in k.impls if i.impl == base), None)
+        ours, theirs = k.per_output_of("dwmlir", bits), k.per_output_of(base, bits)
         if ours and theirs:
             out.append((k, ours / theirs))
     return out
@@ -197,7 +196,7 @@ def targets(run: BenchRun) -> Targets:
             auto[bits] = geomean(ratios)
         by_rank: dict[int, list[float]] = {}
         for k in run.kernels:
-            ours = next((k.per_output(i, bits) for i in k.impls if i.impl == "dwmlir"), None)
+            ours = k.per_output_of("dwmlir", bits)
             if ours:
                 spec = k.kernel.spec
                 by_rank.setdefault(len(spec.kernel), []).append(ours / math.prod(spec.kernel))

@@ -66,6 +66,10 @@ class KernelResult:
             return None
         return impl.instructions[bits] / self.kernel.outputs
 
+    def per_output_of(self, name: str, bits: int) -> float | None:
+        """``per_output`` of the implementation called ``name`` (None if it did not run)."""
+        return next((self.per_output(i, bits) for i in self.impls if i.impl == name), None)
+
 
 @dataclass
 class _Built:
