@@ -31,7 +31,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import UserError
-from ..spec import ConvSpec, parse_int_list, parse_padding, parse_shape
+from ..spec import BlockSpec, ConvSpec, block_from_options, parse_int_list, parse_padding, parse_shape
 from ..target import DEFAULT_TARGET, Target, get_target
 from .compile import archive, check_cpu, compile_spec, sha256_hex
 from .header import kernel_block, render_header
@@ -47,6 +47,18 @@ _KERNEL_KEYS = {
     "dtype",
     "input_zp",
     "filter_zp",
+    # the fused epilogue (see BlockSpec): bias = true, activation = "relu6", requantize = true,
+    # output_zp, output_scale
+    "bias",
+    "activation",
+    "requantize",
+    "output_zp",
+    "output_scale",
+    # a fused 1x1 conv after it: pointwise = COUT, pointwise_bias, pointwise_activation, residual
+    "pointwise",
+    "pointwise_bias",
+    "pointwise_activation",
+    "residual",
 }
 
 
@@ -55,10 +67,10 @@ class LibraryConfig:
     name: str
     target: Target
     cpu: str | None
-    kernels: tuple[ConvSpec, ...]
+    kernels: tuple[BlockSpec, ...]
 
 
-def _kernel_spec(entry: object, where: str) -> ConvSpec:
+def _kernel_spec(entry: object, where: str) -> BlockSpec:
     if not isinstance(entry, dict):
         raise UserError(f"{where}: a kernel must be a table/object with name, op, input and filter")
     unknown = sorted(set(entry) - _KERNEL_KEYS)
@@ -76,7 +88,7 @@ def _kernel_spec(entry: object, where: str) -> ConvSpec:
         return None if value is None else str(value)
 
     try:
-        return ConvSpec(
+        conv = ConvSpec(
             op=text("op"),
             input_shape=parse_shape(text("input"), "input"),
             filter_shape=parse_shape(text("filter"), "filter"),
@@ -88,8 +100,41 @@ def _kernel_spec(entry: object, where: str) -> ConvSpec:
             input_zp=int(entry.get("input_zp", 0)),
             filter_zp=int(entry.get("filter_zp", 0)),
         )
+        return _block(conv, entry)
     except UserError as exc:
         raise UserError(f"{where}: {exc}") from None
+
+
+def _block(conv: ConvSpec, entry: dict) -> BlockSpec:
+    """The kernel's epilogue keys; each must have its natural TOML/JSON type."""
+    kinds = {
+        "bias": bool,
+        "requantize": bool,
+        "activation": str,
+        "output_zp": int,
+        "output_scale": (int, float),
+    }
+    for key, kind in kinds.items():
+        value = entry.get(key)
+        if value is not None and (
+            not isinstance(value, kind) or (kind is not bool and isinstance(value, bool))
+        ):
+            raise UserError(
+                f"{key} = {value!r} has the wrong type: see the config format in 'dwmlir compile --help'"
+            )
+    scale = entry.get("output_scale")
+    return block_from_options(
+        conv,
+        bias=entry.get("bias", False),
+        activation=entry.get("activation", "none"),
+        requantize=entry.get("requantize", False),
+        output_zp=entry.get("output_zp"),
+        output_scale=None if scale is None else float(scale),
+        pointwise=entry.get("pointwise"),
+        pointwise_bias=entry.get("pointwise_bias", False),
+        pointwise_activation=entry.get("pointwise_activation", "none"),
+        residual=entry.get("residual", False),
+    )
 
 
 def load_config(path: Path) -> LibraryConfig:
@@ -120,7 +165,7 @@ def load_config(path: Path) -> LibraryConfig:
     return LibraryConfig(probe.name, target, cpu, specs)
 
 
-def _compile_one(spec: ConvSpec, target_name: str, cpu: str | None) -> tuple[bytes, float]:
+def _compile_one(spec: BlockSpec, target_name: str, cpu: str | None) -> tuple[bytes, float]:
     start = time.perf_counter()
     art = compile_spec(spec, get_target(target_name), cpu)
     return art.files[".o"], time.perf_counter() - start
@@ -128,7 +173,7 @@ def _compile_one(spec: ConvSpec, target_name: str, cpu: str | None) -> tuple[byt
 
 @dataclass(frozen=True)
 class BuiltKernel:
-    spec: ConvSpec
+    spec: BlockSpec
     seconds: float
     object_bytes: int
 

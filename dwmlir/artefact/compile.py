@@ -22,7 +22,7 @@ from ..ir import build_kernel_module, find_ops
 from ..pipeline import bundles, run_bundle, set_vscale_range
 from ..rewrite import DEFAULT_VECTORIZER, VectorShape, has_fill, rewrite_depthwise
 from ..schedule import apply_schedule, build_schedule
-from ..spec import ConvSpec
+from ..spec import BlockSpec, ConvSpec, as_block
 from ..target import Target, add_vl_guard
 from ..toolchain import LLVM_VERSION, llvm_tool, run
 from .header import c_prototype, kernel_block, render_header
@@ -32,10 +32,15 @@ from .header import c_prototype, kernel_block, render_header
 class Artefacts:
     """Every stage's text plus the object file, keyed by file suffix."""
 
-    spec: ConvSpec
+    block: BlockSpec
     target: Target
     vectorizer: str = DEFAULT_VECTORIZER
     files: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> ConvSpec:
+        """The depthwise layer of the block."""
+        return self.block.conv
 
     def text(self, suffix: str) -> str:
         return self.files[suffix].decode()
@@ -51,11 +56,18 @@ def _check_vectorized(module: ir.Module, spec: ConvSpec) -> None:
 
 
 def lower_to_llvm_dialect(
-    spec: ConvSpec, target: Target, vectorizer: str = DEFAULT_VECTORIZER
+    spec: ConvSpec | BlockSpec, target: Target, vectorizer: str = DEFAULT_VECTORIZER
 ) -> tuple[str, str, str, str]:
     """Return (input linalg, schedule, vectorized, LLVM-dialect) MLIR texts."""
+    block = as_block(spec)
+    spec = block.conv
+    if not block.epilogue.empty and vectorizer != DEFAULT_VECTORIZER:
+        raise UserError(
+            f"--vectorizer {vectorizer} cannot fuse an epilogue ({block.epilogue.describe()}): "
+            f"use --vectorizer {DEFAULT_VECTORIZER}"
+        )
     with ir.Context(), ir.Location.unknown():
-        module = build_kernel_module(spec)
+        module = build_kernel_module(block)
         input_text = str(module)
         add_vl_guard(module, target, spec.name)
         rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable), vectorizer)
@@ -122,12 +134,14 @@ def archive(lib: Path, members: Sequence[Path]) -> None:
 
 
 def compile_spec(
-    spec: ConvSpec, target: Target, cpu: str | None = None, vectorizer: str = DEFAULT_VECTORIZER
+    spec: ConvSpec | BlockSpec, target: Target, cpu: str | None = None, vectorizer: str = DEFAULT_VECTORIZER
 ) -> Artefacts:
     """Compile ``spec`` for ``target`` (and ``cpu``); raises UserError/ToolError/InternalError."""
     cpu = check_cpu(target, cpu)
-    art = Artefacts(spec, target, vectorizer)
-    input_text, schedule_text, vector_text, llvm_text = lower_to_llvm_dialect(spec, target, vectorizer)
+    block = as_block(spec)
+    spec = block.conv
+    art = Artefacts(block, target, vectorizer)
+    input_text, schedule_text, vector_text, llvm_text = lower_to_llvm_dialect(block, target, vectorizer)
     art.files[".mlir"] = input_text.encode()
     art.files[".schedule.mlir"] = schedule_text.encode()
     art.files[".vector.mlir"] = vector_text.encode()
@@ -150,21 +164,22 @@ def compile_spec(
         art.files[".so"] = so.read_bytes()
     n = spec.name
     note = f"Needs only libc; no MLIR runtime library. Link {n}.o, lib{n}.a or lib{n}.so."
-    art.files[".h"] = render_header(spec.name, [kernel_block(spec, target, cpu)], __version__, note).encode()
+    art.files[".h"] = render_header(spec.name, [kernel_block(block, target, cpu)], __version__, note).encode()
     art.files[".json"] = render_manifest(art, cpu).encode()
     return art
 
 
 def render_manifest(art: Artefacts, cpu: str | None) -> str:
     """NAME.json: what was built, for which target, with which tools, and each file's hash."""
-    spec, target = art.spec, art.target
+    spec, target, block = art.spec, art.target, art.block
+    epi = block.epilogue
     doc = {
         "dwmlir": __version__,
         "spec": {
             "name": spec.name,
             "op": spec.op,
             "dtype": spec.dtype,
-            "output_dtype": spec.out_dtype,
+            "output_dtype": block.out_dtype,
             "input_shape": list(spec.input_shape),
             "filter_shape": list(spec.filter_shape),
             "output_shape": list(spec.output_shape),
@@ -179,6 +194,7 @@ def render_manifest(art: Artefacts, cpu: str | None) -> str:
             "input_zp": spec.input_zp,
             "filter_zp": spec.filter_zp,
         },
+        "c_prototype": c_prototype(block) + ";",
         "target": {
             "name": target.name,
             "triple": target.triple,
@@ -187,8 +203,8 @@ def render_manifest(art: Artefacts, cpu: str | None) -> str:
             "vector_length": target.vl_assumption,
         },
         "vectorizer": art.vectorizer,
+        **({"epilogue": _epilogue_manifest(block)} if not epi.empty else {}),
         "tools": {"llvm": LLVM_VERSION, "mlir-python-bindings": "xtc-mlir-python-bindings 22.1.8.4"},
-        "c_prototype": c_prototype(spec) + ";",
         "artefacts": {
             artefact_filename(spec.name, suffix): sha256_hex(data)
             for suffix, data in sorted(art.files.items())
@@ -196,6 +212,16 @@ def render_manifest(art: Artefacts, cpu: str | None) -> str:
         },
     }
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+
+def _epilogue_manifest(block: BlockSpec) -> dict:
+    epi = block.epilogue
+    doc: dict = {"bias": epi.bias, "activation": str(epi.activation), "requantize": epi.requantize}
+    if epi.requantize:
+        lo, hi = epi.int8_bounds()
+        doc.update(output_zp=epi.output_zp, output_scale=epi.output_scale, int8_bounds=[lo, hi])
+    doc["output_dtype"] = block.out_dtype
+    return doc
 
 
 def artefact_filename(name: str, suffix: str) -> str:

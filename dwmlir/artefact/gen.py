@@ -7,12 +7,12 @@ from mlir import ir
 from ..ir import build_kernel_module
 from ..rewrite import DEFAULT_VECTORIZER, VectorShape, has_fill, rewrite_depthwise
 from ..schedule import build_schedule
-from ..spec import ConvSpec
+from ..spec import BlockSpec, ConvSpec, as_block
 from ..target import Target
 
 
 def generate(
-    spec: ConvSpec, target: Target, with_schedule: bool, vectorizer: str = DEFAULT_VECTORIZER
+    spec: ConvSpec | BlockSpec, target: Target, with_schedule: bool, vectorizer: str = DEFAULT_VECTORIZER
 ) -> str:
     """Linalg MLIR text; with the schedule, one module that ``mlir-opt -transform-interpreter``
     can vectorize (the payload is taken after dwmlir's own rewrites, which mlir-opt lacks)."""
@@ -20,9 +20,10 @@ def generate(
         module = build_kernel_module(spec)
         if not with_schedule:
             return str(module)
+        conv = as_block(spec).conv
         rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable), vectorizer)
         schedule = build_schedule(
-            rows, spec.output_shape if has_fill(module) else None, spec.out_bits, target
+            rows, conv.output_shape if has_fill(module) else None, conv.out_bits, target
         )
         module.operation.attributes["transform.with_named_sequence"] = ir.UnitAttr.get()
         for op in list(schedule.body.operations):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..spec import ConvSpec
+from ..rewrite.pointwise import SCRATCH_BYTES, tile_pixels
+from ..spec import DTYPES, BlockSpec, ConvSpec, as_block
 from ..target import Target
 
 
@@ -31,29 +32,95 @@ def _padding(spec: ConvSpec) -> str:
     return f"padding {pairs} ({value}, not stored in the input buffer)"
 
 
-def c_prototype(spec: ConvSpec) -> str:
-    t, o = spec.c_type, spec.out_c_type
-    zps = "int32_t input_zp, int32_t filter_zp, " if spec.info.quantized else ""
-    return f"void {spec.name}(const {t} *input, const {t} *filter, {zps}{o} *output)"
+def c_prototype(spec: ConvSpec | BlockSpec) -> str:
+    """``void NAME(const T *input, ..., O *output)``: the arguments of ``BlockSpec.args``."""
+    block = as_block(spec)
+    params = []
+    for a in block.args:
+        if not a.is_buffer:
+            params.append(f"{a.c_type} {a.name}")
+        elif a.name == "output":
+            params.append(f"{a.c_type} *{a.name}")
+        else:
+            params.append(f"const {a.c_type} *{a.name}")
+    return f"void {block.name}({', '.join(params)})"
 
 
-def kernel_block(spec: ConvSpec, target: Target, cpu: str | None = None) -> list[str]:
+def _epilogue_lines(block: BlockSpec) -> list[str]:
+    """What the epilogue does to each accumulator, as the header states it."""
+    epi = block.epilogue
+    if epi.empty:
+        return []
+    acc = "acc + bias[ch]" if epi.bias else "acc"
+    lines = [" * Fused epilogue, per output element of output channel ch (c*M+m with a multiplier):"]
+    if epi.requantize:
+        lo, hi = epi.int8_bounds()
+        zp = epi.output_zp
+        zp_term = f"+ {zp}" if zp >= 0 else f"- {-zp}"
+        lines.append(
+            f" *   output = clamp(roundeven((float)({acc}) * requant_scale[ch]) {zp_term}, {lo}, {hi})"
+        )
+        lines.append(" *   (int8; round to nearest, ties to even; the sum wraps in int32)")
+    else:
+        act = epi.activation
+        expr = _act_expr(act, "{x}")
+        lines.append(f" *   {'dw' if block.pointwise else 'output'} = {expr.format(x=acc)}")
+    return lines
+
+
+def _act_expr(act, x: str) -> str:
+    return {
+        "none": "{x}",
+        "relu": "max({x}, 0)",
+        "relu6": "min(max({x}, 0), 6)",
+        "clamp": f"min(max({{x}}, {act.lo:g}), {act.hi:g})",
+        "silu": "{x} / (1 + exp(-({x})))",
+        "hardswish": "{x} * min(max({x} + 3, 0), 6) / 6",
+    }[act.kind].format(x=x)
+
+
+def _pointwise_lines(block: BlockSpec) -> list[str]:
+    pw = block.pointwise
+    if pw is None:
+        return []
+    y = "sum over ch of dw[pixel][ch] * pw_filter[ch][co]" + (" + pw_bias[co]" if pw.epilogue.bias else "")
+    c, elt_bytes = block.out_channels, DTYPES[block.conv.dtype][2] // 8
+    scratch = tile_pixels(c, elt_bytes) * c * elt_bytes
+    lines = [
+        f" * Fused pointwise 1x1 conv, per output pixel and output channel co (COUT = {pw.cout}), on dw,",
+        " * the depthwise result, which never exists whole in memory: tiles of it live in a",
+        f" * {scratch}-byte scratch on the kernel's stack (the bound is {SCRATCH_BYTES} bytes).",
+        f" *   output = {_act_expr(pw.epilogue.activation, y)}"
+        + (" + input[pixel][co]" if pw.residual else ""),
+    ]
+    return lines
+
+
+def kernel_block(spec: ConvSpec | BlockSpec, target: Target, cpu: str | None = None) -> list[str]:
     """The doc comment and prototype of one kernel."""
-    info = spec.info
+    block = as_block(spec)
+    spec = block.conv
     tuned = f", tuned for {cpu}" if cpu else ""
+    types = _types(spec)
+    if block.out_dtype != spec.out_dtype:
+        types = types.replace(" output;", f" accumulators, {block.out_dtype} ({block.out_c_type}) output;")
+    shapes = [
+        f" *   {a.name:<13} {_x(a.shape):>16}  ({a.layout if a.layout != 'c' else a.doc}) {a.c_type}"
+        for a in block.buffers
+    ]
     return [
         "/*",
-        f" * {spec.name}: linalg.{spec.op}, element type {_types(spec)}.",
+        f" * {spec.name}: linalg.{spec.op}, element type {types}.",
         " * All buffers are dense, row-major, in the op's own layouts:",
-        f" *   input  {_x(spec.input_shape):>16}  ({info.input_layout})",
-        f" *   filter {_x(spec.filter_shape):>16}  ({info.filter_layout})",
-        f" *   output {_x(spec.output_shape):>16}  ({info.output_layout})",
+        *shapes,
         f" * strides {_c(spec.strides)}, dilations {_c(spec.dilations)}, {_padding(spec)}.",
+        *_epilogue_lines(block),
+        *_pointwise_lines(block),
         " * The output is overwritten, not accumulated into. Buffers must not overlap.",
         f" * Target: {target.name} ({target.triple}, {target.mattr}{tuned});",
         f" * {target.vl_assumption}.",
         " */",
-        f"{c_prototype(spec)};",
+        f"{c_prototype(block)};",
         "",
     ]
 

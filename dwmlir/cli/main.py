@@ -15,7 +15,17 @@ from pathlib import Path
 from .. import __version__
 from ..errors import REPORT_HINT, UserError
 from ..rewrite import DEFAULT_VECTORIZER, VECTORIZERS
-from ..spec import OPS, SUPPORTED_DTYPES, SUPPORTED_OPS, ConvSpec, parse_int_list, parse_padding, parse_shape
+from ..spec import (
+    OPS,
+    SUPPORTED_DTYPES,
+    SUPPORTED_OPS,
+    BlockSpec,
+    ConvSpec,
+    block_from_options,
+    parse_int_list,
+    parse_padding,
+    parse_shape,
+)
 from ..target import DEFAULT_TARGET, get_target
 from .bench_cmd import add_bench_parser, cmd_bench
 from .fuzz_cmd import add_fuzz_parser, cmd_fuzz
@@ -147,12 +157,79 @@ def _add_spec_flags(p: argparse.ArgumentParser, required: bool = True) -> None:
         "quantized ops (i8 input and filter, i32 output) "
         "(default: %(default)s)",
     )
+    _add_block_flags(p)
     _add_target_flags(g)
     g.add_argument(
         "--name",
         default="dwconv",
         metavar="NAME",
         help="C symbol of the kernel and stem of every artefact (default: %(default)s)",
+    )
+
+
+def _add_block_flags(p: argparse.ArgumentParser) -> None:
+    """The epilogue fused into the conv's stores: the parts of a depthwise-separable block."""
+    g = p.add_argument_group(
+        "fused epilogue",
+        "applied to each accumulator before its one store, in this order; each part is optional",
+    )
+    g.add_argument(
+        "--bias",
+        action="store_true",
+        help="add a per-output-channel bias (C*M values, the op's type; int32 for *_q ops): a "
+        "'bias' argument after the filter (and zero points)",
+    )
+    g.add_argument(
+        "--activation",
+        default="none",
+        metavar="A",
+        help="after the bias: none (default), relu, relu6, clamp:LO:HI, silu or hardswish (float "
+        "ops); with --requantize relu, relu6 and clamp:LO:HI become the int8 output clamp",
+    )
+    g.add_argument(
+        "--requantize",
+        action="store_true",
+        help="*_q ops: int8 output = clamp(roundeven(float(acc + bias) * requant_scale[ch]) + "
+        "output_zp, -128, 127) (TFLite/XNNPACK fp32 requantization); a float 'requant_scale' "
+        "argument (C*M values) after the bias",
+    )
+    g.add_argument(
+        "--output-zp",
+        default=None,
+        type=int,
+        metavar="Z",
+        help="with --requantize: the output zero point, -128..127, compiled in (default: 0)",
+    )
+    g.add_argument(
+        "--output-scale",
+        default=None,
+        type=float,
+        metavar="S",
+        help="with --requantize --activation relu6: the output's scale, which places 6.0 at "
+        "output_zp + round(6 / S)",
+    )
+    g.add_argument(
+        "--pointwise",
+        default=None,
+        type=int,
+        metavar="COUT",
+        help="then a 1x1 conv from the C depthwise channels to COUT channels, fused: depthwise tiles "
+        "stay in a stack scratch of at most 32 KiB; weight 'pw_filter' is [C][COUT] (channels-last "
+        "float ops without multiplier: nwc_wc, nhwc_hwc, ndhwc_dhwc)",
+    )
+    g.add_argument(
+        "--pointwise-bias", action="store_true", help="add a per-output-channel bias 'pw_bias' (COUT values)"
+    )
+    g.add_argument(
+        "--pointwise-activation",
+        default="none",
+        metavar="A",
+        help="activation after the pointwise conv and its bias (as --activation; default: none)",
+    )
+    g.add_argument(
+        "--residual",
+        action="store_true",
+        help="add the block's input to its output (stride 1, 'same' padding, COUT = C)",
     )
 
 
@@ -181,10 +258,10 @@ def _add_target_flags(g) -> None:
     )
 
 
-def spec_from_args(args: argparse.Namespace) -> ConvSpec:
+def spec_from_args(args: argparse.Namespace) -> BlockSpec:
     if args.input is None or args.filter is None:
         raise UserError("missing --input or --filter: give both shapes (or --config FILE for a batch)")
-    return ConvSpec(
+    conv = ConvSpec(
         op=args.op,
         input_shape=parse_shape(args.input, "input"),
         filter_shape=parse_shape(args.filter, "filter"),
@@ -195,6 +272,18 @@ def spec_from_args(args: argparse.Namespace) -> ConvSpec:
         padding=parse_padding(args.padding),
         input_zp=args.input_zp,
         filter_zp=args.filter_zp,
+    )
+    return block_from_options(
+        conv,
+        args.bias,
+        args.activation,
+        args.requantize,
+        args.output_zp,
+        args.output_scale,
+        args.pointwise,
+        args.pointwise_bias,
+        args.pointwise_activation,
+        args.residual,
     )
 
 
@@ -359,7 +448,7 @@ def _compile_batch(args: argparse.Namespace) -> int:
     print(f"{'kernel':<28} {'op':<30} {'dtype':<5} {'output':>18} {'compile':>8} {'object':>8}")
     for k in built:
         out = "x".join(map(str, k.spec.output_shape))
-        spec = k.spec
+        spec = k.spec.conv
         print(
             f"{spec.name:<28} {spec.op:<30} {spec.dtype:<5} {out:>18} {k.seconds:>7.2f}s {k.object_bytes:>7}B"
         )
@@ -401,7 +490,7 @@ def cmd_lower(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_results(spec: ConvSpec, results) -> bool:
+def _print_results(spec: BlockSpec, results) -> bool:
     print(f"{spec.describe()}")
     print(f"  {'mode':<5} {'VL':>5}  {'max|err|':>10}  {'tolerance':>10}  {'bad':>5}  {'time':>7}  result")
     for r in results:
@@ -413,7 +502,7 @@ def _print_results(spec: ConvSpec, results) -> bool:
     return all(r.ok for r in results)
 
 
-def _run_one(spec: ConvSpec, args: argparse.Namespace) -> tuple[int, int]:
+def _run_one(spec: BlockSpec, args: argparse.Namespace) -> tuple[int, int]:
     from ..run import check_vector_bits, run_spec
 
     bits = (

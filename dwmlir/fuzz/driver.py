@@ -30,11 +30,12 @@ from hypothesis import strategies as st
 
 from ..errors import ToolError, UserError
 from ..run import MODES, check_vector_bits, run_spec
-from ..spec import ConvSpec
+from ..spec import Activation, BlockSpec, ConvSpec, as_block
 from ..target import DEFAULT_TARGET, get_target
 from .strategies import (
     DEFAULT_MAX_ELEMENTS,
     TARGET_CHOICES,
+    block_parts,
     check_target_choices,
     conv_specs,
     op_dtype_pairs,
@@ -53,7 +54,7 @@ class FuzzCase:
     """One example: a spec, its target, the one vector length it runs at (``None`` on
     fixed-width targets) and its random-data seed."""
 
-    spec: ConvSpec
+    spec: BlockSpec
     target: str
     vector_bits: int | None
     data_seed: int
@@ -127,7 +128,7 @@ def _is_default(spec: ConvSpec, f: Field[object]) -> bool:
 
 
 def spec_to_cli(
-    spec: ConvSpec,
+    spec: ConvSpec | BlockSpec,
     vector_bits: int | None,
     modes: Sequence[str] = ("aot",),
     seed: int = 0,
@@ -137,8 +138,11 @@ def spec_to_cli(
 
     Fields beyond the core ones (``padding``, zero points, ``name``) appear only when they
     differ from their defaults, as ``--field-name value`` with tuples joined by ','; so do
-    the target and the vector length (none on fixed-width targets).
+    the target and the vector length (none on fixed-width targets), and the parts of a
+    block's epilogue.
     """
+    block = as_block(spec)
+    spec = block.conv
     argv = [
         "dwmlir",
         "run",
@@ -158,6 +162,7 @@ def spec_to_cli(
     for f in fields(ConvSpec):
         if f.init and f.name not in _CORE_FIELDS and not _is_default(spec, f):
             argv += [f"--{f.name.replace('_', '-')}", _flag_value(getattr(spec, f.name))]
+    argv += _epilogue_flags(block)
     if target != DEFAULT_TARGET:
         argv += ["--target", target]
     if vector_bits is not None:
@@ -169,6 +174,29 @@ def spec_to_cli(
     return shlex.join(argv)
 
 
+def _activation_text(act: Activation) -> str:
+    return f"clamp:{act.lo!r}:{act.hi!r}" if act.kind == "clamp" else act.kind
+
+
+def _epilogue_flags(block: BlockSpec) -> list[str]:
+    epi = block.epilogue
+    flags = ["--bias"] if epi.bias else []
+    if epi.activation.kind != "none":
+        flags += ["--activation", _activation_text(epi.activation)]
+    pw = block.pointwise
+    if pw is not None:
+        flags += ["--pointwise", str(pw.cout)]
+        flags += ["--pointwise-bias"] if pw.epilogue.bias else []
+        if pw.epilogue.activation.kind != "none":
+            flags += ["--pointwise-activation", _activation_text(pw.epilogue.activation)]
+        flags += ["--residual"] if pw.residual else []
+    if epi.requantize:
+        flags += ["--requantize"]
+        flags += ["--output-zp", str(epi.output_zp)] if epi.output_zp else []
+        flags += ["--output-scale", repr(epi.output_scale)] if epi.output_scale is not None else []
+    return flags
+
+
 @st.composite
 def fuzz_cases(
     draw: st.DrawFn,
@@ -177,12 +205,16 @@ def fuzz_cases(
     dtypes: Sequence[str] | None = None,
     max_elements: int = DEFAULT_MAX_ELEMENTS,
     targets: Sequence[str] | None = None,
+    blocks: bool = True,
 ) -> FuzzCase:
     """Spec, target, one vector length and a data seed per example: one VL per compile keeps
     a run short, and across examples every target and VL gets exercised."""
-    spec = draw(conv_specs(ops, dtypes, max_elements))
+    conv = draw(conv_specs(ops, dtypes, max_elements))
     target, bits = draw(targets_and_vector_lengths(targets, vector_bits))
-    return FuzzCase(spec, target, bits, draw(st.integers(0, DATA_SEEDS - 1)))
+    seed = draw(st.integers(0, DATA_SEEDS - 1))
+    # The block's parts come last, so that they do not change how the conv shrinks.
+    spec = draw(block_parts(conv)) if blocks else as_block(conv)
+    return FuzzCase(spec, target, bits, seed)
 
 
 def signature(kind: str, detail: str) -> str:

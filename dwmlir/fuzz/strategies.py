@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from ..errors import UserError
 from ..run import VALID_VECTOR_BITS
-from ..spec import OPS, ConvSpec, OpInfo
+from ..spec import OPS, Activation, BlockSpec, ConvSpec, Epilogue, OpInfo, Pointwise
 from ..spec import conv as _conv
 from ..spec import ops as _ops
 from ..target import get_target
@@ -201,3 +201,63 @@ def conv_specs(
         dtype=dtype,
         **extra,
     )
+
+
+@st.composite
+def epilogues(draw: Draw, conv: ConvSpec) -> Epilogue:
+    """An epilogue valid for ``conv``; half the time none. Quantized ops requantize (with an
+    int8 activation: relu, relu6 placed by an output scale, or an int8 clamp) or only add a
+    bias; float ops draw any activation; i32 ops only a bias."""
+    if not draw(st.booleans()):
+        return Epilogue()
+    bias = draw(st.booleans())
+    if conv.info.quantized:
+        if not draw(st.booleans()):
+            return Epilogue(bias=True)
+        kind = draw(st.sampled_from(("none", "relu", "relu6", "clamp")))
+        lo = draw(st.integers(-128, 127))
+        act = Activation(kind, lo, draw(st.integers(lo, 127))) if kind == "clamp" else Activation(kind)
+        scale = draw(st.sampled_from((0.02, 0.05, 0.1, 0.5))) if kind == "relu6" else None
+        zp = draw(st.one_of(st.just(0), st.integers(-128, 127)))
+        return Epilogue(bias=bias, activation=act, requantize=True, output_zp=zp, output_scale=scale)
+    if not conv.dtype.startswith("f"):
+        return Epilogue(bias=True)
+    kind = draw(st.sampled_from(("none", "relu", "relu6", "clamp", "silu", "hardswish")))
+    if kind == "clamp":
+        lo = draw(st.sampled_from((-1.0, -0.5, 0.0, 0.25)))
+        return Epilogue(
+            bias=bias, activation=Activation(kind, lo, lo + draw(st.sampled_from((0.0, 0.5, 1.5))))
+        )
+    return Epilogue(bias=bias, activation=Activation(kind))
+
+
+@st.composite
+def block_parts(draw: Draw, conv: ConvSpec) -> BlockSpec:
+    """``conv`` with an epilogue fused into it and, where the op has one (channels-last float
+    ops), sometimes a fused pointwise conv. Every choice shrinks towards the bare conv."""
+    epi = draw(epilogues(conv))
+    pointwise = draw(st.integers(0, 2)) == 2  # drawn for every op: the same choices shrink alike
+    if pointwise and conv.info.plain_channels_last and conv.dtype.startswith("f"):
+        cout = draw(st.one_of(st.just(conv.channels), channel_counts()))
+        pw_epi = draw(epilogues(conv)) if draw(st.booleans()) else Epilogue()
+        try:
+            return BlockSpec(conv, epi, Pointwise(cout, pw_epi, draw(st.booleans())))
+        except UserError:  # a residual needs matching shapes; padding wider than the reach
+            try:
+                return BlockSpec(conv, epi, Pointwise(cout, pw_epi))
+            except UserError:
+                pass
+    return BlockSpec(conv, epi)
+
+
+@st.composite
+def block_specs(
+    draw: Draw,
+    ops: Sequence[str] | None = None,
+    dtypes: Sequence[str] | None = None,
+    max_elements: int = DEFAULT_MAX_ELEMENTS,
+    blocks: bool = True,
+) -> BlockSpec:
+    """A conv from ``conv_specs`` and, with ``blocks``, the parts of ``block_parts``."""
+    conv = draw(conv_specs(ops, dtypes, max_elements))
+    return draw(block_parts(conv)) if blocks else BlockSpec(conv)

@@ -1,6 +1,6 @@
 """Build the linalg payload for a spec with the MLIR Python bindings.
 
-The kernel takes three memrefs in the op's own layouts (which lower to three bare pointers),
+The kernel takes memrefs in the op's own layouts (which lower to bare pointers),
 works on tensors inside (so tiling and decomposition have value semantics), pads the input
 with ``tensor.pad`` when the spec asks for padding, zero-fills the output and writes the
 result into the output buffer in place.
@@ -8,10 +8,13 @@ result into the output buffer in place.
 
 from __future__ import annotations
 
+import math
+
 from mlir import ir
 from mlir.dialects import arith, bufferization, func, linalg, tensor
 
-from ..spec import ConvSpec
+from ..spec import BlockSpec, ConvSpec, as_block
+from .epilogue import EPILOGUE_ATTR, POINTWISE_ATTR, PW_EPILOGUE_ATTR, apply_epilogue, epilogue_attr
 
 
 def element_type(dtype: str) -> ir.Type:
@@ -52,46 +55,155 @@ def pad_input(spec: ConvSpec, value: ir.Value, elt: ir.Type, pad_value: ir.Value
     return pad.result
 
 
-def build_kernel_module(spec: ConvSpec) -> ir.Module:
-    """Return a module with ``func.func @<spec.name>`` in the C ABI's argument order.
+def _channel_map(block: BlockSpec) -> ir.AffineMap:
+    """Output position -> index of its per-channel parameter (bias, scale): ``c``, or
+    ``c * M + m`` with a channel multiplier."""
+    layout = block.conv.info.output_layout
+    dims = [ir.AffineDimExpr.get(i) for i in range(len(layout))]
+    if "m" in layout:
+        expr = dims[layout.index("c")] * block.conv.multiplier + dims[layout.index("m")]
+    else:
+        expr = dims[layout.index("c")]
+    return ir.AffineMap.get(len(layout), 0, [expr])
 
-    ``(input, filter, output)``, or ``(input, filter, input_zp, filter_zp, output)`` for the
-    quantized ops (call inside a Context).
+
+def _epilogue(block: BlockSpec, acc: ir.Value, bias: ir.Value | None, scale: ir.Value | None) -> ir.Value:
+    """A ``linalg.generic`` applying the block's epilogue to every accumulator."""
+    shape = list(block.dw_shape)
+    rank = len(shape)
+    out_elt = element_type(block.out_dtype)
+    params = [v for v in (bias, scale) if v is not None]
+    identity = ir.AffineMap.get_identity(rank)
+    maps = [identity, *[_channel_map(block)] * len(params), identity]
+    parallel = ir.Attribute.parse("#linalg.iterator_type<parallel>")
+    out_t = ir.RankedTensorType.get(shape, out_elt)
+    op = linalg.GenericOp(
+        [out_t],
+        [acc, *params],
+        [tensor.empty(shape, out_elt)],
+        ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps]),
+        ir.ArrayAttr.get([parallel] * rank),
+    )
+    op.operation.attributes[EPILOGUE_ATTR] = epilogue_attr(block.epilogue)
+    elts = [ir.RankedTensorType(v.type).element_type for v in (acc, *params)]
+    body = op.regions[0].blocks.append(*elts, out_elt)
+    with ir.InsertionPoint(body):
+        args = list(body.arguments)
+        b = args[1] if bias is not None else None
+        s = args[1 + (bias is not None)] if scale is not None else None
+        linalg.YieldOp([apply_epilogue(args[0], block.epilogue, b, s, exact_exp=True)])
+    return op.result
+
+
+def _pointwise(
+    block: BlockSpec, dw: ir.Value, pw_filter: ir.Value, pw_bias: ir.Value | None, block_input: ir.Value
+) -> ir.Value:
+    """The 1x1 conv on the depthwise result, seen as (pixels x C) @ (C x COUT), then its
+    epilogue (bias, activation, residual) as a ``linalg.generic`` tagged ``dwmlir.pw_epilogue``.
+
+    The rewrites fuse the whole chain: depthwise tiles go to a stack scratch, and a GEMM
+    micro-kernel reads them from there.
     """
+    pw = block.pointwise
+    assert pw is not None
+    shape = list(block.dw_shape)
+    rank = len(shape)
+    pixels = math.prod(shape[:-1])
+    elt = element_type(block.conv.dtype)
+    reassoc = [list(range(rank - 1)), [rank - 1]]
+    flat = tensor.collapse_shape(ir.RankedTensorType.get([pixels, shape[-1]], elt), dw, reassoc)
+    out2 = [pixels, pw.cout]
+    zero = linalg.fill(zero_constant(elt), outs=[tensor.empty(out2, elt)])
+    mm = linalg.matmul(flat, pw_filter, outs=[zero])
+    mm.owner.attributes[POINTWISE_ATTR] = ir.UnitAttr.get()
+    ins = [mm]
+    maps = [ir.AffineMap.get_identity(2)]
+    if pw_bias is not None:
+        ins.append(pw_bias)
+        maps.append(ir.AffineMap.get(2, 0, [ir.AffineDimExpr.get(1)]))
+    if pw.residual:
+        x_t = ir.RankedTensorType(block_input.type)
+        ins.append(
+            tensor.collapse_shape(ir.RankedTensorType.get(out2, x_t.element_type), block_input, reassoc)
+        )
+        maps.append(ir.AffineMap.get_identity(2))
+    maps.append(ir.AffineMap.get_identity(2))
+    parallel = ir.Attribute.parse("#linalg.iterator_type<parallel>")
+    op = linalg.GenericOp(
+        [ir.RankedTensorType.get(out2, elt)],
+        ins,
+        [tensor.empty(out2, elt)],
+        ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps]),
+        ir.ArrayAttr.get([parallel] * 2),
+    )
+    op.operation.attributes[PW_EPILOGUE_ATTR] = epilogue_attr(pw.epilogue, residual=pw.residual)
+    body = op.regions[0].blocks.append(*([elt] * (len(ins) + 1)))
+    with ir.InsertionPoint(body):
+        args = list(body.arguments)
+        b = args[1] if pw_bias is not None else None
+        y = apply_epilogue(args[0], pw.epilogue, b, None, exact_exp=True)
+        if pw.residual:
+            y = arith.addf(y, args[len(ins) - 1])
+        linalg.YieldOp([y])
+    out_t = ir.RankedTensorType.get(list(block.output_shape), elt)
+    return tensor.expand_shape(out_t, op.result, reassoc, [], list(block.output_shape))
+
+
+def build_kernel_module(spec: ConvSpec | BlockSpec) -> ir.Module:
+    """Return a module with ``func.func @<name>`` in the C ABI's argument order.
+
+    ``(input, filter, [input_zp, filter_zp,] [bias,] [requant_scale,] output)``: see
+    ``BlockSpec.args`` (call inside a Context). The conv accumulates into a zero-filled
+    tensor; an epilogue, if any, is a ``linalg.generic`` on it that the rewrites fuse into
+    the conv's stores.
+    """
+    block = as_block(spec)
+    spec = block.conv
     loc = ir.Location.name(f"dwmlir.{spec.name}")
     with loc:
         module = ir.Module.create()
-        elt, out_elt = element_type(spec.dtype), element_type(spec.out_dtype)
+        elt, acc_elt = element_type(spec.dtype), element_type(spec.out_dtype)
         i32 = ir.IntegerType.get_signless(32)
-        in_t = ir.MemRefType.get(list(spec.input_shape), elt)
-        flt_t = ir.MemRefType.get(list(spec.filter_shape), elt)
-        out_t = ir.MemRefType.get(list(spec.output_shape), out_elt)
+        arg_types = [
+            ir.MemRefType.get(list(a.shape), element_type(a.dtype)) if a.is_buffer else i32
+            for a in block.args
+        ]
+        names = [a.name for a in block.args]
         q = spec.info.quantized
-        arg_types = [in_t, flt_t, *([i32, i32] if q else []), out_t]
         noalias = ir.DictAttr.get({"llvm.noalias": ir.UnitAttr.get()})
         with ir.InsertionPoint(module.body):
             fn = func.FuncOp(spec.name, ir.FunctionType.get(arg_types, []))
             fn.arg_attrs = ir.ArrayAttr.get(
                 [ir.DictAttr.get({}) if isinstance(t, ir.IntegerType) else noalias for t in arg_types]
             )
-            block = fn.add_entry_block()
-            with ir.InsertionPoint(block):
-                args = list(block.arguments)
-                a, b, c = args[0], args[1], args[-1]
-                zps = args[2:4] if q else []
-                ta = bufferization.to_tensor(
-                    ir.RankedTensorType.get(list(spec.input_shape), elt), a, restrict=True
-                )
-                tb = bufferization.to_tensor(
-                    ir.RankedTensorType.get(list(spec.filter_shape), elt), b, restrict=True
-                )
+            entry = fn.add_entry_block()
+            with ir.InsertionPoint(entry):
+                args = dict(zip(names, entry.arguments, strict=True))
+
+                def tensor_of(name: str) -> ir.Value:
+                    t = ir.MemRefType(args[name].type)
+                    tt = ir.RankedTensorType.get(list(t.shape), t.element_type)
+                    return bufferization.to_tensor(tt, args[name], restrict=True)
+
+                ta, tb = tensor_of("input"), tensor_of("filter")
+                ta_raw = ta
+                zps = [args["input_zp"], args["filter_zp"]] if q else []
                 pad_value = arith.trunci(elt, zps[0]) if q and spec.has_padding else None
                 ta = pad_input(spec, ta, elt, pad_value)
-                empty = tensor.empty(list(spec.output_shape), out_elt)
-                zero = linalg.fill(zero_constant(out_elt), outs=[empty])
-                conv = getattr(linalg, spec.op)(
+                empty = tensor.empty(list(spec.output_shape), acc_elt)
+                zero = linalg.fill(zero_constant(acc_elt), outs=[empty])
+                result = getattr(linalg, spec.op)(
                     ta, tb, *zps, outs=[zero], strides=list(spec.strides), dilations=list(spec.dilations)
                 )
-                bufferization.materialize_in_destination(None, conv, c, restrict=True, writable=True)
+                if not block.epilogue.empty:
+                    bias = tensor_of("bias") if "bias" in args else None
+                    scale = tensor_of("requant_scale") if "requant_scale" in args else None
+                    result = _epilogue(block, result, bias, scale)
+                if block.pointwise is not None:
+                    pw_bias = tensor_of("pw_bias") if "pw_bias" in args else None
+                    result = _pointwise(block, result, tensor_of("pw_filter"), pw_bias, ta_raw)
+                bufferization.materialize_in_destination(
+                    None, result, args["output"], restrict=True, writable=True
+                )
                 func.ReturnOp([])
     return module

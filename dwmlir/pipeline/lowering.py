@@ -35,7 +35,7 @@ def to_llvm(target: Target, bare_pointers: bool = True) -> str:
         "convert-scf-to-cf,"
         f"{vec},"
         "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
-        "convert-arith-to-llvm,convert-index-to-llvm,"
+        "convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
         f"convert-func-to-llvm{{use-bare-ptr-memref-call-conv={int(bare_pointers)}}},"
         "convert-ub-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts,canonicalize,cse"
     )

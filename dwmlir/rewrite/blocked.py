@@ -120,6 +120,7 @@ class _Step:
     c0: ir.Value
     mask: ir.Value | None
     hoisted: dict[tuple[int, ...], ir.Value]
+    params: object  # vector_rows.ChannelParams: the fused epilogue's bias and scale vectors
     # Tail step only: read the input with unmasked full vectors from its flat view (the
     # extra lanes read the next pixels and are never stored).
     unmasked_input: bool = False
@@ -142,13 +143,18 @@ class BlockedRows:
     def emit(self, n: Index) -> None:
         self.em.channel_steps(lambda c0, mask: self._step(n, c0, mask))
 
-    def _step(self, n: Index, c0: ir.Value, mask: ir.Value | None) -> None:
+    def _make_step(self, n: Index, c0: ir.Value, mask: ir.Value | None) -> _Step:
+        """A channel step: its filter taps loaded once when they fit in registers."""
         geo, em = self.geo, self.em
         taps = list(itertools.product(*(range(k) for k in geo.kernel)))
         hoisted = {}
         if len(taps) <= MAX_HOISTED_TAPS:
             hoisted = {t: em.read(em.vt_in, em.filter, [*t, c0], mask) for t in taps}
-        step = _Step(n, c0, mask, hoisted)
+        return _Step(n, c0, mask, hoisted, em.channel_params(c0, mask))
+
+    def _step(self, n: Index, c0: ir.Value, mask: ir.Value | None) -> None:
+        geo = self.geo
+        step = self._make_step(n, c0, mask)
         pair = pair_rows(geo) and mask is None
         groups = [outer_groups(geo, j) for j in range(geo.rank - 1)]
         for combo in itertools.product(*groups):
@@ -241,9 +247,19 @@ class BlockedRows:
             scf.YieldOp([])
 
     def _block(
-        self, step: _Step, combo, o_idx: list[Index], rows: int, seg: Segment, ow0: Index, width: int
+        self,
+        step: _Step,
+        combo,
+        o_idx: list[Index],
+        rows: int,
+        seg: Segment,
+        ow0: Index,
+        width: int,
+        scratch: tuple[ir.Value, Index] | None = None,
     ) -> None:
-        """``rows`` x ``width`` outputs accumulated in registers over all their taps, stored once."""
+        """``rows`` x ``width`` outputs accumulated in registers over all their taps, stored once:
+        into the output, or (``scratch``: a (pixels, channels) buffer and the block's first
+        pixel in it) into a fused block's scratch tile."""
         em, geo = self.em, self.geo
         w = geo.rank - 1
         s, d, pad = geo.strides[w], geo.dilations[w], geo.pad_lo[w]
@@ -284,8 +300,12 @@ class BlockedRows:
             return accs
 
         accs = self._outer_taps(combo, row_idx[0], 0, [], accs, row_taps, {}, self._unrolled(combo, seg))
+        dest = em.out
+        if scratch is not None:
+            dest, col0 = scratch
+            out_at = [[affine(col0, 1, 0, 1, j), c0] for j in range(width)]
         for acc, at in zip(accs, out_at, strict=True):
-            em.write(acc if acc is not None else em.zero_vector(em.vt), em.out, at, mask)
+            em.store(acc if acc is not None else em.zero_vector(em.vt), step.params, dest, at, mask)
 
     def _row_reader(self, step: _Step, outer_in: list[Index], ow0: Index) -> Callable[[int], ir.Value]:
         """``read(col)``: the input vector at outer position ``outer_in``, column
@@ -349,3 +369,83 @@ class BlockedRows:
         with ir.InsertionPoint(for_op.body):
             scf.YieldOp(inner(for_op.induction_variable, list(for_op.inner_iter_args)))
         return list(for_op.results)
+
+    # -- fused blocks ------------------------------------------------------------------------------
+    def emit_fused(self, n: Index, tile_cols: int, scratch: ir.Value, consume: Callable) -> None:
+        """Every output pixel of batch entry ``n`` in tiles of at most ``tile_cols`` pixels of one
+        row: the depthwise outputs of a tile (every channel step, through the epilogue) go to
+        ``scratch`` (tile_cols x channels), then ``consume(n, o_idx, first_col, count)`` reads
+        them while they are still in L1 (the pointwise GEMM). Rows are not paired here."""
+        geo = self.geo
+        groups = [outer_groups(geo, j) for j in range(geo.rank - 1)]
+        for combo in itertools.product(*groups):
+
+            def outputs(level: int, o_idx: list[Index], combo=combo) -> None:
+                if level == len(combo):
+                    self._fused_row(n, combo, o_idx, tile_cols, scratch, consume)
+                    return
+                g = combo[level]
+                loop(g.start, g.count, None, lambda o, _: outputs(level + 1, [*o_idx, o]))
+
+            outputs(0, [])
+
+    def _fused_row(self, n, combo, o_idx: list[Index], tile_cols: int, scratch, consume) -> None:
+        geo = self.geo
+        for seg in geo.segments(geo.rank - 1):
+            full, rest = divmod(seg.count, tile_cols)
+
+            def tile(t0: Index, count: int, seg: Segment = seg) -> None:
+                self.em.channel_steps(
+                    lambda c0, mask: self._fused_tile_step(n, c0, mask, combo, o_idx, seg, t0, count, scratch)
+                )
+                consume(n, o_idx, t0, count)
+
+            if full == 1:
+                tile(seg.start, tile_cols)
+            elif full > 1:
+                end = seg.start + full * tile_cols
+                loop_step(seg.start, end, tile_cols, lambda t0: tile(t0, tile_cols), unroll=False)
+            if rest:
+                tile(seg.start + full * tile_cols, rest)
+
+    def _fused_tile_step(
+        self, n, c0, mask, combo, o_idx, seg: Segment, t0: Index, count: int, scratch
+    ) -> None:
+        """One channel step of one tile: its blocks, stored to the scratch tile (reading the
+        input unmasked in the tail step where it can, as ``_row`` and ``_segments`` do)."""
+        geo = self.geo
+        w = geo.rank - 1
+        s, d, pad = geo.strides[w], geo.dilations[w], geo.pad_lo[w]
+
+        def blocks(step: _Step) -> None:
+            off = 0
+            for width, cnt in block_widths(count, block_cap(geo, 1)):
+
+                def block(ow0: Index, st: _Step, width: int = width) -> None:
+                    col0 = (
+                        ow0 - t0
+                        if isinstance(ow0, int) and isinstance(t0, int)
+                        else arith.subi(index(ow0), index(t0))
+                    )
+                    self._block(st, combo, o_idx, 1, seg, ow0, width, (scratch, col0))
+
+                def guarded(ow0: Index, width: int = width) -> None:
+                    if geo.rank > 1:
+                        block(ow0, step)
+                        return
+                    col_hi = affine(ow0, s, 0, 0, (width - 1) * s + seg.kmax * d - pad)
+                    self._guarded(step, [col_hi], lambda st: block(ow0, st))
+
+                start = affine(t0, 1, 0, 1, off)
+                if cnt == 1:
+                    guarded(start)
+                else:
+                    loop_step(start, affine(t0, 1, 0, 1, off + cnt * width), width, guarded, unroll=False)
+                off += cnt * width
+
+        step = self._make_step(n, c0, mask)
+        if geo.rank > 1:
+            row_hi = [self._last_input(j, o) for j, o in enumerate(o_idx)]
+            self._guarded(step, [*row_hi, geo.in_spatial[-1] - 1], blocks)
+        else:
+            blocks(step)

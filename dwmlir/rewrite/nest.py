@@ -284,3 +284,50 @@ def outer_nest(geo: ConvGeometry, acc: ir.Value | None, row: RowEmitter) -> ir.V
     for combo in itertools.product(*groups):
         acc = outputs(combo, 0, [], acc)
     return acc
+
+
+OutputRow = Callable[[tuple[Segment, ...], list[Index]], None]
+
+
+def output_rows(geo: ConvGeometry, row: OutputRow) -> None:
+    """``row(groups, outputs)`` for every outer output position (memref code): ``groups``
+    are the outer segments it lies in, for ``accumulate_outer_taps``."""
+    groups = [outer_groups(geo, j) for j in range(geo.rank - 1)]
+    for combo in itertools.product(*groups):
+
+        def outputs(level: int, o_idx: list[Index], combo=combo) -> None:
+            if level == len(combo):
+                row(combo, o_idx)
+                return
+            seg = combo[level]
+            loop(seg.start, seg.count, None, lambda o, _: outputs(level + 1, [*o_idx, o]))
+
+        outputs(0, [])
+
+
+def accumulate_outer_taps(
+    geo: ConvGeometry,
+    combo: tuple[Segment, ...],
+    o_idx: list[Index],
+    accs: list[ir.Value],
+    body: Callable[[list[Index], list[ir.Value]], list[ir.Value]],
+) -> list[ir.Value]:
+    """``body(taps, accs) -> accs`` over every in-bounds outer tap of outputs ``o_idx``, the
+    accumulators carried in registers (``scf.for`` iter_args), so each output is stored once."""
+
+    def level(lv: int, k_idx: list[Index], accs: list[ir.Value]) -> list[ir.Value]:
+        if lv == len(combo):
+            return body(k_idx, accs)
+        g = combo[lv]
+        if g.kmin <= g.kmax:
+            if g.taps == 1:
+                return level(lv + 1, [*k_idx, g.kmin], accs)
+            lo, hi = index(g.kmin), index(g.kmax + 1)
+        else:
+            lo, hi = tap_bounds(geo, lv, index(o_idx[lv]))
+        for_op = scf.ForOp(lo, hi, index(1), accs)
+        with ir.InsertionPoint(for_op.body):
+            scf.YieldOp(level(lv + 1, [*k_idx, for_op.induction_variable], list(for_op.inner_iter_args)))
+        return list(for_op.results)
+
+    return level(0, [], accs)

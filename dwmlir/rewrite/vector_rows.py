@@ -28,17 +28,21 @@ lower``) are bridged with ``to_buffer`` and a fresh output buffer.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from mlir import ir
 from mlir.dialects import arith, bufferization, memref, scf, vector
 
+from ..errors import InternalError
 from ..ir.builder import zero_constant
-from ..spec import OPS, OpInfo
+from ..ir.epilogue import EPILOGUE_ATTR, POINTWISE_ATTR, PW_EPILOGUE_ATTR, apply_epilogue, epilogue_from_attr
+from ..spec import OPS, Epilogue, OpInfo
 from .blocked import BlockedRows, covers_every_output
 from .nest import (
     ConvGeometry,
     Index,
+    accumulate_outer_taps,
     collapse_trailing,
     defining_op,
     index,
@@ -46,8 +50,9 @@ from .nest import (
     is_zero_constant,
     loop,
     loop_step,
-    outer_nest,
+    output_rows,
 )
+from .pointwise import FusedPointwise, PointwiseGemm, tile_pixels
 
 VECTOR_ROW_ATTR = "dwmlir.vector_rows"
 
@@ -82,18 +87,47 @@ class Buffers:
     output: ir.Value
 
 
+@dataclass(frozen=True)
+class FusedEpilogue:
+    """An epilogue applied to the accumulators before their one store, with its per-channel
+    parameter buffers (1-D over the C*M output channels)."""
+
+    epilogue: Epilogue
+    bias: ir.Value | None
+    scale: ir.Value | None
+
+
+@dataclass(frozen=True)
+class ChannelParams:
+    """Bias and scale of the output lanes about to be stored (vectors), or None."""
+
+    bias: ir.Value | None = None
+    scale: ir.Value | None = None
+
+
 class _Emitter:
     """Emit the vector IR of one op, writing its output buffer in place."""
 
-    def __init__(self, op: ir.Operation, info: OpInfo, shape: VectorShape, bufs: Buffers, pad_lo: list[int]):
+    def __init__(
+        self,
+        op: ir.Operation,
+        info: OpInfo,
+        shape: VectorShape,
+        bufs: Buffers,
+        pad_lo: list[int],
+        epilogue: FusedEpilogue | None = None,
+    ):
         self.info = info
+        self.epilogue = epilogue
         self.input, self.filter, self.out = bufs.input, bufs.filter, bufs.output
         self.zps = (op.operands[2], op.operands[3]) if info.quantized else None
         in_t = ir.MemRefType(self.input.type)
         out_t = ir.MemRefType(self.out.type)
         flt_t = ir.MemRefType(self.filter.type)
         sp = info.spatial
-        self.in_elt, self.acc_elt = in_t.element_type, out_t.element_type
+        # The accumulator type is the conv's; the output's differs when an epilogue requantizes.
+        acc_t = ir.RankedTensorType(op.operands[len(op.operands) - 1].type)
+        self.in_elt, self.acc_elt = in_t.element_type, acc_t.element_type
         self.is_float = not isinstance(self.acc_elt, ir.IntegerType)
         lay_in, lay_f, lay_o = info.input_layout, info.filter_layout, info.output_layout
         self.n = in_t.shape[lay_in.index("n")]
@@ -110,6 +144,7 @@ class _Emitter:
         lanes = shape.lanes(self.acc_elt.width)
         self.vt = ir.VectorType.get([lanes], self.acc_elt, scalable=[shape.scalable])
         self.vt_in = ir.VectorType.get([lanes], self.in_elt, scalable=[shape.scalable])
+        self.vt_scale = ir.VectorType.get([lanes], ir.F32Type.get(), scalable=[shape.scalable])
         self.vt_mask = ir.VectorType.get([lanes], ir.IntegerType.get_signless(1), scalable=[shape.scalable])
         self.vt_idx = ir.VectorType.get([lanes], ir.IndexType.get(), scalable=[shape.scalable])
         # 32-bit gather offsets: SVE gathers 32-bit lanes with 32-bit offsets in one instruction.
@@ -127,6 +162,40 @@ class _Emitter:
         rank = ir.MemRefType(dest.type).rank
         perm = ir.AffineMap.get_minor_identity(rank, 1)
         vector.transfer_write(None, value, dest, [index(i) for i in indices], perm, [True], mask=mask)
+
+    def channel_params(self, c0: Index, mask: ir.Value | None) -> ChannelParams:
+        """Epilogue parameters of output channels ``c0 ..`` (channels-last: lanes are channels)."""
+        fused = self.epilogue
+        if fused is None:
+            return ChannelParams()
+        return ChannelParams(
+            self.read(self.vt, fused.bias, [c0], mask) if fused.bias is not None else None,
+            self.read(self.vt_scale, fused.scale, [c0], mask) if fused.scale is not None else None,
+        )
+
+    def scalar_params(self, c: Index) -> ChannelParams:
+        """Epilogue parameters of one output channel, broadcast (channels-first: lanes run along W)."""
+        fused = self.epilogue
+        if fused is None:
+            return ChannelParams()
+
+        def splat(buf: ir.Value | None, vt: ir.VectorType) -> ir.Value | None:
+            return None if buf is None else vector.broadcast(vt, memref.load(buf, [index(c)]))
+
+        return ChannelParams(splat(fused.bias, self.vt), splat(fused.scale, self.vt_scale))
+
+    def store(
+        self,
+        acc: ir.Value,
+        params: ChannelParams,
+        dest: ir.Value,
+        indices: list[Index],
+        mask: ir.Value | None,
+    ) -> None:
+        """Write finished accumulators, through the epilogue if there is one."""
+        if self.epilogue is not None:
+            acc = apply_epilogue(acc, self.epilogue.epilogue, params.bias, params.scale)
+        self.write(acc, dest, indices, mask)
 
     def mac(self, acc: ir.Value | None, x: ir.Value, w: ir.Value) -> ir.Value:
         """``acc + x * w``; just ``x * w`` when there is no accumulator yet."""
@@ -176,37 +245,75 @@ class _Emitter:
 
     # -- strategies --------------------------------------------------------------------------------
     def fill(self, value: ir.Value) -> None:
-        """Every output element = ``value``: the output seen as one contiguous vector run."""
-        flat = collapse_trailing(self.out, ir.MemRefType(self.out.type).rank)
+        """Every output element = ``value`` (through the epilogue): for outputs whose every tap
+        is padding, which no row visits."""
+        out = self.out
+        rank = ir.MemRefType(out.type).rank
+        if self.epilogue is None:
+            flat = collapse_trailing(out, rank)
+            splat = vector.broadcast(self.vt, value)
+            self._chunks(
+                0, ir.MemRefType(flat.type).shape[0], lambda i, mask: self.write(splat, flat, [i], mask)
+            )
+            return
         splat = vector.broadcast(self.vt, value)
-        self._chunks(0, ir.MemRefType(flat.type).shape[0], lambda i, mask: self.write(splat, flat, [i], mask))
+        if self.info.channels_last:  # (positions, channels): lanes are channels
+            view = _collapse(out, [rank - 1 - self.info.multiplier, 1 + self.info.multiplier])
+            loop(
+                0,
+                ir.MemRefType(view.type).shape[0],
+                None,
+                lambda p, _: self._chunks(
+                    0,
+                    self.c * self.m,
+                    lambda j0, mask: self.store(splat, self.channel_params(j0, mask), view, [p, j0], mask),
+                ),
+            )
+            return
+        view = _collapse(out, [2, rank - 2])  # (n * c, positions): lanes run along positions
 
-    def run(self) -> None:
-        """Add every tap's products to the output buffer."""
+        def row(nc: Index, _: None) -> None:
+            params = self.scalar_params(arith.remui(index(nc), index(self.c)))
+            size = ir.MemRefType(view.type).shape[1]
+            self._chunks(0, size, lambda i, mask: self.store(splat, params, view, [nc, i], mask))
+
+        loop(0, self.n * self.c, None, row)
+
+    def run(self, init: ir.Value | None) -> None:
+        """Compute every output that has an in-bounds tap, accumulating in registers from
+        ``init`` (a scalar), or from the output buffer's contents when ``init`` is None."""
         if self.info.plain_channels_last:
-            rows = BlockedRows(self, from_output=True)
+            if init is None:
+                rows = BlockedRows(self, from_output=True)
+            else:
+                rows = BlockedRows(self, None if is_zero_constant(init) else init)
             loop(0, self.n, None, lambda n, _: rows.emit(n))
             return
         if self.info.channels_last:
-            loop(0, self.n, None, lambda n, _: outer_nest(self.geo, None, self._row_last(n)))
+            loop(0, self.n, None, lambda n, _: output_rows(self.geo, self._row_last(n, init)))
             return
-        loop(
-            0,
-            self.n,
-            None,
-            lambda n, _: loop(
-                0, self.c, None, lambda c, __: outer_nest(self.geo, None, self._row_first(n, c))
-            ),
-        )
 
-    def _row_first(self, n: Index, c: Index):
-        """Each (n, c, outer outputs) row of W outputs, in vector chunks along W."""
+        def per_channel(n: Index, c: Index) -> None:
+            output_rows(self.geo, self._row_first(n, c, init, self.scalar_params(c)))
+
+        loop(0, self.n, None, lambda n, _: loop(0, self.c, None, lambda c, __: per_channel(n, c)))
+
+    def _start(
+        self, init: ir.Value | None, dest: ir.Value, at: list[Index], mask: ir.Value | None
+    ) -> ir.Value:
+        """An output vector's accumulator before its first tap."""
+        if init is None:
+            return self.read(self.vt, dest, at, mask)
+        return vector.broadcast(self.vt, init)
+
+    def _row_first(self, n: Index, c: Index, init: ir.Value | None, params: ChannelParams):
+        """Each (n, c, outer outputs) row of W outputs, in vector chunks along W; each chunk
+        accumulates every tap in registers and is stored once."""
         geo, r = self.geo, self.geo.rank
         w = r - 1
         s = geo.strides[w]
 
-        def row(o_idx: list[Index], k_idx: list[Index], _: None) -> None:
-            outer_in = geo.outer_inputs(o_idx, k_idx)
+        def row(combo, o_idx: list[Index]) -> None:
             stride_idx = None
             if s > 1:
                 strided = arith.muli(vector.step(self.vt_idx), vector.broadcast(self.vt_idx, index(s)))
@@ -215,18 +322,25 @@ class _Emitter:
 
                 def chunk(ow: ir.Value, mask: ir.Value, seg=seg) -> None:
                     y_at = [n, c, *o_idx, ow]
-                    acc_v = self.read(self.vt, self.out, y_at, mask)
-                    for k in range(seg.kmin, seg.kmax + 1):
-                        at = [index(i) for i in (n, c, *outer_in, geo.input_index(w, ow, k))]
-                        if stride_idx is None:
-                            x = self.read(self.vt_in, self.input, at, mask)
-                        else:
-                            x = vector.gather(
-                                self.vt_in, self.input, at, stride_idx, mask, self.zero_vector(self.vt_in)
-                            )
-                        tap = memref.load(self.filter, [index(c), *(index(i) for i in k_idx), index(k)])
-                        acc_v = self.mac(acc_v, x, vector.broadcast(self.vt, tap))
-                    self.write(acc_v, self.out, y_at, mask)
+
+                    def taps(k_idx: list[Index], accs: list[ir.Value]) -> list[ir.Value]:
+                        acc_v = accs[0]
+                        outer_in = geo.outer_inputs(o_idx, k_idx)
+                        for k in range(seg.kmin, seg.kmax + 1):
+                            at = [index(i) for i in (n, c, *outer_in, geo.input_index(w, ow, k))]
+                            if stride_idx is None:
+                                x = self.read(self.vt_in, self.input, at, mask)
+                            else:
+                                x = vector.gather(
+                                    self.vt_in, self.input, at, stride_idx, mask, self.zero_vector(self.vt_in)
+                                )
+                            tap = memref.load(self.filter, [index(c), *(index(i) for i in k_idx), index(k)])
+                            acc_v = self.mac(acc_v, x, vector.broadcast(self.vt, tap))
+                        return [acc_v]
+
+                    start = self._start(init, self.out, y_at, mask)
+                    (acc_v,) = accumulate_outer_taps(geo, combo, o_idx, [start], taps)
+                    self.store(acc_v, params, self.out, y_at, mask)
 
                 self._chunks(seg.start, seg.start + seg.count, chunk)
 
@@ -237,8 +351,9 @@ class _Emitter:
         zero = ir.IntegerAttr.get(elt, 0) if isinstance(elt, ir.IntegerType) else ir.FloatAttr.get(elt, 0.0)
         return arith.constant(vt, ir.DenseElementsAttr.get_splat(vt, zero))
 
-    def _row_last(self, n: Index):
-        """Each (n, outer outputs) row: per output column, the (c, m) channels in chunks.
+    def _row_last(self, n: Index, init: ir.Value | None):
+        """Each (n, outer outputs) row: per output column, the (c, m) channels in chunks, each
+        accumulating every tap in registers and stored once.
 
         With a multiplier, filter and output are viewed with (c, m) collapsed into one
         contiguous dim; lane j reads input channel j / M.
@@ -251,33 +366,44 @@ class _Emitter:
         if mult:  # (..., c, m) -> (..., c*m): both are contiguous, identity-layout buffers
             flt, out = (collapse_trailing(v, 2) for v in (flt, out))
 
-        def row(o_idx: list[Index], k_idx: list[Index], _: None) -> None:
-            outer_in = geo.outer_inputs(o_idx, k_idx)
+        def row(combo, o_idx: list[Index]) -> None:
             for seg in geo.segments(w):
 
                 def column(ow: Index, _: None, seg=seg) -> None:
                     def chunk(j0: ir.Value, mask: ir.Value) -> None:
                         y_at = [n, *o_idx, ow, j0]
-                        acc_v = self.read(self.vt, out, y_at, mask)
                         gather_idx = None
                         if mult:
                             lanes = arith.addi(vector.step(self.vt_idx), vector.broadcast(self.vt_idx, j0))
                             channel = arith.divui(lanes, vector.broadcast(self.vt_idx, index(self.m)))
                             gather_idx = arith.index_cast(self.vt_off, channel)
-                        for k in range(seg.kmin, seg.kmax + 1):
-                            col = geo.input_index(w, ow, k)
-                            if gather_idx is None:
-                                x = self.read(self.vt_in, self.input, [n, *outer_in, col, j0], mask)
-                            else:
-                                at = [index(i) for i in (n, *outer_in, col, 0)]
-                                x = vector.gather(
-                                    self.vt_in, self.input, at, gather_idx, mask, self.zero_vector(self.vt_in)
-                                )
-                            wv = self.read(self.vt_in, flt, [*k_idx, k, j0], mask)
-                            x = self._widen(x, self.zps[0] if self.zps else None)
-                            wv = self._widen(wv, self.zps[1] if self.zps else None)
-                            acc_v = self.mac(acc_v, x, wv)
-                        self.write(acc_v, out, y_at, mask)
+
+                        def taps(k_idx: list[Index], accs: list[ir.Value]) -> list[ir.Value]:
+                            acc_v = accs[0]
+                            outer_in = geo.outer_inputs(o_idx, k_idx)
+                            for k in range(seg.kmin, seg.kmax + 1):
+                                col = geo.input_index(w, ow, k)
+                                if gather_idx is None:
+                                    x = self.read(self.vt_in, self.input, [n, *outer_in, col, j0], mask)
+                                else:
+                                    at = [index(i) for i in (n, *outer_in, col, 0)]
+                                    x = vector.gather(
+                                        self.vt_in,
+                                        self.input,
+                                        at,
+                                        gather_idx,
+                                        mask,
+                                        self.zero_vector(self.vt_in),
+                                    )
+                                wv = self.read(self.vt_in, flt, [*k_idx, k, j0], mask)
+                                x = self._widen(x, self.zps[0] if self.zps else None)
+                                wv = self._widen(wv, self.zps[1] if self.zps else None)
+                                acc_v = self.mac(acc_v, x, wv)
+                            return [acc_v]
+
+                        start = self._start(init, out, y_at, mask)
+                        (acc_v,) = accumulate_outer_taps(geo, combo, o_idx, [start], taps)
+                        self.store(acc_v, self.channel_params(j0, mask), out, y_at, mask)
 
                     self._chunks(0, cm, chunk)
 
@@ -317,45 +443,135 @@ def erase_dead(op: ir.Operation | None) -> None:
             erase_dead(p)
 
 
+def _collapse(buf: ir.Value, groups: list[int]) -> ir.Value:
+    """Identity-layout memref ``buf`` with consecutive dims collapsed, ``groups[i]`` dims each."""
+    t = ir.MemRefType(buf.type)
+    reassoc, shape, d = [], [], 0
+    for g in groups:
+        reassoc.append(list(range(d, d + g)))
+        shape.append(math.prod(t.shape[d : d + g]))
+        d += g
+    return memref.collapse_shape(ir.MemRefType.get(shape, t.element_type), buf, reassoc)
+
+
+def _emit_fused_block(op: ir.Operation, em: _Emitter, pw: FusedPointwise, fill: ir.Value) -> None:
+    """Depthwise tiles into a stack scratch, each consumed at once by the pointwise GEMM."""
+    if not (em.info.plain_channels_last and is_zero_constant(fill) and covers_every_output(em.geo)):
+        raise InternalError(f"cannot fuse a pointwise conv after {op.name} at {op.location}")
+    tile = tile_pixels(em.c, em.acc_elt.width // 8)
+    scratch = _entry_alloca(op, [tile, em.c], em.acc_elt)
+    rows = BlockedRows(em)
+    gemm = PointwiseGemm(em, pw, scratch)
+    loop(0, em.n, None, lambda n, _: rows.emit_fused(n, tile, scratch, gemm))
+
+
+def _fused_epilogue(op: ir.Operation) -> tuple[ir.Operation, FusedEpilogue] | None:
+    """The payload's epilogue ``linalg.generic`` if it is the conv's only user."""
+    uses = list(op.results[0].uses)
+    if len(uses) != 1 or uses[0].owner.operation.name != "linalg.generic":
+        return None
+    generic = uses[0].owner.operation
+    if EPILOGUE_ATTR not in generic.attributes:
+        return None
+    epi = epilogue_from_attr(generic.attributes[EPILOGUE_ATTR])
+    params = list(generic.operands)[1:-1]
+    bias = _buffer_of(params.pop(0)) if epi.bias else None
+    scale = _buffer_of(params.pop(0)) if epi.requantize else None
+    return generic, FusedEpilogue(epi, bias, scale)
+
+
+def _single_user(value: ir.Value) -> ir.Operation | None:
+    uses = list(value.uses)
+    return uses[0].owner.operation if len(uses) == 1 else None
+
+
+def _fused_pointwise(value: ir.Value) -> tuple[list[ir.Operation], FusedPointwise, ir.Value] | None:
+    """The payload's pointwise chain on ``value`` (collapse, tagged matmul, tagged epilogue,
+    expand): the ops to erase, what to emit, and the chain's result."""
+    collapse = _single_user(value)
+    if collapse is None or collapse.name != "tensor.collapse_shape":
+        return None
+    mm = _single_user(collapse.results[0])
+    if mm is None or mm.name != "linalg.matmul" or POINTWISE_ATTR not in mm.attributes:
+        return None
+    generic = _single_user(mm.results[0])
+    expand = _single_user(generic.results[0]) if generic is not None else None
+    if generic is None or PW_EPILOGUE_ATTR not in generic.attributes or expand is None:
+        return None
+    attr = generic.attributes[PW_EPILOGUE_ATTR]
+    epi = epilogue_from_attr(attr)
+    residual = ir.BoolAttr(ir.DictAttr(attr)["residual"]).value
+    bias = _buffer_of(generic.operands[1]) if epi.bias else None
+    fused = FusedPointwise(_buffer_of(mm.operands[1]), bias, epi, residual)
+    return [expand, generic, mm, collapse], fused, expand.results[0]
+
+
+def _entry_alloca(op: ir.Operation, shape: list[int], elt: ir.Type) -> ir.Value:
+    """A stack buffer allocated once, at the start of the enclosing function."""
+    fn = op
+    while fn.name != "func.func":
+        fn = fn.parent
+    entry = fn.regions[0].blocks[0]
+    with ir.InsertionPoint.at_block_begin(entry), op.location:
+        i64 = ir.IntegerType.get_signless(64)
+        return memref.alloca(ir.MemRefType.get(shape, elt), [], [], alignment=ir.IntegerAttr.get(i64, 64))
+
+
 def vectorize_rows(
     op: ir.Operation, source: ir.Value, pad_lo: list[int], shape: VectorShape
 ) -> ir.Value | None:
     """Emit vector IR for ``op`` before it, writing a buffer in place.
 
     When the op's only use materializes it into a memref (a dwmlir kernel), that memref is
-    written directly, the materialization erased and ``None`` returned. Otherwise a new
-    buffer is written and returned as a tensor to replace the op's result.
+    written directly, the materialization erased and ``None`` returned. An epilogue
+    ``linalg.generic`` between the two is fused: applied to the accumulators before their
+    one store, and erased. Otherwise a new buffer is written and returned as a tensor to
+    replace the op's result.
     """
     info = all_depthwise_ops()[op.name]
     init = op.operands[len(op.operands) - 1]
-    uses = list(op.results[0].uses)
-    sink = uses[0].owner if len(uses) == 1 else None
-    in_place = (
-        sink is not None
-        and sink.operation.name == "bufferization.materialize_in_destination"
-        and isinstance(sink.operation.operands[1].type, ir.MemRefType)
-    )
     with ir.InsertionPoint(op), op.location:
+        fused = _fused_epilogue(op)
+        result = fused[0].results[0] if fused else op.results[0]
+        chain = _fused_pointwise(result)
+        if chain is not None:
+            result = chain[2]
+        uses = list(result.uses)
+        sink = uses[0].owner if len(uses) == 1 else None
+        in_place = (
+            sink is not None
+            and sink.operation.name == "bufferization.materialize_in_destination"
+            and isinstance(sink.operation.operands[1].type, ir.MemRefType)
+        )
+        fill = _fill_value(init)
+        if (fused or chain) and not (in_place and fill is not None):
+            raise InternalError(f"epilogue of {op.name} at {op.location} is not stored to a kernel output")
         if in_place:
             out = sink.operation.operands[1]
         else:
             t = ir.RankedTensorType(init.type)
             out = memref.alloc(ir.MemRefType.get(t.shape, t.element_type), [], [])
         bufs = Buffers(_buffer_of(source), _buffer_of(op.operands[1]), out)
-        emitter = _Emitter(op, info, shape, bufs, pad_lo)
-        fill = _fill_value(init)
-        if info.plain_channels_last and fill is not None and covers_every_output(emitter.geo):
-            # Blocked rows store every output once, so they start from the fill value
-            # themselves: no fill pass.
-            rows = BlockedRows(emitter, None if is_zero_constant(fill) else fill)
-            loop(0, emitter.n, None, lambda n, _: rows.emit(n))
+        emitter = _Emitter(op, info, shape, bufs, pad_lo, fused[1] if fused else None)
+        if chain is not None:
+            _emit_fused_block(op, emitter, chain[1], fill)
+        elif fill is not None:
+            if not covers_every_output(emitter.geo):
+                emitter.fill(fill)  # outputs whose every tap is padding
+            emitter.run(fill)
         else:
-            if fill is not None:
-                emitter.fill(fill)
-            else:
-                memref.copy(_buffer_of(init), out)
-            emitter.run()
+            memref.copy(_buffer_of(init), out)
+            emitter.run(None)
         if in_place:
             sink.operation.erase()
+            for dead in chain[0] if chain else []:
+                inits = [defining_op(v) for v in dead.operands[1:]]
+                dead.erase()
+                for init in inits:
+                    erase_dead(init)
+            if fused:
+                dest = defining_op(fused[0].operands[len(fused[0].operands) - 1])
+                fused[0].erase()
+                erase_dead(dest)
             return None
         return bufferization.to_tensor(ir.RankedTensorType(init.type), out, restrict=True, writable=True)

@@ -6,10 +6,9 @@ first so a kernel that accumulates instead of overwriting is caught.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-from ..spec import ConvSpec
+from ..spec import BlockSpec, ConvSpec, as_block
 from ..target import Target
 from ..toolchain import cross_cc, host_cc, run
 
@@ -31,20 +30,19 @@ static void *load(const char *path, size_t bytes) {{
 }}
 
 int main(int argc, char **argv) {{
-  if (argc != 4) {{
-    fprintf(stderr, "usage: %s INPUT FILTER OUTPUT\\n", argv[0]);
+  if (argc != {argc}) {{
+    fprintf(stderr, "usage: %s {usage}\\n", argv[0]);
     return 2;
   }}
-  const size_t in_bytes = {in_bytes}u, flt_bytes = {flt_bytes}u, out_bytes = {out_bytes}u;
-  {ctype} *input = load(argv[1], in_bytes);
-  {ctype} *filter = load(argv[2], flt_bytes);
+{loads}
+  const size_t out_bytes = {out_bytes}u;
   {out_ctype} *output = malloc(out_bytes ? out_bytes : 1);
   if (!output) return 3;
   memset(output, 0x7f, out_bytes);
-  {name}(input, filter, {zero_points}output);
-  FILE *f = fopen(argv[3], "wb");
+  {name}({call_args});
+  FILE *f = fopen(argv[{argc_out}], "wb");
   if (!f || fwrite(output, 1, out_bytes, f) != out_bytes) {{
-    fprintf(stderr, "harness: cannot write %s\\n", argv[3]);
+    fprintf(stderr, "harness: cannot write %s\\n", argv[{argc_out}]);
     return 3;
   }}
   fclose(f);
@@ -53,16 +51,22 @@ int main(int argc, char **argv) {{
 """
 
 
-def render_harness(spec: ConvSpec) -> str:
-    zero_points = f"{spec.input_zp}, {spec.filter_zp}, " if spec.info.quantized else ""
+def render_harness(spec: ConvSpec | BlockSpec) -> str:
+    """The driver's arguments are the kernel's buffers in ABI order, as files: inputs, then output."""
+    block = as_block(spec)
+    conv = block.conv
+    inputs = [a for a in block.buffers if a.name != "output"]
+    loads = [f"  {a.c_type} *{a.name} = load(argv[{i + 1}], {a.bytes}u);" for i, a in enumerate(inputs)]
+    scalars = {"input_zp": str(conv.input_zp), "filter_zp": str(conv.filter_zp)}
     return _TEMPLATE.format(
-        name=spec.name,
-        ctype=spec.c_type,
-        out_ctype=spec.out_c_type,
-        zero_points=zero_points,
-        in_bytes=math.prod(spec.input_shape) * spec.in_bits // 8,
-        flt_bytes=math.prod(spec.filter_shape) * spec.in_bits // 8,
-        out_bytes=math.prod(spec.output_shape) * spec.out_bits // 8,
+        name=block.name,
+        argc=len(inputs) + 2,
+        argc_out=len(inputs) + 1,
+        usage=" ".join(a.name.upper() for a in (*inputs, block.args[-1])),
+        loads="\n".join(loads),
+        out_ctype=block.out_c_type,
+        out_bytes=block.args[-1].bytes,
+        call_args=", ".join(a.name if a.is_buffer else scalars[a.name] for a in block.args),
     )
 
 

@@ -1,8 +1,9 @@
 """The JIT path: a driver module around the lowered kernel, run by mlir-runner.
 
 The driver holds the operands as constants, poisons an output buffer, calls the kernel
-through bare pointers and prints the output's bit patterns as i32 so that the comparison
-with the reference is exact (printMemrefF32 would round to 6 digits).
+through bare pointers and prints the output's bytes as i32 words so that the comparison
+with the reference is exact (printMemrefF32 would round to 6 digits, printMemrefI8 prints
+characters).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from mlir import ir
 from ..errors import InternalError
 from ..ir import element_type
 from ..pipeline import run_bundle
-from ..spec import ConvSpec
+from ..spec import BlockSpec, ConvSpec, as_block
 
 DRIVER_ENTRY = "main"
 _DRIVER_PIPELINE = (
@@ -30,63 +31,80 @@ def _memref(shape: tuple[int, ...], elt: str) -> str:
     return f"memref<{'x'.join(map(str, shape))}x{elt}>"
 
 
-def _driver_text(spec: ConvSpec) -> str:
-    elt, out_elt = str(element_type(spec.dtype)), str(element_type(spec.out_dtype))
-    bits = spec.out_bits
-    in_t, flt_t = _memref(spec.input_shape, elt), _memref(spec.filter_shape, elt)
-    out_t, bits_t = _memref(spec.output_shape, out_elt), _memref(spec.output_shape, f"i{bits}")
-    nbytes = math.prod(spec.output_shape) * bits // 8
-    q = spec.info.quantized
-    zp_types = "i32, i32, " if q else ""
-    zp_args = "%zx, %zw, " if q else ""
+def _driver_text(block: BlockSpec) -> str:
+    out_t = _memref(block.output_shape, str(element_type(block.out_dtype)))
+    nbytes = _out_bytes(block)
+    words = -(-nbytes // 4)
+    bits_t = f"memref<{words}xi32>"
+    inputs = [a for a in block.buffers if a.name != "output"]
+    globals_ = [
+        f'memref.global "private" constant @dwmlir_{a.name} : '
+        f"{_memref(a.shape, str(element_type(a.dtype)))} = uninitialized"
+        for a in inputs
+    ]
+    body, ptrs = [], {}
+    for a in inputs:
+        t = _memref(a.shape, str(element_type(a.dtype)))
+        body += [
+            f"  %g_{a.name} = memref.get_global @dwmlir_{a.name} : {t}",
+            f"  %x_{a.name} = memref.extract_aligned_pointer_as_index %g_{a.name} : {t} -> index",
+            f"  %i_{a.name} = arith.index_cast %x_{a.name} : index to i64",
+            f"  %p_{a.name} = llvm.inttoptr %i_{a.name} : i64 to !llvm.ptr",
+        ]
+        ptrs[a.name] = f"%p_{a.name}"
+    ptrs.update(input_zp="%zx", filter_zp="%zw", output="%p_output")
+    types = ", ".join("!llvm.ptr" if a.is_buffer else "i32" for a in block.args)
+    call_args = ", ".join(ptrs[a.name] for a in block.args)
+    conv = block.conv
+    nl = "\n"
     return f"""
-memref.global "private" constant @dwmlir_input : {in_t} = uninitialized
-memref.global "private" constant @dwmlir_filter : {flt_t} = uninitialized
-func.func private @printMemrefI{bits}(memref<*xi{bits}>) attributes {{llvm.emit_c_interface}}
-func.func private @{spec.name}(!llvm.ptr, !llvm.ptr, {zp_types}!llvm.ptr)
+{nl.join(globals_)}
+func.func private @printMemrefI32(memref<*xi32>) attributes {{llvm.emit_c_interface}}
+func.func private @{block.name}({types})
 func.func @{DRIVER_ENTRY}() {{
   %c0 = arith.constant 0 : index
-  %zx = arith.constant {spec.input_zp} : i32
-  %zw = arith.constant {spec.filter_zp} : i32
+  %zx = arith.constant {conv.input_zp} : i32
+  %zw = arith.constant {conv.filter_zp} : i32
   %poison = arith.constant 127 : i8
-  %in = memref.get_global @dwmlir_input : {in_t}
-  %flt = memref.get_global @dwmlir_filter : {flt_t}
-  %raw = memref.alloc() {{alignment = 64 : i64}} : memref<{nbytes}xi8>
-  linalg.fill ins(%poison : i8) outs(%raw : memref<{nbytes}xi8>)
-  %out = memref.view %raw[%c0][] : memref<{nbytes}xi8> to {out_t}
-  %bits = memref.view %raw[%c0][] : memref<{nbytes}xi8> to {bits_t}
-  %p0 = memref.extract_aligned_pointer_as_index %in : {in_t} -> index
-  %p1 = memref.extract_aligned_pointer_as_index %flt : {flt_t} -> index
-  %p2 = memref.extract_aligned_pointer_as_index %out : {out_t} -> index
-  %i0 = arith.index_cast %p0 : index to i64
-  %i1 = arith.index_cast %p1 : index to i64
-  %i2 = arith.index_cast %p2 : index to i64
-  %a0 = llvm.inttoptr %i0 : i64 to !llvm.ptr
-  %a1 = llvm.inttoptr %i1 : i64 to !llvm.ptr
-  %a2 = llvm.inttoptr %i2 : i64 to !llvm.ptr
-  call @{spec.name}(%a0, %a1, {zp_args}%a2) : (!llvm.ptr, !llvm.ptr, {zp_types}!llvm.ptr) -> ()
-  %u = memref.cast %bits : {bits_t} to memref<*xi{bits}>
-  call @printMemrefI{bits}(%u) : (memref<*xi{bits}>) -> ()
-  memref.dealloc %raw : memref<{nbytes}xi8>
+{nl.join(body)}
+  %raw = memref.alloc() {{alignment = 64 : i64}} : memref<{4 * words}xi8>
+  linalg.fill ins(%poison : i8) outs(%raw : memref<{4 * words}xi8>)
+  %out = memref.view %raw[%c0][] : memref<{4 * words}xi8> to {out_t}
+  %bits = memref.view %raw[%c0][] : memref<{4 * words}xi8> to {bits_t}
+  %x_output = memref.extract_aligned_pointer_as_index %out : {out_t} -> index
+  %i_output = arith.index_cast %x_output : index to i64
+  %p_output = llvm.inttoptr %i_output : i64 to !llvm.ptr
+  call @{block.name}({call_args}) : ({types}) -> ()
+  %u = memref.cast %bits : {bits_t} to memref<*xi32>
+  call @printMemrefI32(%u) : (memref<*xi32>) -> ()
+  memref.dealloc %raw : memref<{4 * words}xi8>
   return
 }}
 """
 
 
-def build_jit_module(spec: ConvSpec, kernel_llvm: str, inp: np.ndarray, flt: np.ndarray) -> str:
-    """Return LLVM-dialect MLIR text: driver + kernel, ready for ``mlir-runner -e main``."""
+def build_jit_module(spec: ConvSpec | BlockSpec, kernel_llvm: str, *operands: np.ndarray) -> str:
+    """Return LLVM-dialect MLIR text: driver + kernel, ready for ``mlir-runner -e main``.
+
+    ``operands``: the kernel's input buffers in ABI order (input, filter, [bias, scale]).
+    """
+    block = as_block(spec)
+    data = {
+        a.name: (a, arr)
+        for a, arr in zip([a for a in block.buffers if a.name != "output"], operands, strict=True)
+    }
     with ir.Context(), ir.Location.unknown():
-        driver = ir.Module.parse(_driver_text(spec))
+        driver = ir.Module.parse(_driver_text(block))
         for op in driver.body.operations:
             if op.operation.name == "memref.global":
-                data = inp if op.operation.attributes["sym_name"].value == "dwmlir_input" else flt
+                arg, arr = data[op.operation.attributes["sym_name"].value.removeprefix("dwmlir_")]
                 op.operation.attributes["initial_value"] = ir.DenseElementsAttr.get(
-                    np.ascontiguousarray(data), type=element_type(spec.dtype)
+                    np.ascontiguousarray(arr), type=element_type(arg.dtype)
                 )
         run_bundle(driver, _DRIVER_PIPELINE)
         kernel = ir.Module.parse(kernel_llvm)
         for op in list(driver.body.operations):
-            if op.operation.name == "llvm.func" and op.operation.attributes["sym_name"].value == spec.name:
+            if op.operation.name == "llvm.func" and op.operation.attributes["sym_name"].value == block.name:
                 op.operation.erase()
         for op in list(kernel.body.operations):
             driver.body.append(op.operation.detach_from_parent())
@@ -97,15 +115,19 @@ def build_jit_module(spec: ConvSpec, kernel_llvm: str, inp: np.ndarray, flt: np.
 _DATA = re.compile(r"data\s*=\s*(.*)", re.S)
 
 
-def parse_printed(spec: ConvSpec, stdout: str) -> np.ndarray:
-    """Turn printMemrefI{32} output back into the kernel's output array."""
+def parse_printed(spec: ConvSpec | BlockSpec, stdout: str) -> np.ndarray:
+    """Turn the printed words (the output's bytes, as i32) back into the output array."""
+    block = as_block(spec)
     m = _DATA.search(stdout)
     if not m:
         raise InternalError(f"mlir-runner printed no memref: {stdout[:200]!r}")
     values = [int(v) for v in re.findall(r"-?\d+", m.group(1))]
-    if len(values) != math.prod(spec.output_shape):
-        raise InternalError(
-            f"mlir-runner printed {len(values)} values, expected {math.prod(spec.output_shape)}"
-        )
-    bits = np.array(values, dtype=np.int64).astype(np.int32 if spec.out_bits == 32 else np.int16)
-    return bits.view(spec.out_np_dtype).reshape(spec.output_shape)
+    nbytes = _out_bytes(block)
+    if len(values) != -(-nbytes // 4):
+        raise InternalError(f"mlir-runner printed {len(values)} words, expected {-(-nbytes // 4)}")
+    raw = np.array(values, dtype=np.int64).astype(np.int32).view(np.uint8)[:nbytes]
+    return raw.view(block.out_np_dtype).reshape(block.output_shape)
+
+
+def _out_bytes(block: BlockSpec) -> int:
+    return math.prod(block.output_shape) * block.out_bits // 8

@@ -17,9 +17,9 @@ import numpy as np
 
 from ..artefact import Artefacts, compile_spec, write_artefacts
 from ..errors import UserError
-from ..reference import compare, depthwise_reference, random_operands
+from ..reference import block_reference, compare_block, random_block_operands
 from ..rewrite import DEFAULT_VECTORIZER
-from ..spec import ConvSpec
+from ..spec import BlockSpec, ConvSpec, as_block
 from ..target import SVE_VECTOR_BITS, Target
 from ..toolchain import aarch64_runtime, exec_prefix, run
 from .harness import link_harness, render_harness
@@ -50,35 +50,34 @@ def check_vector_bits(values: Sequence[int]) -> tuple[int, ...]:
     return tuple(values)
 
 
-def _run_aot(art: Artefacts, tmp: Path, inp: np.ndarray, flt: np.ndarray, bits: Sequence[int | None]):
-    spec, target = art.spec, art.target
+def _run_aot(art: Artefacts, tmp: Path, operands: Sequence[np.ndarray], bits: Sequence[int | None]):
+    block, target = art.block, art.target
     write_artefacts(art, tmp / "kernel", emit=(".o", ".h"))
-    (tmp / "driver.c").write_text(render_harness(spec))
+    (tmp / "driver.c").write_text(render_harness(block))
     exe = tmp / "driver"
-    link_harness(target, tmp / "driver.c", tmp / "kernel", tmp / "kernel" / f"{spec.name}.o", exe)
-    (tmp / "input.bin").write_bytes(inp.tobytes())
-    (tmp / "filter.bin").write_bytes(flt.tobytes())
+    link_harness(target, tmp / "driver.c", tmp / "kernel", tmp / "kernel" / f"{block.name}.o", exe)
+    files = []
+    for arg, arr in zip([a for a in block.buffers if a.name != "output"], operands, strict=True):
+        files.append(tmp / f"{arg.name}.bin")
+        files[-1].write_bytes(np.ascontiguousarray(arr, dtype=arg.np_dtype).tobytes())
     for vb in bits:
         out = tmp / f"output-{vb}.bin"
         start = time.perf_counter()
         where = f"{vb} bits" if vb else target.name
-        run(
-            [*exec_prefix(target, vb), exe, tmp / "input.bin", tmp / "filter.bin", out],
-            what=f"kernel at {where}",
-        )
-        got = np.frombuffer(out.read_bytes(), dtype=spec.out_np_dtype).reshape(spec.output_shape)
+        run([*exec_prefix(target, vb), exe, *files, out], what=f"kernel at {where}")
+        got = np.frombuffer(out.read_bytes(), dtype=block.out_np_dtype).reshape(block.output_shape)
         yield vb, got, time.perf_counter() - start
 
 
-def _run_jit(art: Artefacts, tmp: Path, inp: np.ndarray, flt: np.ndarray, bits: Sequence[int | None]):
-    spec, target = art.spec, art.target
+def _run_jit(art: Artefacts, tmp: Path, operands: Sequence[np.ndarray], bits: Sequence[int | None]):
+    spec, target = art.block, art.target
     if target.arch != "aarch64":
         raise UserError(
             f"the JIT path runs the aarch64 mlir-runner; use --mode aot for --target {target.name}"
         )
     rt = aarch64_runtime()
     module = tmp / "jit.mlir"
-    module.write_text(build_jit_module(spec, art.text(".llvm.mlir"), inp, flt))
+    module.write_text(build_jit_module(spec, art.text(".llvm.mlir"), *operands))
     libs = ",".join(str(rt.lib(n)) for n in ("mlir_runner_utils", "mlir_c_runner_utils"))
     for vb in bits:
         start = time.perf_counter()
@@ -109,7 +108,7 @@ def default_vector_bits(target: Target) -> tuple[int | None, ...]:
 
 
 def run_spec(
-    spec: ConvSpec,
+    spec: ConvSpec | BlockSpec,
     target: Target,
     vector_bits: Sequence[int] | None = None,
     modes: Sequence[str] = ("aot",),
@@ -122,12 +121,14 @@ def run_spec(
 
     Fixed-width targets (NEON, host) run once whatever ``vector_bits`` says.
     """
-    inp, flt = random_operands(spec, seed)
-    return [r for r, _ in run_on_data(spec, target, inp, flt, vector_bits, modes, cpu, vectorizer)]
+    inp, flt, *params = random_block_operands(as_block(spec), seed)
+    return [
+        r for r, _ in run_on_data(spec, target, inp, flt, vector_bits, modes, cpu, vectorizer, params=params)
+    ]
 
 
 def run_on_data(
-    spec: ConvSpec,
+    spec: ConvSpec | BlockSpec,
     target: Target,
     inp: np.ndarray,
     flt: np.ndarray,
@@ -135,8 +136,17 @@ def run_on_data(
     modes: Sequence[str] = ("aot",),
     cpu: str | None = None,
     vectorizer: str = DEFAULT_VECTORIZER,
+    params: Sequence[np.ndarray] = (),
 ) -> list[tuple[RunResult, np.ndarray]]:
-    """``run_spec`` on given operands (e.g. with NaN or Inf); each result with its output."""
+    """``run_spec`` on given operands (e.g. with NaN or Inf); each result with its output.
+
+    ``params``: the epilogue's buffers of a block, in ABI order (bias, requant_scale).
+    """
+    block = as_block(spec)
+    operands = [inp, flt, *params]
+    if len(operands) != len(block.buffers) - 1:
+        names = ", ".join(a.name for a in block.buffers[2:-1])
+        raise UserError(f"{block.name} takes {names or 'no epilogue buffers'}: pass them as params")
     bits: Sequence[int | None] = default_vector_bits(target) if vector_bits is None else vector_bits
     if not target.scalable:
         bits = (None,)
@@ -145,17 +155,17 @@ def run_on_data(
             f"target {target.name} runs only at {target.fixed_vl_bits} bits: drop --vector-bits or use "
             f"--vector-bits {target.fixed_vl_bits} (aarch64-sve runs at any vector length)"
         )
-    art = compile_spec(spec, target, cpu, vectorizer)
+    art = compile_spec(block, target, cpu, vectorizer)
     with np.errstate(invalid="ignore"):  # NaN from Inf * 0 or Inf - Inf, as in the kernel
-        want = depthwise_reference(spec, inp, flt)
+        want = block_reference(block, *operands)
     results: list[tuple[RunResult, np.ndarray]] = []
     with tempfile.TemporaryDirectory(prefix="dwmlir-run-") as tmp_name:
         for mode in modes:
             tmp = Path(tmp_name) / mode
             tmp.mkdir()
             runner = _run_aot if mode == "aot" else _run_jit
-            for vb, got, secs in runner(art, tmp, inp, flt, bits):
-                cmp = compare(spec, got, want, inp, flt)
+            for vb, got, secs in runner(art, tmp, operands, bits):
+                cmp = compare_block(block, got, want, operands)
                 result = RunResult(mode, vb, cmp.ok, cmp.max_abs_err, cmp.tolerance, cmp.mismatches, secs)
                 results.append((result, got))
     return results

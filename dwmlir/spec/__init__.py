@@ -1,5 +1,15 @@
 """Stage 1: what to compute. Specs are validated here and nowhere else."""
 
+from .block import (
+    ACTIVATIONS,
+    Activation,
+    BlockSpec,
+    Epilogue,
+    KernelArg,
+    Pointwise,
+    as_block,
+    block_from_options,
+)
 from .conv import (
     DTYPES,
     MAX_ELEMENTS,
@@ -13,6 +23,14 @@ from .conv import (
 from .ops import OPS, SUPPORTED_OPS, OpInfo
 
 __all__ = [
+    "ACTIVATIONS",
+    "Activation",
+    "BlockSpec",
+    "Epilogue",
+    "KernelArg",
+    "Pointwise",
+    "as_block",
+    "block_from_options",
     "DTYPES",
     "MAX_ELEMENTS",
     "OPS",

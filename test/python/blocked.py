@@ -76,10 +76,11 @@ def test_block_shape():
 
 
 # No fill pass when every output has an in-bounds tap: the first tap multiplies. Padding
-# wider than the filter's reach leaves outputs that are all padding: then the zero fill stays.
+# wider than the filter's reach leaves outputs that are all padding: then a zero fill writes
+# those, and the blocks still start from their first product.
 # CHECK-LABEL: TEST: test_fill_pass
 # CHECK-NEXT: same: covers True, fill loop False, first-tap mulf True
-# CHECK-NEXT: pad 3:3 of K=3: covers False, fill loop True, first-tap mulf False
+# CHECK-NEXT: pad 3:3 of K=3: covers False, fill loop True, first-tap mulf True
 @run
 def test_fill_pass():
     same = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 6, 6, 8), (3, 3, 8), padding="same")

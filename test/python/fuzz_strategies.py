@@ -22,7 +22,7 @@ from dwmlir.errors import ToolError
 from dwmlir.fuzz import conv_specs, fuzz, fuzz_cases, op_dtype_pairs, spec_to_cli, vector_lengths
 from dwmlir.fuzz.strategies import DEFAULT_MAX_ELEMENTS, SPECIAL_CHANNELS
 from dwmlir.run import VALID_VECTOR_BITS
-from dwmlir.spec import SUPPORTED_OPS, ConvSpec
+from dwmlir.spec import SUPPORTED_OPS, ConvSpec, as_block
 from dwmlir.spec.conv import SUPPORTED_DTYPES
 
 NWC = "depthwise_conv_1d_nwc_wc"
@@ -156,7 +156,7 @@ def test_spec_to_cli_round_trips():
     differ = []
     for spec, bits in zip(SPECS + PADDED, itertools.cycle(VALID_VECTOR_BITS)):
         back, args = parse_back(spec_to_cli(spec, bits))
-        if back != spec or args.vector_bits != str(bits) or args.mode != "aot" or args.seed != 0:
+        if back != as_block(spec) or args.vector_bits != str(bits) or args.mode != "aot" or args.seed != 0:
             differ.append((spec_to_cli(spec, bits), spec, back))
     print(len(SPECS + PADDED), "commands,", len(differ), "differ")
     for d in differ[:5]:
@@ -165,7 +165,9 @@ def test_spec_to_cli_round_trips():
     cmd = spec_to_cli(spec, 512, ("aot", "jit"), 7)
     print(cmd)
     back, args = parse_back(cmd)
-    print(f"same spec: {back == spec}; vector bits {args.vector_bits}, mode {args.mode}, seed {args.seed}")
+    print(
+        f"same spec: {back == as_block(spec)}; vector bits {args.vector_bits}, mode {args.mode}, seed {args.seed}"
+    )
     q = ConvSpec(
         "depthwise_conv_2d_nhwc_hwc_q", (1, 3, 3, 8), (3, 3, 8), dtype="i8", input_zp=-3, filter_zp=5
     )
@@ -181,7 +183,7 @@ def test_spec_to_cli_round_trips():
 
 def planted(case, modes):
     """A fake check with two planted bugs and known minimal specs (no compilation)."""
-    s = case.spec
+    s = case.spec.conv
     if s.channels >= 17 and max(s.strides) > 1:
         return driver.MISMATCH, "planted"
     if s.dtype == "i32" and max(s.kernel) >= 3:
@@ -237,7 +239,7 @@ def missing_tool(case, modes):
 @run
 def test_isolation():
     real = driver.check_case
-    case = driver.FuzzCase(ConvSpec(NWC, (1, 3, 20), (1, 20), (2,)), "aarch64-sve", 128, 0)
+    case = driver.FuzzCase(as_block(ConvSpec(NWC, (1, 3, 20), (1, 20), (2,))), "aarch64-sve", 128, 0)
     try:
         for fake in (hang, die, planted, missing_tool):
             driver.check_case = fake

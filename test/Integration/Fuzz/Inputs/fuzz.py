@@ -23,15 +23,15 @@ add_fuzz_parser(parser.add_subparsers(dest="command", required=True))
 args = parser.parse_args()
 
 if args.break_reference is not None:
-    real = runner.depthwise_reference
+    real = runner.block_reference
 
-    def broken(spec, inp, flt):
-        out = np.array(real(spec, inp, flt))
-        if spec.channels >= args.break_reference and max(spec.strides) > 1:
+    def broken(block, inp, flt, *params):
+        out = np.array(real(block, inp, flt, *params))
+        if block.conv.channels >= args.break_reference and max(block.conv.strides) > 1:
             out.flat[-1] += 1
         return out
 
-    runner.depthwise_reference = broken
+    runner.block_reference = broken
 
 try:
     sys.exit(cmd_fuzz(args))

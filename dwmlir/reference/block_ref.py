@@ -1,0 +1,186 @@
+"""The numpy reference of a block: the depthwise reference, then the epilogue by its formulas.
+
+Floats go through float64 (the kernel's rounding is bounded by ``compare_block``'s
+tolerance); int8 requantization follows the kernel's arithmetic exactly, as TFLite and
+XNNPACK define the "fp32" form: float32(acc + bias) * scale in float32, clamped, rounded
+to nearest-even, plus the output zero point.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..spec import DTYPES, BlockSpec, ConvSpec, as_block
+from .numpy_ref import Comparison, compare, depthwise_reference, random_operands
+
+# Largest slope of each activation: how much an error in its input can grow.
+_LIPSCHITZ = {"none": 1.0, "relu": 1.0, "relu6": 1.0, "clamp": 1.0, "silu": 1.1, "hardswish": 1.5}
+
+
+def per_channel(block: BlockSpec, values: np.ndarray) -> np.ndarray:
+    """``values`` (one per output channel, c*M+m) shaped to broadcast over the output."""
+    info = block.conv.info
+    layout = info.output_layout
+    shape = [1] * len(layout)
+    if info.multiplier:
+        shape[layout.index("c")], shape[layout.index("m")] = block.conv.channels, block.conv.multiplier
+    else:
+        shape[layout.index("c")] = block.conv.channels
+    return values.reshape(shape)
+
+
+def _wrap_i32(x: np.ndarray) -> np.ndarray:
+    x = x.astype(np.int64) & 0xFFFFFFFF
+    return np.where(x >= 2**31, x - 2**32, x).astype(np.int32)
+
+
+def activation(kind: str, x: np.ndarray, lo: float = 0.0, hi: float = 0.0) -> np.ndarray:
+    """The float activations, as torch defines them."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if kind == "none":
+            return x
+        if kind == "relu":
+            return np.maximum(x, 0)
+        if kind == "relu6":
+            return np.minimum(np.maximum(x, 0), 6)
+        if kind == "clamp":
+            return np.minimum(np.maximum(x, lo), hi)
+        if kind == "silu":
+            return x / (1 + np.exp(-x))
+        if kind == "hardswish":
+            return x * np.minimum(np.maximum(x + 3, 0), 6) / 6
+    raise ValueError(kind)
+
+
+def requantize(block: BlockSpec, acc: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """int32 accumulators -> int8: clamp(roundeven(f32(acc) * scale) + zp, lo, hi)."""
+    epi = block.epilogue
+    lo, hi = epi.int8_bounds()
+    y = acc.astype(np.float32) * per_channel(block, scale.astype(np.float32))
+    q = np.rint(y.astype(np.float64)) + epi.output_zp  # rint: ties to even
+    return np.clip(np.nan_to_num(q, nan=lo), lo, hi).astype(np.int8)
+
+
+def block_reference(
+    spec: ConvSpec | BlockSpec, inp: np.ndarray, flt: np.ndarray, *params: np.ndarray
+) -> np.ndarray:
+    """The block's output: float64 for float blocks, the exact integers otherwise.
+
+    ``params``: the epilogue's buffers in ABI order (``bias``, ``requant_scale``).
+    """
+    block = as_block(spec)
+    named = dict(zip([a.name for a in block.buffers[2:-1]], params, strict=True))
+    bias, scale = named.get("bias"), named.get("requant_scale")
+    dw = _depthwise_layer(block, inp, flt, bias, scale)
+    pw = block.pointwise
+    if pw is None:
+        return dw
+    y = dw.astype(np.float64) @ named["pw_filter"].astype(np.float64)  # channels-last: (..., C) @ (C, COUT)
+    if pw.epilogue.bias:
+        y = y + named["pw_bias"].astype(np.float64)
+    y = activation(pw.epilogue.activation.kind, y, pw.epilogue.activation.lo, pw.epilogue.activation.hi)
+    if pw.residual:
+        y = y + inp.astype(np.float64)
+    return y
+
+
+def _depthwise_layer(
+    block: BlockSpec, inp: np.ndarray, flt: np.ndarray, bias: np.ndarray | None, scale: np.ndarray | None
+) -> np.ndarray:
+    """The depthwise conv and its epilogue."""
+    epi = block.epilogue
+    acc = depthwise_reference(block.conv, inp, flt)
+    if epi.bias:
+        assert bias is not None
+        if np.issubdtype(acc.dtype, np.integer):
+            acc = _wrap_i32(acc.astype(np.int64) + per_channel(block, bias.astype(np.int64)))
+        else:
+            acc = acc + per_channel(block, bias.astype(np.float64))
+    if epi.requantize:
+        assert scale is not None
+        return requantize(block, acc, scale)
+    act = epi.activation
+    if act.kind != "none":
+        acc = activation(act.kind, acc, act.lo, act.hi)
+    return acc
+
+
+def random_block_operands(block: BlockSpec, seed: int) -> list[np.ndarray]:
+    """Input, filter and the epilogue's buffers (ABI order), random but reproducible.
+
+    Requantization scales mix powers of two (products are exact, so rounding ties occur)
+    with arbitrary ones, and some are large enough to saturate.
+    """
+    inp, flt = random_operands(block.conv, seed)
+    out = [inp, flt]
+    rng = np.random.default_rng(seed + 1)
+    ch = block.out_channels
+    if block.epilogue.bias:
+        dt = block.bias_dtype
+        if dt.startswith("f"):
+            out.append(rng.uniform(-1.0, 1.0, ch).astype(DTYPES[dt][1]))
+        elif block.conv.info.quantized:
+            out.append(rng.integers(-5000, 5001, ch).astype(np.int32))
+        else:
+            out.append(rng.integers(-100, 101, ch).astype(np.int32))
+    if block.epilogue.requantize:
+        pow2 = 2.0 ** -rng.integers(4, 10, ch)
+        arbitrary = rng.uniform(0.001, 0.03, ch)
+        out.append(np.where(rng.random(ch) < 0.5, pow2, arbitrary).astype(np.float32))
+    pw = block.pointwise
+    if pw is not None:
+        dt = DTYPES[block.conv.dtype][1]
+        out.append(rng.uniform(-1.0, 1.0, (ch, pw.cout)).astype(dt))
+        if pw.epilogue.bias:
+            out.append(rng.uniform(-1.0, 1.0, pw.cout).astype(dt))
+    return out
+
+
+def compare_block(spec: ConvSpec | BlockSpec, got: np.ndarray, want: np.ndarray, operands) -> Comparison:
+    """Exact for integer outputs; for floats the conv's bound carried through the epilogue.
+
+    The conv's elementwise bound (``compare``) grows by at most the activation's slope; the
+    bias add and the activation itself add a few roundings of the result.
+    """
+    block = as_block(spec)
+    inp, flt = operands[0], operands[1]
+    if block.epilogue.empty and block.pointwise is None:
+        return compare(block.conv, got, want, inp, flt)
+    if got.shape != want.shape:
+        return Comparison(False, float("inf"), 0.0, int(np.prod(want.shape)))
+    if not block.out_dtype.startswith("f"):
+        bad = int(np.count_nonzero(got != want))
+        err = float(np.max(np.abs(got.astype(np.int64) - want.astype(np.int64)), initial=0))
+        return Comparison(bad == 0, err, 0.0, bad)
+    conv = block.conv
+    eps = float(np.finfo(conv.np_dtype).eps)
+    taps = int(np.prod(conv.kernel))
+    with np.errstate(invalid="ignore"):
+        magnitude = depthwise_reference(conv, np.abs(inp), np.abs(flt)).astype(np.float64)
+    named = dict(zip([a.name for a in block.buffers[2:-1]], operands[2:], strict=True))
+    if block.epilogue.bias:
+        magnitude = magnitude + np.abs(per_channel(block, named["bias"].astype(np.float64)))
+    slope = _LIPSCHITZ[block.epilogue.activation.kind]
+    tiny = float(np.finfo(conv.np_dtype).smallest_subnormal)
+    dw_ref = _depthwise_layer(block, inp, flt, named.get("bias"), None)
+    tol = slope * 2.0 * (taps + 2) * eps * magnitude + 8.0 * eps * np.abs(dw_ref) + tiny
+    pw = block.pointwise
+    if pw is not None:
+        # Each depthwise error reaches every output channel through |W|; the GEMM adds its
+        # own rounding over C terms of |dw| |W|.
+        w = np.abs(named["pw_filter"].astype(np.float64))
+        magnitude = np.abs(dw_ref.astype(np.float64)) @ w
+        if pw.epilogue.bias:
+            magnitude = magnitude + np.abs(named["pw_bias"].astype(np.float64))
+        slope = _LIPSCHITZ[pw.epilogue.activation.kind]
+        tol = slope * (tol @ w + 2.0 * (w.shape[0] + 2) * eps * magnitude) + 8.0 * eps * np.abs(want) + tiny
+        if pw.residual:
+            tol = tol + 2.0 * eps * np.abs(inp.astype(np.float64))
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
+    both_nan = np.isnan(got) & np.isnan(want)
+    same_inf = np.isinf(want) & (got == want)
+    bad_mask = ~(diff <= tol) & ~both_nan & ~same_inf
+    bad = int(np.count_nonzero(bad_mask))
+    err = float(np.max(np.where(both_nan | same_inf, 0.0, diff), initial=0.0))
+    return Comparison(bad == 0, err, float(np.max(tol, initial=0.0)), bad)

@@ -1,0 +1,360 @@
+"""``BlockSpec``: a depthwise layer and the parts fused after it, validated in one place.
+
+A block is a small chain of layers, not a conv with flags: the depthwise conv (a
+``ConvSpec``), then an epilogue on its accumulators (bias, activation, int8
+requantization). The IR builder, the rewrites, the header, the C driver and the reference
+all read the chain and the C ABI (``BlockSpec.args``) from here.
+
+The chain is meant to grow (expand 1x1 before, pointwise 1x1 and residual after, see
+issue 11); today it holds the epilogue.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from ..errors import UserError
+from .conv import DTYPES, MAX_ELEMENTS, ConvSpec
+
+ACTIVATIONS: tuple[str, ...] = ("none", "relu", "relu6", "clamp:LO:HI", "silu", "hardswish")
+INT8_MIN, INT8_MAX = -128, 127
+
+
+@dataclass(frozen=True)
+class Activation:
+    """``none``, ``relu``, ``relu6``, ``clamp`` (with ``lo``/``hi``), ``silu`` or ``hardswish``."""
+
+    kind: str = "none"
+    lo: float = 0.0
+    hi: float = 0.0
+
+    @staticmethod
+    def parse(text: str) -> Activation:
+        text = text.strip()
+        if text in ("none", "relu", "relu6", "silu", "hardswish"):
+            return Activation(text)
+        m = re.fullmatch(r"clamp:([^:]+):([^:]+)", text)
+        if m:
+            try:
+                lo, hi = float(m.group(1)), float(m.group(2))
+            except ValueError:
+                lo = hi = math.nan
+            if math.isfinite(lo) and math.isfinite(hi) and lo <= hi:
+                return Activation("clamp", lo, hi)
+            raise UserError(f"bad activation '{text}': clamp:LO:HI needs finite numbers with LO <= HI")
+        raise UserError(f"unknown activation '{text}': choose one of {', '.join(ACTIVATIONS)}")
+
+    def __str__(self) -> str:
+        return f"clamp:{self.lo:g}:{self.hi:g}" if self.kind == "clamp" else self.kind
+
+
+@dataclass(frozen=True)
+class Epilogue:
+    """What happens to each accumulator before it is stored, in this order.
+
+    ``bias``: add a per-output-channel bias. ``activation``: a float activation, or for a
+    requantized output the matching int8 clamp. ``requantize``: int32 accumulator times a
+    per-channel float32 scale, rounded to nearest-even, plus ``output_zp``, saturated to
+    int8 (TFLite/XNNPACK "fp32" requantization). ``output_scale`` is needed only to place
+    int8 ``relu6``'s upper bound (zp + round(6 / output_scale)).
+    """
+
+    bias: bool = False
+    activation: Activation = field(default_factory=Activation)
+    requantize: bool = False
+    output_zp: int = 0
+    output_scale: float | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.bias or self.requantize or self.activation.kind != "none")
+
+    def int8_bounds(self) -> tuple[int, int]:
+        """The int8 output range the activation leaves after requantization."""
+        act, zp = self.activation, self.output_zp
+        if act.kind == "relu":
+            return max(INT8_MIN, zp), INT8_MAX
+        if act.kind == "relu6":
+            assert self.output_scale is not None
+            return max(INT8_MIN, zp), min(INT8_MAX, zp + round(6.0 / self.output_scale))
+        if act.kind == "clamp":
+            return int(act.lo), int(act.hi)
+        return INT8_MIN, INT8_MAX
+
+    def describe(self) -> str:
+        parts = ["bias"] if self.bias else []
+        if self.activation.kind != "none":
+            parts.append(str(self.activation))
+        if self.requantize:
+            parts.append(f"requantize to i8 (output zero point {self.output_zp})")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Pointwise:
+    """A 1x1 conv after the depthwise layer: C*M channels to ``cout``, with its own bias and
+    activation (an ``Epilogue`` without requantization), and optionally the block's input
+    added to its result (``residual``)."""
+
+    cout: int
+    epilogue: Epilogue = field(default_factory=Epilogue)
+    residual: bool = False
+
+    def describe(self) -> str:
+        parts = [f"pointwise {self.cout}"]
+        if not self.epilogue.empty:
+            parts.append(self.epilogue.describe())
+        if self.residual:
+            parts.append("residual")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class KernelArg:
+    """One argument of the C ABI: a buffer (``shape``) or an ``int32_t`` scalar (``shape=None``)."""
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...] | None
+    layout: str = ""
+    doc: str = ""
+
+    @property
+    def c_type(self) -> str:
+        return DTYPES[self.dtype][0]
+
+    @property
+    def is_buffer(self) -> bool:
+        return self.shape is not None
+
+    @property
+    def np_dtype(self) -> str:
+        return DTYPES[self.dtype][1]
+
+    @property
+    def bytes(self) -> int:
+        assert self.shape is not None
+        return math.prod(self.shape) * DTYPES[self.dtype][2] // 8
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """A depthwise conv and the epilogue fused into it."""
+
+    conv: ConvSpec
+    epilogue: Epilogue = field(default_factory=Epilogue)
+    pointwise: Pointwise | None = None
+
+    def __post_init__(self) -> None:
+        self._validate()
+        if self.pointwise is not None:
+            self._validate_pointwise(self.pointwise)
+
+    @property
+    def name(self) -> str:
+        return self.conv.name
+
+    @property
+    def out_channels(self) -> int:
+        """Output channels of the depthwise layer (C * M)."""
+        return self.conv.channels * self.conv.multiplier
+
+    @property
+    def acc_dtype(self) -> str:
+        """Element type of the conv's accumulators (what the epilogue starts from)."""
+        return self.conv.out_dtype
+
+    @property
+    def out_dtype(self) -> str:
+        return "i8" if self.epilogue.requantize else self.conv.out_dtype
+
+    @property
+    def dw_shape(self) -> tuple[int, ...]:
+        """Shape of the depthwise layer's output (before a pointwise conv)."""
+        return self.conv.output_shape
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        if self.pointwise is None:
+            return self.conv.output_shape
+        return (*self.conv.output_shape[:-1], self.pointwise.cout)  # channels-last, M = 1
+
+    @property
+    def out_np_dtype(self) -> str:
+        return DTYPES[self.out_dtype][1]
+
+    @property
+    def out_bits(self) -> int:
+        return DTYPES[self.out_dtype][2]
+
+    @property
+    def out_c_type(self) -> str:
+        return DTYPES[self.out_dtype][0]
+
+    @property
+    def bias_dtype(self) -> str:
+        return self.conv.out_dtype  # i32 for quantized ops, else the op's type
+
+    @property
+    def args(self) -> tuple[KernelArg, ...]:
+        """The C ABI in order: ``(input, filter, [input_zp, filter_zp,] [bias,] [requant_scale,] output)``."""
+        conv, epi, info = self.conv, self.epilogue, self.conv.info
+        out: list[KernelArg] = [
+            KernelArg("input", conv.dtype, conv.input_shape, info.input_layout),
+            KernelArg("filter", conv.dtype, conv.filter_shape, info.filter_layout),
+        ]
+        if info.quantized:
+            out += [KernelArg("input_zp", "i32", None), KernelArg("filter_zp", "i32", None)]
+        channel = "c*M+m, one per output channel" if info.multiplier else "one per channel"
+        if epi.bias:
+            out.append(KernelArg("bias", self.bias_dtype, (self.out_channels,), "c", channel))
+        if epi.requantize:
+            out.append(KernelArg("requant_scale", "f32", (self.out_channels,), "c", channel))
+        pw = self.pointwise
+        if pw is not None:
+            shape = (self.out_channels, pw.cout)
+            out.append(KernelArg("pw_filter", conv.dtype, shape, "[C*M][COUT]", "row-major, COUT contiguous"))
+            if pw.epilogue.bias:
+                out.append(KernelArg("pw_bias", conv.dtype, (pw.cout,), "c", "one per output channel"))
+        out.append(KernelArg("output", self.out_dtype, self.output_shape, info.output_layout))
+        return tuple(out)
+
+    @property
+    def buffers(self) -> tuple[KernelArg, ...]:
+        return tuple(a for a in self.args if a.is_buffer)
+
+    def describe(self) -> str:
+        parts = [p for p in (self.epilogue.describe(), self.pointwise and self.pointwise.describe()) if p]
+        return self.conv.describe() + (f" then {'; '.join(parts)}" if parts else "")
+
+    # -- validation ----------------------------------------------------------------------------
+    def _validate(self) -> None:
+        conv, epi = self.conv, self.epilogue
+        q = conv.info.quantized
+        act = epi.activation
+        if epi.requantize and not q:
+            raise UserError(
+                f"--requantize applies to the quantized ops (*_q) only: {conv.op} has a "
+                f"{conv.out_dtype} output, not an int32 accumulator"
+            )
+        if not epi.requantize and (epi.output_zp or epi.output_scale is not None):
+            raise UserError("--output-zp and --output-scale apply only with --requantize")
+        if not -128 <= epi.output_zp <= 127:
+            raise UserError(f"output zero point {epi.output_zp} is outside the i8 range -128..127")
+        if act.kind == "none":
+            return
+        if q and not epi.requantize:
+            raise UserError(
+                f"--activation {act} on {conv.op} needs --requantize: the activation of a quantized "
+                "op is applied as the int8 output clamp"
+            )
+        if not q and conv.dtype not in ("f32", "f16"):
+            raise UserError(f"--activation applies to float ops (f32, f16), not to {conv.dtype}")
+        if epi.requantize:
+            self._validate_int8_activation()
+
+    def _validate_int8_activation(self) -> None:
+        epi, act = self.epilogue, self.epilogue.activation
+        if act.kind in ("silu", "hardswish"):
+            raise UserError(
+                f"--activation {act} has no int8 form: with --requantize use relu, relu6 or clamp:LO:HI"
+            )
+        if act.kind == "relu6":
+            scale = epi.output_scale
+            if scale is None or not math.isfinite(scale) or scale <= 0:
+                raise UserError(
+                    "int8 relu6 needs the output's scale to place 6.0: add --output-scale S (S > 0), "
+                    "or give the int8 bounds with --activation clamp:LO:HI"
+                )
+        if act.kind == "clamp" and not (
+            act.lo == int(act.lo) and act.hi == int(act.hi) and INT8_MIN <= act.lo <= act.hi <= INT8_MAX
+        ):
+            raise UserError(
+                f"--activation {act} with --requantize gives int8 output bounds: use integers "
+                "-128 <= LO <= HI <= 127"
+            )
+
+    def _validate_pointwise(self, pw: Pointwise) -> None:
+        conv = self.conv
+        if pw.cout < 1:
+            raise UserError(f"--pointwise needs a positive number of output channels, got {pw.cout}")
+        if not conv.info.plain_channels_last:
+            raise UserError(
+                f"--pointwise is built for the channels-last ops without multiplier or quantization "
+                f"(nwc_wc, nhwc_hwc, ndhwc_dhwc), not yet for {conv.op}: compile the 1x1 conv separately"
+            )
+        if conv.dtype not in ("f32", "f16"):
+            raise UserError(f"--pointwise applies to float ops (f32, f16), not to {conv.dtype}")
+        if pw.epilogue.requantize:
+            raise UserError("the pointwise conv of a float block does not requantize")
+        if self.out_channels * pw.cout > MAX_ELEMENTS or math.prod(self.output_shape) > MAX_ELEMENTS:
+            raise UserError("the pointwise filter or output has more than 2^31-1 elements: split the layer")
+        if not _every_output_reads_input(conv):
+            raise UserError(
+                "--pointwise needs every depthwise output to read some input: the padding is wider than "
+                "the filter's reach, so reduce the padding"
+            )
+        if pw.residual:
+            if conv.in_spatial != conv.out_spatial or pw.cout != conv.channels:
+                raise UserError(
+                    "--residual adds the block's input to its output, so the shapes must match: stride 1, "
+                    f"'same' padding and --pointwise {conv.channels} (got input "
+                    f"{'x'.join(map(str, conv.input_shape))}, output {'x'.join(map(str, self.output_shape))})"
+                )
+
+
+def _every_output_reads_input(conv: ConvSpec) -> bool:
+    """Whether each output has an in-bounds tap (0 <= o*s + k*d - lo < in) in every dim."""
+    for i, o_n, k, s, d, (lo, _) in zip(
+        conv.in_spatial,
+        conv.out_spatial,
+        conv.kernel,
+        conv.strides,
+        conv.dilations,
+        conv.padding,
+        strict=True,
+    ):
+        for o in range(o_n):
+            first = max(0, -((o * s - lo) // d))  # ceil((lo - o*s) / d)
+            last = min(k - 1, (i - 1 + lo - o * s) // d)
+            if first > last:
+                return False
+    return True
+
+
+def block_from_options(
+    conv: ConvSpec,
+    bias: bool = False,
+    activation: str = "none",
+    requantize: bool = False,
+    output_zp: int | None = None,
+    output_scale: float | None = None,
+    pointwise: int | None = None,
+    pointwise_bias: bool = False,
+    pointwise_activation: str = "none",
+    residual: bool = False,
+) -> BlockSpec:
+    """A block from the CLI's flags or a batch config's keys (one parser for both)."""
+    epi = Epilogue(
+        bias=bias,
+        activation=Activation.parse(activation),
+        requantize=requantize,
+        output_zp=0 if output_zp is None else output_zp,
+        output_scale=output_scale,
+    )
+    if output_zp is not None and not requantize:
+        raise UserError("--output-zp and --output-scale apply only with --requantize")
+    pw = None
+    if pointwise is not None:
+        pw_epi = Epilogue(bias=pointwise_bias, activation=Activation.parse(pointwise_activation))
+        pw = Pointwise(pointwise, pw_epi, residual)
+    elif pointwise_bias or pointwise_activation != "none" or residual:
+        raise UserError("--pointwise-bias, --pointwise-activation and --residual need --pointwise COUT")
+    return BlockSpec(conv, epi, pw)
+
+
+def as_block(spec: ConvSpec | BlockSpec) -> BlockSpec:
+    """A bare conv is a block with nothing fused."""
+    return spec if isinstance(spec, BlockSpec) else BlockSpec(spec)
