@@ -15,7 +15,17 @@ from pathlib import Path
 from .. import __version__
 from ..errors import REPORT_HINT, UserError
 from ..rewrite import DEFAULT_VECTORIZER, VECTORIZERS
-from ..spec import OPS, SUPPORTED_DTYPES, SUPPORTED_OPS, ConvSpec, parse_int_list, parse_padding, parse_shape
+from ..spec import (
+    LAYOUTS,
+    OPS,
+    SUPPORTED_DTYPES,
+    SUPPORTED_OPS,
+    ConvSpec,
+    infer_op,
+    parse_int_list,
+    parse_padding,
+    parse_shape,
+)
 from ..target import DEFAULT_TARGET, get_target
 from .bench_cmd import add_bench_parser, cmd_bench
 from .fuzz_cmd import add_fuzz_parser, cmd_fuzz
@@ -88,10 +98,18 @@ def _add_spec_flags(p: argparse.ArgumentParser, required: bool = True) -> None:
     g = p.add_argument_group("convolution spec")
     g.add_argument(
         "--op",
-        default="depthwise_conv_1d_nwc_wc",
+        default=None,
         metavar="OP",
-        help=f"linalg depthwise op (default: %(default)s); known: {', '.join(OPS)}; "
-        f"compiled today: {', '.join(SUPPORTED_OPS)}",
+        help="linalg depthwise op (default: inferred from --layout and the shapes, see --layout); "
+        f"known: {', '.join(OPS)}; compiled today: {', '.join(SUPPORTED_OPS)}",
+    )
+    g.add_argument(
+        "--layout",
+        default=None,
+        choices=LAYOUTS,
+        help="input layout, to infer --op (default: channels-last of the input's rank: nwc, nhwc, "
+        "ndhwc); a filter with one more dim than the plain one picks the channel-multiplier op "
+        "(*m), --dtype i8 with nhwc the quantized op (*_q); --op wins but must agree",
     )
     g.add_argument(
         "--input",
@@ -184,10 +202,11 @@ def _add_target_flags(g) -> None:
 def spec_from_args(args: argparse.Namespace) -> ConvSpec:
     if args.input is None or args.filter is None:
         raise UserError("missing --input or --filter: give both shapes (or --config FILE for a batch)")
+    input_shape, filter_shape = parse_shape(args.input, "input"), parse_shape(args.filter, "filter")
     return ConvSpec(
-        op=args.op,
-        input_shape=parse_shape(args.input, "input"),
-        filter_shape=parse_shape(args.filter, "filter"),
+        op=infer_op(input_shape, filter_shape, args.layout, args.dtype, args.op),
+        input_shape=input_shape,
+        filter_shape=filter_shape,
         strides=parse_int_list(args.strides, "strides") if args.strides is not None else (),
         dilations=parse_int_list(args.dilations, "dilations") if args.dilations is not None else (),
         dtype=args.dtype,

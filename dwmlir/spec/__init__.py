@@ -10,10 +10,11 @@ from .conv import (
     parse_shape,
     same_padding,
 )
-from .ops import OPS, SUPPORTED_OPS, OpInfo
+from .ops import LAYOUTS, OPS, SUPPORTED_OPS, OpInfo, infer_op
 
 __all__ = [
     "DTYPES",
+    "LAYOUTS",
     "MAX_ELEMENTS",
     "OPS",
     "SUPPORTED_OPS",
@@ -24,4 +25,5 @@ __all__ = [
     "parse_padding",
     "same_padding",
     "parse_shape",
+    "infer_op",
 ]
