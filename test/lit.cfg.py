@@ -77,7 +77,9 @@ def llvm_utils_dir() -> str:
     Debian's llvm-22 package does not ship these testing tools (llvm-22-tools does).
     """
     venv_root = os.path.dirname(venv_bin)
-    found = sorted(glob.glob(os.path.join(glob.escape(venv_root), "lib", "python3*", "site-packages", "llvm", "bin")))
+    found = sorted(
+        glob.glob(os.path.join(glob.escape(venv_root), "lib", "python3*", "site-packages", "llvm", "bin"))
+    )
     return found[0] if found else ""
 
 
@@ -153,7 +155,9 @@ config.mlir_obj_root = config.dwmlir_obj_root
 config.host_os = platform.system()
 config.host_arch = platform.machine()
 config.native_target = "AArch64" if native else {"x86_64": "X86", "AMD64": "X86"}.get(config.host_arch, "")
-config.target_triple = setting("target_triple", None, f"{config.host_arch}-unknown-{config.host_os.lower()}-gnu")
+config.target_triple = setting(
+    "target_triple", None, f"{config.host_arch}-unknown-{config.host_os.lower()}-gnu"
+)
 config.host_cc = setting("host_cc", "CC", shutil.which("cc") or shutil.which("gcc") or "cc")
 config.host_cxx = setting("host_cxx", "CXX", shutil.which("c++") or shutil.which("g++") or "c++")
 config.enable_assertions = False

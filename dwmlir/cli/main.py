@@ -140,8 +140,9 @@ def _add_spec_flags(p: argparse.ArgumentParser, required: bool = True) -> None:
         default="valid",
         metavar="PAD",
         help="valid (none), same (TensorFlow: output = ceil(input / stride), the odd extra row at the "
-        "high end), or LO:HI per spatial dim joined by ',' (default: %(default)s); padded taps "
-        "contribute nothing and the input buffer stays unpadded",
+        "high end), P (torch-style: P:P on every spatial dim), or LO:HI or P per spatial dim joined "
+        "by ',', e.g. 1:1,2:2 or 1,2 (default: %(default)s); padded taps contribute nothing and the "
+        "input buffer stays unpadded",
     )
     g.add_argument(
         "--input-zp",
