@@ -237,7 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
         "NAME.mlir (linalg input), NAME.schedule.mlir (transform schedule), NAME.vector.mlir "
         "(vectorized), NAME.llvm.mlir (LLVM dialect), NAME.ll (LLVM IR after opt -O3), NAME.s (assembly) and "
         "NAME.json (spec, target, tool versions, sha256 of each file). With --config, build every "
-        "kernel of a TOML/JSON file in parallel into libLIB.a, LIB.h and LIB.json. Writes are atomic; "
+        "kernel of a TOML/JSON file in parallel into libLIB.a, libLIB.so, LIB.h and LIB.json (see --config). "
+        "Writes are atomic; "
         "the same input gives byte-identical files.",
     )
     _add_spec_flags(pc, required=False)
@@ -256,7 +257,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="which files to write: all (default) or any of obj, header, mlir, llvm, asm, lib, shared, "
         "schedule, vector, lowered, json",
     )
-    pc.add_argument("--config", type=Path, metavar="FILE", help="batch: a TOML or JSON list of kernels")
+    pc.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="batch: compile every kernel of a TOML or JSON file into libLIB.a, libLIB.so, LIB.h and "
+        "LIB.json. Keys: [library] name (required), target, cpu; one [[kernels]] table per kernel "
+        "with name, op, input, filter (required), strides, dilations, padding, dtype, input_zp, "
+        'filter_zp, written as on the command line ("1x112x112x32", "2,2", "same") or as TOML '
+        "numbers and lists ([1, 112, 112, 32], 2, 1). Unknown keys and wrong types are errors. With "
+        "--config, --emit takes all, lib, shared, header, json; --target and --cpu override the "
+        "config's; the other spec flags are errors. See examples/board/kernels.toml",
+    )
     pc.add_argument(
         "-j",
         "--jobs",
@@ -363,7 +375,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def _compile_batch(args: argparse.Namespace) -> int:
     from ..artefact import write_files
-    from ..artefact.batch import build_library, load_config, terminal_progress
+    from ..artefact.batch import batch_emit, build_library, load_config, select_files, terminal_progress
 
     if args.jobs < 1:
         raise UserError(f"-j must be >= 1, got {args.jobs}")
@@ -372,10 +384,20 @@ def _compile_batch(args: argparse.Namespace) -> int:
             f"--vectorizer {args.vectorizer} applies to one kernel: a --config batch always uses "
             "dwmlir's vectorizer (compile the kernel on its own to compare)"
         )
-    cfg = load_config(args.config)
+    given = _spec_flags_given(getattr(args, "argv", sys.argv[1:]))
+    stray = [flag for dest, flag in given.items() if dest not in ("target", "cpu", "vectorizer")]
+    if stray:
+        raise UserError(
+            f"{stray[0]} describes one kernel: with --config every kernel's spec comes from the config "
+            "(only -o, --emit, -j, and --target/--cpu, which override the config's, go with --config)"
+        )
+    emit = batch_emit(args.emit)
+    cfg = load_config(
+        args.config, args.target if "target" in given else None, args.cpu if "cpu" in given else None
+    )
     start = time.perf_counter()
     files, built = build_library(cfg, args.jobs, terminal_progress)
-    paths = write_files(args.output, files)
+    paths = write_files(args.output, select_files(cfg, files, emit))
     print(f"{'kernel':<28} {'op':<30} {'dtype':<5} {'output':>18} {'compile':>8} {'object':>8}")
     for k in built:
         out = "x".join(map(str, k.spec.output_shape))
@@ -388,6 +410,28 @@ def _compile_batch(args: argparse.Namespace) -> int:
     for path in paths:
         print(path)
     return 0
+
+
+def _spec_flags_given(argv: Sequence[str]) -> dict[str, str]:
+    """The compile flags of the "convolution spec" group that ``argv`` gives explicitly (dest -> flag).
+
+    Parsed again with every default suppressed, since a value equal to the default may have been
+    typed (--target aarch64-sve to override a config's target).
+    """
+    parser = build_parser()
+    compile_parser = next(
+        a.choices["compile"] for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    spec_flags = {
+        action.dest: max(action.option_strings, key=len)
+        for group in compile_parser._action_groups
+        if group.title == "convolution spec"
+        for action in group._group_actions
+    }
+    for action in compile_parser._actions:
+        action.default = argparse.SUPPRESS
+    given = vars(parser.parse_args(list(argv)))
+    return {dest: flag for dest, flag in spec_flags.items() if dest in given}
 
 
 def cmd_gen(args: argparse.Namespace) -> int:
@@ -480,6 +524,7 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # which flags were typed (see --config)
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
