@@ -38,8 +38,7 @@ from .. import __version__
 from ..errors import UserError
 from ..spec import ConvSpec
 from ..target import DEFAULT_TARGET, Target, get_target
-from ..toolchain import llvm_tool, run
-from .compile import archive, check_cpu, compile_spec, sha256_hex
+from .compile import archive, check_cpu, compile_spec, link_shared, sha256_hex
 from .header import kernel_block, render_header
 from .writer import DEFAULT_EMIT, EMIT_KINDS, parse_emit
 
@@ -162,19 +161,7 @@ def select_files(cfg: LibraryConfig, files: dict[str, bytes], emit: tuple[str, .
         with tempfile.TemporaryDirectory(prefix="dwmlir-so-") as tmp:
             lib, so = Path(tmp) / f"lib{cfg.name}.a", Path(tmp) / f"lib{cfg.name}.so"
             lib.write_bytes(files[f"lib{cfg.name}.a"])
-            run(
-                [
-                    llvm_tool("ld.lld"),
-                    "-shared",
-                    f"-soname=lib{cfg.name}.so",
-                    "--build-id=none",
-                    "-o",
-                    so,
-                    "--whole-archive",
-                    lib,
-                ],
-                what="ld.lld",
-            )
+            link_shared(so, ["--whole-archive", lib])
             files = {**files, f"lib{cfg.name}.so": so.read_bytes()}
     order = {
         ".a": f"lib{cfg.name}.a",
