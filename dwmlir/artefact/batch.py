@@ -1,6 +1,6 @@
 """Batch builds: many kernels from a TOML or JSON config into one static library and header.
 
-Config (TOML shown; JSON has the same keys, with ``kernels`` as a list)::
+Config (TOML shown; JSON has the same keys, with ``kernels`` as a list of objects)::
 
     [library]
     name = "mobilenet_dw"          # libmobilenet_dw.a, mobilenet_dw.h, mobilenet_dw.json
@@ -10,15 +10,23 @@ Config (TOML shown; JSON has the same keys, with ``kernels`` as a list)::
     [[kernels]]
     name = "dw_112x112x32"
     op = "depthwise_conv_2d_nhwc_hwc"
-    input = "1x112x112x32"
+    input = "1x112x112x32"         # or [1, 112, 112, 32]
     filter = "3x3x32"
-    strides = "1,1"                # optional; also dilations, padding, dtype, input_zp, filter_zp
+    strides = "1,1"                # optional: also 2 or [2, 2]; dilations alike
+    padding = "same"               # optional: valid, same, "1:1,1:1", 1 (torch-style), [1, 1]
+    dtype = "f32"                  # optional: f32, f16, i32, i8 (the *_q ops)
+    input_zp = 0                   # optional, *_q ops only; filter_zp alike
+    bias = true                    # optional, the fused block (see BlockSpec): bias, activation,
+    activation = "relu6"           #   requantize, output_zp, output_scale, pointwise (COUT),
+    pointwise = 16                 #   pointwise_bias, pointwise_activation, residual
 
-Kernels compile in parallel worker processes (each has its own MLIR context).
+Unknown keys, nulls and values of the wrong type are one-line user errors (a typo gets a
+"did you mean"). Kernels compile in parallel worker processes (each has its own MLIR context).
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import sys
 import tempfile
@@ -31,35 +39,34 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import UserError
-from ..spec import BlockSpec, ConvSpec, block_from_options, parse_int_list, parse_padding, parse_shape
+from ..spec import BlockSpec, ConvSpec, block_from_options
 from ..target import DEFAULT_TARGET, Target, get_target
-from .compile import archive, check_cpu, compile_spec, sha256_hex
+from .compile import archive, check_cpu, compile_spec, link_shared, sha256_hex
 from .header import kernel_block, render_header
+from .writer import DEFAULT_EMIT, EMIT_KINDS, parse_emit
 
-_KERNEL_KEYS = {
-    "name",
-    "op",
-    "input",
-    "filter",
-    "strides",
-    "dilations",
-    "padding",
-    "dtype",
-    "input_zp",
-    "filter_zp",
-    # the fused epilogue (see BlockSpec): bias = true, activation = "relu6", requantize = true,
-    # output_zp, output_scale
-    "bias",
-    "activation",
-    "requantize",
-    "output_zp",
-    "output_scale",
-    # a fused 1x1 conv after it: pointwise = COUT, pointwise_bias, pointwise_activation, residual
-    "pointwise",
-    "pointwise_bias",
-    "pointwise_activation",
-    "residual",
+_TOP_KEYS = frozenset({"library", "kernels"})
+_LIBRARY_KEYS = frozenset({"name", "target", "cpu"})
+# The depthwise conv's keys, then the block's (see BlockSpec): the fused epilogue (bias = true,
+# activation = "relu6", requantize = true, output_zp, output_scale) and a fused 1x1 conv
+# (pointwise = COUT, pointwise_bias, pointwise_activation, residual), with their TOML/JSON types.
+_BLOCK_KEYS: dict[str, type | tuple[type, ...]] = {
+    "bias": bool,
+    "activation": str,
+    "requantize": bool,
+    "output_zp": int,
+    "output_scale": (int, float),
+    "pointwise": int,
+    "pointwise_bias": bool,
+    "pointwise_activation": str,
+    "residual": bool,
 }
+_KERNEL_KEYS = frozenset(
+    {"name", "op", "input", "filter", "strides", "dilations", "padding", "dtype", "input_zp", "filter_zp"}
+    | set(_BLOCK_KEYS)
+)
+# What a batch writes: --emit kinds -> suffixes; "all" is every one of them.
+BATCH_EMIT: dict[str, str] = {k: EMIT_KINDS[k] for k in ("lib", "shared", "header", "json")}
 
 
 @dataclass(frozen=True)
@@ -70,35 +77,39 @@ class LibraryConfig:
     kernels: tuple[BlockSpec, ...]
 
 
+def _check_table(table: dict, allowed: frozenset[str], where: str) -> None:
+    """Unknown keys (a typo, [[kernel]] for [[kernels]]) and nulls are errors, never ignored."""
+    unknown = sorted(map(str, set(table) - allowed))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(allowed), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise UserError(f"{where}: unknown key '{unknown[0]}'{hint}: use {', '.join(sorted(allowed))}")
+    nulls = sorted(k for k, v in table.items() if v is None)
+    if nulls:
+        raise UserError(f"{where}: '{nulls[0]}' is null: give a value or leave the key out")
+
+
 def _kernel_spec(entry: object, where: str) -> BlockSpec:
     if not isinstance(entry, dict):
         raise UserError(f"{where}: a kernel must be a table/object with name, op, input and filter")
-    unknown = sorted(set(entry) - _KERNEL_KEYS)
-    if unknown:
-        raise UserError(f"{where}: unknown key '{unknown[0]}': use {', '.join(sorted(_KERNEL_KEYS))}")
+    _check_table(entry, _KERNEL_KEYS, where)
     missing = [k for k in ("name", "op", "input", "filter") if k not in entry]
     if missing:
         raise UserError(f"{where}: missing key '{missing[0]}'")
-
-    def text(key: str, default: str | None = None) -> str | None:
-        """Config values may be strings ("1x8x8x32", "2,2") or lists ([1, 8, 8, 32], [2, 2])."""
-        value = entry.get(key, default)
-        if isinstance(value, list):
-            return ("x" if key in ("input", "filter") else ",").join(map(str, value))
-        return None if value is None else str(value)
-
+    # ConvSpec takes the values as written: strings as on the command line ("1x8x8x32", "2,2"),
+    # ints and lists; it rejects every other type with a one-line UserError.
     try:
         conv = ConvSpec(
-            op=text("op"),
-            input_shape=parse_shape(text("input"), "input"),
-            filter_shape=parse_shape(text("filter"), "filter"),
-            strides=parse_int_list(text("strides"), "strides") if "strides" in entry else (),
-            dilations=parse_int_list(text("dilations"), "dilations") if "dilations" in entry else (),
-            dtype=text("dtype", "f32"),
-            name=text("name"),
-            padding=parse_padding(text("padding", "valid")),
-            input_zp=int(entry.get("input_zp", 0)),
-            filter_zp=int(entry.get("filter_zp", 0)),
+            op=entry["op"],
+            input_shape=entry["input"],
+            filter_shape=entry["filter"],
+            strides=entry.get("strides", ()),
+            dilations=entry.get("dilations", ()),
+            dtype=entry.get("dtype", "f32"),
+            name=entry["name"],
+            padding=entry.get("padding", "valid"),
+            input_zp=entry.get("input_zp", 0),
+            filter_zp=entry.get("filter_zp", 0),
         )
         return _block(conv, entry)
     except UserError as exc:
@@ -106,15 +117,8 @@ def _kernel_spec(entry: object, where: str) -> BlockSpec:
 
 
 def _block(conv: ConvSpec, entry: dict) -> BlockSpec:
-    """The kernel's epilogue keys; each must have its natural TOML/JSON type."""
-    kinds = {
-        "bias": bool,
-        "requantize": bool,
-        "activation": str,
-        "output_zp": int,
-        "output_scale": (int, float),
-    }
-    for key, kind in kinds.items():
+    """The kernel's block keys; each must have its natural TOML/JSON type."""
+    for key, kind in _BLOCK_KEYS.items():
         value = entry.get(key)
         if value is not None and (
             not isinstance(value, kind) or (kind is not bool and isinstance(value, bool))
@@ -137,8 +141,11 @@ def _block(conv: ConvSpec, entry: dict) -> BlockSpec:
     )
 
 
-def load_config(path: Path) -> LibraryConfig:
-    """Read and validate a batch config; every problem is a one-line UserError."""
+def load_config(path: Path, target: str | None = None, cpu: str | None = None) -> LibraryConfig:
+    """Read and validate a batch config; every problem is a one-line UserError.
+
+    ``target`` and ``cpu`` (the command line's --target and --cpu) override the config's.
+    """
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -148,21 +155,65 @@ def load_config(path: Path) -> LibraryConfig:
     except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         kind = "JSON" if path.suffix == ".json" else "TOML"
         raise UserError(f"malformed {kind} in {path}: {str(exc).splitlines()[0]}") from None
+    if not isinstance(doc, dict):
+        kinds = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+        raise UserError(
+            f"{path}: the top level must be an object with library and kernels, "
+            f"not {kinds.get(type(doc), 'null')}"
+        )
+    _check_table(doc, _TOP_KEYS, str(path))
     lib = doc.get("library", {})
-    kernels = doc.get("kernels", doc.get("kernel"))
-    if not isinstance(lib, dict) or "name" not in lib:
+    if not isinstance(lib, dict):
+        raise UserError(f"{path}: library must be a table/object with name, target and cpu")
+    _check_table(lib, _LIBRARY_KEYS, f"{path}: [library]")
+    if "name" not in lib:
         raise UserError(f"{path}: missing [library] name (the stem of libNAME.a and NAME.h)")
+    for key in ("name", "target", "cpu"):
+        if key in lib and not isinstance(lib[key], str):
+            raise UserError(f"{path}: [library] {key} must be a string, got {json.dumps(lib[key])}")
+    kernels = doc.get("kernels")
     if not isinstance(kernels, list) or not kernels:
         raise UserError(f"{path}: no kernels: add [[kernels]] entries with name, op, input, filter")
-    target = get_target(str(lib.get("target", DEFAULT_TARGET)))
-    cpu = check_cpu(target, lib.get("cpu"))
+    resolved = get_target(target if target is not None else lib.get("target", DEFAULT_TARGET))
+    cpu = check_cpu(resolved, cpu if cpu is not None else lib.get("cpu"))
     specs = tuple(_kernel_spec(k, f"{path}: kernel {i + 1}") for i, k in enumerate(kernels))
     names = [s.name for s in specs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise UserError(f"{path}: kernel name '{dupes[0]}' appears twice: C symbols must be unique")
-    probe = ConvSpec("depthwise_conv_1d_nwc_wc", (1, 1, 1), (1, 1), name=str(lib["name"]))
-    return LibraryConfig(probe.name, target, cpu, specs)
+    probe = ConvSpec("depthwise_conv_1d_nwc_wc", (1, 1, 1), (1, 1), name=lib["name"])
+    return LibraryConfig(probe.name, resolved, cpu, specs)
+
+
+def batch_emit(text: str) -> tuple[str, ...]:
+    """--emit for a batch: all (default), or any of lib, shared, header, json."""
+    emit = parse_emit(text)
+    if emit == DEFAULT_EMIT:
+        return tuple(BATCH_EMIT.values())
+    bad = [k for k, suffix in EMIT_KINDS.items() if suffix in emit and k not in BATCH_EMIT]
+    if bad:
+        raise UserError(
+            f"--emit {bad[0]} is a file of one kernel: with --config choose from all, "
+            f"{', '.join(BATCH_EMIT)} (or compile that kernel on its own)"
+        )
+    return emit
+
+
+def select_files(cfg: LibraryConfig, files: dict[str, bytes], emit: tuple[str, ...]) -> dict[str, bytes]:
+    """The library files ``emit`` asks for, linking libNAME.so from libNAME.a if it is one."""
+    if ".so" in emit:
+        with tempfile.TemporaryDirectory(prefix="dwmlir-so-") as tmp:
+            lib, so = Path(tmp) / f"lib{cfg.name}.a", Path(tmp) / f"lib{cfg.name}.so"
+            lib.write_bytes(files[f"lib{cfg.name}.a"])
+            link_shared(so, ["--whole-archive", lib])
+            files = {**files, f"lib{cfg.name}.so": so.read_bytes()}
+    order = {
+        ".a": f"lib{cfg.name}.a",
+        ".so": f"lib{cfg.name}.so",
+        ".h": f"{cfg.name}.h",
+        ".json": f"{cfg.name}.json",
+    }
+    return {order[s]: files[order[s]] for s in (".a", ".so", ".h", ".json") if s in emit}
 
 
 def _compile_one(spec: BlockSpec, target_name: str, cpu: str | None) -> tuple[bytes, float]:

@@ -133,6 +133,14 @@ def archive(lib: Path, members: Sequence[Path]) -> None:
     run([llvm_tool("llvm-ar"), "rcsD", lib, *members], what="llvm-ar")
 
 
+def link_shared(so: Path, inputs: Sequence[Path | str]) -> None:
+    """A shared library named by its file (``libNAME.so``); no build id, so builds are byte-identical."""
+    run(
+        [llvm_tool("ld.lld"), "-shared", f"-soname={so.name}", "--build-id=none", "-o", so, *inputs],
+        what="ld.lld",
+    )
+
+
 def compile_spec(
     spec: ConvSpec | BlockSpec, target: Target, cpu: str | None = None, vectorizer: str = DEFAULT_VECTORIZER
 ) -> Artefacts:
@@ -157,10 +165,7 @@ def compile_spec(
         lib, so = Path(tmp) / f"lib{spec.name}.a", Path(tmp) / f"lib{spec.name}.so"
         archive(lib, [obj])
         art.files[".a"] = lib.read_bytes()
-        run(
-            [llvm_tool("ld.lld"), "-shared", f"-soname=lib{spec.name}.so", "--build-id=none", "-o", so, obj],
-            what="ld.lld",
-        )
+        link_shared(so, [obj])
         art.files[".so"] = so.read_bytes()
     n = spec.name
     note = f"Needs only libc; no MLIR runtime library. Link {n}.o, lib{n}.a or lib{n}.so."

@@ -16,12 +16,14 @@ from .. import __version__
 from ..errors import REPORT_HINT, UserError
 from ..rewrite import DEFAULT_VECTORIZER, VECTORIZERS
 from ..spec import (
+    LAYOUTS,
     OPS,
     SUPPORTED_DTYPES,
     SUPPORTED_OPS,
     BlockSpec,
     ConvSpec,
     block_from_options,
+    infer_op,
     parse_int_list,
     parse_padding,
     parse_shape,
@@ -98,10 +100,18 @@ def _add_spec_flags(p: argparse.ArgumentParser, required: bool = True) -> None:
     g = p.add_argument_group("convolution spec")
     g.add_argument(
         "--op",
-        default="depthwise_conv_1d_nwc_wc",
+        default=None,
         metavar="OP",
-        help=f"linalg depthwise op (default: %(default)s); known: {', '.join(OPS)}; "
-        f"compiled today: {', '.join(SUPPORTED_OPS)}",
+        help="linalg depthwise op (default: inferred from --layout and the shapes, see --layout); "
+        f"known: {', '.join(OPS)}; compiled today: {', '.join(SUPPORTED_OPS)}",
+    )
+    g.add_argument(
+        "--layout",
+        default=None,
+        choices=LAYOUTS,
+        help="input layout, to infer --op (default: channels-last of the input's rank: nwc, nhwc, "
+        "ndhwc); a filter with one more dim than the plain one picks the channel-multiplier op "
+        "(*m), --dtype i8 with nhwc the quantized op (*_q); --op wins but must agree",
     )
     g.add_argument(
         "--input",
@@ -132,8 +142,9 @@ def _add_spec_flags(p: argparse.ArgumentParser, required: bool = True) -> None:
         default="valid",
         metavar="PAD",
         help="valid (none), same (TensorFlow: output = ceil(input / stride), the odd extra row at the "
-        "high end), or LO:HI per spatial dim joined by ',' (default: %(default)s); padded taps "
-        "contribute nothing and the input buffer stays unpadded",
+        "high end), P (torch-style: P:P on every spatial dim), or LO:HI or P per spatial dim joined "
+        "by ',', e.g. 1:1,2:2 or 1,2 (default: %(default)s); padded taps contribute nothing and the "
+        "input buffer stays unpadded",
     )
     g.add_argument(
         "--input-zp",
@@ -261,10 +272,11 @@ def _add_target_flags(g) -> None:
 def spec_from_args(args: argparse.Namespace) -> BlockSpec:
     if args.input is None or args.filter is None:
         raise UserError("missing --input or --filter: give both shapes (or --config FILE for a batch)")
+    input_shape, filter_shape = parse_shape(args.input, "input"), parse_shape(args.filter, "filter")
     conv = ConvSpec(
-        op=args.op,
-        input_shape=parse_shape(args.input, "input"),
-        filter_shape=parse_shape(args.filter, "filter"),
+        op=infer_op(input_shape, filter_shape, args.layout, args.dtype, args.op),
+        input_shape=input_shape,
+        filter_shape=filter_shape,
         strides=parse_int_list(args.strides, "strides") if args.strides is not None else (),
         dilations=parse_int_list(args.dilations, "dilations") if args.dilations is not None else (),
         dtype=args.dtype,
@@ -306,7 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
         "NAME.mlir (linalg input), NAME.schedule.mlir (transform schedule), NAME.vector.mlir "
         "(vectorized), NAME.llvm.mlir (LLVM dialect), NAME.ll (LLVM IR after opt -O3), NAME.s (assembly) and "
         "NAME.json (spec, target, tool versions, sha256 of each file). With --config, build every "
-        "kernel of a TOML/JSON file in parallel into libLIB.a, LIB.h and LIB.json. Writes are atomic; "
+        "kernel of a TOML/JSON file in parallel into libLIB.a, libLIB.so, LIB.h and LIB.json (see --config). "
+        "Writes are atomic; "
         "the same input gives byte-identical files.",
     )
     _add_spec_flags(pc, required=False)
@@ -325,7 +338,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="which files to write: all (default) or any of obj, header, mlir, llvm, asm, lib, shared, "
         "schedule, vector, lowered, json",
     )
-    pc.add_argument("--config", type=Path, metavar="FILE", help="batch: a TOML or JSON list of kernels")
+    pc.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="batch: compile every kernel of a TOML or JSON file into libLIB.a, libLIB.so, LIB.h and "
+        "LIB.json. Keys: [library] name (required), target, cpu; one [[kernels]] table per kernel "
+        "with name, op, input, filter (required), strides, dilations, padding, dtype, input_zp, "
+        'filter_zp, written as on the command line ("1x112x112x32", "2,2", "same") or as TOML '
+        "numbers and lists ([1, 112, 112, 32], 2, 1); the fused block's keys bias, activation, "
+        "requantize, output_zp, output_scale, pointwise, pointwise_bias, pointwise_activation and "
+        "residual as their flags (booleans for the switches). Unknown keys and wrong types are errors. With "
+        "--config, --emit takes all, lib, shared, header, json; --target and --cpu override the "
+        "config's; the other spec flags are errors. See examples/board/kernels.toml",
+    )
     pc.add_argument(
         "-j",
         "--jobs",
@@ -432,7 +458,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def _compile_batch(args: argparse.Namespace) -> int:
     from ..artefact import write_files
-    from ..artefact.batch import build_library, load_config, terminal_progress
+    from ..artefact.batch import batch_emit, build_library, load_config, select_files, terminal_progress
 
     if args.jobs < 1:
         raise UserError(f"-j must be >= 1, got {args.jobs}")
@@ -441,10 +467,20 @@ def _compile_batch(args: argparse.Namespace) -> int:
             f"--vectorizer {args.vectorizer} applies to one kernel: a --config batch always uses "
             "dwmlir's vectorizer (compile the kernel on its own to compare)"
         )
-    cfg = load_config(args.config)
+    given = _spec_flags_given(getattr(args, "argv", sys.argv[1:]))
+    stray = [flag for dest, flag in given.items() if dest not in ("target", "cpu", "vectorizer")]
+    if stray:
+        raise UserError(
+            f"{stray[0]} describes one kernel: with --config every kernel's spec comes from the config "
+            "(only -o, --emit, -j, and --target/--cpu, which override the config's, go with --config)"
+        )
+    emit = batch_emit(args.emit)
+    cfg = load_config(
+        args.config, args.target if "target" in given else None, args.cpu if "cpu" in given else None
+    )
     start = time.perf_counter()
     files, built = build_library(cfg, args.jobs, terminal_progress)
-    paths = write_files(args.output, files)
+    paths = write_files(args.output, select_files(cfg, files, emit))
     print(f"{'kernel':<28} {'op':<30} {'dtype':<5} {'output':>18} {'compile':>8} {'object':>8}")
     for k in built:
         out = "x".join(map(str, k.spec.output_shape))
@@ -457,6 +493,28 @@ def _compile_batch(args: argparse.Namespace) -> int:
     for path in paths:
         print(path)
     return 0
+
+
+def _spec_flags_given(argv: Sequence[str]) -> dict[str, str]:
+    """The compile flags of the "convolution spec" group that ``argv`` gives explicitly (dest -> flag).
+
+    Parsed again with every default suppressed, since a value equal to the default may have been
+    typed (--target aarch64-sve to override a config's target).
+    """
+    parser = build_parser()
+    compile_parser = next(
+        a.choices["compile"] for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    spec_flags = {
+        action.dest: max(action.option_strings, key=len)
+        for group in compile_parser._action_groups
+        if group.title == "convolution spec"
+        for action in group._group_actions
+    }
+    for action in compile_parser._actions:
+        action.default = argparse.SUPPRESS
+    given = vars(parser.parse_args(list(argv)))
+    return {dest: flag for dest, flag in spec_flags.items() if dest in given}
 
 
 def cmd_gen(args: argparse.Namespace) -> int:
@@ -549,6 +607,7 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # which flags were typed (see --config)
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2

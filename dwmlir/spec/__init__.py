@@ -20,7 +20,7 @@ from .conv import (
     parse_shape,
     same_padding,
 )
-from .ops import OPS, SUPPORTED_OPS, OpInfo
+from .ops import LAYOUTS, OPS, SUPPORTED_OPS, OpInfo, infer_op
 
 __all__ = [
     "ACTIVATIONS",
@@ -32,6 +32,7 @@ __all__ = [
     "as_block",
     "block_from_options",
     "DTYPES",
+    "LAYOUTS",
     "MAX_ELEMENTS",
     "OPS",
     "SUPPORTED_OPS",
@@ -42,4 +43,5 @@ __all__ = [
     "parse_padding",
     "same_padding",
     "parse_shape",
+    "infer_op",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from dataclasses import dataclass, field
 
@@ -46,18 +47,22 @@ def parse_shape(text: str, what: str) -> tuple[int, ...]:
     return dims
 
 
-def parse_padding(text: str) -> str | Padding:
-    """``valid``, ``same`` (resolved once shapes are known) or ``LO:HI[,LO:HI...]``."""
+def parse_padding(text: str) -> str | Padding | int:
+    """``valid``, ``same`` (resolved once shapes are known), or one ``LO:HI`` or torch-style
+    symmetric ``P`` (= ``P:P``) per spatial dim; a lone ``P`` (an int) pads every spatial dim."""
     text = text.strip()
     if text in ("valid", "same"):
         return text
-    pairs = text.split(",")
-    if not all(re.fullmatch(r"[0-9]+:[0-9]+", p.strip()) for p in pairs):
+    if re.fullmatch(r"[0-9]+", text):
+        return int(text)
+    items = text.split(",")
+    if not all(re.fullmatch(r"[0-9]+(:[0-9]+)?", p.strip()) for p in items):
         raise UserError(
-            f"malformed padding '{text}': write valid, same, or LO:HI per spatial dim joined by ',', "
-            "e.g. 1:1,2:2"
+            f"malformed padding '{text}': write valid, same, P (P:P on every spatial dim), or LO:HI "
+            "or P per spatial dim joined by ',', e.g. 1:1,2:2 or 1,2"
         )
-    return tuple((int(lo), int(hi)) for lo, hi in (p.strip().split(":") for p in pairs))
+    pairs = (p.strip().split(":") for p in items)
+    return tuple((int(p[0]), int(p[-1])) for p in pairs)
 
 
 def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
@@ -75,6 +80,58 @@ def parse_int_list(text: str, what: str) -> tuple[int, ...]:
     return tuple(int(p) for p in parts)
 
 
+def _show(value: object) -> str:
+    """A short one-line repr for error messages."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _as_int(value: object, what: str) -> int:
+    # bool is an Integral too, but strides=True is a mistake, not a 1.
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise UserError(f"{what} must be an integer, got {_show(value)}")
+    return int(value)
+
+
+def _int_tuple(value: object, what: str, rank: int | None, parse) -> tuple[int, ...]:
+    """Strings as on the command line, a list or tuple of ints, or (with ``rank``) one int for
+    every spatial dim."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return parse(value, what)
+    if rank is not None and isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return (int(value),) * rank
+    if isinstance(value, (list, tuple)):
+        return tuple(_as_int(v, f"each value of {what}") for v in value)
+    each = "an int, " if rank is not None else ""
+    raise UserError(f"{what} must be {each}a list or tuple of ints or a string, got {_show(value)}")
+
+
+def _padding_value(value: object, rank: int) -> str | Padding:
+    """``padding`` as users write it: "same", "1:1,2:2", "1", 1, (1, 2) (torch: symmetric per dim)
+    or ((lo, hi), ...)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = parse_padding(value)
+        if isinstance(value, str):
+            return value
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return ((int(value), int(value)),) * rank
+    if isinstance(value, (list, tuple)):
+        pairs = []
+        for item in value:
+            if isinstance(item, (list, tuple)) and len(item) == 2:
+                pairs.append((_as_int(item[0], "padding"), _as_int(item[1], "padding")))
+            else:
+                pairs.append((_as_int(item, "padding"),) * 2)
+        return tuple(pairs)
+    raise UserError(
+        f"padding must be valid, same, an int, or one int or (lo, hi) per dim, got {_show(value)}"
+    )
+
+
 @dataclass(frozen=True)
 class ConvSpec:
     """A depthwise convolution: op, operand shapes, strides, dilations, element type, name."""
@@ -86,22 +143,41 @@ class ConvSpec:
     dilations: tuple[int, ...] = ()
     dtype: str = "f32"
     name: str = "dwconv"
-    padding: str | Padding = ()  # () or "valid": none; "same"; or one (lo, hi) per spatial dim
+    # () or "valid": none; "same"; or one (lo, hi) per spatial dim. Also accepted, and made one of
+    # those: an int P (P:P on every dim), one int or (lo, hi) per dim, or a string as on the CLI.
+    padding: str | Padding | int = ()
     input_zp: int = 0  # quantized ops only: subtracted from every input element
     filter_zp: int = 0  # quantized ops only: subtracted from every filter element
     info: OpInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.op not in OPS:
-            raise UserError(f"unknown op '{self.op}': choose one of {', '.join(OPS)}")
+        if not isinstance(self.op, str) or self.op not in OPS:
+            raise UserError(f"unknown op {_show(self.op)}: choose one of {', '.join(OPS)}")
         info = OPS[self.op]
         object.__setattr__(self, "info", info)
         r = info.rank
+        self._coerce(r)
         if not self.strides:
             object.__setattr__(self, "strides", (1,) * r)
         if not self.dilations:
             object.__setattr__(self, "dilations", (1,) * r)
         self._validate()
+
+    def _coerce(self, rank: int) -> None:
+        """Natural Python values (ints, lists, CLI strings) to the canonical tuples."""
+        setattr_ = object.__setattr__
+        for what in ("input", "filter"):
+            shape = getattr(self, f"{what}_shape")
+            parse = lambda text, _, what=what: parse_shape(text, what)  # noqa: E731
+            setattr_(self, f"{what}_shape", _int_tuple(shape, f"{what} shape", None, parse))
+        setattr_(self, "strides", _int_tuple(self.strides, "strides", rank, parse_int_list))
+        setattr_(self, "dilations", _int_tuple(self.dilations, "dilations", rank, parse_int_list))
+        setattr_(self, "padding", _padding_value(self.padding, rank))
+        setattr_(self, "input_zp", _as_int(self.input_zp, "input zero point"))
+        setattr_(self, "filter_zp", _as_int(self.filter_zp, "filter zero point"))
+        for what, value in (("dtype", self.dtype), ("name", self.name)):
+            if not isinstance(value, str):
+                raise UserError(f"{what} must be a string, got {_show(value)}")
 
     # -- derived sizes -------------------------------------------------------------------------
     def _dim(self, layout: str, shape: tuple[int, ...], letter: str) -> int:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import UserError
+
 SPATIAL_LETTERS = "dhw"
 
 
@@ -81,3 +83,64 @@ OPS: dict[str, OpInfo] = {
 # Ops whose whole flow (rewrite, schedule, tests) is implemented: all of them. Kept as its own
 # name so that validation and the CLI's help have one place to ask.
 SUPPORTED_OPS: tuple[str, ...] = tuple(OPS)
+
+# Operand layouts a user can name with --layout; the first of each rank is the default.
+LAYOUTS: tuple[str, ...] = ("nwc", "nhwc", "ndhwc", "ncw", "nchw", "ncdhw")
+
+
+def infer_op(
+    input_shape: tuple[int, ...],
+    filter_shape: tuple[int, ...],
+    layout: str | None = None,
+    dtype: str = "f32",
+    op: str | None = None,
+) -> str:
+    """The op that shapes, layout and element type imply, so users need not spell op names.
+
+    The input rank gives the spatial rank (channels-last unless ``layout`` says otherwise); a
+    filter with one dim more than the plain filter has a channel multiplier (``*m``); i8 with a
+    channels-last 2-D layout is quantized (``*_q``). An explicit ``op`` wins, but must agree
+    with ``layout``.
+    """
+    if layout is not None and layout not in LAYOUTS:
+        raise UserError(f"unknown layout '{layout}': choose one of {', '.join(LAYOUTS)}")
+    if op is not None:
+        if layout is not None and op in OPS and OPS[op].input_layout != layout:
+            raise UserError(
+                f"--op {op} takes the '{OPS[op].input_layout}' layout, not --layout {layout}: "
+                "drop one of the two"
+            )
+        return op
+    if layout is None:
+        layout = next((lay for lay in LAYOUTS if len(lay) == len(input_shape)), None)
+        if layout is None:
+            raise UserError(
+                f"input shape {'x'.join(map(str, input_shape))} has rank {len(input_shape)}: a depthwise "
+                "conv input has rank 3, 4 or 5 (batch, channels and 1 to 3 spatial dims)"
+            )
+    elif len(input_shape) != len(layout):
+        raise UserError(
+            f"input shape {'x'.join(map(str, input_shape))} has rank {len(input_shape)} but --layout "
+            f"{layout} needs rank {len(layout)}"
+        )
+    spatial = len(layout) - 2
+    multiplier = len(filter_shape) == spatial + 2
+    if len(filter_shape) != spatial + 1 and not multiplier:
+        raise UserError(
+            f"filter shape {'x'.join(map(str, filter_shape))} has rank {len(filter_shape)} but a "
+            f"{spatial}-D depthwise filter has rank {spatial + 1} ({spatial + 2} with a channel multiplier)"
+        )
+    # i8 is for the quantized ops; where there is none (1-D, 3-D, channels-first), the plain op's
+    # validation says so.
+    quantized = dtype == "i8" and any(i.quantized and i.input_layout == layout for i in OPS.values())
+    candidates = [
+        info
+        for info in OPS.values()
+        if (info.input_layout, info.multiplier, info.quantized) == (layout, multiplier, quantized)
+    ]
+    if not candidates:
+        raise UserError(
+            f"no depthwise op has a channel multiplier in layout {layout}: use a channels-last layout "
+            f"({', '.join(lay for lay in LAYOUTS if lay.endswith('c'))}) or a rank-{spatial + 1} filter"
+        )
+    return candidates[0].name

@@ -103,3 +103,61 @@ def test_bad_specs():
     expect_error(lambda: parse_shape("1x-3x4", "input"))
     expect_error(lambda: parse_shape("1x0x4", "input"))
     expect_error(lambda: parse_int_list("2,,1", "strides"))
+
+
+# Natural Python values: ints broadcast over the spatial dims, lists and CLI strings work,
+# torch-style padding is symmetric per dim; wrong types are one-line UserErrors.
+# CHECK-LABEL: TEST: test_natural_values
+# CHECK-NEXT: strides (2, 2) dilations (1, 1) padding ((1, 1), (1, 1)) out (1, 56, 56, 32)
+# CHECK-NEXT: strides (2, 1) dilations (2, 2) padding ((1, 1), (2, 2)) out (1, 55, 112, 32)
+# CHECK-NEXT: strides (1, 1) dilations (1, 1) padding ((1, 1), (1, 1)) out (1, 112, 112, 32)
+# CHECK-NEXT: strides (1, 1) dilations (1, 1) padding ((0, 1), (1, 0)) out (1, 111, 111, 32)
+# CHECK-NEXT: strides (2, 2) dilations (1, 1) padding ((0, 1), (0, 1)) out (1, 56, 56, 32)
+# CHECK-NEXT: strides (1, 1) dilations (1, 1) padding ((1, 1), (2, 2)) out (1, 112, 114, 32)
+# CHECK-NEXT: equal True
+# CHECK-NEXT: error: strides must be an int, a list or tuple of ints or a string, got 1.5
+# CHECK-NEXT: error: strides must be an int, a list or tuple of ints or a string, got True
+# CHECK-NEXT: error: each value of dilations must be an integer, got '2'
+# CHECK-NEXT: error: padding must be valid, same, an int, or one int or (lo, hi) per dim, got 1.0
+# CHECK-NEXT: error: padding must be an integer, got None
+# CHECK-NEXT: error: malformed padding '1;1': write valid, same, P (P:P on every spatial dim), or LO:HI or P per spatial dim joined by ',', e.g. 1:1,2:2 or 1,2
+# CHECK-NEXT: error: input shape must be a list or tuple of ints or a string, got 5
+# CHECK-NEXT: error: each value of filter shape must be an integer, got 32.0
+# CHECK-NEXT: error: input zero point must be an integer, got '3'
+# CHECK-NEXT: error: unknown op ['depthwise_conv_2d_nhwc_hwc']: choose one of {{.*}}
+# CHECK-NEXT: error: name must be a string, got 7
+@run
+def test_natural_values():
+    op = "depthwise_conv_2d_nhwc_hwc"
+    shapes = ((1, 112, 112, 32), (3, 3, 32))
+    for kwargs in (
+        dict(strides=2, padding=1),
+        dict(strides=[2, 1], dilations=2, padding=(1, 2)),
+        dict(padding="1:1,1:1"),
+        dict(padding=[[0, 1], [1, 0]]),
+        dict(strides="2,2", padding="same"),
+        dict(padding="1,2"),
+    ):
+        s = ConvSpec(op, *shapes, **kwargs)
+        print("strides", s.strides, "dilations", s.dilations, "padding", s.padding, "out", s.output_shape)
+    same = ConvSpec(op, "1x112x112x32", [3, 3, 32], strides=2, padding=1)
+    print("equal", same == ConvSpec(op, *shapes, strides=(2, 2), padding=((1, 1), (1, 1))))
+    q = "depthwise_conv_2d_nhwc_hwc_q"
+    for args, kwargs in (
+        ((op, *shapes), dict(strides=1.5)),
+        ((op, *shapes), dict(strides=True)),
+        ((op, *shapes), dict(dilations=[1, "2"])),
+        ((op, *shapes), dict(padding=1.0)),
+        ((op, *shapes), dict(padding=[1, None])),
+        ((op, *shapes), dict(padding="1;1")),
+        ((op, 5, shapes[1]), {}),
+        ((op, shapes[0], (3, 3, 32.0)), {}),
+        ((q, *shapes), dict(dtype="i8", input_zp="3")),
+        (([op], *shapes), {}),
+        ((op, *shapes), dict(name=7)),
+    ):
+        try:
+            ConvSpec(*args, **kwargs)
+            print("accepted", kwargs)
+        except UserError as exc:
+            print("error:", exc)
