@@ -60,6 +60,8 @@ _BLOCK_KEYS: dict[str, type | tuple[type, ...]] = {
     "pointwise_bias": bool,
     "pointwise_activation": str,
     "residual": bool,
+    "pointwise_output_zp": int,
+    "pointwise_output_scale": (int, float),
 }
 _KERNEL_KEYS = frozenset(
     {"name", "op", "input", "filter", "strides", "dilations", "padding", "dtype", "input_zp", "filter_zp"}
@@ -126,7 +128,7 @@ def _block(conv: ConvSpec, entry: dict) -> BlockSpec:
             raise UserError(
                 f"{key} = {value!r} has the wrong type: see the config format in 'dwmlir compile --help'"
             )
-    scale = entry.get("output_scale")
+    scale, pw_scale = entry.get("output_scale"), entry.get("pointwise_output_scale")
     return block_from_options(
         conv,
         bias=entry.get("bias", False),
@@ -138,6 +140,8 @@ def _block(conv: ConvSpec, entry: dict) -> BlockSpec:
         pointwise_bias=entry.get("pointwise_bias", False),
         pointwise_activation=entry.get("pointwise_activation", "none"),
         residual=entry.get("residual", False),
+        pointwise_output_zp=entry.get("pointwise_output_zp"),
+        pointwise_output_scale=None if pw_scale is None else float(pw_scale),
     )
 
 

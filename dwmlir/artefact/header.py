@@ -83,16 +83,30 @@ def _pointwise_lines(block: BlockSpec) -> list[str]:
     pw = block.pointwise
     if pw is None:
         return []
-    y = "sum over ch of dw[pixel][ch] * pw_filter[ch][co]" + (" + pw_bias[co]" if pw.epilogue.bias else "")
-    c, elt_bytes = block.out_channels, DTYPES[block.conv.dtype][2] // 8
+    epi = pw.epilogue
+    c, elt_bytes = block.out_channels, DTYPES[block.dw_dtype][2] // 8
     scratch = tile_pixels(c, elt_bytes) * c * elt_bytes
     lines = [
         f" * Fused pointwise 1x1 conv, per output pixel and output channel co (COUT = {pw.cout}), on dw,",
         " * the depthwise result, which never exists whole in memory: tiles of it live in a",
         f" * {scratch}-byte scratch on the kernel's stack (the bound is {SCRATCH_BYTES} bytes).",
-        f" *   output = {_act_expr(pw.epilogue.activation, y)}"
-        + (" + input[pixel][co]" if pw.residual else ""),
     ]
+    if epi.requantize:
+        zp_in = block.epilogue.output_zp
+        x = f"(dw[pixel][ch] - {zp_in})" if zp_in else "dw[pixel][ch]"
+        acc = f"sum over ch of {x} * pw_filter[ch][co]" + (" + pw_bias[co]" if epi.bias else "")
+        lo, hi = epi.int8_bounds()
+        zp = epi.output_zp
+        zp_term = f"+ {zp}" if zp >= 0 else f"- {-zp}"
+        lines += [
+            f" *   acc = {acc}  (int32)",
+            f" *   output = clamp(roundeven((float)acc * pw_requant_scale[co]) {zp_term}, {lo}, {hi})",
+        ]
+        return lines
+    y = "sum over ch of dw[pixel][ch] * pw_filter[ch][co]" + (" + pw_bias[co]" if epi.bias else "")
+    lines.append(
+        f" *   output = {_act_expr(epi.activation, y)}" + (" + input[pixel][co]" if pw.residual else "")
+    )
     return lines
 
 

@@ -225,8 +225,8 @@ def _add_block_flags(p: argparse.ArgumentParser) -> None:
         type=int,
         metavar="COUT",
         help="then a 1x1 conv from the C depthwise channels to COUT channels, fused: depthwise tiles "
-        "stay in a stack scratch of at most 32 KiB; weight 'pw_filter' is [C][COUT] (channels-last "
-        "float ops without multiplier: nwc_wc, nhwc_hwc, ndhwc_dhwc)",
+        "stay in a stack scratch of at most 32 KiB; weight 'pw_filter' is [C*M][COUT] (channels-last "
+        "ops; after a *_q op with --requantize it is int8 and requantizes again)",
     )
     g.add_argument(
         "--pointwise-bias", action="store_true", help="add a per-output-channel bias 'pw_bias' (COUT values)"
@@ -236,6 +236,21 @@ def _add_block_flags(p: argparse.ArgumentParser) -> None:
         default="none",
         metavar="A",
         help="activation after the pointwise conv and its bias (as --activation; default: none)",
+    )
+    g.add_argument(
+        "--pointwise-output-zp",
+        default=None,
+        type=int,
+        metavar="Z",
+        help="int8 blocks (*_q ops): the pointwise output's zero point (default: --output-zp); its "
+        "input zero point is --output-zp, its weights' 0, its scales 'pw_requant_scale' (COUT values)",
+    )
+    g.add_argument(
+        "--pointwise-output-scale",
+        default=None,
+        type=float,
+        metavar="S",
+        help="int8 blocks with --pointwise-activation relu6: the pointwise output's scale",
     )
     g.add_argument(
         "--residual",
@@ -296,6 +311,8 @@ def spec_from_args(args: argparse.Namespace) -> BlockSpec:
         args.pointwise_bias,
         args.pointwise_activation,
         args.residual,
+        args.pointwise_output_zp,
+        args.pointwise_output_scale,
     )
 
 

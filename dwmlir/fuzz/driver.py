@@ -190,6 +190,11 @@ def _epilogue_flags(block: BlockSpec) -> list[str]:
         if pw.epilogue.activation.kind != "none":
             flags += ["--pointwise-activation", _activation_text(pw.epilogue.activation)]
         flags += ["--residual"] if pw.residual else []
+        if pw.epilogue.requantize:
+            if pw.epilogue.output_zp != epi.output_zp:
+                flags += ["--pointwise-output-zp", str(pw.epilogue.output_zp)]
+            if pw.epilogue.output_scale is not None:
+                flags += ["--pointwise-output-scale", repr(pw.epilogue.output_scale)]
     if epi.requantize:
         flags += ["--requantize"]
         flags += ["--output-zp", str(epi.output_zp)] if epi.output_zp else []

@@ -204,6 +204,18 @@ def conv_specs(
 
 
 @st.composite
+def int8_epilogues(draw: Draw, bias: bool) -> Epilogue:
+    """A requantizing epilogue with an int8 activation: relu, relu6 placed by an output
+    scale, or an int8 clamp."""
+    kind = draw(st.sampled_from(("none", "relu", "relu6", "clamp")))
+    lo = draw(st.integers(-128, 127))
+    act = Activation(kind, lo, draw(st.integers(lo, 127))) if kind == "clamp" else Activation(kind)
+    scale = draw(st.sampled_from((0.02, 0.05, 0.1, 0.5))) if kind == "relu6" else None
+    zp = draw(st.one_of(st.just(0), st.integers(-128, 127)))
+    return Epilogue(bias=bias, activation=act, requantize=True, output_zp=zp, output_scale=scale)
+
+
+@st.composite
 def epilogues(draw: Draw, conv: ConvSpec) -> Epilogue:
     """An epilogue valid for ``conv``; half the time none. Quantized ops requantize (with an
     int8 activation: relu, relu6 placed by an output scale, or an int8 clamp) or only add a
@@ -214,12 +226,7 @@ def epilogues(draw: Draw, conv: ConvSpec) -> Epilogue:
     if conv.info.quantized:
         if not draw(st.booleans()):
             return Epilogue(bias=True)
-        kind = draw(st.sampled_from(("none", "relu", "relu6", "clamp")))
-        lo = draw(st.integers(-128, 127))
-        act = Activation(kind, lo, draw(st.integers(lo, 127))) if kind == "clamp" else Activation(kind)
-        scale = draw(st.sampled_from((0.02, 0.05, 0.1, 0.5))) if kind == "relu6" else None
-        zp = draw(st.one_of(st.just(0), st.integers(-128, 127)))
-        return Epilogue(bias=bias, activation=act, requantize=True, output_zp=zp, output_scale=scale)
+        return draw(int8_epilogues(bias))
     if not conv.dtype.startswith("f"):
         return Epilogue(bias=True)
     kind = draw(st.sampled_from(("none", "relu", "relu6", "clamp", "silu", "hardswish")))
@@ -234,12 +241,18 @@ def epilogues(draw: Draw, conv: ConvSpec) -> Epilogue:
 @st.composite
 def block_parts(draw: Draw, conv: ConvSpec) -> BlockSpec:
     """``conv`` with an epilogue fused into it and, where the op has one (channels-last float
-    ops), sometimes a fused pointwise conv. Every choice shrinks towards the bare conv."""
+    ops; int8 ops that requantize), sometimes a fused pointwise conv. Every choice shrinks
+    towards the bare conv."""
     epi = draw(epilogues(conv))
     pointwise = draw(st.integers(0, 2)) == 2  # drawn for every op: the same choices shrink alike
-    if pointwise and conv.info.plain_channels_last and conv.dtype.startswith("f"):
+    q = conv.info.quantized
+    float_ok = conv.dtype.startswith("f") and not q
+    if pointwise and conv.info.channels_last and (float_ok or (q and epi.requantize)):
         cout = draw(st.one_of(st.just(conv.channels), channel_counts()))
-        pw_epi = draw(epilogues(conv)) if draw(st.booleans()) else Epilogue()
+        if q:
+            pw_epi = draw(int8_epilogues(draw(st.booleans())))
+        else:
+            pw_epi = draw(epilogues(conv)) if draw(st.booleans()) else Epilogue()
         try:
             return BlockSpec(conv, epi, Pointwise(cout, pw_epi, draw(st.booleans())))
         except UserError:  # a residual needs matching shapes; padding wider than the reach

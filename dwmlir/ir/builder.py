@@ -96,10 +96,17 @@ def _epilogue(block: BlockSpec, acc: ir.Value, bias: ir.Value | None, scale: ir.
 
 
 def _pointwise(
-    block: BlockSpec, dw: ir.Value, pw_filter: ir.Value, pw_bias: ir.Value | None, block_input: ir.Value
+    block: BlockSpec,
+    dw: ir.Value,
+    pw_filter: ir.Value,
+    pw_bias: ir.Value | None,
+    pw_scale: ir.Value | None,
+    block_input: ir.Value,
 ) -> ir.Value:
-    """The 1x1 conv on the depthwise result, seen as (pixels x C) @ (C x COUT), then its
-    epilogue (bias, activation, residual) as a ``linalg.generic`` tagged ``dwmlir.pw_epilogue``.
+    """The 1x1 conv on the depthwise result, seen as (pixels x C*M) @ (C*M x COUT), then its
+    epilogue (bias, activation or int8 requantization, residual) as a ``linalg.generic``
+    tagged ``dwmlir.pw_epilogue``. After an int8 layer it is a ``linalg.quantized_matmul``
+    whose input zero point is the depthwise output's.
 
     The rewrites fuse the whole chain: depthwise tiles go to a stack scratch, and a GEMM
     micro-kernel reads them from there.
@@ -108,45 +115,60 @@ def _pointwise(
     assert pw is not None
     shape = list(block.dw_shape)
     rank = len(shape)
-    pixels = math.prod(shape[:-1])
-    elt = element_type(block.conv.dtype)
-    reassoc = [list(range(rank - 1)), [rank - 1]]
-    flat = tensor.collapse_shape(ir.RankedTensorType.get([pixels, shape[-1]], elt), dw, reassoc)
+    chan_dims = 1 + block.conv.info.multiplier  # (c) or (c, m): the GEMM's reduction
+    pixels = math.prod(shape[:-chan_dims])
+    in_reassoc = [list(range(rank - chan_dims)), list(range(rank - chan_dims, rank))]
+    dw_elt = ir.RankedTensorType(dw.type).element_type
+    acc_elt = element_type(block.conv.out_dtype)  # f32/f16, or i32 for int8
+    flat = tensor.collapse_shape(
+        ir.RankedTensorType.get([pixels, block.out_channels], dw_elt), dw, in_reassoc
+    )
     out2 = [pixels, pw.cout]
-    zero = linalg.fill(zero_constant(elt), outs=[tensor.empty(out2, elt)])
-    mm = linalg.matmul(flat, pw_filter, outs=[zero])
+    zero = linalg.fill(zero_constant(acc_elt), outs=[tensor.empty(out2, acc_elt)])
+    if pw.epilogue.requantize:
+        i32 = ir.IntegerType.get_signless(32)
+        zps = [arith.constant(i32, block.epilogue.output_zp), arith.constant(i32, 0)]
+        mm = linalg.quantized_matmul(flat, pw_filter, *zps, outs=[zero])
+    else:
+        mm = linalg.matmul(flat, pw_filter, outs=[zero])
     mm.owner.attributes[POINTWISE_ATTR] = ir.UnitAttr.get()
     ins = [mm]
+    channel_map = ir.AffineMap.get(2, 0, [ir.AffineDimExpr.get(1)])
     maps = [ir.AffineMap.get_identity(2)]
-    if pw_bias is not None:
-        ins.append(pw_bias)
-        maps.append(ir.AffineMap.get(2, 0, [ir.AffineDimExpr.get(1)]))
+    for param in (pw_bias, pw_scale):
+        if param is not None:
+            ins.append(param)
+            maps.append(channel_map)
+    out_rank = len(block.output_shape)
+    out_reassoc = [list(range(out_rank - 1)), [out_rank - 1]]
     if pw.residual:
         x_t = ir.RankedTensorType(block_input.type)
         ins.append(
-            tensor.collapse_shape(ir.RankedTensorType.get(out2, x_t.element_type), block_input, reassoc)
+            tensor.collapse_shape(ir.RankedTensorType.get(out2, x_t.element_type), block_input, out_reassoc)
         )
         maps.append(ir.AffineMap.get_identity(2))
     maps.append(ir.AffineMap.get_identity(2))
+    out_elt = element_type(block.out_dtype)
     parallel = ir.Attribute.parse("#linalg.iterator_type<parallel>")
     op = linalg.GenericOp(
-        [ir.RankedTensorType.get(out2, elt)],
+        [ir.RankedTensorType.get(out2, out_elt)],
         ins,
-        [tensor.empty(out2, elt)],
+        [tensor.empty(out2, out_elt)],
         ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps]),
         ir.ArrayAttr.get([parallel] * 2),
     )
     op.operation.attributes[PW_EPILOGUE_ATTR] = epilogue_attr(pw.epilogue, residual=pw.residual)
-    body = op.regions[0].blocks.append(*([elt] * (len(ins) + 1)))
+    body = op.regions[0].blocks.append(*[ir.RankedTensorType(v.type).element_type for v in ins], out_elt)
     with ir.InsertionPoint(body):
         args = list(body.arguments)
         b = args[1] if pw_bias is not None else None
-        y = apply_epilogue(args[0], pw.epilogue, b, None, exact_exp=True)
+        sc = args[1 + (pw_bias is not None)] if pw_scale is not None else None
+        y = apply_epilogue(args[0], pw.epilogue, b, sc, exact_exp=True)
         if pw.residual:
             y = arith.addf(y, args[len(ins) - 1])
         linalg.YieldOp([y])
-    out_t = ir.RankedTensorType.get(list(block.output_shape), elt)
-    return tensor.expand_shape(out_t, op.result, reassoc, [], list(block.output_shape))
+    out_t = ir.RankedTensorType.get(list(block.output_shape), out_elt)
+    return tensor.expand_shape(out_t, op.result, out_reassoc, [], list(block.output_shape))
 
 
 def build_kernel_module(spec: ConvSpec | BlockSpec) -> ir.Module:
@@ -201,7 +223,8 @@ def build_kernel_module(spec: ConvSpec | BlockSpec) -> ir.Module:
                     result = _epilogue(block, result, bias, scale)
                 if block.pointwise is not None:
                     pw_bias = tensor_of("pw_bias") if "pw_bias" in args else None
-                    result = _pointwise(block, result, tensor_of("pw_filter"), pw_bias, ta_raw)
+                    pw_scale = tensor_of("pw_requant_scale") if "pw_requant_scale" in args else None
+                    result = _pointwise(block, result, tensor_of("pw_filter"), pw_bias, pw_scale, ta_raw)
                 bufferization.materialize_in_destination(
                     None, result, args["output"], restrict=True, writable=True
                 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..spec import DTYPES, BlockSpec, ConvSpec, as_block
+from ..spec import DTYPES, BlockSpec, ConvSpec, Epilogue, as_block
 from .numpy_ref import Comparison, compare, depthwise_reference, random_operands
 
 # Largest slope of each activation: how much an error in its input can grow.
@@ -54,11 +54,20 @@ def activation(kind: str, x: np.ndarray, lo: float = 0.0, hi: float = 0.0) -> np
 
 def requantize(block: BlockSpec, acc: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """int32 accumulators -> int8: clamp(roundeven(f32(acc) * scale) + zp, lo, hi)."""
-    epi = block.epilogue
+    return _requantize(block.epilogue, acc, per_channel(block, scale))
+
+
+def _requantize(epi: Epilogue, acc: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """``requantize`` with ``scale`` already shaped to broadcast over ``acc``."""
     lo, hi = epi.int8_bounds()
-    y = acc.astype(np.float32) * per_channel(block, scale.astype(np.float32))
+    y = acc.astype(np.float32) * scale.astype(np.float32)
     q = np.rint(y.astype(np.float64)) + epi.output_zp  # rint: ties to even
     return np.clip(np.nan_to_num(q, nan=lo), lo, hi).astype(np.int8)
+
+
+def dw_channels_last(block: BlockSpec, dw: np.ndarray) -> np.ndarray:
+    """The depthwise result as (n, spatial..., C*M): what the pointwise conv reduces over."""
+    return dw.reshape(*dw.shape[: 1 + block.conv.info.rank], block.out_channels)
 
 
 def block_reference(
@@ -75,7 +84,14 @@ def block_reference(
     pw = block.pointwise
     if pw is None:
         return dw
-    y = dw.astype(np.float64) @ named["pw_filter"].astype(np.float64)  # channels-last: (..., C) @ (C, COUT)
+    x = dw_channels_last(block, dw)
+    if pw.epilogue.requantize:  # int8 x int8 -> int32, less the depthwise output's zero point
+        acc = (x.astype(np.int64) - block.epilogue.output_zp) @ named["pw_filter"].astype(np.int64)
+        acc = _wrap_i32(acc)
+        if pw.epilogue.bias:
+            acc = _wrap_i32(acc.astype(np.int64) + named["pw_bias"].astype(np.int64))
+        return _requantize(pw.epilogue, acc, named["pw_requant_scale"])
+    y = x.astype(np.float64) @ named["pw_filter"].astype(np.float64)  # (..., C*M) @ (C*M, COUT)
     if pw.epilogue.bias:
         y = y + named["pw_bias"].astype(np.float64)
     y = activation(pw.epilogue.activation.kind, y, pw.epilogue.activation.lo, pw.epilogue.activation.hi)
@@ -128,7 +144,15 @@ def random_block_operands(block: BlockSpec, seed: int) -> list[np.ndarray]:
         arbitrary = rng.uniform(0.001, 0.03, ch)
         out.append(np.where(rng.random(ch) < 0.5, pow2, arbitrary).astype(np.float32))
     pw = block.pointwise
-    if pw is not None:
+    if pw is not None and pw.epilogue.requantize:
+        out.append(rng.integers(-128, 128, (ch, pw.cout)).astype(np.int8))
+        if pw.epilogue.bias:
+            out.append(rng.integers(-5000, 5001, pw.cout).astype(np.int32))
+        # Sums of C int8 products: scales shrink with sqrt(C) to keep some outputs in range.
+        pow2 = 2.0 ** -rng.integers(6, 12, pw.cout)
+        arbitrary = rng.uniform(0.0005, 0.01, pw.cout)
+        out.append(np.where(rng.random(pw.cout) < 0.5, pow2, arbitrary).astype(np.float32))
+    elif pw is not None:
         dt = DTYPES[block.conv.dtype][1]
         out.append(rng.uniform(-1.0, 1.0, (ch, pw.cout)).astype(dt))
         if pw.epilogue.bias:
@@ -169,6 +193,7 @@ def compare_block(spec: ConvSpec | BlockSpec, got: np.ndarray, want: np.ndarray,
         # Each depthwise error reaches every output channel through |W|; the GEMM adds its
         # own rounding over C terms of |dw| |W|.
         w = np.abs(named["pw_filter"].astype(np.float64))
+        dw_ref, tol = dw_channels_last(block, dw_ref), dw_channels_last(block, tol)
         magnitude = np.abs(dw_ref.astype(np.float64)) @ w
         if pw.epilogue.bias:
             magnitude = magnitude + np.abs(named["pw_bias"].astype(np.float64))

@@ -39,6 +39,7 @@ class FusedPointwise:
     bias: ir.Value | None
     epilogue: Epilogue
     residual: bool
+    scale: ir.Value | None = None  # int8: per-output-channel requantization scales
 
     @property
     def cout(self) -> int:
@@ -57,8 +58,11 @@ def tile_pixels(channels: int, element_bytes: int) -> int:
 class PointwiseGemm:
     """Emit ``out[n, o_idx, t0 + p, :] = epilogue(scratch[p, :] @ filter) (+ input)``."""
 
-    def __init__(self, em, pw: FusedPointwise, scratch: ir.Value) -> None:
-        self.em, self.pw, self.scratch = em, pw, scratch
+    def __init__(self, em, pw: FusedPointwise, scratch: ir.Value, input_zp: int = 0) -> None:
+        """``input_zp``: the int8 scratch's zero point (the depthwise output's), subtracted
+        before the products; int8 weights have zero point 0."""
+        self.em, self.pw, self.scratch, self.input_zp = em, pw, scratch, input_zp
+        self.quantized = isinstance(ir.MemRefType(scratch.type).element_type, ir.IntegerType)
 
     def __call__(self, n: Index, o_idx: list[Index], t0: Index, count: int) -> None:
         em, cout = self.em, self.pw.cout
@@ -115,12 +119,33 @@ class PointwiseGemm:
         zero = em.zero_vector(em.vt)
         rows = [index(affine(p0, 1, 0, 1, i)) for i in range(pixels)]
 
+        q = self.quantized
+        i32 = ir.IntegerType.get_signless(32)
+        zp = arith.constant(i32, self.input_zp) if q and self.input_zp else None
+
+        def scalar(k: Index, i: int) -> ir.Value:
+            """scratch[p0 + i, k], widened to i32 less the zero point for int8."""
+            a = memref.load(self.scratch, [rows[i], index(k)])
+            if q:
+                a = arith.extsi(i32, a)
+                a = arith.subi(a, zp) if zp is not None else a
+            return vector.broadcast(em.vt, a)
+
         def k_step(k: Index, accs: list[ir.Value]) -> list[ir.Value]:
-            weights = [em.read(em.vt, pw.filter, [k, c], m) for c, m in zip(cols, masks, strict=True)]
+            if q:  # int8 weights, sign-extended into the i32 lanes (ld1sb)
+                weights = [
+                    arith.extsi(em.vt, em.read(em.vt_in, pw.filter, [k, c], m))
+                    for c, m in zip(cols, masks, strict=True)
+                ]
+            else:
+                weights = [em.read(em.vt, pw.filter, [k, c], m) for c, m in zip(cols, masks, strict=True)]
             for i in range(pixels):
-                a = vector.broadcast(em.vt, memref.load(self.scratch, [rows[i], index(k)]))
+                a = scalar(k, i)
                 for j, wv in enumerate(weights):
-                    accs[i * COUT_VECTORS + j] = vector.fma(a, wv, accs[i * COUT_VECTORS + j])
+                    acc = accs[i * COUT_VECTORS + j]
+                    accs[i * COUT_VECTORS + j] = (
+                        arith.addi(acc, arith.muli(a, wv)) if q else vector.fma(a, wv, acc)
+                    )
             return accs
 
         # The reduction, K_UNROLL steps per iteration, the remainder of C straight after:
@@ -144,10 +169,14 @@ class PointwiseGemm:
             em.read(em.vt, pw.bias, [c], m) if pw.bias is not None else None
             for c, m in zip(cols, masks, strict=True)
         ]
+        scales = [
+            em.read(em.vt_scale, pw.scale, [c], m) if pw.scale is not None else None
+            for c, m in zip(cols, masks, strict=True)
+        ]
         for i in range(pixels):
             col = affine(affine(t0, 1, 0, 1, i), 1, p0, 1, 0)
             for j, (c, m) in enumerate(zip(cols, masks, strict=True)):
-                y = apply_epilogue(accs[i * COUT_VECTORS + j], pw.epilogue, biases[j], None)
+                y = apply_epilogue(accs[i * COUT_VECTORS + j], pw.epilogue, biases[j], scales[j])
                 at = [n, *o_idx, col, c]
                 if pw.residual:
                     y = arith.addf(y, em.read(em.vt, em.input, at, m))

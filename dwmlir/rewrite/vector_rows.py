@@ -43,6 +43,7 @@ from .nest import (
     ConvGeometry,
     Index,
     accumulate_outer_taps,
+    affine,
     collapse_trailing,
     defining_op,
     index,
@@ -150,6 +151,9 @@ class _Emitter:
         # 32-bit gather offsets: SVE gathers 32-bit lanes with 32-bit offsets in one instruction.
         self.vt_off = ir.VectorType.get([lanes], ir.IntegerType.get_signless(32), scalable=[shape.scalable])
         self.lanes, self.scalable = lanes, shape.scalable
+        # The filter over (..., c*m): contiguous, so a vector of lanes reads one run.
+        multi = info.multiplier and info.channels_last
+        self.filter_cm = collapse_trailing(self.filter, 2) if multi else self.filter
 
     # -- small builders --------------------------------------------------------------------------
     def read(self, vt: ir.VectorType, src: ir.Value, indices: list[Index], mask: ir.Value) -> ir.Value:
@@ -358,58 +362,99 @@ class _Emitter:
         With a multiplier, filter and output are viewed with (c, m) collapsed into one
         contiguous dim; lane j reads input channel j / M.
         """
-        geo, r = self.geo, self.geo.rank
-        w = r - 1
-        cm = self.c * self.m
-        mult = self.info.multiplier
-        flt, out = self.filter, self.out
-        if mult:  # (..., c, m) -> (..., c*m): both are contiguous, identity-layout buffers
-            flt, out = (collapse_trailing(v, 2) for v in (flt, out))
+        out = collapse_trailing(self.out, 2) if self.info.multiplier else self.out
 
         def row(combo, o_idx: list[Index]) -> None:
-            for seg in geo.segments(w):
-
-                def column(ow: Index, _: None, seg=seg) -> None:
-                    def chunk(j0: ir.Value, mask: ir.Value) -> None:
-                        y_at = [n, *o_idx, ow, j0]
-                        gather_idx = None
-                        if mult:
-                            lanes = arith.addi(vector.step(self.vt_idx), vector.broadcast(self.vt_idx, j0))
-                            channel = arith.divui(lanes, vector.broadcast(self.vt_idx, index(self.m)))
-                            gather_idx = arith.index_cast(self.vt_off, channel)
-
-                        def taps(k_idx: list[Index], accs: list[ir.Value]) -> list[ir.Value]:
-                            acc_v = accs[0]
-                            outer_in = geo.outer_inputs(o_idx, k_idx)
-                            for k in range(seg.kmin, seg.kmax + 1):
-                                col = geo.input_index(w, ow, k)
-                                if gather_idx is None:
-                                    x = self.read(self.vt_in, self.input, [n, *outer_in, col, j0], mask)
-                                else:
-                                    at = [index(i) for i in (n, *outer_in, col, 0)]
-                                    x = vector.gather(
-                                        self.vt_in,
-                                        self.input,
-                                        at,
-                                        gather_idx,
-                                        mask,
-                                        self.zero_vector(self.vt_in),
-                                    )
-                                wv = self.read(self.vt_in, flt, [*k_idx, k, j0], mask)
-                                x = self._widen(x, self.zps[0] if self.zps else None)
-                                wv = self._widen(wv, self.zps[1] if self.zps else None)
-                                acc_v = self.mac(acc_v, x, wv)
-                            return [acc_v]
-
-                        start = self._start(init, out, y_at, mask)
-                        (acc_v,) = accumulate_outer_taps(geo, combo, o_idx, [start], taps)
-                        self.store(acc_v, self.channel_params(j0, mask), out, y_at, mask)
-
-                    self._chunks(0, cm, chunk)
-
-                loop(seg.start, seg.count, None, column)
+            for seg in self.geo.segments(self.geo.rank - 1):
+                loop(
+                    seg.start,
+                    seg.count,
+                    None,
+                    lambda ow, _, seg=seg: self._column_last(
+                        n, combo, o_idx, seg, ow, init, out, [n, *o_idx, ow]
+                    ),
+                )
 
         return row
+
+    def row_last_fused(self, n: Index, tile_cols: int, scratch: ir.Value, consume):
+        """``_row_last`` into a fused block's scratch: each row in tiles of at most
+        ``tile_cols`` columns, every channel of a tile to ``scratch``, then
+        ``consume(n, o_idx, first_col, count)`` (the pointwise GEMM)."""
+
+        def row(combo, o_idx: list[Index]) -> None:
+            for seg in self.geo.segments(self.geo.rank - 1):
+                full, rest = divmod(seg.count, tile_cols)
+
+                def tile(t0: Index, count: int, seg=seg) -> None:
+                    def column(i: Index, _: None) -> None:
+                        ow = affine(t0, 1, i, 1, 0)
+                        self._column_last(n, combo, o_idx, seg, ow, None, scratch, [i], zero_start=True)
+
+                    loop(0, count, None, column)
+                    consume(n, o_idx, t0, count)
+
+                if full == 1:
+                    tile(seg.start, tile_cols)
+                elif full > 1:
+                    end = seg.start + full * tile_cols
+                    loop_step(seg.start, end, tile_cols, lambda t0: tile(t0, tile_cols), unroll=False)
+                if rest:
+                    tile(seg.start + full * tile_cols, rest)
+
+        return row
+
+    def _column_last(
+        self,
+        n: Index,
+        combo,
+        o_idx: list[Index],
+        seg,
+        ow: Index,
+        init: ir.Value | None,
+        dest: ir.Value,
+        dest_at: list[Index],
+        zero_start: bool = False,
+    ) -> None:
+        """The (c, m) channels of output column ``ow``, in chunks, stored to ``dest`` at
+        ``dest_at + [channel]`` through the epilogue. Accumulators start from zero
+        (``zero_start``), the scalar ``init``, or the destination's contents."""
+        geo = self.geo
+        w = geo.rank - 1
+        mult = self.info.multiplier
+        flt = self.filter_cm
+
+        def chunk(j0: ir.Value, mask: ir.Value) -> None:
+            gather_idx = None
+            if mult:
+                lanes = arith.addi(vector.step(self.vt_idx), vector.broadcast(self.vt_idx, j0))
+                channel = arith.divui(lanes, vector.broadcast(self.vt_idx, index(self.m)))
+                gather_idx = arith.index_cast(self.vt_off, channel)
+
+            def taps(k_idx: list[Index], accs: list[ir.Value]) -> list[ir.Value]:
+                acc_v = accs[0]
+                outer_in = geo.outer_inputs(o_idx, k_idx)
+                for k in range(seg.kmin, seg.kmax + 1):
+                    col = geo.input_index(w, ow, k)
+                    if gather_idx is None:
+                        x = self.read(self.vt_in, self.input, [n, *outer_in, col, j0], mask)
+                    else:
+                        at = [index(i) for i in (n, *outer_in, col, 0)]
+                        x = vector.gather(
+                            self.vt_in, self.input, at, gather_idx, mask, self.zero_vector(self.vt_in)
+                        )
+                    wv = self.read(self.vt_in, flt, [*k_idx, k, j0], mask)
+                    x = self._widen(x, self.zps[0] if self.zps else None)
+                    wv = self._widen(wv, self.zps[1] if self.zps else None)
+                    acc_v = self.mac(acc_v, x, wv)
+                return [acc_v]
+
+            at = [*dest_at, j0]
+            start = self.zero_vector(self.vt) if zero_start else self._start(init, dest, at, mask)
+            (acc_v,) = accumulate_outer_taps(geo, combo, o_idx, [start], taps)
+            self.store(acc_v, self.channel_params(j0, mask), dest, at, mask)
+
+        self._chunks(0, self.c * self.m, chunk)
 
 
 def _buffer_of(value: ir.Value) -> ir.Value:
@@ -456,13 +501,21 @@ def _collapse(buf: ir.Value, groups: list[int]) -> ir.Value:
 
 def _emit_fused_block(op: ir.Operation, em: _Emitter, pw: FusedPointwise, fill: ir.Value) -> None:
     """Depthwise tiles into a stack scratch, each consumed at once by the pointwise GEMM."""
-    if not (em.info.plain_channels_last and is_zero_constant(fill) and covers_every_output(em.geo)):
+    if not (em.info.channels_last and is_zero_constant(fill) and covers_every_output(em.geo)):
         raise InternalError(f"cannot fuse a pointwise conv after {op.name} at {op.location}")
-    tile = tile_pixels(em.c, em.acc_elt.width // 8)
-    scratch = _entry_alloca(op, [tile, em.c], em.acc_elt)
-    rows = BlockedRows(em)
-    gemm = PointwiseGemm(em, pw, scratch)
-    loop(0, em.n, None, lambda n, _: rows.emit_fused(n, tile, scratch, gemm))
+    # The scratch holds the depthwise layer's results: int8 after a requantizing epilogue.
+    requantized = em.epilogue is not None and em.epilogue.epilogue.requantize
+    elt = ir.IntegerType.get_signless(8) if requantized else em.acc_elt
+    channels = em.c * em.m
+    tile = tile_pixels(channels, elt.width // 8)
+    scratch = _entry_alloca(op, [tile, channels], elt)
+    input_zp = em.epilogue.epilogue.output_zp if requantized else 0
+    gemm = PointwiseGemm(em, pw, scratch, input_zp)
+    if em.info.plain_channels_last:
+        rows = BlockedRows(em)
+        loop(0, em.n, None, lambda n, _: rows.emit_fused(n, tile, scratch, gemm))
+    else:
+        loop(0, em.n, None, lambda n, _: output_rows(em.geo, em.row_last_fused(n, tile, scratch, gemm)))
 
 
 def _fused_epilogue(op: ir.Operation) -> tuple[ir.Operation, FusedEpilogue] | None:
@@ -492,7 +545,9 @@ def _fused_pointwise(value: ir.Value) -> tuple[list[ir.Operation], FusedPointwis
     if collapse is None or collapse.name != "tensor.collapse_shape":
         return None
     mm = _single_user(collapse.results[0])
-    if mm is None or mm.name != "linalg.matmul" or POINTWISE_ATTR not in mm.attributes:
+    if mm is None or mm.name not in ("linalg.matmul", "linalg.quantized_matmul"):
+        return None
+    if POINTWISE_ATTR not in mm.attributes:
         return None
     generic = _single_user(mm.results[0])
     expand = _single_user(generic.results[0]) if generic is not None else None
@@ -501,8 +556,10 @@ def _fused_pointwise(value: ir.Value) -> tuple[list[ir.Operation], FusedPointwis
     attr = generic.attributes[PW_EPILOGUE_ATTR]
     epi = epilogue_from_attr(attr)
     residual = ir.BoolAttr(ir.DictAttr(attr)["residual"]).value
-    bias = _buffer_of(generic.operands[1]) if epi.bias else None
-    fused = FusedPointwise(_buffer_of(mm.operands[1]), bias, epi, residual)
+    params = list(generic.operands)[1:-1]
+    bias = _buffer_of(params.pop(0)) if epi.bias else None
+    scale = _buffer_of(params.pop(0)) if epi.requantize else None
+    fused = FusedPointwise(_buffer_of(mm.operands[1]), bias, epi, residual, scale)
     return [expand, generic, mm, collapse], fused, expand.results[0]
 
 

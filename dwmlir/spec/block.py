@@ -167,8 +167,13 @@ class BlockSpec:
         return self.conv.out_dtype
 
     @property
-    def out_dtype(self) -> str:
+    def dw_dtype(self) -> str:
+        """Element type of the depthwise layer's result (after its epilogue)."""
         return "i8" if self.epilogue.requantize else self.conv.out_dtype
+
+    @property
+    def out_dtype(self) -> str:
+        return self.dw_dtype
 
     @property
     def dw_shape(self) -> tuple[int, ...]:
@@ -179,7 +184,12 @@ class BlockSpec:
     def output_shape(self) -> tuple[int, ...]:
         if self.pointwise is None:
             return self.conv.output_shape
-        return (*self.conv.output_shape[:-1], self.pointwise.cout)  # channels-last, M = 1
+        conv = self.conv  # channels-last: (n, spatial..., COUT), the multiplier folded into COUT
+        return (conv.batch, *conv.out_spatial, self.pointwise.cout)
+
+    @property
+    def output_layout(self) -> str:
+        return self.conv.info.input_layout if self.pointwise else self.conv.info.output_layout
 
     @property
     def out_np_dtype(self) -> str:
@@ -217,8 +227,10 @@ class BlockSpec:
             shape = (self.out_channels, pw.cout)
             out.append(KernelArg("pw_filter", conv.dtype, shape, "[C*M][COUT]", "row-major, COUT contiguous"))
             if pw.epilogue.bias:
-                out.append(KernelArg("pw_bias", conv.dtype, (pw.cout,), "c", "one per output channel"))
-        out.append(KernelArg("output", self.out_dtype, self.output_shape, info.output_layout))
+                out.append(KernelArg("pw_bias", conv.out_dtype, (pw.cout,), "c", "one per output channel"))
+            if pw.epilogue.requantize:
+                out.append(KernelArg("pw_requant_scale", "f32", (pw.cout,), "c", "one per output channel"))
+        out.append(KernelArg("output", self.out_dtype, self.output_shape, self.output_layout))
         return tuple(out)
 
     @property
@@ -280,15 +292,29 @@ class BlockSpec:
         conv = self.conv
         if pw.cout < 1:
             raise UserError(f"--pointwise needs a positive number of output channels, got {pw.cout}")
-        if not conv.info.plain_channels_last:
+        if not conv.info.channels_last:
             raise UserError(
-                f"--pointwise is built for the channels-last ops without multiplier or quantization "
-                f"(nwc_wc, nhwc_hwc, ndhwc_dhwc), not yet for {conv.op}: compile the 1x1 conv separately"
+                f"--pointwise is built for the channels-last ops, not yet for {conv.op}: compile the 1x1 "
+                "conv separately"
             )
-        if conv.dtype not in ("f32", "f16"):
-            raise UserError(f"--pointwise applies to float ops (f32, f16), not to {conv.dtype}")
-        if pw.epilogue.requantize:
+        q = conv.info.quantized
+        if conv.dtype not in ("f32", "f16") and not q:
+            raise UserError(
+                f"--pointwise applies to float ops (f32, f16) and int8 *_q ops, not to {conv.dtype}"
+            )
+        if q and not (self.epilogue.requantize and pw.epilogue.requantize):
+            raise UserError(
+                "--pointwise after a *_q op multiplies int8 by int8: it needs --requantize (its scales "
+                "are 'pw_requant_scale', one per output channel)"
+            )
+        if not q and pw.epilogue.requantize:
             raise UserError("the pointwise conv of a float block does not requantize")
+        if q:
+            BlockSpec(conv, pw.epilogue)  # its int8 activation and zero point, checked as the depthwise one's
+        if pw.residual and q:
+            raise UserError(
+                "--residual applies to float blocks (int8 needs a requantized add), not to *_q ops"
+            )
         if self.out_channels * pw.cout > MAX_ELEMENTS or math.prod(self.output_shape) > MAX_ELEMENTS:
             raise UserError("the pointwise filter or output has more than 2^31-1 elements: split the layer")
         if not _every_output_reads_input(conv):
@@ -297,7 +323,11 @@ class BlockSpec:
                 "the filter's reach, so reduce the padding"
             )
         if pw.residual:
-            if conv.in_spatial != conv.out_spatial or pw.cout != conv.channels:
+            if (
+                conv.in_spatial != conv.out_spatial
+                or pw.cout != conv.channels
+                or conv.batch != self.output_shape[0]
+            ):
                 raise UserError(
                     "--residual adds the block's input to its output, so the shapes must match: stride 1, "
                     f"'same' padding and --pointwise {conv.channels} (got input "
@@ -335,6 +365,8 @@ def block_from_options(
     pointwise_bias: bool = False,
     pointwise_activation: str = "none",
     residual: bool = False,
+    pointwise_output_zp: int | None = None,
+    pointwise_output_scale: float | None = None,
 ) -> BlockSpec:
     """A block from the CLI's flags or a batch config's keys (one parser for both)."""
     epi = Epilogue(
@@ -348,7 +380,20 @@ def block_from_options(
         raise UserError("--output-zp and --output-scale apply only with --requantize")
     pw = None
     if pointwise is not None:
-        pw_epi = Epilogue(bias=pointwise_bias, activation=Activation.parse(pointwise_activation))
+        # After a requantized (int8) depthwise layer the 1x1 conv is int8 too and requantizes
+        # again, by default to the same output zero point.
+        q = requantize and conv.info.quantized
+        if not q and (pointwise_output_zp is not None or pointwise_output_scale is not None):
+            raise UserError(
+                "--pointwise-output-zp and --pointwise-output-scale apply to int8 blocks (*_q ops)"
+            )
+        pw_epi = Epilogue(
+            bias=pointwise_bias,
+            activation=Activation.parse(pointwise_activation),
+            requantize=q,
+            output_zp=(epi.output_zp if pointwise_output_zp is None else pointwise_output_zp) if q else 0,
+            output_scale=pointwise_output_scale,
+        )
         pw = Pointwise(pointwise, pw_epi, residual)
     elif pointwise_bias or pointwise_activation != "none" or residual:
         raise UserError("--pointwise-bias, --pointwise-activation and --residual need --pointwise COUT")
