@@ -70,6 +70,15 @@ class KernelResult:
         """``per_output`` of the implementation called ``name`` (None if it did not run)."""
         return next((self.per_output(i, bits) for i in self.impls if i.impl == name), None)
 
+    def strongest(self, bits: int) -> tuple[str, float] | None:
+        """(name, instructions per output) of the baseline with the fewest at ``bits``, or None
+        when no baseline ran; the first in BASELINES order wins a tie."""
+        counts = [(x, i.impl) for i in self.impls if i.impl != "dwmlir" and (x := self.per_output(i, bits))]
+        if not counts:
+            return None
+        best = min(x for x, _ in counts)
+        return next((name, x) for x, name in counts if x == best)
+
 
 @dataclass
 class _Built:
