@@ -27,6 +27,8 @@ from ..toolchain import repo_root, run
 from ..toolchain.tools import llvm_dir
 
 BASELINES = ("autovec", "acle", "acle_rb")
+# The hand-written ones: dwmlir's target is the strongest of these per kernel (issue 12).
+HAND_WRITTEN = ("acle", "acle_rb")
 SOURCES_ENV = "DWMLIR_BENCH_DIR"
 # Generic AArch64 tuning with SVE, vector-length agnostic: what dwmlir's llc gets (+sve).
 CFLAGS = ("--target=aarch64-linux-gnu", "-O3", "-march=armv8.2-a+sve", "-std=c11", "-Wall")

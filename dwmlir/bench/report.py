@@ -68,7 +68,7 @@ def render_table(run: BenchRun) -> str:
             lines.append(row)
         best = [_strongest_ratio(k, v) for v in vls]
         if any(b is not None for b in best):
-            lines.append(f"{'':<{name_w}}  {'dwmlir/strongest':<24}" + "".join(_num(b, 9) for b in best))
+            lines.append(f"{'':<{name_w}}  {'dwmlir/strongest ACLE':<24}" + "".join(_num(b, 9) for b in best))
     for base in (*BASELINES, STRONGEST):
         ratios = [_ratios(run, base, v) for v in vls]
         if any(ratios):
@@ -133,8 +133,9 @@ def render_table(run: BenchRun) -> str:
     return "\n".join(lines)
 
 
-# The pseudo-baseline name for "the baseline with the fewest instructions, per kernel and VL".
-STRONGEST = "strongest"
+# The pseudo-baseline name for "the hand-written ACLE baseline with the fewest instructions,
+# per kernel and VL" (KernelResult.strongest).
+STRONGEST = "strongest ACLE"
 
 
 def _strongest_ratio(k: KernelResult, bits: int) -> float | None:
@@ -196,7 +197,7 @@ class Targets:
         v1 = self.lowest_v1_fma
         comp = self.slowest_compile
         return {
-            "worst_strongest_baseline_ratio": strongest,
+            "worst_strongest_acle_ratio": strongest,
             "worst_acle_ratio": worst,
             "autovec_ratio_geomean": {str(v): round(r, 4) for v, r in self.autovec_geomean.items()},
             "instructions_per_mac": per_mac,
@@ -240,7 +241,7 @@ def _verdict(ok: bool) -> str:
 def _target_lines(run: BenchRun, name_w: int) -> list[str]:
     t = targets(run)
     vls = run.vector_bits
-    width = max(name_w + 25, len("dwmlir / strongest baseline, worst kernel (<= 1.00)") + 1)
+    width = max(name_w + 25, len("dwmlir / strongest ACLE, worst kernel (<= 1.00)") + 1)
     scope = "" if run.set_name == "full set" else "; the targets are set on the full set"
     lines = [f"Targets (dwmlir kernels; instructions per MAC = per output and filter tap{scope})"]
     lines.append(f"{'':<{width}}" + "".join(f"{v:>9}" for v in vls))
@@ -252,7 +253,7 @@ def _target_lines(run: BenchRun, name_w: int) -> list[str]:
     worst = [t.worst_strongest.get(v, (None, ""))[0] for v in vls]
     if any(w is not None for w in worst):
         row(
-            f"dwmlir / strongest baseline, worst kernel (<= {MAX_ACLE_RATIO:.2f})",
+            f"dwmlir / strongest ACLE, worst kernel (<= {MAX_ACLE_RATIO:.2f})",
             worst,
             all(w <= MAX_ACLE_RATIO for w in worst if w is not None),
         )
@@ -355,7 +356,7 @@ def to_json(run: BenchRun) -> dict[str, Any]:
                 "strides": list(spec.strides),
                 "outputs": k.kernel.outputs,
                 "impls": impls,
-                "strongest_baseline": strongest,
+                "strongest_acle": strongest,
             }
         )
     host: dict[str, Any] = {"status": run.host.status, "reason": run.host.reason}
