@@ -7,10 +7,11 @@
  *   predicate `pg` (all-true in full steps, svwhilelt in the last, partial one): loads zero the
  *   inactive lanes, so arithmetic can run on all lanes with the all-true PT and stays exact in
  *   the lanes that are stored.
- * - Accumulation is svmla_m on PT: the accumulator is the tied destination (fmla z_acc, p/m),
- *   so the register allocator keeps it in place and LLVM needs no movprfx. (svmla_x becomes an
- *   untied pseudo that LLVM may expand with a movprfx copy.) The first tap of an output is a
- *   multiply (unpredicated fmul): no zero fill.
+ * - Accumulation is svmla_m on an all-true predicate hidden from LLVM (OPAQUE_PTRUE): the
+ *   accumulator is the tied destination (fmla z_acc, p/m), so the register allocator keeps it
+ *   in place and LLVM needs no movprfx. (svmla_x, or svmla_m on a predicate LLVM knows is all
+ *   true, becomes an untied pseudo that LLVM may expand with a movprfx copy.) The first tap of
+ *   an output is a multiply (unpredicated fmul on PT): no zero fill.
  * - SVE vectors cannot live in arrays: accumulator sets are named variables (a0.., b0.., c0..)
  *   and the sweep loops are unrolled by the rotation period so each set keeps its registers.
  */
