@@ -7,6 +7,10 @@ macros (``-DDW_C=64 ...``), as they are constants in dwmlir kernels.
 - ``autovec``: ``bench/dw_autovec.c``, plain loops left to clang's loop vectorizer.
 - ``acle``: hand-written SVE ACLE, ``bench/dw_acle_k7.c`` (1-D, 7 taps) and
   ``bench/dw_acle_3x3.c`` (2-D 3x3 and 3-D 3x3x3); no ACLE baseline for other filters.
+- ``acle_rb``: hand-written SVE ACLE that sweeps blocks of rows along W with rotating
+  accumulators (``bench/dw_sweep.h``): ``dw_acle_rb_s1.c`` and ``dw_acle_rb_s2.c`` (2-D 3x3,
+  stride 1 and 2), ``dw_acle_rb_3d.c`` (3-D 3x3x3 stride 1, two passes), ``dw_acle_rb_k7.c``
+  (1-D, 7 taps, stride 1).
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from ..spec import ConvSpec
 from ..toolchain import repo_root, run
 from ..toolchain.tools import llvm_dir
 
-BASELINES = ("autovec", "acle")
+BASELINES = ("autovec", "acle", "acle_rb")
+# The hand-written ones: dwmlir's target is the strongest of these per kernel (issue 12).
+HAND_WRITTEN = ("acle", "acle_rb")
 SOURCES_ENV = "DWMLIR_BENCH_DIR"
 # Generic AArch64 tuning with SVE, vector-length agnostic: what dwmlir's llc gets (+sve).
 CFLAGS = ("--target=aarch64-linux-gnu", "-O3", "-march=armv8.2-a+sve", "-std=c11", "-Wall")
@@ -30,7 +36,7 @@ CFLAGS = ("--target=aarch64-linux-gnu", "-O3", "-march=armv8.2-a+sve", "-std=c11
 
 @dataclass(frozen=True)
 class BaselineBuild:
-    name: str  # "autovec" or "acle"
+    name: str  # "autovec", "acle" or "acle_rb"
     source: Path
     obj: bytes
     asm: str
@@ -80,6 +86,14 @@ def baseline_source(name: str, spec: ConvSpec) -> Path | None:
             return source_dir() / "dw_acle_k7.c"
         if spec.kernel in ((3, 3), (3, 3, 3)):
             return source_dir() / "dw_acle_3x3.c"
+        return None
+    if name == "acle_rb":
+        if spec.kernel == (7,) and spec.strides == (1,):
+            return source_dir() / "dw_acle_rb_k7.c"
+        if spec.kernel == (3, 3) and spec.strides in ((1, 1), (2, 2)):
+            return source_dir() / f"dw_acle_rb_s{spec.strides[0]}.c"
+        if spec.kernel == (3, 3, 3) and spec.strides == (1, 1, 1):
+            return source_dir() / "dw_acle_rb_3d.c"
         return None
     raise InternalError(f"unknown baseline '{name}'")
 

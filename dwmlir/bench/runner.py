@@ -24,7 +24,7 @@ from ..errors import InternalError
 from ..reference import compare, depthwise_reference, random_operands
 from ..run.harness import link_harness, render_harness
 from ..target import get_target
-from .baselines import BASELINES, build_baseline
+from .baselines import BASELINES, HAND_WRITTEN, build_baseline
 from .hotloop import Loop, hot_loop
 from .icount import count_instructions
 from .mca import McaResult, analyze
@@ -69,6 +69,16 @@ class KernelResult:
     def per_output_of(self, name: str, bits: int) -> float | None:
         """``per_output`` of the implementation called ``name`` (None if it did not run)."""
         return next((self.per_output(i, bits) for i in self.impls if i.impl == name), None)
+
+    def strongest(self, bits: int) -> tuple[str, float] | None:
+        """(name, instructions per output) of the hand-written ACLE baseline with the fewest at
+        ``bits``, or None when none ran; the first in HAND_WRITTEN order wins a tie."""
+        hand = [i for i in self.impls if i.impl in HAND_WRITTEN]
+        counts = [(x, i.impl) for i in hand if (x := self.per_output(i, bits))]
+        if not counts:
+            return None
+        best = min(x for x, _ in counts)
+        return next((name, x) for x, name in counts if x == best)
 
 
 @dataclass

@@ -76,20 +76,28 @@ def _conv1d(taps: int, channels: int, width: int = 128) -> BenchKernel:
     return BenchKernel(spec, f"1d-k{taps}", f"1-D depthwise K={taps}, C={channels}, {width} outputs")
 
 
+def _conv2d_s2(size: int, channels: int) -> BenchKernel:
+    """A 2-D 3x3 stride-2 valid conv on a size x size input (issue 12's stride-2 figure)."""
+    name = f"c2d_{size}x{size}x{channels}_s2"
+    spec = ConvSpec(OP_2D, (1, size, size, channels), (3, 3, channels), (2, 2), name=name)
+    return BenchKernel(spec, "2d-3x3", f"2-D depthwise 3x3 stride 2, input {size}x{size}x{channels}, valid")
+
+
 def _conv3d(channels: int, out: int = 8) -> BenchKernel:
     size = out + 2
-    spec = ConvSpec(
-        OP_3D, (1, size, size, size, channels), (3, 3, 3, channels), name=f"c3d_3x3x3_c{channels}"
-    )
+    name = f"c3d_3x3x3_c{channels}" if out == 8 else f"c3d_3x3x3_{size}x{size}x{size}x{channels}"
+    spec = ConvSpec(OP_3D, (1, size, size, size, channels), (3, 3, 3, channels), name=name)
     return BenchKernel(spec, "3d-3x3x3", f"3-D depthwise 3x3x3, C={channels}, {out}x{out}x{out} outputs")
 
 
 def full_set() -> list[BenchKernel]:
     return [
         *(_mobilenet(*layer) for layer in MOBILENET_V2),
+        _conv2d_s2(57, 32),
         *(_conv1d(7, c) for c in (64, 256, 768)),
         *(_conv1d(31, c) for c in (64, 256, 768)),
         *(_conv3d(c) for c in (32, 64, 128, 256)),
+        _conv3d(64, out=16),
     ]
 
 

@@ -24,12 +24,14 @@ def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
         "bench",
         help="benchmark kernels: instruction counts per VL, llvm-mca, C baselines",
         description="For each kernel of the benchmark set (MobileNetV2's depthwise layers, 1-D "
-        "K=7 and K=31, 3-D 3x3x3; f32, valid padding), build dwmlir's kernel and two C baselines "
-        "from bench/ (plain loops autovectorized by clang 22, hand-written SVE ACLE), check "
-        "every one against numpy at every vector length, count the instructions executed inside "
-        "the kernel under qemu (per output element), and run llvm-mca on each hot loop. The "
-        "report also says where dwmlir stands against each performance target (met / NOT MET). "
-        "The full set takes under a minute; --quick takes seconds. Exits 0 only when every kernel "
+        "K=7 and K=31, 3-D 3x3x3; f32, valid padding), build dwmlir's kernel and three C "
+        "baselines from bench/ (plain loops autovectorized by clang 22; hand-written SVE ACLE in "
+        "column blocks, acle, and in row blocks swept along W, acle_rb), check every one against "
+        "numpy at every vector length, count the instructions executed inside the kernel under "
+        "qemu (per output element), and run llvm-mca on each hot loop. The report compares dwmlir "
+        "with the strongest hand-written baseline per kernel and says where it stands against "
+        "each performance target (met / NOT MET). The full set takes a few minutes; --quick "
+        "about 20 s. Exits 0 only when every kernel "
         "and baseline matches numpy (a target not met is not a failure). See docs/performance.md.",
     )
     _add_flags(p)
