@@ -15,6 +15,9 @@ from ..spec import parse_int_list
 PROGRESS_EVERY = 10
 
 
+BLOCK_MODES = ("mixed", "only", "none")  # how often a spec is a fused block
+
+
 def add_fuzz_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``fuzz`` subcommand to ``build_parser()``'s subparsers."""
     p = subparsers.add_parser(
@@ -64,6 +67,13 @@ def add_fuzz_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=1,
         metavar="N",
         help="specs compiled and run at once, each in its own process (default: %(default)s)",
+    )
+    g.add_argument(
+        "--blocks",
+        default="mixed",
+        choices=BLOCK_MODES,
+        help="fused blocks (epilogues, pointwise convs): drawn for some specs (mixed, the default), "
+        "for every spec (only) or never (none)",
     )
     g.add_argument("--op", default=None, metavar="OP[,OP...]", help="ops to draw (default: all supported)")
     g.add_argument(
@@ -118,6 +128,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         targets=_names(args.target),
         timeout=args.timeout,
         jobs=args.jobs,
+        blocks=args.blocks,
     )
     if report.failures:
         print(f"fuzz: shrunk {len(report.failures)} failure(s) in {report.shrink_runs} new runs")

@@ -210,7 +210,7 @@ def fuzz_cases(
     dtypes: Sequence[str] | None = None,
     max_elements: int = DEFAULT_MAX_ELEMENTS,
     targets: Sequence[str] | None = None,
-    blocks: bool = True,
+    blocks: str = "mixed",
 ) -> FuzzCase:
     """Spec, target, one vector length and a data seed per example: one VL per compile keeps
     a run short, and across examples every target and VL gets exercised."""
@@ -218,7 +218,7 @@ def fuzz_cases(
     target, bits = draw(targets_and_vector_lengths(targets, vector_bits))
     seed = draw(st.integers(0, DATA_SEEDS - 1))
     # The block's parts come last, so that they do not change how the conv shrinks.
-    spec = draw(block_parts(conv)) if blocks else as_block(conv)
+    spec = draw(block_parts(conv, blocks == "only")) if blocks != "none" else as_block(conv)
     return FuzzCase(spec, target, bits, seed)
 
 
@@ -379,6 +379,7 @@ def fuzz(
     max_elements: int = DEFAULT_MAX_ELEMENTS,
     timeout: float | None = DEFAULT_TIMEOUT,
     jobs: int = 1,
+    blocks: str = "mixed",
 ) -> FuzzReport:
     """Run ``count`` random specs, each on one target at one vector length; shrink failures.
 
@@ -406,7 +407,7 @@ def fuzz(
         report = FuzzReport(seed=seed)
         cache: dict[FuzzCase, Outcome] = {}
         progress = on_progress or (lambda phase, runs, rep: None)
-        cases = fuzz_cases(vector_bits, ops, dtypes, max_elements, targets)
+        cases = fuzz_cases(vector_bits, ops, dtypes, max_elements, targets, blocks)
         first: dict[str, Failure] = {}
 
         def outcome(case: FuzzCase) -> tuple[Outcome, bool]:

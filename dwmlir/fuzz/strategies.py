@@ -239,11 +239,13 @@ def epilogues(draw: Draw, conv: ConvSpec) -> Epilogue:
 
 
 @st.composite
-def block_parts(draw: Draw, conv: ConvSpec) -> BlockSpec:
+def block_parts(draw: Draw, conv: ConvSpec, force: bool = False) -> BlockSpec:
     """``conv`` with an epilogue fused into it and, where the op has one (channels-last float
     ops; int8 ops that requantize), sometimes a fused pointwise conv. Every choice shrinks
-    towards the bare conv."""
+    towards the bare conv; with ``force`` towards a bias alone (every case a block)."""
     epi = draw(epilogues(conv))
+    if force and epi.empty:
+        epi = Epilogue(bias=True)
     pointwise = draw(st.integers(0, 2)) == 2  # drawn for every op: the same choices shrink alike
     q = conv.info.quantized
     float_ok = conv.dtype.startswith("f") and not q
@@ -269,8 +271,9 @@ def block_specs(
     ops: Sequence[str] | None = None,
     dtypes: Sequence[str] | None = None,
     max_elements: int = DEFAULT_MAX_ELEMENTS,
-    blocks: bool = True,
+    blocks: str = "mixed",
 ) -> BlockSpec:
-    """A conv from ``conv_specs`` and, with ``blocks``, the parts of ``block_parts``."""
+    """A conv from ``conv_specs`` and the parts of ``block_parts``: sometimes (``mixed``),
+    always (``only``) or never (``none``)."""
     conv = draw(conv_specs(ops, dtypes, max_elements))
-    return draw(block_parts(conv)) if blocks else BlockSpec(conv)
+    return draw(block_parts(conv, blocks == "only")) if blocks != "none" else BlockSpec(conv)

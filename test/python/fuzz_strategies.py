@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 import dwmlir.fuzz.driver as driver
 from dwmlir.cli.main import build_parser, spec_from_args
 from dwmlir.errors import ToolError
-from dwmlir.fuzz import conv_specs, fuzz, fuzz_cases, op_dtype_pairs, spec_to_cli, vector_lengths
+from dwmlir.fuzz import block_specs, conv_specs, fuzz, fuzz_cases, op_dtype_pairs, spec_to_cli, vector_lengths
 from dwmlir.fuzz.strategies import DEFAULT_MAX_ELEMENTS, SPECIAL_CHANNELS
 from dwmlir.run import VALID_VECTOR_BITS
 from dwmlir.spec import SUPPORTED_OPS, ConvSpec, as_block
@@ -266,3 +266,25 @@ def test_isolation():
 def test_seeded():
     a, b, c = (draw(fuzz_cases(), n=50, seed=s) for s in (9, 9, 10))
     print(f"same: {a == b}, different seed differs: {a != c}")
+
+
+# Blocks: with --blocks only every spec has a fused part; the draws reach every kind of part
+# (float and int8 epilogues and pointwise convs), and each is a valid BlockSpec. Residuals
+# need a stride-1 'same' conv with COUT = C, which the drawn shapes rarely are: the lit tests
+# in Integration/Block cover them.
+# CHECK-LABEL: TEST: test_block_draws
+# CHECK-NEXT: 400 blocks, bare 0; epilogue True, requantize True, pointwise True, int8 pointwise True, silu True, multiplier pointwise True
+@run
+def test_block_draws():
+    blocks = draw(block_specs(blocks="only"), n=400, seed=5)
+    bare = sum(b.epilogue.empty and b.pointwise is None for b in blocks)
+    pw = [b for b in blocks if b.pointwise is not None]
+    print(
+        f"{len(blocks)} blocks, bare {bare};",
+        f"epilogue {any(not b.epilogue.empty for b in blocks)},",
+        f"requantize {any(b.epilogue.requantize for b in blocks)},",
+        f"pointwise {bool(pw)},",
+        f"int8 pointwise {any(b.conv.info.quantized for b in pw)},",
+        f"silu {any(b.epilogue.activation.kind == 'silu' for b in blocks)},",
+        f"multiplier pointwise {any(b.conv.info.multiplier for b in pw)}",
+    )
