@@ -31,7 +31,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import UserError
-from ..spec import ConvSpec, parse_int_list, parse_padding, parse_shape
+from ..spec import ConvSpec, check_name, parse_int_list, parse_padding, parse_shape
 from ..target import DEFAULT_TARGET, Target, get_target
 from .compile import archive, check_cpu, compile_spec, sha256_hex
 from .header import kernel_block, render_header
@@ -116,8 +116,7 @@ def load_config(path: Path) -> LibraryConfig:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise UserError(f"{path}: kernel name '{dupes[0]}' appears twice: C symbols must be unique")
-    probe = ConvSpec("depthwise_conv_1d_nwc_wc", (1, 1, 1), (1, 1), name=str(lib["name"]))
-    return LibraryConfig(probe.name, target, cpu, specs)
+    return LibraryConfig(check_name(str(lib["name"]), f"{path}: library name"), target, cpu, specs)
 
 
 def _compile_one(spec: ConvSpec, target_name: str, cpu: str | None) -> tuple[bytes, float]:

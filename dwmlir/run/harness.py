@@ -19,35 +19,36 @@ _TEMPLATE = """\
 #include <string.h>
 #include "{name}.h"
 
-static void *load(const char *path, size_t bytes) {{
+static void *dwmlir_load(const char *path, size_t bytes) {{
   void *buf = malloc(bytes ? bytes : 1);
-  FILE *f = fopen(path, "rb");
-  if (!buf || !f || fread(buf, 1, bytes, f) != bytes) {{
+  FILE *dwmlir_f = fopen(path, "rb");
+  if (!buf || !dwmlir_f || fread(buf, 1, bytes, dwmlir_f) != bytes) {{
     fprintf(stderr, "harness: cannot read %zu bytes from %s\\n", bytes, path);
     exit(3);
   }}
-  fclose(f);
+  fclose(dwmlir_f);
   return buf;
 }}
 
-int main(int argc, char **argv) {{
-  if (argc != 4) {{
-    fprintf(stderr, "usage: %s INPUT FILTER OUTPUT\\n", argv[0]);
+int main(int dwmlir_argc, char **dwmlir_argv) {{
+  if (dwmlir_argc != 4) {{
+    fprintf(stderr, "usage: %s INPUT FILTER OUTPUT\\n", dwmlir_argv[0]);
     return 2;
   }}
-  const size_t in_bytes = {in_bytes}u, flt_bytes = {flt_bytes}u, out_bytes = {out_bytes}u;
-  {ctype} *input = load(argv[1], in_bytes);
-  {ctype} *filter = load(argv[2], flt_bytes);
-  {out_ctype} *output = malloc(out_bytes ? out_bytes : 1);
-  if (!output) return 3;
-  memset(output, 0x7f, out_bytes);
-  {name}(input, filter, {zero_points}output);
-  FILE *f = fopen(argv[3], "wb");
-  if (!f || fwrite(output, 1, out_bytes, f) != out_bytes) {{
-    fprintf(stderr, "harness: cannot write %s\\n", argv[3]);
+  const size_t dwmlir_in_bytes = {in_bytes}u, dwmlir_flt_bytes = {flt_bytes}u;
+  const size_t dwmlir_out_bytes = {out_bytes}u;
+  {ctype} *dwmlir_input = dwmlir_load(dwmlir_argv[1], dwmlir_in_bytes);
+  {ctype} *dwmlir_filter = dwmlir_load(dwmlir_argv[2], dwmlir_flt_bytes);
+  {out_ctype} *dwmlir_output = malloc(dwmlir_out_bytes ? dwmlir_out_bytes : 1);
+  if (!dwmlir_output) return 3;
+  memset(dwmlir_output, 0x7f, dwmlir_out_bytes);
+  {name}(dwmlir_input, dwmlir_filter, {zero_points}dwmlir_output);
+  FILE *dwmlir_f = fopen(dwmlir_argv[3], "wb");
+  if (!dwmlir_f || fwrite(dwmlir_output, 1, dwmlir_out_bytes, dwmlir_f) != dwmlir_out_bytes) {{
+    fprintf(stderr, "harness: cannot write %s\\n", dwmlir_argv[3]);
     return 3;
   }}
-  fclose(f);
+  fclose(dwmlir_f);
   return 0;
 }}
 """

@@ -10,16 +10,20 @@ from .conv import (
     parse_shape,
     same_padding,
 )
+from .names import MAX_NAME_LENGTH, check_name, name_problem
 from .ops import OPS, SUPPORTED_OPS, OpInfo
 
 __all__ = [
     "DTYPES",
     "MAX_ELEMENTS",
+    "MAX_NAME_LENGTH",
     "OPS",
     "SUPPORTED_OPS",
     "ConvSpec",
     "OpInfo",
     "SUPPORTED_DTYPES",
+    "check_name",
+    "name_problem",
     "parse_int_list",
     "parse_padding",
     "same_padding",

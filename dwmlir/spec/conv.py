@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import UserError
+from .names import check_name
 from .ops import OPS, SUPPORTED_OPS, OpInfo
 
 # Element types: name -> (C type, numpy dtype name, bits).
@@ -22,12 +23,6 @@ QUANTIZED_DTYPE = "i8"
 
 Padding = tuple[tuple[int, int], ...]
 
-_C_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_C_KEYWORDS = frozenset(
-    "auto break case char const continue default do double else enum extern float for goto if "
-    "inline int long register restrict return short signed sizeof static struct switch typedef "
-    "union unsigned void volatile while main".split()
-)
 # Keeps every buffer addressable with 32-bit element offsets in the generated code and harness.
 MAX_ELEMENTS = 2**31 - 1
 # Quantized accumulation: |x - zx| <= 255 and |w - zw| <= 255, so an i32 accumulator holds
@@ -204,11 +199,7 @@ class ConvSpec:
         for what, zp in (("input", self.input_zp), ("filter", self.filter_zp)):
             if not -128 <= zp <= 127:
                 raise UserError(f"{what} zero point {zp} is outside the i8 range -128..127")
-        if not _C_IDENT.match(self.name) or self.name in _C_KEYWORDS:
-            raise UserError(
-                f"kernel name '{self.name}' is not a C identifier: use letters, digits and '_', "
-                "not starting with a digit"
-            )
+        check_name(self.name)
         for what, layout, shape in (
             ("input", info.input_layout, self.input_shape),
             ("filter", info.filter_layout, self.filter_shape),
