@@ -226,8 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         required=True,
         metavar="DIR",
-        type=Path,
-        help="output directory (created if missing; its parent must exist)",
+        help="output directory (created with its parents if missing)",
     )
     pc.add_argument(
         "--emit",
@@ -257,7 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_spec_flags(pg)
     pg.add_argument("--with-schedule", action="store_true", help="append the transform schedule (see above)")
-    pg.add_argument("-o", "--output", default="-", metavar="FILE", help="output file (default: stdout)")
+    pg.add_argument(
+        "-o", "--output", default="-", metavar="FILE", help="output file, or - for stdout (default: -)"
+    )
 
     pl = sub.add_parser(
         "lower",
@@ -267,7 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
         "vectorized is named with its location (exit 2).",
     )
     pl.add_argument("input", nargs="?", default="-", help="input .mlir file (default: stdin)")
-    pl.add_argument("-o", "--output", default="-", metavar="FILE", help="output file (default: stdout)")
+    pl.add_argument(
+        "-o", "--output", default="-", metavar="FILE", help="output file, or - for stdout (default: -)"
+    )
     pl.add_argument(
         "--emit",
         default="mlir",
