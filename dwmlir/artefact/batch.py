@@ -19,7 +19,11 @@ Kernels compile in parallel worker processes (each has its own MLIR context).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
+import os
+import signal
 import sys
 import tempfile
 import time
@@ -132,13 +136,62 @@ class BuiltKernel:
     object_bytes: int
 
 
+def effective_jobs(requested: int, kernels: int) -> int:
+    """Worker processes for a batch: never more than kernels or CPUs (``-j 100000`` forked
+    100000 workers for one kernel)."""
+    return max(1, min(requested, kernels, os.cpu_count() or 1))
+
+
+def _die_with_parent(parent: int) -> None:
+    """Pool worker initializer: die when the parent does, unwind (removing temporary
+    directories and killing tools) on SIGTERM/SIGHUP, and leave Ctrl-C to the parent."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before prctl
+        os._exit(128 + signal.SIGTERM)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _worker_stop)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _worker_stop(signum: int, frame: object) -> None:
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    raise SystemExit(128 + signum)  # multiprocessing exits quietly on SystemExit
+
+
+def _stop_pool(pool: ProcessPoolExecutor, grace: float = 10.0) -> None:
+    """Stop every worker now (SIGTERM, then SIGKILL after ``grace`` seconds) and wait for them."""
+    procs = list((pool._processes or {}).values())  # no public API lists the workers
+    for proc in procs:
+        with contextlib.suppress(OSError):
+            proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+
+
 def build_library(
     cfg: LibraryConfig, jobs: int, progress: Callable[[int, int, str], None] | None = None
 ) -> tuple[dict[str, bytes], list[BuiltKernel]]:
-    """Compile every kernel (``jobs`` at a time); return the files to write and a summary."""
+    """Compile every kernel (at most ``effective_jobs(jobs)`` at a time); return the files to
+    write and a summary. On any error or signal the workers are stopped before it propagates."""
     objects: dict[str, bytes] = {}
     built: dict[str, BuiltKernel] = {}
-    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=effective_jobs(jobs, len(cfg.kernels)),
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
+    )
+    try:
         futures = {pool.submit(_compile_one, s, cfg.target.name, cfg.cpu): s for s in cfg.kernels}
         for done, future in enumerate(as_completed(futures), start=1):
             spec = futures[future]
@@ -147,6 +200,10 @@ def build_library(
             built[spec.name] = BuiltKernel(spec, secs, len(obj))
             if progress:
                 progress(done, len(cfg.kernels), spec.name)
+    except BaseException:
+        _stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
     files: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="dwmlir-lib-") as tmp:
         members = []

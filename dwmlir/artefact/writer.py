@@ -172,7 +172,9 @@ def write_output(path: str, data: bytes, flag: str = "-o") -> None:
     is written through; a regular file is replaced atomically (through a symlink, its target)."""
     _check_not_empty(path, "file")
     if path == "-":
-        with _as_user_error("standard output"):
+        if sys.stdout is None:
+            raise UserError(f"standard output is closed: give {flag} FILE")
+        with _as_user_error("standard output", flag):
             sys.stdout.buffer.write(data)
             sys.stdout.flush()
         return

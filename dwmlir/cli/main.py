@@ -6,14 +6,17 @@ Exit status: 0 success, 1 internal error or wrong numerical result, 2 user error
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .. import __version__
-from ..errors import REPORT_HINT, UserError
+from ..errors import REPORT_HINT, Terminated, UserError
 from ..rewrite import DEFAULT_VECTORIZER, VECTORIZERS
 from ..spec import OPS, SUPPORTED_DTYPES, SUPPORTED_OPS, ConvSpec, parse_int_list, parse_padding, parse_shape
 from ..target import DEFAULT_TARGET, get_target
@@ -242,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=os.cpu_count() or 1,
         metavar="N",
-        help="parallel compiles for --config",
+        help="parallel compiles for --config (at most one per kernel and per CPU; default: CPUs)",
     )
 
     pg = sub.add_parser(
@@ -346,7 +349,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def _compile_batch(args: argparse.Namespace) -> int:
     from ..artefact import write_files
-    from ..artefact.batch import build_library, load_config, terminal_progress
+    from ..artefact.batch import build_library, effective_jobs, load_config, terminal_progress
 
     if args.jobs < 1:
         raise UserError(f"-j must be >= 1, got {args.jobs}")
@@ -367,7 +370,8 @@ def _compile_batch(args: argparse.Namespace) -> int:
             f"{spec.name:<28} {spec.op:<30} {spec.dtype:<5} {out:>18} {k.seconds:>7.2f}s {k.object_bytes:>7}B"
         )
     elapsed = time.perf_counter() - start
-    print(f"{len(built)} kernels for {cfg.target.name} in {elapsed:.1f} s with -j {args.jobs}")
+    jobs = effective_jobs(args.jobs, len(cfg.kernels))
+    print(f"{len(built)} kernels for {cfg.target.name} in {elapsed:.1f} s with -j {jobs}")
     for path in paths:
         print(path)
     return 0
@@ -460,24 +464,90 @@ COMMANDS = {
 }
 
 
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _stop(signum: int, frame: object) -> None:
+    """SIGTERM/SIGHUP: unwind like Ctrl-C, so temporary files go and child processes are
+    stopped; a second signal while unwinding is ignored."""
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    raise Terminated(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        return COMMANDS[args.command](args)
+        return _run_command(args)
+    finally:
+        _quiet_stdout()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class _GuardedStdout:
+    """``sys.stdout`` whose write errors (a full disk, a closed pipe) are the user's to fix."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def write(self, text: str) -> int:
+        try:
+            return self._inner.write(text)
+        except OSError as exc:
+            raise UserError(f"cannot write to standard output: {exc.strerror or exc}") from None
+
+    def flush(self) -> None:
+        try:
+            self._inner.flush()
+        except OSError as exc:
+            raise UserError(f"cannot write to standard output: {exc.strerror or exc}") from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    real = sys.stdout
+    if real is not None:
+        sys.stdout = _GuardedStdout(real)  # type: ignore[assignment]
+    try:
+        status = COMMANDS[args.command](args)
+        if sys.stdout is not None:
+            sys.stdout.flush()
+        return status
     except UserError as exc:
         print(f"dwmlir: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("dwmlir: interrupted", file=sys.stderr)
         return 130
+    except Terminated as exc:
+        print(f"dwmlir: stopped by {signal.Signals(exc.signum).name}", file=sys.stderr)
+        return 128 + exc.signum
     except Exception as exc:  # noqa: BLE001 - last line of defence, must not show a traceback
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"dwmlir: internal error: {type(exc).__name__}: {first}; {REPORT_HINT}", file=sys.stderr)
         return 1
+    finally:
+        sys.stdout = real
+
+
+def _quiet_stdout() -> None:
+    """After an error on standard output, Python would flush it again at exit and print a
+    traceback-like warning: point it at /dev/null instead."""
+    if sys.stdout is None:
+        return
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def entry() -> None:

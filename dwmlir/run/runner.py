@@ -65,6 +65,7 @@ def _run_aot(art: Artefacts, tmp: Path, inp: np.ndarray, flt: np.ndarray, bits: 
         run(
             [*exec_prefix(target, vb), exe, tmp / "input.bin", tmp / "filter.bin", out],
             what=f"kernel at {where}",
+            ours=True,
         )
         got = np.frombuffer(out.read_bytes(), dtype=spec.out_np_dtype).reshape(spec.output_shape)
         yield vb, got, time.perf_counter() - start
@@ -95,6 +96,7 @@ def _run_jit(art: Artefacts, tmp: Path, inp: np.ndarray, flt: np.ndarray, bits: 
                 f"-shared-libs={libs}",
             ],
             what=f"mlir-runner at {vb or target.name} bits",
+            ours=True,
         )
         yield vb, parse_printed(spec, proc.stdout.decode()), time.perf_counter() - start
 
