@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from ..errors import ToolError, UserError
+from ..errors import ToolCrash, ToolError, UserError
 from ..run import MODES, check_vector_bits, run_spec
 from ..spec import ConvSpec
 from ..target import DEFAULT_TARGET, get_target
@@ -209,6 +209,8 @@ def check_case(case: FuzzCase, modes: Sequence[str]) -> Outcome:
     bits = None if case.vector_bits is None else (case.vector_bits,)
     try:
         results = run_spec(case.spec, get_target(case.target), bits, modes, seed=case.data_seed)
+    except ToolCrash as exc:  # a tool that crashes or hangs on a valid spec: a finding
+        return CRASH, _first_line(exc)
     except ToolError:
         raise
     except Exception as exc:  # noqa: BLE001 - every other error is a finding
