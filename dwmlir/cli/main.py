@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +22,7 @@ from ..errors import REPORT_HINT, Terminated, UserError
 from ..rewrite import DEFAULT_VECTORIZER, VECTORIZERS
 from ..spec import OPS, SUPPORTED_DTYPES, SUPPORTED_OPS, ConvSpec, parse_int_list, parse_padding, parse_shape
 from ..target import DEFAULT_TARGET, get_target
+from . import types
 from .bench_cmd import add_bench_parser, cmd_bench
 from .fuzz_cmd import add_fuzz_parser, cmd_fuzz
 
@@ -131,14 +134,14 @@ def _add_spec_flags(p: argparse.ArgumentParser, required: bool = True) -> None:
     g.add_argument(
         "--input-zp",
         default=0,
-        type=int,
+        type=types.integer,
         metavar="N",
         help="input zero point of the quantized ops (*_q), -128..127 (default: 0)",
     )
     g.add_argument(
         "--filter-zp",
         default=0,
-        type=int,
+        type=types.integer,
         metavar="N",
         help="filter zero point of the quantized ops (*_q), -128..127 (default: 0)",
     )
@@ -242,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     pc.add_argument(
         "-j",
         "--jobs",
-        type=int,
+        type=types.integer,
         default=os.cpu_count() or 1,
         metavar="N",
         help="parallel compiles for --config (at most one per kernel and per CPU; default: CPUs)",
@@ -321,7 +324,7 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
         help="aot: link the object with a C driver; jit: run the lowered module with the "
         "aarch64 mlir-runner; both: aot,jit (default: %(default)s)",
     )
-    g.add_argument("--seed", default=0, type=int, metavar="N", help="random data seed (default: 0)")
+    g.add_argument("--seed", default=0, type=types.seed, metavar="N", help="random data seed (default: 0)")
 
 
 def _modes(text: str) -> tuple[str, ...]:
@@ -331,6 +334,9 @@ def _modes(text: str) -> tuple[str, ...]:
     bad = [m for m in modes if m not in MODES]
     if bad:
         raise UserError(f"unknown run mode '{bad[0]}': choose from {', '.join(MODES)}")
+    twice = [m for m in MODES if modes.count(m) > 1]
+    if twice:
+        raise UserError(f"run mode '{twice[0]}' is given twice in --mode {text}: give each mode once")
     return modes
 
 
@@ -338,6 +344,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from ..artefact import compile_spec, parse_emit, write_artefacts
 
     if args.config is not None:
+        _refuse_with_config(args)
         return _compile_batch(args)
     emit = parse_emit(args.emit)
     spec = spec_from_args(args)
@@ -345,6 +352,36 @@ def cmd_compile(args: argparse.Namespace) -> int:
     for path in write_artefacts(art, args.output, emit):
         print(path)
     return 0
+
+
+# Flags that describe one kernel or its build; a --config file says these itself.
+_SPEC_FLAGS = (
+    "op",
+    "input",
+    "filter",
+    "strides",
+    "dilations",
+    "padding",
+    "input_zp",
+    "filter_zp",
+    "dtype",
+    "name",
+    "target",
+    "cpu",
+    "emit",
+)
+
+
+def _refuse_with_config(args: argparse.Namespace) -> None:
+    """--config builds what the file says: a spec flag next to it would be silently ignored."""
+    defaults = build_parser().parse_args(["compile", "-o", "-"])
+    given = [f for f in _SPEC_FLAGS if getattr(args, f) != getattr(defaults, f)]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise UserError(
+            f"{flag} does not apply with --config: the config file gives each kernel's spec and the "
+            "library's name, target and cpu (and a batch writes the library, header and manifest)"
+        )
 
 
 def _compile_batch(args: argparse.Namespace) -> int:
@@ -394,14 +431,18 @@ def cmd_lower(args: argparse.Namespace) -> int:
 
     target = get_target(args.target)
     cpu = check_cpu(target, args.cpu)
-    if args.input == "-":
-        text, source = sys.stdin.read(), "<stdin>"
-    else:
-        try:
-            text, source = Path(args.input).read_text(), args.input
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            raise UserError(f"cannot read {args.input}: {reason}") from None
+    source = "<stdin>" if args.input == "-" else args.input
+    try:
+        if args.input == "-":
+            if sys.stdin is None:
+                raise UserError("standard input is closed: give the input .mlir file")
+            data = sys.stdin.buffer.read()
+        else:
+            data = Path(args.input).read_bytes()
+        text = data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise UserError(f"cannot read {source}: {reason}") from None
     if args.emit == "obj" and args.output == "-" and sys.stdout.isatty():
         raise UserError("refusing to write an object file to a terminal: give -o FILE")
     write_output(args.output, lower_module(text, source, target, cpu, args.emit, args.vectorizer))
@@ -530,12 +571,30 @@ def _run_command(args: argparse.Namespace) -> int:
     except Terminated as exc:
         print(f"dwmlir: stopped by {signal.Signals(exc.signum).name}", file=sys.stderr)
         return 128 + exc.signum
+    except OSError as exc:
+        if exc.errno not in _ENVIRONMENT_ERRNOS:
+            return _internal_error(exc)
+        where = exc.filename or tempfile.gettempdir()
+        print(
+            f"dwmlir: error: cannot write {where}: {exc.strerror}; free some space or set TMPDIR to "
+            "a writable directory",
+            file=sys.stderr,
+        )
+        return 2
     except Exception as exc:  # noqa: BLE001 - last line of defence, must not show a traceback
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"dwmlir: internal error: {type(exc).__name__}: {first}; {REPORT_HINT}", file=sys.stderr)
-        return 1
+        return _internal_error(exc)
     finally:
         sys.stdout = real
+
+
+def _internal_error(exc: BaseException) -> int:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    print(f"dwmlir: internal error: {type(exc).__name__}: {first}; {REPORT_HINT}", file=sys.stderr)
+    return 1
+
+
+# A full disk or quota, a read-only file system: temporary files, not our bug.
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
 
 def _quiet_stdout() -> None:

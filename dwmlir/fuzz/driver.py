@@ -226,6 +226,8 @@ def check_case(case: FuzzCase, modes: Sequence[str]) -> Outcome:
 
 def _child(conn: Connection, case: FuzzCase, modes: Sequence[str], scratch: str | None) -> None:
     os.setpgrp()  # so that a timeout also kills the tools it started (llc, qemu)
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # the CLI's handlers unwind dwmlir, not this child
+        signal.signal(sig, signal.SIG_DFL)
     if scratch is not None:  # a killed child cannot clean up; the parent removes this later
         tempfile.tempdir = scratch
     try:

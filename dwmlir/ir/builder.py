@@ -11,6 +11,7 @@ from __future__ import annotations
 from mlir import ir
 from mlir.dialects import arith, bufferization, func, linalg, tensor
 
+from ..errors import UserError
 from ..spec import ConvSpec
 
 
@@ -52,12 +53,26 @@ def pad_input(spec: ConvSpec, value: ir.Value, elt: ir.Type, pad_value: ir.Value
     return pad.result
 
 
+def _check_i64(spec: ConvSpec) -> None:
+    """Strides, dilations and padded sizes become 64-bit attributes and index arithmetic."""
+    for what, values in (
+        ("strides", spec.strides),
+        ("dilations", spec.dilations),
+        ("padded input sizes", spec.padded_spatial),
+    ):
+        if max(values) >= 2**63:
+            raise UserError(
+                f"{what} {','.join(map(str, values))} do not fit in 64 bits (>= 2^63): use smaller values"
+            )
+
+
 def build_kernel_module(spec: ConvSpec) -> ir.Module:
     """Return a module with ``func.func @<spec.name>`` in the C ABI's argument order.
 
     ``(input, filter, output)``, or ``(input, filter, input_zp, filter_zp, output)`` for the
     quantized ops (call inside a Context).
     """
+    _check_i64(spec)
     loc = ir.Location.name(f"dwmlir.{spec.name}")
     with loc:
         module = ir.Module.create()

@@ -47,6 +47,9 @@ def check_vector_bits(values: Sequence[int]) -> tuple[int, ...]:
             f"invalid vector length {','.join(map(str, bad)) or '(none)'}: SVE vector lengths are "
             f"{','.join(map(str, VALID_VECTOR_BITS))} bits"
         )
+    twice = sorted({v for v in values if list(values).count(v) > 1})
+    if twice:
+        raise UserError(f"vector length {twice[0]} is given twice: give each length once")
     return tuple(values)
 
 
@@ -141,6 +144,11 @@ def run_on_data(
     """``run_spec`` on given operands (e.g. with NaN or Inf); each result with its output."""
     bits: Sequence[int | None] = default_vector_bits(target) if vector_bits is None else vector_bits
     if not target.scalable:
+        if vector_bits is not None:
+            raise UserError(
+                f"target {target.name} has fixed-width vectors: drop --vector-bits (it applies to the "
+                "SVE targets)"
+            )
         bits = (None,)
     elif target.fixed_vl_bits and any(b != target.fixed_vl_bits for b in bits):
         raise UserError(
