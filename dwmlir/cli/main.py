@@ -354,28 +354,13 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return 0
 
 
-# Flags that describe one kernel or its build; a --config file says these itself.
-_SPEC_FLAGS = (
-    "op",
-    "input",
-    "filter",
-    "strides",
-    "dilations",
-    "padding",
-    "input_zp",
-    "filter_zp",
-    "dtype",
-    "name",
-    "target",
-    "cpu",
-    "emit",
-)
-
-
 def _refuse_with_config(args: argparse.Namespace) -> None:
     """--config builds what the file says: a spec flag next to it would be silently ignored."""
+    from ..artefact.batch import _KERNEL_KEYS  # a kernel's keys in a config are its spec flags
+
     defaults = build_parser().parse_args(["compile", "-o", "-"])
-    given = [f for f in _SPEC_FLAGS if getattr(args, f) != getattr(defaults, f)]
+    flags = (*sorted(_KERNEL_KEYS), "target", "cpu", "emit")
+    given = [f for f in flags if getattr(args, f) != getattr(defaults, f)]
     if given:
         flag = "--" + given[0].replace("_", "-")
         raise UserError(
