@@ -33,3 +33,6 @@ def seed(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"seed {value} is negative: give an integer >= 0")
     return value
+
+
+seed.__name__ = "int"
