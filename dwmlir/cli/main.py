@@ -87,7 +87,13 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line and exit status 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see '{self.prog} --help')\n")
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character that could break a line (newline, form feed, U+2028...)
+    or is not printable escaped: an error message that quotes the user's input stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _add_spec_flags(p: argparse.ArgumentParser, required: bool = True) -> None:
@@ -548,7 +554,7 @@ def _run_command(args: argparse.Namespace) -> int:
             sys.stdout.flush()
         return status
     except UserError as exc:
-        print(f"dwmlir: error: {exc}", file=sys.stderr)
+        print(f"dwmlir: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("dwmlir: interrupted", file=sys.stderr)
@@ -559,7 +565,7 @@ def _run_command(args: argparse.Namespace) -> int:
     except OSError as exc:
         if exc.errno not in _ENVIRONMENT_ERRNOS:
             return _internal_error(exc)
-        where = exc.filename or tempfile.gettempdir()
+        where = one_line(str(exc.filename or tempfile.gettempdir()))
         print(
             f"dwmlir: error: cannot write {where}: {exc.strerror}; free some space or set TMPDIR to "
             "a writable directory",
