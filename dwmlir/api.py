@@ -102,7 +102,7 @@ def _operands(spec: ConvSpec | BlockSpec, given: Sequence[object]) -> list[np.nd
 
 
 def compile(
-    spec: ConvSpec,
+    spec: ConvSpec | BlockSpec,
     target: str = DEFAULT_TARGET,
     out_dir: str | Path | None = None,
     *,

@@ -19,3 +19,16 @@ class ToolError(UserError):
 
 class InternalError(Exception):
     """A bug in dwmlir: valid input that our own pipeline or generated code got wrong."""
+
+
+class ToolCrash(ToolError):
+    """An external tool was killed by a signal or ran past its timeout: a broken environment
+    (or a bug in that tool), named with the tool."""
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwind (removing temporary files), then exit 128 + signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

@@ -26,8 +26,12 @@ Unknown keys, nulls and values of the wrong type are one-line user errors (a typ
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import difflib
 import json
+import os
+import signal
 import sys
 import tempfile
 import time
@@ -39,7 +43,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import UserError
-from ..spec import BlockSpec, ConvSpec, block_from_options
+from ..spec import BlockSpec, ConvSpec, block_from_options, check_name
 from ..target import DEFAULT_TARGET, Target, get_target
 from .compile import archive, check_cpu, compile_spec, link_shared, sha256_hex
 from .header import kernel_block, render_header
@@ -185,8 +189,7 @@ def load_config(path: Path, target: str | None = None, cpu: str | None = None) -
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise UserError(f"{path}: kernel name '{dupes[0]}' appears twice: C symbols must be unique")
-    probe = ConvSpec("depthwise_conv_1d_nwc_wc", (1, 1, 1), (1, 1), name=lib["name"])
-    return LibraryConfig(probe.name, resolved, cpu, specs)
+    return LibraryConfig(check_name(str(lib["name"]), f"{path}: library name"), resolved, cpu, specs)
 
 
 def batch_emit(text: str) -> tuple[str, ...]:
@@ -233,13 +236,62 @@ class BuiltKernel:
     object_bytes: int
 
 
+def effective_jobs(requested: int, kernels: int) -> int:
+    """Worker processes for a batch: never more than kernels or CPUs (``-j 100000`` forked
+    100000 workers for one kernel)."""
+    return max(1, min(requested, kernels, os.cpu_count() or 1))
+
+
+def _die_with_parent(parent: int) -> None:
+    """Pool worker initializer: die when the parent does, unwind (removing temporary
+    directories and killing tools) on SIGTERM/SIGHUP, and leave Ctrl-C to the parent."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before prctl
+        os._exit(128 + signal.SIGTERM)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _worker_stop)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _worker_stop(signum: int, frame: object) -> None:
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    raise SystemExit(128 + signum)  # multiprocessing exits quietly on SystemExit
+
+
+def _stop_pool(pool: ProcessPoolExecutor, grace: float = 10.0) -> None:
+    """Stop every worker now (SIGTERM, then SIGKILL after ``grace`` seconds) and wait for them."""
+    procs = list((pool._processes or {}).values())  # no public API lists the workers
+    for proc in procs:
+        with contextlib.suppress(OSError):
+            proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+
+
 def build_library(
     cfg: LibraryConfig, jobs: int, progress: Callable[[int, int, str], None] | None = None
 ) -> tuple[dict[str, bytes], list[BuiltKernel]]:
-    """Compile every kernel (``jobs`` at a time); return the files to write and a summary."""
+    """Compile every kernel (at most ``effective_jobs(jobs)`` at a time); return the files to
+    write and a summary. On any error or signal the workers are stopped before it propagates."""
     objects: dict[str, bytes] = {}
     built: dict[str, BuiltKernel] = {}
-    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=effective_jobs(jobs, len(cfg.kernels)),
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
+    )
+    try:
         futures = {pool.submit(_compile_one, s, cfg.target.name, cfg.cpu): s for s in cfg.kernels}
         for done, future in enumerate(as_completed(futures), start=1):
             spec = futures[future]
@@ -248,6 +300,10 @@ def build_library(
             built[spec.name] = BuiltKernel(spec, secs, len(obj))
             if progress:
                 progress(done, len(cfg.kernels), spec.name)
+    except BaseException:
+        _stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
     files: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="dwmlir-lib-") as tmp:
         members = []

@@ -14,6 +14,7 @@ from ..errors import UserError
 from ..ir.walk import find_ops
 from ..pipeline import lower_vector, run_bundle, set_vscale_range, to_llvm
 from ..rewrite import DEFAULT_VECTORIZER, VectorShape, rewrite_depthwise
+from ..rewrite.decompose import _dynamic_channels_only_1d as dynamic_channels_only_1d
 from ..schedule import Plan, apply_schedule, build_schedule
 from ..target import Target
 from ..toolchain import run
@@ -39,9 +40,43 @@ def parse_module(text: str, source: str) -> ir.Module:
     except ir.MLIRError as exc:
         diags = exc.error_diagnostics
         first = (
-            f"{_where(diags[0].location, source)}: {diags[0].message}" if diags else str(exc).splitlines()[0]
+            f"{_where(diags[0].location, source)}: {_one_line(diags[0].message)}"
+            if diags
+            else _one_line(str(exc))
         )
         raise UserError(f"malformed MLIR in {source}: {first}") from None
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    """A diagnostic on one line (some quote a whole multi-line op), cut at ``limit`` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 4] + " ..."
+
+
+def _check_convs(convs: list[ir.Operation], source: str) -> None:
+    """What dwmlir's rewrites take: convs on ranked tensors, static except for the channel
+    dim of a 1-D nwc_wc, with one element type throughout (except the quantized ops)."""
+    for op in convs:
+        where = _where(op.location, source)
+        types = [v.type for v in op.operands if isinstance(v.type, ir.ShapedType)]
+        if not all(isinstance(t, ir.RankedTensorType) for t in types):
+            raise UserError(
+                f"cannot lower {op.name} at {where}: dwmlir lowers convs on tensors, not memrefs "
+                "(it bufferizes them itself); pass tensors and return the result"
+            )
+        if not all(ir.RankedTensorType(t).has_static_shape for t in types) and not dynamic_channels_only_1d(
+            op
+        ):
+            raise UserError(
+                f"cannot lower {op.name} at {where}: dynamic sizes are supported only in the channel dim "
+                "of linalg.depthwise_conv_1d_nwc_wc; give static shapes"
+            )
+        elements = [str(ir.RankedTensorType(t).element_type) for t in types[:3]]
+        if not op.name.endswith("_q") and len(set(elements)) > 1:
+            raise UserError(
+                f"cannot lower {op.name} at {where}: element types {', '.join(elements)} differ; dwmlir "
+                "lowers convs with one element type (i8 inputs with an i32 output: the *_q ops)"
+            )
 
 
 def _elementwise_plans(module: ir.Module, target: Target, source: str) -> list[tuple[int, Plan]]:
@@ -93,6 +128,7 @@ def lower_module(
                 f"no linalg.depthwise_conv_* op in {source}: dwmlir lower compiles modules with "
                 "depthwise convs"
             )
+        _check_convs(convs, source)
         rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable), vectorizer)
         for pad in find_ops(module, lambda o: o.name == "tensor.pad"):
             raise UserError(

@@ -152,7 +152,12 @@ def count_instructions(
             exe,
             *args,
         ]
-        run(cmd, what=f"{Path(exe).name} under qemu-aarch64 with the instruction counter", timeout=timeout)
+        run(
+            cmd,
+            what=f"{Path(exe).name} under qemu-aarch64 with the instruction counter",
+            timeout=timeout,
+            ours=True,
+        )
         out = log.read_text(errors="replace") if log.is_file() else ""
     matches = _RESULT_RE.findall(out)
     if len(matches) != 1:

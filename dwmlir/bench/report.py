@@ -383,10 +383,9 @@ def to_json(run: BenchRun) -> dict[str, Any]:
 
 
 def write_json(run: BenchRun, path: Path) -> None:
-    try:
-        path.write_text(json.dumps(to_json(run), indent=1) + "\n")
-    except OSError as exc:
-        raise UserError(f"cannot write --json {path}: {exc.strerror}") from None
+    from ..artefact.writer import write_output
+
+    write_output(str(path), (json.dumps(to_json(run), indent=1) + "\n").encode(), flag="--json")
 
 
 def write_plots(run: BenchRun, out_dir: Path) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import UserError
 from ..spec import parse_int_list
+from . import types
 
 DEFAULT_VECTOR_BITS = "128,256,512,1024,2048"
 
@@ -62,10 +63,10 @@ def _add_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-baselines", action="store_true", help="benchmark dwmlir kernels only")
     g.add_argument("--json", type=Path, metavar="FILE", help="also write every number to FILE as JSON")
     g.add_argument("--plots", type=Path, metavar="DIR", help="also write PNG plots to DIR (needs matplotlib)")
-    g.add_argument("--seed", type=int, default=0, metavar="N", help="random data seed (default: 0)")
+    g.add_argument("--seed", type=types.seed, default=0, metavar="N", help="random data seed (default: 0)")
     g.add_argument(
         "--jobs",
-        type=int,
+        type=types.integer,
         default=None,
         metavar="N",
         help="parallel qemu/llvm-mca runs (default: number of CPUs)",

@@ -7,10 +7,12 @@ nothing from ``main`` (which imports it) and loads hypothesis only when it runs.
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 from ..errors import UserError
 from ..spec import parse_int_list
+from . import types
 
 PROGRESS_EVERY = 10
 
@@ -31,8 +33,12 @@ def add_fuzz_parser(subparsers: Any) -> argparse.ArgumentParser:
         "when every spec matches.",
     )
     g = p.add_argument_group("fuzzing")
-    g.add_argument("--count", type=int, default=100, metavar="N", help="specs to run (default: %(default)s)")
-    g.add_argument("--seed", type=int, default=0, metavar="S", help="hypothesis seed (default: %(default)s)")
+    g.add_argument(
+        "--count", type=types.integer, default=100, metavar="N", help="specs to run (default: %(default)s)"
+    )
+    g.add_argument(
+        "--seed", type=types.seed, default=0, metavar="S", help="hypothesis seed (default: %(default)s)"
+    )
     g.add_argument(
         "--vector-bits",
         default=None,
@@ -47,7 +53,7 @@ def add_fuzz_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     g.add_argument(
         "--timeout",
-        type=float,
+        type=types.real,
         default=120.0,
         metavar="SECONDS",
         help="per spec; a spec that takes longer (a hanging compiler) is a crash (default: %(default)g)",
@@ -63,7 +69,7 @@ def add_fuzz_parser(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument(
         "-j",
         "--jobs",
-        type=int,
+        type=types.integer,
         default=1,
         metavar="N",
         help="specs compiled and run at once, each in its own process (default: %(default)s)",
@@ -86,6 +92,24 @@ def _names(text: str | None) -> tuple[str, ...] | None:
     return None if text is None else tuple(t.strip() for t in text.split(",") if t.strip())
 
 
+def _check_targets_take(bits: tuple[int, ...], targets: tuple[str, ...]) -> None:
+    """--vector-bits next to a --target that cannot run at those lengths is an error, not ignored."""
+    from ..fuzz.strategies import VLS_FAMILY
+    from ..target import get_target
+
+    for name in targets:
+        if name == VLS_FAMILY:
+            continue
+        target = get_target(name)
+        if not target.scalable:
+            raise UserError(f"--vector-bits does not apply to --target {name}: it has fixed-width vectors")
+        if target.fixed_vl_bits and target.fixed_vl_bits not in bits:
+            raise UserError(
+                f"--target {name} runs only at {target.fixed_vl_bits} bits, not at --vector-bits "
+                f"{','.join(map(str, bits))}: use {VLS_FAMILY} for the VL-specific build at each length"
+            )
+
+
 def cmd_fuzz(args: argparse.Namespace) -> int:
     try:
         from ..fuzz import FuzzReport, fuzz
@@ -96,11 +120,13 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 
     if args.count < 1:
         raise UserError(f"--count must be >= 1, got {args.count}")
-    if args.timeout <= 0:
-        raise UserError(f"--timeout must be > 0 seconds, got {args.timeout:g}")
+    if not args.timeout > 0 or not math.isfinite(args.timeout):
+        raise UserError(f"--timeout must be > 0 seconds and finite, got {args.timeout:g}")
     if args.jobs < 1:
         raise UserError(f"--jobs must be >= 1, got {args.jobs}")
     bits = parse_int_list(args.vector_bits, "vector lengths") if args.vector_bits is not None else None
+    if bits is not None:
+        _check_targets_take(bits, _names(args.target) or ())
     modes = tuple(m.strip() for m in args.mode.split(","))
 
     printed = 0

@@ -6,14 +6,19 @@ Exit status: 0 success, 1 internal error or wrong numerical result, 2 user error
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import os
+import signal
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .. import __version__
-from ..errors import REPORT_HINT, UserError
+from ..errors import REPORT_HINT, Terminated, UserError
 from ..rewrite import DEFAULT_VECTORIZER, VECTORIZERS
 from ..spec import (
     LAYOUTS,
@@ -29,6 +34,7 @@ from ..spec import (
     parse_shape,
 )
 from ..target import DEFAULT_TARGET, get_target
+from . import types
 from .bench_cmd import add_bench_parser, cmd_bench
 from .fuzz_cmd import add_fuzz_parser, cmd_fuzz
 
@@ -89,15 +95,25 @@ DEMO_SPECS: tuple[tuple[str, ...], ...] = (
 )
 
 
+# The argument groups that describe one kernel (refused next to --config).
+SPEC_GROUPS = ("convolution spec", "fused block")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line and exit status 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see '{self.prog} --help')\n")
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character that could break a line (newline, form feed, U+2028...)
+    or is not printable escaped: an error message that quotes the user's input stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _add_spec_flags(p: argparse.ArgumentParser, required: bool = True) -> None:
-    g = p.add_argument_group("convolution spec")
+    g = p.add_argument_group(SPEC_GROUPS[0])
     g.add_argument(
         "--op",
         default=None,
@@ -149,14 +165,14 @@ def _add_spec_flags(p: argparse.ArgumentParser, required: bool = True) -> None:
     g.add_argument(
         "--input-zp",
         default=0,
-        type=int,
+        type=types.integer,
         metavar="N",
         help="input zero point of the quantized ops (*_q), -128..127 (default: 0)",
     )
     g.add_argument(
         "--filter-zp",
         default=0,
-        type=int,
+        type=types.integer,
         metavar="N",
         help="filter zero point of the quantized ops (*_q), -128..127 (default: 0)",
     )
@@ -181,7 +197,7 @@ def _add_spec_flags(p: argparse.ArgumentParser, required: bool = True) -> None:
 def _add_block_flags(p: argparse.ArgumentParser) -> None:
     """The epilogue fused into the conv's stores: the parts of a depthwise-separable block."""
     g = p.add_argument_group(
-        "fused epilogue",
+        SPEC_GROUPS[1],
         "applied to each accumulator before its one store, in this order; each part is optional",
     )
     g.add_argument(
@@ -345,8 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         required=True,
         metavar="DIR",
-        type=Path,
-        help="output directory (created if missing; its parent must exist)",
+        help="output directory (created with its parents if missing)",
     )
     pc.add_argument(
         "--emit",
@@ -372,10 +387,10 @@ def build_parser() -> argparse.ArgumentParser:
     pc.add_argument(
         "-j",
         "--jobs",
-        type=int,
+        type=types.integer,
         default=os.cpu_count() or 1,
         metavar="N",
-        help="parallel compiles for --config",
+        help="parallel compiles for --config (at most one per kernel and per CPU; default: CPUs)",
     )
 
     pg = sub.add_parser(
@@ -389,7 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_spec_flags(pg)
     pg.add_argument("--with-schedule", action="store_true", help="append the transform schedule (see above)")
-    pg.add_argument("-o", "--output", default="-", metavar="FILE", help="output file (default: stdout)")
+    pg.add_argument(
+        "-o", "--output", default="-", metavar="FILE", help="output file, or - for stdout (default: -)"
+    )
 
     pl = sub.add_parser(
         "lower",
@@ -399,7 +416,9 @@ def build_parser() -> argparse.ArgumentParser:
         "vectorized is named with its location (exit 2).",
     )
     pl.add_argument("input", nargs="?", default="-", help="input .mlir file (default: stdin)")
-    pl.add_argument("-o", "--output", default="-", metavar="FILE", help="output file (default: stdout)")
+    pl.add_argument(
+        "-o", "--output", default="-", metavar="FILE", help="output file, or - for stdout (default: -)"
+    )
     pl.add_argument(
         "--emit",
         default="mlir",
@@ -447,7 +466,7 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
         help="aot: link the object with a C driver; jit: run the lowered module with the "
         "aarch64 mlir-runner; both: aot,jit (default: %(default)s)",
     )
-    g.add_argument("--seed", default=0, type=int, metavar="N", help="random data seed (default: 0)")
+    g.add_argument("--seed", default=0, type=types.seed, metavar="N", help="random data seed (default: 0)")
 
 
 def _modes(text: str) -> tuple[str, ...]:
@@ -457,6 +476,9 @@ def _modes(text: str) -> tuple[str, ...]:
     bad = [m for m in modes if m not in MODES]
     if bad:
         raise UserError(f"unknown run mode '{bad[0]}': choose from {', '.join(MODES)}")
+    twice = [m for m in MODES if modes.count(m) > 1]
+    if twice:
+        raise UserError(f"run mode '{twice[0]}' is given twice in --mode {text}: give each mode once")
     return modes
 
 
@@ -475,7 +497,14 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def _compile_batch(args: argparse.Namespace) -> int:
     from ..artefact import write_files
-    from ..artefact.batch import batch_emit, build_library, load_config, select_files, terminal_progress
+    from ..artefact.batch import (
+        batch_emit,
+        build_library,
+        effective_jobs,
+        load_config,
+        select_files,
+        terminal_progress,
+    )
 
     if args.jobs < 1:
         raise UserError(f"-j must be >= 1, got {args.jobs}")
@@ -506,14 +535,16 @@ def _compile_batch(args: argparse.Namespace) -> int:
             f"{spec.name:<28} {spec.op:<30} {spec.dtype:<5} {out:>18} {k.seconds:>7.2f}s {k.object_bytes:>7}B"
         )
     elapsed = time.perf_counter() - start
-    print(f"{len(built)} kernels for {cfg.target.name} in {elapsed:.1f} s with -j {args.jobs}")
+    jobs = effective_jobs(args.jobs, len(cfg.kernels))
+    print(f"{len(built)} kernels for {cfg.target.name} in {elapsed:.1f} s with -j {jobs}")
     for path in paths:
         print(path)
     return 0
 
 
 def _spec_flags_given(argv: Sequence[str]) -> dict[str, str]:
-    """The compile flags of the "convolution spec" group that ``argv`` gives explicitly (dest -> flag).
+    """The compile flags of the "convolution spec" and "fused epilogue" groups that ``argv``
+    gives explicitly (dest -> flag).
 
     Parsed again with every default suppressed, since a value equal to the default may have been
     typed (--target aarch64-sve to override a config's target).
@@ -525,7 +556,7 @@ def _spec_flags_given(argv: Sequence[str]) -> dict[str, str]:
     spec_flags = {
         action.dest: max(action.option_strings, key=len)
         for group in compile_parser._action_groups
-        if group.title == "convolution spec"
+        if group.title in SPEC_GROUPS
         for action in group._group_actions
     }
     for action in compile_parser._actions:
@@ -551,14 +582,18 @@ def cmd_lower(args: argparse.Namespace) -> int:
 
     target = get_target(args.target)
     cpu = check_cpu(target, args.cpu)
-    if args.input == "-":
-        text, source = sys.stdin.read(), "<stdin>"
-    else:
-        try:
-            text, source = Path(args.input).read_text(), args.input
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            raise UserError(f"cannot read {args.input}: {reason}") from None
+    source = "<stdin>" if args.input == "-" else args.input
+    try:
+        if args.input == "-":
+            if sys.stdin is None:
+                raise UserError("standard input is closed: give the input .mlir file")
+            data = sys.stdin.buffer.read()
+        else:
+            data = Path(args.input).read_bytes()
+        text = data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise UserError(f"cannot read {source}: {reason}") from None
     if args.emit == "obj" and args.output == "-" and sys.stdout.isatty():
         raise UserError("refusing to write an object file to a terminal: give -o FILE")
     write_output(args.output, lower_module(text, source, target, cpu, args.emit, args.vectorizer))
@@ -621,6 +656,17 @@ COMMANDS = {
 }
 
 
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _stop(signum: int, frame: object) -> None:
+    """SIGTERM/SIGHUP: unwind like Ctrl-C, so temporary files go and child processes are
+    stopped; a second signal while unwinding is ignored."""
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    raise Terminated(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -628,18 +674,91 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        return COMMANDS[args.command](args)
+        return _run_command(args)
+    finally:
+        _quiet_stdout()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class _GuardedStdout:
+    """``sys.stdout`` whose write errors (a full disk, a closed pipe) are the user's to fix."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def write(self, text: str) -> int:
+        try:
+            return self._inner.write(text)
+        except OSError as exc:
+            raise UserError(f"cannot write to standard output: {exc.strerror or exc}") from None
+
+    def flush(self) -> None:
+        try:
+            self._inner.flush()
+        except OSError as exc:
+            raise UserError(f"cannot write to standard output: {exc.strerror or exc}") from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    real = sys.stdout
+    if real is not None:
+        sys.stdout = _GuardedStdout(real)  # type: ignore[assignment]
+    try:
+        status = COMMANDS[args.command](args)
+        if sys.stdout is not None:
+            sys.stdout.flush()
+        return status
     except UserError as exc:
-        print(f"dwmlir: error: {exc}", file=sys.stderr)
+        print(f"dwmlir: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("dwmlir: interrupted", file=sys.stderr)
         return 130
+    except Terminated as exc:
+        print(f"dwmlir: stopped by {signal.Signals(exc.signum).name}", file=sys.stderr)
+        return 128 + exc.signum
+    except OSError as exc:
+        if exc.errno not in _ENVIRONMENT_ERRNOS:
+            return _internal_error(exc)
+        where = one_line(str(exc.filename or tempfile.gettempdir()))
+        print(
+            f"dwmlir: error: cannot write {where}: {exc.strerror}; free some space or set TMPDIR to "
+            "a writable directory",
+            file=sys.stderr,
+        )
+        return 2
     except Exception as exc:  # noqa: BLE001 - last line of defence, must not show a traceback
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"dwmlir: internal error: {type(exc).__name__}: {first}; {REPORT_HINT}", file=sys.stderr)
-        return 1
+        return _internal_error(exc)
+    finally:
+        sys.stdout = real
+
+
+def _internal_error(exc: BaseException) -> int:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    print(f"dwmlir: internal error: {type(exc).__name__}: {first}; {REPORT_HINT}", file=sys.stderr)
+    return 1
+
+
+# A full disk or quota, a read-only file system: temporary files, not our bug.
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+
+def _quiet_stdout() -> None:
+    """After an error on standard output, Python would flush it again at exit and print a
+    traceback-like warning: point it at /dev/null instead."""
+    if sys.stdout is None:
+        return
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def entry() -> None:

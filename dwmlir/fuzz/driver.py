@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from ..errors import ToolError, UserError
+from ..errors import ToolCrash, ToolError, UserError
 from ..run import MODES, check_vector_bits, run_spec
 from ..spec import Activation, BlockSpec, ConvSpec, as_block
 from ..target import DEFAULT_TARGET, get_target
@@ -246,6 +246,8 @@ def check_case(case: FuzzCase, modes: Sequence[str]) -> Outcome:
     bits = None if case.vector_bits is None else (case.vector_bits,)
     try:
         results = run_spec(case.spec, get_target(case.target), bits, modes, seed=case.data_seed)
+    except ToolCrash as exc:  # a tool that crashes or hangs on a valid spec: a finding
+        return CRASH, _first_line(exc)
     except ToolError:
         raise
     except Exception as exc:  # noqa: BLE001 - every other error is a finding
@@ -261,6 +263,8 @@ def check_case(case: FuzzCase, modes: Sequence[str]) -> Outcome:
 
 def _child(conn: Connection, case: FuzzCase, modes: Sequence[str], scratch: str | None) -> None:
     os.setpgrp()  # so that a timeout also kills the tools it started (llc, qemu)
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # the CLI's handlers unwind dwmlir, not this child
+        signal.signal(sig, signal.SIG_DFL)
     if scratch is not None:  # a killed child cannot clean up; the parent removes this later
         tempfile.tempdir = scratch
     try:

@@ -19,6 +19,17 @@ def _to_canonical(arr: np.ndarray, layout: str, order: str) -> np.ndarray:
     return np.transpose(arr, [layout.index(ch) for ch in order])
 
 
+def _in_bounds(offset: int, out: int, stride: int, size: int) -> tuple[slice, slice] | None:
+    """Outputs ``o`` in ``[0, out)`` whose input ``o * stride + offset`` lies in ``[0, size)``,
+    as (output slice, input slice), or None if there are none."""
+    first = max(0, -(offset // stride))  # ceil(-offset / stride)
+    last = min(out - 1, (size - 1 - offset) // stride)
+    if first > last:
+        return None
+    start = first * stride + offset
+    return slice(first, last + 1), slice(start, start + (last - first) * stride + 1, stride)
+
+
 def depthwise_reference(spec: ConvSpec, inp: np.ndarray, flt: np.ndarray) -> np.ndarray:
     """Compute the op's output in float64 (floats) or wrapping int32 arithmetic (ints)."""
     info = spec.info
@@ -26,8 +37,8 @@ def depthwise_reference(spec: ConvSpec, inp: np.ndarray, flt: np.ndarray) -> np.
     acc = np.float64 if spec.dtype.startswith("f") else np.int64
     x = _to_canonical(inp, info.input_layout, "n" + sp + "c").astype(acc) - spec.input_zp
     # Padding holds zeros; for quantized ops it holds the input zero point, i.e. zero after
-    # subtracting it, so in both cases a padded tap contributes nothing.
-    x = np.pad(x, [(0, 0), *spec.padding, (0, 0)], constant_values=0)
+    # subtracting it, so in both cases a padded tap contributes nothing: it is never built,
+    # each tap adds only to the outputs it reads in bounds (memory follows the output size).
     w_order = sp + "c" + ("m" if info.multiplier else "")
     w = _to_canonical(flt, info.filter_layout, w_order).astype(acc) - spec.filter_zp
     if not info.multiplier:
@@ -35,12 +46,16 @@ def depthwise_reference(spec: ConvSpec, inp: np.ndarray, flt: np.ndarray) -> np.
     out_sp = spec.out_spatial
     out = np.zeros((spec.batch, *out_sp, spec.channels, spec.multiplier), dtype=acc)
     for taps in itertools.product(*(range(k) for k in spec.kernel)):
-        index = [slice(None)]
-        for t, o, s, d in zip(taps, out_sp, spec.strides, spec.dilations, strict=True):
-            start = t * d
-            index.append(slice(start, start + (o - 1) * s + 1, s))
-        window = x[tuple(index)]  # (n, out_sp..., c)
-        out += window[..., np.newaxis] * w[taps]
+        reads = [
+            _in_bounds(t * d - lo, o, s, i)
+            for t, o, s, d, (lo, _), i in zip(
+                taps, out_sp, spec.strides, spec.dilations, spec.padding, spec.in_spatial, strict=True
+            )
+        ]
+        if any(r is None for r in reads):
+            continue  # every output reads this tap from the padding
+        window = x[(slice(None), *(r[1] for r in reads))]  # (n, in-bounds outputs..., c)
+        out[(slice(None), *(r[0] for r in reads))] += window[..., np.newaxis] * w[taps]
     if spec.out_dtype.startswith("i"):
         out = out.astype(np.int64) & 0xFFFFFFFF
         out = np.where(out >= 2**31, out - 2**32, out).astype(np.int32)

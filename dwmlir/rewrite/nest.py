@@ -33,23 +33,24 @@ class Segment:
 
 
 def segments(in_size: int, out_size: int, k: int, s: int, d: int, lo: int) -> list[Segment]:
-    """Group outputs by their range of in-bounds taps (``0 <= o*s + t*d - lo < in_size``)."""
+    """Group outputs by their range of in-bounds taps (``0 <= o*s + t*d - lo < in_size``).
+
+    In closed form, O(segments) rather than O(out_size * k): both ends of the tap range only
+    decrease as ``o`` grows, so each run of equal ranges ends where either end would change.
+    Outputs whose every tap is padding keep the zero fill and belong to no segment.
+    """
     out: list[Segment] = []
-    for o in range(out_size):
-        base = o * s - lo
-        kmin = 0
-        while kmin < k and base + kmin * d < 0:
-            kmin += 1
-        kmax = k - 1
-        while kmax >= 0 and base + kmax * d >= in_size:
-            kmax -= 1
-        if kmin > kmax:
-            continue  # every tap is padding: the output keeps its zero fill
-        last = out[-1] if out else None
-        if last and (last.kmin, last.kmax) == (kmin, kmax) and last.start + last.count == o:
-            out[-1] = Segment(last.start, last.count + 1, kmin, kmax)
-        else:
-            out.append(Segment(o, 1, kmin, kmax))
+    o = 0
+    while o < out_size:
+        kmin = max(0, -((o * s - lo) // d))  # ceil((lo - o*s) / d), at least 0
+        kmax = min(k - 1, (in_size - 1 + lo - o * s) // d)
+        last = out_size - 1
+        if kmin > 0:  # kmin stays while o*s < lo - (kmin - 1)*d
+            last = min(last, (lo - (kmin - 1) * d - 1) // s)
+        last = min(last, (in_size - 1 + lo - kmax * d) // s)  # kmax stays while o*s <= that
+        if kmin <= kmax:
+            out.append(Segment(o, last - o + 1, kmin, kmax))
+        o = last + 1
     return out
 
 

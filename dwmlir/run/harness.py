@@ -18,34 +18,34 @@ _TEMPLATE = """\
 #include <string.h>
 #include "{name}.h"
 
-static void *load(const char *path, size_t bytes) {{
+static void *dwmlir_load(const char *path, size_t bytes) {{
   void *buf = malloc(bytes ? bytes : 1);
-  FILE *f = fopen(path, "rb");
-  if (!buf || !f || fread(buf, 1, bytes, f) != bytes) {{
+  FILE *dwmlir_f = fopen(path, "rb");
+  if (!buf || !dwmlir_f || fread(buf, 1, bytes, dwmlir_f) != bytes) {{
     fprintf(stderr, "harness: cannot read %zu bytes from %s\\n", bytes, path);
     exit(3);
   }}
-  fclose(f);
+  fclose(dwmlir_f);
   return buf;
 }}
 
-int main(int argc, char **argv) {{
-  if (argc != {argc}) {{
-    fprintf(stderr, "usage: %s {usage}\\n", argv[0]);
+int main(int dwmlir_argc, char **dwmlir_argv) {{
+  if (dwmlir_argc != {argc}) {{
+    fprintf(stderr, "usage: %s {usage}\\n", dwmlir_argv[0]);
     return 2;
   }}
 {loads}
-  const size_t out_bytes = {out_bytes}u;
-  {out_ctype} *output = malloc(out_bytes ? out_bytes : 1);
-  if (!output) return 3;
-  memset(output, 0x7f, out_bytes);
+  const size_t dwmlir_out_bytes = {out_bytes}u;
+  {out_ctype} *dwmlir_output = malloc(dwmlir_out_bytes ? dwmlir_out_bytes : 1);
+  if (!dwmlir_output) return 3;
+  memset(dwmlir_output, 0x7f, dwmlir_out_bytes);
   {name}({call_args});
-  FILE *f = fopen(argv[{argc_out}], "wb");
-  if (!f || fwrite(output, 1, out_bytes, f) != out_bytes) {{
-    fprintf(stderr, "harness: cannot write %s\\n", argv[{argc_out}]);
+  FILE *dwmlir_f = fopen(dwmlir_argv[{argc_out}], "wb");
+  if (!dwmlir_f || fwrite(dwmlir_output, 1, dwmlir_out_bytes, dwmlir_f) != dwmlir_out_bytes) {{
+    fprintf(stderr, "harness: cannot write %s\\n", dwmlir_argv[{argc_out}]);
     return 3;
   }}
-  fclose(f);
+  fclose(dwmlir_f);
   return 0;
 }}
 """
@@ -56,7 +56,11 @@ def render_harness(spec: ConvSpec | BlockSpec) -> str:
     block = as_block(spec)
     conv = block.conv
     inputs = [a for a in block.buffers if a.name != "output"]
-    loads = [f"  {a.c_type} *{a.name} = load(argv[{i + 1}], {a.bytes}u);" for i, a in enumerate(inputs)]
+    # Locals are dwmlir_-prefixed: a kernel may be called input, filter or output.
+    loads = [
+        f"  {a.c_type} *dwmlir_{a.name} = dwmlir_load(dwmlir_argv[{i + 1}], {a.bytes}u);"
+        for i, a in enumerate(inputs)
+    ]
     scalars = {"input_zp": str(conv.input_zp), "filter_zp": str(conv.filter_zp)}
     return _TEMPLATE.format(
         name=block.name,
@@ -66,7 +70,7 @@ def render_harness(spec: ConvSpec | BlockSpec) -> str:
         loads="\n".join(loads),
         out_ctype=block.out_c_type,
         out_bytes=block.args[-1].bytes,
-        call_args=", ".join(a.name if a.is_buffer else scalars[a.name] for a in block.args),
+        call_args=", ".join(f"dwmlir_{a.name}" if a.is_buffer else scalars[a.name] for a in block.args),
     )
 
 

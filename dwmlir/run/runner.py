@@ -47,6 +47,9 @@ def check_vector_bits(values: Sequence[int]) -> tuple[int, ...]:
             f"invalid vector length {','.join(map(str, bad)) or '(none)'}: SVE vector lengths are "
             f"{','.join(map(str, VALID_VECTOR_BITS))} bits"
         )
+    twice = sorted({v for v in values if list(values).count(v) > 1})
+    if twice:
+        raise UserError(f"vector length {twice[0]} is given twice: give each length once")
     return tuple(values)
 
 
@@ -64,7 +67,7 @@ def _run_aot(art: Artefacts, tmp: Path, operands: Sequence[np.ndarray], bits: Se
         out = tmp / f"output-{vb}.bin"
         start = time.perf_counter()
         where = f"{vb} bits" if vb else target.name
-        run([*exec_prefix(target, vb), exe, *files, out], what=f"kernel at {where}")
+        run([*exec_prefix(target, vb), exe, *files, out], what=f"kernel at {where}", ours=True)
         got = np.frombuffer(out.read_bytes(), dtype=block.out_np_dtype).reshape(block.output_shape)
         yield vb, got, time.perf_counter() - start
 
@@ -94,6 +97,7 @@ def _run_jit(art: Artefacts, tmp: Path, operands: Sequence[np.ndarray], bits: Se
                 f"-shared-libs={libs}",
             ],
             what=f"mlir-runner at {vb or target.name} bits",
+            ours=True,
         )
         yield vb, parse_printed(spec, proc.stdout.decode()), time.perf_counter() - start
 
@@ -149,6 +153,11 @@ def run_on_data(
         raise UserError(f"{block.name} takes {names or 'no epilogue buffers'}: pass them as params")
     bits: Sequence[int | None] = default_vector_bits(target) if vector_bits is None else vector_bits
     if not target.scalable:
+        if vector_bits is not None:
+            raise UserError(
+                f"target {target.name} has fixed-width vectors: drop --vector-bits (it applies to the "
+                "SVE targets)"
+            )
         bits = (None,)
     elif target.fixed_vl_bits and any(b != target.fixed_vl_bits for b in bits):
         raise UserError(

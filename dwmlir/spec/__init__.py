@@ -20,6 +20,7 @@ from .conv import (
     parse_shape,
     same_padding,
 )
+from .names import MAX_NAME_LENGTH, check_name, name_problem
 from .ops import LAYOUTS, OPS, SUPPORTED_OPS, OpInfo, infer_op
 
 __all__ = [
@@ -34,11 +35,14 @@ __all__ = [
     "DTYPES",
     "LAYOUTS",
     "MAX_ELEMENTS",
+    "MAX_NAME_LENGTH",
     "OPS",
     "SUPPORTED_OPS",
     "ConvSpec",
     "OpInfo",
     "SUPPORTED_DTYPES",
+    "check_name",
+    "name_problem",
     "parse_int_list",
     "parse_padding",
     "same_padding",

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import UserError
+from .names import check_name
 from .ops import OPS, SUPPORTED_OPS, OpInfo
 
 # Element types: name -> (C type, numpy dtype name, bits).
@@ -23,12 +24,6 @@ QUANTIZED_DTYPE = "i8"
 
 Padding = tuple[tuple[int, int], ...]
 
-_C_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_C_KEYWORDS = frozenset(
-    "auto break case char const continue default do double else enum extern float for goto if "
-    "inline int long register restrict return short signed sizeof static struct switch typedef "
-    "union unsigned void volatile while main".split()
-)
 # Keeps every buffer addressable with 32-bit element offsets in the generated code and harness.
 MAX_ELEMENTS = 2**31 - 1
 # Quantized accumulation: |x - zx| <= 255 and |w - zw| <= 255, so an i32 accumulator holds
@@ -280,11 +275,7 @@ class ConvSpec:
         for what, zp in (("input", self.input_zp), ("filter", self.filter_zp)):
             if not -128 <= zp <= 127:
                 raise UserError(f"{what} zero point {zp} is outside the i8 range -128..127")
-        if not _C_IDENT.match(self.name) or self.name in _C_KEYWORDS:
-            raise UserError(
-                f"kernel name '{self.name}' is not a C identifier: use letters, digits and '_', "
-                "not starting with a digit"
-            )
+        check_name(self.name)
         for what, layout, shape in (
             ("input", info.input_layout, self.input_shape),
             ("filter", info.filter_layout, self.filter_shape),
@@ -311,6 +302,15 @@ class ConvSpec:
             if any(v < 1 for v in vals):
                 raise UserError(f"{what} must be >= 1, got {','.join(map(str, vals))}")
         self._resolve_padding()
+        for what, values in (
+            ("strides", self.strides),
+            ("dilations", self.dilations),
+            ("padded input sizes", self.padded_spatial),
+        ):
+            if max(values) >= 2**63:  # they become 64-bit attributes and index arithmetic
+                raise UserError(
+                    f"{what} {','.join(map(str, values))} do not fit in 64 bits (>= 2^63): use smaller values"
+                )
         for letter, i, k, d in zip(
             info.spatial, self.padded_spatial, self.kernel, self.dilations, strict=True
         ):

@@ -7,16 +7,18 @@ that ``tools/setup.sh`` installs. Nothing is ever run through a shell.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InternalError, ToolError
+from ..errors import InternalError, ToolCrash, ToolError
 from . import native
 
 LLVM_VERSION = "22.1.8"
@@ -50,12 +52,12 @@ def host_is_aarch64() -> bool:
 @functools.cache
 def _llvm_tool(name: str) -> Path:
     path = llvm_dir() / name
-    if not os.access(path, os.X_OK):
+    if not path.is_file() or not os.access(path, os.X_OK):
         raise ToolError(
             f"{name} not found in {llvm_dir()}: {SETUP_HINT}, or set DWMLIR_LLVM_DIR to the bin "
             f"directory of an LLVM/MLIR {LLVM_VERSION} build"
         )
-    out = subprocess.run([str(path), "--version"], capture_output=True, text=True, check=False).stdout
+    out = _version_text(path, name)
     m = re.search(r"(?:LLVM version|LLD) (\d+\.\d+\.\d+)", out)
     if not m or m.group(1) != LLVM_VERSION:
         found = m.group(1) if m else "unknown"
@@ -71,20 +73,57 @@ def llvm_tool(name: str) -> Path:
     return _llvm_tool(name)
 
 
+def _version_text(path: Path, what: str) -> str:
+    """``path --version`` (stdout and stderr), with a short timeout; empty if it fails."""
+    try:
+        proc = subprocess.run([str(path), "--version"], capture_output=True, check=False, timeout=60)
+    except subprocess.TimeoutExpired:
+        raise ToolCrash(f"{what} --version timed out after 60 s ({path}): {SETUP_HINT}") from None
+    except OSError as exc:
+        raise ToolError(f"cannot run {what} ({path}): {exc.strerror or exc}: {SETUP_HINT}") from None
+    if proc.returncode != 0:
+        return ""
+    return (proc.stdout + proc.stderr).decode(errors="replace")
+
+
 @functools.cache
 def _which(env: str, name: str, hint: str) -> Path:
-    value = os.environ.get(env) or shutil.which(name)
-    if not value or not os.access(value, os.X_OK):
+    """``$env`` (a path or a command on PATH), else ``name`` on PATH: an executable file."""
+    value = shutil.which(os.environ.get(env) or name)
+    if not value or not os.path.isfile(value):
         raise ToolError(f"{name} not found: {hint} (or set {env})")
     return Path(value)
+
+
+@functools.cache
+def _checked(env: str, name: str, hint: str, want: str, flag: str = "--version", label: str = "") -> Path:
+    """``_which``, then ``tool --version`` (or ``flag``) must mention ``want``."""
+    path = _which(env, name, hint)
+    try:
+        proc = subprocess.run([str(path), flag], capture_output=True, check=False, timeout=60)
+        out = (proc.stdout + proc.stderr).decode(errors="replace") if proc.returncode == 0 else ""
+    except (OSError, subprocess.TimeoutExpired):
+        out = ""
+    if want not in out:
+        source = f"{env}={os.environ[env]}" if os.environ.get(env) else str(path)
+        raise ToolError(
+            f"{source} is not a working {label or name} ('{path.name} {flag}' does not say {want}): "
+            f"{hint}, or set {env} to one"
+        )
+    return path
 
 
 def cross_cc() -> Path:
     """C compiler producing static aarch64 Linux executables (for test harnesses)."""
     if host_is_aarch64():
         return _which("DWMLIR_AARCH64_CC", "cc", "install a C compiler")
-    return _which(
-        "DWMLIR_AARCH64_CC", "aarch64-linux-gnu-gcc", f"{SETUP_HINT} to install gcc-aarch64-linux-gnu"
+    return _checked(
+        "DWMLIR_AARCH64_CC",
+        "aarch64-linux-gnu-gcc",
+        f"{SETUP_HINT} to install gcc-aarch64-linux-gnu",
+        "aarch64",
+        "-dumpmachine",
+        "aarch64 C compiler",
     )
 
 
@@ -94,7 +133,7 @@ def host_cc() -> Path:
 
 
 def qemu() -> Path:
-    return _which("ARM_EMULATOR_EXECUTABLE", "qemu-aarch64", f"{SETUP_HINT} to install qemu-user")
+    return _checked("ARM_EMULATOR_EXECUTABLE", "qemu-aarch64", f"{SETUP_HINT} to install qemu-user", "qemu")
 
 
 @dataclass(frozen=True)
@@ -168,21 +207,62 @@ def exec_prefix(target, vector_bits: int | None, runtime: AArch64Runtime | None 
     return [*qemu_prefix(None, runtime)[:-2], "-cpu", NEON_ONLY_CPU]
 
 
+DEFAULT_TOOL_TIMEOUT = 600.0
+TIMEOUT_ENV = "DWMLIR_TOOL_TIMEOUT"
+
+
+def tool_timeout() -> float:
+    """Seconds any one external tool may run: ``$DWMLIR_TOOL_TIMEOUT``, default 600."""
+    text = os.environ.get(TIMEOUT_ENV)
+    if text is None or not text.strip():
+        return DEFAULT_TOOL_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (math.isfinite(value) and value > 0):
+        raise ToolError(f"{TIMEOUT_ENV}={text!r} is not a number of seconds > 0: set it to e.g. 600")
+    return value
+
+
+def _signal_name(returncode: int) -> str:
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+
+
 def run(
     args: Sequence[str | os.PathLike[str]],
     *,
     what: str,
     input: bytes | None = None,
-    timeout: float = 600,
+    timeout: float | None = None,
+    ours: bool = False,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run a tool; a failure on input we generated is our bug, so it is an InternalError."""
+    """Run a tool with a timeout (``tool_timeout()`` unless given).
+
+    A tool that cannot start, crashes (killed by a signal) or times out is the environment's
+    problem (``ToolCrash``, exit 2), unless ``ours``: a program we generated (a kernel
+    under qemu), whose crash is our bug. A tool that exits non-zero on input we generated is
+    our bug too (``InternalError``).
+    """
     argv = [os.fspath(a) for a in args]
+    limit = tool_timeout() if timeout is None else timeout
+    bug = InternalError if ours else ToolCrash
     try:
-        proc = subprocess.run(argv, input=input, capture_output=True, check=False, timeout=timeout)
+        proc = subprocess.run(argv, input=input, capture_output=True, check=False, timeout=limit)
     except FileNotFoundError as exc:
         raise ToolError(f"cannot run {argv[0]}: {exc.strerror}: {SETUP_HINT}") from None
+    except OSError as exc:
+        raise ToolError(f"cannot run {what} ({argv[0]}): {exc.strerror or exc}: {SETUP_HINT}") from None
     except subprocess.TimeoutExpired:
-        raise InternalError(f"{what} timed out after {timeout:.0f} s: {' '.join(argv)}") from None
+        raise bug(
+            f"{what} timed out after {limit:g} s ({argv[0]}); raise {TIMEOUT_ENV} if it needs longer"
+        ) from None
+    if proc.returncode < 0:
+        fix = "" if ours else f"; {SETUP_HINT} to reinstall the toolchain"
+        raise bug(f"{what} crashed with {_signal_name(proc.returncode)} ({argv[0]}){fix}")
     if proc.returncode != 0:
         tail = proc.stderr.decode(errors="replace").strip().splitlines()[-5:]
         raise InternalError(f"{what} failed (exit {proc.returncode}): {' | '.join(tail)}")

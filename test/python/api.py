@@ -26,7 +26,7 @@ def run(f):
 
 
 # CHECK-LABEL: TEST: test_exports
-# CHECK-NEXT: ['CompiledKernel', 'ConvSpec', 'KernelRun', 'UserError', 'compile', 'random_operands', 'reference', 'run']
+# CHECK-NEXT: ['Activation', 'BlockSpec', 'CompiledKernel', 'ConvSpec', 'Epilogue', 'KernelRun', 'Pointwise', 'UserError', 'compile', 'random_operands', 'reference', 'run']
 # CHECK-NEXT: version 0.1.0
 @run
 def test_exports():
@@ -46,9 +46,9 @@ def test_import_is_lazy():
 
 # help(dwmlir) lists the four names with their signatures, and each has an example.
 # CHECK-LABEL: TEST: test_help
-# CHECK-NEXT: compile(spec: 'ConvSpec', target: 'str' = 'aarch64-sve', out_dir: 'str | Path | None' = None, *, cpu: 'str | None' = None, emit: 'str' = 'all') -> 'CompiledKernel'
-# CHECK-NEXT: reference(spec: 'ConvSpec', input: 'object', filter: 'object') -> 'np.ndarray'
-# CHECK-NEXT: run(spec: 'ConvSpec', input: 'object' = None, filter: 'object' = None, *, {{.*}}) -> 'list[KernelRun]'
+# CHECK-NEXT: compile(spec: 'ConvSpec | BlockSpec', target: 'str' = 'aarch64-sve', out_dir: 'str | Path | None' = None, *, cpu: 'str | None' = None, emit: 'str' = 'all') -> 'CompiledKernel'
+# CHECK-NEXT: reference(spec: 'ConvSpec | BlockSpec', input: 'object', filter: 'object', *params: 'object') -> 'np.ndarray'
+# CHECK-NEXT: run(spec: 'ConvSpec | BlockSpec', input: 'object' = None, filter: 'object' = None, *params: 'object', {{.*}}) -> 'list[KernelRun]'
 # CHECK-NEXT: class ConvSpec(builtins.object)
 # CHECK-NEXT: examples: compile reference run random_operands
 @run

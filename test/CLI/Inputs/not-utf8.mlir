@@ -1,0 +1,4 @@
+// not UTF-8: ÿþ
+func.func @k() {
+  return
+}
