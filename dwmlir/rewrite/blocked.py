@@ -43,6 +43,7 @@ from .nest import (
     no_unroll,
     outer_groups,
     tap_bounds,
+    w_segments,
 )
 
 ACCUMULATORS = 8  # output vectors a block keeps in registers: measured, 10 and 12 spill
@@ -199,7 +200,15 @@ class BlockedRows:
         geo = self.geo
         w = geo.rank - 1
         s, d, pad = geo.strides[w], geo.dilations[w], geo.pad_lo[w]
-        for seg in geo.segments(w):
+        for seg in w_segments(geo):
+            if seg.kmin > seg.kmax:  # a wide border: one column at a time, run-time tap bounds
+                loop(
+                    seg.start,
+                    seg.count,
+                    None,
+                    lambda ow, _: self._dynamic_block(step, combo, o_idx, rows, ow),
+                )
+                continue
             start = seg.start
             for width, count in block_widths(seg.count, cap):
 
@@ -307,6 +316,53 @@ class BlockedRows:
         for acc, at in zip(accs, out_at, strict=True):
             em.store(acc if acc is not None else em.zero_vector(em.vt), step.params, dest, at, mask)
 
+    def _dynamic_block(
+        self,
+        step: _Step,
+        combo,
+        o_idx: list[Index],
+        rows: int,
+        ow: Index,
+        scratch: tuple[ir.Value, Index] | None = None,
+    ) -> None:
+        """``rows`` outputs of column ``ow`` in a wide border: the in-bounds W taps of the
+        column are computed at run time and looped over (filter taps read per tap)."""
+        em, geo = self.em, self.geo
+        w = geo.rank - 1
+        s, d, pad = geo.strides[w], geo.dilations[w], geo.pad_lo[w]
+        n, c0, mask = step.n, step.c0, step.mask
+        row_idx = [[*o_idx[:-1], affine(o_idx[-1], 1, 0, 1, r)] if r else list(o_idx) for r in range(rows)]
+        out_at = [[n, *row_idx[r], ow, c0] for r in range(rows)]
+        if self.from_output:
+            accs = [em.read(em.vt, em.out, at, mask) for at in out_at]
+        elif self.init is not None:
+            accs = [vector.broadcast(em.vt, self.init)] * rows
+        else:
+            accs = [em.zero_vector(em.vt)] * rows
+        k_lo, k_hi = tap_bounds(geo, w, index(ow))
+
+        def row_taps(k_idx: list[Index], accs: Accs, _cache: dict) -> Accs:
+            for_op = scf.ForOp(k_lo, k_hi, index(1), accs)
+            no_unroll(for_op)
+            with ir.InsertionPoint(for_op.body):
+                kw = for_op.induction_variable
+                wv = em.read(em.vt_in, em.filter, [*k_idx, kw, c0], mask)
+                new = []
+                for r, acc in enumerate(for_op.inner_iter_args):
+                    outer_in = geo.outer_inputs(row_idx[r], k_idx)
+                    x = em.read(em.vt_in, em.input, [n, *outer_in, affine(ow, s, kw, d, -pad), c0], mask)
+                    new.append(em.mac(acc, x, wv))
+                scf.YieldOp(new)
+            return list(for_op.results)
+
+        accs = self._outer_taps(combo, row_idx[0], 0, [], accs, row_taps, {}, False)
+        dest = em.out
+        if scratch is not None:
+            dest, col = scratch
+            out_at = [[col, c0]]
+        for acc, at in zip(accs, out_at, strict=True):
+            em.store(acc, step.params, dest, at, mask)
+
     def _row_reader(self, step: _Step, outer_in: list[Index], ow0: Index) -> Callable[[int], ir.Value]:
         """``read(col)``: the input vector at outer position ``outer_in``, column
         ``ow0 * stride + col``, for one block row."""
@@ -391,7 +447,7 @@ class BlockedRows:
 
     def _fused_row(self, n, combo, o_idx: list[Index], tile_cols: int, scratch, consume) -> None:
         geo = self.geo
-        for seg in geo.segments(geo.rank - 1):
+        for seg in w_segments(geo):
             full, rest = divmod(seg.count, tile_cols)
 
             def tile(t0: Index, count: int, seg: Segment = seg) -> None:
@@ -418,6 +474,16 @@ class BlockedRows:
         s, d, pad = geo.strides[w], geo.dilations[w], geo.pad_lo[w]
 
         def blocks(step: _Step) -> None:
+            if seg.kmin > seg.kmax:  # a wide border (``w_segments``): one column at a time
+                loop(
+                    0,
+                    count,
+                    None,
+                    lambda i, _: self._dynamic_block(
+                        step, combo, o_idx, 1, affine(t0, 1, i, 1, 0), (scratch, i)
+                    ),
+                )
+                return
             off = 0
             for width, cnt in block_widths(count, block_cap(geo, 1)):
 

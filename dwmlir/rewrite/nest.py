@@ -237,6 +237,31 @@ def outer_groups(geo: ConvGeometry, dim: int) -> list[Segment]:
     ]
 
 
+# Border segments along W kept static on each side: K=3 and K=5 SAME keep their straight-line
+# border blocks; wider borders become one loop with run-time tap bounds (``w_segments``).
+MAX_STATIC_BORDER = 2
+
+
+def w_segments(geo: ConvGeometry) -> list[Segment]:
+    """The W segments, with a border of more than ``MAX_STATIC_BORDER`` segments merged into
+    one whose tap range is computed per output at run time (``kmin > kmax`` marks it).
+
+    Each static segment unrolls its taps; a 1-D K=255 SAME conv has 127 border segments per
+    side, and unrolling all of them grew code (and compile time) as K^2.
+    """
+    w = geo.rank - 1
+    segs = geo.segments(w)
+    full = [i for i, g in enumerate(segs) if (g.kmin, g.kmax) == (0, geo.kernel[w] - 1)]
+    if not full:
+        return segs if len(segs) <= 2 * MAX_STATIC_BORDER else [_merged(segs)]
+    head, mid, tail = segs[: full[0]], segs[full[0] : full[-1] + 1], segs[full[-1] + 1 :]
+    return [
+        *(head if len(head) <= MAX_STATIC_BORDER else [_merged(head)]),
+        *mid,
+        *(tail if len(tail) <= MAX_STATIC_BORDER else [_merged(tail)]),
+    ]
+
+
 def _merged(segs: list[Segment]) -> Segment:
     end = segs[-1].start + segs[-1].count
     return Segment(segs[0].start, end - segs[0].start, 1, 0)

@@ -51,7 +51,10 @@ from .nest import (
     is_zero_constant,
     loop,
     loop_step,
+    no_unroll,
     output_rows,
+    tap_bounds,
+    w_segments,
 )
 from .pointwise import FusedPointwise, PointwiseGemm, tile_pixels
 
@@ -365,7 +368,7 @@ class _Emitter:
         out = collapse_trailing(self.out, 2) if self.info.multiplier else self.out
 
         def row(combo, o_idx: list[Index]) -> None:
-            for seg in self.geo.segments(self.geo.rank - 1):
+            for seg in w_segments(self.geo):
                 loop(
                     seg.start,
                     seg.count,
@@ -383,7 +386,7 @@ class _Emitter:
         ``consume(n, o_idx, first_col, count)`` (the pointwise GEMM)."""
 
         def row(combo, o_idx: list[Index]) -> None:
-            for seg in self.geo.segments(self.geo.rank - 1):
+            for seg in w_segments(self.geo):
                 full, rest = divmod(seg.count, tile_cols)
 
                 def tile(t0: Index, count: int, seg=seg) -> None:
@@ -431,23 +434,35 @@ class _Emitter:
                 channel = arith.divui(lanes, vector.broadcast(self.vt_idx, index(self.m)))
                 gather_idx = arith.index_cast(self.vt_off, channel)
 
-            def taps(k_idx: list[Index], accs: list[ir.Value]) -> list[ir.Value]:
-                acc_v = accs[0]
+            def tap(k: Index, k_idx: list[Index], acc_v: ir.Value) -> ir.Value:
+                """``acc_v`` plus W tap ``k`` at outer taps ``k_idx``."""
                 outer_in = geo.outer_inputs(o_idx, k_idx)
-                for k in range(seg.kmin, seg.kmax + 1):
-                    col = geo.input_index(w, ow, k)
-                    if gather_idx is None:
-                        x = self.read(self.vt_in, self.input, [n, *outer_in, col, j0], mask)
-                    else:
-                        at = [index(i) for i in (n, *outer_in, col, 0)]
-                        x = vector.gather(
-                            self.vt_in, self.input, at, gather_idx, mask, self.zero_vector(self.vt_in)
-                        )
-                    wv = self.read(self.vt_in, flt, [*k_idx, k, j0], mask)
-                    x = self._widen(x, self.zps[0] if self.zps else None)
-                    wv = self._widen(wv, self.zps[1] if self.zps else None)
-                    acc_v = self.mac(acc_v, x, wv)
-                return [acc_v]
+                col = geo.input_index(w, ow, k)
+                if gather_idx is None:
+                    x = self.read(self.vt_in, self.input, [n, *outer_in, col, j0], mask)
+                else:
+                    at = [index(i) for i in (n, *outer_in, col, 0)]
+                    x = vector.gather(
+                        self.vt_in, self.input, at, gather_idx, mask, self.zero_vector(self.vt_in)
+                    )
+                wv = self.read(self.vt_in, flt, [*k_idx, k, j0], mask)
+                x = self._widen(x, self.zps[0] if self.zps else None)
+                wv = self._widen(wv, self.zps[1] if self.zps else None)
+                acc_v = self.mac(acc_v, x, wv)
+                return acc_v
+
+            def taps(k_idx: list[Index], accs: list[ir.Value]) -> list[ir.Value]:
+                if seg.kmin <= seg.kmax:
+                    acc_v = accs[0]
+                    for k in range(seg.kmin, seg.kmax + 1):
+                        acc_v = tap(k, k_idx, acc_v)
+                    return [acc_v]
+                # A wide border (``w_segments``): this column's W taps at run time.
+                for_op = scf.ForOp(*tap_bounds(geo, w, index(ow)), index(1), accs)
+                no_unroll(for_op)
+                with ir.InsertionPoint(for_op.body):
+                    scf.YieldOp([tap(for_op.induction_variable, k_idx, for_op.inner_iter_args[0])])
+                return list(for_op.results)
 
             at = [*dest_at, j0]
             start = self.zero_vector(self.vt) if zero_start else self._start(init, dest, at, mask)
