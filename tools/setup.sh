@@ -191,9 +191,9 @@ if [[ -f .venv/.dwmlir-stamp && $(cat .venv/.dwmlir-stamp) == "$PYPROJECT_HASH" 
    .venv/bin/python -c 'import mlir.ir, dwmlir' 2>/dev/null; then
   log "python venv: ok"
 else
-  log "pip install -e '.[dev]' into .venv"
+  log "pip install -e '.[dev,frontends]' into .venv"
   rm -f .venv/.dwmlir-stamp
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' ||
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev,frontends]' ||
     die "pip install failed (see above): check PyPI access and pyproject.toml"
   .venv/bin/python -c 'import mlir.ir' || die "mlir python bindings do not import after install"
   for f in lit filecheck; do [[ -x .venv/bin/$f ]] || die ".venv/bin/$f missing after install"; done

@@ -1,0 +1,111 @@
+# RUN: %PYTHON %s | FileCheck %s
+# The block reference against PyTorch's own layers: a depthwise Conv (groups = C, with a
+# channel multiplier), BatchNorm in eval mode, ReLU6 or SiLU, a 1x1 Conv, BatchNorm and an
+# activation, with BatchNorm folded into weights and biases the way a deployment does, and
+# the weights moved into dwmlir's layouts (hwc / hwcm / [C*M][COUT]). torch computes in
+# float64 here, so the two agree to rounding.
+
+import numpy as np
+import torch
+
+from dwmlir.reference import block_reference
+from dwmlir.spec import BlockSpec, ConvSpec, block_from_options
+
+
+def run(f):
+    print("\nTEST:", f.__name__)
+    f()
+    return f
+
+
+torch.manual_seed(0)
+torch.set_default_dtype(torch.float64)
+
+
+def random_bn(channels: int) -> torch.nn.BatchNorm2d:
+    bn = torch.nn.BatchNorm2d(channels).eval()
+    with torch.no_grad():
+        bn.weight.uniform_(0.5, 1.5)
+        bn.bias.uniform_(-0.5, 0.5)
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+    return bn
+
+
+def fold(conv: torch.nn.Conv2d | torch.nn.Conv1d, bn) -> tuple[np.ndarray, np.ndarray]:
+    """conv then bn == conv with weight * s and bias (b - mean) * s + beta, s = gamma / sqrt(var + eps)."""
+    s = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    w = conv.weight * s.reshape(-1, *([1] * (conv.weight.dim() - 1)))
+    b = (conv.bias if conv.bias is not None else 0) - bn.running_mean
+    return w.detach().numpy(), (b * s + bn.bias).detach().numpy()
+
+
+def check(name, block: BlockSpec, model, x_nchw, dw_conv, dw_bn, pw_conv, pw_bn) -> None:
+    """Compare the reference of ``block`` (channels-last) with ``model`` (channels-first)."""
+    c, m = block.conv.channels, block.conv.multiplier
+    w_dw, b_dw = fold(dw_conv, dw_bn)  # (C*M, 1, k...), output channel c*M + m
+    w_pw, b_pw = fold(pw_conv, pw_bn)  # (COUT, C*M, 1...)
+    spatial = w_dw.shape[2:]
+    flt = w_dw.reshape(c, m, *spatial)  # (c, m, k...)
+    flt = np.moveaxis(flt, (0, 1), (-2, -1))  # (k..., c, m)
+    if m == 1:
+        flt = flt[..., 0]
+    pw = w_pw.reshape(w_pw.shape[0], -1).T  # [C*M][COUT]
+    x = np.moveaxis(x_nchw.numpy(), 1, -1)  # channels-last
+    got = block_reference(block, x, flt, b_dw, pw, b_pw)
+    want = np.moveaxis(model(x_nchw).detach().numpy(), 1, -1)
+    err = np.max(np.abs(got - want)) / max(1.0, np.max(np.abs(want)))
+    print(f"{name}: shape {list(got.shape)} == {list(want.shape)}, relative error < 1e-12: {err < 1e-12}")
+
+
+# MobileNetV1-style: depthwise 3x3 stride 2 (torch padding=1 is SAME's 1:1 here, 8 -> 4), BN,
+# ReLU6, pointwise, BN, ReLU6.
+# CHECK-LABEL: TEST: test_separable_2d
+# CHECK-NEXT: separable 2-D: shape [2, 4, 4, 24] == [2, 4, 4, 24], relative error < 1e-12: True
+@run
+def test_separable_2d():
+    dw = torch.nn.Conv2d(16, 16, 3, stride=2, padding=1, groups=16, bias=False)
+    pw = torch.nn.Conv2d(16, 24, 1, bias=False)
+    dw_bn, pw_bn = random_bn(16), random_bn(24)
+    model = torch.nn.Sequential(dw, dw_bn, torch.nn.ReLU6(), pw, pw_bn, torch.nn.ReLU6()).eval()
+    conv = ConvSpec(
+        "depthwise_conv_2d_nhwc_hwc", (2, 8, 8, 16), (3, 3, 16), strides=2, padding=((1, 1), (1, 1))
+    )
+    block = block_from_options(
+        conv, True, "relu6", pointwise=24, pointwise_bias=True, pointwise_activation="relu6"
+    )
+    check("separable 2-D", block, model, torch.randn(2, 16, 8, 8), dw, dw_bn, pw, pw_bn)
+
+
+# A channel multiplier: Conv2d(C, 2C, groups=C) gives output channel c*2 + m, as hwcm's (c, m).
+# CHECK-LABEL: TEST: test_multiplier
+# CHECK-NEXT: multiplier 2: shape [1, 6, 6, 10] == [1, 6, 6, 10], relative error < 1e-12: True
+@run
+def test_multiplier():
+    dw = torch.nn.Conv2d(5, 10, 3, padding=1, groups=5, bias=True)
+    pw = torch.nn.Conv2d(10, 10, 1, bias=True)
+    dw_bn, pw_bn = random_bn(10), random_bn(10)
+    model = torch.nn.Sequential(dw, dw_bn, torch.nn.SiLU(), pw, pw_bn).eval()
+    conv = ConvSpec("depthwise_conv_2d_nhwc_hwcm", (1, 6, 6, 5), (3, 3, 5, 2), padding=((1, 1), (1, 1)))
+    block = block_from_options(conv, True, "silu", pointwise=10, pointwise_bias=True)
+    check("multiplier 2", block, model, torch.randn(1, 5, 6, 6), dw, dw_bn, pw, pw_bn)
+
+
+# Conformer's conv module core: depthwise Conv1d K=31 'same' padding (15:15), BN, SiLU,
+# pointwise, BN.
+# CHECK-LABEL: TEST: test_conformer_1d
+# CHECK-NEXT: conformer 1-D: shape [1, 40, 32] == [1, 40, 32], relative error < 1e-12: True
+@run
+def test_conformer_1d():
+    dw = torch.nn.Conv1d(32, 32, 31, padding="same", groups=32, bias=False)
+    pw = torch.nn.Conv1d(32, 32, 1, bias=True)
+    dw_bn = torch.nn.BatchNorm1d(32).eval()
+    pw_bn = torch.nn.BatchNorm1d(32).eval()
+    for bn in (dw_bn, pw_bn):
+        with torch.no_grad():
+            bn.weight.uniform_(0.5, 1.5), bn.bias.uniform_(-0.5, 0.5)
+            bn.running_mean.uniform_(-0.5, 0.5), bn.running_var.uniform_(0.5, 2.0)
+    model = torch.nn.Sequential(dw, dw_bn, torch.nn.SiLU(), pw, pw_bn).eval()
+    conv = ConvSpec("depthwise_conv_1d_nwc_wc", (1, 40, 32), (31, 32), padding="same")
+    block = block_from_options(conv, True, "silu", pointwise=32, pointwise_bias=True)
+    check("conformer 1-D", block, model, torch.randn(1, 32, 40), dw, dw_bn, pw, pw_bn)
