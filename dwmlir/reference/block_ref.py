@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..spec import DTYPES, BlockSpec, ConvSpec, Epilogue, as_block
-from .numpy_ref import Comparison, compare, depthwise_reference, random_operands
+from .numpy_ref import Comparison, compare, compare_within, depthwise_reference, random_operands
 
 # Largest slope of each activation: how much an error in its input can grow.
 _LIPSCHITZ = {"none": 1.0, "relu": 1.0, "relu6": 1.0, "clamp": 1.0, "silu": 1.1, "hardswish": 1.5}
@@ -201,11 +201,4 @@ def compare_block(spec: ConvSpec | BlockSpec, got: np.ndarray, want: np.ndarray,
         tol = slope * (tol @ w + 2.0 * (w.shape[0] + 2) * eps * magnitude) + 8.0 * eps * np.abs(want) + tiny
         if pw.residual:
             tol = tol + 2.0 * eps * np.abs(inp.astype(np.float64))
-    with np.errstate(invalid="ignore"):
-        diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
-    both_nan = np.isnan(got) & np.isnan(want)
-    same_inf = np.isinf(want) & (got == want)
-    bad_mask = ~(diff <= tol) & ~both_nan & ~same_inf
-    bad = int(np.count_nonzero(bad_mask))
-    err = float(np.max(np.where(both_nan | same_inf, 0.0, diff), initial=0.0))
-    return Comparison(bad == 0, err, float(np.max(tol, initial=0.0)), bad)
+    return compare_within(got, want, tol)

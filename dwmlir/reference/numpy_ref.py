@@ -114,6 +114,11 @@ def compare(
     with np.errstate(invalid="ignore"):  # Inf * 0 in the operands: NaN, as in the kernel
         magnitude = depthwise_reference(spec, np.abs(inp), np.abs(flt)).astype(np.float64)
     tol = 2.0 * (taps + 1) * eps * magnitude + float(np.finfo(spec.np_dtype).smallest_subnormal)
+    return compare_within(got, want, tol)
+
+
+def compare_within(got: np.ndarray, want: np.ndarray, tol: np.ndarray) -> Comparison:
+    """Floats equal within ``tol`` elementwise; NaN matches NaN and an infinity the same one."""
     with np.errstate(invalid="ignore"):
         diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
     both_nan = np.isnan(got) & np.isnan(want)

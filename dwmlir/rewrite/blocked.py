@@ -43,6 +43,7 @@ from .nest import (
     no_unroll,
     outer_groups,
     tap_bounds,
+    tiles,
     w_segments,
 )
 
@@ -448,7 +449,6 @@ class BlockedRows:
     def _fused_row(self, n, combo, o_idx: list[Index], tile_cols: int, scratch, consume) -> None:
         geo = self.geo
         for seg in w_segments(geo):
-            full, rest = divmod(seg.count, tile_cols)
 
             def tile(t0: Index, count: int, seg: Segment = seg) -> None:
                 self.em.channel_steps(
@@ -456,13 +456,7 @@ class BlockedRows:
                 )
                 consume(n, o_idx, t0, count)
 
-            if full == 1:
-                tile(seg.start, tile_cols)
-            elif full > 1:
-                end = seg.start + full * tile_cols
-                loop_step(seg.start, end, tile_cols, lambda t0: tile(t0, tile_cols), unroll=False)
-            if rest:
-                tile(seg.start + full * tile_cols, rest)
+            tiles(seg, tile_cols, tile)
 
     def _fused_tile_step(
         self, n, c0, mask, combo, o_idx, seg: Segment, t0: Index, count: int, scratch

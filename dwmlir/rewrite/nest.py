@@ -312,6 +312,19 @@ def outer_nest(geo: ConvGeometry, acc: ir.Value | None, row: RowEmitter) -> ir.V
     return acc
 
 
+def tiles(seg: Segment, tile_cols: int, tile: Callable[[Index, int], None]) -> None:
+    """``tile(first, count)`` over ``seg``'s outputs in tiles of ``tile_cols`` (a loop over the
+    full ones, then the rest)."""
+    full, rest = divmod(seg.count, tile_cols)
+    if full == 1:
+        tile(seg.start, tile_cols)
+    elif full > 1:
+        end = seg.start + full * tile_cols
+        loop_step(seg.start, end, tile_cols, lambda t0: tile(t0, tile_cols), unroll=False)
+    if rest:
+        tile(seg.start + full * tile_cols, rest)
+
+
 OutputRow = Callable[[tuple[Segment, ...], list[Index]], None]
 
 

@@ -54,6 +54,7 @@ from .nest import (
     no_unroll,
     output_rows,
     tap_bounds,
+    tiles,
     w_segments,
 )
 from .pointwise import FusedPointwise, PointwiseGemm, tile_pixels
@@ -387,7 +388,6 @@ class _Emitter:
 
         def row(combo, o_idx: list[Index]) -> None:
             for seg in w_segments(self.geo):
-                full, rest = divmod(seg.count, tile_cols)
 
                 def tile(t0: Index, count: int, seg=seg) -> None:
                     def column(i: Index, _: None) -> None:
@@ -397,13 +397,7 @@ class _Emitter:
                     loop(0, count, None, column)
                     consume(n, o_idx, t0, count)
 
-                if full == 1:
-                    tile(seg.start, tile_cols)
-                elif full > 1:
-                    end = seg.start + full * tile_cols
-                    loop_step(seg.start, end, tile_cols, lambda t0: tile(t0, tile_cols), unroll=False)
-                if rest:
-                    tile(seg.start + full * tile_cols, rest)
+                tiles(seg, tile_cols, tile)
 
         return row
 
