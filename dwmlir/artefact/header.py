@@ -103,9 +103,14 @@ def _pointwise_lines(block: BlockSpec) -> list[str]:
             f" *   output = clamp(roundeven((float)acc * pw_requant_scale[co]) {zp_term}, {lo}, {hi})",
         ]
         return lines
-    y = "sum over ch of dw[pixel][ch] * pw_filter[ch][co]" + (" + pw_bias[co]" if epi.bias else "")
+    if block.conv.info.channels_last:
+        prod = "dw[pixel][ch] * pw_filter[ch][co]"
+    else:
+        prod = "pw_filter[co][ch] * dw[ch][pixel]"
+    y = f"sum over ch of {prod}" + (" + pw_bias[co]" if epi.bias else "")
     lines.append(
-        f" *   output = {_act_expr(epi.activation, y)}" + (" + input[pixel][co]" if pw.residual else "")
+        f" *   output = {_act_expr(epi.activation, y)}"
+        + (" + input (same pixel and channel)" if pw.residual else "")
     )
     return lines
 

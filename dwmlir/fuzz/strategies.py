@@ -240,8 +240,8 @@ def epilogues(draw: Draw, conv: ConvSpec) -> Epilogue:
 
 @st.composite
 def block_parts(draw: Draw, conv: ConvSpec, force: bool = False) -> BlockSpec:
-    """``conv`` with an epilogue fused into it and, where the op has one (channels-last float
-    ops; int8 ops that requantize), sometimes a fused pointwise conv. Every choice shrinks
+    """``conv`` with an epilogue fused into it and, where the op has one (float ops; int8 ops
+    that requantize), sometimes a fused pointwise conv. Every choice shrinks
     towards the bare conv; with ``force`` towards a bias alone (every case a block)."""
     epi = draw(epilogues(conv))
     if force and epi.empty:
@@ -249,7 +249,7 @@ def block_parts(draw: Draw, conv: ConvSpec, force: bool = False) -> BlockSpec:
     pointwise = draw(st.integers(0, 2)) == 2  # drawn for every op: the same choices shrink alike
     q = conv.info.quantized
     float_ok = conv.dtype.startswith("f") and not q
-    if pointwise and conv.info.channels_last and (float_ok or (q and epi.requantize)):
+    if pointwise and (float_ok or (q and epi.requantize)):
         cout = draw(st.one_of(st.just(conv.channels), channel_counts()))
         if q:
             pw_epi = draw(int8_epilogues(draw(st.booleans())))

@@ -113,6 +113,8 @@ def _pointwise(
     """
     pw = block.pointwise
     assert pw is not None
+    if not block.conv.info.channels_last:
+        return _pointwise_channels_first(block, dw, pw_filter, pw_bias, block_input)
     shape = list(block.dw_shape)
     rank = len(shape)
     chan_dims = 1 + block.conv.info.multiplier  # (c) or (c, m): the GEMM's reduction
@@ -169,6 +171,67 @@ def _pointwise(
         linalg.YieldOp([y])
     out_t = ir.RankedTensorType.get(list(block.output_shape), out_elt)
     return tensor.expand_shape(out_t, op.result, out_reassoc, [], list(block.output_shape))
+
+
+def _pointwise_channels_first(
+    block: BlockSpec, dw: ir.Value, pw_filter: ir.Value, pw_bias: ir.Value | None, block_input: ir.Value
+) -> ir.Value:
+    """``_pointwise`` for channels-first ops: per batch entry, (COUT x C) @ (C x pixels) as a
+    tagged contraction ``linalg.generic``, then the epilogue generic, on (n, c, pixels) views."""
+    pw = block.pointwise
+    assert pw is not None
+    n, c = block.conv.batch, block.conv.channels
+    shape = list(block.dw_shape)
+    pixels = math.prod(shape[2:])
+    reassoc = [[0], [1], list(range(2, len(shape)))]
+    elt = ir.RankedTensorType(dw.type).element_type
+    flat = tensor.collapse_shape(ir.RankedTensorType.get([n, c, pixels], elt), dw, reassoc)
+    out3 = [n, pw.cout, pixels]
+    zero = linalg.fill(zero_constant(elt), outs=[tensor.empty(out3, elt)])
+    d = [ir.AffineDimExpr.get(i) for i in range(4)]  # (n, co, p, c)
+    maps = [ir.AffineMap.get(4, 0, e) for e in ([d[0], d[3], d[2]], [d[1], d[3]], [d[0], d[1], d[2]])]
+    par, red = (ir.Attribute.parse(f"#linalg.iterator_type<{k}>") for k in ("parallel", "reduction"))
+    mm = linalg.GenericOp(
+        [ir.RankedTensorType.get(out3, elt)],
+        [flat, pw_filter],
+        [zero],
+        ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps]),
+        ir.ArrayAttr.get([par, par, par, red]),
+    )
+    mm.operation.attributes[POINTWISE_ATTR] = ir.UnitAttr.get()
+    body = mm.regions[0].blocks.append(elt, elt, elt)
+    with ir.InsertionPoint(body):
+        x, w, acc = body.arguments
+        linalg.YieldOp([arith.addf(acc, arith.mulf(x, w))])
+    ins = [mm.result]
+    ident = ir.AffineMap.get_identity(3)
+    maps = [ident]
+    if pw_bias is not None:
+        ins.append(pw_bias)
+        maps.append(ir.AffineMap.get(3, 0, [ir.AffineDimExpr.get(1)]))
+    if pw.residual:
+        ins.append(tensor.collapse_shape(ir.RankedTensorType.get(out3, elt), block_input, reassoc))
+        maps.append(ident)
+    maps.append(ident)
+    op = linalg.GenericOp(
+        [ir.RankedTensorType.get(out3, elt)],
+        ins,
+        [tensor.empty(out3, elt)],
+        ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps]),
+        ir.ArrayAttr.get([par] * 3),
+    )
+    op.operation.attributes[PW_EPILOGUE_ATTR] = epilogue_attr(pw.epilogue, residual=pw.residual)
+    body = op.regions[0].blocks.append(*([elt] * (len(ins) + 1)))
+    with ir.InsertionPoint(body):
+        args = list(body.arguments)
+        y = apply_epilogue(
+            args[0], pw.epilogue, args[1] if pw_bias is not None else None, None, exact_exp=True
+        )
+        if pw.residual:
+            y = arith.addf(y, args[len(ins) - 1])
+        linalg.YieldOp([y])
+    out_t = ir.RankedTensorType.get(list(block.output_shape), elt)
+    return tensor.expand_shape(out_t, op.result, reassoc, [], list(block.output_shape))
 
 
 def build_kernel_module(spec: ConvSpec | BlockSpec) -> ir.Module:

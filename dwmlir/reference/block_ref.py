@@ -67,7 +67,19 @@ def _requantize(epi: Epilogue, acc: np.ndarray, scale: np.ndarray) -> np.ndarray
 
 def dw_channels_last(block: BlockSpec, dw: np.ndarray) -> np.ndarray:
     """The depthwise result as (n, spatial..., C*M): what the pointwise conv reduces over."""
+    if not block.conv.info.channels_last:
+        return np.moveaxis(dw, 1, -1)
     return dw.reshape(*dw.shape[: 1 + block.conv.info.rank], block.out_channels)
+
+
+def pw_weights(block: BlockSpec, pw_filter: np.ndarray) -> np.ndarray:
+    """The pointwise weights as (C*M, COUT), whichever convention the op's family uses."""
+    return pw_filter if block.conv.info.channels_last else pw_filter.T
+
+
+def to_output_layout(block: BlockSpec, y: np.ndarray) -> np.ndarray:
+    """(n, spatial..., COUT) in the block's output layout."""
+    return y if block.conv.info.channels_last else np.moveaxis(y, -1, 1)
 
 
 def block_reference(
@@ -85,16 +97,20 @@ def block_reference(
     if pw is None:
         return dw
     x = dw_channels_last(block, dw)
+    weights = pw_weights(block, named["pw_filter"])
     if pw.epilogue.requantize:  # int8 x int8 -> int32, less the depthwise output's zero point
-        acc = (x.astype(np.int64) - block.epilogue.output_zp) @ named["pw_filter"].astype(np.int64)
+        acc = (x.astype(np.int64) - block.epilogue.output_zp) @ weights.astype(np.int64)
         acc = _wrap_i32(acc)
         if pw.epilogue.bias:
             acc = _wrap_i32(acc.astype(np.int64) + named["pw_bias"].astype(np.int64))
         return _requantize(pw.epilogue, acc, named["pw_requant_scale"])
-    y = x.astype(np.float64) @ named["pw_filter"].astype(np.float64)  # (..., C*M) @ (C*M, COUT)
+    y = x.astype(np.float64) @ weights.astype(np.float64)  # (..., C*M) @ (C*M, COUT)
     if pw.epilogue.bias:
         y = y + named["pw_bias"].astype(np.float64)
-    y = activation(pw.epilogue.activation.kind, y, pw.epilogue.activation.lo, pw.epilogue.activation.hi)
+    y = to_output_layout(
+        block,
+        activation(pw.epilogue.activation.kind, y, pw.epilogue.activation.lo, pw.epilogue.activation.hi),
+    )
     if pw.residual:
         y = y + inp.astype(np.float64)
     return y
@@ -145,7 +161,7 @@ def random_block_operands(block: BlockSpec, seed: int) -> list[np.ndarray]:
         out.append(np.where(rng.random(ch) < 0.5, pow2, arbitrary).astype(np.float32))
     pw = block.pointwise
     if pw is not None and pw.epilogue.requantize:
-        out.append(rng.integers(-128, 128, (ch, pw.cout)).astype(np.int8))
+        out.append(rng.integers(-128, 128, _pw_filter_shape(block)).astype(np.int8))
         if pw.epilogue.bias:
             out.append(rng.integers(-5000, 5001, pw.cout).astype(np.int32))
         # Sums of C int8 products: scales shrink with sqrt(C) to keep some outputs in range.
@@ -154,10 +170,14 @@ def random_block_operands(block: BlockSpec, seed: int) -> list[np.ndarray]:
         out.append(np.where(rng.random(pw.cout) < 0.5, pow2, arbitrary).astype(np.float32))
     elif pw is not None:
         dt = DTYPES[block.conv.dtype][1]
-        out.append(rng.uniform(-1.0, 1.0, (ch, pw.cout)).astype(dt))
+        out.append(rng.uniform(-1.0, 1.0, _pw_filter_shape(block)).astype(dt))
         if pw.epilogue.bias:
             out.append(rng.uniform(-1.0, 1.0, pw.cout).astype(dt))
     return out
+
+
+def _pw_filter_shape(block: BlockSpec) -> tuple[int, ...]:
+    return next(a.shape for a in block.buffers if a.name == "pw_filter")
 
 
 def compare_block(spec: ConvSpec | BlockSpec, got: np.ndarray, want: np.ndarray, operands) -> Comparison:
@@ -192,13 +212,14 @@ def compare_block(spec: ConvSpec | BlockSpec, got: np.ndarray, want: np.ndarray,
     if pw is not None:
         # Each depthwise error reaches every output channel through |W|; the GEMM adds its
         # own rounding over C terms of |dw| |W|.
-        w = np.abs(named["pw_filter"].astype(np.float64))
+        w = np.abs(pw_weights(block, named["pw_filter"]).astype(np.float64))
         dw_ref, tol = dw_channels_last(block, dw_ref), dw_channels_last(block, tol)
         magnitude = np.abs(dw_ref.astype(np.float64)) @ w
         if pw.epilogue.bias:
             magnitude = magnitude + np.abs(named["pw_bias"].astype(np.float64))
         slope = _LIPSCHITZ[pw.epilogue.activation.kind]
-        tol = slope * (tol @ w + 2.0 * (w.shape[0] + 2) * eps * magnitude) + 8.0 * eps * np.abs(want) + tiny
+        tol = slope * (tol @ w + 2.0 * (w.shape[0] + 2) * eps * magnitude)
+        tol = to_output_layout(block, tol) + 8.0 * eps * np.abs(want) + tiny
         if pw.residual:
             tol = tol + 2.0 * eps * np.abs(inp.astype(np.float64))
     return compare_within(got, want, tol)

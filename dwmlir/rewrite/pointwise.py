@@ -40,14 +40,15 @@ class FusedPointwise:
     epilogue: Epilogue
     residual: bool
     scale: ir.Value | None = None  # int8: per-output-channel requantization scales
+    channels_first: bool = False  # weights (COUT x C), PyTorch's order, instead of (C x COUT)
 
     @property
     def cout(self) -> int:
-        return ir.MemRefType(self.filter.type).shape[1]
+        return ir.MemRefType(self.filter.type).shape[0 if self.channels_first else 1]
 
     @property
     def channels(self) -> int:
-        return ir.MemRefType(self.filter.type).shape[0]
+        return ir.MemRefType(self.filter.type).shape[1 if self.channels_first else 0]
 
 
 def tile_pixels(channels: int, element_bytes: int) -> int:
@@ -178,6 +179,62 @@ class PointwiseGemm:
             for j, (c, m) in enumerate(zip(cols, masks, strict=True)):
                 y = apply_epilogue(accs[i * COUT_VECTORS + j], pw.epilogue, biases[j], scales[j])
                 at = [n, *o_idx, col, c]
+                if pw.residual:
+                    y = arith.addf(y, em.read(em.vt, em.input, at, m))
+                em.write(y, em.out, at, m)
+
+
+class PointwiseGemmFirst:
+    """The channels-first GEMM: ``out[n, co, o_idx, t0 + p] = epilogue(sum_c W[co, c] *
+    scratch[c, p]) (+ input)``, with pixels (contiguous along W) as the vector dim: blocks of
+    ``COUT_ROWS`` output channels x ``COUT_VECTORS`` pixel vectors, each weight broadcast."""
+
+    COUT_ROWS = 4
+
+    def __init__(self, em, pw: FusedPointwise, scratch: ir.Value) -> None:
+        self.em, self.pw, self.scratch = em, pw, scratch
+
+    def __call__(self, n: Index, o_idx: list[Index], t0: Index, count: int) -> None:
+        em, pw = self.em, self.pw
+        rows = self.COUT_ROWS
+        step = arith.muli(em.vector_length(), index(COUT_VECTORS))
+
+        def pixels(p0: ir.Value) -> None:
+            full, rest = divmod(pw.cout, rows)
+            if full:
+                loop_step(0, full * rows, rows, lambda co0: self._block(n, o_idx, t0, p0, count, co0, rows))
+            if rest:
+                self._block(n, o_idx, t0, p0, count, index(full * rows), rest)
+
+        loop_step(index(0), index(count), step, pixels, unroll=False)
+
+    def _block(self, n, o_idx, t0, p0: ir.Value, count: int, co0: ir.Value, rows: int) -> None:
+        em, pw = self.em, self.pw
+        vl = em.vector_length()
+        cols = [p0 if j == 0 else arith.addi(p0, arith.muli(vl, index(j))) for j in range(COUT_VECTORS)]
+        masks = [vector.create_mask(em.vt_mask, [arith.subi(index(count), c)]) for c in cols]
+        out_ch = [affine(co0, 1, 0, 1, i) for i in range(rows)]
+
+        def k_step(k: Index, accs: list[ir.Value]) -> list[ir.Value]:
+            xs = [em.read(em.vt, self.scratch, [k, c], m) for c, m in zip(cols, masks, strict=True)]
+            for i in range(rows):
+                wv = vector.broadcast(em.vt, memref.load(pw.filter, [index(out_ch[i]), index(k)]))
+                for j, x in enumerate(xs):
+                    accs[i * COUT_VECTORS + j] = vector.fma(wv, x, accs[i * COUT_VECTORS + j])
+            return accs
+
+        accs = [em.zero_vector(em.vt)] * (rows * COUT_VECTORS)
+        for_op = scf.ForOp(index(0), index(pw.channels), index(1), accs)
+        with ir.InsertionPoint(for_op.body):
+            scf.YieldOp(k_step(for_op.induction_variable, list(for_op.inner_iter_args)))
+        accs = list(for_op.results)
+        for i in range(rows):
+            bias = None
+            if pw.bias is not None:
+                bias = vector.broadcast(em.vt, memref.load(pw.bias, [index(out_ch[i])]))
+            for j, (c, m) in enumerate(zip(cols, masks, strict=True)):
+                y = apply_epilogue(accs[i * COUT_VECTORS + j], pw.epilogue, bias, None)
+                at = [n, out_ch[i], *o_idx, arith.addi(index(t0), c)]
                 if pw.residual:
                     y = arith.addf(y, em.read(em.vt, em.input, at, m))
                 em.write(y, em.out, at, m)

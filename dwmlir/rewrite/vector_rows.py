@@ -57,7 +57,7 @@ from .nest import (
     tiles,
     w_segments,
 )
-from .pointwise import FusedPointwise, PointwiseGemm, tile_pixels
+from .pointwise import FusedPointwise, PointwiseGemm, PointwiseGemmFirst, tile_pixels
 
 VECTOR_ROW_ATTR = "dwmlir.vector_rows"
 
@@ -317,42 +317,82 @@ class _Emitter:
     def _row_first(self, n: Index, c: Index, init: ir.Value | None, params: ChannelParams):
         """Each (n, c, outer outputs) row of W outputs, in vector chunks along W; each chunk
         accumulates every tap in registers and is stored once."""
-        geo, r = self.geo, self.geo.rank
-        w = r - 1
-        s = geo.strides[w]
+        geo = self.geo
 
         def row(combo, o_idx: list[Index]) -> None:
-            stride_idx = None
-            if s > 1:
-                strided = arith.muli(vector.step(self.vt_idx), vector.broadcast(self.vt_idx, index(s)))
-                stride_idx = arith.index_cast(self.vt_off, strided)
-            for seg in geo.segments(w):
+            stride_idx = self._stride_offsets()
+            for seg in geo.segments(geo.rank - 1):
 
                 def chunk(ow: ir.Value, mask: ir.Value, seg=seg) -> None:
                     y_at = [n, c, *o_idx, ow]
-
-                    def taps(k_idx: list[Index], accs: list[ir.Value]) -> list[ir.Value]:
-                        acc_v = accs[0]
-                        outer_in = geo.outer_inputs(o_idx, k_idx)
-                        for k in range(seg.kmin, seg.kmax + 1):
-                            at = [index(i) for i in (n, c, *outer_in, geo.input_index(w, ow, k))]
-                            if stride_idx is None:
-                                x = self.read(self.vt_in, self.input, at, mask)
-                            else:
-                                x = vector.gather(
-                                    self.vt_in, self.input, at, stride_idx, mask, self.zero_vector(self.vt_in)
-                                )
-                            tap = memref.load(self.filter, [index(c), *(index(i) for i in k_idx), index(k)])
-                            acc_v = self.mac(acc_v, x, vector.broadcast(self.vt, tap))
-                        return [acc_v]
-
                     start = self._start(init, self.out, y_at, mask)
-                    (acc_v,) = accumulate_outer_taps(geo, combo, o_idx, [start], taps)
+                    acc_v = self._chunk_first(n, c, combo, o_idx, seg, ow, mask, stride_idx, start)
                     self.store(acc_v, params, self.out, y_at, mask)
 
                 self._chunks(seg.start, seg.start + seg.count, chunk)
 
         return row
+
+    def row_first_fused(self, n: Index, tile_cols: int, scratch: ir.Value, consume):
+        """``_row_first`` into a fused block's scratch (channels x tile columns): each row in
+        tiles of at most ``tile_cols`` columns, every channel of a tile, then
+        ``consume(n, o_idx, first_col, count)`` (the pointwise GEMM)."""
+        geo = self.geo
+
+        def row(combo, o_idx: list[Index]) -> None:
+            stride_idx = self._stride_offsets()
+            for seg in geo.segments(geo.rank - 1):
+
+                def tile(t0: Index, count: int, seg=seg) -> None:
+                    def channel(c: Index, _: None) -> None:
+                        params = self.scalar_params(c)
+
+                        def chunk(ow: ir.Value, mask: ir.Value) -> None:
+                            zero = self.zero_vector(self.vt)
+                            acc_v = self._chunk_first(n, c, combo, o_idx, seg, ow, mask, stride_idx, zero)
+                            self.store(acc_v, params, scratch, [c, arith.subi(ow, index(t0))], mask)
+
+                        self._chunks(t0, affine(t0, 1, 0, 1, count), chunk)
+
+                    loop(0, self.c, None, channel)
+                    consume(n, o_idx, t0, count)
+
+                tiles(seg, tile_cols, tile)
+
+        return row
+
+    def _stride_offsets(self) -> ir.Value | None:
+        """Gather offsets of a strided W row (every s-th element), or None at stride 1."""
+        s = self.geo.strides[-1]
+        if s == 1:
+            return None
+        strided = arith.muli(vector.step(self.vt_idx), vector.broadcast(self.vt_idx, index(s)))
+        return arith.index_cast(self.vt_off, strided)
+
+    def _chunk_first(
+        self, n: Index, c: Index, combo, o_idx: list[Index], seg, ow: ir.Value, mask, stride_idx, start
+    ) -> ir.Value:
+        """``start`` plus every tap of a chunk of W outputs from ``ow`` of channel ``c``."""
+        geo = self.geo
+        w = geo.rank - 1
+
+        def taps(k_idx: list[Index], accs: list[ir.Value]) -> list[ir.Value]:
+            acc_v = accs[0]
+            outer_in = geo.outer_inputs(o_idx, k_idx)
+            for k in range(seg.kmin, seg.kmax + 1):
+                at = [index(i) for i in (n, c, *outer_in, geo.input_index(w, ow, k))]
+                if stride_idx is None:
+                    x = self.read(self.vt_in, self.input, at, mask)
+                else:
+                    x = vector.gather(
+                        self.vt_in, self.input, at, stride_idx, mask, self.zero_vector(self.vt_in)
+                    )
+                tap = memref.load(self.filter, [index(c), *(index(i) for i in k_idx), index(k)])
+                acc_v = self.mac(acc_v, x, vector.broadcast(self.vt, tap))
+            return [acc_v]
+
+        (acc_v,) = accumulate_outer_taps(geo, combo, o_idx, [start], taps)
+        return acc_v
 
     def zero_vector(self, vt: ir.VectorType) -> ir.Value:
         elt = vt.element_type
@@ -510,8 +550,16 @@ def _collapse(buf: ir.Value, groups: list[int]) -> ir.Value:
 
 def _emit_fused_block(op: ir.Operation, em: _Emitter, pw: FusedPointwise, fill: ir.Value) -> None:
     """Depthwise tiles into a stack scratch, each consumed at once by the pointwise GEMM."""
-    if not (em.info.channels_last and is_zero_constant(fill) and covers_every_output(em.geo)):
+    if not (is_zero_constant(fill) and covers_every_output(em.geo)):
         raise InternalError(f"cannot fuse a pointwise conv after {op.name} at {op.location}")
+    if not em.info.channels_last:  # scratch (channels x pixels), pixels the GEMM's vector dim
+        tile = tile_pixels(em.c, em.acc_elt.width // 8)
+        scratch = _entry_alloca(op, [em.c, tile], em.acc_elt)
+        gemm_first = PointwiseGemmFirst(em, pw, scratch)
+        loop(
+            0, em.n, None, lambda n, _: output_rows(em.geo, em.row_first_fused(n, tile, scratch, gemm_first))
+        )
+        return
     # The scratch holds the depthwise layer's results: int8 after a requantizing epilogue.
     requantized = em.epilogue is not None and em.epilogue.epilogue.requantize
     elt = ir.IntegerType.get_signless(8) if requantized else em.acc_elt
@@ -554,7 +602,7 @@ def _fused_pointwise(value: ir.Value) -> tuple[list[ir.Operation], FusedPointwis
     if collapse is None or collapse.name != "tensor.collapse_shape":
         return None
     mm = _single_user(collapse.results[0])
-    if mm is None or mm.name not in ("linalg.matmul", "linalg.quantized_matmul"):
+    if mm is None or mm.name not in ("linalg.matmul", "linalg.quantized_matmul", "linalg.generic"):
         return None
     if POINTWISE_ATTR not in mm.attributes:
         return None
@@ -568,7 +616,9 @@ def _fused_pointwise(value: ir.Value) -> tuple[list[ir.Operation], FusedPointwis
     params = list(generic.operands)[1:-1]
     bias = _buffer_of(params.pop(0)) if epi.bias else None
     scale = _buffer_of(params.pop(0)) if epi.requantize else None
-    fused = FusedPointwise(_buffer_of(mm.operands[1]), bias, epi, residual, scale)
+    fused = FusedPointwise(
+        _buffer_of(mm.operands[1]), bias, epi, residual, scale, channels_first=mm.name == "linalg.generic"
+    )
     return [expand, generic, mm, collapse], fused, expand.results[0]
 
 

@@ -184,8 +184,10 @@ class BlockSpec:
     def output_shape(self) -> tuple[int, ...]:
         if self.pointwise is None:
             return self.conv.output_shape
-        conv = self.conv  # channels-last: (n, spatial..., COUT), the multiplier folded into COUT
-        return (conv.batch, *conv.out_spatial, self.pointwise.cout)
+        conv, cout = self.conv, self.pointwise.cout  # the multiplier folds into COUT
+        if conv.info.channels_last:
+            return (conv.batch, *conv.out_spatial, cout)
+        return (conv.batch, cout, *conv.out_spatial)
 
     @property
     def output_layout(self) -> str:
@@ -224,8 +226,12 @@ class BlockSpec:
             out.append(KernelArg("requant_scale", "f32", (self.out_channels,), "c", channel))
         pw = self.pointwise
         if pw is not None:
-            shape = (self.out_channels, pw.cout)
-            out.append(KernelArg("pw_filter", conv.dtype, shape, "[C*M][COUT]", "row-major, COUT contiguous"))
+            # The TF convention for channels-last ops, PyTorch's for channels-first ones.
+            if info.channels_last:
+                shape, layout, doc = (self.out_channels, pw.cout), "[C*M][COUT]", "row-major, COUT contiguous"
+            else:
+                shape, layout, doc = (pw.cout, self.out_channels), "[COUT][C]", "row-major, C contiguous"
+            out.append(KernelArg("pw_filter", conv.dtype, shape, layout, doc))
             if pw.epilogue.bias:
                 out.append(KernelArg("pw_bias", conv.out_dtype, (pw.cout,), "c", "one per output channel"))
             if pw.epilogue.requantize:
@@ -292,11 +298,6 @@ class BlockSpec:
         conv = self.conv
         if pw.cout < 1:
             raise UserError(f"--pointwise needs a positive number of output channels, got {pw.cout}")
-        if not conv.info.channels_last:
-            raise UserError(
-                f"--pointwise is built for the channels-last ops, not yet for {conv.op}: compile the 1x1 "
-                "conv separately"
-            )
         q = conv.info.quantized
         if conv.dtype not in ("f32", "f16") and not q:
             raise UserError(

@@ -109,3 +109,26 @@ def test_conformer_1d():
     conv = ConvSpec("depthwise_conv_1d_nwc_wc", (1, 40, 32), (31, 32), padding="same")
     block = block_from_options(conv, True, "silu", pointwise=32, pointwise_bias=True)
     check("conformer 1-D", block, model, torch.randn(1, 32, 40), dw, dw_bn, pw, pw_bn)
+
+
+# Channels-first blocks take PyTorch's tensors as they are: the depthwise weight (C, 1, k, k)
+# as chw, the pointwise weight (COUT, C, 1, 1) as [COUT][C], NCHW in and out; and a residual.
+# CHECK-LABEL: TEST: test_channels_first
+# CHECK-NEXT: channels-first: shape [1, 8, 6, 6], relative error < 1e-12: True
+@run
+def test_channels_first():
+    dw = torch.nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=True)
+    pw = torch.nn.Conv2d(8, 8, 1, bias=True)
+
+    class Block(torch.nn.Module):
+        def forward(self, x):
+            return pw(torch.nn.functional.hardswish(dw(x))) + x
+
+    x = torch.randn(1, 8, 6, 6)
+    conv = ConvSpec("depthwise_conv_2d_nchw_chw", (1, 8, 6, 6), (8, 3, 3), padding=((1, 1), (1, 1)))
+    block = block_from_options(conv, True, "hardswish", pointwise=8, pointwise_bias=True, residual=True)
+    ops = [t.detach().numpy() for t in (dw.weight[:, 0], dw.bias, pw.weight[:, :, 0, 0], pw.bias)]
+    got = block_reference(block, x.numpy(), *ops)
+    want = Block()(x).detach().numpy()
+    err = np.max(np.abs(got - want)) / max(1.0, np.max(np.abs(want)))
+    print(f"channels-first: shape {list(got.shape)}, relative error < 1e-12: {err < 1e-12}")
