@@ -241,8 +241,9 @@ def _add_block_flags(p: argparse.ArgumentParser) -> None:
         type=int,
         metavar="COUT",
         help="then a 1x1 conv from the C depthwise channels to COUT channels, fused: depthwise tiles "
-        "stay in a stack scratch of at most 32 KiB; weight 'pw_filter' is [C*M][COUT] (channels-last "
-        "ops; after a *_q op with --requantize it is int8 and requantizes again)",
+        "stay in a stack scratch of at most 32 KiB; weight 'pw_filter' is [C*M][COUT] for "
+        "channels-last ops, [COUT][C] for channels-first ones; after a *_q op with --requantize it "
+        "is int8 and requantizes again",
     )
     g.add_argument(
         "--pointwise-bias", action="store_true", help="add a per-output-channel bias 'pw_bias' (COUT values)"
