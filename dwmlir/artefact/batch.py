@@ -46,7 +46,7 @@ from ..errors import UserError
 from ..spec import BlockSpec, ConvSpec, block_from_options, check_name
 from ..target import DEFAULT_TARGET, Target, get_target
 from .compile import archive, check_cpu, compile_spec, link_shared, sha256_hex
-from .header import kernel_block, render_header
+from .header import header_symbols, kernel_block, render_header
 from .writer import DEFAULT_EMIT, EMIT_KINDS, parse_emit
 
 _TOP_KEYS = frozenset({"library", "kernels"})
@@ -189,6 +189,13 @@ def load_config(path: Path, target: str | None = None, cpu: str | None = None) -
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise UserError(f"{path}: kernel name '{dupes[0]}' appears twice: C symbols must be unique")
+    declared = {sym: s.name for s in specs for sym in header_symbols(s)}
+    clash = next((n for n in names if n in declared), None)
+    if clash:
+        raise UserError(
+            f"{path}: kernel name '{clash}' is also a constant of kernel '{declared[clash]}' in the "
+            "library's header: rename one of them"
+        )
     return LibraryConfig(check_name(str(lib["name"]), f"{path}: library name"), resolved, cpu, specs)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ..rewrite.pointwise import SCRATCH_BYTES, tile_pixels
 from ..spec import DTYPES, BlockSpec, ConvSpec, as_block
 from ..target import Target
@@ -140,8 +142,80 @@ def kernel_block(spec: ConvSpec | BlockSpec, target: Target, cpu: str | None = N
         f" * {target.vl_assumption}.",
         " */",
         f"{c_prototype(block)};",
+        *_size_enum(block),
+        *_supported(block.name, target),
         "",
     ]
+
+
+def _dims(arg) -> list[tuple[str, int]]:
+    """(letter, size) of each dim of a buffer, in its layout (``m`` for the multiplier)."""
+    letters = arg.layout if len(arg.layout) == len(arg.shape) and arg.layout.isalpha() else ""
+    return list(zip(letters.upper(), arg.shape, strict=True)) if letters else []
+
+
+def header_symbols(spec: ConvSpec | BlockSpec) -> list[str]:
+    """The identifiers a kernel's block of the header declares besides the kernel itself."""
+    block = as_block(spec)
+    names = [f"{block.name}_supported"]
+    for a in block.buffers:
+        stem = f"{block.name}_{a.name.upper()}"
+        names += [f"{stem}_SIZE", *(f"{stem}_{letter}" for letter, _ in _dims(a))]
+    return names
+
+
+def _size_enum(block: BlockSpec) -> list[str]:
+    """Each buffer's element count and dims as constants (C and C++), for allocating buffers."""
+    lines = ["/* Each buffer's size in elements, and its dims in its layout's order. */", "enum {"]
+    for a in block.buffers:
+        stem = f"{block.name}_{a.name.upper()}"
+        dims = ", ".join(f"{stem}_{letter} = {size}" for letter, size in _dims(a))
+        lines.append(f"  {stem}_SIZE = {math.prod(a.shape)}" + (f", {dims}," if dims else ","))
+    lines.append("};")
+    return lines
+
+
+def _supported(name: str, target: Target) -> list[str]:
+    """``NAME_supported()``: whether this CPU can run the kernel (libc only), so a program can
+    fall back instead of dying with SIGILL."""
+    head = [
+        f"/* 1 if this CPU can run {name} ({target.name}), else 0. */",
+        f"static inline int {name}_supported(void) {{",
+    ]
+    if target.arch != "aarch64":
+        return [
+            *head,
+            "#if defined(__x86_64__)",
+            '  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");',
+            "#else",
+            "  return 0;",
+            "#endif",
+            "}",
+        ]
+    if not target.scalable:
+        return [
+            *head,
+            "#if defined(__aarch64__)",
+            "  return 1; /* Advanced SIMD is part of AArch64 */",
+            "#else",
+            "  return 0;",
+            "#endif",
+            "}",
+        ]
+    body = [
+        "#if defined(__aarch64__) && defined(__linux__)",
+        "  if (!(getauxval(AT_HWCAP) & (1UL << 22))) return 0; /* HWCAP_SVE */",
+    ]
+    if "sve2" in target.mattr:
+        body.append("  if (!(getauxval(AT_HWCAP2) & (1UL << 1))) return 0; /* HWCAP2_SVE2 */")
+    if target.fixed_vl_bits:
+        vl = target.fixed_vl_bits // 8
+        body.append(
+            f"  return (prctl(51 /* PR_SVE_GET_VL */) & 0xffff) == {vl}; /* built for {vl}-byte vectors */"
+        )
+    else:
+        body.append("  return 1;")
+    return [*head, *body, "#else", "  return 0;", "#endif", "}"]
 
 
 def render_header(
@@ -155,6 +229,10 @@ def render_header(
         f"#define {guard}",
         "",
         "#include <stdint.h>",
+        "#if defined(__aarch64__) && defined(__linux__)",
+        "#include <sys/auxv.h> /* NAME_supported() */",
+        "#include <sys/prctl.h>",
+        "#endif",
         "",
         "#ifdef __cplusplus",
         'extern "C" {',
