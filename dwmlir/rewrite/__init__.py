@@ -3,7 +3,9 @@
 Every depthwise conv is vectorized here directly: plain channels-last ones as register-blocked
 rows (``blocked``), the other variants row by row (``vector_rows``). With
 ``vectorizer="upstream"`` the plain channels-last convs instead become loops of 1-D row convs
-for upstream's conv vectorizer, which the transform schedule drives.
+for upstream's conv vectorizer, which the transform schedule drives. A fused block's epilogue
+and pointwise 1x1 conv (``linalg.generic``/``matmul`` ops the IR builder tags) are fused into
+the depthwise code (``vector_rows``, ``pointwise``).
 """
 
 from .decompose import DEFAULT_VECTORIZER, ROW_ATTR, VECTORIZERS, RowConv, has_fill, rewrite_depthwise

@@ -15,6 +15,12 @@ done row by row inside the shared row nest:
 * quantized (``*_q``): i8 operands are loaded as i8 vectors, sign-extended to i32 and
   offset by their zero points before the multiply-accumulate: (x - zx) * (w - zw).
 
+Every output vector accumulates all its taps in registers (outer taps in ``scf.for``
+iter_args) and is stored once, through a fused epilogue if the payload has one (bias,
+activation, int8 requantization). A fused pointwise conv instead gets tiles of the
+depthwise outputs in a stack scratch (``*_fused`` row emitters) for its GEMM
+(``pointwise``).
+
 Masks cover only the tail of the vectorized dim (``vector.create_mask``), so the same code
 runs at every SVE vector length.
 
