@@ -380,8 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
         "with name, op, input, filter (required), strides, dilations, padding, dtype, input_zp, "
         'filter_zp, written as on the command line ("1x112x112x32", "2,2", "same") or as TOML '
         "numbers and lists ([1, 112, 112, 32], 2, 1); the fused block's keys bias, activation, "
-        "requantize, output_zp, output_scale, pointwise, pointwise_bias, pointwise_activation and "
-        "residual as their flags (booleans for the switches). Unknown keys and wrong types are errors. With "
+        "requantize, output_zp, output_scale, pointwise, pointwise_bias, pointwise_activation, "
+        "pointwise_output_zp, pointwise_output_scale and residual as their flags (booleans for the "
+        "switches). Unknown keys and wrong types are errors. With "
         "--config, --emit takes all, lib, shared, header, json; --target and --cpu override the "
         "config's; the other spec flags are errors. See examples/board/kernels.toml",
     )
