@@ -44,6 +44,7 @@ from .nest import (
     outer_groups,
     tap_bounds,
     tiles,
+    unrolled_w_taps,
     w_segments,
 )
 
@@ -202,7 +203,7 @@ class BlockedRows:
         w = geo.rank - 1
         s, d, pad = geo.strides[w], geo.dilations[w], geo.pad_lo[w]
         for seg in w_segments(geo):
-            if seg.kmin > seg.kmax:  # a wide border: one column at a time, run-time tap bounds
+            if not unrolled_w_taps(seg):  # a wide border or a long filter: one column, looped taps
                 loop(
                     seg.start,
                     seg.count,
@@ -468,7 +469,7 @@ class BlockedRows:
         s, d, pad = geo.strides[w], geo.dilations[w], geo.pad_lo[w]
 
         def blocks(step: _Step) -> None:
-            if seg.kmin > seg.kmax:  # a wide border (``w_segments``): one column at a time
+            if not unrolled_w_taps(seg):  # a wide border or a long filter: one column at a time
                 loop(
                     0,
                     count,

@@ -242,6 +242,16 @@ def outer_groups(geo: ConvGeometry, dim: int) -> list[Segment]:
 MAX_STATIC_BORDER = 2
 
 
+# W taps a static segment unrolls; a segment with more loops over them (a 1-D K=2000 filter
+# unrolled into every 8-column block took 32 s to compile).
+MAX_UNROLLED_W_TAPS = 64
+
+
+def unrolled_w_taps(seg: Segment) -> bool:
+    """Whether a W segment's taps are static and few enough to unroll."""
+    return seg.kmin <= seg.kmax and seg.taps <= MAX_UNROLLED_W_TAPS
+
+
 def w_segments(geo: ConvGeometry) -> list[Segment]:
     """The W segments, with a border of more than ``MAX_STATIC_BORDER`` segments merged into
     one whose tap range is computed per output at run time (``kmin > kmax`` marks it).

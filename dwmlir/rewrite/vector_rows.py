@@ -61,6 +61,7 @@ from .nest import (
     output_rows,
     tap_bounds,
     tiles,
+    unrolled_w_taps,
     w_segments,
 )
 from .pointwise import FusedPointwise, PointwiseGemm, PointwiseGemmFirst, tile_pixels
@@ -382,20 +383,27 @@ class _Emitter:
         geo = self.geo
         w = geo.rank - 1
 
-        def taps(k_idx: list[Index], accs: list[ir.Value]) -> list[ir.Value]:
-            acc_v = accs[0]
+        def one(k: Index, k_idx: list[Index], acc_v: ir.Value) -> ir.Value:
             outer_in = geo.outer_inputs(o_idx, k_idx)
-            for k in range(seg.kmin, seg.kmax + 1):
-                at = [index(i) for i in (n, c, *outer_in, geo.input_index(w, ow, k))]
-                if stride_idx is None:
-                    x = self.read(self.vt_in, self.input, at, mask)
-                else:
-                    x = vector.gather(
-                        self.vt_in, self.input, at, stride_idx, mask, self.zero_vector(self.vt_in)
-                    )
-                tap = memref.load(self.filter, [index(c), *(index(i) for i in k_idx), index(k)])
-                acc_v = self.mac(acc_v, x, vector.broadcast(self.vt, tap))
-            return [acc_v]
+            at = [index(i) for i in (n, c, *outer_in, geo.input_index(w, ow, k))]
+            if stride_idx is None:
+                x = self.read(self.vt_in, self.input, at, mask)
+            else:
+                x = vector.gather(self.vt_in, self.input, at, stride_idx, mask, self.zero_vector(self.vt_in))
+            tap = memref.load(self.filter, [index(c), *(index(i) for i in k_idx), index(k)])
+            return self.mac(acc_v, x, vector.broadcast(self.vt, tap))
+
+        def taps(k_idx: list[Index], accs: list[ir.Value]) -> list[ir.Value]:
+            if unrolled_w_taps(seg):
+                acc_v = accs[0]
+                for k in range(seg.kmin, seg.kmax + 1):
+                    acc_v = one(k, k_idx, acc_v)
+                return [acc_v]
+            for_op = scf.ForOp(index(seg.kmin), index(seg.kmax + 1), index(1), accs)  # a long filter
+            no_unroll(for_op)
+            with ir.InsertionPoint(for_op.body):
+                scf.YieldOp([one(for_op.induction_variable, k_idx, for_op.inner_iter_args[0])])
+            return list(for_op.results)
 
         (acc_v,) = accumulate_outer_taps(geo, combo, o_idx, [start], taps)
         return acc_v
@@ -492,13 +500,14 @@ class _Emitter:
                 return acc_v
 
             def taps(k_idx: list[Index], accs: list[ir.Value]) -> list[ir.Value]:
-                if seg.kmin <= seg.kmax:
+                if unrolled_w_taps(seg):
                     acc_v = accs[0]
                     for k in range(seg.kmin, seg.kmax + 1):
                         acc_v = tap(k, k_idx, acc_v)
                     return [acc_v]
-                # A wide border (``w_segments``): this column's W taps at run time.
-                for_op = scf.ForOp(*tap_bounds(geo, w, index(ow)), index(1), accs)
+                # A wide border (``w_segments``: this column's taps at run time) or a long filter.
+                bounds = tap_bounds(geo, w, index(ow)) if seg.kmin > seg.kmax else (seg.kmin, seg.kmax + 1)
+                for_op = scf.ForOp(index(bounds[0]), index(bounds[1]), index(1), accs)
                 no_unroll(for_op)
                 with ir.InsertionPoint(for_op.body):
                     scf.YieldOp([tap(for_op.induction_variable, k_idx, for_op.inner_iter_args[0])])
