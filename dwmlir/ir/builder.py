@@ -151,26 +151,41 @@ def _pointwise(
         maps.append(ir.AffineMap.get_identity(2))
     maps.append(ir.AffineMap.get_identity(2))
     out_elt = element_type(block.out_dtype)
+    result = _pw_epilogue(pw, ins, maps, out2, out_elt, pw_bias is not None, pw_scale is not None)
+    out_t = ir.RankedTensorType.get(list(block.output_shape), out_elt)
+    return tensor.expand_shape(out_t, result, out_reassoc, [], list(block.output_shape))
+
+
+def _pw_epilogue(
+    pw,
+    ins: list[ir.Value],
+    maps: list[ir.AffineMap],
+    shape: list[int],
+    out_elt: ir.Type,
+    bias: bool,
+    scale: bool,
+) -> ir.Value:
+    """The pointwise conv's epilogue (bias, activation or requantization, then the residual,
+    the last of ``ins``) as a ``linalg.generic`` tagged ``dwmlir.pw_epilogue``."""
     parallel = ir.Attribute.parse("#linalg.iterator_type<parallel>")
     op = linalg.GenericOp(
-        [ir.RankedTensorType.get(out2, out_elt)],
+        [ir.RankedTensorType.get(shape, out_elt)],
         ins,
-        [tensor.empty(out2, out_elt)],
+        [tensor.empty(shape, out_elt)],
         ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps]),
-        ir.ArrayAttr.get([parallel] * 2),
+        ir.ArrayAttr.get([parallel] * len(shape)),
     )
     op.operation.attributes[PW_EPILOGUE_ATTR] = epilogue_attr(pw.epilogue, residual=pw.residual)
     body = op.regions[0].blocks.append(*[ir.RankedTensorType(v.type).element_type for v in ins], out_elt)
     with ir.InsertionPoint(body):
         args = list(body.arguments)
-        b = args[1] if pw_bias is not None else None
-        sc = args[1 + (pw_bias is not None)] if pw_scale is not None else None
+        b = args[1] if bias else None
+        sc = args[1 + bias] if scale else None
         y = apply_epilogue(args[0], pw.epilogue, b, sc, exact_exp=True)
         if pw.residual:
             y = arith.addf(y, args[len(ins) - 1])
         linalg.YieldOp([y])
-    out_t = ir.RankedTensorType.get(list(block.output_shape), out_elt)
-    return tensor.expand_shape(out_t, op.result, out_reassoc, [], list(block.output_shape))
+    return op.result
 
 
 def _pointwise_channels_first(
@@ -213,25 +228,9 @@ def _pointwise_channels_first(
         ins.append(tensor.collapse_shape(ir.RankedTensorType.get(out3, elt), block_input, reassoc))
         maps.append(ident)
     maps.append(ident)
-    op = linalg.GenericOp(
-        [ir.RankedTensorType.get(out3, elt)],
-        ins,
-        [tensor.empty(out3, elt)],
-        ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps]),
-        ir.ArrayAttr.get([par] * 3),
-    )
-    op.operation.attributes[PW_EPILOGUE_ATTR] = epilogue_attr(pw.epilogue, residual=pw.residual)
-    body = op.regions[0].blocks.append(*([elt] * (len(ins) + 1)))
-    with ir.InsertionPoint(body):
-        args = list(body.arguments)
-        y = apply_epilogue(
-            args[0], pw.epilogue, args[1] if pw_bias is not None else None, None, exact_exp=True
-        )
-        if pw.residual:
-            y = arith.addf(y, args[len(ins) - 1])
-        linalg.YieldOp([y])
+    result = _pw_epilogue(pw, ins, maps, out3, elt, pw_bias is not None, False)
     out_t = ir.RankedTensorType.get(list(block.output_shape), elt)
-    return tensor.expand_shape(out_t, op.result, reassoc, [], list(block.output_shape))
+    return tensor.expand_shape(out_t, result, reassoc, [], list(block.output_shape))
 
 
 def build_kernel_module(spec: ConvSpec | BlockSpec) -> ir.Module:

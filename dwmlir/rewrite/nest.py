@@ -252,6 +252,26 @@ def unrolled_w_taps(seg: Segment) -> bool:
     return seg.kmin <= seg.kmax and seg.taps <= MAX_UNROLLED_W_TAPS
 
 
+def over_w_taps(
+    seg: Segment,
+    acc: ir.Value,
+    tap: Callable[[Index, ir.Value], ir.Value],
+    bounds: Callable[[], tuple[Index, Index]] | None = None,
+) -> ir.Value:
+    """``acc`` through ``tap(k, acc)`` for every W tap of ``seg``: unrolled when the taps are
+    static and few, else in an ``scf.for`` (over ``bounds()`` for a merged border segment)."""
+    if unrolled_w_taps(seg):
+        for k in range(seg.kmin, seg.kmax + 1):
+            acc = tap(k, acc)
+        return acc
+    lo, hi = bounds() if seg.kmin > seg.kmax and bounds is not None else (seg.kmin, seg.kmax + 1)
+    for_op = scf.ForOp(index(lo), index(hi), index(1), [acc])
+    no_unroll(for_op)
+    with ir.InsertionPoint(for_op.body):
+        scf.YieldOp([tap(for_op.induction_variable, for_op.inner_iter_args[0])])
+    return for_op.results[0]
+
+
 def w_segments(geo: ConvGeometry) -> list[Segment]:
     """The W segments, with a border of more than ``MAX_STATIC_BORDER`` segments merged into
     one whose tap range is computed per output at run time (``kmin > kmax`` marks it).

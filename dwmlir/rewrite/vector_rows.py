@@ -57,11 +57,10 @@ from .nest import (
     is_zero_constant,
     loop,
     loop_step,
-    no_unroll,
     output_rows,
+    over_w_taps,
     tap_bounds,
     tiles,
-    unrolled_w_taps,
     w_segments,
 )
 from .pointwise import FusedPointwise, PointwiseGemm, PointwiseGemmFirst, tile_pixels
@@ -394,16 +393,7 @@ class _Emitter:
             return self.mac(acc_v, x, vector.broadcast(self.vt, tap))
 
         def taps(k_idx: list[Index], accs: list[ir.Value]) -> list[ir.Value]:
-            if unrolled_w_taps(seg):
-                acc_v = accs[0]
-                for k in range(seg.kmin, seg.kmax + 1):
-                    acc_v = one(k, k_idx, acc_v)
-                return [acc_v]
-            for_op = scf.ForOp(index(seg.kmin), index(seg.kmax + 1), index(1), accs)  # a long filter
-            no_unroll(for_op)
-            with ir.InsertionPoint(for_op.body):
-                scf.YieldOp([one(for_op.induction_variable, k_idx, for_op.inner_iter_args[0])])
-            return list(for_op.results)
+            return [over_w_taps(seg, accs[0], lambda k, a: one(k, k_idx, a))]
 
         (acc_v,) = accumulate_outer_taps(geo, combo, o_idx, [start], taps)
         return acc_v
@@ -500,18 +490,10 @@ class _Emitter:
                 return acc_v
 
             def taps(k_idx: list[Index], accs: list[ir.Value]) -> list[ir.Value]:
-                if unrolled_w_taps(seg):
-                    acc_v = accs[0]
-                    for k in range(seg.kmin, seg.kmax + 1):
-                        acc_v = tap(k, k_idx, acc_v)
-                    return [acc_v]
-                # A wide border (``w_segments``: this column's taps at run time) or a long filter.
-                bounds = tap_bounds(geo, w, index(ow)) if seg.kmin > seg.kmax else (seg.kmin, seg.kmax + 1)
-                for_op = scf.ForOp(index(bounds[0]), index(bounds[1]), index(1), accs)
-                no_unroll(for_op)
-                with ir.InsertionPoint(for_op.body):
-                    scf.YieldOp([tap(for_op.induction_variable, k_idx, for_op.inner_iter_args[0])])
-                return list(for_op.results)
+                def bounds() -> tuple[ir.Value, ir.Value]:  # a wide border: this column's taps
+                    return tap_bounds(geo, w, index(ow))
+
+                return [over_w_taps(seg, accs[0], lambda k, a: tap(k, k_idx, a), bounds)]
 
             at = [*dest_at, j0]
             start = self.zero_vector(self.vt) if zero_start else self._start(init, dest, at, mask)
