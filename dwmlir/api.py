@@ -80,7 +80,7 @@ def _operands(spec: ConvSpec | BlockSpec, given: Sequence[object]) -> list[np.nd
     weights, in ABI order) as arrays of their element types and shapes."""
     import numpy as np
 
-    wanted = [a for a in as_block(spec).buffers if a.name != "output"]
+    wanted = as_block(spec).inputs
     if len(given) != len(wanted):
         names = ", ".join(a.name for a in wanted)
         raise UserError(f"{spec.name} takes {len(wanted)} buffers ({names}), got {len(given)}")

@@ -90,7 +90,7 @@ def block_reference(
     ``params``: the epilogue's buffers in ABI order (``bias``, ``requant_scale``).
     """
     block = as_block(spec)
-    named = dict(zip([a.name for a in block.buffers[2:-1]], params, strict=True))
+    named = block.named_params(params)
     bias, scale = named.get("bias"), named.get("requant_scale")
     dw = _depthwise_layer(block, inp, flt, bias, scale)
     pw = block.pointwise
@@ -201,7 +201,7 @@ def compare_block(spec: ConvSpec | BlockSpec, got: np.ndarray, want: np.ndarray,
     taps = int(np.prod(conv.kernel))
     with np.errstate(invalid="ignore"):
         magnitude = depthwise_reference(conv, np.abs(inp), np.abs(flt)).astype(np.float64)
-    named = dict(zip([a.name for a in block.buffers[2:-1]], operands[2:], strict=True))
+    named = block.named_params(operands[2:])
     if block.epilogue.bias:
         magnitude = magnitude + np.abs(per_channel(block, named["bias"].astype(np.float64)))
     slope = _LIPSCHITZ[block.epilogue.activation.kind]

@@ -55,7 +55,7 @@ def render_harness(spec: ConvSpec | BlockSpec) -> str:
     """The driver's arguments are the kernel's buffers in ABI order, as files: inputs, then output."""
     block = as_block(spec)
     conv = block.conv
-    inputs = [a for a in block.buffers if a.name != "output"]
+    inputs = block.inputs
     # Locals are dwmlir_-prefixed: a kernel may be called input, filter or output.
     loads = [
         f"  {a.c_type} *dwmlir_{a.name} = dwmlir_load(dwmlir_argv[{i + 1}], {a.bytes}u);"

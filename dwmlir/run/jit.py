@@ -36,7 +36,7 @@ def _driver_text(block: BlockSpec) -> str:
     nbytes = _out_bytes(block)
     words = -(-nbytes // 4)
     bits_t = f"memref<{words}xi32>"
-    inputs = [a for a in block.buffers if a.name != "output"]
+    inputs = block.inputs
     globals_ = [
         f'memref.global "private" constant @dwmlir_{a.name} : '
         f"{_memref(a.shape, str(element_type(a.dtype)))} = uninitialized"
@@ -89,10 +89,7 @@ def build_jit_module(spec: ConvSpec | BlockSpec, kernel_llvm: str, *operands: np
     ``operands``: the kernel's input buffers in ABI order (input, filter, [bias, scale]).
     """
     block = as_block(spec)
-    data = {
-        a.name: (a, arr)
-        for a, arr in zip([a for a in block.buffers if a.name != "output"], operands, strict=True)
-    }
+    data = {a.name: (a, arr) for a, arr in zip(block.inputs, operands, strict=True)}
     with ir.Context(), ir.Location.unknown():
         driver = ir.Module.parse(_driver_text(block))
         for op in driver.body.operations:

@@ -60,7 +60,7 @@ def _run_aot(art: Artefacts, tmp: Path, operands: Sequence[np.ndarray], bits: Se
     exe = tmp / "driver"
     link_harness(target, tmp / "driver.c", tmp / "kernel", tmp / "kernel" / f"{block.name}.o", exe)
     files = []
-    for arg, arr in zip([a for a in block.buffers if a.name != "output"], operands, strict=True):
+    for arg, arr in zip(block.inputs, operands, strict=True):
         files.append(tmp / f"{arg.name}.bin")
         files[-1].write_bytes(np.ascontiguousarray(arr, dtype=arg.np_dtype).tobytes())
     for vb in bits:
@@ -148,8 +148,8 @@ def run_on_data(
     """
     block = as_block(spec)
     operands = [inp, flt, *params]
-    if len(operands) != len(block.buffers) - 1:
-        names = ", ".join(a.name for a in block.buffers[2:-1])
+    if len(operands) != len(block.inputs):
+        names = ", ".join(a.name for a in block.inputs[2:])
         raise UserError(f"{block.name} takes {names or 'no epilogue buffers'}: pass them as params")
     bits: Sequence[int | None] = default_vector_bits(target) if vector_bits is None else vector_bits
     if not target.scalable:

@@ -162,11 +162,6 @@ class BlockSpec:
         return self.conv.channels * self.conv.multiplier
 
     @property
-    def acc_dtype(self) -> str:
-        """Element type of the conv's accumulators (what the epilogue starts from)."""
-        return self.conv.out_dtype
-
-    @property
     def dw_dtype(self) -> str:
         """Element type of the depthwise layer's result (after its epilogue)."""
         return "i8" if self.epilogue.requantize else self.conv.out_dtype
@@ -242,6 +237,16 @@ class BlockSpec:
     @property
     def buffers(self) -> tuple[KernelArg, ...]:
         return tuple(a for a in self.args if a.is_buffer)
+
+    @property
+    def inputs(self) -> tuple[KernelArg, ...]:
+        """The buffers the kernel reads, in ABI order: input, filter, then the block's own."""
+        return self.buffers[:-1]
+
+    def named_params(self, params) -> dict:
+        """The block's own buffers (bias, scales, pointwise weights) by name, from ``params``
+        given in ABI order after input and filter."""
+        return dict(zip([a.name for a in self.inputs[2:]], params, strict=True))
 
     def describe(self) -> str:
         parts = [p for p in (self.epilogue.describe(), self.pointwise and self.pointwise.describe()) if p]
