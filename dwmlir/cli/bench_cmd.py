@@ -41,6 +41,14 @@ def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def _add_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("benchmarking")
+    g.add_argument(
+        "--set",
+        choices=("kernels", "blocks"),
+        default="kernels",
+        help="kernels: depthwise convs against C baselines (default); blocks: fused "
+        "depthwise-separable blocks (MobileNetV2's 17, MobileNetV1's 13, a 1-D Conformer block) "
+        "against dwmlir's unfused kernels and a hand-written ACLE block (--quick: two tiny blocks)",
+    )
     g.add_argument("--quick", action="store_true", help="a few small kernels (the test suite's set)")
     g.add_argument(
         "--kernels",
@@ -94,6 +102,8 @@ def _cpus(text: str | None) -> tuple[str, ...]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.set == "blocks":
+        return _cmd_bench_blocks(args)
     from ..bench.host import host_comparison
     from ..bench.report import BenchRun, render_table, write_json, write_plots
     from ..bench.runner import run_bench
@@ -140,3 +150,46 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.plots is not None:
         print(write_plots(run, args.plots))
     return 0 if run.ok else 1
+
+
+def _cmd_bench_blocks(args: argparse.Namespace) -> int:
+    """``--set blocks``: fused blocks, their unfused pipeline and the ACLE block (bench/blocks.py)."""
+    import json
+
+    from ..artefact.writer import write_output
+    from ..bench.blocks import blocks_json, quick_block_set, render_blocks, run_blocks, select_blocks
+    from ..run import check_vector_bits
+
+    if args.list:
+        for title, blocks in (("quick", quick_block_set()), ("blocks", select_blocks(None, False))):
+            print(f"{title} block set:")
+            for b in blocks:
+                print(f"  {b.name:<14} {b.layer}")
+        return 0
+    for flag, given in (("--plots", args.plots is not None), ("--no-baselines", args.no_baselines)):
+        if given:
+            raise UserError(f"{flag} applies to --set kernels only: drop it, or drop --set blocks")
+    bits = check_vector_bits(parse_int_list(args.vector_bits, "vector lengths"))
+    cpus = _cpus(args.cpus)
+    if args.jobs is not None and args.jobs < 1:
+        raise UserError(f"--jobs must be >= 1, got {args.jobs}")
+    names = _csv(args.kernels) if args.kernels is not None else None
+    if names is not None and not names:
+        raise UserError("--kernels needs at least one name (see --set blocks --list)")
+    blocks = select_blocks(names, args.quick)
+    if args.json is not None and not args.json.parent.is_dir():
+        raise UserError(f"cannot write --json {args.json}: directory {args.json.parent} does not exist")
+    set_name = "selected" if names else ("quick block set" if args.quick else "block set")
+
+    def progress(message: str) -> None:
+        print(f"bench: {message}", file=sys.stderr, flush=True)
+
+    start = time.perf_counter()
+    results = run_blocks(blocks, bits, cpus, seed=args.seed, jobs=args.jobs, progress=progress)
+    seconds = time.perf_counter() - start
+    print(render_blocks(results, bits, cpus, seconds, set_name))
+    if args.json is not None:
+        doc = blocks_json(results, bits, cpus, seconds, set_name)
+        write_output(str(args.json), (json.dumps(doc, indent=1) + "\n").encode(), flag="--json")
+        print(f"json: {args.json}")
+    return 0 if all(r.status == "ok" for res in results for r in res.runs) else 1
