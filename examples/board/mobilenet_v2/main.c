@@ -137,12 +137,12 @@ static float *run_block(const struct block *b, const float *x) {
         sumsq += acc * acc;
       }
     }
-  printf("%-30s %2dx%2dx%3d", b->name, b->h, b->w, b->cin);
+  printf("%-30s %3dx%3dx%3d", b->name, b->h, b->w, b->cin);
   if (b->expand)
     printf(" e%4zu", c);
   else
     printf("      ");
-  printf(" s%d%s -> %2dx%2dx%3d: rms %.2f max|err| %.1e %s\n", b->stride, b->residual ? " +res" : "     ", b->oh,
+  printf(" s%d%s -> %3dx%3dx%3d: rms %.2f max|err| %.1e %s\n", b->stride, b->residual ? " +res" : "     ", b->oh,
          b->ow, b->cout, sqrt(sumsq / (double)(pixels * cout)), worst, bad ? "FAIL" : "ok");
   free(ef), free(eb), free(flt), free(bias), free(pwf), free(pwb), free(e), free(dw);
   if (bad) {
