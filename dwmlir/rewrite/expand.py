@@ -38,6 +38,7 @@ from ..ir.builder import zero_constant
 from ..ir.epilogue import apply_epilogue
 from ..spec import Epilogue
 from .nest import ConvGeometry, Index, affine, index, loop, loop_step, no_unroll
+from .pointwise import K_UNROLL
 
 SCRATCH_BYTES = 48 * 1024  # window + pointwise tile: 64 KiB of L1D less room for weights
 MAX_TILE_COLS = 32  # output columns per tile (W); 3-D tiles are at most 8 x 8 (H x W)
@@ -187,12 +188,20 @@ class ExpandGemm:
                     accs[i * GEMM_VECTORS + j] = vector.fma(a, wv, accs[i * GEMM_VECTORS + j])
             return accs
 
+        # CIN in steps of K_UNROLL (fewer loop and address instructions), the rest straight.
         accs = [em.zero_vector(em.vt)] * (pixels * GEMM_VECTORS)
-        for_op = scf.ForOp(index(0), index(ex.cin), index(1), accs)
-        no_unroll(for_op)
-        with ir.InsertionPoint(for_op.body):
-            scf.YieldOp(k_step(for_op.induction_variable, list(for_op.inner_iter_args)))
-        accs = list(for_op.results)
+        main = ex.cin - ex.cin % K_UNROLL
+        if main:
+            for_op = scf.ForOp(index(0), index(main), index(K_UNROLL), accs)
+            no_unroll(for_op)
+            with ir.InsertionPoint(for_op.body):
+                step = list(for_op.inner_iter_args)
+                for u in range(K_UNROLL):
+                    step = k_step(affine(for_op.induction_variable, 1, 0, 1, u), step)
+                scf.YieldOp(step)
+            accs = list(for_op.results)
+        for k in range(main, ex.cin):
+            accs = k_step(k, accs)
         biases = [
             em.read(em.vt, ex.bias, [c], m) if ex.bias is not None else None
             for c, m in zip(wcols, masks, strict=True)
