@@ -1,0 +1,1 @@
+def import_onnx(*a, **k): raise NotImplementedError
