@@ -112,6 +112,15 @@ def c_name(text: str) -> str:
     return name if not name[0].isdigit() else f"l{name}"
 
 
+def default_name(text: str) -> str:
+    """A library name from a model's class or file name; ``_net`` appended if that alone is not
+    a usable name (``double.onnx``: ``double`` is a C keyword)."""
+    from ..spec import name_problem
+
+    name = c_name(text).lower()
+    return name if name_problem(name) is None else f"{name}_net"
+
+
 def plan_layers(nodes: list[Node], outputs: set[str], lib: str) -> list[Layer]:
     """Every depthwise conv of ``nodes`` as a kernel named ``lib_<layer>``, with what follows
     it fused; ``outputs`` are the model's outputs (they must stay visible)."""

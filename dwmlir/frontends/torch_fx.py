@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..spec import Activation, check_name
-from .graph import Node, c_name, plan_layers
+from .graph import Node, default_name, plan_layers
 from .model import ImportedModel, build_model
 
 
@@ -177,34 +177,7 @@ def from_torch(
     cpu: str | None = None,
     jobs: int | None = None,
 ) -> ImportedModel:
-    """Compile every depthwise conv of a PyTorch module, with what follows it fused.
-
-    The module is traced with ``torch.fx`` and run on ``example_input`` (which fixes every
-    shape). Each ``Conv1d/2d/3d`` with ``groups == in_channels`` (``out_channels = M *
-    in_channels`` included) becomes one kernel, with a following BatchNorm folded into its
-    weights and bias, a following ReLU, ReLU6, Hardtanh, SiLU or Hardswish, then a following
-    1x1 conv (with its BatchNorm and activation, and a residual add of the block's input)
-    fused in. Padding (ints, ``'same'``, ``'valid'``), stride and dilation map exactly. The
-    kernels are channels-last: weights are transposed at import, and the returned model
-    transposes activations. Everything else (the stem, expand 1x1 convs, pooling, linear
-    layers) stays in PyTorch.
-
-    Writes ``libNAME.a``, ``NAME.h``, ``NAME_weights.c`` and ``NAME.json`` into ``out_dir``
-    (if given). Returns an :class:`ImportedModel`: call it to run the compiled layers under
-    qemu, or ``.check()`` to compare each with the module's own output.
-
-    Example::
-
-        >>> import torch, dwmlir
-        >>> net = torch.nn.Sequential(
-        ...     torch.nn.Conv2d(16, 16, 3, padding=1, groups=16, bias=False),
-        ...     torch.nn.BatchNorm2d(16), torch.nn.ReLU6(), torch.nn.Conv2d(16, 24, 1)).eval()
-        >>> m = dwmlir.from_torch(net, torch.randn(1, 16, 20, 20), out_dir="build/net", name="net")
-        >>> [layer.kernel for layer in m.layers]
-        ['net_0']
-        >>> all(c.ok for c in m.check(vector_bits=[128, 512]))
-        True
-    """
+    """See :func:`dwmlir.from_torch`."""
     torch = _torch()
     from torch.fx.passes.shape_prop import ShapeProp
 
@@ -216,7 +189,7 @@ def from_torch(
             "running statistics, which only eval mode uses)"
         )
     x = _as_tensor(torch, example_input)
-    lib = check_name(name if name is not None else c_name(type(module).__name__).lower(), "model name")
+    lib = check_name(name if name is not None else default_name(type(module).__name__), "model name")
     try:
         gm = torch.fx.symbolic_trace(module)
     except Exception as exc:  # noqa: BLE001 - any tracing failure is the model's
