@@ -134,7 +134,7 @@ def randomize(model: nn.Module, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
     with torch.no_grad():
         for m in model.modules():
-            if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
+            if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d | nn.BatchNorm3d):
                 m.weight.uniform_(0.5, 1.5)
                 m.bias.uniform_(-0.5, 0.5)
                 m.running_mean.uniform_(-0.5, 0.5)
@@ -154,3 +154,12 @@ def export_onnx(model: nn.Module, x: torch.Tensor, path: str) -> None:
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         warnings.simplefilter("ignore")
         torch.onnx.export(model, (x,), path, dynamo=True, verbose=False, external_data=False)
+
+
+def report(net, framework: str, vector_bits=(128, 512)) -> None:
+    """Each imported kernel, then each layer's check at each vector length, then the count."""
+    print(net.summary())
+    checks = net.check(vector_bits=list(vector_bits))
+    for c in checks:
+        print(f"{c.kernel} {c.vector_bits} {'ok' if c.ok else 'MISMATCH'} err={c.max_abs_err:.2g} tol={c.tolerance:.2g}")
+    print(f"{sum(c.ok for c in checks)}/{len(checks)} layer runs match {framework}")

@@ -1,0 +1,47 @@
+# MobileNetV2 (width 0.35, 32x32 input, random weights and BatchNorm statistics), imported from
+# PyTorch and from its ONNX export: each of its 17 depthwise layers becomes one fused kernel
+# (BatchNorm folded, ReLU6, the linear 1x1 project conv and its BatchNorm); the 1x1 expand
+# convs and the residual adds (of the expand's input) stay in the framework. Every kernel runs
+# under qemu at 128 and 512 bits and matches torch, then onnxruntime.
+# REQUIRES: qemu-aarch64, aarch64-cc
+# RUN: rm -rf %t && mkdir -p %t
+# RUN: %PYTHON %s %t | FileCheck %s
+
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent / "Inputs"))
+import models  # noqa: E402
+
+import dwmlir  # noqa: E402
+
+tmp = Path(sys.argv[1])
+model = models.randomize(models.MobileNetV2(width=0.35))
+x = torch.randn(1, 3, 32, 32)
+
+# CHECK-LABEL: kernel
+# CHECK-NEXT: mnv2_features_1_conv_0_0 depthwise_conv_2d_nhwc_hwc 1x16x16x8 bias, relu6; pointwise 8, bias
+# CHECK-NEXT: mnv2_features_2_conv_1_0 depthwise_conv_2d_nhwc_hwc 1x8x8x8 bias, relu6; pointwise 8, bias
+# CHECK-COUNT-14: mnv2_features_{{[0-9]+}}_conv_1_0 depthwise_conv_2d_nhwc_hwc {{.*}} bias, relu6; pointwise {{[0-9]+}}, bias
+# CHECK-NEXT: mnv2_features_17_conv_1_0 depthwise_conv_2d_nhwc_hwc 1x1x1x112 bias, relu6; pointwise 112, bias
+# CHECK-COUNT-34: mnv2_features_{{.*}} ok
+# CHECK-NEXT: 34/34 layer runs match PyTorch
+net = dwmlir.from_torch(model, x, out_dir=tmp / "torch", name="mnv2", jobs=2)
+models.report(net, "PyTorch")
+
+# The header and the weights source are written, one apply function per layer.
+# CHECK: files: libmnv2.a mnv2.h mnv2.json mnv2_weights.c
+# CHECK-NEXT: apply: 17
+print("files:", *sorted(net.paths))
+print("apply:", (tmp / "torch" / "mnv2.h").read_text().count("_apply(const float *input, float *output);"))
+
+# CHECK-LABEL: kernel
+# CHECK-NEXT: mnv2_onnx_features_1_conv_0_0 depthwise_conv_2d_nhwc_hwc 1x16x16x8 bias, relu6; pointwise 8, bias
+# CHECK-COUNT-16: mnv2_onnx_features_{{[0-9]+}}_conv_1_0 depthwise_conv_2d_nhwc_hwc {{.*}} bias, relu6; pointwise {{[0-9]+}}, bias
+# CHECK-COUNT-34: mnv2_onnx_features_{{.*}} ok
+# CHECK-NEXT: 34/34 layer runs match onnxruntime
+models.export_onnx(model, x, str(tmp / "mnv2.onnx"))
+net = dwmlir.import_onnx(tmp / "mnv2.onnx", out_dir=tmp / "onnx", name="mnv2_onnx", jobs=2)
+models.report(net, "onnxruntime")
