@@ -36,7 +36,10 @@ def add_import_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--name", default=None, metavar="NAME", help="library name (default: the file's stem)")
     p.add_argument(
-        "--target", default=DEFAULT_TARGET, metavar="TARGET", help="as for 'dwmlir compile' (default: %(default)s)"
+        "--target",
+        default=DEFAULT_TARGET,
+        metavar="TARGET",
+        help="as for 'dwmlir compile' (default: %(default)s)",
     )
     p.add_argument("--cpu", default=None, metavar="NAME", help="as for 'dwmlir compile'")
     p.add_argument(
@@ -74,9 +77,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise UserError(f"-j must be >= 1, got {args.jobs}")
     bits = check_vector_bits(parse_int_list(args.vector_bits, "--vector-bits"))
     start = time.perf_counter()
-    model = import_onnx(
-        args.model, args.target, args.output, name=args.name, cpu=args.cpu, jobs=args.jobs
-    )
+    model = import_onnx(args.model, args.target, args.output, name=args.name, cpu=args.cpu, jobs=args.jobs)
     print(model.summary())
     print(f"{len(model.layers)} kernels for {model.target} in {time.perf_counter() - start:.1f} s")
     for path in model.paths.values():

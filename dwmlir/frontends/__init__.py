@@ -49,10 +49,16 @@ def from_torch(
         ...     torch.nn.Conv2d(16, 16, 3, padding=1, groups=16, bias=False),
         ...     torch.nn.BatchNorm2d(16), torch.nn.ReLU6(), torch.nn.Conv2d(16, 24, 1)).eval()
         >>> m = dwmlir.from_torch(net, torch.randn(1, 16, 20, 20), out_dir="build/net", name="net")
-        >>> [layer.kernel for layer in m.layers]
-        ['net_0']
-        >>> all(c.ok for c in m.check(vector_bits=[128, 512]))
-        True
+        >>> print(m.summary())
+        kernel  op                              output  fused
+        net_0   depthwise_conv_2d_nhwc_hwc  1x20x20x24  bias, relu6; pointwise 24, bias
+        >>> sorted(m.paths)
+        ['libnet.a', 'net.h', 'net.json', 'net_weights.c']
+        >>> out = m(torch.randn(1, 16, 20, 20))   # each layer under qemu, in torch's layout
+        >>> out["0"].shape
+        (1, 24, 20, 20)
+        >>> [(c.vector_bits, c.ok) for c in m.check(vector_bits=[128, 512])]
+        [(128, True), (512, True)]
     """
     from .torch_fx import from_torch as impl
 
@@ -79,12 +85,20 @@ def import_onnx(
     file's stem. Returns an :class:`ImportedModel`; its ``check()`` runs each layer under
     qemu and compares it with onnxruntime.
 
-    Example::
+    Example (a model exported from PyTorch; ``dwmlir import dw1d.onnx -o build/dw1d --check``
+    does the same from the command line)::
 
-        >>> import dwmlir
-        >>> m = dwmlir.import_onnx("mobilenet_v2.onnx", out_dir="build/mnv2")
-        >>> print(m.summary())          # one line per kernel
-        >>> bad = [c for c in m.check(vector_bits=[128, 512]) if not c.ok]
+        >>> import contextlib, io, torch, dwmlir
+        >>> net = torch.nn.Sequential(torch.nn.Conv1d(8, 8, 5, padding=2, groups=8), torch.nn.SiLU())
+        >>> with contextlib.redirect_stdout(io.StringIO()):  # the exporter's progress lines
+        ...     _ = torch.onnx.export(net.eval(), (torch.randn(1, 8, 30),), "dw1d.onnx", dynamo=True,
+        ...                           external_data=False)
+        >>> m = dwmlir.import_onnx("dw1d.onnx", out_dir="build/dw1d")
+        >>> print(m.summary())
+        kernel  op                          output  fused
+        dw1d_0  depthwise_conv_1d_nwc_wc  1x30x8  bias, silu
+        >>> [(c.vector_bits, c.ok) for c in m.check(vector_bits=[128, 512])]
+        [(128, True), (512, True)]
     """
     from .onnx_graph import import_onnx as impl
 

@@ -26,7 +26,9 @@ def _onnx() -> Any:
     try:
         import onnx
     except ImportError:
-        raise UserError("dwmlir import needs onnx: pip install -e '.[frontends]' (tools/setup.sh does)") from None
+        raise UserError(
+            "dwmlir import needs onnx: pip install -e '.[frontends]' (tools/setup.sh does)"
+        ) from None
     return onnx
 
 
@@ -100,9 +102,9 @@ def _nodes(model: Any) -> tuple[list[Node], set[str], str, tuple[int, ...]]:
     x_name = inputs[0].name
     x_shape = shapes[x_name]
     if any(d < 1 for d in x_shape):
+        dims = "x".join(str(d) if d > 0 else "?" for d in x_shape)
         raise UserError(
-            f"model input '{x_name}' has dynamic dims ({'x'.join(str(d) if d > 0 else '?' for d in x_shape)}): "
-            "export it with a fixed input shape"
+            f"model input '{x_name}' has dynamic dims ({dims}): export it with a fixed input shape"
         )
     # SiLU: x * Sigmoid(x); the Sigmoid is dropped when the Mul is its only reader.
     readers: dict[str, int] = {}
@@ -137,7 +139,9 @@ def _nodes(model: Any) -> tuple[list[Node], set[str], str, tuple[int, ...]]:
         attrs = _attrs(n)
         op = n.op_type if n.domain in ("", "ai.onnx") else f"{n.domain}.{n.op_type}"
         if i in silu:
-            out.append(Node(n.name or y, "act", **{**base, "inputs": (silu[i],)}, activation=Activation("silu")))
+            out.append(
+                Node(n.name or y, "act", **{**base, "inputs": (silu[i],)}, activation=Activation("silu"))
+            )
         elif op in ("Identity", "Dropout") and len(ins) == 1:
             alias[y] = ins[0]
         elif op == "Conv" and len(n.input) >= 2 and n.input[1] not in consts:

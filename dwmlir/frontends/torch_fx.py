@@ -158,7 +158,12 @@ def _nodes(torch: Any, gm: Any) -> tuple[list[Node], set[str]]:
         act = _activation_function(torch, n) if n.op in ("call_function", "call_method") else None
         if act is not None and len(ins) == 1:
             out.append(Node(name, "act", **base, activation=act))
-        elif n.op == "call_function" and n.target in (operator.add, torch.add) and len(ins) == 2 and not n.kwargs:
+        elif (
+            n.op == "call_function"
+            and n.target in (operator.add, torch.add)
+            and len(ins) == 2
+            and not n.kwargs
+        ):
             out.append(Node(name, "add", **base))
         elif n.op == "call_method" and n.target in ("contiguous",) and len(ins) == 1:
             alias[n.name] = ins[0]
@@ -200,9 +205,10 @@ def from_torch(
     try:
         with torch.no_grad():
             ShapeProp(gm).propagate(x)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - ShapeProp wraps the module's own error
+        why = _first_line(exc.__cause__ or exc)
         raise UserError(
-            f"{type(module).__name__} fails on the example input of shape {tuple(x.shape)}: {_first_line(exc)}"
+            f"{type(module).__name__} fails on the example input of shape {tuple(x.shape)}: {why}"
         ) from None
     nodes, outputs = _nodes(torch, gm)
     layers = plan_layers(nodes, outputs, lib)

@@ -87,14 +87,18 @@ for cls, shape in ((Net2d, (1, 8, 13, 13)), (Net1d, (2, 12, 40)), (Net3d, (1, 8,
     outs = net(x2, vector_bits=256)
     print("call:", *(f"{k} {tuple(v.shape)}" for k, v in outs.items()))
     models.export_onnx(model, x, str(tmp / f"{cls.__name__}.onnx"))
-    onnx_net = dwmlir.import_onnx(tmp / f"{cls.__name__}.onnx", jobs=2)
+    onnx_net = dwmlir.import_onnx(tmp / f"{cls.__name__}.onnx", name=cls.__name__.lower(), jobs=2)
     models.report(onnx_net, "onnxruntime")
     if cls is Net2d:
         torch.set_grad_enabled(False)
         # The same call through the torch module's own layers: the residual block's output.
-        want = model.pw_bn(model.pw(nn.functional.relu6(model.c_bn(model.c(
-            nn.functional.relu(model.bn(model.b(model.clamp(model.a(x2)))))))))) + nn.functional.relu(
-            model.bn(model.b(model.clamp(model.a(x2)))))
+        want = model.pw_bn(
+            model.pw(
+                nn.functional.relu6(
+                    model.c_bn(model.c(nn.functional.relu(model.bn(model.b(model.clamp(model.a(x2)))))))
+                )
+            )
+        ) + nn.functional.relu(model.bn(model.b(model.clamp(model.a(x2)))))
         print("residual block vs torch:", float((torch.from_numpy(outs["c"]) - want).abs().max()) < 1e-4)
 
 # CHECK: call: a (1, 16, 7, 7) b (1, 16, 7, 7) c (1, 16, 7, 7)

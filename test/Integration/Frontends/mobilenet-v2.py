@@ -2,7 +2,8 @@
 # PyTorch and from its ONNX export: each of its 17 depthwise layers becomes one fused kernel
 # (BatchNorm folded, ReLU6, the linear 1x1 project conv and its BatchNorm); the 1x1 expand
 # convs and the residual adds (of the expand's input) stay in the framework. Every kernel runs
-# under qemu at 128 and 512 bits and matches torch, then onnxruntime.
+# under qemu at 128 and 512 bits and matches torch, then onnxruntime. The ONNX import maps to
+# the same kernels (same names and specs), so it reuses the library built in this process.
 # REQUIRES: qemu-aarch64, aarch64-cc
 # RUN: rm -rf %t && mkdir -p %t
 # RUN: %PYTHON %s %t | FileCheck %s
@@ -28,7 +29,7 @@ x = torch.randn(1, 3, 32, 32)
 # CHECK-NEXT: mnv2_features_17_conv_1_0 depthwise_conv_2d_nhwc_hwc 1x1x1x112 bias, relu6; pointwise 112, bias
 # CHECK-COUNT-34: mnv2_features_{{.*}} ok
 # CHECK-NEXT: 34/34 layer runs match PyTorch
-net = dwmlir.from_torch(model, x, out_dir=tmp / "torch", name="mnv2", jobs=2)
+net = torch_net = dwmlir.from_torch(model, x, out_dir=tmp / "torch", name="mnv2", jobs=2)
 models.report(net, "PyTorch")
 
 # The header and the weights source are written, one apply function per layer.
@@ -38,10 +39,13 @@ print("files:", *sorted(net.paths))
 print("apply:", (tmp / "torch" / "mnv2.h").read_text().count("_apply(const float *input, float *output);"))
 
 # CHECK-LABEL: kernel
-# CHECK-NEXT: mnv2_onnx_features_1_conv_0_0 depthwise_conv_2d_nhwc_hwc 1x16x16x8 bias, relu6; pointwise 8, bias
-# CHECK-COUNT-16: mnv2_onnx_features_{{[0-9]+}}_conv_1_0 depthwise_conv_2d_nhwc_hwc {{.*}} bias, relu6; pointwise {{[0-9]+}}, bias
-# CHECK-COUNT-34: mnv2_onnx_features_{{.*}} ok
+# CHECK-NEXT: mnv2_features_1_conv_0_0 depthwise_conv_2d_nhwc_hwc 1x16x16x8 bias, relu6; pointwise 8, bias
+# CHECK-COUNT-16: mnv2_features_{{[0-9]+}}_conv_1_0 depthwise_conv_2d_nhwc_hwc {{.*}} bias, relu6; pointwise {{[0-9]+}}, bias
+# CHECK-COUNT-34: mnv2_features_{{.*}} ok
 # CHECK-NEXT: 34/34 layer runs match onnxruntime
 models.export_onnx(model, x, str(tmp / "mnv2.onnx"))
-net = dwmlir.import_onnx(tmp / "mnv2.onnx", out_dir=tmp / "onnx", name="mnv2_onnx", jobs=2)
+net = dwmlir.import_onnx(tmp / "mnv2.onnx", out_dir=tmp / "onnx", name="mnv2", jobs=2)
 models.report(net, "onnxruntime")
+
+# CHECK-NEXT: same kernels as from PyTorch: True
+print("same kernels as from PyTorch:", [a.block for a in net.layers] == [b.block for b in torch_net.layers])

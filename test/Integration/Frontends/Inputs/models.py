@@ -35,7 +35,15 @@ class InvertedResidual(nn.Module):
 
 
 class MobileNetV2(nn.Module):
-    SETTINGS = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]]
+    SETTINGS = [
+        [1, 16, 1, 1],
+        [6, 24, 2, 2],
+        [6, 32, 3, 2],
+        [6, 64, 4, 2],
+        [6, 96, 3, 1],
+        [6, 160, 3, 2],
+        [6, 320, 1, 1],
+    ]
 
     def __init__(self, width: float = 1.0, classes: int = 10) -> None:
         super().__init__()
@@ -151,7 +159,11 @@ def export_onnx(model: nn.Module, x: torch.Tensor, path: str) -> None:
     import warnings
 
     logging.getLogger("torch").setLevel(logging.ERROR)
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    with (
+        warnings.catch_warnings(),
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+    ):
         warnings.simplefilter("ignore")
         torch.onnx.export(model, (x,), path, dynamo=True, verbose=False, external_data=False)
 
@@ -161,5 +173,7 @@ def report(net, framework: str, vector_bits=(128, 512)) -> None:
     print(net.summary())
     checks = net.check(vector_bits=list(vector_bits))
     for c in checks:
-        print(f"{c.kernel} {c.vector_bits} {'ok' if c.ok else 'MISMATCH'} err={c.max_abs_err:.2g} tol={c.tolerance:.2g}")
+        print(
+            f"{c.kernel} {c.vector_bits} {'ok' if c.ok else 'MISMATCH'} err={c.max_abs_err:.2g} tol={c.tolerance:.2g}"
+        )
     print(f"{sum(c.ok for c in checks)}/{len(checks)} layer runs match {framework}")
