@@ -124,6 +124,11 @@ def default_name(text: str) -> str:
 def plan_layers(nodes: list[Node], outputs: set[str], lib: str) -> list[Layer]:
     """Every depthwise conv of ``nodes`` as a kernel named ``lib_<layer>``, with what follows
     it fused; ``outputs`` are the model's outputs (they must stay visible)."""
+    calls: dict[str, int] = {}
+    for n in nodes:  # a module called twice is two layers: name, then name:2
+        calls[n.name] = calls.get(n.name, 0) + 1
+        if calls[n.name] > 1:
+            n.name = f"{n.name}:{calls[n.name]}"
     users: dict[str, list[Node]] = {}
     for n in nodes:
         for v in n.inputs:

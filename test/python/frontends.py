@@ -106,3 +106,27 @@ def test_bad_input():
     error(lambda: dwmlir.from_torch(nn.Sequential(dw()).eval(), x8, target="sve3"))
     net = dwmlir.from_torch(nn.Sequential(dw()).eval(), x8, name="small")
     error(lambda: net(torch.randn(1, 8, 12, 12)))
+
+
+class Twice(nn.Module):
+    """One depthwise conv module called twice (two layers, one set of weights)."""
+
+    def __init__(self):
+        super().__init__()
+        self.dw = dw(padding=1)
+
+    def forward(self, x):
+        return self.dw(torch.relu(self.dw(x)))
+
+
+# CHECK-LABEL: TEST: test_module_called_twice
+# CHECK-NEXT: twice_dw <- dw, relu
+# CHECK-NEXT: twice_dw_2 <- dw:2
+# CHECK-NEXT: 4/4 ok
+@run
+def test_module_called_twice():
+    net = dwmlir.from_torch(Twice().eval(), x8, name="twice")
+    for layer in net.layers:
+        print(layer.kernel, "<-", ", ".join(layer.fused))
+    checks = net.check(vector_bits=[128, 512])
+    print(f"{sum(c.ok for c in checks)}/{len(checks)} ok")
