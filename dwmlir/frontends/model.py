@@ -78,10 +78,10 @@ class LayerCheck:
     kernel_ok: bool
 
     def __str__(self) -> str:
-        where = f"{self.vector_bits} bits" if self.vector_bits else "natively"
+        where = f"at {self.vector_bits} bits" if self.vector_bits else "(fixed-width target)"
         verdict = "ok" if self.ok else "MISMATCH" if self.kernel_ok else "MISMATCH (kernel against numpy too)"
         return (
-            f"{self.kernel} (layer {self.layer}) at {where}: {verdict}, max|err| {self.max_abs_err:.3g} "
+            f"{self.kernel} (layer {self.layer}) {where}: {verdict}, max|err| {self.max_abs_err:.3g} "
             f"(tolerance {self.tolerance:.3g})"
         )
 

@@ -130,3 +130,16 @@ def test_module_called_twice():
         print(layer.kernel, "<-", ", ".join(layer.fused))
     checks = net.check(vector_bits=[128, 512])
     print(f"{sum(c.ok for c in checks)}/{len(checks)} ok")
+
+
+# Other targets: x86-64 natively, NEON under qemu without SVE, SVE specialized to 256 bits.
+# CHECK-LABEL: TEST: test_targets
+# CHECK-NEXT: host: t_0 (layer 0) (fixed-width target): ok
+# CHECK-NEXT: aarch64-neon: t_0 (layer 0) (fixed-width target): ok
+# CHECK-NEXT: aarch64-sve-vls256: t_0 (layer 0) at 256 bits: ok
+@run
+def test_targets():
+    net = nn.Sequential(nn.Conv2d(8, 16, 3, padding=1, groups=8), nn.ReLU(), nn.Conv2d(16, 8, 1)).eval()
+    for target in ("host", "aarch64-neon", "aarch64-sve-vls256"):
+        m = dwmlir.from_torch(net, x8, target=target, name="t")
+        print(f"{target}:", *(str(c).split(",")[0] for c in m.check()))
