@@ -33,10 +33,12 @@ def from_torch(
     in_channels`` included) becomes one kernel, with a following BatchNorm folded into its
     weights and bias, a following ReLU, ReLU6, Hardtanh, SiLU or Hardswish, then a following
     1x1 conv (with its BatchNorm and activation, and a residual add of the block's input)
-    fused in. Padding (ints, ``'same'``, ``'valid'``), stride and dilation map exactly. The
-    kernels are channels-last: weights are transposed at import, and the returned model
-    transposes activations. Everything else (the stem, expand 1x1 convs, pooling, linear
-    layers) stays in PyTorch.
+    fused in; a 1x1 conv (with its BatchNorm and activation) that alone feeds the depthwise
+    conv becomes the fused expand stage (MobileNetV2's inverted residual is one kernel).
+    Padding (ints, ``'same'``, ``'valid'``), stride and dilation map exactly. The kernels are
+    channels-last: weights are transposed at import, and the returned model transposes
+    activations. Everything else (the stem, squeeze-excite, pooling, linear layers) stays in
+    PyTorch.
 
     Writes ``libNAME.a``, ``NAME.h``, ``NAME_weights.c`` and ``NAME.json`` into ``out_dir``
     (if given). Returns an :class:`ImportedModel`: call it to run the compiled layers under
@@ -51,7 +53,7 @@ def from_torch(
         >>> m = dwmlir.from_torch(net, torch.randn(1, 16, 20, 20), out_dir="build/net", name="net")
         >>> print(m.summary())
         kernel  op                              output  fused
-        net_0   depthwise_conv_2d_nhwc_hwc  1x20x20x24  bias, relu6; pointwise 24, bias
+        net_0   depthwise_conv_2d_nhwc_hwc  1x20x20x24  dw bias, relu6; pointwise 24, bias
         >>> sorted(m.paths)
         ['libnet.a', 'net.h', 'net.json', 'net_weights.c']
         >>> out = m(torch.randn(1, 16, 20, 20))   # each layer under qemu, in torch's layout
@@ -80,10 +82,11 @@ def import_onnx(
     input channels becomes one kernel, with a following ``BatchNormalization`` folded in, a
     following ``Relu``, ``Clip``, ``HardSwish`` or ``Sigmoid``-``Mul`` (SiLU), then a
     following 1x1 ``Conv`` (with its BatchNorm and activation, and an ``Add`` of the block's
-    input) fused. The model's input shape must be static. Writes ``libNAME.a``, ``NAME.h``,
-    ``NAME_weights.c`` and ``NAME.json`` into ``out_dir`` (if given); ``name`` defaults to the
-    file's stem. Returns an :class:`ImportedModel`; its ``check()`` runs each layer under
-    qemu and compares it with onnxruntime.
+    input) fused; a 1x1 ``Conv`` (with its BatchNorm and activation) that alone feeds the
+    depthwise conv becomes the fused expand stage. The model's input shape must be static.
+    Writes ``libNAME.a``, ``NAME.h``, ``NAME_weights.c`` and ``NAME.json`` into ``out_dir``
+    (if given); ``name`` defaults to the file's stem. Returns an :class:`ImportedModel`; its
+    ``check()`` runs each layer under qemu and compares it with onnxruntime.
 
     Example (a model exported from PyTorch; ``dwmlir import dw1d.onnx -o build/dw1d --check``
     does the same from the command line)::
@@ -96,7 +99,7 @@ def import_onnx(
         >>> m = dwmlir.import_onnx("dw1d.onnx", out_dir="build/dw1d")
         >>> print(m.summary())
         kernel  op                          output  fused
-        dw1d_0  depthwise_conv_1d_nwc_wc  1x30x8  bias, silu
+        dw1d_0  depthwise_conv_1d_nwc_wc  1x30x8  dw bias, silu
         >>> [(c.vector_bits, c.ok) for c in m.check(vector_bits=[128, 512])]
         [(128, True), (512, True)]
     """

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import UserError
-from ..spec import Activation, BlockSpec, ConvSpec, Epilogue, Pointwise
+from ..spec import Activation, BlockSpec, ConvSpec, Epilogue, Expand, Pointwise
 from ..spec.names import MAX_NAME_LENGTH
 
 # (spatial rank, multiplier?) -> op
@@ -122,28 +122,121 @@ def default_name(text: str) -> str:
 
 
 def plan_layers(nodes: list[Node], outputs: set[str], lib: str) -> list[Layer]:
-    """Every depthwise conv of ``nodes`` as a kernel named ``lib_<layer>``, with what follows
-    it fused; ``outputs`` are the model's outputs (they must stay visible)."""
+    """Every depthwise conv of ``nodes`` as a kernel named ``lib_<layer>``, with the 1x1
+    expand conv before it and what follows it fused; ``outputs`` are the model's outputs
+    (they must stay visible)."""
     calls: dict[str, int] = {}
     for n in nodes:  # a module called twice is two layers: name, then name:2
         calls[n.name] = calls.get(n.name, 0) + 1
         if calls[n.name] > 1:
             n.name = f"{n.name}:{calls[n.name]}"
-    users: dict[str, list[Node]] = {}
+    g = _Graph(nodes, outputs)
+    layers: list[Layer] = []
     for n in nodes:
-        for v in n.inputs:
-            users.setdefault(v, []).append(n)
-    taken: set[str] = set()
-    layers = []
-    for n in nodes:
-        if n.is_depthwise and n.name not in taken:
-            layer = _plan_one(n, users, outputs, lib, {x.kernel for x in layers})
-            taken.update(layer.fused)
+        if n.is_depthwise and n.name not in g.taken:
+            layer = _plan_one(n, g, lib, {x.kernel for x in layers})
+            g.taken.update(layer.fused)
             layers.append(layer)
     return layers
 
 
-def _plan_one(dw: Node, users: dict[str, list[Node]], outputs: set[str], lib: str, names: set[str]) -> Layer:
+class _Graph:
+    """Who reads and who writes each value, and which nodes a kernel already took."""
+
+    def __init__(self, nodes: list[Node], outputs: set[str]) -> None:
+        self.outputs = outputs
+        self.users: dict[str, list[Node]] = {}
+        self.producer: dict[str, Node] = {}
+        for n in nodes:
+            self.producer[n.output] = n
+            for v in n.inputs:
+                self.users.setdefault(v, []).append(n)
+        self.taken: set[str] = set()
+
+    def private(self, value: str) -> bool:
+        """Whether ``value`` is read once and not returned, so a kernel may keep it inside."""
+        us = self.users.get(value, [])
+        return value not in self.outputs and len(us) == 1 and us[0].inputs.count(value) == 1
+
+    def sole_user(self, value: str, kinds: tuple[str, ...]) -> Node | None:
+        """The node that alone reads ``value``, if it is of ``kinds`` and free."""
+        if not self.private(value):
+            return None
+        n = self.users[value][0]
+        return n if n.kind in kinds and n.name not in self.taken else None
+
+    def sole_producer(self, value: str, kinds: tuple[str, ...]) -> Node | None:
+        """The free node of ``kinds`` that writes ``value``, if ``value`` has no other reader."""
+        n = self.producer.get(value)
+        if n is None or n.kind not in kinds or n.name in self.taken or not self.private(value):
+            return None
+        return n
+
+
+@dataclass
+class _Conv1x1:
+    """A 1x1 conv (expand or pointwise) with its BatchNorm folded and its activation."""
+
+    nodes: list[str]
+    input: str
+    weight: np.ndarray  # (COUT, CIN)
+    bias: np.ndarray
+    has_bias: bool
+    activation: Activation
+
+    @property
+    def epilogue(self) -> Epilogue:
+        return Epilogue(bias=self.has_bias, activation=self.activation)
+
+
+def _conv1x1(conv: Node, bn: Node | None, act: Node | None) -> _Conv1x1:
+    assert conv.weight is not None
+    w = conv.weight.reshape(conv.weight.shape[0], -1).astype(np.float64)
+    b = np.zeros(w.shape[0]) if conv.bias is None else conv.bias.astype(np.float64)
+    if bn is not None:
+        w, b = _fold(w, b, bn)
+    names = [n.name for n in (conv, bn, act) if n is not None]
+    has_bias = conv.bias is not None or bn is not None
+    return _Conv1x1(names, conv.inputs[0], w, b, has_bias, act.activation if act else Activation())
+
+
+def _expand_before(dw: Node, g: _Graph) -> _Conv1x1 | None:
+    """The 1x1 conv (+ BatchNorm, activation) that alone feeds ``dw``, if there is one."""
+    value = dw.inputs[0]
+    act = g.sole_producer(value, ("act",))
+    if act is not None:
+        value = act.inputs[0]
+    bn = g.sole_producer(value, ("bn",))
+    if bn is not None:
+        value = bn.inputs[0]
+    conv = g.sole_producer(value, ("conv",))
+    if (
+        conv is None
+        or not conv.is_pointwise
+        or conv.dtype != "float32"
+        or len(conv.in_shape) != len(dw.in_shape)
+    ):
+        return None
+    return _conv1x1(conv, bn, act)
+
+
+def _pointwise_after(value: str, cm: int, g: _Graph) -> tuple[_Conv1x1, str] | None:
+    """The 1x1 conv from the ``cm`` depthwise channels (+ BatchNorm, activation) that alone
+    reads ``value``, and the value it ends with."""
+    pw = g.sole_user(value, ("conv",))
+    if pw is None or not pw.is_pointwise or pw.dtype != "float32" or pw.weight.shape[1] != cm:
+        return None
+    value = pw.output
+    bn = g.sole_user(value, ("bn",))
+    if bn is not None:
+        value = bn.output
+    act = g.sole_user(value, ("act",))
+    if act is not None:
+        value = act.output
+    return _conv1x1(pw, bn, act), value
+
+
+def _plan_one(dw: Node, g: _Graph, lib: str, names: set[str]) -> Layer:
     if dw.problem:
         raise UserError(f"layer {dw.name}: {dw.problem}")
     if dw.dtype != "float32":
@@ -154,14 +247,7 @@ def _plan_one(dw: Node, users: dict[str, list[Node]], outputs: set[str], lib: st
     rank = len(dw.in_shape) - 2
     if not 1 <= rank <= 3:
         raise UserError(f"layer {dw.name}: a {rank}-D depthwise conv: dwmlir takes 1-D, 2-D and 3-D")
-
-    def sole_user(value: str, kinds: tuple[str, ...]) -> Node | None:
-        """The node that alone reads ``value`` (which is not a model output), if of ``kinds``."""
-        us = users.get(value, [])
-        if value in outputs or len(us) != 1 or us[0].kind not in kinds or us[0].inputs.count(value) != 1:
-            return None
-        return us[0]
-
+    assert dw.weight is not None
     n_ch, cm = dw.in_shape[1], dw.weight.shape[0]
     mult = cm // n_ch
     w = dw.weight.astype(np.float64)
@@ -169,12 +255,12 @@ def _plan_one(dw: Node, users: dict[str, list[Node]], outputs: set[str], lib: st
     has_bias = dw.bias is not None
     fused = [dw.name]
     value = dw.output
-    bn = sole_user(value, ("bn",))
+    bn = g.sole_user(value, ("bn",))
     if bn is not None:
         w, b = _fold(w, b, bn)
         has_bias, value = True, bn.output
         fused.append(bn.name)
-    act = sole_user(value, ("act",))
+    act = g.sole_user(value, ("act",))
     activation = Activation()
     if act is not None:
         activation, value = act.activation, act.output
@@ -200,47 +286,50 @@ def _plan_one(dw: Node, users: dict[str, list[Node]], outputs: set[str], lib: st
     if has_bias:
         weights["bias"] = b.astype(np.float32)
     block = BlockSpec(conv, epi)
+    block_input = dw.inputs[0]
 
-    pw = sole_user(value, ("conv",))
-    if pw is not None and pw.is_pointwise and pw.dtype == "float32" and pw.weight.shape[1] == cm:
-        pw_fused = [pw.name]
-        pw_value = pw.output
-        pw_w = pw.weight.reshape(pw.weight.shape[0], cm).astype(np.float64)
-        pw_b = np.zeros(pw_w.shape[0]) if pw.bias is None else pw.bias.astype(np.float64)
-        pw_has_bias = pw.bias is not None
-        pw_bn = sole_user(pw_value, ("bn",))
-        if pw_bn is not None:
-            pw_w, pw_b = _fold(pw_w, pw_b, pw_bn)
-            pw_has_bias, pw_value = True, pw_bn.output
-            pw_fused.append(pw_bn.name)
-        pw_act = sole_user(pw_value, ("act",))
-        pw_activation = Activation()
-        if pw_act is not None:
-            pw_activation, pw_value = pw_act.activation, pw_act.output
-            pw_fused.append(pw_act.name)
-        pw_epi = Epilogue(bias=pw_has_bias, activation=pw_activation)
-        candidate = _try_block(conv, epi, Pointwise(pw_w.shape[0], pw_epi))
+    # Expand: a 1x1 conv that alone feeds the depthwise conv (MobileNetV2's inverted residual).
+    ex = _expand_before(dw, g)
+    expand = None
+    if ex is not None:
+        expand = Expand(ex.weight.shape[1], ex.epilogue)
+        candidate = _try_block(conv, epi, None, expand)
+        if candidate is not None:
+            block = candidate
+            fused = ex.nodes + fused
+            block_input = ex.input
+            weights["expand_filter"] = ex.weight.T.astype(np.float32)  # [CIN][C]
+            if ex.has_bias:
+                weights["expand_bias"] = ex.bias.astype(np.float32)
+        else:
+            expand = None
+
+    found = _pointwise_after(value, cm, g)
+    if found is not None:
+        pw, pw_value = found
+        cout = pw.weight.shape[0]
+        candidate = _try_block(conv, epi, Pointwise(cout, pw.epilogue), expand)
         if candidate is not None:
             block, value = candidate, pw_value
-            fused += pw_fused
-            weights["pw_filter"] = pw_w.T.astype(np.float32)  # [C*M][COUT]
-            if pw_has_bias:
-                weights["pw_bias"] = pw_b.astype(np.float32)
-            add = sole_user(value, ("add",))
-            if add is not None and len(add.inputs) == 2 and dw.inputs[0] in add.inputs:
-                with_res = _try_block(conv, epi, Pointwise(pw_w.shape[0], pw_epi, residual=True))
+            fused += pw.nodes
+            weights["pw_filter"] = pw.weight.T.astype(np.float32)  # [C*M][COUT]
+            if pw.has_bias:
+                weights["pw_bias"] = pw.bias.astype(np.float32)
+            add = g.sole_user(value, ("add",))
+            if add is not None and len(add.inputs) == 2 and block_input in add.inputs:
+                with_res = _try_block(conv, epi, Pointwise(cout, pw.epilogue, residual=True), expand)
                 if with_res is not None:
                     block, value = with_res, add.output
                     fused.append(add.name)
     names.add(kernel)
-    return Layer(dw.name, tuple(fused), dw.inputs[0], value, block, weights)
+    return Layer(dw.name, tuple(fused), block_input, value, block, weights)
 
 
-def _try_block(conv: ConvSpec, epi: Epilogue, pw: Pointwise) -> BlockSpec | None:
-    """The block with this pointwise part, or None if dwmlir does not fuse it (then the 1x1
-    conv stays outside the kernel, as any other layer)."""
+def _try_block(conv: ConvSpec, epi: Epilogue, pw: Pointwise | None, ex: Expand | None) -> BlockSpec | None:
+    """The block with these parts, or None if dwmlir does not fuse them (then the 1x1 conv
+    stays outside the kernel, as any other layer)."""
     try:
-        return BlockSpec(conv, epi, pw)
+        return BlockSpec(conv, epi, pw, expand=ex)
     except UserError:
         return None
 

@@ -141,8 +141,11 @@ class ImportedModel:
             # The framework computes the unfolded layers in float32: allow for that rounding
             # (BatchNorm folding, another summation order) against the output's scale.
             eps = float(np.finfo(np.float32).eps)
-            taps = math.prod(layer.block.conv.kernel) + (
-                layer.block.out_channels if layer.block.pointwise else 0
+            b = layer.block
+            taps = (
+                math.prod(b.conv.kernel)
+                + (b.out_channels if b.pointwise else 0)
+                + (b.expand.cin if b.expand else 0)
             )
             tols.append(8 * taps * eps * (np.abs(want) + float(np.abs(want).mean()) + 1e-30))
         checks = []
@@ -167,11 +170,17 @@ class ImportedModel:
         return checks
 
     def summary(self) -> str:
-        """One line per kernel: name, op, output shape and what was fused."""
+        """One line per kernel: name, op, output shape and what was fused, in data-flow order
+        (``expand CIN, ...; dw bias, act; pointwise COUT, ..., residual``)."""
         rows = []
         for layer in self.layers:
             b = layer.block
-            parts = [p for p in (b.epilogue.describe(), b.pointwise and b.pointwise.describe()) if p]
+            stages = (
+                b.expand and b.expand.describe(),
+                b.epilogue.describe() and f"dw {b.epilogue.describe()}",
+                b.pointwise and b.pointwise.describe(),
+            )
+            parts = [p for p in stages if p]
             rows.append((b.name, b.conv.op, "x".join(map(str, b.output_shape)), "; ".join(parts) or "-"))
         w = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(("kernel", "op", "output"))]
         lines = [f"{'kernel':<{w[0]}}  {'op':<{w[1]}}  {'output':>{w[2]}}  fused"]
@@ -196,7 +205,7 @@ class ImportedModel:
         exe = self._executable()
         blobs = []
         for layer, x in zip(self.layers, inputs, strict=True):
-            want = tuple(layer.block.conv.input_shape)
+            want = tuple(layer.block.input_shape)
             got = _to_cl(np.asarray(x, dtype=np.float32))
             if got.shape != want:
                 raise UserError(
@@ -233,7 +242,7 @@ class ImportedModel:
             (d / fname).write_bytes(self.files[fname])
         in_off, out_off, calls = [0], [0], []
         for i, layer in enumerate(self.layers):
-            in_off.append(in_off[-1] + math.prod(layer.block.conv.input_shape) * 4)
+            in_off.append(in_off[-1] + math.prod(layer.block.input_shape) * 4)
             out_off.append(out_off[-1] + math.prod(layer.block.output_shape) * 4)
             calls.append(
                 f"  {layer.kernel}_apply((const float *)((char *)in + in_off[{i}]), "

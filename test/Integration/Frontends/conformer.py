@@ -23,7 +23,7 @@ model = models.randomize(models.ConformerConv(dim=64, kernel=31))
 x = torch.randn(1, 50, 64)
 
 # CHECK-LABEL: kernel
-# CHECK-NEXT: conformerconv_dw depthwise_conv_1d_nwc_wc 1x50x64 bias, silu; pointwise 64, bias
+# CHECK-NEXT: conformerconv_dw depthwise_conv_1d_nwc_wc 1x50x64 dw bias, silu; pointwise 64, bias
 # CHECK-NEXT: conformerconv_dw 128 ok
 # CHECK-NEXT: conformerconv_dw 512 ok
 # CHECK-NEXT: 2/2 layer runs match PyTorch
@@ -33,7 +33,7 @@ models.report(net, "PyTorch")
 print("layers:", *net.layers[0].fused)
 models.export_onnx(model, x, str(tmp / "conformer.onnx"))
 
-# CLI: conformer_dw depthwise_conv_1d_nwc_wc 1x50x64 bias, silu; pointwise 64, bias
+# CLI: conformer_dw depthwise_conv_1d_nwc_wc 1x50x64 dw bias, silu; pointwise 64, bias
 # CLI: 1 kernels for aarch64-sve in
 # CLI: conformer_dw 128 {{.*}} ok
 # CLI-NEXT: conformer_dw 512 {{.*}} ok

@@ -117,5 +117,5 @@ for cls, shape in ((Net2d, (1, 8, 13, 13)), (Net1d, (2, 12, 40)), (Net3d, (1, 8,
 # CHECK-NEXT: f32 input 1x5x6x7x8 (ndhwc) filter 3x3x3x8 (dhwc) output 1x5x3x4x8 (ndhwc) strides 1,2,2 dilations 1,1,1 padding 1:1,1:1,1:1 then bias, hardswish; pointwise 12
 # CHECK: 2/2 layer runs match PyTorch
 # CHECK: call: a (1, 12, 5, 3, 4)
-# CHECK: net3d_a depthwise_conv_3d_ndhwc_dhwc 1x5x3x4x12 bias, hardswish; pointwise 12
+# CHECK: net3d_a depthwise_conv_3d_ndhwc_dhwc 1x5x3x4x12 dw bias, hardswish; pointwise 12
 # CHECK: 2/2 layer runs match onnxruntime
