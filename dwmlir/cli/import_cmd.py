@@ -24,7 +24,8 @@ def add_import_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="compile an ONNX model's depthwise layers (with BatchNorm, activation and 1x1 conv fused)",
         description="Find every depthwise Conv (group == input channels) of an ONNX model, fuse what "
         "follows it (BatchNormalization, Relu, Clip, HardSwish, Sigmoid*Mul as SiLU, then a 1x1 Conv "
-        "with its own BatchNorm and activation, and an Add of the block's input), and write into DIR "
+        "with its own BatchNorm and activation, and an Add of the block's input) and the 1x1 Conv "
+        "(with its BatchNorm and activation) that alone feeds it (the expand stage), and write into DIR "
         "libNAME.a (one channels-last kernel per layer), NAME.h (prototypes, shapes, the weight "
         "arrays and NAME_LAYER_apply(input, output)), NAME_weights.c (the weights as const arrays in "
         "the kernels' layouts) and NAME.json (which ONNX nodes each kernel replaces). With --check, "
