@@ -120,6 +120,7 @@ class ImportedModel:
         the layers it replaces; one :class:`LayerCheck` per layer and vector length."""
         from ..reference import block_reference, compare_block
         from ..reference.numpy_ref import compare_within
+        from ..run import check_vector_bits
         from ..target import get_target
 
         target = get_target(self.target)
@@ -127,7 +128,7 @@ class ImportedModel:
         if not target.scalable:
             bits = (None,)
         else:
-            bits = (vector_bits,) if isinstance(vector_bits, int) else tuple(vector_bits)
+            bits = check_vector_bits((vector_bits,) if isinstance(vector_bits, int) else tuple(vector_bits))
             if target.fixed_vl_bits:
                 bits = (target.fixed_vl_bits,)
         names = [n for layer in self.layers for n in (layer.input, layer.output)]
@@ -194,11 +195,14 @@ class ImportedModel:
     def _run(
         self, inputs: list[np.ndarray], vector_bits: int | None, channels_first: bool = True
     ) -> dict[str, np.ndarray]:
+        from ..run import check_vector_bits
         from ..target import get_target
         from ..toolchain import exec_prefix, run
 
         target = get_target(self.target)
         if target.scalable:
+            if vector_bits is not None:
+                check_vector_bits((vector_bits,))
             vector_bits = target.fixed_vl_bits or (128 if vector_bits is None else vector_bits)
         else:
             vector_bits = None

@@ -90,6 +90,8 @@ x8 = torch.randn(1, 8, 10, 10)
 # CHECK-NEXT: UserError: model name 'my net' {{.*}}; choose another name
 # CHECK-NEXT: UserError: unknown target 'sve3'{{.*}}
 # CHECK-NEXT: UserError: layer 0 gets a 1x8x12x12 input but was imported for 1x8x10x10: import the model again with an example input of this shape
+# CHECK-NEXT: UserError: invalid vector length 96: {{.*}}
+# CHECK-NEXT: UserError: invalid vector length 4096: {{.*}}
 @run
 def test_bad_input():
     error(lambda: dwmlir.from_torch(nn.Sequential(dw(), nn.BatchNorm2d(8)), x8))
@@ -106,6 +108,8 @@ def test_bad_input():
     error(lambda: dwmlir.from_torch(nn.Sequential(dw()).eval(), x8, target="sve3"))
     net = dwmlir.from_torch(nn.Sequential(dw()).eval(), x8, name="small")
     error(lambda: net(torch.randn(1, 8, 12, 12)))
+    error(lambda: net.check(vector_bits=[128, 96]))
+    error(lambda: net(x8, vector_bits=4096))
 
 
 class Twice(nn.Module):
