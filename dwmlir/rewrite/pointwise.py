@@ -307,11 +307,38 @@ class PointwiseGemmFirst:
                     accs[i * COUT_VECTORS + j] = vector.fma(wv, x, accs[i * COUT_VECTORS + j])
             return accs
 
+        def k_quad(k0: ir.Value, accs: list[ir.Value]) -> list[ir.Value]:
+            """K_UNROLL steps: every scratch vector first, then one quad of weights
+            W[co, k0 .. k0 + 4] per output channel feeding indexed FMAs."""
+            xs = [
+                [
+                    em.read(em.vt, self.scratch, [affine(k0, 1, 0, 1, u), c], m)
+                    for c, m in zip(cols, masks, strict=True)
+                ]
+                for u in range(K_UNROLL)
+            ]
+            for i in range(rows):
+                q4 = quad(em, pw.filter, [out_ch[i], k0])
+                for u in range(K_UNROLL):
+                    for j, x in enumerate(xs[u]):
+                        at = i * COUT_VECTORS + j
+                        accs[at] = fmla_lane(em, accs[at], x, q4, u)
+            return accs
+
         accs = [em.zero_vector(em.vt)] * (rows * COUT_VECTORS)
-        for_op = scf.ForOp(index(0), index(pw.channels), index(1), accs)
-        with ir.InsertionPoint(for_op.body):
-            scf.YieldOp(k_step(for_op.induction_variable, list(for_op.inner_iter_args)))
-        accs = list(for_op.results)
+        lanes = lane_fmas(em)
+        main = pw.channels - pw.channels % K_UNROLL if lanes else 0
+        if main:
+            for_op = scf.ForOp(index(0), index(main), index(K_UNROLL), accs)
+            no_unroll(for_op)
+            with ir.InsertionPoint(for_op.body):
+                scf.YieldOp(k_quad(for_op.induction_variable, list(for_op.inner_iter_args)))
+            accs = list(for_op.results)
+        if main < pw.channels:
+            for_op = scf.ForOp(index(main), index(pw.channels), index(1), accs)
+            with ir.InsertionPoint(for_op.body):
+                scf.YieldOp(k_step(for_op.induction_variable, list(for_op.inner_iter_args)))
+            accs = list(for_op.results)
         for i in range(rows):
             bias = None
             if pw.bias is not None:
