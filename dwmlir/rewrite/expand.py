@@ -45,7 +45,6 @@ MAX_TILE_COLS = 32  # output columns per tile (W); 3-D tiles are at most 8 x 8 (
 MIN_CHUNK = 16  # channels per chunk a tile must leave room for
 GEMM_PIXELS = 4
 GEMM_VECTORS = 2
-K_UNROLL = 4  # reduction (CIN) steps per loop iteration of the expand GEMM
 
 
 @dataclass(frozen=True)
