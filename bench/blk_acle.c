@@ -19,7 +19,8 @@
  *   (OW x C floats).
  * - The pointwise GEMM on that row, and the expand GEMM: a micro-kernel of 4 pixels x 2 output
  *   vectors (one when at most one vector of outputs is left), accumulators in registers across
- *   the reduction (broadcast loads of the activations, ld1rw), unrolled by 4; then bias,
+ *   the reduction; 4 reduction steps per iteration: per pixel one 128-bit load of 4
+ *   activations (svld1rq, ld1rqw) feeds 4 x 2 indexed FMAs (svmla_lane); then bias,
  *   activation, residual and the store.
  * - Accumulation is svmla_m on an opaque all-true predicate (see dw_sweep.h: tied, no movprfx).
  */
@@ -84,8 +85,31 @@ AI void gemm_tile(const int mr, const int nr, const float *a, const long lda, co
   const long vl = (long)svcntw();
   const svfloat32_t z = svdup_f32(0.0f);
   svfloat32_t c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
-#pragma clang loop unroll_count(4)
-  for (int k = 0; k < K; ++k) {
+  int k = 0;
+  /* Four reduction steps per iteration: the 4 x nr weight vectors, then per pixel one
+   * 128-bit load of its 4 activations (ld1rqw) feeding 4 x nr indexed FMAs. */
+#pragma clang loop unroll(disable)
+  for (; k + 4 <= K; k += 4) {
+    const float *bk = b + k * ldb;
+    const svfloat32_t w00 = svld1(p0, bk), w10 = svld1(p0, bk + ldb), w20 = svld1(p0, bk + 2 * ldb),
+                      w30 = svld1(p0, bk + 3 * ldb);
+    const svfloat32_t w01 = nr > 1 ? svld1(p1, bk + vl) : z, w11 = nr > 1 ? svld1(p1, bk + ldb + vl) : z,
+                      w21 = nr > 1 ? svld1(p1, bk + 2 * ldb + vl) : z,
+                      w31 = nr > 1 ? svld1(p1, bk + 3 * ldb + vl) : z;
+#define ROWQ(i)                                                                           \
+  if (mr > i) {                                                                           \
+    const svfloat32_t q = svld1rq(PT, a + i * lda + k);                                   \
+    c##i##0 = svmla_lane(c##i##0, w00, q, 0), c##i##0 = svmla_lane(c##i##0, w10, q, 1);   \
+    c##i##0 = svmla_lane(c##i##0, w20, q, 2), c##i##0 = svmla_lane(c##i##0, w30, q, 3);   \
+    if (nr > 1) {                                                                         \
+      c##i##1 = svmla_lane(c##i##1, w01, q, 0), c##i##1 = svmla_lane(c##i##1, w11, q, 1); \
+      c##i##1 = svmla_lane(c##i##1, w21, q, 2), c##i##1 = svmla_lane(c##i##1, w31, q, 3); \
+    }                                                                                     \
+  }
+    ROWQ(0) ROWQ(1) ROWQ(2) ROWQ(3)
+#undef ROWQ
+  }
+  for (; k < K; ++k) {
     const svfloat32_t b0 = svld1(p0, b + k * ldb);
     const svfloat32_t b1 = nr > 1 ? svld1(p1, b + k * ldb + vl) : z;
 #define ROW(i)                                          \

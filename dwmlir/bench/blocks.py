@@ -470,8 +470,11 @@ def _count(r: Run, bits: int) -> None:
 
 def gemm_loops(asm: str) -> list[Loop]:
     """The GEMM micro-kernel loops of a kernel: loops whose own body multiply-adds broadcast
-    activations (``ld1rw``), at least 8 FMAs per iteration (the one-vector channel tails do 2)."""
-    return [lp for lp in find_loops(asm) if lp.fmas >= 8 and lp.mnemonics["ld1rw"] > 0]
+    activations (``ld1rw``, or ``ld1rqw`` quads for indexed FMAs), at least 8 FMAs per
+    iteration (the one-vector channel tails do 2)."""
+    return [
+        lp for lp in find_loops(asm) if lp.fmas >= 8 and lp.mnemonics["ld1rw"] + lp.mnemonics["ld1rqw"] > 0
+    ]
 
 
 def accumulators(lp: Loop) -> int:
