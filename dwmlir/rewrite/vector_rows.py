@@ -48,6 +48,7 @@ from .blocked import BlockedRows, covers_every_output
 from .nest import (
     ConvGeometry,
     Index,
+    Segment,
     accumulate_outer_taps,
     affine,
     collapse_trailing,
@@ -327,7 +328,7 @@ class _Emitter:
 
         def row(combo, o_idx: list[Index]) -> None:
             stride_idx = self._stride_offsets()
-            for seg in geo.segments(geo.rank - 1):
+            for seg in w_segments(geo):
 
                 def chunk(ow: ir.Value, mask: ir.Value, seg=seg) -> None:
                     y_at = [n, c, *o_idx, ow]
@@ -335,7 +336,7 @@ class _Emitter:
                     acc_v = self._chunk_first(n, c, combo, o_idx, seg, ow, mask, stride_idx, start)
                     self.store(acc_v, params, self.out, y_at, mask)
 
-                self._chunks(seg.start, seg.start + seg.count, chunk)
+                self._segment_chunks(seg, seg.start, seg.start + seg.count, chunk)
 
         return row
 
@@ -347,7 +348,7 @@ class _Emitter:
 
         def row(combo, o_idx: list[Index]) -> None:
             stride_idx = self._stride_offsets()
-            for seg in geo.segments(geo.rank - 1):
+            for seg in w_segments(geo):
 
                 def tile(t0: Index, count: int, seg=seg) -> None:
                     def channel(c: Index, _: None) -> None:
@@ -358,7 +359,7 @@ class _Emitter:
                             acc_v = self._chunk_first(n, c, combo, o_idx, seg, ow, mask, stride_idx, zero)
                             self.store(acc_v, params, scratch, [c, arith.subi(ow, index(t0))], mask)
 
-                        self._chunks(t0, affine(t0, 1, 0, 1, count), chunk)
+                        self._segment_chunks(seg, t0, affine(t0, 1, 0, 1, count), chunk)
 
                     loop(0, self.c, None, channel)
                     consume(n, o_idx, t0, count)
@@ -366,6 +367,16 @@ class _Emitter:
                 tiles(seg, tile_cols, tile)
 
         return row
+
+    def _segment_chunks(self, seg: Segment, lo: Index, hi: Index, body) -> None:
+        """``body(start, mask)`` over outputs [lo, hi) of W segment ``seg`` (channels-first:
+        lanes run along W). A merged border (run-time tap bounds, see ``w_segments``) goes one
+        output at a time, each with its own taps: one loop whatever K is, where a segment per
+        border column made code grow with K."""
+        if seg.kmin <= seg.kmax:
+            self._chunks(lo, hi, body)
+            return
+        loop_step(lo, hi, 1, lambda i: body(i, vector.create_mask(self.vt_mask, [index(1)])), unroll=False)
 
     def _stride_offsets(self) -> ir.Value | None:
         """Gather offsets of a strided W row (every s-th element), or None at stride 1."""
@@ -393,7 +404,10 @@ class _Emitter:
             return self.mac(acc_v, x, vector.broadcast(self.vt, tap))
 
         def taps(k_idx: list[Index], accs: list[ir.Value]) -> list[ir.Value]:
-            return [over_w_taps(seg, accs[0], lambda k, a: one(k, k_idx, a))]
+            def bounds() -> tuple[ir.Value, ir.Value]:  # a merged border: this output's taps
+                return tap_bounds(geo, w, ow)
+
+            return [over_w_taps(seg, accs[0], lambda k, a: one(k, k_idx, a), bounds)]
 
         (acc_v,) = accumulate_outer_taps(geo, combo, o_idx, [start], taps)
         return acc_v
