@@ -357,7 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
         "and check them under qemu-aarch64 at several vector lengths.",
         epilog="Exit status: 0 success, 1 internal error or numerical mismatch, 2 bad input or "
         "missing tool. Tools are found in DWMLIR_LLVM_DIR (default /usr/lib/llvm-22/bin); the "
-        "aarch64 runtime in DWMLIR_AARCH64_SYSROOT (default .deps/aarch64-sysroot).",
+        "aarch64 runtime in DWMLIR_AARCH64_SYSROOT (default .deps/aarch64-sysroot). A kernel of "
+        "more than DWMLIR_MAX_KERNEL_OPS ops after dwmlir's rewrites (default 50000, about 250 KB "
+        "of code; 0: no limit) is refused before its long compile.",
     )
     parser.add_argument("--version", action="version", version=f"dwmlir {__version__}")
     parser.add_argument(
