@@ -6,8 +6,8 @@
 #
 # dwmlir_add_kernels(<target> CONFIG <file> [OUTPUT_DIR <dir>] [DWMLIR_TARGET <name>] [CPU <name>]
 #                    [JOBS <n>])
-#   Runs `dwmlir compile --config <file>` at build time (again whenever the config or dwmlir
-#   changes) into <dir> (default: <current binary dir>/dwmlir/<target>), and makes <target> an
+#   Runs `dwmlir compile --config <file>` at build time (again whenever the config or the
+#   dwmlir command changes) into <dir> (default: <current binary dir>/dwmlir/<target>), and makes <target> an
 #   IMPORTED static library: libLIB.a, with <dir> (which holds LIB.h and LIB.pc) as its include
 #   directory. DWMLIR_TARGET and CPU override the config's target and cpu (--target, --cpu);
 #   JOBS is -j (default: dwmlir's, one per CPU). The config is checked when CMake configures,
