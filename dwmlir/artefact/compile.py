@@ -66,6 +66,11 @@ def lower_to_llvm_dialect(
             f"--vectorizer {vectorizer} cannot fuse an epilogue ({block.epilogue.describe()}): "
             f"use --vectorizer {DEFAULT_VECTORIZER}"
         )
+    if spec.is_dynamic and vectorizer != DEFAULT_VECTORIZER:
+        raise UserError(
+            f"--vectorizer {vectorizer} needs static sizes (upstream's conv vectorizer does), but "
+            f"{spec.name} has run-time {','.join(spec.dynamic)}: use --vectorizer {DEFAULT_VECTORIZER}"
+        )
     with ir.Context(), ir.Location.unknown():
         module = build_kernel_module(block)
         input_text = str(module)

@@ -90,6 +90,8 @@ def block_reference(
     ``params``: the epilogue's buffers in ABI order (``bias``, ``requant_scale``).
     """
     block = as_block(spec)
+    if block.conv.is_dynamic:  # the static spec the kernel computes at this input's sizes
+        block = BlockSpec(block.conv.at(inp.shape), block.epilogue, block.pointwise)
     named = block.named_params(params)
     bias, scale = named.get("bias"), named.get("requant_scale")
     dw = _depthwise_layer(block, inp, flt, bias, scale)

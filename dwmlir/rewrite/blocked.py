@@ -35,13 +35,16 @@ from .nest import (
     ConvGeometry,
     Index,
     Segment,
+    add,
     affine,
     collapse_trailing,
     index,
     loop,
     loop_step,
+    mul,
     no_unroll,
     outer_groups,
+    sub,
     tap_bounds,
     tiles,
     unrolled_w_taps,
@@ -67,6 +70,28 @@ def block_widths(columns: int, cap: int) -> list[tuple[int, int]]:
     return [(w, c) for w, c in ((narrow + 1, wide), (narrow, blocks - wide)) if c]
 
 
+def runtime_blocks(start: Index, count: ir.Value, cap: int, block: Callable[[Index, int], None]) -> None:
+    """``block(first, width)`` over a run-time number of columns: a loop of ``cap``-wide blocks,
+    then the rest (fewer than ``cap``) as at most one block of each power of two below ``cap``
+    (7 left: 4, 2, 1), each under its bit of the rest, so every width stays a static block."""
+    assert cap & (cap - 1) == 0, cap
+    full = mul(arith.floordivsi(index(count), index(cap)), cap)
+    end = add(start, full)
+    loop_step(start, end, cap, lambda ow0: block(ow0, cap), unroll=False)
+    rest = arith.subi(index(count), index(full))
+    width = cap // 2
+    while width:
+        bit = arith.andi(rest, index(width))
+        cond = arith.cmpi(arith.CmpIPredicate.ne, bit, index(0))
+        branch = scf.IfOp(cond)
+        with ir.InsertionPoint(branch.then_block):
+            # The blocks of the higher bits of ``rest`` come first.
+            before = arith.andi(rest, index(~(2 * width - 1)))
+            block(arith.addi(index(end), before), width)
+            scf.YieldOp([])
+        width //= 2
+
+
 def block_cap(geo: ConvGeometry, rows: int) -> int:
     """Most output columns per block of ``rows`` rows.
 
@@ -87,15 +112,17 @@ def pair_rows(geo: ConvGeometry) -> bool:
     """
     if geo.rank < 2:
         return False
+    if geo.is_dynamic(geo.rank - 1):
+        return True  # rows of run-time width: paired, as rows long enough to matter are
     widest = max((seg.count for seg in geo.segments(geo.rank - 1)), default=0)  # 0: all padding
     return widest >= 2 * block_cap(geo, ROWS)
 
 
-def linear(idx: list[Index], shape: list[int]) -> Index:
+def linear(idx: list[Index], shape: list[Index]) -> Index:
     """Row-major linear index of ``idx`` in ``shape`` (the first size is not needed)."""
     acc = idx[0]
     for i, size in zip(idx[1:], shape[1:], strict=True):
-        acc = affine(acc, size, i, 1, 0)
+        acc = affine(acc, size, i, 1, 0) if isinstance(size, int) else add(mul(acc, size), i)
     return acc
 
 
@@ -111,8 +138,12 @@ def unmasked_tail_reads(geo: ConvGeometry) -> bool:
 
 
 def covers_every_output(geo: ConvGeometry) -> bool:
-    """Whether every output has an in-bounds tap in every dim (none is all padding)."""
-    return all(sum(g.count for g in geo.segments(j)) == geo.out_spatial[j] for j in range(geo.rank))
+    """Whether every output has an in-bounds tap in every dim (none is all padding), or is
+    visited anyway: the merged borders of a run-time size cover every output."""
+    return all(
+        geo.is_dynamic(j) or sum(g.count for g in geo.segments(j)) == geo.out_spatial[j]
+        for j in range(geo.rank)
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,8 +168,10 @@ class BlockedRows:
         or else from their first product."""
         self.em, self.geo = em, em.geo
         self.init, self.from_output = init, from_output
-        self.in_shape = list(ir.MemRefType(em.input.type).shape)
-        self.in_total = math.prod(self.in_shape)
+        self.in_shape: list[Index] = list(em.in_dims)
+        self.in_total: Index = (
+            math.prod(self.in_shape) if all(isinstance(v, int) for v in self.in_shape) else None
+        )
         self.flat_input = (
             collapse_trailing(em.input, len(self.in_shape)) if unmasked_tail_reads(self.geo) else None
         )
@@ -167,7 +200,23 @@ class BlockedRows:
                     self._row(step, combo, o_idx, 1)
                     return
                 g = combo[level]
-                if level == len(combo) - 1 and g.kmin <= g.kmax and g.count >= ROWS and pair:
+                if level == len(combo) - 1 and g.kmin <= g.kmax and pair and not isinstance(g.count, int):
+                    # A run-time number of rows: pairs, then the odd one.
+                    pairs = mul(arith.floordivsi(index(g.count), index(ROWS)), ROWS)
+                    end = add(g.start, pairs)
+                    loop_step(g.start, end, ROWS, lambda o: self._row(step, combo, [*o_idx, o], ROWS))
+                    odd = scf.IfOp(arith.cmpi(arith.CmpIPredicate.ne, index(pairs), index(g.count)))
+                    with ir.InsertionPoint(odd.then_block):
+                        self._row(step, combo, [*o_idx, end], 1)
+                        scf.YieldOp([])
+                    return
+                if (
+                    level == len(combo) - 1
+                    and g.kmin <= g.kmax
+                    and pair
+                    and isinstance(g.count, int)
+                    and g.count >= ROWS
+                ):
                     # Rows of the innermost outer dim go in pairs: they share input rows.
                     pairs, rest = divmod(g.count, ROWS)
                     end = g.start + pairs * ROWS
@@ -192,7 +241,7 @@ class BlockedRows:
             row_hi = [self._last_input(j, o) for j, o in enumerate(last)]
             self._guarded(
                 step,
-                [*row_hi, geo.in_spatial[-1] - 1],
+                [*row_hi, sub(geo.in_spatial[-1], 1)],
                 lambda st: self._segments(st, combo, o_idx, rows, cap),
             )
         else:
@@ -211,30 +260,37 @@ class BlockedRows:
                     lambda ow, _: self._dynamic_block(step, combo, o_idx, rows, ow),
                 )
                 continue
+
+            def block(ow0: Index, width: int, seg: Segment = seg) -> None:
+                if geo.rank > 1:
+                    self._block(step, combo, o_idx, rows, seg, ow0, width)
+                    return
+                col_hi = affine(ow0, s, 0, 0, (width - 1) * s + seg.kmax * d - pad)
+                self._guarded(step, [col_hi], lambda st: self._block(st, combo, o_idx, rows, seg, ow0, width))
+
+            if not isinstance(seg.count, int):
+                runtime_blocks(seg.start, seg.count, cap, block)
+                continue
             start = seg.start
             for width, count in block_widths(seg.count, cap):
-
-                def block(ow0: Index, width: int = width, seg: Segment = seg) -> None:
-                    if geo.rank > 1:
-                        self._block(step, combo, o_idx, rows, seg, ow0, width)
-                        return
-                    col_hi = affine(ow0, s, 0, 0, (width - 1) * s + seg.kmax * d - pad)
-                    self._guarded(
-                        step, [col_hi], lambda st: self._block(st, combo, o_idx, rows, seg, ow0, width)
-                    )
-
                 if count == 1:
-                    block(start)
+                    block(start, width)
                 else:
-                    loop_step(start, start + count * width, width, block, unroll=False)
+                    loop_step(
+                        start, start + count * width, width, lambda o, w=width: block(o, w), unroll=False
+                    )
                 start += count * width
 
     def _last_input(self, dim: int, o: Index) -> Index:
         """The last input position output ``o`` of outer dim ``dim`` can read."""
         geo = self.geo
         hi = geo.input_index(dim, o, geo.kernel[dim] - 1)
-        bound = geo.in_spatial[dim] - 1
-        return min(hi, bound) if isinstance(hi, int) else arith.minsi(hi, index(bound))
+        bound = sub(geo.in_spatial[dim], 1)
+        return (
+            min(hi, bound)
+            if isinstance(hi, int) and isinstance(bound, int)
+            else arith.minsi(index(hi), index(bound))
+        )
 
     def _guarded(self, step: _Step, last_pixel: list[Index], emit: Callable[[_Step], None]) -> None:
         """``emit(step)``; in a tail step, twice: with unmasked input reads when a full vector
@@ -248,7 +304,12 @@ class BlockedRows:
         end = arith.addi(
             arith.addi(arith.muli(index(pixel), index(self.in_shape[-1])), step.c0), em.vector_length()
         )
-        fits = arith.cmpi(arith.CmpIPredicate.ule, end, index(self.in_total))
+        total = self.in_total
+        if total is None:
+            total = index(self.in_shape[0])
+            for v in self.in_shape[1:]:
+                total = arith.muli(total, index(v))
+        fits = arith.cmpi(arith.CmpIPredicate.ule, end, index(total))
         branch = scf.IfOp(fits, [], has_else=True)
         with ir.InsertionPoint(branch.then_block):
             emit(dataclasses.replace(step, unmasked_input=True))

@@ -120,6 +120,12 @@ class KernelArg:
     shape: tuple[int, ...] | None
     layout: str = ""
     doc: str = ""
+    dynamic: str = ""  # letters of ``layout`` whose size is given at run time
+
+    @property
+    def is_size(self) -> bool:
+        """A run-time size (``int64_t``), after the pointers."""
+        return self.dtype == "i64"
 
     @property
     def c_type(self) -> str:
@@ -208,8 +214,9 @@ class BlockSpec:
     def args(self) -> tuple[KernelArg, ...]:
         """The C ABI in order: ``(input, filter, [input_zp, filter_zp,] [bias,] [requant_scale,] output)``."""
         conv, epi, info = self.conv, self.epilogue, self.conv.info
+        dyn = "".join(conv.dynamic)
         out: list[KernelArg] = [
-            KernelArg("input", conv.dtype, conv.input_shape, info.input_layout),
+            KernelArg("input", conv.dtype, conv.input_shape, info.input_layout, dynamic=dyn),
             KernelArg("filter", conv.dtype, conv.filter_shape, info.filter_layout),
         ]
         if info.quantized:
@@ -231,7 +238,9 @@ class BlockSpec:
                 out.append(KernelArg("pw_bias", conv.out_dtype, (pw.cout,), "c", "one per output channel"))
             if pw.epilogue.requantize:
                 out.append(KernelArg("pw_requant_scale", "f32", (pw.cout,), "c", "one per output channel"))
-        out.append(KernelArg("output", self.out_dtype, self.output_shape, self.output_layout))
+        out.append(KernelArg("output", self.out_dtype, self.output_shape, self.output_layout, dynamic=dyn))
+        # One int64_t per run-time size, after the pointers, in the input's dim order.
+        out += [KernelArg(letter, "i64", None, doc="run-time size") for letter in conv.dynamic]
         return tuple(out)
 
     @property
@@ -255,6 +264,11 @@ class BlockSpec:
     # -- validation ----------------------------------------------------------------------------
     def _validate(self) -> None:
         conv, epi = self.conv, self.epilogue
+        if conv.is_dynamic and self.pointwise is not None:
+            raise UserError(
+                f"a fused pointwise conv with run-time sizes ({','.join(conv.dynamic)}) is not supported "
+                "yet: give static sizes, or drop --pointwise and run the 1x1 conv separately"
+            )
         q = conv.info.quantized
         act = epi.activation
         if epi.requantize and not q:
