@@ -136,7 +136,6 @@ class _Emitter:
         self.input, self.filter, self.out = bufs.input, bufs.filter, bufs.output
         self.zps = (op.operands[2], op.operands[3]) if info.quantized else None
         in_t = ir.MemRefType(self.input.type)
-        out_t = ir.MemRefType(self.out.type)
         flt_t = ir.MemRefType(self.filter.type)
         sp = info.spatial
         # The accumulator type is the conv's; the output's differs when an epilogue requantizes.

@@ -104,14 +104,16 @@ static void *dwmlir_load(const char *path, size_t bytes) {{
 int main(int dwmlir_argc, char **dwmlir_argv) {{
   const int dwmlir_fixed = {fixed}, dwmlir_per_call = {per_call};
   if (dwmlir_argc < 1 + dwmlir_fixed || (dwmlir_argc - 1 - dwmlir_fixed) % dwmlir_per_call) {{
-    fprintf(stderr, "usage: %s {usage} [{sizes} INPUT INPUT_BYTES OUTPUT OUTPUT_BYTES]...\\n", dwmlir_argv[0]);
+    fprintf(stderr, "usage: %s {usage} [{sizes} INPUT INPUT_BYTES OUTPUT OUTPUT_BYTES]...\\n",
+            dwmlir_argv[0]);
     return 2;
   }}
 {loads}
   for (int dwmlir_a = 1 + dwmlir_fixed; dwmlir_a < dwmlir_argc; dwmlir_a += dwmlir_per_call) {{
     char **dwmlir_call = dwmlir_argv + dwmlir_a;
 {size_vars}
-    {in_ctype} *dwmlir_input = dwmlir_load(dwmlir_call[{n_sizes}], strtoull(dwmlir_call[{n_sizes} + 1], 0, 10));
+    const size_t dwmlir_in_bytes = strtoull(dwmlir_call[{n_sizes} + 1], 0, 10);
+    {in_ctype} *dwmlir_input = dwmlir_load(dwmlir_call[{n_sizes}], dwmlir_in_bytes);
     const size_t dwmlir_out_bytes = strtoull(dwmlir_call[{n_sizes} + 3], 0, 10);
     /* The output is poisoned, and followed by a canary that the kernel must not touch. */
     unsigned char *dwmlir_out = malloc(dwmlir_out_bytes + DWMLIR_CANARY);
@@ -120,8 +122,8 @@ int main(int dwmlir_argc, char **dwmlir_argv) {{
     {name}({call_args});
     for (size_t dwmlir_i = 0; dwmlir_i < DWMLIR_CANARY; ++dwmlir_i)
       if (dwmlir_out[dwmlir_out_bytes + dwmlir_i] != 0x7f) {{
-        fprintf(stderr, "harness: the kernel wrote past the end of its %zu-byte output (call at argument %d)\\n",
-                dwmlir_out_bytes, dwmlir_a);
+        fprintf(stderr, "harness: the kernel wrote past the end of its %zu-byte output "
+                "(call at argument %d)\\n", dwmlir_out_bytes, dwmlir_a);
         return 4;
       }}
     FILE *dwmlir_f = fopen(dwmlir_call[{n_sizes} + 2], "wb");

@@ -110,6 +110,7 @@ class SizedRun:
     input_shape: tuple[int, ...]
     result: RunResult
     empty: bool  # sizes that give no output: the kernel must not write at all
+    output: np.ndarray | None = None
 
 
 def parse_run_shapes(text: str, spec: ConvSpec) -> list[tuple[int, ...]]:
@@ -207,12 +208,12 @@ def run_sizes(
                 if at is None:
                     ok = out.read_bytes() == b""
                     result = RunResult("aot", vb, ok, 0.0, 0.0, 0 if ok else 1, secs)
-                    results.append(SizedRun(shape, result, True))
+                    results.append(SizedRun(shape, result, True, np.zeros((0,), block.out_np_dtype)))
                     continue
                 got = np.frombuffer(out.read_bytes(), dtype=block.out_np_dtype).reshape(at.output_shape)
                 cmp = compare_block(at, got, want, [inp, *fixed])
                 result = RunResult("aot", vb, cmp.ok, cmp.max_abs_err, cmp.tolerance, cmp.mismatches, secs)
-                results.append(SizedRun(shape, result, False))
+                results.append(SizedRun(shape, result, False, got))
     return results
 
 

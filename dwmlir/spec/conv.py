@@ -106,7 +106,9 @@ def _int_tuple(value: object, what: str, rank: int | None, parse) -> tuple[int, 
         return (int(value),) * rank
     if isinstance(value, (list, tuple)):
         if what == "input shape":  # None or -1: a size given at run time
-            return tuple(DYNAMIC if v is None else _as_int(v, f"each value of {what}") for v in value)
+            return tuple(
+                DYNAMIC if v is None or v == "?" else _as_int(v, f"each value of {what}") for v in value
+            )
         return tuple(_as_int(v, f"each value of {what}") for v in value)
     each = "an int, " if rank is not None else ""
     raise UserError(f"{what} must be {each}a list or tuple of ints or a string, got {_show(value)}")
@@ -457,9 +459,11 @@ class ConvSpec:
             self.info.spatial, self.padding, self.kernel, self.strides, self.dilations, strict=True
         ):
             if letter in self.dynamic:
-                span = d * (k - 1) + 1
-                expr = f"{letter} + {lo + hi - span}" if lo + hi >= span else f"{letter} - {span - lo - hi}"
-                out.append((f"o{letter}", f"({expr}) / {s} + 1" if s > 1 else f"{expr} + 1"))
+                extra = lo + hi - (d * (k - 1) + 1)
+                if s == 1:
+                    extra += 1
+                term = letter if not extra else f"{letter} + {extra}" if extra > 0 else f"{letter} - {-extra}"
+                out.append((f"o{letter}", f"({term}) / {s} + 1" if s > 1 else term))
         return out
 
     def _resolve_padding(self) -> None:
