@@ -711,7 +711,9 @@ def vectorize_rows(
             out = sink.operation.operands[1]
         else:
             t = ir.RankedTensorType(init.type)
-            dyn = [tensor.dim(init, index(i)) for i in range(t.rank) if t.is_dynamic_dim(i)]
+            # Sizes from a fill's destination, so that the fill itself can be erased.
+            sized = defining_op(init).operands[1] if fill is not None else init
+            dyn = [tensor.dim(sized, index(i)) for i in range(t.rank) if t.is_dynamic_dim(i)]
             out = memref.alloc(ir.MemRefType.get(t.shape, t.element_type), dyn, [])
         bufs = Buffers(_buffer_of(source), _buffer_of(op.operands[1]), out)
         emitter = _Emitter(op, info, shape, bufs, pad_lo, fused[1] if fused else None)
