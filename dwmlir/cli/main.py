@@ -551,7 +551,10 @@ def _compile_batch(args: argparse.Namespace) -> int:
     paths = write_files(args.output, select_files(cfg, files, emit))
     print(f"{'kernel':<28} {'op':<30} {'dtype':<5} {'output':>18} {'compile':>8} {'object':>8}")
     for k in built:
-        out = "x".join(map(str, k.spec.output_shape))
+        out = "x".join(  # a run-time size is '?'
+            "?" if ch in k.spec.conv.dynamic else str(v)
+            for ch, v in zip(k.spec.output_layout, k.spec.output_shape, strict=True)
+        )
         spec = k.spec.conv
         print(
             f"{spec.name:<28} {spec.op:<30} {spec.dtype:<5} {out:>18} {k.seconds:>7.2f}s {k.object_bytes:>7}B"
