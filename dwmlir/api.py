@@ -7,6 +7,7 @@ Each wraps the stage functions the CLI uses (``compile_spec``, ``write_artefacts
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -266,7 +267,7 @@ def reference(spec: ConvSpec | BlockSpec, input: object, filter: object, *params
     conv = as_block(spec).conv
     if conv.is_dynamic:  # the static spec the kernel computes at this input's sizes
         at = conv.at(np.shape(input))
-        spec = at if isinstance(spec, ConvSpec) else BlockSpec(at, spec.epilogue, spec.pointwise)
+        spec = at if isinstance(spec, ConvSpec) else dataclasses.replace(spec, conv=at)
     ops = _operands(spec, [input, filter, *params])
     if isinstance(spec, ConvSpec):
         return depthwise_reference(spec, *ops)

@@ -25,7 +25,7 @@ from ..schedule import apply_schedule, build_schedule
 from ..spec import BlockSpec, ConvSpec, as_block
 from ..target import Target, add_vl_guard
 from ..toolchain import LLVM_VERSION, llvm_tool, run
-from .header import c_prototype, kernel_block, render_header
+from .header import c_prototype, expand_plan, kernel_block, render_header
 
 
 @dataclass
@@ -61,10 +61,19 @@ def lower_to_llvm_dialect(
     """Return (input linalg, schedule, vectorized, LLVM-dialect) MLIR texts."""
     block = as_block(spec)
     spec = block.conv
-    if not block.epilogue.empty and vectorizer != DEFAULT_VECTORIZER:
+    parts = [
+        p.describe()
+        for p in (block.expand, block.epilogue, block.pointwise)
+        if p is not None and not getattr(p, "empty", False)
+    ]
+    if parts and vectorizer != DEFAULT_VECTORIZER:
+        what = (
+            f"an epilogue ({parts[0]})"
+            if parts == [block.epilogue.describe()]
+            else f"a block ({'; '.join(parts)})"
+        )
         raise UserError(
-            f"--vectorizer {vectorizer} cannot fuse an epilogue ({block.epilogue.describe()}): "
-            f"use --vectorizer {DEFAULT_VECTORIZER}"
+            f"--vectorizer {vectorizer} cannot fuse {what}: use --vectorizer {DEFAULT_VECTORIZER}"
         )
     if spec.is_dynamic and vectorizer != DEFAULT_VECTORIZER:
         raise UserError(
@@ -214,6 +223,7 @@ def render_manifest(art: Artefacts, cpu: str | None) -> str:
         },
         "vectorizer": art.vectorizer,
         **({"epilogue": _epilogue_manifest(block)} if not epi.empty else {}),
+        **_block_manifest(block),
         "tools": {"llvm": LLVM_VERSION, "mlir-python-bindings": "xtc-mlir-python-bindings 22.1.8.4"},
         "artefacts": {
             artefact_filename(spec.name, suffix): sha256_hex(data)
@@ -231,6 +241,34 @@ def _epilogue_manifest(block: BlockSpec) -> dict:
         lo, hi = epi.int8_bounds()
         doc.update(output_zp=epi.output_zp, output_scale=epi.output_scale, int8_bounds=[lo, hi])
     doc["output_dtype"] = block.out_dtype
+    return doc
+
+
+def _block_manifest(block: BlockSpec) -> dict:
+    """The parts around the conv and every buffer of the ABI, for tools that feed the kernel."""
+    doc: dict = {}
+    if block.expand is not None:
+        ex = block.expand
+        doc["expand"] = {
+            "cin": ex.cin,
+            "bias": ex.epilogue.bias,
+            "activation": str(ex.epilogue.activation),
+            "scratch_bytes": expand_plan(block).scratch_bytes,
+        }
+    if block.pointwise is not None:
+        pw = block.pointwise
+        doc["pointwise"] = {
+            "cout": pw.cout,
+            "bias": pw.epilogue.bias,
+            "activation": str(pw.epilogue.activation),
+            "requantize": pw.epilogue.requantize,
+            "residual": pw.residual,
+        }
+    if doc:
+        doc["buffers"] = [
+            {"name": a.name, "shape": list(a.shape), "layout": a.layout, "dtype": a.dtype}
+            for a in block.buffers
+        ]
     return doc
 
 

@@ -153,7 +153,7 @@ def spec_to_cli(
         "--op",
         spec.op,
         "--input",
-        "x".join(map(str, spec.input_shape)),
+        "x".join(map(str, block.input_shape)),
         "--filter",
         "x".join(map(str, spec.filter_shape)),
         "--strides",
@@ -201,6 +201,12 @@ def _epilogue_flags(block: BlockSpec) -> list[str]:
                 flags += ["--pointwise-output-zp", str(pw.epilogue.output_zp)]
             if pw.epilogue.output_scale is not None:
                 flags += ["--pointwise-output-scale", repr(pw.epilogue.output_scale)]
+    ex = block.expand
+    if ex is not None:
+        flags += ["--expand", str(ex.cin)]
+        flags += ["--expand-bias"] if ex.epilogue.bias else []
+        if ex.epilogue.activation.kind != "none":
+            flags += ["--expand-activation", _activation_text(ex.epilogue.activation)]
     if epi.requantize:
         flags += ["--requantize"]
         flags += ["--output-zp", str(epi.output_zp)] if epi.output_zp else []
@@ -225,7 +231,9 @@ def fuzz_cases(
     seed = draw(st.integers(0, DATA_SEEDS - 1))
     # The block's parts come last, so that they do not change how the conv shrinks.
     spec = draw(block_parts(conv, blocks == "only")) if blocks != "none" else as_block(conv)
-    if spec.pointwise is None and draw(st.integers(0, 2)) == 2:  # a third: run-time sizes
+    if (
+        spec.pointwise is None and spec.expand is None and draw(st.integers(0, 2)) == 2
+    ):  # a third: run-time sizes
         spec, sizes = draw(dynamic_parts(spec))
         return FuzzCase(spec, target, bits, seed, sizes)
     return FuzzCase(spec, target, bits, seed)
@@ -249,7 +257,7 @@ def dynamic_parts(draw: st.DrawFn, block: BlockSpec) -> tuple[BlockSpec, tuple[t
                 for ch, v in zip(layout, conv.input_shape, strict=True)
             )
         )
-    return BlockSpec(dyn, block.epilogue, block.pointwise), tuple(shapes)
+    return replace(block, conv=dyn), tuple(shapes)
 
 
 def signature(kind: str, detail: str) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlir import ir
-from mlir.dialects import arith, memref, scf, vector
+from mlir.dialects import arith, llvm, memref, scf, vector
 
 from ..ir.epilogue import apply_epilogue
 from ..spec import Epilogue
@@ -51,6 +51,28 @@ class FusedPointwise:
         return ir.MemRefType(self.filter.type).shape[1 if self.channels_first else 0]
 
 
+def lane_fmas(em) -> bool:
+    """Whether the GEMMs broadcast their scalars by 128-bit quads and indexed FMAs: f32 on
+    scalable SVE (``ldr q`` + ``dup z.q`` once per 4 reduction steps, instead of 4 ``ld1rw``).
+    Fixed-width NEON gets indexed FMAs from LLVM on its own."""
+    return em.scalable and isinstance(em.vt.element_type, ir.F32Type) and K_UNROLL == 4
+
+
+def quad(em, src: ir.Value, at: list[Index]) -> ir.Value:
+    """``src[at .. at + 4]`` (f32, contiguous) replicated into every 128-bit segment."""
+    f32 = ir.F32Type.get()
+    q4 = vector.load(ir.VectorType.get([4], f32), src, [index(i) for i in at])
+    wide = vector.scalable_insert(q4, llvm.mlir_poison(em.vt), 0)
+    lane = arith.constant(ir.IntegerType.get_signless(64), 0)
+    return llvm.call_intrinsic(em.vt, "llvm.aarch64.sve.dupq.lane", [wide, lane], [], [])
+
+
+def fmla_lane(em, acc: ir.Value, a: ir.Value, quads: ir.Value, lane: int) -> ir.Value:
+    """``acc + a * quads[lane]``, the lane taken in each 128-bit segment (SVE indexed FMLA)."""
+    imm = arith.constant(ir.IntegerType.get_signless(32), lane)
+    return llvm.call_intrinsic(em.vt, "llvm.aarch64.sve.fmla.lane", [acc, a, quads, imm], [], [])
+
+
 def tile_pixels(channels: int, element_bytes: int) -> int:
     """Pixels per scratch tile: as many as fit ``SCRATCH_BYTES`` (at least one)."""
     return max(1, min(MAX_TILE_PIXELS, SCRATCH_BYTES // (channels * element_bytes)))
@@ -59,11 +81,27 @@ def tile_pixels(channels: int, element_bytes: int) -> int:
 class PointwiseGemm:
     """Emit ``out[n, o_idx, t0 + p, :] = epilogue(scratch[p, :] @ filter) (+ input)``."""
 
-    def __init__(self, em, pw: FusedPointwise, scratch: ir.Value, input_zp: int = 0) -> None:
+    def __init__(
+        self,
+        em,
+        pw: FusedPointwise,
+        scratch: ir.Value,
+        input_zp: int = 0,
+        k0: Index = 0,
+        first: ir.Value | None = None,
+        last: ir.Value | None = None,
+    ) -> None:
         """``input_zp``: the int8 scratch's zero point (the depthwise output's), subtracted
-        before the products; int8 weights have zero point 0."""
+        before the products; int8 weights have zero point 0.
+
+        A scratch narrower than C (an expand block's channel chunk) holds channels ``k0 ..``
+        of the reduction: the chunk's partial sums start from the output unless ``first``
+        (a run-time flag) holds, and only the ``last`` chunk applies the epilogue.
+        """
         self.em, self.pw, self.scratch, self.input_zp = em, pw, scratch, input_zp
         self.quantized = isinstance(ir.MemRefType(scratch.type).element_type, ir.IntegerType)
+        self.k0, self.first, self.last = k0, first, last
+        self.k_count = ir.MemRefType(scratch.type).shape[1]
 
     def __call__(self, n: Index, o_idx: list[Index], t0: Index, count: int) -> None:
         em, cout = self.em, self.pw.cout
@@ -133,13 +171,14 @@ class PointwiseGemm:
             return vector.broadcast(em.vt, a)
 
         def k_step(k: Index, accs: list[ir.Value]) -> list[ir.Value]:
+            kw = affine(self.k0, 1, k, 1, 0)  # the weights' row: the chunk's channel k
             if q:  # int8 weights, sign-extended into the i32 lanes (ld1sb)
                 weights = [
-                    arith.extsi(em.vt, em.read(em.vt_in, pw.filter, [k, c], m))
+                    arith.extsi(em.vt, em.read(em.vt_in, pw.filter, [kw, c], m))
                     for c, m in zip(cols, masks, strict=True)
                 ]
             else:
-                weights = [em.read(em.vt, pw.filter, [k, c], m) for c, m in zip(cols, masks, strict=True)]
+                weights = [em.read(em.vt, pw.filter, [kw, c], m) for c, m in zip(cols, masks, strict=True)]
             for i in range(pixels):
                 a = scalar(k, i)
                 for j, wv in enumerate(weights):
@@ -152,20 +191,67 @@ class PointwiseGemm:
         # The reduction, K_UNROLL steps per iteration, the remainder of C straight after:
         # fewer loop and address instructions (MobileNetV1 14x14x128 -> 128 at 128 bits: 0.76
         # -> 0.64 instructions per pointwise MAC, measured).
-        main = pw.channels - pw.channels % K_UNROLL
+        channels = self.k_count
+        main = channels - channels % K_UNROLL
+        out_at = [
+            [n, *o_idx, affine(affine(t0, 1, 0, 1, i), 1, p0, 1, 0), c] for i in range(pixels) for c in cols
+        ]
+        out_masks = [m for _ in range(pixels) for m in masks]
         accs = [zero] * (pixels * COUT_VECTORS)
+        if self.first is not None:  # a later chunk: the partial sums so far are in the output
+            start = scf.IfOp(self.first, [em.vt] * len(accs), has_else=True)
+            with ir.InsertionPoint(start.then_block):
+                scf.YieldOp(accs)
+            with ir.InsertionPoint(start.else_block):
+                scf.YieldOp([em.read(em.vt, em.out, at, m) for at, m in zip(out_at, out_masks, strict=True)])
+            accs = list(start.results)
         if main:
             for_op = scf.ForOp(index(0), index(main), index(K_UNROLL), accs)
             no_unroll(for_op)
             with ir.InsertionPoint(for_op.body):
                 k0 = for_op.induction_variable
                 step_accs = list(for_op.inner_iter_args)
-                for u in range(K_UNROLL):
-                    step_accs = k_step(affine(k0, 1, 0, 1, u), step_accs)
+                if lane_fmas(em) and not q:
+                    # One 128-bit load per pixel feeds K_UNROLL indexed FMAs (fmla z, z, z[u]).
+                    # All K_UNROLL x 2 weight vectors first, then one quad per pixel at a time:
+                    # the indexed operand must sit in z0-z7, so few quads may be live at once.
+                    ws = [
+                        [
+                            em.read(
+                                em.vt, pw.filter, [affine(self.k0, 1, affine(k0, 1, 0, 1, u), 1, 0), c], m
+                            )
+                            for c, m in zip(cols, masks, strict=True)
+                        ]
+                        for u in range(K_UNROLL)
+                    ]
+                    for i in range(pixels):
+                        q4 = quad(em, self.scratch, [rows[i], k0])
+                        for u in range(K_UNROLL):
+                            for j, wv in enumerate(ws[u]):
+                                at = i * COUT_VECTORS + j
+                                step_accs[at] = fmla_lane(em, step_accs[at], wv, q4, u)
+                else:
+                    for u in range(K_UNROLL):
+                        step_accs = k_step(affine(k0, 1, 0, 1, u), step_accs)
                 scf.YieldOp(step_accs)
             accs = list(for_op.results)
-        for k in range(main, pw.channels):
+        for k in range(main, channels):
             accs = k_step(k, accs)
+        if self.last is None:
+            self._finish(accs, out_at, out_masks, cols, masks)
+            return
+        finish = scf.IfOp(self.last, [], has_else=True)
+        with ir.InsertionPoint(finish.then_block):
+            self._finish(accs, out_at, out_masks, cols, masks)
+            scf.YieldOp([])
+        with ir.InsertionPoint(finish.else_block):
+            for acc, at, m in zip(accs, out_at, out_masks, strict=True):
+                em.write(acc, em.out, at, m)
+            scf.YieldOp([])
+
+    def _finish(self, accs, out_at, out_masks, cols, masks) -> None:
+        """The epilogue (and residual) of finished sums, stored once."""
+        em, pw = self.em, self.pw
         biases = [
             em.read(em.vt, pw.bias, [c], m) if pw.bias is not None else None
             for c, m in zip(cols, masks, strict=True)
@@ -174,14 +260,12 @@ class PointwiseGemm:
             em.read(em.vt_scale, pw.scale, [c], m) if pw.scale is not None else None
             for c, m in zip(cols, masks, strict=True)
         ]
-        for i in range(pixels):
-            col = affine(affine(t0, 1, 0, 1, i), 1, p0, 1, 0)
-            for j, (c, m) in enumerate(zip(cols, masks, strict=True)):
-                y = apply_epilogue(accs[i * COUT_VECTORS + j], pw.epilogue, biases[j], scales[j])
-                at = [n, *o_idx, col, c]
-                if pw.residual:
-                    y = arith.addf(y, em.read(em.vt, em.input, at, m))
-                em.write(y, em.out, at, m)
+        for i, (acc, at, m) in enumerate(zip(accs, out_at, out_masks, strict=True)):
+            j = i % COUT_VECTORS
+            y = apply_epilogue(acc, pw.epilogue, biases[j], scales[j])
+            if pw.residual:
+                y = arith.addf(y, em.read(em.vt, em.input, at, m))
+            em.write(y, em.out, at, m)
 
 
 class PointwiseGemmFirst:

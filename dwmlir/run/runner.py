@@ -7,6 +7,7 @@ lowered kernel to the aarch64 mlir-runner. Both compare with the numpy reference
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tempfile
 import time
@@ -175,7 +176,7 @@ def run_sizes(
         if empty:
             cases.append((shape, None, None, None))
             continue
-        at = BlockSpec(conv.at(shape), block.epilogue, block.pointwise)
+        at = dataclasses.replace(block, conv=conv.at(shape))
         inp = random_block_operands(at, seed + 1 + i)[0]
         with np.errstate(invalid="ignore"):
             want = block_reference(at, inp, *fixed)
