@@ -212,6 +212,9 @@ def render_manifest(art: Artefacts, cpu: str | None) -> str:
             "padding": [list(p) for p in spec.padding],
             "input_zp": spec.input_zp,
             "filter_zp": spec.filter_zp,
+            # Run-time sizes (int64_t arguments after the pointers); the shapes above hold
+            # their example sizes.
+            **({"dynamic": list(spec.dynamic)} if spec.is_dynamic else {}),
         },
         "c_prototype": c_prototype(block) + ";",
         "target": {
