@@ -8,7 +8,9 @@ import numpy as np
 
 import dwmlir
 
-spec = dwmlir.ConvSpec("depthwise_conv_1d_nwc_wc", (None, None, 16), (4, 16), padding=((3, 0),), name="causal")
+spec = dwmlir.ConvSpec(
+    "depthwise_conv_1d_nwc_wc", (None, None, 16), (4, 16), padding=((3, 0),), name="causal"
+)
 print(spec.describe(), spec.dynamic)
 # CHECK: depthwise_conv_1d_nwc_wc f32 input ?x?x16 (nwc) filter 4x16 (wc) output ?x?x16 (nwc) strides 1 dilations 1 padding 3:0 ('n', 'w')
 print(dwmlir.ConvSpec("depthwise_conv_1d_nwc_wc", (2, 9, 16), (4, 16), dynamic="w").dynamic)
