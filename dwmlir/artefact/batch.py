@@ -75,6 +75,7 @@ _BLOCK_KEYS: dict[str, type | tuple[type, ...]] = {
 }
 _KERNEL_KEYS = frozenset(
     {"name", "op", "input", "filter", "strides", "dilations", "padding", "dtype", "input_zp", "filter_zp"}
+    | {"dynamic"}
     | set(_BLOCK_KEYS)
 )
 # What a batch writes: --emit kinds -> suffixes, in the order files are listed; "all" is every one.
@@ -126,6 +127,7 @@ def _kernel_spec(entry: object, where: str) -> BlockSpec:
             padding=entry.get("padding", "valid"),
             input_zp=entry.get("input_zp", 0),
             filter_zp=entry.get("filter_zp", 0),
+            dynamic=entry.get("dynamic", ()),
         )
         return _block(conv, entry)
     except UserError as exc:
