@@ -26,6 +26,7 @@ from ..spec import BlockSpec, ConvSpec, as_block
 from ..target import Target, add_vl_guard
 from ..toolchain import LLVM_VERSION, llvm_tool, run
 from .header import c_prototype, expand_plan, kernel_block, render_header
+from .limits import check_code_size
 
 
 @dataclass
@@ -75,11 +76,18 @@ def lower_to_llvm_dialect(
         raise UserError(
             f"--vectorizer {vectorizer} cannot fuse {what}: use --vectorizer {DEFAULT_VECTORIZER}"
         )
+    if spec.is_dynamic and vectorizer != DEFAULT_VECTORIZER:
+        raise UserError(
+            f"--vectorizer {vectorizer} needs static sizes (upstream's conv vectorizer does), but "
+            f"{spec.name} has run-time {','.join(spec.dynamic)}: use --vectorizer {DEFAULT_VECTORIZER}"
+        )
     with ir.Context(), ir.Location.unknown():
         module = build_kernel_module(block)
         input_text = str(module)
         add_vl_guard(module, target, spec.name)
         rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable), vectorizer)
+        what = f"kernel {spec.name}"
+        check_code_size(module, what)  # before the long part: pass bundles, opt, llc
         schedule = build_schedule(
             rows, spec.output_shape if has_fill(module) else None, spec.out_bits, target
         )
@@ -87,6 +95,7 @@ def lower_to_llvm_dialect(
         apply_schedule(module, schedule)
         _check_vectorized(module, spec)
         run_bundle(module, "canonicalize,cse")
+        check_code_size(module, what)  # upstream's vectorizer unrolls in the schedule
         vector_text = str(module)
         for fragment in bundles(target).values():
             run_bundle(module, fragment)
@@ -207,6 +216,9 @@ def render_manifest(art: Artefacts, cpu: str | None) -> str:
             "padding": [list(p) for p in spec.padding],
             "input_zp": spec.input_zp,
             "filter_zp": spec.filter_zp,
+            # Run-time sizes (int64_t arguments after the pointers); the shapes above hold
+            # their example sizes.
+            **({"dynamic": list(spec.dynamic)} if spec.is_dynamic else {}),
         },
         "c_prototype": c_prototype(block) + ";",
         "target": {

@@ -135,7 +135,17 @@ def _add_spec_flags(p: argparse.ArgumentParser, required: bool = True) -> None:
         "--input",
         required=required,
         metavar="SHAPE",
-        help="input shape in the op's layout, sizes joined by 'x' (e.g. 1x1030x64 for nwc)",
+        help="input shape in the op's layout, sizes joined by 'x' (e.g. 1x1030x64 for nwc); '?' "
+        "for a size given at run time (batch and spatial dims, e.g. 1x?x256)",
+    )
+    g.add_argument(
+        "--dynamic",
+        default=None,
+        metavar="DIMS",
+        help="input dims whose sizes the kernel takes at run time, letters of the input layout "
+        "joined by ',' (n, d, h, w; e.g. n,w): one int64_t argument each after the pointers, in "
+        "the input's dim order; --input's sizes for them are an example (what run uses). Filter "
+        "sizes, strides, dilations and padding stay static",
     )
     g.add_argument(
         "--filter",
@@ -337,6 +347,7 @@ def spec_from_args(args: argparse.Namespace) -> BlockSpec:
         padding=parse_padding(args.padding),
         input_zp=args.input_zp,
         filter_zp=args.filter_zp,
+        dynamic=args.dynamic or (),
     )
     return block_from_options(
         conv,
@@ -357,6 +368,23 @@ def spec_from_args(args: argparse.Namespace) -> BlockSpec:
     )
 
 
+def cmake_dir() -> Path:
+    """dwmlir's CMake package (dwmlirConfig.cmake, the toolchain file): package data, so it sits
+    next to the installed Python package whatever the install prefix."""
+    return Path(__file__).resolve().parent.parent / "cmake"
+
+
+class _CMakeDirAction(argparse.Action):
+    """``dwmlir --cmake-dir``: print and exit, like --version."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # type: ignore[override]
+        print(cmake_dir())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="dwmlir",
@@ -364,9 +392,17 @@ def build_parser() -> argparse.ArgumentParser:
         "and check them under qemu-aarch64 at several vector lengths.",
         epilog="Exit status: 0 success, 1 internal error or numerical mismatch, 2 bad input or "
         "missing tool. Tools are found in DWMLIR_LLVM_DIR (default /usr/lib/llvm-22/bin); the "
-        "aarch64 runtime in DWMLIR_AARCH64_SYSROOT (default .deps/aarch64-sysroot).",
+        "aarch64 runtime in DWMLIR_AARCH64_SYSROOT (default .deps/aarch64-sysroot). A kernel of "
+        "more than DWMLIR_MAX_KERNEL_OPS ops after dwmlir's rewrites (default 50000, about 250 KB "
+        "of code; 0: no limit) is refused before its long compile.",
     )
     parser.add_argument("--version", action="version", version=f"dwmlir {__version__}")
+    parser.add_argument(
+        "--cmake-dir",
+        action=_CMakeDirAction,
+        help="print the directory of dwmlir's CMake package (for -Ddwmlir_DIR=) and exit; it also "
+        "holds the toolchain file aarch64-linux-gnu.cmake",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     pc = sub.add_parser(
@@ -376,7 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
         "NAME.mlir (linalg input), NAME.schedule.mlir (transform schedule), NAME.vector.mlir "
         "(vectorized), NAME.llvm.mlir (LLVM dialect), NAME.ll (LLVM IR after opt -O3), NAME.s (assembly) and "
         "NAME.json (spec, target, tool versions, sha256 of each file). With --config, build every "
-        "kernel of a TOML/JSON file in parallel into libLIB.a, libLIB.so, LIB.h and LIB.json (see --config). "
+        "kernel of a TOML/JSON file in parallel into libLIB.a, libLIB.so, LIB.h, LIB.json and LIB.pc "
+        "(see --config). "
         "Writes are atomic; "
         "the same input gives byte-identical files.",
     )
@@ -400,8 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--config",
         type=Path,
         metavar="FILE",
-        help="batch: compile every kernel of a TOML or JSON file into libLIB.a, libLIB.so, LIB.h and "
-        "LIB.json. Keys: [library] name (required), target, cpu; one [[kernels]] table per kernel "
+        help="batch: compile every kernel of a TOML or JSON file into libLIB.a, libLIB.so, LIB.h, "
+        "LIB.json and LIB.pc (pkg-config, relocatable). Keys: [library] name (required), target, "
+        "cpu; one [[kernels]] table per kernel "
         "with name, op, input, filter (required), strides, dilations, padding, dtype, input_zp, "
         'filter_zp, written as on the command line ("1x112x112x32", "2,2", "same") or as TOML '
         "numbers and lists ([1, 112, 112, 32], 2, 1); the fused block's keys bias, activation, "
@@ -409,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
         "pointwise_output_zp, pointwise_output_scale, residual, expand, expand_bias and expand_activation "
         "as their flags (booleans for the "
         "switches). Unknown keys and wrong types are errors. With "
-        "--config, --emit takes all, lib, shared, header, json; --target and --cpu override the "
+        "--config, --emit takes all, lib, shared, header, json, pkgconfig; --target and --cpu override the "
         "config's; the other spec flags are errors. See examples/board/kernels.toml",
     )
     pc.add_argument(
@@ -419,6 +457,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.cpu_count() or 1,
         metavar="N",
         help="parallel compiles for --config (at most one per kernel and per CPU; default: CPUs)",
+    )
+    pc.add_argument(
+        "--print-outputs",
+        action="store_true",
+        help="with --config: check the config and print the paths the batch would write, one a line, "
+        "without compiling (what CMake's dwmlir_add_kernels declares as outputs)",
     )
 
     pg = sub.add_parser(
@@ -464,6 +508,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_spec_flags(pr)
     _add_run_flags(pr)
+    pr.add_argument(
+        "--sizes",
+        default=None,
+        metavar="SHAPE[,SHAPE...]",
+        help="a kernel with run-time sizes: the input shapes to call it at, in one process per "
+        "vector length (e.g. 1x1x64,2x9x64,3x100x64); shapes that give no output (even 0 or "
+        "negative sizes) check that it writes nothing (default: the example shape, each run-time "
+        "size one larger, and the spatial ones 37 larger with the batch 2 larger)",
+    )
 
     pd = sub.add_parser(
         "demo",
@@ -516,6 +569,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
     if args.config is not None:
         return _compile_batch(args)
+    if args.print_outputs:
+        raise UserError("--print-outputs lists a batch's files: give --config FILE")
     emit = parse_emit(args.emit)
     to_stdout = str(args.output) == "-"
     if to_stdout and (len(emit) != 1 or emit[0] in _BINARY_SUFFIXES):
@@ -545,6 +600,7 @@ def _compile_batch(args: argparse.Namespace) -> int:
         build_library,
         effective_jobs,
         load_config,
+        output_names,
         select_files,
         terminal_progress,
     )
@@ -569,12 +625,19 @@ def _compile_batch(args: argparse.Namespace) -> int:
     cfg = load_config(
         args.config, args.target if "target" in given else None, args.cpu if "cpu" in given else None
     )
+    if args.print_outputs:
+        for name in output_names(cfg, emit):
+            print(Path(args.output) / name)
+        return 0
     start = time.perf_counter()
     files, built = build_library(cfg, args.jobs, terminal_progress)
     paths = write_files(args.output, select_files(cfg, files, emit))
     print(f"{'kernel':<28} {'op':<30} {'dtype':<5} {'output':>18} {'compile':>8} {'object':>8}")
     for k in built:
-        out = "x".join(map(str, k.spec.output_shape))
+        out = "x".join(  # a run-time size is '?'
+            "?" if ch in k.spec.conv.dynamic else str(v)
+            for ch, v in zip(k.spec.output_layout, k.spec.output_shape, strict=True)
+        )
         spec = k.spec.conv
         print(
             f"{spec.name:<28} {spec.op:<30} {spec.dtype:<5} {out:>18} {k.seconds:>7.2f}s {k.object_bytes:>7}B"
@@ -673,8 +736,49 @@ def _run_one(spec: BlockSpec, args: argparse.Namespace) -> tuple[int, int]:
     return sum(r.ok for r in results), len(results)
 
 
+def _run_sizes(spec: BlockSpec, args: argparse.Namespace) -> tuple[int, int]:
+    """A kernel with run-time sizes: one driver per vector length calls it at every shape."""
+    from ..run import check_vector_bits
+    from ..run.runner import parse_run_shapes, run_sizes
+
+    if _modes(args.mode) != ("aot",):
+        raise UserError(
+            "a kernel with run-time sizes runs on the aot path only (one C driver calls it at every "
+            "size): use --mode aot"
+        )
+    if args.vectorizer != "dwmlir":
+        raise UserError(f"--vectorizer {args.vectorizer} needs static sizes: use --vectorizer dwmlir")
+    bits = (
+        None
+        if args.vector_bits is None
+        else check_vector_bits(parse_int_list(args.vector_bits, "vector lengths"))
+    )
+    shapes = None if args.sizes is None else parse_run_shapes(args.sizes, spec.conv)
+    results = run_sizes(spec, get_target(args.target), shapes, bits, seed=args.seed, cpu=args.cpu)
+    print(f"{spec.describe()}")
+    print(f"  {'input':>16} {'VL':>5}  {'max|err|':>10}  {'tolerance':>10}  {'bad':>5}  result")
+    for sized in results:
+        r = sized.result
+        shape = "x".join(map(str, sized.input_shape))
+        verdict = ("ok" if r.ok else "MISMATCH") + (" (empty output, nothing written)" if sized.empty else "")
+        if sized.empty and not r.ok:
+            verdict = "WROTE (empty output)"
+        print(
+            f"  {shape:>16} {r.vector_bits or '-':>5}  {r.max_abs_err:>10.3g}  {r.tolerance:>10.3g}  "
+            f"{r.mismatches:>5}  {verdict}"
+        )
+    return sum(s.result.ok for s in results), len(results)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    good, total = _run_one(spec_from_args(args), args)
+    spec = spec_from_args(args)
+    if args.sizes is not None and not spec.conv.is_dynamic:
+        raise UserError("--sizes is for kernels with run-time sizes: add --dynamic DIMS or '?' in --input")
+    if spec.conv.is_dynamic:
+        good, total = _run_sizes(spec, args)
+        print(f"{good}/{total} runs match the reference")
+        return 0 if good == total else 1
+    good, total = _run_one(spec, args)
     print(f"{good}/{total} runs match the reference")
     return 0 if good == total else 1
 
