@@ -105,26 +105,27 @@ class PointwiseGemm:
         self.quantized = isinstance(ir.MemRefType(scratch.type).element_type, ir.IntegerType)
         self.k0, self.first, self.last = k0, first, last
         self.k_count = ir.MemRefType(scratch.type).shape[1]
+        self.nvec, self.pixels = COUT_VECTORS, PIXELS  # the block shape being emitted
 
     def __call__(self, n: Index, o_idx: list[Index], t0: Index, count: int) -> None:
         em, cout = self.em, self.pw.cout
-        step = COUT_VECTORS
+        step = self.nvec
         vl = em.vector_length()
 
         def blocks(co0: ir.Value, masks: list[ir.Value | None]) -> None:
-            full, rest = divmod(count, PIXELS)
+            full, rest = divmod(count, self.pixels)
             if full == 1:
-                self._block(n, o_idx, t0, 0, PIXELS, co0, masks)
+                self._block(n, o_idx, t0, 0, self.pixels, co0, masks)
             elif full > 1:
                 loop_step(
                     0,
-                    full * PIXELS,
-                    PIXELS,
-                    lambda p0: self._block(n, o_idx, t0, p0, PIXELS, co0, masks),
+                    full * self.pixels,
+                    self.pixels,
+                    lambda p0: self._block(n, o_idx, t0, p0, self.pixels, co0, masks),
                     unroll=False,
                 )
             if rest:
-                self._block(n, o_idx, t0, full * PIXELS, rest, co0, masks)
+                self._block(n, o_idx, t0, full * self.pixels, rest, co0, masks)
 
         if not em.scalable:
             lanes = em.lanes * step
@@ -139,7 +140,19 @@ class PointwiseGemm:
         loop_step(index(0), main, width, lambda co0: blocks(co0, [None] * step), unroll=False)
         tail = scf.IfOp(arith.cmpi(arith.CmpIPredicate.ult, main, index(cout)))
         with ir.InsertionPoint(tail.then_block):
-            blocks(main, self._masks(main))
+            # At most one vector of COUT left (all of it when COUT <= VL: MobileNetV2's 24 and
+            # 32 at 512 bits and up): blocks of 8 pixels x 1 vector, not a masked-off second one.
+            one = scf.IfOp(
+                arith.cmpi(arith.CmpIPredicate.ule, arith.subi(index(cout), main), vl), [], has_else=True
+            )
+            with ir.InsertionPoint(one.then_block):
+                self.nvec, self.pixels = 1, 2 * PIXELS
+                blocks(main, self._masks(main))
+                self.nvec, self.pixels = COUT_VECTORS, PIXELS
+                scf.YieldOp([])
+            with ir.InsertionPoint(one.else_block):
+                blocks(main, self._masks(main))
+                scf.YieldOp([])
             scf.YieldOp([])
 
     def _masks(self, co0: ir.Value) -> list[ir.Value]:
@@ -149,7 +162,7 @@ class PointwiseGemm:
             vector.create_mask(
                 em.vt_mask, [arith.subi(index(self.pw.cout), arith.addi(co0, arith.muli(vl, index(j))))]
             )
-            for j in range(COUT_VECTORS)
+            for j in range(self.nvec)
         ]
 
     def _block(
@@ -157,7 +170,7 @@ class PointwiseGemm:
     ) -> None:
         em, pw = self.em, self.pw
         vl = em.vector_length()
-        cols = [co0 if j == 0 else arith.addi(co0, arith.muli(vl, index(j))) for j in range(COUT_VECTORS)]
+        cols = [co0 if j == 0 else arith.addi(co0, arith.muli(vl, index(j))) for j in range(self.nvec)]
         zero = em.zero_vector(em.vt)
         rows = [index(affine(p0, 1, 0, 1, i)) for i in range(pixels)]
 
@@ -185,8 +198,8 @@ class PointwiseGemm:
             for i in range(pixels):
                 a = scalar(k, i)
                 for j, wv in enumerate(weights):
-                    acc = accs[i * COUT_VECTORS + j]
-                    accs[i * COUT_VECTORS + j] = (
+                    acc = accs[i * self.nvec + j]
+                    accs[i * self.nvec + j] = (
                         arith.addi(acc, arith.muli(a, wv)) if q else vector.fma(a, wv, acc)
                     )
             return accs
@@ -202,7 +215,7 @@ class PointwiseGemm:
             [n, *o_idx, affine(affine(t0, 1, 0, 1, i), 1, p0, 1, 0), c] for i in range(pixels) for c in cols
         ]
         out_masks = [m for _ in range(pixels) for m in masks]
-        accs = [zero] * (pixels * COUT_VECTORS)
+        accs = [zero] * (pixels * self.nvec)
         if self.first is not None:  # a later chunk: the partial sums so far are in the output
             start = scf.IfOp(self.first, [em.vt] * len(accs), has_else=True)
             with ir.InsertionPoint(start.then_block):
@@ -235,7 +248,7 @@ class PointwiseGemm:
                         q4 = quad(em, self.scratch, [rows[i], k0])
                         for u in range(K_UNROLL):
                             for j, wv in enumerate(ws[u]):
-                                at = i * COUT_VECTORS + j
+                                at = i * self.nvec + j
                                 step_accs[at] = fmla_lane(em, step_accs[at], wv, q4, u)
                 else:
                     for u in range(K_UNROLL):
@@ -272,7 +285,7 @@ class PointwiseGemm:
         vt_b = ir.VectorType.get([4 * lanes], i8, scalable=[True])
         ones = arith.constant(vt_b, ir.DenseElementsAttr.get_splat(vt_b, ir.IntegerAttr.get(i8, 1)))
         zp = self.input_zp
-        sums = [em.zero_vector(em.vt)] * (COUT_VECTORS if zp else 0)
+        sums = [em.zero_vector(em.vt)] * (self.nvec if zp else 0)
 
         def pack(k: ir.Value, col, mask) -> ir.Value:
             """Weights W[k .. k + 4][col ..] as bytes 4l .. 4l + 3 of lane l."""
@@ -307,7 +320,7 @@ class PointwiseGemm:
                             em.vt, "llvm.aarch64.sve.sdot", [step_sums[j], wv, ones], [], []
                         )
                     for i, qv in enumerate(quads):
-                        at = i * COUT_VECTORS + j
+                        at = i * self.nvec + j
                         step[at] = llvm.call_intrinsic(
                             em.vt, "llvm.aarch64.sve.sdot.lane", [step[at], wv, qv, lane], [], []
                         )
@@ -317,7 +330,7 @@ class PointwiseGemm:
         if zp:
             zps = arith.constant(em.vt, ir.DenseElementsAttr.get_splat(em.vt, ir.IntegerAttr.get(i32, zp)))
             corr = [arith.muli(sm, zps) for sm in sums]
-            accs = [arith.subi(a, corr[i % COUT_VECTORS]) for i, a in enumerate(accs)]
+            accs = [arith.subi(a, corr[i % self.nvec]) for i, a in enumerate(accs)]
         return accs
 
     def _finish(self, accs, out_at, out_masks, cols, masks) -> None:
@@ -332,7 +345,7 @@ class PointwiseGemm:
             for c, m in zip(cols, masks, strict=True)
         ]
         for i, (acc, at, m) in enumerate(zip(accs, out_at, out_masks, strict=True)):
-            j = i % COUT_VECTORS
+            j = i % self.nvec
             y = apply_epilogue(acc, pw.epilogue, biases[j], scales[j])
             if pw.residual:
                 y = arith.addf(y, em.read(em.vt, em.input, at, m))
