@@ -23,7 +23,7 @@ from ..pipeline import bundles, run_bundle, set_vscale_range
 from ..rewrite import DEFAULT_VECTORIZER, VectorShape, has_fill, rewrite_depthwise
 from ..schedule import apply_schedule, build_schedule
 from ..spec import BlockSpec, ConvSpec, as_block
-from ..target import Target, add_vl_guard
+from ..target import Target, add_vl_guard, for_dtype
 from ..toolchain import LLVM_VERSION, llvm_tool, run
 from .header import c_prototype, kernel_block, render_header
 
@@ -61,9 +61,12 @@ def lower_to_llvm_dialect(
     """Return (input linalg, schedule, vectorized, LLVM-dialect) MLIR texts."""
     block = as_block(spec)
     spec = block.conv
-    if not block.epilogue.empty and vectorizer != DEFAULT_VECTORIZER:
+    target = for_dtype(target, spec.dtype)
+    rounds = spec.out_dtype != spec.acc_dtype
+    if (not block.epilogue.empty or rounds) and vectorizer != DEFAULT_VECTORIZER:
+        what = block.epilogue.describe() or f"rounding to {spec.out_dtype}"
         raise UserError(
-            f"--vectorizer {vectorizer} cannot fuse an epilogue ({block.epilogue.describe()}): "
+            f"--vectorizer {vectorizer} cannot fuse an epilogue ({what}): "
             f"use --vectorizer {DEFAULT_VECTORIZER}"
         )
     with ir.Context(), ir.Location.unknown():
@@ -72,7 +75,7 @@ def lower_to_llvm_dialect(
         add_vl_guard(module, target, spec.name)
         rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable), vectorizer)
         schedule = build_schedule(
-            rows, spec.output_shape if has_fill(module) else None, spec.out_bits, target
+            rows, spec.output_shape if has_fill(module) else None, spec.acc_bits, target
         )
         schedule_text = str(schedule)
         apply_schedule(module, schedule)
@@ -148,6 +151,7 @@ def compile_spec(
     cpu = check_cpu(target, cpu)
     block = as_block(spec)
     spec = block.conv
+    target = for_dtype(target, spec.dtype)
     art = Artefacts(block, target, vectorizer)
     input_text, schedule_text, vector_text, llvm_text = lower_to_llvm_dialect(block, target, vectorizer)
     art.files[".mlir"] = input_text.encode()

@@ -181,8 +181,16 @@ def _add_spec_flags(p: argparse.ArgumentParser, required: bool = True) -> None:
         default="f32",
         metavar="TYPE",
         help=f"element type of input, filter and output: {', '.join(SUPPORTED_DTYPES)}; i8 is for the "
-        "quantized ops (i8 input and filter, i32 output) "
+        "quantized ops (i8 input and filter, i32 output); bf16 accumulates in f32 and outputs f32 "
+        "(SVE targets, +bf16) "
         "(default: %(default)s)",
+    )
+    g.add_argument(
+        "--out-dtype",
+        default="",
+        metavar="TYPE",
+        help="with --dtype bf16: the output's element type, f32 (default) or bf16 (the f32 "
+        "accumulators rounded to nearest-even on the store)",
     )
     _add_block_flags(p)
     _add_target_flags(g)
@@ -316,6 +324,7 @@ def spec_from_args(args: argparse.Namespace) -> BlockSpec:
         padding=parse_padding(args.padding),
         input_zp=args.input_zp,
         filter_zp=args.filter_zp,
+        out_dtype=args.out_dtype,
     )
     return block_from_options(
         conv,

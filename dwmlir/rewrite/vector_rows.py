@@ -140,6 +140,8 @@ class _Emitter:
         acc_t = ir.RankedTensorType(op.operands[len(op.operands) - 1].type)
         self.in_elt, self.acc_elt = in_t.element_type, acc_t.element_type
         self.is_float = not isinstance(self.acc_elt, ir.IntegerType)
+        # bf16 operands accumulate in f32: every input vector is widened as it is read.
+        self.widen_float = self.is_float and self.in_elt != self.acc_elt
         lay_in, lay_f, lay_o = info.input_layout, info.filter_layout, info.output_layout
         self.n = in_t.shape[lay_in.index("n")]
         self.c = in_t.shape[lay_in.index("c")]
@@ -170,10 +172,29 @@ class _Emitter:
         rank = ir.MemRefType(src.type).rank
         pad = zero_constant(vt.element_type)
         perm = ir.AffineMap.get_minor_identity(rank, 1)
-        return vector.transfer_read(vt, src, [index(i) for i in indices], perm, pad, [True], mask=mask)
+        v = vector.transfer_read(vt, src, [index(i) for i in indices], perm, pad, [True], mask=mask)
+        return self.extend(v) if vt == self.vt_in else v
+
+    def extend(self, v: ir.Value) -> ir.Value:
+        """A bf16 operand (vector or scalar) as f32; other types unchanged.
+
+        ``arith.extf`` of a vector read in 32-bit lanes: LLVM loads it with ``ld1h`` into the
+        bottom half of each lane, and with ``+bf16`` folds the extension and the FMA into one
+        ``bfmlalb`` (see docs/performance.md, "bf16").
+        """
+        if not self.widen_float:
+            return v
+        return arith.extf(self.vt if isinstance(v.type, ir.VectorType) else self.acc_elt, v)
 
     def write(self, value: ir.Value, dest: ir.Value, indices: list[Index], mask: ir.Value) -> None:
-        rank = ir.MemRefType(dest.type).rank
+        """Store ``value``; f32 accumulators into a bf16 buffer are rounded to nearest-even."""
+        dest_t = ir.MemRefType(dest.type)
+        rank = dest_t.rank
+        if self.widen_float and ir.VectorType(value.type).element_type != dest_t.element_type:
+            vt = ir.VectorType(value.type)
+            value = arith.truncf(
+                ir.VectorType.get(vt.shape, dest_t.element_type, scalable=vt.scalable_dims), value
+            )
         perm = ir.AffineMap.get_minor_identity(rank, 1)
         vector.transfer_write(None, value, dest, [index(i) for i in indices], perm, [True], mask=mask)
 
@@ -389,7 +410,8 @@ class _Emitter:
                 x = self.read(self.vt_in, self.input, at, mask)
             else:
                 x = vector.gather(self.vt_in, self.input, at, stride_idx, mask, self.zero_vector(self.vt_in))
-            tap = memref.load(self.filter, [index(c), *(index(i) for i in k_idx), index(k)])
+                x = self.extend(x)
+            tap = self.extend(memref.load(self.filter, [index(c), *(index(i) for i in k_idx), index(k)]))
             return self.mac(acc_v, x, vector.broadcast(self.vt, tap))
 
         def taps(k_idx: list[Index], accs: list[ir.Value]) -> list[ir.Value]:
@@ -483,6 +505,7 @@ class _Emitter:
                     x = vector.gather(
                         self.vt_in, self.input, at, gather_idx, mask, self.zero_vector(self.vt_in)
                     )
+                    x = self.extend(x)
                 wv = self.read(self.vt_in, flt, [*k_idx, k, j0], mask)
                 x = self._widen(x, self.zps[0] if self.zps else None)
                 wv = self._widen(wv, self.zps[1] if self.zps else None)
