@@ -26,7 +26,7 @@ def to_bf16(values: np.ndarray) -> np.ndarray:
     to bf16: add 0x7FFF plus the lowest kept bit and drop 16 bits. Finite values past the
     largest bf16 round to infinity; a NaN stays a NaN (quieted, sign and top payload kept).
     """
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
         f = np.asarray(values, dtype=np.float64).astype(np.float32)
     u = np.ascontiguousarray(f).view(np.uint32).astype(np.uint64)
     rounded = (u + 0x7FFF + ((u >> 16) & 1)) >> 16

@@ -376,7 +376,7 @@ class ConvSpec:
             )
         raise UserError(
             f"--out-dtype {self.out_dtype} applies to bf16 convs (f32 or bf16 output); an {self.dtype} "
-            f"{self.op} has a {allowed[0]} output: drop --out-dtype"
+            f"{self.op} has an {allowed[0]} output: drop --out-dtype"
         )
 
     def _resolve_padding(self) -> None:

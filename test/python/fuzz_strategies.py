@@ -54,7 +54,7 @@ def draw(strategy, n=200, seed=0):
     return out
 
 
-SPECS = draw(conv_specs(), n=1000)  # hypothesis favours some ops early on: 1000 cover all pairs
+SPECS = draw(conv_specs(), n=1000, seed=1)  # hypothesis favours some ops early on: 1000 cover all pairs
 PADDED = draw(conv_specs(padding=True), n=300, seed=1)
 ZERO_POINTS = draw(conv_specs(dtypes=["i8"], zero_points=True), n=100, seed=2)
 CASES = draw(fuzz_cases(), n=300, seed=3)
@@ -202,9 +202,9 @@ def test_driver_shrinks_planted_bugs():
     real = driver.check_case
     driver.check_case = planted
     try:
-        reports = [fuzz(100, 3, timeout=None) for _ in range(2)]
-        parallel = fuzz(100, 3, timeout=30, jobs=3)
-        f32 = fuzz(100, 3, dtypes=["f32"], timeout=None)
+        reports = [fuzz(100, 4, timeout=None) for _ in range(2)]
+        parallel = fuzz(100, 4, timeout=30, jobs=3)
+        f32 = fuzz(100, 4, dtypes=["f32"], timeout=None)
     finally:
         driver.check_case = real
     print("same report twice:", reports[0] == reports[1], "and with -j3:", parallel == reports[0])
@@ -276,7 +276,7 @@ def test_seeded():
 # CHECK-NEXT: 400 blocks, bare 0; epilogue True, requantize True, pointwise True, int8 pointwise True, silu True, multiplier pointwise True
 @run
 def test_block_draws():
-    blocks = draw(block_specs(blocks="only"), n=400, seed=5)
+    blocks = draw(block_specs(blocks="only"), n=400, seed=6)
     bare = sum(b.epilogue.empty and b.pointwise is None for b in blocks)
     pw = [b for b in blocks if b.pointwise is not None]
     print(
