@@ -7,6 +7,7 @@ from ``main``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -94,6 +95,7 @@ def _cpus(text: str | None) -> tuple[str, ...]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    from ..bench.bf16 import bf16_comparison, bf16_ok, render_bf16
     from ..bench.host import host_comparison
     from ..bench.report import BenchRun, render_table, write_json, write_plots
     from ..bench.runner import run_bench
@@ -132,11 +134,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         progress=progress,
     )
     host = host_comparison(kernels, args.seed)
+    bf16 = bf16_comparison(results, bits, args.seed, args.jobs or os.cpu_count() or 1, progress)
     run = BenchRun(set_name, bits, cpus, results, host, time.perf_counter() - start)
     print(render_table(run))
+    print()
+    print("\n".join(render_bf16(bf16, bits)))
     if args.json is not None:
         write_json(run, args.json)
         print(f"json: {args.json}")
     if args.plots is not None:
         print(write_plots(run, args.plots))
-    return 0 if run.ok else 1
+    return 0 if run.ok and bf16_ok(bf16) else 1
