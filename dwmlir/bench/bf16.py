@@ -110,8 +110,8 @@ def bf16_comparison(
 
 def render_bf16(rows: Sequence[Bf16Row], bits: Sequence[int]) -> list[str]:
     """The report's section: per kernel, f32 instructions per output and the bf16 / f32 ratios."""
-    name_w = max([len(r.kernel) for r in rows] + [12])
-    head = f"{'kernel':<{name_w}}  {'':<14}" + "".join(f"{b:>9}" for b in bits)
+    name_w = max([len(r.kernel) for r in rows] + [len(r.family) + 8 for r in rows] + [12])
+    head = f"{'kernel':<{name_w}}  {'':<17}" + "".join(f"{b:>9}" for b in bits)
     lines = [
         "bf16 against f32 (dwmlir; bf16 input and filter, f32 accumulators; instructions per output,",
         "and bf16 / f32: below 1 is fewer instructions)",
@@ -119,17 +119,17 @@ def render_bf16(rows: Sequence[Bf16Row], bits: Sequence[int]) -> list[str]:
     ]
     for r in rows:
         cells = "".join(f"{r.f32[b]:>9.3f}" if b in r.f32 else f"{'-':>9}" for b in bits)
-        lines.append(f"{r.kernel:<{name_w}}  {'f32':<14}{cells}")
+        lines.append(f"{r.kernel:<{name_w}}  {'f32':<17}{cells}")
         for out in OUT_DTYPES:
             cells = "".join(f"{x:>9.3f}" if (x := r.ratio(out, b)) is not None else f"{'-':>9}" for b in bits)
-            lines.append(f"{'':<{name_w}}  {f'bf16->{out} / f32':<14}{cells}")
+            lines.append(f"{'':<{name_w}}  {f'bf16->{out} / f32':<17}{cells}")
     for family in dict.fromkeys(r.family for r in rows):
         for out in OUT_DTYPES:
             cells = ""
             for b in bits:
                 xs = [x for r in rows if r.family == family and (x := r.ratio(out, b)) is not None]
                 cells += f"{math.exp(sum(map(math.log, xs)) / len(xs)):>9.3f}" if xs else f"{'-':>9}"
-            lines.append(f"{family + ' geomean':<{name_w}}  {f'bf16->{out} / f32':<14}{cells}")
+            lines.append(f"{family + ' geomean':<{name_w}}  {f'bf16->{out} / f32':<17}{cells}")
     problems = [f"  {r.kernel}: {p}" for r in rows for p in r.problems]
     if problems:
         lines += ["bf16 problems:", *problems]

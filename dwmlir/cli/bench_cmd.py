@@ -137,11 +137,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     bf16 = bf16_comparison(results, bits, args.seed, args.jobs or os.cpu_count() or 1, progress)
     run = BenchRun(set_name, bits, cpus, results, host, time.perf_counter() - start)
     print(render_table(run))
-    print()
-    print("\n".join(render_bf16(bf16, bits)))
     if args.json is not None:
         write_json(run, args.json)
         print(f"json: {args.json}")
     if args.plots is not None:
         print(write_plots(run, args.plots))
+    print()
+    print("\n".join(render_bf16(bf16, bits)))
     return 0 if run.ok and bf16_ok(bf16) else 1
