@@ -20,9 +20,11 @@ The Python API, in four names (each has a docstring with an example)::
 - ``run(spec, input, filter, target=..., vector_bits=..., modes=...)`` -> list of ``KernelRun``.
 - ``reference(spec, input, filter)`` -> numpy array; ``random_operands(spec, seed)``.
 - ``BlockSpec(conv, Epilogue(bias=True, activation=Activation.parse("relu6")),
-  Pointwise(cout, Epilogue(...), residual=False))``: a depthwise conv with a fused epilogue
-  and 1x1 conv; ``compile``, ``run`` and ``reference`` take it too, its extra buffers (bias,
-  requant_scale, pw_filter, pw_bias) after input and filter.
+  Pointwise(cout, Epilogue(...), residual=False), Expand(cin, Epilogue(...)))``: a depthwise
+  conv (whose input is C channels) with a fused epilogue, 1x1 conv after and expand 1x1 conv
+  before (the block's input then has CIN channels); ``compile``, ``run`` and ``reference``
+  take it too, its extra buffers (expand_filter, expand_bias, bias, requant_scale, pw_filter,
+  pw_bias) after input and filter.
 
 Bad input raises ``UserError`` with a one-line message that says how to fix it. Every stage is
 also importable on its own (``from dwmlir.artefact import compile_spec``, ``from dwmlir.run
@@ -41,7 +43,7 @@ __version__ = "0.1.0"
 # `dwmlir --help` does not pay for them.
 from .api import CompiledKernel, KernelRun, compile, random_operands, reference, run  # noqa: E402
 from .errors import UserError  # noqa: E402
-from .spec import Activation, BlockSpec, ConvSpec, Epilogue, Pointwise  # noqa: E402
+from .spec import Activation, BlockSpec, ConvSpec, Epilogue, Expand, Pointwise  # noqa: E402
 
 
 class _Package(types.ModuleType):
@@ -62,6 +64,7 @@ __all__ = [
     "BlockSpec",
     "ConvSpec",
     "Epilogue",
+    "Expand",
     "Pointwise",
     "CompiledKernel",
     "KernelRun",

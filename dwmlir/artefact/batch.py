@@ -19,7 +19,9 @@ Config (TOML shown; JSON has the same keys, with ``kernels`` as a list of object
     input_zp = 0                   # optional, *_q ops only; filter_zp alike
     bias = true                    # optional, the fused block (see BlockSpec): bias, activation,
     activation = "relu6"           #   requantize, output_zp, output_scale, pointwise (COUT),
-    pointwise = 16                 #   pointwise_bias, pointwise_activation, residual
+    pointwise = 16                 #   pointwise_bias, pointwise_activation, residual, and
+                                   #   expand (CIN: then input gives CIN channels), expand_bias,
+                                   #   expand_activation
 
 Unknown keys, nulls and values of the wrong type are one-line user errors (a typo gets a
 "did you mean"). Kernels compile in parallel worker processes (each has its own MLIR context).
@@ -44,7 +46,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import UserError
-from ..spec import BlockSpec, ConvSpec, block_from_options, check_name
+from ..spec import BlockSpec, ConvSpec, block_from_options, check_name, expand_conv_input
 from ..target import DEFAULT_TARGET, Target, for_dtype, get_target
 from .compile import archive, check_cpu, compile_spec, link_shared, sha256_hex
 from .header import header_symbols, kernel_block, render_header
@@ -54,7 +56,8 @@ _TOP_KEYS = frozenset({"library", "kernels"})
 _LIBRARY_KEYS = frozenset({"name", "target", "cpu"})
 # The depthwise conv's keys, then the block's (see BlockSpec): the fused epilogue (bias = true,
 # activation = "relu6", requantize = true, output_zp, output_scale) and a fused 1x1 conv
-# (pointwise = COUT, pointwise_bias, pointwise_activation, residual), with their TOML/JSON types.
+# (pointwise = COUT, pointwise_bias, pointwise_activation, residual), and a fused 1x1 conv before
+# it (expand = CIN, expand_bias, expand_activation), with their TOML/JSON types.
 _BLOCK_KEYS: dict[str, type | tuple[type, ...]] = {
     "bias": bool,
     "activation": str,
@@ -67,6 +70,9 @@ _BLOCK_KEYS: dict[str, type | tuple[type, ...]] = {
     "residual": bool,
     "pointwise_output_zp": int,
     "pointwise_output_scale": (int, float),
+    "expand": int,
+    "expand_bias": bool,
+    "expand_activation": str,
 }
 _KERNEL_KEYS = frozenset(
     {
@@ -120,7 +126,9 @@ def _kernel_spec(entry: object, where: str) -> BlockSpec:
     try:
         conv = ConvSpec(
             op=entry["op"],
-            input_shape=entry["input"],
+            input_shape=expand_conv_input(
+                entry["op"], entry["input"], entry["filter"], _typed(entry, "expand", int)
+            ),
             filter_shape=entry["filter"],
             strides=entry.get("strides", ()),
             dilations=entry.get("dilations", ()),
@@ -134,6 +142,12 @@ def _kernel_spec(entry: object, where: str) -> BlockSpec:
         return _block(conv, entry)
     except UserError as exc:
         raise UserError(f"{where}: {exc}") from None
+
+
+def _typed(entry: dict, key: str, kind: type) -> object:
+    """``entry[key]`` if it has type ``kind`` (else None: ``_block`` reports the wrong type)."""
+    value = entry.get(key)
+    return value if isinstance(value, kind) and not isinstance(value, bool) else None
 
 
 def _block(conv: ConvSpec, entry: dict) -> BlockSpec:
@@ -160,6 +174,9 @@ def _block(conv: ConvSpec, entry: dict) -> BlockSpec:
         residual=entry.get("residual", False),
         pointwise_output_zp=entry.get("pointwise_output_zp"),
         pointwise_output_scale=None if pw_scale is None else float(pw_scale),
+        expand=entry.get("expand"),
+        expand_bias=entry.get("expand_bias", False),
+        expand_activation=entry.get("expand_activation", "none"),
     )
 
 

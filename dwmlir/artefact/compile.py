@@ -25,7 +25,7 @@ from ..schedule import apply_schedule, build_schedule
 from ..spec import BlockSpec, ConvSpec, as_block
 from ..target import Target, add_vl_guard, for_dtype
 from ..toolchain import LLVM_VERSION, llvm_tool, run
-from .header import c_prototype, kernel_block, render_header
+from .header import c_prototype, expand_plan, kernel_block, render_header
 
 
 @dataclass
@@ -62,12 +62,21 @@ def lower_to_llvm_dialect(
     block = as_block(spec)
     spec = block.conv
     target = for_dtype(target, spec.dtype)
-    rounds = spec.out_dtype != spec.acc_dtype
-    if (not block.epilogue.empty or rounds) and vectorizer != DEFAULT_VECTORIZER:
-        what = block.epilogue.describe() or f"rounding to {spec.out_dtype}"
+    parts = [
+        p.describe()
+        for p in (block.expand, block.epilogue, block.pointwise)
+        if p is not None and not getattr(p, "empty", False)
+    ]
+    if not parts and spec.out_dtype != spec.acc_dtype:
+        parts = [f"rounding to {spec.out_dtype}"]
+    if parts and vectorizer != DEFAULT_VECTORIZER:
+        what = (
+            f"an epilogue ({parts[0]})"
+            if parts in ([block.epilogue.describe()], [f"rounding to {spec.out_dtype}"])
+            else f"a block ({'; '.join(parts)})"
+        )
         raise UserError(
-            f"--vectorizer {vectorizer} cannot fuse an epilogue ({what}): "
-            f"use --vectorizer {DEFAULT_VECTORIZER}"
+            f"--vectorizer {vectorizer} cannot fuse {what}: use --vectorizer {DEFAULT_VECTORIZER}"
         )
     with ir.Context(), ir.Location.unknown():
         module = build_kernel_module(block)
@@ -213,6 +222,7 @@ def render_manifest(art: Artefacts, cpu: str | None) -> str:
         },
         "vectorizer": art.vectorizer,
         **({"epilogue": _epilogue_manifest(block)} if not epi.empty else {}),
+        **_block_manifest(block),
         "tools": {"llvm": LLVM_VERSION, "mlir-python-bindings": "xtc-mlir-python-bindings 22.1.8.4"},
         "artefacts": {
             artefact_filename(spec.name, suffix): sha256_hex(data)
@@ -230,6 +240,34 @@ def _epilogue_manifest(block: BlockSpec) -> dict:
         lo, hi = epi.int8_bounds()
         doc.update(output_zp=epi.output_zp, output_scale=epi.output_scale, int8_bounds=[lo, hi])
     doc["output_dtype"] = block.out_dtype
+    return doc
+
+
+def _block_manifest(block: BlockSpec) -> dict:
+    """The parts around the conv and every buffer of the ABI, for tools that feed the kernel."""
+    doc: dict = {}
+    if block.expand is not None:
+        ex = block.expand
+        doc["expand"] = {
+            "cin": ex.cin,
+            "bias": ex.epilogue.bias,
+            "activation": str(ex.epilogue.activation),
+            "scratch_bytes": expand_plan(block).scratch_bytes,
+        }
+    if block.pointwise is not None:
+        pw = block.pointwise
+        doc["pointwise"] = {
+            "cout": pw.cout,
+            "bias": pw.epilogue.bias,
+            "activation": str(pw.epilogue.activation),
+            "requantize": pw.epilogue.requantize,
+            "residual": pw.residual,
+        }
+    if doc:
+        doc["buffers"] = [
+            {"name": a.name, "shape": list(a.shape), "layout": a.layout, "dtype": a.dtype}
+            for a in block.buffers
+        ]
     return doc
 
 

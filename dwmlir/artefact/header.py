@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from ..rewrite import expand as expand_stage
+from ..rewrite.nest import ConvGeometry
 from ..rewrite.pointwise import SCRATCH_BYTES, tile_pixels
 from ..spec import DTYPES, BlockSpec, ConvSpec, as_block
 from ..target import Target, for_dtype
@@ -88,6 +90,39 @@ def _act_expr(act, x: str) -> str:
     }[act.kind].format(x=x)
 
 
+def expand_plan(block: BlockSpec) -> expand_stage.ExpandPlan:
+    """The expand stage's tiling, as the rewrite chooses it (for the header and NAME.json)."""
+    conv = block.conv
+    geo = ConvGeometry(
+        conv.in_spatial,
+        conv.out_spatial,
+        conv.kernel,
+        conv.strides,
+        conv.dilations,
+        tuple(lo for lo, _ in conv.padding),
+    )
+    elt_bytes = DTYPES[conv.dtype][2] // 8
+    return expand_stage.plan(geo, conv.channels, conv.multiplier, elt_bytes, block.pointwise is not None)
+
+
+def _expand_lines(block: BlockSpec) -> list[str]:
+    ex = block.expand
+    if ex is None:
+        return []
+    acc = "sum over ci of input[pixel][ci] * expand_filter[ci][c]" + (
+        " + expand_bias[c]" if ex.epilogue.bias else ""
+    )
+    plan = expand_plan(block)
+    return [
+        f" * Fused expand 1x1 conv first (CIN = {ex.cin} input channels to C = {block.conv.channels}), per",
+        " * input pixel and channel c; the depthwise conv then reads e (zeros where it pads):",
+        f" *   e = {_act_expr(ex.epilogue.activation, acc)}",
+        " * e never exists whole in memory: rows of it live in a scratch on the kernel's stack, of",
+        f" * {plan.scratch_bytes} bytes with the pointwise tile"
+        f" (the bound is {expand_stage.SCRATCH_BYTES} bytes).",
+    ]
+
+
 def _pointwise_lines(block: BlockSpec) -> list[str]:
     pw = block.pointwise
     if pw is None:
@@ -100,6 +135,11 @@ def _pointwise_lines(block: BlockSpec) -> list[str]:
         " * the depthwise result, which never exists whole in memory: tiles of it live in a",
         f" * {scratch}-byte scratch on the kernel's stack (the bound is {SCRATCH_BYTES} bytes).",
     ]
+    if block.expand is not None:
+        lines[-2:] = [
+            " * the depthwise result, which never exists whole in memory (tiles of it share the expand",
+            " * stage's scratch).",
+        ]
     if epi.requantize:
         zp_in = block.epilogue.output_zp
         x = f"(dw[pixel][ch] - {zp_in})" if zp_in else "dw[pixel][ch]"
@@ -143,6 +183,7 @@ def kernel_block(spec: ConvSpec | BlockSpec, target: Target, cpu: str | None = N
         " * All buffers are dense, row-major, in the op's own layouts:",
         *shapes,
         f" * strides {_c(spec.strides)}, dilations {_c(spec.dilations)}, {_padding(spec)}.",
+        *_expand_lines(block),
         *_epilogue_lines(block),
         *_pointwise_lines(block),
         " * The output is overwritten, not accumulated into. Buffers must not overlap.",

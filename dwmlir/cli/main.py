@@ -28,6 +28,7 @@ from ..spec import (
     BlockSpec,
     ConvSpec,
     block_from_options,
+    expand_conv_input,
     infer_op,
     parse_int_list,
     parse_padding,
@@ -280,7 +281,25 @@ def _add_block_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--residual",
         action="store_true",
-        help="add the block's input to its output (stride 1, 'same' padding, COUT = C)",
+        help="add the block's input to its output (stride 1, 'same' padding, COUT = the input's channels)",
+    )
+    g.add_argument(
+        "--expand",
+        default=None,
+        type=int,
+        metavar="CIN",
+        help="first a 1x1 conv from the input's CIN channels to the depthwise conv's C channels, "
+        "fused (the inverted residual's expansion; channels-last float ops): --input then gives CIN "
+        "channels; weight 'expand_filter' is [CIN][C]; padded positions of the expanded tensor are 0",
+    )
+    g.add_argument(
+        "--expand-bias", action="store_true", help="add a per-channel bias 'expand_bias' (C values)"
+    )
+    g.add_argument(
+        "--expand-activation",
+        default="none",
+        metavar="A",
+        help="activation after the expand conv and its bias (as --activation; default: none)",
     )
 
 
@@ -313,9 +332,10 @@ def spec_from_args(args: argparse.Namespace) -> BlockSpec:
     if args.input is None or args.filter is None:
         raise UserError("missing --input or --filter: give both shapes (or --config FILE for a batch)")
     input_shape, filter_shape = parse_shape(args.input, "input"), parse_shape(args.filter, "filter")
+    op = infer_op(input_shape, filter_shape, args.layout, args.dtype, args.op)
     conv = ConvSpec(
-        op=infer_op(input_shape, filter_shape, args.layout, args.dtype, args.op),
-        input_shape=input_shape,
+        op=op,
+        input_shape=expand_conv_input(op, input_shape, filter_shape, args.expand),
         filter_shape=filter_shape,
         strides=parse_int_list(args.strides, "strides") if args.strides is not None else (),
         dilations=parse_int_list(args.dilations, "dilations") if args.dilations is not None else (),
@@ -339,6 +359,9 @@ def spec_from_args(args: argparse.Namespace) -> BlockSpec:
         args.residual,
         args.pointwise_output_zp,
         args.pointwise_output_scale,
+        args.expand,
+        args.expand_bias,
+        args.expand_activation,
     )
 
 
@@ -371,7 +394,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         required=True,
         metavar="DIR",
-        help="output directory (created with its parents if missing)",
+        help="output directory (created with its parents if missing); '-' writes the one text "
+        "artefact of a single --emit kind (header, mlir, llvm, asm, ...) to stdout",
     )
     pc.add_argument(
         "--emit",
@@ -390,7 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
         'filter_zp, written as on the command line ("1x112x112x32", "2,2", "same") or as TOML '
         "numbers and lists ([1, 112, 112, 32], 2, 1); the fused block's keys bias, activation, "
         "requantize, output_zp, output_scale, pointwise, pointwise_bias, pointwise_activation, "
-        "pointwise_output_zp, pointwise_output_scale and residual as their flags (booleans for the "
+        "pointwise_output_zp, pointwise_output_scale, residual, expand, expand_bias and expand_activation "
+        "as their flags (booleans for the "
         "switches). Unknown keys and wrong types are errors. With "
         "--config, --emit takes all, lib, shared, header, json; --target and --cpu override the "
         "config's; the other spec flags are errors. See examples/board/kernels.toml",
@@ -499,11 +524,25 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.config is not None:
         return _compile_batch(args)
     emit = parse_emit(args.emit)
+    to_stdout = str(args.output) == "-"
+    if to_stdout and (len(emit) != 1 or emit[0] in _BINARY_SUFFIXES):
+        raise UserError(
+            "-o - writes one text artefact to stdout: give exactly one of --emit header, mlir, llvm, "
+            "asm, schedule, vector, lowered or json (or -o DIR for several files)"
+        )
     spec = spec_from_args(args)
     art = compile_spec(spec, get_target(args.target), args.cpu, args.vectorizer)
+    if to_stdout:
+        from ..artefact.writer import write_output
+
+        write_output("-", art.files[emit[0]])
+        return 0
     for path in write_artefacts(art, args.output, emit):
         print(path)
     return 0
+
+
+_BINARY_SUFFIXES = (".o", ".a", ".so")
 
 
 def _compile_batch(args: argparse.Namespace) -> int:
@@ -531,6 +570,8 @@ def _compile_batch(args: argparse.Namespace) -> int:
             f"{stray[0]} describes one kernel: with --config every kernel's spec comes from the config "
             "(only -o, --emit, -j, and --target/--cpu, which override the config's, go with --config)"
         )
+    if str(args.output) == "-":
+        raise UserError("a --config batch writes a library and a header: give -o DIR, not -o -")
     emit = batch_emit(args.emit)
     cfg = load_config(
         args.config, args.target if "target" in given else None, args.cpu if "cpu" in given else None

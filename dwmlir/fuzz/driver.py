@@ -150,7 +150,7 @@ def spec_to_cli(
         "--op",
         spec.op,
         "--input",
-        "x".join(map(str, spec.input_shape)),
+        "x".join(map(str, block.input_shape)),
         "--filter",
         "x".join(map(str, spec.filter_shape)),
         "--strides",
@@ -196,6 +196,12 @@ def _epilogue_flags(block: BlockSpec) -> list[str]:
                 flags += ["--pointwise-output-zp", str(pw.epilogue.output_zp)]
             if pw.epilogue.output_scale is not None:
                 flags += ["--pointwise-output-scale", repr(pw.epilogue.output_scale)]
+    ex = block.expand
+    if ex is not None:
+        flags += ["--expand", str(ex.cin)]
+        flags += ["--expand-bias"] if ex.epilogue.bias else []
+        if ex.epilogue.activation.kind != "none":
+            flags += ["--expand-activation", _activation_text(ex.epilogue.activation)]
     if epi.requantize:
         flags += ["--requantize"]
         flags += ["--output-zp", str(epi.output_zp)] if epi.output_zp else []

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from ..errors import UserError
 from ..run import VALID_VECTOR_BITS
-from ..spec import OPS, Activation, BlockSpec, ConvSpec, Epilogue, OpInfo, Pointwise
+from ..spec import OPS, Activation, BlockSpec, ConvSpec, Epilogue, Expand, OpInfo, Pointwise
 from ..spec import conv as _conv
 from ..spec import ops as _ops
 from ..target import get_target
@@ -255,22 +255,28 @@ def block_parts(draw: Draw, conv: ConvSpec, force: bool = False) -> BlockSpec:
     if force and epi.empty:
         epi = Epilogue(bias=True)
     pointwise = draw(st.integers(0, 2)) == 2  # drawn for every op: the same choices shrink alike
+    expand = draw(st.integers(0, 3)) == 3
     q = conv.info.quantized
-    float_ok = conv.dtype in ("f32", "f16")  # no fused pointwise conv for bf16
+    float_ok = conv.dtype in ("f32", "f16")  # no fused pointwise conv or expand for bf16
+    ex = None
+    if expand and float_ok and conv.info.channels_last:
+        ex_epi = draw(epilogues(conv)) if draw(st.booleans()) else Epilogue()
+        ex = Expand(draw(st.integers(1, 24)), ex_epi)
+    in_channels = ex.cin if ex is not None else conv.channels
     if pointwise and (float_ok or (q and epi.requantize)):
-        cout = draw(st.one_of(st.just(conv.channels), channel_counts()))
+        cout = draw(st.one_of(st.just(in_channels), channel_counts()))
         if q:
             pw_epi = draw(int8_epilogues(draw(st.booleans())))
         else:
             pw_epi = draw(epilogues(conv)) if draw(st.booleans()) else Epilogue()
         try:
-            return BlockSpec(conv, epi, Pointwise(cout, pw_epi, draw(st.booleans())))
+            return BlockSpec(conv, epi, Pointwise(cout, pw_epi, draw(st.booleans())), ex)
         except UserError:  # a residual needs matching shapes; padding wider than the reach
             try:
-                return BlockSpec(conv, epi, Pointwise(cout, pw_epi))
+                return BlockSpec(conv, epi, Pointwise(cout, pw_epi), ex)
             except UserError:
                 pass
-    return BlockSpec(conv, epi)
+    return BlockSpec(conv, epi, None, ex)
 
 
 @st.composite

@@ -14,7 +14,15 @@ from mlir import ir
 from mlir.dialects import arith, bufferization, func, linalg, tensor
 
 from ..spec import BlockSpec, ConvSpec, as_block
-from .epilogue import EPILOGUE_ATTR, POINTWISE_ATTR, PW_EPILOGUE_ATTR, apply_epilogue, epilogue_attr
+from .epilogue import (
+    EPILOGUE_ATTR,
+    EXPAND_ATTR,
+    EXPAND_EPILOGUE_ATTR,
+    POINTWISE_ATTR,
+    PW_EPILOGUE_ATTR,
+    apply_epilogue,
+    epilogue_attr,
+)
 
 
 def element_type(dtype: str) -> ir.Type:
@@ -98,6 +106,51 @@ def _epilogue(block: BlockSpec, acc: ir.Value, bias: ir.Value | None, scale: ir.
             y = arith.truncf(out_elt, y)
         linalg.YieldOp([y])
     return op.result
+
+
+def _expand(block: BlockSpec, x: ir.Value, ex_filter: ir.Value, ex_bias: ir.Value | None) -> ir.Value:
+    """The expand 1x1 conv before the depthwise layer: (pixels x CIN) @ (CIN x C) as a
+    ``linalg.matmul`` tagged ``dwmlir.expand``, then its bias and activation as a
+    ``linalg.generic`` tagged ``dwmlir.expand_epilogue``, reshaped to the conv's input.
+
+    The rewrites never build this tensor whole: the depthwise code computes the expanded
+    pixels it needs, tile by tile, into a stack scratch (``rewrite.expand``).
+    """
+    ex = block.expand
+    assert ex is not None
+    shape = list(block.input_shape)
+    rank = len(shape)
+    pixels = math.prod(shape[:-1])
+    reassoc = [list(range(rank - 1)), [rank - 1]]
+    elt = ir.RankedTensorType(x.type).element_type
+    c = block.conv.channels
+    flat = tensor.collapse_shape(ir.RankedTensorType.get([pixels, ex.cin], elt), x, reassoc)
+    zero = linalg.fill(zero_constant(elt), outs=[tensor.empty([pixels, c], elt)])
+    mm = linalg.matmul(flat, ex_filter, outs=[zero])
+    mm.owner.attributes[EXPAND_ATTR] = ir.UnitAttr.get()
+    ins, maps = [mm], [ir.AffineMap.get_identity(2)]
+    if ex_bias is not None:
+        ins.append(ex_bias)
+        maps.append(ir.AffineMap.get(2, 0, [ir.AffineDimExpr.get(1)]))
+    maps.append(ir.AffineMap.get_identity(2))
+    parallel = ir.Attribute.parse("#linalg.iterator_type<parallel>")
+    op = linalg.GenericOp(
+        [ir.RankedTensorType.get([pixels, c], elt)],
+        ins,
+        [tensor.empty([pixels, c], elt)],
+        ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps]),
+        ir.ArrayAttr.get([parallel] * 2),
+    )
+    op.operation.attributes[EXPAND_EPILOGUE_ATTR] = epilogue_attr(ex.epilogue)
+    body = op.regions[0].blocks.append(*[elt] * (len(ins) + 1))
+    with ir.InsertionPoint(body):
+        args = list(body.arguments)
+        y = apply_epilogue(
+            args[0], ex.epilogue, args[1] if ex_bias is not None else None, None, exact_exp=True
+        )
+        linalg.YieldOp([y])
+    out = list(block.conv.input_shape)
+    return tensor.expand_shape(ir.RankedTensorType.get(out, elt), op.result, reassoc, [], out)
 
 
 def _pointwise(
@@ -241,10 +294,10 @@ def _pointwise_channels_first(
 def build_kernel_module(spec: ConvSpec | BlockSpec) -> ir.Module:
     """Return a module with ``func.func @<name>`` in the C ABI's argument order.
 
-    ``(input, filter, [input_zp, filter_zp,] [bias,] [requant_scale,] output)``: see
-    ``BlockSpec.args`` (call inside a Context). The conv accumulates into a zero-filled
-    tensor; an epilogue, if any, is a ``linalg.generic`` on it that the rewrites fuse into
-    the conv's stores.
+    ``(input, [expand_filter, [expand_bias,]] filter, [input_zp, filter_zp,] [bias,]
+    [requant_scale,] [pw_filter, ...] output)``: see ``BlockSpec.args`` (call inside a
+    Context). The conv accumulates into a zero-filled tensor; the parts of a block around it
+    are tagged ``linalg`` ops that the rewrites fuse into the conv's code.
     """
     block = as_block(spec)
     spec = block.conv
@@ -275,7 +328,10 @@ def build_kernel_module(spec: ConvSpec | BlockSpec) -> ir.Module:
                     return bufferization.to_tensor(tt, args[name], restrict=True)
 
                 ta, tb = tensor_of("input"), tensor_of("filter")
-                ta_raw = ta
+                ta_raw = ta  # the block's input (for the residual)
+                if block.expand is not None:
+                    ex_bias = tensor_of("expand_bias") if "expand_bias" in args else None
+                    ta = _expand(block, ta, tensor_of("expand_filter"), ex_bias)
                 zps = [args["input_zp"], args["filter_zp"]] if q else []
                 pad_value = arith.trunci(elt, zps[0]) if q and spec.has_padding else None
                 ta = pad_input(spec, ta, elt, pad_value)

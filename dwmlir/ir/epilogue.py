@@ -17,6 +17,8 @@ from ..spec import Activation, Epilogue
 EPILOGUE_ATTR = "dwmlir.epilogue"
 POINTWISE_ATTR = "dwmlir.pointwise"  # on the linalg.matmul of a block's 1x1 conv
 PW_EPILOGUE_ATTR = "dwmlir.pw_epilogue"  # the 1x1 conv's epilogue (+ "residual")
+EXPAND_ATTR = "dwmlir.expand"  # on the linalg.matmul of a block's expand 1x1 conv
+EXPAND_EPILOGUE_ATTR = "dwmlir.expand_epilogue"  # the expand conv's bias and activation
 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 0.693359375  # ln 2 split in two (Cody and Waite): n * _LN2_HI is exact

@@ -102,7 +102,7 @@ def block_reference(
     block = as_block(spec)
     named = block.named_params(params)
     bias, scale = named.get("bias"), named.get("requant_scale")
-    dw = _depthwise_layer(block, inp, flt, bias, scale)
+    dw = _depthwise_layer(block, expanded(block, inp, named), flt, bias, scale)
     pw = block.pointwise
     if pw is None:
         return reference_output(block.out_dtype, dw)
@@ -124,6 +124,34 @@ def block_reference(
     if pw.residual:
         y = y + inp.astype(np.float64)
     return y
+
+
+def expanded(block: BlockSpec, inp: np.ndarray, named: dict) -> np.ndarray:
+    """The depthwise conv's input: the block's input, or with an expand stage
+    act(input @ expand_filter + expand_bias), rounded to the conv's type as the kernel keeps
+    it (padding, applied by the conv, stays 0)."""
+    ex = block.expand
+    if ex is None:
+        return inp
+    e = inp.astype(np.float64) @ named["expand_filter"].astype(np.float64)  # (..., CIN) @ (CIN, C)
+    if ex.epilogue.bias:
+        e = e + named["expand_bias"].astype(np.float64)
+    act = ex.epilogue.activation
+    return activation(act.kind, e, act.lo, act.hi).astype(block.conv.np_dtype)
+
+
+def _expand_error(block: BlockSpec, inp: np.ndarray, named: dict) -> np.ndarray:
+    """A bound on |kernel's expanded input - ``expanded``|: the GEMM's rounding over CIN
+    terms, through the activation's slope, plus the two roundings to the conv's type."""
+    ex = block.expand
+    assert ex is not None
+    eps = float(np.finfo(block.conv.np_dtype).eps)
+    w = np.abs(named["expand_filter"].astype(np.float64))
+    magnitude = np.abs(inp.astype(np.float64)) @ w
+    if ex.epilogue.bias:
+        magnitude = magnitude + np.abs(named["expand_bias"].astype(np.float64))
+    slope = _LIPSCHITZ[ex.epilogue.activation.kind]
+    return slope * 2.0 * (w.shape[0] + 2) * eps * magnitude + 2.0 * eps * magnitude * slope
 
 
 def _depthwise_layer(
@@ -157,6 +185,14 @@ def random_block_operands(block: BlockSpec, seed: int) -> list[np.ndarray]:
     out = [inp, flt]
     rng = np.random.default_rng(seed + 1)
     ch = block.out_channels
+    ex = block.expand
+    if ex is not None:  # the block's input has CIN channels; weights keep the expansion O(1)
+        dt = block.conv.np_dtype
+        out[0] = rng.uniform(-1.0, 1.0, block.input_shape).astype(dt)
+        scale = 2.0 / np.sqrt(ex.cin)
+        out.append((rng.uniform(-1.0, 1.0, (ex.cin, block.conv.channels)) * scale).astype(dt))
+        if ex.epilogue.bias:
+            out.append(rng.uniform(-1.0, 1.0, block.conv.channels).astype(dt))
     if block.epilogue.bias:
         dt = block.bias_dtype
         if dt.startswith("f"):
@@ -198,7 +234,7 @@ def compare_block(spec: ConvSpec | BlockSpec, got: np.ndarray, want: np.ndarray,
     """
     block = as_block(spec)
     inp, flt = operands[0], operands[1]
-    if block.epilogue.empty and block.pointwise is None:
+    if block.epilogue.empty and block.pointwise is None and block.expand is None:
         return compare(block.conv, got, want, inp, flt)
     if got.shape != want.shape:
         return Comparison(False, float("inf"), 0.0, int(np.prod(want.shape)))
@@ -212,15 +248,20 @@ def compare_block(spec: ConvSpec | BlockSpec, got: np.ndarray, want: np.ndarray,
     taps = int(np.prod(conv.kernel))
     if conv.dtype == "bf16":
         inp, flt = from_bf16(bf16_operand(inp)), from_bf16(bf16_operand(flt))
-    with np.errstate(invalid="ignore"):
-        magnitude = depthwise_reference(conv, np.abs(inp), np.abs(flt)).astype(np.float64)
     named = block.named_params(operands[2:])
+    x = expanded(block, inp, named)
+    with np.errstate(invalid="ignore"):
+        magnitude = depthwise_reference(conv, np.abs(x), np.abs(flt)).astype(np.float64)
     if block.epilogue.bias:
         magnitude = magnitude + np.abs(per_channel(block, named["bias"].astype(np.float64)))
     slope = _LIPSCHITZ[block.epilogue.activation.kind]
     tiny = float(np.finfo(acc_dt).smallest_subnormal)
-    dw_ref = _depthwise_layer(block, inp, flt, named.get("bias"), None)
+    dw_ref = _depthwise_layer(block, x, flt, named.get("bias"), None)
     tol = slope * 2.0 * (taps + 2) * eps * magnitude + 8.0 * eps * np.abs(dw_ref) + tiny
+    if block.expand is not None:  # the expanded input's own error, through the filter
+        x_err = _expand_error(block, inp, named)
+        with np.errstate(invalid="ignore", over="ignore"):
+            tol = tol + slope * depthwise_reference(conv, x_err, np.abs(flt).astype(np.float64))
     pw = block.pointwise
     if pw is not None:
         # Each depthwise error reaches every output channel through |W|; the GEMM adds its

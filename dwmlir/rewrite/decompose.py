@@ -189,7 +189,33 @@ def rewrite_depthwise(
         erase_dead(init)  # a zero fill our vectorizer replaced
         if pad is not None and not list(pad.results[0].uses):
             pad.erase()
+        erase_unused(source)  # a fused block's expand chain, now computed inside the conv's code
     return rows
+
+
+_PURE = frozenset(
+    {
+        "tensor.expand_shape",
+        "tensor.collapse_shape",
+        "tensor.empty",
+        "linalg.generic",
+        "linalg.matmul",
+        "linalg.fill",
+        "arith.constant",
+        "bufferization.to_tensor",
+    }
+)
+
+
+def erase_unused(value: ir.Value) -> None:
+    """Erase the tensor op producing ``value`` if nothing uses it, and so on up its operands."""
+    op = defining_op(value)
+    if op is None or op.name not in _PURE or any(len(list(r.uses)) for r in op.results):
+        return
+    operands = list(op.operands)
+    op.erase()
+    for v in operands:
+        erase_unused(v)
 
 
 def has_fill(module: ir.Module) -> bool:

@@ -123,11 +123,16 @@ def insert_slice(value: ir.Value, dest: ir.Value, offsets: Sequence[Index], size
 
 
 def collapse_trailing(buf: ir.Value, dims: int) -> ir.Value:
-    """Identity-layout memref ``buf`` with its last ``dims`` dims collapsed into one."""
+    """Memref ``buf`` with its last ``dims`` dims (contiguous) collapsed into one; a strided
+    view (a window of a fused block's scratch) keeps its outer strides and offset."""
     t = ir.MemRefType(buf.type)
     keep = t.rank - dims
     shape = list(t.shape)
-    flat_t = ir.MemRefType.get([*shape[:keep], math.prod(shape[keep:])], t.element_type)
+    layout = None
+    strides, offset = t.get_strides_and_offset()
+    if not (isinstance(t.layout, ir.AffineMapAttr) and t.layout.value == ir.AffineMap.get_identity(t.rank)):
+        layout = ir.StridedLayoutAttr.get(offset, [*strides[:keep], strides[-1]])
+    flat_t = ir.MemRefType.get([*shape[:keep], math.prod(shape[keep:])], t.element_type, layout)
     return memref.collapse_shape(flat_t, buf, [[i] for i in range(keep)] + [list(range(keep, t.rank))])
 
 

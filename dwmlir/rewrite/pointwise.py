@@ -59,11 +59,27 @@ def tile_pixels(channels: int, element_bytes: int) -> int:
 class PointwiseGemm:
     """Emit ``out[n, o_idx, t0 + p, :] = epilogue(scratch[p, :] @ filter) (+ input)``."""
 
-    def __init__(self, em, pw: FusedPointwise, scratch: ir.Value, input_zp: int = 0) -> None:
+    def __init__(
+        self,
+        em,
+        pw: FusedPointwise,
+        scratch: ir.Value,
+        input_zp: int = 0,
+        k0: Index = 0,
+        first: ir.Value | None = None,
+        last: ir.Value | None = None,
+    ) -> None:
         """``input_zp``: the int8 scratch's zero point (the depthwise output's), subtracted
-        before the products; int8 weights have zero point 0."""
+        before the products; int8 weights have zero point 0.
+
+        A scratch narrower than C (an expand block's channel chunk) holds channels ``k0 ..``
+        of the reduction: the chunk's partial sums start from the output unless ``first``
+        (a run-time flag) holds, and only the ``last`` chunk applies the epilogue.
+        """
         self.em, self.pw, self.scratch, self.input_zp = em, pw, scratch, input_zp
         self.quantized = isinstance(ir.MemRefType(scratch.type).element_type, ir.IntegerType)
+        self.k0, self.first, self.last = k0, first, last
+        self.k_count = ir.MemRefType(scratch.type).shape[1]
 
     def __call__(self, n: Index, o_idx: list[Index], t0: Index, count: int) -> None:
         em, cout = self.em, self.pw.cout
@@ -133,13 +149,14 @@ class PointwiseGemm:
             return vector.broadcast(em.vt, a)
 
         def k_step(k: Index, accs: list[ir.Value]) -> list[ir.Value]:
+            kw = affine(self.k0, 1, k, 1, 0)  # the weights' row: the chunk's channel k
             if q:  # int8 weights, sign-extended into the i32 lanes (ld1sb)
                 weights = [
-                    arith.extsi(em.vt, em.read(em.vt_in, pw.filter, [k, c], m))
+                    arith.extsi(em.vt, em.read(em.vt_in, pw.filter, [kw, c], m))
                     for c, m in zip(cols, masks, strict=True)
                 ]
             else:
-                weights = [em.read(em.vt, pw.filter, [k, c], m) for c, m in zip(cols, masks, strict=True)]
+                weights = [em.read(em.vt, pw.filter, [kw, c], m) for c, m in zip(cols, masks, strict=True)]
             for i in range(pixels):
                 a = scalar(k, i)
                 for j, wv in enumerate(weights):
@@ -152,8 +169,20 @@ class PointwiseGemm:
         # The reduction, K_UNROLL steps per iteration, the remainder of C straight after:
         # fewer loop and address instructions (MobileNetV1 14x14x128 -> 128 at 128 bits: 0.76
         # -> 0.64 instructions per pointwise MAC, measured).
-        main = pw.channels - pw.channels % K_UNROLL
+        channels = self.k_count
+        main = channels - channels % K_UNROLL
+        out_at = [
+            [n, *o_idx, affine(affine(t0, 1, 0, 1, i), 1, p0, 1, 0), c] for i in range(pixels) for c in cols
+        ]
+        out_masks = [m for _ in range(pixels) for m in masks]
         accs = [zero] * (pixels * COUT_VECTORS)
+        if self.first is not None:  # a later chunk: the partial sums so far are in the output
+            start = scf.IfOp(self.first, [em.vt] * len(accs), has_else=True)
+            with ir.InsertionPoint(start.then_block):
+                scf.YieldOp(accs)
+            with ir.InsertionPoint(start.else_block):
+                scf.YieldOp([em.read(em.vt, em.out, at, m) for at, m in zip(out_at, out_masks, strict=True)])
+            accs = list(start.results)
         if main:
             for_op = scf.ForOp(index(0), index(main), index(K_UNROLL), accs)
             no_unroll(for_op)
@@ -164,8 +193,23 @@ class PointwiseGemm:
                     step_accs = k_step(affine(k0, 1, 0, 1, u), step_accs)
                 scf.YieldOp(step_accs)
             accs = list(for_op.results)
-        for k in range(main, pw.channels):
+        for k in range(main, channels):
             accs = k_step(k, accs)
+        if self.last is None:
+            self._finish(accs, out_at, out_masks, cols, masks)
+            return
+        finish = scf.IfOp(self.last, [], has_else=True)
+        with ir.InsertionPoint(finish.then_block):
+            self._finish(accs, out_at, out_masks, cols, masks)
+            scf.YieldOp([])
+        with ir.InsertionPoint(finish.else_block):
+            for acc, at, m in zip(accs, out_at, out_masks, strict=True):
+                em.write(acc, em.out, at, m)
+            scf.YieldOp([])
+
+    def _finish(self, accs, out_at, out_masks, cols, masks) -> None:
+        """The epilogue (and residual) of finished sums, stored once."""
+        em, pw = self.em, self.pw
         biases = [
             em.read(em.vt, pw.bias, [c], m) if pw.bias is not None else None
             for c, m in zip(cols, masks, strict=True)
@@ -174,14 +218,12 @@ class PointwiseGemm:
             em.read(em.vt_scale, pw.scale, [c], m) if pw.scale is not None else None
             for c, m in zip(cols, masks, strict=True)
         ]
-        for i in range(pixels):
-            col = affine(affine(t0, 1, 0, 1, i), 1, p0, 1, 0)
-            for j, (c, m) in enumerate(zip(cols, masks, strict=True)):
-                y = apply_epilogue(accs[i * COUT_VECTORS + j], pw.epilogue, biases[j], scales[j])
-                at = [n, *o_idx, col, c]
-                if pw.residual:
-                    y = arith.addf(y, em.read(em.vt, em.input, at, m))
-                em.write(y, em.out, at, m)
+        for i, (acc, at, m) in enumerate(zip(accs, out_at, out_masks, strict=True)):
+            j = i % COUT_VECTORS
+            y = apply_epilogue(acc, pw.epilogue, biases[j], scales[j])
+            if pw.residual:
+                y = arith.addf(y, em.read(em.vt, em.input, at, m))
+            em.write(y, em.out, at, m)
 
 
 class PointwiseGemmFirst:

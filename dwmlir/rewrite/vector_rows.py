@@ -42,9 +42,18 @@ from mlir.dialects import arith, bufferization, memref, scf, vector
 
 from ..errors import InternalError
 from ..ir.builder import zero_constant
-from ..ir.epilogue import EPILOGUE_ATTR, POINTWISE_ATTR, PW_EPILOGUE_ATTR, apply_epilogue, epilogue_from_attr
+from ..ir.epilogue import (
+    EPILOGUE_ATTR,
+    EXPAND_ATTR,
+    EXPAND_EPILOGUE_ATTR,
+    POINTWISE_ATTR,
+    PW_EPILOGUE_ATTR,
+    apply_epilogue,
+    epilogue_from_attr,
+)
 from ..spec import OPS, Epilogue, OpInfo
 from .blocked import BlockedRows, covers_every_output
+from .expand import ExpandedBlock, FusedExpand
 from .nest import (
     ConvGeometry,
     Index,
@@ -595,6 +604,53 @@ def _emit_fused_block(op: ir.Operation, em: _Emitter, pw: FusedPointwise, fill: 
         loop(0, em.n, None, lambda n, _: output_rows(em.geo, em.row_last_fused(n, tile, scratch, gemm)))
 
 
+def _emit_expand_block(
+    op: ir.Operation,
+    em: _Emitter,
+    ex: FusedExpand,
+    pw: FusedPointwise | None,
+    fill: ir.Value,
+    shape: VectorShape,
+) -> None:
+    """A block with an expand stage (``expand``): the expansion computed tile by tile into a
+    stack window that the depthwise code reads as a valid conv."""
+    if not is_zero_constant(fill):
+        raise InternalError(f"cannot fuse an expand conv before {op.name} at {op.location}")
+    zeros = [0] * len(em.info.input_layout)
+
+    def make_emitter(inp: ir.Value, flt: ir.Value, out: ir.Value, epi: FusedEpilogue | None) -> _Emitter:
+        return _Emitter(op, em.info, shape, Buffers(inp, flt, out), zeros, epi)
+
+    def gemm(em_, pw_, scratch, k0, first, last) -> PointwiseGemm:
+        return PointwiseGemm(em_, pw_, scratch, 0, k0, first, last)
+
+    block = ExpandedBlock(
+        em, op, ex, em.epilogue, pw, make_emitter, lambda sh, elt: _entry_alloca(op, sh, elt), gemm
+    )
+    block.emit()
+
+
+def _fused_expand(value: ir.Value) -> tuple[list[ir.Operation], FusedExpand] | None:
+    """The payload's expand chain producing the conv input ``value`` (collapse, tagged
+    matmul, tagged epilogue, expand_shape): its ops and what to emit."""
+    reshape = defining_op(value)
+    if reshape is None or reshape.name != "tensor.expand_shape":
+        return None
+    generic = defining_op(reshape.operands[0])
+    if generic is None or EXPAND_EPILOGUE_ATTR not in generic.attributes:
+        return None
+    mm = defining_op(generic.operands[0])
+    if mm is None or EXPAND_ATTR not in mm.attributes:
+        return None
+    collapse = defining_op(mm.operands[0])
+    if collapse is None or collapse.name != "tensor.collapse_shape":
+        return None
+    epi = epilogue_from_attr(generic.attributes[EXPAND_EPILOGUE_ATTR])
+    bias = _buffer_of(generic.operands[1]) if epi.bias else None
+    fused = FusedExpand(_buffer_of(collapse.operands[0]), _buffer_of(mm.operands[1]), bias, epi)
+    return [reshape, generic, mm, collapse], fused
+
+
 def _fused_epilogue(op: ir.Operation) -> tuple[ir.Operation, FusedEpilogue] | None:
     """The payload's epilogue ``linalg.generic`` if it is the conv's only user."""
     uses = list(op.results[0].uses)
@@ -687,9 +743,15 @@ def vectorize_rows(
         else:
             t = ir.RankedTensorType(init.type)
             out = memref.alloc(ir.MemRefType.get(t.shape, t.element_type), [], [])
-        bufs = Buffers(_buffer_of(source), _buffer_of(op.operands[1]), out)
+        expand = _fused_expand(source)
+        if expand is not None and not (in_place and fill is not None):
+            raise InternalError(f"expand conv before {op.name} at {op.location} is not a kernel's input")
+        block_input = expand[1].input if expand is not None else _buffer_of(source)
+        bufs = Buffers(block_input, _buffer_of(op.operands[1]), out)
         emitter = _Emitter(op, info, shape, bufs, pad_lo, fused[1] if fused else None)
-        if chain is not None:
+        if expand is not None:
+            _emit_expand_block(op, emitter, expand[1], chain[1] if chain else None, fill, shape)
+        elif chain is not None:
             _emit_fused_block(op, emitter, chain[1], fill)
         elif fill is not None:
             if not covers_every_output(emitter.geo):

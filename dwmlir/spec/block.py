@@ -5,8 +5,10 @@ A block is a small chain of layers, not a conv with flags: the depthwise conv (a
 requantization). The IR builder, the rewrites, the header, the C driver and the reference
 all read the chain and the C ABI (``BlockSpec.args``) from here.
 
-The chain is meant to grow (expand 1x1 before, pointwise 1x1 and residual after, see
-issue 11); today it holds the epilogue.
+The chain, in data-flow order: an optional 1x1 ``Expand`` (CIN block-input channels to the
+conv's C, with its bias and activation), the depthwise conv (a ``ConvSpec``, whose input is
+the expanded tensor), its ``Epilogue``, and an optional 1x1 ``Pointwise`` with its own
+epilogue and the residual add of the block's input.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import UserError
-from .conv import DTYPES, MAX_ELEMENTS, ConvSpec
+from .conv import DTYPES, MAX_ELEMENTS, ConvSpec, _int_tuple, parse_shape
+from .ops import OPS
 
 ACTIVATIONS: tuple[str, ...] = ("none", "relu", "relu6", "clamp:LO:HI", "silu", "hardswish")
 INT8_MIN, INT8_MAX = -128, 127
@@ -112,6 +115,22 @@ class Pointwise:
 
 
 @dataclass(frozen=True)
+class Expand:
+    """A 1x1 conv before the depthwise layer (the inverted residual's expansion): ``cin``
+    block-input channels to the conv's C, then its own bias and activation (an ``Epilogue``
+    without requantization). Padding pads the expanded tensor with zeros."""
+
+    cin: int
+    epilogue: Epilogue = field(default_factory=Epilogue)
+
+    def describe(self) -> str:
+        parts = [f"expand {self.cin}"]
+        if not self.epilogue.empty:
+            parts.append(self.epilogue.describe())
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
 class KernelArg:
     """One argument of the C ABI: a buffer (``shape``) or an ``int32_t`` scalar (``shape=None``)."""
 
@@ -141,16 +160,35 @@ class KernelArg:
 
 @dataclass(frozen=True)
 class BlockSpec:
-    """A depthwise conv and the epilogue fused into it."""
+    """A depthwise conv and the layers fused around it: expand before, epilogue and
+    pointwise after."""
 
     conv: ConvSpec
     epilogue: Epilogue = field(default_factory=Epilogue)
     pointwise: Pointwise | None = None
+    expand: Expand | None = None
 
     def __post_init__(self) -> None:
+        if self.expand is not None:
+            self._validate_expand(self.expand)
         self._validate()
         if self.pointwise is not None:
             self._validate_pointwise(self.pointwise)
+
+    @property
+    def in_channels(self) -> int:
+        """Channels of the block's input: CIN with an expand stage, else the conv's C."""
+        return self.expand.cin if self.expand is not None else self.conv.channels
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of the block's input (the conv's, with CIN channels after an expand stage)."""
+        conv = self.conv
+        if self.expand is None:
+            return conv.input_shape
+        shape = list(conv.input_shape)
+        shape[conv.info.input_layout.index("c")] = self.expand.cin
+        return tuple(shape)
 
     @property
     def name(self) -> str:
@@ -206,12 +244,24 @@ class BlockSpec:
 
     @property
     def args(self) -> tuple[KernelArg, ...]:
-        """The C ABI in order: ``(input, filter, [input_zp, filter_zp,] [bias,] [requant_scale,] output)``."""
+        """The C ABI in order: ``(input, [expand_filter, [expand_bias,]] filter, [input_zp,
+        filter_zp,] [bias,] [requant_scale,] [pw_filter, [pw_bias,] [pw_requant_scale,]] output)``."""
         conv, epi, info = self.conv, self.epilogue, self.conv.info
-        out: list[KernelArg] = [
-            KernelArg("input", conv.dtype, conv.input_shape, info.input_layout),
-            KernelArg("filter", conv.dtype, conv.filter_shape, info.filter_layout),
-        ]
+        out: list[KernelArg] = [KernelArg("input", conv.dtype, self.input_shape, info.input_layout)]
+        ex = self.expand
+        if ex is not None:
+            out.append(
+                KernelArg(
+                    "expand_filter",
+                    conv.dtype,
+                    (ex.cin, conv.channels),
+                    "[CIN][C]",
+                    "row-major, C contiguous",
+                )
+            )
+            if ex.epilogue.bias:
+                out.append(KernelArg("expand_bias", conv.dtype, (conv.channels,), "c", "one per channel"))
+        out.append(KernelArg("filter", conv.dtype, conv.filter_shape, info.filter_layout))
         if info.quantized:
             out += [KernelArg("input_zp", "i32", None), KernelArg("filter_zp", "i32", None)]
         channel = "c*M+m, one per output channel" if info.multiplier else "one per channel"
@@ -240,17 +290,24 @@ class BlockSpec:
 
     @property
     def inputs(self) -> tuple[KernelArg, ...]:
-        """The buffers the kernel reads, in ABI order: input, filter, then the block's own."""
-        return self.buffers[:-1]
+        """The buffers the kernel reads: input, filter, then the block's own in ABI order.
+
+        This is the order operands are passed around in Python (``run``, ``reference``); the
+        C call order is ``args`` (an expand stage's weights come before the filter there).
+        """
+        read = self.buffers[:-1]
+        first = [a for a in read if a.name in ("input", "filter")]
+        return (*first, *(a for a in read if a.name not in ("input", "filter")))
 
     def named_params(self, params) -> dict:
-        """The block's own buffers (bias, scales, pointwise weights) by name, from ``params``
-        given in ABI order after input and filter."""
+        """The block's own buffers (expand and pointwise weights, biases, scales) by name, from
+        ``params`` given in ABI order after input and filter."""
         return dict(zip([a.name for a in self.inputs[2:]], params, strict=True))
 
     def describe(self) -> str:
         parts = [p for p in (self.epilogue.describe(), self.pointwise and self.pointwise.describe()) if p]
-        return self.conv.describe() + (f" then {'; '.join(parts)}" if parts else "")
+        text = self.conv.describe() + (f" then {'; '.join(parts)}" if parts else "")
+        return f"{self.expand.describe()} then {text}" if self.expand is not None else text
 
     # -- validation ----------------------------------------------------------------------------
     def _validate(self) -> None:
@@ -299,6 +356,26 @@ class BlockSpec:
                 "-128 <= LO <= HI <= 127"
             )
 
+    def _validate_expand(self, ex: Expand) -> None:
+        conv = self.conv
+        info = conv.info
+        if not info.channels_last:
+            raise UserError(
+                f"--expand applies to channels-last ops: {conv.op} is channels-first (expand weights "
+                "[CIN][C] read channels-last pixels); use the matching channels-last op"
+            )
+        if info.quantized or conv.dtype not in ("f32", "f16"):
+            raise UserError(
+                f"--expand applies to float ops (f32, f16), not to {conv.op} {conv.dtype}: int8 "
+                "expansion needs its own requantization"
+            )
+        if ex.cin < 1:
+            raise UserError(f"--expand needs a positive number of input channels, got {ex.cin}")
+        if ex.epilogue.requantize:
+            raise UserError("the expand conv of a float block does not requantize")
+        if math.prod(self.input_shape) > MAX_ELEMENTS or ex.cin * conv.channels > MAX_ELEMENTS:
+            raise UserError("the expand filter or block input has more than 2^31-1 elements: split the layer")
+
     def _validate_pointwise(self, pw: Pointwise) -> None:
         conv = self.conv
         if pw.cout < 1:
@@ -336,13 +413,13 @@ class BlockSpec:
         if pw.residual:
             if (
                 conv.in_spatial != conv.out_spatial
-                or pw.cout != conv.channels
+                or pw.cout != self.in_channels
                 or conv.batch != self.output_shape[0]
             ):
                 raise UserError(
                     "--residual adds the block's input to its output, so the shapes must match: stride 1, "
-                    f"'same' padding and --pointwise {conv.channels} (got input "
-                    f"{'x'.join(map(str, conv.input_shape))}, output {'x'.join(map(str, self.output_shape))})"
+                    f"'same' padding and --pointwise {self.in_channels} (got input "
+                    f"{'x'.join(map(str, self.input_shape))}, output {'x'.join(map(str, self.output_shape))})"
                 )
 
 
@@ -365,6 +442,32 @@ def _every_output_reads_input(conv: ConvSpec) -> bool:
     return True
 
 
+def expand_conv_input(op: str, input_shape: object, filter_shape: object, cin: int | None) -> object:
+    """The depthwise conv's input shape when ``--input`` gives the block's input: with an
+    expand stage (``cin``), the same pixels with the filter's C channels."""
+    if cin is None or op not in OPS:
+        return input_shape  # ConvSpec reports an unknown op
+    info = OPS[op]
+    if not info.channels_last:
+        raise UserError(
+            f"--expand applies to channels-last ops: {op} is channels-first (expand weights "
+            "[CIN][C] read channels-last pixels); use the matching channels-last op"
+        )
+    x = _int_tuple(input_shape, "input shape", None, lambda t, _: parse_shape(t, "input"))
+    f = _int_tuple(filter_shape, "filter shape", None, lambda t, _: parse_shape(t, "filter"))
+    if len(x) != len(info.input_layout) or len(f) != len(info.filter_layout):
+        return x  # ConvSpec names the rank mismatch
+    got = x[info.input_layout.index("c")]
+    if got != cin:
+        raise UserError(
+            f"--expand {cin} but the input has {got} channels: with --expand, --input gives the block's "
+            f"input (CIN = {got}) and --filter the depthwise conv's C channels"
+        )
+    shape = list(x)
+    shape[info.input_layout.index("c")] = f[info.filter_layout.index("c")]
+    return tuple(shape)
+
+
 def block_from_options(
     conv: ConvSpec,
     bias: bool = False,
@@ -378,8 +481,14 @@ def block_from_options(
     residual: bool = False,
     pointwise_output_zp: int | None = None,
     pointwise_output_scale: float | None = None,
+    expand: int | None = None,
+    expand_bias: bool = False,
+    expand_activation: str = "none",
 ) -> BlockSpec:
-    """A block from the CLI's flags or a batch config's keys (one parser for both)."""
+    """A block from the CLI's flags or a batch config's keys (one parser for both).
+
+    With ``expand``, ``conv`` is the depthwise layer (C channels): build its input shape
+    with ``expand_conv_input``."""
     epi = Epilogue(
         bias=bias,
         activation=Activation.parse(activation),
@@ -408,7 +517,12 @@ def block_from_options(
         pw = Pointwise(pointwise, pw_epi, residual)
     elif pointwise_bias or pointwise_activation != "none" or residual:
         raise UserError("--pointwise-bias, --pointwise-activation and --residual need --pointwise COUT")
-    return BlockSpec(conv, epi, pw)
+    ex = None
+    if expand is not None:
+        ex = Expand(expand, Epilogue(bias=expand_bias, activation=Activation.parse(expand_activation)))
+    elif expand_bias or expand_activation != "none":
+        raise UserError("--expand-bias and --expand-activation need --expand CIN")
+    return BlockSpec(conv, epi, pw, ex)
 
 
 def as_block(spec: ConvSpec | BlockSpec) -> BlockSpec:

@@ -269,11 +269,11 @@ def test_seeded():
 
 
 # Blocks: with --blocks only every spec has a fused part; the draws reach every kind of part
-# (float and int8 epilogues and pointwise convs), and each is a valid BlockSpec. Residuals
+# (float and int8 epilogues, pointwise and expand convs), and each is a valid BlockSpec. Residuals
 # need a stride-1 'same' conv with COUT = C, which the drawn shapes rarely are: the lit tests
 # in Integration/Block cover them.
 # CHECK-LABEL: TEST: test_block_draws
-# CHECK-NEXT: 400 blocks, bare 0; epilogue True, requantize True, pointwise True, int8 pointwise True, silu True, multiplier pointwise True
+# CHECK-NEXT: 400 blocks, bare 0; epilogue True, requantize True, pointwise True, int8 pointwise True, silu True, multiplier pointwise True, expand True, expand pointwise True, 3-D expand True
 @run
 def test_block_draws():
     blocks = draw(block_specs(blocks="only"), n=400, seed=6)
@@ -286,5 +286,8 @@ def test_block_draws():
         f"pointwise {bool(pw)},",
         f"int8 pointwise {any(b.conv.info.quantized for b in pw)},",
         f"silu {any(b.epilogue.activation.kind == 'silu' for b in blocks)},",
-        f"multiplier pointwise {any(b.conv.info.multiplier for b in pw)}",
+        f"multiplier pointwise {any(b.conv.info.multiplier for b in pw)},",
+        f"expand {any(b.expand is not None for b in blocks)},",
+        f"expand pointwise {any(b.expand is not None for b in pw)},",
+        f"3-D expand {any(b.expand is not None and b.conv.info.rank == 3 for b in blocks)}",
     )

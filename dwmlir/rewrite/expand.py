@@ -1,0 +1,453 @@
+"""The expand 1x1 conv of a fused block (the inverted residual's expansion), fused into the
+depthwise code: the expanded tensor never exists whole.
+
+Per batch entry, the outputs are cut into tiles along the inner spatial dims (W; H and W
+for 3-D), and the expanded channels into chunks of ``CT`` channels. For each tile and chunk:
+
+* the outermost spatial dim of a 2-D or 3-D conv is swept in order through a **ring** of
+  ``RR = (K - 1) * d + 1`` expanded input rows (planes for 3-D) in a stack scratch. Each
+  output row computes only the ``s`` rows it does not share with the previous one. Every
+  row is stored twice, at slots ``r`` and ``r + RR``, so the rows of any output row are one
+  contiguous window starting at slot ``first row mod RR``: no copies, and the depthwise code
+  sees a plain valid conv over the window. A 1-D conv fills its window (the tile's input
+  columns) directly;
+* the expand GEMM (``ExpandGemm``: pixels x CIN times CIN x CT, the chunk's channels as the
+  scalable vector dim, 4 x 2 accumulators in registers across CIN) writes
+  act(x @ We + b) into the window; window pixels in the padding get 0, as padding pads the
+  depthwise conv's input;
+* the depthwise emitter of any channels-last op (``vector_rows``/``blocked``) computes the
+  tile's outputs of the chunk's channels from the window, through their epilogue, into the
+  output, or into the pointwise scratch, whose GEMM then adds the chunk's share of the 1x1
+  conv to the output (the first chunk starts from zero, the last applies the epilogue and
+  the residual).
+
+Scratch: window plus pointwise tile stay within ``SCRATCH_BYTES`` (for a 64 KiB L1D). The
+last tile of a dim is shifted back to end at the edge, so every tile has the same static
+shape (a few outputs are computed twice, with the same result).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from mlir import ir
+from mlir.dialects import arith, memref, scf, vector
+
+from ..ir.builder import zero_constant
+from ..ir.epilogue import apply_epilogue
+from ..spec import Epilogue
+from .nest import ConvGeometry, Index, affine, index, loop, loop_step, no_unroll
+from .pointwise import K_UNROLL
+
+SCRATCH_BYTES = 48 * 1024  # window + pointwise tile: 64 KiB of L1D less room for weights
+MAX_TILE_COLS = 32  # output columns per tile (W); 3-D tiles are at most 8 x 8 (H x W)
+MIN_CHUNK = 16  # channels per chunk a tile must leave room for
+GEMM_PIXELS = 4
+GEMM_VECTORS = 2
+
+
+@dataclass(frozen=True)
+class FusedExpand:
+    """The 1x1 conv before the depthwise layer: block input (``input``, CIN channels), weights
+    (CIN x C), bias and epilogue."""
+
+    input: ir.Value
+    filter: ir.Value
+    bias: ir.Value | None
+    epilogue: Epilogue
+
+    @property
+    def cin(self) -> int:
+        return ir.MemRefType(self.filter.type).shape[0]
+
+
+@dataclass(frozen=True)
+class ExpandPlan:
+    """Static tiling of an expand block: tile and window sizes per spatial dim (the ring dim's
+    tile is one output row, its window the ring), channels per chunk."""
+
+    ring: bool  # the outermost spatial dim is swept through a ring (2-D and 3-D)
+    tile: tuple[int, ...]  # outputs per tile, every spatial dim
+    window: tuple[int, ...]  # input positions per tile, every spatial dim
+    chunk: int  # expanded channels per chunk
+    scratch_bytes: int
+
+    @property
+    def ring_rows(self) -> int:
+        return self.window[0] if self.ring else 0
+
+
+def plan(geo: ConvGeometry, channels: int, multiplier: int, elt_bytes: int, pointwise: bool) -> ExpandPlan:
+    """Tile sizes within ``SCRATCH_BYTES``: wide tiles first (less recomputation of the
+    expansion at tile edges), then as many channels per chunk as fit."""
+    rank = geo.rank
+    ring = rank >= 2
+
+    def window(j: int, t: int) -> int:
+        return (t - 1) * geo.strides[j] + (geo.kernel[j] - 1) * geo.dilations[j] + 1
+
+    def sizes(cols: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        tile = [1 if (ring and j == 0) else geo.out_spatial[j] for j in range(rank)]
+        caps = {rank - 1: cols, 1: 8} if rank == 3 else {rank - 1: cols}
+        for j, cap in caps.items():  # balanced: 56 columns in two tiles of 28, not 32 + 24
+            tile[j] = -(-tile[j] // -(-tile[j] // cap))
+        win = tuple(window(j, t) for j, t in enumerate(tile))
+        return tuple(tile), win
+
+    def bytes_per_channel(tile: tuple[int, ...], win: tuple[int, ...]) -> int:
+        ring_factor = 2 if ring else 1  # each ring row is stored twice
+        out = math.prod(tile) * multiplier if pointwise else 0
+        return (ring_factor * math.prod(win) + out) * elt_bytes
+
+    cols = MAX_TILE_COLS if rank < 3 else 8
+    tile, win = sizes(cols)
+    while cols > 1 and bytes_per_channel(tile, win) * min(channels, MIN_CHUNK) > SCRATCH_BYTES:
+        cols -= 1
+        tile, win = sizes(cols)
+    per_channel = bytes_per_channel(tile, win)
+    chunk = max(1, min(channels, SCRATCH_BYTES // per_channel))
+    if chunk < channels:
+        # A divisor of C when there is one close by: no second copy of the code for a tail chunk.
+        divisors = [d for d in range(chunk, max(chunk // 2, 1) - 1, -1) if channels % d == 0]
+        if divisors:
+            chunk = divisors[0]
+        elif chunk >= 2 * MIN_CHUNK:
+            chunk -= chunk % MIN_CHUNK
+    return ExpandPlan(ring, tile, win, chunk, per_channel * chunk)
+
+
+def chunks(channels: int, chunk: int) -> list[tuple[int, int, int]]:
+    """(first channel, channels per chunk, count) runs covering the channels."""
+    full, rest = divmod(channels, chunk)
+    out = [(0, chunk, full)] if full else []
+    if rest:
+        out.append((full * chunk, rest, 1))
+    return out
+
+
+class ExpandGemm:
+    """``window[p, :] = act(x[p, :] @ We[:, c0:c0+ct] + b)`` for pixels [lo, hi) of one window
+    row (run-time bounds), stored to every destination view given."""
+
+    def __init__(self, em, ex: FusedExpand) -> None:
+        self.em, self.ex = em, ex
+
+    def __call__(
+        self,
+        x_at,  # pixel p -> indices of its first input channel in ex.input
+        dests: list[tuple[ir.Value, list[Index]]],  # window buffers and index prefixes of a row
+        lo: ir.Value,
+        hi: ir.Value,
+        c0: Index,
+        ct: int,
+    ) -> None:
+        full_end = arith.addi(
+            lo, arith.muli(arith.divui(arith.subi(hi, lo), index(GEMM_PIXELS)), index(GEMM_PIXELS))
+        )
+        loop_step(
+            lo, full_end, GEMM_PIXELS, lambda p: self._pixels(x_at, dests, p, GEMM_PIXELS, c0, ct), False
+        )
+        loop_step(full_end, hi, 1, lambda p: self._pixels(x_at, dests, p, 1, c0, ct), False)
+
+    def _pixels(self, x_at, dests, p0: ir.Value, pixels: int, c0: Index, ct: int) -> None:
+        em = self.em
+        vl = em.vector_length()
+        width = arith.muli(vl, index(GEMM_VECTORS))
+        main = arith.subi(index(ct), arith.remui(index(ct), width))
+        loop_step(
+            index(0), main, width, lambda j0: self._block(x_at, dests, p0, pixels, c0, ct, j0, None), False
+        )
+        tail = scf.IfOp(arith.cmpi(arith.CmpIPredicate.ult, main, index(ct)))
+        with ir.InsertionPoint(tail.then_block):
+            masks = [
+                vector.create_mask(
+                    em.vt_mask, [arith.subi(index(ct), arith.addi(main, arith.muli(vl, index(j))))]
+                )
+                for j in range(GEMM_VECTORS)
+            ]
+            self._block(x_at, dests, p0, pixels, c0, ct, main, masks)
+            scf.YieldOp([])
+
+    def _block(self, x_at, dests, p0, pixels: int, c0: Index, ct: int, j0: ir.Value, masks) -> None:
+        em, ex = self.em, self.ex
+        vl = em.vector_length()
+        masks = masks or [None] * GEMM_VECTORS
+        cols = [j0 if j == 0 else arith.addi(j0, arith.muli(vl, index(j))) for j in range(GEMM_VECTORS)]
+        wcols = [affine(c0, 1, c, 1, 0) for c in cols]  # columns of We: the chunk's channels
+        starts = [x_at(affine(p0, 1, 0, 1, i)) for i in range(pixels)]
+
+        def k_step(k: Index, accs: list[ir.Value]) -> list[ir.Value]:
+            weights = [em.read(em.vt, ex.filter, [k, c], m) for c, m in zip(wcols, masks, strict=True)]
+            for i in range(pixels):
+                *head, ch = starts[i]
+                a = vector.broadcast(
+                    em.vt, memref.load(ex.input, [index(v) for v in (*head, affine(ch, 1, k, 1, 0))])
+                )
+                for j, wv in enumerate(weights):
+                    accs[i * GEMM_VECTORS + j] = vector.fma(a, wv, accs[i * GEMM_VECTORS + j])
+            return accs
+
+        # CIN in steps of K_UNROLL (fewer loop and address instructions), the rest straight.
+        accs = [em.zero_vector(em.vt)] * (pixels * GEMM_VECTORS)
+        main = ex.cin - ex.cin % K_UNROLL
+        if main:
+            for_op = scf.ForOp(index(0), index(main), index(K_UNROLL), accs)
+            no_unroll(for_op)
+            with ir.InsertionPoint(for_op.body):
+                step = list(for_op.inner_iter_args)
+                for u in range(K_UNROLL):
+                    step = k_step(affine(for_op.induction_variable, 1, 0, 1, u), step)
+                scf.YieldOp(step)
+            accs = list(for_op.results)
+        for k in range(main, ex.cin):
+            accs = k_step(k, accs)
+        biases = [
+            em.read(em.vt, ex.bias, [c], m) if ex.bias is not None else None
+            for c, m in zip(wcols, masks, strict=True)
+        ]
+        for i in range(pixels):
+            p = affine(p0, 1, 0, 1, i)
+            for j, (c, m) in enumerate(zip(cols, masks, strict=True)):
+                y = apply_epilogue(accs[i * GEMM_VECTORS + j], ex.epilogue, biases[j], None)
+                for dest, prefix in dests:
+                    em.write(y, dest, [*prefix, p, c], m)
+
+
+def zero_pixels(em, dests: list[tuple[ir.Value, list[Index]]], lo: Index, hi: Index, ct: int) -> None:
+    """Window pixels [lo, hi) of a row in every destination set to 0 (padding)."""
+    zero = em.zero_vector(em.vt)
+
+    def pixel(p: ir.Value) -> None:
+        def chunk(c: ir.Value, mask: ir.Value) -> None:
+            for dest, prefix in dests:
+                em.write(zero, dest, [*prefix, p, c], mask)
+
+        em._chunks(0, ct, chunk)
+
+    loop_step(index(lo), index(hi), 1, pixel, False)
+
+
+def clamp(v: ir.Value, lo: int, hi: int) -> ir.Value:
+    return arith.minsi(arith.maxsi(v, index(lo)), index(hi))
+
+
+def collapse(buf: ir.Value, groups: list[int]) -> ir.Value:
+    """``buf`` with consecutive dims collapsed (``groups[i]`` dims each), each group contiguous;
+    a strided view keeps its strides and offset."""
+    t = ir.MemRefType(buf.type)
+    strides, offset = t.get_strides_and_offset()
+    reassoc, shape, out_strides, d = [], [], [], 0
+    for g in groups:
+        reassoc.append(list(range(d, d + g)))
+        shape.append(math.prod(t.shape[d : d + g]))
+        out_strides.append(strides[d + g - 1])
+        d += g
+    identity = isinstance(t.layout, ir.AffineMapAttr) and t.layout.value == ir.AffineMap.get_identity(t.rank)
+    layout = None if identity else ir.StridedLayoutAttr.get(offset, out_strides)
+    return memref.collapse_shape(ir.MemRefType.get(shape, t.element_type, layout), buf, reassoc)
+
+
+def subview(buf: ir.Value, offsets: list[Index], sizes: list[int]) -> ir.Value:
+    """Unit-stride ``memref.subview`` (offsets static or run time)."""
+    return memref.subview(buf, list(offsets), sizes, [1] * len(sizes))
+
+
+class ExpandedBlock:
+    """Emit a block with an expand stage (``em``: the block's ``vector_rows._Emitter`` over the
+    block input, the depthwise filter and the output)."""
+
+    def __init__(self, em, op, ex: FusedExpand, dw_epilogue, pointwise, make_emitter, alloca, gemm) -> None:
+        """``make_emitter(input, filter, output, epilogue)``: a depthwise emitter of a valid conv
+        on those buffers; ``alloca(shape, elt)``: a stack buffer; ``gemm(em, pw, scratch, k0,
+        first, last)``: the pointwise GEMM of a scratch tile."""
+        self.em, self.op, self.ex = em, op, ex
+        self.dw_epilogue, self.pw = dw_epilogue, pointwise
+        self.make_emitter, self.gemm = make_emitter, gemm
+        info = em.info
+        flt_t = ir.MemRefType(em.filter.type)
+        self.channels = flt_t.shape[info.filter_layout.index("c")]
+        self.m = em.m
+        self.geo: ConvGeometry = em.geo
+        elt = em.acc_elt
+        self.plan = plan(self.geo, self.channels, self.m, elt.width // 8, pointwise is not None)
+        pl, rank = self.plan, self.geo.rank
+        win = [2 * pl.window[0], *pl.window[1:]] if pl.ring else list(pl.window)
+        self.window = alloca([1, *win, pl.chunk], elt)
+        self.cm_dims = [pl.chunk, self.m] if info.multiplier else [pl.chunk]
+        self.scratch = alloca([1, *pl.tile, *self.cm_dims], elt) if pointwise is not None else None
+        self.tile_dims = list(range(1, rank)) if pl.ring else [0]
+        self.gemm_rows = ExpandGemm(em, ex)
+
+    def emit(self) -> None:
+        em, geo, pl = self.em, self.geo, self.plan
+
+        def tiles(n: Index, level: int, o0: list[Index]) -> None:
+            if level == len(self.tile_dims):
+                for first_c, ct, count in chunks(self.channels, pl.chunk):
+                    loop(
+                        0,
+                        count,
+                        None,
+                        lambda k, _, first_c=first_c, ct=ct: self._chunk(
+                            n, o0, affine(k, ct, 0, 0, first_c), ct
+                        ),
+                    )
+                return
+            j = self.tile_dims[level]
+            size, out = pl.tile[j], geo.out_spatial[j]
+            count = -(-out // size)
+
+            def tile(t: Index, _: None) -> None:
+                start = t * size if isinstance(t, int) else arith.muli(t, index(size))
+                start = (
+                    min(start, out - size)
+                    if isinstance(start, int)
+                    else arith.minsi(start, index(out - size))
+                )
+                tiles(n, level + 1, [*o0, start])
+
+            loop(0, count, None, tile)
+
+        loop(0, em.n, None, lambda n, _: tiles(n, 0, []))
+
+    # -- one chunk of channels of one tile ------------------------------------------------------
+    def _chunk(self, n: Index, o0: list[Index], c0: Index, ct: int) -> None:
+        geo, pl = self.geo, self.plan
+        several = len(chunks(self.channels, pl.chunk)) > 1 or chunks(self.channels, pl.chunk)[0][2] > 1
+        first = last = None
+        if several and self.pw is not None:
+            eq = arith.CmpIPredicate.eq
+            first = arith.cmpi(eq, index(c0), index(0))
+            last = arith.cmpi(eq, index(affine(c0, 1, 0, 0, ct)), index(self.channels))
+        if not pl.ring:
+            prefix: list[Index] = [0]
+            self._fill_w(n, [], o0[-1], [(self.window, prefix)], c0, ct)
+            view = subview(self.window, [0, 0, 0], [1, pl.window[0], ct])
+            self._depthwise(n, [], o0, view, c0, ct, first, last)
+            return
+        rr, s, pad = pl.window[0], geo.strides[0], geo.pad_lo[0]
+        off = rr * -(-pad // rr)  # a first input row (>= -pad) plus off is >= 0
+
+        def out_row(od: Index, rows: range) -> None:
+            a = affine(od, s, 0, 0, -pad)
+            for r in rows:
+                self._ring_row(n, affine(a, 1, 0, 0, r), o0, c0, ct, off)
+            slot = arith.remui(index(affine(a, 1, 0, 0, off)), index(rr))
+            view = subview(self.window, [0, slot, *([0] * (geo.rank - 1)), 0], [1, rr, *pl.window[1:], ct])
+            self._depthwise(n, [od], o0, view, c0, ct, first, last)
+
+        out_row(0, range(rr))
+        if geo.out_spatial[0] > 1:
+            new = range(max(0, rr - s), rr)
+            loop_step(1, geo.out_spatial[0], 1, lambda od: out_row(od, new), unroll=False)
+
+    def _ring_row(self, n: Index, ih: Index, o0: list[Index], c0: Index, ct: int, off: int) -> None:
+        """Expanded input row (plane) ``ih`` of the tile into both of its ring slots."""
+        geo, pl = self.geo, self.plan
+        rr = pl.window[0]
+        slot = arith.remui(index(affine(ih, 1, 0, 0, off)), index(rr))
+        slots = [slot, arith.addi(slot, index(rr))]
+        ih_v = index(ih)
+        inside = arith.andi(
+            arith.cmpi(arith.CmpIPredicate.sge, ih_v, index(0)),
+            arith.cmpi(arith.CmpIPredicate.slt, ih_v, index(geo.in_spatial[0])),
+        )
+        branch = scf.IfOp(inside, [], has_else=True)
+        with ir.InsertionPoint(branch.then_block):
+            if geo.rank == 2:
+                self._fill_w(n, [ih_v], o0[-1], [(self.window, [0, sl]) for sl in slots], c0, ct)
+            else:
+                self._fill_plane(n, ih_v, o0, slots, c0, ct)
+            scf.YieldOp([])
+        with ir.InsertionPoint(branch.else_block):  # a padding row: zeros
+            inner = pl.window[1:-1]
+
+            def zero_row(rows: list[Index]) -> None:
+                dests = [(self.window, [0, sl, *rows]) for sl in slots]
+                zero_pixels(self.em, dests, 0, pl.window[-1], ct)
+
+            if inner:
+                loop(0, inner[0], None, lambda rh, _: zero_row([rh]))
+            else:
+                zero_row([])
+            scf.YieldOp([])
+
+    def _fill_plane(self, n: Index, id_: ir.Value, o0: list[Index], slots, c0: Index, ct: int) -> None:
+        """3-D: the plane's window rows (H), each a W row or padding."""
+        geo, pl = self.geo, self.plan
+        s, pad = geo.strides[1], geo.pad_lo[1]
+
+        def row(rh: Index, _: None) -> None:
+            ih = index(affine(affine(o0[0], s, 0, 0, -pad), 1, rh, 1, 0))
+            dests = [(self.window, [0, sl, rh]) for sl in slots]
+            inside = arith.andi(
+                arith.cmpi(arith.CmpIPredicate.sge, ih, index(0)),
+                arith.cmpi(arith.CmpIPredicate.slt, ih, index(geo.in_spatial[1])),
+            )
+            branch = scf.IfOp(inside, [], has_else=True)
+            with ir.InsertionPoint(branch.then_block):
+                self._fill_w(n, [id_, ih], o0[-1], dests, c0, ct)
+                scf.YieldOp([])
+            with ir.InsertionPoint(branch.else_block):
+                zero_pixels(self.em, dests, 0, pl.window[-1], ct)
+                scf.YieldOp([])
+
+        loop(0, pl.window[1], None, row)
+
+    def _fill_w(self, n: Index, outer_in: list[Index], ow0: Index, dests, c0: Index, ct: int) -> None:
+        """One window row along W: the expansion of its in-bounds input pixels, zeros in the
+        padding."""
+        geo, pl = self.geo, self.plan
+        w = geo.rank - 1
+        s, pad, width = geo.strides[w], geo.pad_lo[w], pl.window[-1]
+        i0 = index(affine(ow0, s, 0, 0, -pad))  # the window's first input column
+        lo = clamp(arith.subi(index(0), i0), 0, width)
+        hi = arith.maxsi(clamp(arith.subi(index(geo.in_spatial[w]), i0), 0, width), lo)
+        zero_pixels(self.em, dests, 0, lo, ct)
+        zero_pixels(self.em, dests, hi, width, ct)
+        self.gemm_rows(lambda p: [n, *outer_in, arith.addi(i0, index(p)), 0], dests, lo, hi, c0, ct)
+
+    def _depthwise(
+        self,
+        n: Index,
+        ring_idx: list[Index],
+        o0: list[Index],
+        view: ir.Value,
+        c0: Index,
+        ct: int,
+        first,
+        last,
+    ) -> None:
+        """The tile's outputs of channels [c0, c0 + ct) from the window ``view``, then their
+        share of the pointwise conv."""
+        em, geo, pl = self.em, self.geo, self.plan
+        rank, m, mult = geo.rank, self.m, self.em.info.multiplier
+        cm_off = [c0, 0] if mult else [c0]
+        cm_size = [ct, m] if mult else [ct]
+        flt = subview(em.filter, [*([0] * rank), *cm_off], [*geo.kernel, *cm_size])
+        epi = self.dw_epilogue
+        if epi is not None:
+            bias = subview(epi.bias, [affine(c0, m, 0, 0, 0)], [ct * m]) if epi.bias is not None else None
+            epi = type(epi)(epi.epilogue, bias, None)
+        tile = list(pl.tile)
+        if self.pw is None:
+            dest = subview(em.out, [n, *ring_idx, *o0, *cm_off], [1, *tile, *cm_size])
+            self.make_emitter(view, flt, dest, epi).run(zero_constant(em.acc_elt))
+            return
+        dest = subview(self.scratch, [0] * (rank + 1 + len(cm_size)), [1, *tile, *cm_size])
+        self.make_emitter(view, flt, dest, epi).run(zero_constant(em.acc_elt))
+        rows = collapse(dest, [rank + 1, len(cm_size)])  # (tile pixels, ct * M)
+        tw = tile[-1]
+        k0 = affine(c0, m, 0, 0, 0)
+        outer_tile = tile[1:-1] if pl.ring else []
+        if not outer_tile:
+            self.gemm(em, self.pw, rows, k0, first, last)(n, [*ring_idx], o0[-1], tw)
+            return
+
+        def row(th: Index, _: None) -> None:
+            part = subview(rows, [affine(th, tw, 0, 0, 0), 0], [tw, ct * m])
+            o_idx = [*ring_idx, affine(o0[0], 1, th, 1, 0)]
+            self.gemm(em, self.pw, part, k0, first, last)(n, o_idx, o0[-1], tw)
+
+        loop(0, outer_tile[0], None, row)
