@@ -364,6 +364,11 @@ class BlockSpec:
                 f"--expand applies to channels-last ops: {conv.op} is channels-first (expand weights "
                 "[CIN][C] read channels-last pixels); use the matching channels-last op"
             )
+        if conv.dtype == "bf16":
+            raise UserError(
+                "--expand is not built for bf16 yet (bias and activations are): fuse the expansion "
+                "of an f32 or f16 block, or run it as a separate layer"
+            )
         if info.quantized or conv.dtype not in ("f32", "f16"):
             raise UserError(
                 f"--expand applies to float ops (f32, f16), not to {conv.op} {conv.dtype}: int8 "
