@@ -105,7 +105,7 @@ def block_reference(
     dw = _depthwise_layer(block, expanded(block, inp, named), flt, bias, scale)
     pw = block.pointwise
     if pw is None:
-        return reference_output(block.out_dtype, dw)
+        return reference_output(block.conv.dtype, block.out_dtype, dw)
     x = dw_channels_last(block, dw)
     weights = pw_weights(block, named["pw_filter"])
     if pw.epilogue.requantize:  # int8 x int8 -> int32, less the depthwise output's zero point

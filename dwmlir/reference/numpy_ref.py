@@ -140,22 +140,30 @@ def compare_bf16(got: np.ndarray, exact: np.ndarray, tol: np.ndarray) -> Compari
     """A bf16 output (bits) against the unrounded reference ``exact``: each element must be a
     bf16 that some f32 result within ``tol`` of ``exact`` rounds to (nearest-even is monotone,
     so the bf16s between the rounded ends of the interval). An output that truncates, or
-    rounds a clear case the wrong way, falls outside. The error reported is against the
-    rounded reference."""
+    rounds a clear case the wrong way, falls outside. NaN and infinite references (and
+    infinite bounds) are compared as they round. The error reported is against the rounded
+    reference."""
+    rounded = round_bf16(exact)
     with np.errstate(invalid="ignore", over="ignore"):
         lo, hi = round_bf16(exact - tol), round_bf16(exact + tol)
-        want = np.where(lo == hi, lo, (lo + hi) / 2)
-        half = np.where(lo == hi, 0.0, (hi - lo) / 2)
+        plain = ~(np.isfinite(exact) & np.isfinite(tol) & np.isfinite(lo) & np.isfinite(hi))
+        want = np.where(plain | (lo == hi), np.where(plain, rounded, lo), (lo + hi) / 2)
+        half = np.where(plain | (lo == hi), 0.0, (hi - lo) / 2)
     values = from_bf16(got)
     cmp = compare_within(values, want, half)
-    rounded = round_bf16(exact)
     err = compare_within(values, rounded, np.zeros_like(rounded)).max_abs_err
     return Comparison(cmp.ok, err, cmp.tolerance, cmp.mismatches)
 
 
-def reference_output(out_dtype: str, out: np.ndarray) -> np.ndarray:
-    """The reference's float64 result rounded as the kernel stores it (bf16: nearest-even)."""
-    return round_bf16(out) if out_dtype == "bf16" else out
+def reference_output(dtype: str, out_dtype: str, out: np.ndarray) -> np.ndarray:
+    """The reference's float64 result rounded as a bf16 kernel stores it: nearest-even to
+    bf16, or to its f32 accumulators' type (a sum past the f32 range is an infinity there)."""
+    if out_dtype == "bf16":
+        return round_bf16(out)
+    if dtype == "bf16":
+        with np.errstate(over="ignore"):
+            return out.astype(np.float32).astype(np.float64)
+    return out
 
 
 def compare_within(got: np.ndarray, want: np.ndarray, tol: np.ndarray) -> Comparison:
