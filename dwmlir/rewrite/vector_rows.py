@@ -152,7 +152,7 @@ class _Emitter:
         acc_t = ir.RankedTensorType(op.operands[len(op.operands) - 1].type)
         self.in_elt, self.acc_elt = in_t.element_type, acc_t.element_type
         self.is_float = not isinstance(self.acc_elt, ir.IntegerType)
-        # bf16 operands accumulate in f32: every input vector is widened as it is read.
+        # bf16 operands accumulate in f32: with bfmlalb (or widened as they are read).
         self.widen_float = self.is_float and self.in_elt != self.acc_elt
         self.bfmlal = self.widen_float and BF16_BFMLALB and shape.scalable
         lay_in, lay_f, lay_o = info.input_layout, info.filter_layout, info.output_layout
@@ -193,12 +193,9 @@ class _Emitter:
         return self.extend(v) if vt == self.vt_in else v
 
     def extend(self, v: ir.Value) -> ir.Value:
-        """A bf16 operand (vector or scalar) as f32; other types unchanged.
-
-        ``arith.extf`` of a vector read in 32-bit lanes: LLVM loads it with ``ld1h`` into the
-        bottom half of each lane, and with ``+bf16`` folds the extension and the FMA into one
-        ``bfmlalb`` (see docs/performance.md, "bf16").
-        """
+        """A bf16 operand (vector or scalar) as f32 when multiply-adds are f32 FMAs (the
+        widening route: ``ld1h`` into 32-bit lanes then ``lsl #16``); unchanged with
+        ``bfmlalb``, which takes the bf16 operands as loaded, and for other types."""
         if not self.widen_float or self.bfmlal:  # bfmlalb takes the bf16 operands as they are
             return v
         return arith.extf(self.vt if isinstance(v.type, ir.VectorType) else self.acc_elt, v)
