@@ -38,7 +38,7 @@ from ..ir.builder import zero_constant
 from ..ir.epilogue import apply_epilogue
 from ..spec import Epilogue
 from .nest import ConvGeometry, Index, affine, index, loop, loop_step, no_unroll
-from .pointwise import K_UNROLL
+from .pointwise import K_UNROLL, fmla_lane, lane_fmas, quad
 
 SCRATCH_BYTES = 48 * 1024  # window + pointwise tile: 64 KiB of L1D less room for weights
 MAX_TILE_COLS = 32  # output columns per tile (W); 3-D tiles are at most 8 x 8 (H x W)
@@ -196,8 +196,25 @@ class ExpandGemm:
             no_unroll(for_op)
             with ir.InsertionPoint(for_op.body):
                 step = list(for_op.inner_iter_args)
-                for u in range(K_UNROLL):
-                    step = k_step(affine(for_op.induction_variable, 1, 0, 1, u), step)
+                k0 = for_op.induction_variable
+                if lane_fmas(em):  # one 128-bit load per pixel feeds 4 indexed FMAs
+                    ws = [
+                        [
+                            em.read(em.vt, ex.filter, [affine(k0, 1, 0, 1, u), c], m)
+                            for c, m in zip(wcols, masks, strict=True)
+                        ]
+                        for u in range(K_UNROLL)
+                    ]
+                    for i, st in enumerate(starts):
+                        *head, ch = st
+                        q4 = quad(em, ex.input, [*head, affine(ch, 1, k0, 1, 0)])
+                        for u in range(K_UNROLL):
+                            for j, wv in enumerate(ws[u]):
+                                at = i * GEMM_VECTORS + j
+                                step[at] = fmla_lane(em, step[at], wv, q4, u)
+                else:
+                    for u in range(K_UNROLL):
+                        step = k_step(affine(k0, 1, 0, 1, u), step)
                 scf.YieldOp(step)
             accs = list(for_op.results)
         for k in range(main, ex.cin):
@@ -273,7 +290,14 @@ class ExpandedBlock:
         self.plan = plan(self.geo, self.channels, self.m, elt.width // 8, pointwise is not None)
         pl, rank = self.plan, self.geo.rank
         win = [2 * pl.window[0], *pl.window[1:]] if pl.ring else list(pl.window)
-        self.window = alloca([1, *win, pl.chunk], elt)
+        # One stack buffer, viewed densely for each chunk width (a tail chunk's window is
+        # narrower): the depthwise code reads a window's pixels as contiguous rows.
+        i8 = ir.IntegerType.get_signless(8)
+        flat = alloca([math.prod(win) * pl.chunk * elt.width // 8], i8)
+        self.windows = {
+            ct: memref.view(ir.MemRefType.get([1, *win, ct], elt), flat, index(0), [])
+            for _, ct, _ in chunks(self.channels, pl.chunk)
+        }
         self.cm_dims = [pl.chunk, self.m] if info.multiplier else [pl.chunk]
         self.scratch = alloca([1, *pl.tile, *self.cm_dims], elt) if pointwise is not None else None
         self.tile_dims = list(range(1, rank)) if pl.ring else [0]
@@ -320,10 +344,11 @@ class ExpandedBlock:
             eq = arith.CmpIPredicate.eq
             first = arith.cmpi(eq, index(c0), index(0))
             last = arith.cmpi(eq, index(affine(c0, 1, 0, 0, ct)), index(self.channels))
+        window = self.windows[ct]
         if not pl.ring:
             prefix: list[Index] = [0]
-            self._fill_w(n, [], o0[-1], [(self.window, prefix)], c0, ct)
-            view = subview(self.window, [0, 0, 0], [1, pl.window[0], ct])
+            self._fill_w(n, [], o0[-1], [(window, prefix)], c0, ct)
+            view = window
             self._depthwise(n, [], o0, view, c0, ct, first, last)
             return
         rr, s, pad = pl.window[0], geo.strides[0], geo.pad_lo[0]
@@ -332,9 +357,9 @@ class ExpandedBlock:
         def out_row(od: Index, rows: range) -> None:
             a = affine(od, s, 0, 0, -pad)
             for r in rows:
-                self._ring_row(n, affine(a, 1, 0, 0, r), o0, c0, ct, off)
+                self._ring_row(window, n, affine(a, 1, 0, 0, r), o0, c0, ct, off)
             slot = arith.remui(index(affine(a, 1, 0, 0, off)), index(rr))
-            view = subview(self.window, [0, slot, *([0] * (geo.rank - 1)), 0], [1, rr, *pl.window[1:], ct])
+            view = subview(window, [0, slot, *([0] * (geo.rank - 1)), 0], [1, rr, *pl.window[1:], ct])
             self._depthwise(n, [od], o0, view, c0, ct, first, last)
 
         out_row(0, range(rr))
@@ -342,7 +367,9 @@ class ExpandedBlock:
             new = range(max(0, rr - s), rr)
             loop_step(1, geo.out_spatial[0], 1, lambda od: out_row(od, new), unroll=False)
 
-    def _ring_row(self, n: Index, ih: Index, o0: list[Index], c0: Index, ct: int, off: int) -> None:
+    def _ring_row(
+        self, window: ir.Value, n: Index, ih: Index, o0: list[Index], c0: Index, ct: int, off: int
+    ) -> None:
         """Expanded input row (plane) ``ih`` of the tile into both of its ring slots."""
         geo, pl = self.geo, self.plan
         rr = pl.window[0]
@@ -356,15 +383,15 @@ class ExpandedBlock:
         branch = scf.IfOp(inside, [], has_else=True)
         with ir.InsertionPoint(branch.then_block):
             if geo.rank == 2:
-                self._fill_w(n, [ih_v], o0[-1], [(self.window, [0, sl]) for sl in slots], c0, ct)
+                self._fill_w(n, [ih_v], o0[-1], [(window, [0, sl]) for sl in slots], c0, ct)
             else:
-                self._fill_plane(n, ih_v, o0, slots, c0, ct)
+                self._fill_plane(window, n, ih_v, o0, slots, c0, ct)
             scf.YieldOp([])
         with ir.InsertionPoint(branch.else_block):  # a padding row: zeros
             inner = pl.window[1:-1]
 
             def zero_row(rows: list[Index]) -> None:
-                dests = [(self.window, [0, sl, *rows]) for sl in slots]
+                dests = [(window, [0, sl, *rows]) for sl in slots]
                 zero_pixels(self.em, dests, 0, pl.window[-1], ct)
 
             if inner:
@@ -373,14 +400,16 @@ class ExpandedBlock:
                 zero_row([])
             scf.YieldOp([])
 
-    def _fill_plane(self, n: Index, id_: ir.Value, o0: list[Index], slots, c0: Index, ct: int) -> None:
+    def _fill_plane(
+        self, window: ir.Value, n: Index, id_: ir.Value, o0: list[Index], slots, c0: Index, ct: int
+    ) -> None:
         """3-D: the plane's window rows (H), each a W row or padding."""
         geo, pl = self.geo, self.plan
         s, pad = geo.strides[1], geo.pad_lo[1]
 
         def row(rh: Index, _: None) -> None:
             ih = index(affine(affine(o0[0], s, 0, 0, -pad), 1, rh, 1, 0))
-            dests = [(self.window, [0, sl, rh]) for sl in slots]
+            dests = [(window, [0, sl, rh]) for sl in slots]
             inside = arith.andi(
                 arith.cmpi(arith.CmpIPredicate.sge, ih, index(0)),
                 arith.cmpi(arith.CmpIPredicate.slt, ih, index(geo.in_spatial[1])),

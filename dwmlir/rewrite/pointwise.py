@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlir import ir
-from mlir.dialects import arith, memref, scf, vector
+from mlir.dialects import arith, llvm, memref, scf, vector
 
 from ..ir.epilogue import apply_epilogue
 from ..spec import Epilogue
@@ -49,6 +49,28 @@ class FusedPointwise:
     @property
     def channels(self) -> int:
         return ir.MemRefType(self.filter.type).shape[1 if self.channels_first else 0]
+
+
+def lane_fmas(em) -> bool:
+    """Whether the GEMMs broadcast their scalars by 128-bit quads and indexed FMAs: f32 on
+    scalable SVE (``ldr q`` + ``dup z.q`` once per 4 reduction steps, instead of 4 ``ld1rw``).
+    Fixed-width NEON gets indexed FMAs from LLVM on its own."""
+    return em.scalable and isinstance(em.vt.element_type, ir.F32Type) and K_UNROLL == 4
+
+
+def quad(em, src: ir.Value, at: list[Index]) -> ir.Value:
+    """``src[at .. at + 4]`` (f32, contiguous) replicated into every 128-bit segment."""
+    f32 = ir.F32Type.get()
+    q4 = vector.load(ir.VectorType.get([4], f32), src, [index(i) for i in at])
+    wide = vector.scalable_insert(q4, llvm.mlir_poison(em.vt), 0)
+    lane = arith.constant(ir.IntegerType.get_signless(64), 0)
+    return llvm.call_intrinsic(em.vt, "llvm.aarch64.sve.dupq.lane", [wide, lane], [], [])
+
+
+def fmla_lane(em, acc: ir.Value, a: ir.Value, quads: ir.Value, lane: int) -> ir.Value:
+    """``acc + a * quads[lane]``, the lane taken in each 128-bit segment (SVE indexed FMLA)."""
+    imm = arith.constant(ir.IntegerType.get_signless(32), lane)
+    return llvm.call_intrinsic(em.vt, "llvm.aarch64.sve.fmla.lane", [acc, a, quads, imm], [], [])
 
 
 def tile_pixels(channels: int, element_bytes: int) -> int:
@@ -189,8 +211,28 @@ class PointwiseGemm:
             with ir.InsertionPoint(for_op.body):
                 k0 = for_op.induction_variable
                 step_accs = list(for_op.inner_iter_args)
-                for u in range(K_UNROLL):
-                    step_accs = k_step(affine(k0, 1, 0, 1, u), step_accs)
+                if lane_fmas(em) and not q:
+                    # One 128-bit load per pixel feeds K_UNROLL indexed FMAs (fmla z, z, z[u]).
+                    # All K_UNROLL x 2 weight vectors first, then one quad per pixel at a time:
+                    # the indexed operand must sit in z0-z7, so few quads may be live at once.
+                    ws = [
+                        [
+                            em.read(
+                                em.vt, pw.filter, [affine(self.k0, 1, affine(k0, 1, 0, 1, u), 1, 0), c], m
+                            )
+                            for c, m in zip(cols, masks, strict=True)
+                        ]
+                        for u in range(K_UNROLL)
+                    ]
+                    for i in range(pixels):
+                        q4 = quad(em, self.scratch, [rows[i], k0])
+                        for u in range(K_UNROLL):
+                            for j, wv in enumerate(ws[u]):
+                                at = i * COUT_VECTORS + j
+                                step_accs[at] = fmla_lane(em, step_accs[at], wv, q4, u)
+                else:
+                    for u in range(K_UNROLL):
+                        step_accs = k_step(affine(k0, 1, 0, 1, u), step_accs)
                 scf.YieldOp(step_accs)
             accs = list(for_op.results)
         for k in range(main, channels):
