@@ -411,7 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="batch: compile every kernel of a TOML or JSON file into libLIB.a, libLIB.so, LIB.h and "
         "LIB.json. Keys: [library] name (required), target, cpu; one [[kernels]] table per kernel "
         "with name, op, input, filter (required), strides, dilations, padding, dtype, input_zp, "
-        'filter_zp, written as on the command line ("1x112x112x32", "2,2", "same") or as TOML '
+        'filter_zp, out_dtype (bf16 kernels: "f32" or "bf16"), written as on the command line '
+        '("1x112x112x32", "2,2", "same") or as TOML '
         "numbers and lists ([1, 112, 112, 32], 2, 1); the fused block's keys bias, activation, "
         "requantize, output_zp, output_scale, pointwise, pointwise_bias, pointwise_activation, "
         "pointwise_output_zp, pointwise_output_scale, residual, expand, expand_bias and expand_activation "
