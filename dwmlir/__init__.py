@@ -25,6 +25,11 @@ The Python API, in four names (each has a docstring with an example)::
   before (the block's input then has CIN channels); ``compile``, ``run`` and ``reference``
   take it too, its extra buffers (expand_filter, expand_bias, bias, requant_scale, pw_filter,
   pw_bias) after input and filter.
+- ``from_torch(module, example_input, target, out_dir)`` and ``import_onnx(path, target,
+  out_dir)``: every depthwise conv of a PyTorch module or ONNX model, with the BatchNorm,
+  activation and 1x1 conv after it fused, compiled into one library, a header and the weights
+  as C source; the returned ``ImportedModel`` runs the layers under qemu and ``.check()``
+  compares each with the framework.
 
 Bad input raises ``UserError`` with a one-line message that says how to fix it. Every stage is
 also importable on its own (``from dwmlir.artefact import compile_spec``, ``from dwmlir.run
@@ -43,6 +48,7 @@ __version__ = "0.1.0"
 # `dwmlir --help` does not pay for them.
 from .api import CompiledKernel, KernelRun, compile, random_operands, reference, run  # noqa: E402
 from .errors import UserError  # noqa: E402
+from .frontends import from_torch, import_onnx  # noqa: E402
 from .spec import Activation, BlockSpec, ConvSpec, Epilogue, Expand, Pointwise  # noqa: E402
 
 
@@ -70,6 +76,8 @@ __all__ = [
     "KernelRun",
     "UserError",
     "compile",
+    "from_torch",
+    "import_onnx",
     "random_operands",
     "reference",
     "run",

@@ -38,6 +38,7 @@ from ..target import DEFAULT_TARGET, get_target
 from . import types
 from .bench_cmd import add_bench_parser, cmd_bench
 from .fuzz_cmd import add_fuzz_parser, cmd_fuzz
+from .import_cmd import add_import_parser, cmd_import
 
 DEMO_SPECS: tuple[tuple[str, ...], ...] = (
     ("--input", "1x1030x64", "--filter", "7x64"),
@@ -484,6 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_flags(pd)
     add_bench_parser(sub)
     add_fuzz_parser(sub)
+    add_import_parser(sub)
     return parser
 
 
@@ -706,6 +708,7 @@ COMMANDS = {
     "lower": cmd_lower,
     "bench": cmd_bench,
     "fuzz": cmd_fuzz,
+    "import": cmd_import,
 }
 
 

@@ -29,6 +29,7 @@ COUT_VECTORS = 2  # weight vectors of a GEMM block: 4 x 2 = 8 accumulators
 SCRATCH_BYTES = 32 * 1024  # the depthwise tile: half of a 64 KiB L1D, the rest for weights
 MAX_TILE_PIXELS = 64
 K_UNROLL = 4  # reduction steps per loop iteration
+SDOT_STEP = 16  # int8 reduction steps per loop iteration: one 128-bit load of each pixel
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,15 @@ def lane_fmas(em) -> bool:
     return em.scalable and isinstance(em.vt.element_type, ir.F32Type) and K_UNROLL == 4
 
 
-def quad(em, src: ir.Value, at: list[Index]) -> ir.Value:
-    """``src[at .. at + 4]`` (f32, contiguous) replicated into every 128-bit segment."""
-    f32 = ir.F32Type.get()
-    q4 = vector.load(ir.VectorType.get([4], f32), src, [index(i) for i in at])
-    wide = vector.scalable_insert(q4, llvm.mlir_poison(em.vt), 0)
+def quad(em, src: ir.Value, at: list[Index], vt: ir.VectorType | None = None) -> ir.Value:
+    """The 128 bits at ``src[at ..]`` (contiguous) replicated into every 128-bit segment of a
+    ``vt`` (default: the accumulator type)."""
+    vt = vt or em.vt
+    elt = vt.element_type
+    fixed = vector.load(ir.VectorType.get([128 // elt.width], elt), src, [index(i) for i in at])
+    wide = vector.scalable_insert(fixed, llvm.mlir_poison(vt), 0)
     lane = arith.constant(ir.IntegerType.get_signless(64), 0)
-    return llvm.call_intrinsic(em.vt, "llvm.aarch64.sve.dupq.lane", [wide, lane], [], [])
+    return llvm.call_intrinsic(vt, "llvm.aarch64.sve.dupq.lane", [wide, lane], [], [])
 
 
 def fmla_lane(em, acc: ir.Value, a: ir.Value, quads: ir.Value, lane: int) -> ir.Value:
@@ -190,9 +193,11 @@ class PointwiseGemm:
 
         # The reduction, K_UNROLL steps per iteration, the remainder of C straight after:
         # fewer loop and address instructions (MobileNetV1 14x14x128 -> 128 at 128 bits: 0.76
-        # -> 0.64 instructions per pointwise MAC, measured).
+        # -> 0.64 instructions per pointwise MAC, measured). int8 on SVE: 16 steps per
+        # iteration as indexed dot products (``_sdot_steps``), the rest one by one.
         channels = self.k_count
-        main = channels - channels % K_UNROLL
+        sdot = q and em.scalable
+        main = channels - channels % (SDOT_STEP if sdot else K_UNROLL)
         out_at = [
             [n, *o_idx, affine(affine(t0, 1, 0, 1, i), 1, p0, 1, 0), c] for i in range(pixels) for c in cols
         ]
@@ -205,7 +210,9 @@ class PointwiseGemm:
             with ir.InsertionPoint(start.else_block):
                 scf.YieldOp([em.read(em.vt, em.out, at, m) for at, m in zip(out_at, out_masks, strict=True)])
             accs = list(start.results)
-        if main:
+        if main and sdot:
+            accs = self._sdot_steps(main, rows, cols, masks, accs)
+        elif main:
             for_op = scf.ForOp(index(0), index(main), index(K_UNROLL), accs)
             no_unroll(for_op)
             with ir.InsertionPoint(for_op.body):
@@ -248,6 +255,70 @@ class PointwiseGemm:
             for acc, at, m in zip(accs, out_at, out_masks, strict=True):
                 em.write(acc, em.out, at, m)
             scf.YieldOp([])
+
+    def _sdot_steps(self, main: int, rows, cols, masks, accs: list[ir.Value]) -> list[ir.Value]:
+        """int8 reduction over channels [0, main) (a multiple of 16) with SVE's indexed dot
+        product: ``sdot z.s, z.b, z.b[g]`` adds 4 int8 products into each 32-bit lane.
+
+        Weights are packed on the fly, 4 reduction steps per lane (4 zero-extending byte loads,
+        3 shifts, 3 ors per vector), since the ABI's ``[C][COUT]`` layout has them a row apart;
+        one 128-bit load per pixel holds 16 steps of its scratch row. The scratch's zero point
+        comes off at the end: sum((x - zp) w) = sum(x w) - zp sum(w), the weight sums kept by
+        a dot product with ones.
+        """
+        em, pw = self.em, self.pw
+        i8, i32 = ir.IntegerType.get_signless(8), ir.IntegerType.get_signless(32)
+        lanes = em.vt.shape[0]
+        vt_b = ir.VectorType.get([4 * lanes], i8, scalable=[True])
+        ones = arith.constant(vt_b, ir.DenseElementsAttr.get_splat(vt_b, ir.IntegerAttr.get(i8, 1)))
+        zp = self.input_zp
+        sums = [em.zero_vector(em.vt)] * (COUT_VECTORS if zp else 0)
+
+        def pack(k: ir.Value, col, mask) -> ir.Value:
+            """Weights W[k .. k + 4][col ..] as bytes 4l .. 4l + 3 of lane l."""
+            word = None
+            for b in range(4):
+                row = em.read(
+                    em.vt_in, pw.filter, [affine(self.k0, 1, affine(k, 1, 0, 1, b), 1, 0), col], mask
+                )
+                part = arith.extui(em.vt, row)
+                if b:
+                    shift = arith.constant(
+                        em.vt, ir.DenseElementsAttr.get_splat(em.vt, ir.IntegerAttr.get(i32, 8 * b))
+                    )
+                    part = arith.shli(part, shift)
+                word = part if word is None else arith.ori(word, part)
+            return vector.bitcast(vt_b, word)
+
+        for_op = scf.ForOp(index(0), index(main), index(SDOT_STEP), [*accs, *sums])
+        no_unroll(for_op)
+        with ir.InsertionPoint(for_op.body):
+            k0 = for_op.induction_variable
+            carried = list(for_op.inner_iter_args)
+            step, step_sums = carried[: len(accs)], carried[len(accs) :]
+            quads = [quad(em, self.scratch, [r, k0], vt_b) for r in rows]
+            for g in range(SDOT_STEP // 4):
+                k = affine(k0, 1, 0, 1, 4 * g)
+                packed = [pack(k, c, m) for c, m in zip(cols, masks, strict=True)]
+                lane = arith.constant(i32, g)
+                for j, wv in enumerate(packed):
+                    if zp:
+                        step_sums[j] = llvm.call_intrinsic(
+                            em.vt, "llvm.aarch64.sve.sdot", [step_sums[j], wv, ones], [], []
+                        )
+                    for i, qv in enumerate(quads):
+                        at = i * COUT_VECTORS + j
+                        step[at] = llvm.call_intrinsic(
+                            em.vt, "llvm.aarch64.sve.sdot.lane", [step[at], wv, qv, lane], [], []
+                        )
+            scf.YieldOp([*step, *step_sums])
+        out = list(for_op.results)
+        accs, sums = out[: len(accs)], out[len(accs) :]
+        if zp:
+            zps = arith.constant(em.vt, ir.DenseElementsAttr.get_splat(em.vt, ir.IntegerAttr.get(i32, zp)))
+            corr = [arith.muli(sm, zps) for sm in sums]
+            accs = [arith.subi(a, corr[i % COUT_VECTORS]) for i, a in enumerate(accs)]
+        return accs
 
     def _finish(self, accs, out_at, out_masks, cols, masks) -> None:
         """The epilogue (and residual) of finished sums, stored once."""
@@ -307,11 +378,38 @@ class PointwiseGemmFirst:
                     accs[i * COUT_VECTORS + j] = vector.fma(wv, x, accs[i * COUT_VECTORS + j])
             return accs
 
+        def k_quad(k0: ir.Value, accs: list[ir.Value]) -> list[ir.Value]:
+            """K_UNROLL steps: every scratch vector first, then one quad of weights
+            W[co, k0 .. k0 + 4] per output channel feeding indexed FMAs."""
+            xs = [
+                [
+                    em.read(em.vt, self.scratch, [affine(k0, 1, 0, 1, u), c], m)
+                    for c, m in zip(cols, masks, strict=True)
+                ]
+                for u in range(K_UNROLL)
+            ]
+            for i in range(rows):
+                q4 = quad(em, pw.filter, [out_ch[i], k0])
+                for u in range(K_UNROLL):
+                    for j, x in enumerate(xs[u]):
+                        at = i * COUT_VECTORS + j
+                        accs[at] = fmla_lane(em, accs[at], x, q4, u)
+            return accs
+
         accs = [em.zero_vector(em.vt)] * (rows * COUT_VECTORS)
-        for_op = scf.ForOp(index(0), index(pw.channels), index(1), accs)
-        with ir.InsertionPoint(for_op.body):
-            scf.YieldOp(k_step(for_op.induction_variable, list(for_op.inner_iter_args)))
-        accs = list(for_op.results)
+        lanes = lane_fmas(em)
+        main = pw.channels - pw.channels % K_UNROLL if lanes else 0
+        if main:
+            for_op = scf.ForOp(index(0), index(main), index(K_UNROLL), accs)
+            no_unroll(for_op)
+            with ir.InsertionPoint(for_op.body):
+                scf.YieldOp(k_quad(for_op.induction_variable, list(for_op.inner_iter_args)))
+            accs = list(for_op.results)
+        if main < pw.channels:
+            for_op = scf.ForOp(index(main), index(pw.channels), index(1), accs)
+            with ir.InsertionPoint(for_op.body):
+                scf.YieldOp(k_step(for_op.induction_variable, list(for_op.inner_iter_args)))
+            accs = list(for_op.results)
         for i in range(rows):
             bias = None
             if pw.bias is not None:

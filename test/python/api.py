@@ -26,7 +26,7 @@ def run(f):
 
 
 # CHECK-LABEL: TEST: test_exports
-# CHECK-NEXT: ['Activation', 'BlockSpec', 'CompiledKernel', 'ConvSpec', 'Epilogue', 'Expand', 'KernelRun', 'Pointwise', 'UserError', 'compile', 'random_operands', 'reference', 'run']
+# CHECK-NEXT: ['Activation', 'BlockSpec', 'CompiledKernel', 'ConvSpec', 'Epilogue', 'Expand', 'KernelRun', 'Pointwise', 'UserError', 'compile', 'from_torch', 'import_onnx', 'random_operands', 'reference', 'run']
 # CHECK-NEXT: version 0.1.0
 @run
 def test_exports():

@@ -1,0 +1,98 @@
+"""``dwmlir import``: an ONNX model's depthwise layers into one library, header and weights.
+
+Kept out of ``main.py`` like ``fuzz``: it imports nothing from ``main`` and loads onnx only
+when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from ..target import DEFAULT_TARGET
+from . import types
+
+
+def add_import_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``import`` subcommand to ``build_parser()``'s subparsers."""
+    p = subparsers.add_parser(
+        "import",
+        help="compile an ONNX model's depthwise layers (with BatchNorm, activation and 1x1 conv fused)",
+        description="Find every depthwise Conv (group == input channels) of an ONNX model, fuse what "
+        "follows it (BatchNormalization, Relu, Clip, HardSwish, Sigmoid*Mul as SiLU, then a 1x1 Conv "
+        "with its own BatchNorm and activation, and an Add of the block's input) and the 1x1 Conv "
+        "(with its BatchNorm and activation) that alone feeds it (the expand stage), and write into DIR "
+        "libNAME.a (one channels-last kernel per layer), NAME.h (prototypes, shapes, the weight "
+        "arrays and NAME_LAYER_apply(input, output)), NAME_weights.c (the weights as const arrays in "
+        "the kernels' layouts) and NAME.json (which ONNX nodes each kernel replaces). With --check, "
+        "run every layer under qemu and compare it with onnxruntime. Exit 1 on a mismatch.",
+    )
+    p.add_argument("model", type=Path, help="the .onnx file (static input shape)")
+    p.add_argument(
+        "-o", "--output", required=True, metavar="DIR", help="output directory (created if missing)"
+    )
+    p.add_argument("--name", default=None, metavar="NAME", help="library name (default: the file's stem)")
+    p.add_argument(
+        "--target",
+        default=DEFAULT_TARGET,
+        metavar="TARGET",
+        help="as for 'dwmlir compile' (default: %(default)s)",
+    )
+    p.add_argument("--cpu", default=None, metavar="NAME", help="as for 'dwmlir compile'")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=types.integer,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="parallel compiles (default: CPUs)",
+    )
+    g = p.add_argument_group("checking")
+    g.add_argument(
+        "--check",
+        action="store_true",
+        help="run every layer under qemu on a random model input and compare with onnxruntime",
+    )
+    g.add_argument(
+        "--vector-bits",
+        default="128,512",
+        metavar="BITS[,BITS...]",
+        help="SVE vector lengths for --check (default: %(default)s)",
+    )
+    g.add_argument("--seed", type=types.seed, default=0, metavar="S", help="random input seed (default: 0)")
+    return p
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..frontends import import_onnx
+    from ..run import check_vector_bits
+    from ..spec import parse_int_list
+
+    if args.jobs < 1:
+        raise UserError(f"-j must be >= 1, got {args.jobs}")
+    bits = check_vector_bits(parse_int_list(args.vector_bits, "--vector-bits"))
+    start = time.perf_counter()
+    model = import_onnx(args.model, args.target, args.output, name=args.name, cpu=args.cpu, jobs=args.jobs)
+    print(model.summary())
+    print(f"{len(model.layers)} kernels for {model.target} in {time.perf_counter() - start:.1f} s")
+    for path in model.paths.values():
+        print(path)
+    if not args.check:
+        return 0
+    shape = np.shape(model.example_input)
+    x = np.random.default_rng(args.seed).standard_normal(shape).astype(np.float32)
+    checks = model.check(x, bits)
+    print(f"{'kernel':<36} {'VL':>5} {'max|err|':>11} {'tolerance':>11}  result")
+    for c in checks:
+        vl = c.vector_bits or "-"
+        result = "ok" if c.ok else ("MISMATCH" if c.kernel_ok else "MISMATCH (kernel)")
+        print(f"{c.kernel:<36} {vl:>5} {c.max_abs_err:>11.3g} {c.tolerance:>11.3g}  {result}")
+    good = sum(c.ok for c in checks)
+    print(f"{good}/{len(checks)} layer runs match onnxruntime")
+    return 0 if good == len(checks) else 1
