@@ -7,6 +7,7 @@ Each wraps the stage functions the CLI uses (``compile_spec``, ``write_artefacts
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,8 @@ class KernelRun:
     mismatches: int
     seconds: float
     output: np.ndarray = field(repr=False)
+    # A kernel with run-time sizes: the input shape of this call (None for static kernels).
+    input_shape: tuple[int, ...] | None = None
 
 
 def _check_spec(spec: object) -> ConvSpec | BlockSpec:
@@ -158,6 +161,7 @@ def run(
     modes: str | Sequence[str] = ("aot",),
     seed: int = 0,
     cpu: str | None = None,
+    sizes: Sequence[Sequence[int]] | None = None,
 ) -> list[KernelRun]:
     """Compile ``spec``, run it at each SVE vector length, and compare with :func:`reference`.
 
@@ -169,6 +173,12 @@ def run(
     ``modes``: ``"aot"`` (object + C driver, the default) and/or ``"jit"`` (aarch64
     mlir-runner). Returns one :class:`KernelRun` per mode and vector length, with the kernel's
     output.
+
+    A kernel with run-time sizes (``ConvSpec(..., dynamic="n,w")`` or ``None`` sizes in the
+    input shape) is called at each input shape of ``sizes`` in one process per vector length,
+    on random data from ``seed`` (aot only); one :class:`KernelRun` per shape and vector
+    length, with its ``input_shape``. A shape that gives no output passes when the kernel
+    writes nothing.
 
     Example::
 
@@ -186,6 +196,10 @@ def run(
     from .target import get_target
 
     spec = _check_spec(spec)
+    if as_block(spec).conv.is_dynamic:
+        return _run_sizes(spec, input, target, vector_bits, modes, seed, cpu, sizes)
+    if sizes is not None:
+        raise UserError("sizes is for kernels with run-time sizes: give ConvSpec(..., dynamic=...)")
     if (input is None) != (filter is None):
         raise UserError("give both input and filter, or neither (random data from seed)")
     if input is None:
@@ -206,6 +220,38 @@ def run(
     ]
 
 
+def _run_sizes(spec, input, target, vector_bits, modes, seed, cpu, sizes) -> list[KernelRun]:
+    """``run`` for a kernel with run-time sizes: one driver calls it at every shape."""
+    from .run import check_vector_bits
+    from .run.runner import run_sizes
+    from .target import get_target
+
+    if input is not None:
+        raise UserError(
+            "a kernel with run-time sizes runs on random data: pass sizes=[shape, ...], not arrays"
+        )
+    if (modes if isinstance(modes, str) else ",".join(modes)).replace(" ", "") != "aot":
+        raise UserError("a kernel with run-time sizes runs on the aot path only: use modes='aot'")
+    if isinstance(vector_bits, int):
+        vector_bits = (vector_bits,)
+    bits = None if vector_bits is None else check_vector_bits(tuple(vector_bits))
+    shapes = None if sizes is None else [tuple(int(v) for v in s) for s in sizes]
+    return [
+        KernelRun(
+            r.result.mode,
+            r.result.vector_bits,
+            r.result.ok,
+            r.result.max_abs_err,
+            r.result.tolerance,
+            r.result.mismatches,
+            r.result.seconds,
+            r.output,
+            r.input_shape,
+        )
+        for r in run_sizes(spec, get_target(target), shapes, bits, seed=seed, cpu=cpu)
+    ]
+
+
 def reference(spec: ConvSpec | BlockSpec, input: object, filter: object, *params: object) -> np.ndarray:
     """The convolution (or block) ``spec`` describes, computed by dwmlir's independent numpy
     reference.
@@ -222,9 +268,15 @@ def reference(spec: ConvSpec | BlockSpec, input: object, filter: object, *params
         >>> dwmlir.reference(spec, np.arange(10).reshape(1, 5, 2), np.ones((3, 2)))[0, :, 0]
         array([ 2.,  6., 12., 18., 14.])
     """
+    import numpy as np
+
     from .reference import block_reference
 
     spec = _check_spec(spec)
+    conv = as_block(spec).conv
+    if conv.is_dynamic:  # the static spec the kernel computes at this input's sizes
+        at = conv.at(np.shape(input))
+        spec = at if isinstance(spec, ConvSpec) else dataclasses.replace(spec, conv=at)
     ops = _operands(spec, [input, filter, *params])
     return block_reference(spec, *ops)
 

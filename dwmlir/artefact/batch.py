@@ -88,6 +88,7 @@ _KERNEL_KEYS = frozenset(
         "filter_zp",
         "out_dtype",
     }
+    | {"dynamic"}
     | set(_BLOCK_KEYS)
 )
 # What a batch writes: --emit kinds -> suffixes; "all" is every one of them.
@@ -138,6 +139,7 @@ def _kernel_spec(entry: object, where: str) -> BlockSpec:
             input_zp=entry.get("input_zp", 0),
             filter_zp=entry.get("filter_zp", 0),
             out_dtype=entry.get("out_dtype", ""),
+            dynamic=entry.get("dynamic", ()),
         )
         return _block(conv, entry)
     except UserError as exc:

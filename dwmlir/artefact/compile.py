@@ -78,6 +78,11 @@ def lower_to_llvm_dialect(
         raise UserError(
             f"--vectorizer {vectorizer} cannot fuse {what}: use --vectorizer {DEFAULT_VECTORIZER}"
         )
+    if spec.is_dynamic and vectorizer != DEFAULT_VECTORIZER:
+        raise UserError(
+            f"--vectorizer {vectorizer} needs static sizes (upstream's conv vectorizer does), but "
+            f"{spec.name} has run-time {','.join(spec.dynamic)}: use --vectorizer {DEFAULT_VECTORIZER}"
+        )
     with ir.Context(), ir.Location.unknown():
         module = build_kernel_module(block)
         input_text = str(module)
@@ -211,6 +216,9 @@ def render_manifest(art: Artefacts, cpu: str | None) -> str:
             "padding": [list(p) for p in spec.padding],
             "input_zp": spec.input_zp,
             "filter_zp": spec.filter_zp,
+            # Run-time sizes (int64_t arguments after the pointers); the shapes above hold
+            # their example sizes.
+            **({"dynamic": list(spec.dynamic)} if spec.is_dynamic else {}),
         },
         "c_prototype": c_prototype(block) + ";",
         "target": {

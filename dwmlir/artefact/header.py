@@ -15,6 +15,39 @@ def _x(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape))
 
 
+def _shape_text(a, spec: ConvSpec) -> str:
+    """A buffer's shape; a run-time size by its argument's name (``w``), or an output size by
+    its formula's name (``ow``)."""
+    if not a.dynamic:
+        return _x(a.shape)
+    out = a.name == "output"
+    parts = []
+    for ch, v in zip(a.layout, a.shape, strict=True):
+        if ch in a.dynamic:
+            parts.append(f"o{ch}" if out and ch in spec.info.spatial else ch)
+        else:
+            parts.append(str(v))
+    return "".join(f"[{p}]" for p in parts)
+
+
+def _dynamic_lines(spec: ConvSpec) -> list[str]:
+    """The run-time sizes: which arguments, the output size formulas, and what bad sizes do."""
+    if not spec.is_dynamic:
+        return []
+    names = ", ".join(spec.dynamic)
+    lines = [
+        f" * Run-time sizes: {names} (int64_t, after the pointers, in the input's dim order).",
+    ]
+    lines.append(" * Output sizes: (size + pad_lo + pad_hi - dilation * (kernel - 1) - 1) / stride + 1:")
+    for dim, expr in spec.output_formulas():
+        lines.append(f" *   {dim} = {expr}")
+    lines += [
+        " * If a size is < 1, an output size would be < 1, or a buffer would have more than",
+        " * 2^31-1 elements, the kernel returns at once: it reads and writes no buffer.",
+    ]
+    return lines
+
+
 def _c(values: tuple[int, ...]) -> str:
     return ",".join(map(str, values))
 
@@ -174,7 +207,7 @@ def kernel_block(spec: ConvSpec | BlockSpec, target: Target, cpu: str | None = N
     if block.out_dtype != spec.out_dtype:
         types = types.replace(" output;", f" accumulators, {block.out_dtype} ({block.out_c_type}) output;")
     shapes = [
-        f" *   {a.name:<13} {_x(a.shape):>16}  ({a.layout if a.layout != 'c' else a.doc}) {a.c_type}"
+        f" *   {a.name:<13} {_shape_text(a, spec):>16}  ({a.layout if a.layout != 'c' else a.doc}) {a.c_type}"
         for a in block.buffers
     ]
     return [
@@ -183,6 +216,7 @@ def kernel_block(spec: ConvSpec | BlockSpec, target: Target, cpu: str | None = N
         " * All buffers are dense, row-major, in the op's own layouts:",
         *shapes,
         f" * strides {_c(spec.strides)}, dilations {_c(spec.dilations)}, {_padding(spec)}.",
+        *_dynamic_lines(spec),
         *_expand_lines(block),
         *_epilogue_lines(block),
         *_pointwise_lines(block),
@@ -209,16 +243,23 @@ def header_symbols(spec: ConvSpec | BlockSpec) -> list[str]:
     names = [f"{block.name}_supported"]
     for a in block.buffers:
         stem = f"{block.name}_{a.name.upper()}"
-        names += [f"{stem}_SIZE", *(f"{stem}_{letter}" for letter, _ in _dims(a))]
+        size = [] if a.dynamic else [f"{stem}_SIZE"]
+        names += [*size, *(f"{stem}_{letter}" for letter, _ in _dims(a) if letter.lower() not in a.dynamic)]
     return names
 
 
 def _size_enum(block: BlockSpec) -> list[str]:
     """Each buffer's element count and dims as constants (C and C++), for allocating buffers."""
-    lines = ["/* Each buffer's size in elements, and its dims in its layout's order. */", "enum {"]
+    dyn = " (run-time sizes have none)" if block.conv.is_dynamic else ""
+    lines = [f"/* Each buffer's size in elements, and its dims in its layout's order{dyn}. */", "enum {"]
     for a in block.buffers:
         stem = f"{block.name}_{a.name.upper()}"
-        dims = ", ".join(f"{stem}_{letter} = {size}" for letter, size in _dims(a))
+        dims = ", ".join(
+            f"{stem}_{letter} = {size}" for letter, size in _dims(a) if letter.lower() not in a.dynamic
+        )
+        if a.dynamic:
+            lines.append(f"  {dims},")
+            continue
         lines.append(f"  {stem}_SIZE = {math.prod(a.shape)}" + (f", {dims}," if dims else ","))
     lines.append("};")
     return lines

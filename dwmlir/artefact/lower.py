@@ -8,6 +8,8 @@ innermost dim. Anything else is named with its location (exit 2): scalar fallbac
 
 from __future__ import annotations
 
+import re
+
 from mlir import ir
 
 from ..errors import UserError
@@ -16,6 +18,7 @@ from ..pipeline import lower_vector, run_bundle, set_vscale_range, to_llvm
 from ..rewrite import DEFAULT_VECTORIZER, VectorShape, rewrite_depthwise
 from ..rewrite.decompose import _dynamic_channels_only_1d as dynamic_channels_only_1d
 from ..schedule import Plan, apply_schedule, build_schedule
+from ..spec import OPS
 from ..target import Target
 from ..toolchain import run
 from .compile import llc_command, optimize_llvm_ir, translate_to_llvm_ir
@@ -30,8 +33,12 @@ BUFFERIZE_BOUNDARIES = (
 
 
 def _where(loc: ir.Location, source: str) -> str:
-    """A location as the user wrote it: the parser calls every buffer "-"."""
-    return str(loc).replace('loc("-":', f'loc("{source}":', 1)
+    """A location as the user wrote it, ``FILE:LINE:COL``: the parser calls every buffer "-"."""
+    text = str(loc)
+    m = re.fullmatch(r'loc\("-":(\d+):(\d+)\)', text)
+    if m:
+        return f"{source}:{m[1]}:{m[2]}"
+    return text.replace('loc("-":', f'loc("{source}":', 1)
 
 
 def parse_module(text: str, source: str) -> ir.Module:
@@ -53,9 +60,44 @@ def _one_line(text: str, limit: int = 160) -> str:
     return flat if len(flat) <= limit else flat[: limit - 4] + " ..."
 
 
-def _check_convs(convs: list[ir.Operation], source: str) -> None:
-    """What dwmlir's rewrites take: convs on ranked tensors, static except for the channel
-    dim of a 1-D nwc_wc, with one element type throughout (except the quantized ops)."""
+def _dynamic_dims_problem(op: ir.Operation, vectorizer: str) -> str | None:
+    """Why dwmlir cannot lower ``op``'s dynamic sizes, or None.
+
+    Batch and spatial sizes of the input and output may be dynamic (the rewrites compute the
+    border segments and block loops at run time); filter sizes and channel dims must be
+    static, except the channel dim of a 1-D nwc_wc, which upstream's vectorizer takes.
+    """
+    if dynamic_channels_only_1d(op):
+        return None
+    info = next(i for i in OPS.values() if i.mlir_name == op.name)
+    for what, layout, value in (
+        ("input", info.input_layout, op.operands[0]),
+        ("filter", info.filter_layout, op.operands[1]),
+        ("output", info.output_layout, op.operands[len(op.operands) - 1]),
+    ):
+        t = ir.RankedTensorType(value.type)
+        for i, letter in enumerate(layout):
+            if not t.is_dynamic_dim(i):
+                continue
+            if what == "filter":
+                return f"the filter's dim '{letter}' (dim {i}) is dynamic; filter sizes must be static"
+            if letter in "cm":
+                return (
+                    f"the {what}'s channel dim '{letter}' (dim {i}) is dynamic; channel counts must be "
+                    "static (a dynamic channel dim is supported only for linalg.depthwise_conv_1d_nwc_wc)"
+                )
+            if vectorizer != DEFAULT_VECTORIZER:
+                return (
+                    f"the {what}'s dim '{letter}' (dim {i}) is dynamic; --vectorizer {vectorizer} needs "
+                    f"static sizes (use --vectorizer {DEFAULT_VECTORIZER})"
+                )
+    return None
+
+
+def _check_convs(convs: list[ir.Operation], source: str, vectorizer: str = DEFAULT_VECTORIZER) -> None:
+    """What dwmlir's rewrites take: convs on ranked tensors, static filters and channels
+    (except for the channel dim of a 1-D nwc_wc), with one element type throughout (except
+    the quantized ops)."""
     for op in convs:
         where = _where(op.location, source)
         types = [v.type for v in op.operands if isinstance(v.type, ir.ShapedType)]
@@ -64,13 +106,9 @@ def _check_convs(convs: list[ir.Operation], source: str) -> None:
                 f"cannot lower {op.name} at {where}: dwmlir lowers convs on tensors, not memrefs "
                 "(it bufferizes them itself); pass tensors and return the result"
             )
-        if not all(ir.RankedTensorType(t).has_static_shape for t in types) and not dynamic_channels_only_1d(
-            op
-        ):
-            raise UserError(
-                f"cannot lower {op.name} at {where}: dynamic sizes are supported only in the channel dim "
-                "of linalg.depthwise_conv_1d_nwc_wc; give static shapes"
-            )
+        problem = _dynamic_dims_problem(op, vectorizer)
+        if problem is not None:
+            raise UserError(f"cannot lower {op.name} at {where}: {problem}")
         elements = [str(ir.RankedTensorType(t).element_type) for t in types[:3]]
         if not op.name.endswith("_q") and len(set(elements)) > 1:
             raise UserError(
@@ -128,7 +166,7 @@ def lower_module(
                 f"no linalg.depthwise_conv_* op in {source}: dwmlir lower compiles modules with "
                 "depthwise convs"
             )
-        _check_convs(convs, source)
+        _check_convs(convs, source, vectorizer)
         rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable), vectorizer)
         for pad in find_ops(module, lambda o: o.name == "tensor.pad"):
             raise UserError(

@@ -31,8 +31,9 @@ class BenchRun:
     def counts(self) -> tuple[int, int, int, int]:
         """(baselines ok, baselines built, dwmlir ok, dwmlir kernels)."""
         impls = [i for k in self.kernels for i in k.impls if i.status != "n/a"]
+        dyn = [k.dynamic for k in self.kernels if k.dynamic is not None]
         base = [i for i in impls if i.impl != "dwmlir"]
-        ours = [i for i in impls if i.impl == "dwmlir"]
+        ours = [i for i in impls if i.impl == "dwmlir"] + dyn
         return sum(i.ok for i in base), len(base), sum(i.ok for i in ours), len(ours)
 
     @property
@@ -101,6 +102,7 @@ def render_table(run: BenchRun) -> str:
             lines.append(row)
     lines.append("")
     lines.extend(_target_lines(run, name_w))
+    lines.extend(_dynamic_lines(run, name_w))
     lines.append("")
     lines.extend(_host_lines(run.host))
     lines.append("")
@@ -288,6 +290,40 @@ def _target_lines(run: BenchRun, name_w: int) -> list[str]:
     return lines
 
 
+# The issue's bound: a kernel with run-time sizes within 5 % of the static kernel's instructions.
+MAX_DYNAMIC_RATIO = 1.05
+
+
+def _dynamic_lines(run: BenchRun, name_w: int) -> list[str]:
+    """Each kernel with run-time sizes (n and every spatial dim) against the static one."""
+    kernels = [k for k in run.kernels if k.dynamic is not None]
+    if not kernels:
+        return []
+    vls = run.vector_bits
+    width = max(name_w + 25, len("dynamic / static, worst kernel (<= 1.05)") + 1)
+    lines = [
+        "",
+        "Run-time sizes: the kernel compiled with n and every spatial size dynamic, run at the same "
+        "shape; instructions per output, dynamic / static",
+        f"{'':<{width}}" + "".join(f"{v:>9}" for v in vls),
+    ]
+    worst: list[float | None] = []
+    for k in kernels:
+        ratios = [k.dynamic_ratio(v) for v in vls]
+        status = "" if k.dynamic.ok else f"  {k.dynamic.status}"
+        lines.append(f"{k.kernel.name:<{width}}" + "".join(_num(r, 9, 3) for r in ratios) + status)
+    for v in vls:
+        rs = [r for k in kernels if (r := k.dynamic_ratio(v)) is not None]
+        worst.append(max(rs) if rs else None)
+    ok = all(w is not None and w <= MAX_DYNAMIC_RATIO for w in worst)
+    lines.append(
+        f"{f'dynamic / static, worst kernel (<= {MAX_DYNAMIC_RATIO:.2f})':<{width}}"
+        + "".join(_num(w, 9, 3) for w in worst)
+        + f"  {_verdict(ok)}"
+    )
+    return lines
+
+
 def _host_lines(host: HostReport) -> list[str]:
     title = "Host wall-clock vs PyTorch CPU (groups=C)"
     if host.status != "ok":
@@ -300,6 +336,21 @@ def _host_lines(host: HostReport) -> list[str]:
             f"{t.speedup:>7.2f}x  {'ok' if t.ok else 'WRONG'}"
         )
     return lines
+
+
+def _dynamic_json(k: KernelResult) -> dict[str, Any]:
+    """The kernel with run-time sizes: status, instructions per output, ratio to static."""
+    d = k.dynamic
+    assert d is not None
+    out: dict[str, Any] = {"status": d.status, "detail": d.detail}
+    if d.ok:
+        out["instructions_per_output"] = {
+            str(v): round(d.instructions[v] / k.kernel.outputs, 4) for v in sorted(d.instructions)
+        }
+        out["dynamic_over_static"] = {
+            str(v): None if (r := k.dynamic_ratio(v)) is None else round(r, 4) for v in sorted(d.instructions)
+        }
+    return out
 
 
 def to_json(run: BenchRun) -> dict[str, Any]:
@@ -357,6 +408,7 @@ def to_json(run: BenchRun) -> dict[str, Any]:
                 "outputs": k.kernel.outputs,
                 "impls": impls,
                 "strongest_acle": strongest,
+                **({"dynamic": _dynamic_json(k)} if k.dynamic is not None else {}),
             }
         )
     host: dict[str, Any] = {"status": run.host.status, "reason": run.host.reason}

@@ -8,6 +8,7 @@ no numbers at all.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 import threading
@@ -22,7 +23,9 @@ import numpy as np
 from ..artefact import compile_spec
 from ..errors import InternalError
 from ..reference import compare, depthwise_reference, random_operands
-from ..run.harness import link_harness, render_harness
+from ..run.harness import link_harness, render_dynamic_harness, render_harness
+from ..spec import ConvSpec
+from ..spec.conv import DYNAMIC_LETTERS
 from ..target import get_target
 from .baselines import BASELINES, HAND_WRITTEN, build_baseline
 from .hotloop import Loop, hot_loop
@@ -60,6 +63,15 @@ class ImplResult:
 class KernelResult:
     kernel: BenchKernel
     impls: list[ImplResult]
+    # The same kernel compiled with run-time sizes (n and every spatial dim), run at this shape.
+    dynamic: ImplResult | None = None
+
+    def dynamic_ratio(self, bits: int) -> float | None:
+        """Instructions of the kernel with run-time sizes / the static one's, at ``bits``."""
+        if self.dynamic is None:
+            return None
+        dyn, static = self.per_output(self.dynamic, bits), self.per_output_of("dwmlir", bits)
+        return dyn / static if dyn and static else None
 
     def per_output(self, impl: ImplResult, bits: int) -> float | None:
         if not impl.ok or bits not in impl.instructions:
@@ -96,6 +108,31 @@ def _link(work: Path, spec_name: str, driver: Path, obj: bytes, header: str) -> 
     exe = work / "driver"
     link_harness(get_target("aarch64-sve"), driver, work, work / f"{spec_name}.o", exe)
     return exe
+
+
+def dynamic_spec(spec: ConvSpec) -> ConvSpec:
+    """``spec`` with the batch and every spatial size given at run time."""
+    dims = tuple(ch for ch in spec.info.input_layout if ch in DYNAMIC_LETTERS)
+    return dataclasses.replace(spec, dynamic=dims)
+
+
+def _build_dynamic(kernel: BenchKernel, root: Path) -> _Built:
+    """The kernel compiled with run-time sizes, linked with the driver that passes them."""
+    spec = dynamic_spec(kernel.spec)
+    res = ImplResult("dynamic")
+    work = root / kernel.spec.name / "dynamic"
+    work.mkdir(parents=True)
+    driver = work / "driver.c"
+    driver.write_text(render_dynamic_harness(spec))
+    try:
+        start = time.perf_counter()
+        art = compile_spec(spec, get_target("aarch64-sve"))
+        res.compile_seconds = time.perf_counter() - start
+        exe = _link(work / "kernel", spec.name, driver, art.files[".o"], art.text(".h"))
+        return _Built(kernel, res, exe, art.text(".s"))
+    except InternalError as exc:
+        res.fail("FAILED", f"build: {exc}")
+        return _Built(kernel, res, Path(), "")
 
 
 def _build(kernel: BenchKernel, root: Path, baselines: bool, progress: Progress) -> list[_Built]:
@@ -155,6 +192,34 @@ def _count(
             res.fail("WRONG", f"{cmp.mismatches} outputs differ from numpy at {bits} bits")
 
 
+def _count_dynamic(
+    b: _Built, bits: int, files: tuple[Path, Path], want: np.ndarray, inp: np.ndarray, flt: np.ndarray
+) -> None:
+    """``_count`` for the kernel with run-time sizes: its driver takes the filter, then the
+    sizes, input and output of one call."""
+    spec, res = b.kernel.spec, b.impl
+    out = b.exe.parent / f"output-{bits}.bin"
+    sizes = [str(spec.input_shape[spec.info.input_layout.index(ch)]) for ch in dynamic_spec(spec).dynamic]
+    out_bytes = int(np.prod(spec.output_shape)) * spec.out_bits // 8
+    args = [files[1], *sizes, files[0], str(inp.nbytes), out, str(out_bytes)]
+    start = time.perf_counter()
+    try:
+        count = count_instructions(b.exe, args, spec.name, bits)
+    except InternalError as exc:
+        with _LOCK:
+            res.fail("FAILED", f"run at {bits} bits: {exc}")
+        return
+    seconds = time.perf_counter() - start
+    got = np.frombuffer(out.read_bytes(), dtype=spec.out_np_dtype).reshape(spec.output_shape)
+    cmp = compare(spec, got, want, inp, flt)
+    with _LOCK:
+        res.run_seconds += seconds
+        res.max_abs_err[bits] = cmp.max_abs_err
+        res.instructions[bits] = count.in_range
+        if not cmp.ok:
+            res.fail("WRONG", f"{cmp.mismatches} outputs differ from numpy at {bits} bits")
+
+
 def _mca(b: _Built, cpu: str) -> None:
     if b.impl.loop is None:
         return
@@ -177,23 +242,30 @@ def run_bench(
     seed: int = 0,
     jobs: int | None = None,
     progress: Progress = lambda _: None,
+    dynamic: bool = True,
 ) -> list[KernelResult]:
-    """Benchmark ``kernels``; statuses and numbers end up in the returned results."""
+    """Benchmark ``kernels``; statuses and numbers end up in the returned results.
+
+    ``dynamic``: also each kernel compiled with run-time sizes, counted at the same shape."""
     jobs = jobs or os.cpu_count() or 1
     results: list[KernelResult] = []
     with tempfile.TemporaryDirectory(prefix="dwmlir-bench-") as tmp:
         root = Path(tmp)
         all_built = [_build(kernel, root, baselines, progress) for kernel in kernels]
+        dyn_built = [_build_dynamic(kernel, root) if dynamic else None for kernel in kernels]
         with ThreadPoolExecutor(jobs) as pool:
             futures: list[Future[None]] = []
-            for kernel, built in zip(kernels, all_built, strict=True):
-                results.append(KernelResult(kernel, [b.impl for b in built]))
+            for kernel, built, dyn in zip(kernels, all_built, dyn_built, strict=True):
+                results.append(KernelResult(kernel, [b.impl for b in built], dyn.impl if dyn else None))
                 spec = kernel.spec
                 inp, flt = random_operands(spec, seed)
                 want = depthwise_reference(spec, inp, flt)
                 files = (root / spec.name / "input.bin", root / spec.name / "filter.bin")
                 files[0].write_bytes(inp.tobytes())
                 files[1].write_bytes(flt.tobytes())
+                if dyn is not None and dyn.impl.ok:
+                    for bits in vector_bits:
+                        futures.append(pool.submit(_count_dynamic, dyn, bits, files, want, inp, flt))
                 for b in built:
                     if not b.impl.ok:
                         continue

@@ -62,6 +62,12 @@ def _add_flags(p: argparse.ArgumentParser) -> None:
         help="llvm-mca CPU models, or 'none' (default: neoverse-v1,neoverse-v2,a64fx)",
     )
     g.add_argument("--no-baselines", action="store_true", help="benchmark dwmlir kernels only")
+    g.add_argument(
+        "--no-dynamic",
+        action="store_true",
+        help="skip the kernels with run-time sizes (each kernel compiled with n and every spatial "
+        "size dynamic, counted at the same shape and compared with the static one)",
+    )
     g.add_argument("--json", type=Path, metavar="FILE", help="also write every number to FILE as JSON")
     g.add_argument("--plots", type=Path, metavar="DIR", help="also write PNG plots to DIR (needs matplotlib)")
     g.add_argument("--seed", type=types.seed, default=0, metavar="N", help="random data seed (default: 0)")
@@ -132,6 +138,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         seed=args.seed,
         jobs=args.jobs,
         progress=progress,
+        dynamic=not args.no_dynamic,
     )
     host = host_comparison(kernels, args.seed)
     bf16 = bf16_comparison(results, bits, args.seed, args.jobs or os.cpu_count() or 1, progress)

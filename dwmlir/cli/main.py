@@ -135,7 +135,17 @@ def _add_spec_flags(p: argparse.ArgumentParser, required: bool = True) -> None:
         "--input",
         required=required,
         metavar="SHAPE",
-        help="input shape in the op's layout, sizes joined by 'x' (e.g. 1x1030x64 for nwc)",
+        help="input shape in the op's layout, sizes joined by 'x' (e.g. 1x1030x64 for nwc); '?' "
+        "for a size given at run time (batch and spatial dims, e.g. 1x?x256)",
+    )
+    g.add_argument(
+        "--dynamic",
+        default=None,
+        metavar="DIMS",
+        help="input dims whose sizes the kernel takes at run time, letters of the input layout "
+        "joined by ',' (n, d, h, w; e.g. n,w): one int64_t argument each after the pointers, in "
+        "the input's dim order; --input's sizes for them are an example (what run uses). Filter "
+        "sizes, strides, dilations and padding stay static",
     )
     g.add_argument(
         "--filter",
@@ -346,6 +356,7 @@ def spec_from_args(args: argparse.Namespace) -> BlockSpec:
         input_zp=args.input_zp,
         filter_zp=args.filter_zp,
         out_dtype=args.out_dtype,
+        dynamic=args.dynamic or (),
     )
     return block_from_options(
         conv,
@@ -474,6 +485,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_spec_flags(pr)
     _add_run_flags(pr)
+    pr.add_argument(
+        "--sizes",
+        default=None,
+        metavar="SHAPE[,SHAPE...]",
+        help="a kernel with run-time sizes: the input shapes to call it at, in one process per "
+        "vector length (e.g. 1x1x64,2x9x64,3x100x64); shapes that give no output (even 0 or "
+        "negative sizes) check that it writes nothing (default: the example shape, each run-time "
+        "size one larger, and the spatial ones 37 larger with the batch 2 larger)",
+    )
 
     pd = sub.add_parser(
         "demo",
@@ -584,7 +604,10 @@ def _compile_batch(args: argparse.Namespace) -> int:
     paths = write_files(args.output, select_files(cfg, files, emit))
     print(f"{'kernel':<28} {'op':<30} {'dtype':<5} {'output':>18} {'compile':>8} {'object':>8}")
     for k in built:
-        out = "x".join(map(str, k.spec.output_shape))
+        out = "x".join(  # a run-time size is '?'
+            "?" if ch in k.spec.conv.dynamic else str(v)
+            for ch, v in zip(k.spec.output_layout, k.spec.output_shape, strict=True)
+        )
         spec = k.spec.conv
         print(
             f"{spec.name:<28} {spec.op:<30} {spec.dtype:<5} {out:>18} {k.seconds:>7.2f}s {k.object_bytes:>7}B"
@@ -683,8 +706,49 @@ def _run_one(spec: BlockSpec, args: argparse.Namespace) -> tuple[int, int]:
     return sum(r.ok for r in results), len(results)
 
 
+def _run_sizes(spec: BlockSpec, args: argparse.Namespace) -> tuple[int, int]:
+    """A kernel with run-time sizes: one driver per vector length calls it at every shape."""
+    from ..run import check_vector_bits
+    from ..run.runner import parse_run_shapes, run_sizes
+
+    if _modes(args.mode) != ("aot",):
+        raise UserError(
+            "a kernel with run-time sizes runs on the aot path only (one C driver calls it at every "
+            "size): use --mode aot"
+        )
+    if args.vectorizer != "dwmlir":
+        raise UserError(f"--vectorizer {args.vectorizer} needs static sizes: use --vectorizer dwmlir")
+    bits = (
+        None
+        if args.vector_bits is None
+        else check_vector_bits(parse_int_list(args.vector_bits, "vector lengths"))
+    )
+    shapes = None if args.sizes is None else parse_run_shapes(args.sizes, spec.conv)
+    results = run_sizes(spec, get_target(args.target), shapes, bits, seed=args.seed, cpu=args.cpu)
+    print(f"{spec.describe()}")
+    print(f"  {'input':>16} {'VL':>5}  {'max|err|':>10}  {'tolerance':>10}  {'bad':>5}  result")
+    for sized in results:
+        r = sized.result
+        shape = "x".join(map(str, sized.input_shape))
+        verdict = ("ok" if r.ok else "MISMATCH") + (" (empty output, nothing written)" if sized.empty else "")
+        if sized.empty and not r.ok:
+            verdict = "WROTE (empty output)"
+        print(
+            f"  {shape:>16} {r.vector_bits or '-':>5}  {r.max_abs_err:>10.3g}  {r.tolerance:>10.3g}  "
+            f"{r.mismatches:>5}  {verdict}"
+        )
+    return sum(s.result.ok for s in results), len(results)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    good, total = _run_one(spec_from_args(args), args)
+    spec = spec_from_args(args)
+    if args.sizes is not None and not spec.conv.is_dynamic:
+        raise UserError("--sizes is for kernels with run-time sizes: add --dynamic DIMS or '?' in --input")
+    if spec.conv.is_dynamic:
+        good, total = _run_sizes(spec, args)
+        print(f"{good}/{total} runs match the reference")
+        return 0 if good == total else 1
+    good, total = _run_one(spec, args)
     print(f"{good}/{total} runs match the reference")
     return 0 if good == total else 1
 

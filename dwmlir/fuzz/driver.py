@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 
 from ..errors import ToolCrash, ToolError, UserError
 from ..run import MODES, check_vector_bits, run_spec
+from ..run.runner import run_sizes
 from ..spec import SUPPORTED_DTYPES, Activation, BlockSpec, ConvSpec, as_block
 from ..target import DEFAULT_TARGET, get_target
 from .strategies import (
@@ -59,6 +60,8 @@ class FuzzCase:
     target: str
     vector_bits: int | None
     data_seed: int
+    # A kernel with run-time sizes: the input shapes one driver calls it at.
+    sizes: tuple[tuple[int, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,7 @@ def spec_to_cli(
     modes: Sequence[str] = ("aot",),
     seed: int = 0,
     target: str = DEFAULT_TARGET,
+    sizes: Sequence[tuple[int, ...]] = (),
 ) -> str:
     """The ``dwmlir run`` command that re-runs exactly this case.
 
@@ -172,6 +176,8 @@ def spec_to_cli(
         argv += ["--mode", ",".join(modes)]
     if seed:
         argv += ["--seed", str(seed)]
+    if sizes:
+        argv += ["--sizes", ",".join("x".join(map(str, s)) for s in sizes)]
     return shlex.join(argv)
 
 
@@ -231,7 +237,33 @@ def fuzz_cases(
     seed = draw(st.integers(0, DATA_SEEDS - 1))
     # The block's parts come last, so that they do not change how the conv shrinks.
     spec = draw(block_parts(conv, blocks == "only")) if blocks != "none" else as_block(conv)
+    if (
+        spec.pointwise is None and spec.expand is None and draw(st.integers(0, 2)) == 2
+    ):  # a third: run-time sizes
+        spec, sizes = draw(dynamic_parts(spec))
+        return FuzzCase(spec, target, bits, seed, sizes)
     return FuzzCase(spec, target, bits, seed)
+
+
+@st.composite
+def dynamic_parts(draw: st.DrawFn, block: BlockSpec) -> tuple[BlockSpec, tuple[tuple[int, ...], ...]]:
+    """The block with some of n and the spatial dims given at run time, and the input shapes
+    to call it at: its own, then two more with those dims redrawn (at most twice as large,
+    down to sizes that give an empty output, which must leave the output untouched)."""
+    conv = block.conv
+    layout = conv.info.input_layout
+    letters = [ch for ch in layout if ch in "ndhw"]
+    chosen = [ch for ch in letters if draw(st.booleans())] or [letters[-1]]
+    dyn = replace(conv, dynamic=tuple(chosen))
+    shapes = [conv.input_shape]
+    for _ in range(2):
+        shapes.append(
+            tuple(
+                draw(st.integers(0, 2 * v)) if ch in chosen else v
+                for ch, v in zip(layout, conv.input_shape, strict=True)
+            )
+        )
+    return replace(block, conv=dyn), tuple(shapes)
 
 
 def signature(kind: str, detail: str) -> str:
@@ -257,7 +289,11 @@ def check_case(case: FuzzCase, modes: Sequence[str]) -> Outcome:
     """
     bits = None if case.vector_bits is None else (case.vector_bits,)
     try:
-        results = run_spec(case.spec, get_target(case.target), bits, modes, seed=case.data_seed)
+        if case.sizes:
+            sized = run_sizes(case.spec, get_target(case.target), case.sizes, bits, seed=case.data_seed)
+            results = [s.result for s in sized]
+        else:
+            results = run_spec(case.spec, get_target(case.target), bits, modes, seed=case.data_seed)
     except ToolCrash as exc:  # a tool that crashes or hangs on a valid spec: a finding
         return CRASH, _first_line(exc)
     except ToolError:
@@ -442,7 +478,8 @@ def fuzz(
             return cache[case], fresh
 
         def failure(case: FuzzCase, kind: str, detail: str) -> Failure:
-            cmd = spec_to_cli(case.spec, case.vector_bits, modes, case.data_seed, case.target)
+            run_modes = ("aot",) if case.sizes else modes  # run-time sizes: aot only
+            cmd = spec_to_cli(case.spec, case.vector_bits, run_modes, case.data_seed, case.target, case.sizes)
             return Failure(kind, case, detail, cmd)
 
         drawn: list[FuzzCase] = []

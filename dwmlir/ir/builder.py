@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 
 from mlir import ir
-from mlir.dialects import arith, bufferization, func, linalg, tensor
+from mlir.dialects import arith, bufferization, func, linalg, memref, scf, tensor
 
-from ..spec import BlockSpec, ConvSpec, as_block
+from ..spec import MAX_ELEMENTS, BlockSpec, ConvSpec, as_block
 from .epilogue import (
     EPILOGUE_ATTR,
     EXPAND_ATTR,
@@ -57,7 +57,12 @@ def pad_input(spec: ConvSpec, value: ir.Value, elt: ir.Type, pad_value: ir.Value
     highs = dict(zip(spec.info.spatial, (hi for _, hi in spec.padding), strict=True))
     low = [lows.get(ch, 0) for ch in spec.info.input_layout]
     high = [highs.get(ch, 0) for ch in spec.info.input_layout]
-    result_type = ir.RankedTensorType.get(list(spec.padded_input_shape), elt)
+    dyn = ir.ShapedType.get_dynamic_size()
+    padded = [
+        dyn if ch in spec.dynamic else v
+        for ch, v in zip(spec.info.input_layout, spec.padded_input_shape, strict=True)
+    ]
+    result_type = ir.RankedTensorType.get(padded, elt)
     pad = tensor.PadOp(result_type, value, [], [], low, high)
     block = pad.regions[0].blocks.append(*([ir.IndexType.get()] * len(low)))
     with ir.InsertionPoint(block):
@@ -291,6 +296,73 @@ def _pointwise_channels_first(
     return tensor.expand_shape(out_t, result, reassoc, [], list(block.output_shape))
 
 
+def _index(v: int | ir.Value) -> ir.Value:
+    return v if isinstance(v, ir.Value) else arith.constant(ir.IndexType.get(), v)
+
+
+def _mul(a: int | ir.Value, b: int | ir.Value) -> int | ir.Value:
+    if isinstance(a, int) and isinstance(b, int):
+        return a * b
+    return arith.muli(_index(a), _index(b))
+
+
+def runtime_dims(spec: ConvSpec, sizes: dict[str, ir.Value]) -> tuple[list, list, ir.Value]:
+    """Input and output dims (ints, or index values for run-time sizes) and whether the sizes
+    are valid: every size >= 1, every output size >= 1, and each buffer within
+    ``MAX_ELEMENTS`` elements (checked before any product can overflow 64 bits)."""
+    idx = ir.IndexType.get()
+    info = spec.info
+    in_dims = [sizes.get(ch, v) for ch, v in zip(info.input_layout, spec.input_shape, strict=True)]
+    out = dict(n=in_dims[info.input_layout.index("n")], c=spec.channels, m=spec.multiplier)
+    checks = []
+    for j, letter in enumerate(info.spatial):
+        i = in_dims[info.input_layout.index(letter)]
+        if letter not in sizes:
+            out[letter] = spec.out_spatial[j]
+            continue
+        (lo, hi), k, s, d = spec.padding[j], spec.kernel[j], spec.strides[j], spec.dilations[j]
+        # (i + lo + hi - span) / s + 1 >= 1  <=>  i >= span - lo - hi; floordiv is exact then.
+        room = arith.addi(i, arith.constant(idx, lo + hi - (d * (k - 1) + 1)))
+        checks.append(arith.cmpi(arith.CmpIPredicate.sge, room, arith.constant(idx, 0)))
+        o = arith.floordivsi(room, arith.constant(idx, s)) if s > 1 else room
+        out[letter] = arith.addi(o, arith.constant(idx, 1))
+    out_dims = [out[ch] for ch in info.output_layout]
+    limit = arith.constant(idx, MAX_ELEMENTS)
+    one = arith.constant(idx, 1)
+    for v in sizes.values():
+        checks.append(arith.cmpi(arith.CmpIPredicate.sge, v, one))
+        checks.append(arith.cmpi(arith.CmpIPredicate.sle, v, limit))
+    for dims in (in_dims, out_dims):
+        total: int | ir.Value = 1
+        for v in dims:
+            total = _mul(total, v)
+            if isinstance(total, ir.Value):  # once false, a wrapped product no longer matters
+                checks.append(arith.cmpi(arith.CmpIPredicate.sle, total, limit))
+    ok = checks[0]
+    for c in checks[1:]:
+        ok = arith.andi(ok, c)
+    return in_dims, out_dims, ok
+
+
+def _view(ptr: ir.Value, dims: list, elt: ir.Type) -> ir.Value:
+    """A dense row-major memref of ``dims`` at the bare pointer ``ptr`` (a ``memref<1xT>``)."""
+    dyn_size, dyn_stride = ir.ShapedType.get_dynamic_size(), ir.ShapedType.get_dynamic_stride_or_offset()
+    strides: list = [1]
+    for v in reversed(dims[1:]):
+        strides.insert(0, _mul(strides[0], v))
+    result = ir.MemRefType.get([v if isinstance(v, int) else dyn_size for v in dims], elt)
+    return memref.reinterpret_cast(
+        result,
+        ptr,
+        [],
+        [v for v in dims if not isinstance(v, int)],
+        [v for v in strides if not isinstance(v, int)],
+        [0],
+        [v if isinstance(v, int) else dyn_size for v in dims],
+        [v if isinstance(v, int) else dyn_stride for v in strides],
+    )
+
+
 def build_kernel_module(spec: ConvSpec | BlockSpec) -> ir.Module:
     """Return a module with ``func.func @<name>`` in the C ABI's argument order.
 
@@ -306,10 +378,16 @@ def build_kernel_module(spec: ConvSpec | BlockSpec) -> ir.Module:
         module = ir.Module.create()
         elt, acc_elt = element_type(spec.dtype), element_type(spec.acc_dtype)
         i32 = ir.IntegerType.get_signless(32)
-        arg_types = [
-            ir.MemRefType.get(list(a.shape), element_type(a.dtype)) if a.is_buffer else i32
-            for a in block.args
-        ]
+
+        def arg_type(a) -> ir.Type:
+            if a.is_size:
+                return ir.IntegerType.get_signless(64)
+            if not a.is_buffer:
+                return i32
+            # A buffer with run-time sizes is a bare pointer, viewed with its sizes inside.
+            return ir.MemRefType.get([1] if a.dynamic else list(a.shape), element_type(a.dtype))
+
+        arg_types = [arg_type(a) for a in block.args]
         names = [a.name for a in block.args]
         q = spec.info.quantized
         noalias = ir.DictAttr.get({"llvm.noalias": ir.UnitAttr.get()})
@@ -321,6 +399,18 @@ def build_kernel_module(spec: ConvSpec | BlockSpec) -> ir.Module:
             entry = fn.add_entry_block()
             with ir.InsertionPoint(entry):
                 args = dict(zip(names, entry.arguments, strict=True))
+                out_dims: list = list(spec.output_shape)
+                guard = None
+                if spec.is_dynamic:
+                    idx = ir.IndexType.get()
+                    sizes = {ch: arith.index_cast(idx, args[ch]) for ch in spec.dynamic}
+                    in_dims, out_dims, ok = runtime_dims(spec, sizes)
+                    # Sizes giving no output (or too large): return without touching a buffer.
+                    guard = scf.IfOp(ok)
+                    ip = ir.InsertionPoint(guard.then_block)
+                    ip.__enter__()
+                    args["input"] = _view(args["input"], in_dims, elt)
+                    args["output"] = _view(args["output"], out_dims, element_type(block.out_dtype))
 
                 def tensor_of(name: str) -> ir.Value:
                     t = ir.MemRefType(args[name].type)
@@ -335,7 +425,7 @@ def build_kernel_module(spec: ConvSpec | BlockSpec) -> ir.Module:
                 zps = [args["input_zp"], args["filter_zp"]] if q else []
                 pad_value = arith.trunci(elt, zps[0]) if q and spec.has_padding else None
                 ta = pad_input(spec, ta, elt, pad_value)
-                empty = tensor.empty(list(spec.output_shape), acc_elt)
+                empty = tensor.empty(out_dims, acc_elt)
                 zero = linalg.fill(zero_constant(acc_elt), outs=[empty])
                 result = getattr(linalg, spec.op)(
                     ta, tb, *zps, outs=[zero], strides=list(spec.strides), dilations=list(spec.dilations)
@@ -351,5 +441,8 @@ def build_kernel_module(spec: ConvSpec | BlockSpec) -> ir.Module:
                 bufferization.materialize_in_destination(
                     None, result, args["output"], restrict=True, writable=True
                 )
+                if guard is not None:
+                    scf.YieldOp([])
+                    ip.__exit__(None, None, None)
                 func.ReturnOp([])
     return module

@@ -8,6 +8,8 @@ to nearest-even, plus the output zero point.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..spec import DTYPES, BlockSpec, ConvSpec, Epilogue, as_block
@@ -100,6 +102,8 @@ def block_reference(
     ``params``: the epilogue's buffers in ABI order (``bias``, ``requant_scale``).
     """
     block = as_block(spec)
+    if block.conv.is_dynamic:  # the static spec the kernel computes at this input's sizes
+        block = dataclasses.replace(block, conv=block.conv.at(inp.shape))
     named = block.named_params(params)
     bias, scale = named.get("bias"), named.get("requant_scale")
     dw = _depthwise_layer(block, expanded(block, inp, named), flt, bias, scale)

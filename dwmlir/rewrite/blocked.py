@@ -35,13 +35,16 @@ from .nest import (
     ConvGeometry,
     Index,
     Segment,
+    add,
     affine,
     collapse_trailing,
     index,
     loop,
     loop_step,
+    mul,
     no_unroll,
     outer_groups,
+    sub,
     tap_bounds,
     tiles,
     unrolled_w_taps,
@@ -67,6 +70,36 @@ def block_widths(columns: int, cap: int) -> list[tuple[int, int]]:
     return [(w, c) for w, c in ((narrow + 1, wide), (narrow, blocks - wide)) if c]
 
 
+def runtime_blocks(
+    start: Index, count: ir.Value, cap: int, block: Callable[[Index, int], None], rest: int | None = None
+) -> None:
+    """``block(first, width)`` over a run-time number of columns: a loop of ``cap``-wide blocks,
+    then the rest (fewer than ``cap``) as one block of exactly that width, so every block stays
+    a static straight-line block. ``rest``: ``count`` modulo a multiple of ``cap``, when the
+    caller has dispatched on it (``BlockedRows.emit``); else an ``scf.index_switch`` here."""
+    if rest is not None:
+        tail = rest % cap
+        end = sub(add(start, count), tail)
+        loop_step(start, end, cap, lambda ow0: block(ow0, cap), unroll=False)
+        if tail:
+            block(end, tail)
+        return
+    full = mul(arith.floordivsi(index(count), index(cap)), cap)
+    end = add(start, full)
+    loop_step(start, end, cap, lambda ow0: block(ow0, cap), unroll=False)
+    if cap == 1:
+        return
+    rest = arith.subi(index(count), index(full))
+    widths = list(range(1, cap))
+    switch = scf.IndexSwitchOp([], rest, widths)
+    with ir.InsertionPoint(switch.default_block):
+        scf.YieldOp([])  # no rest
+    for i, width in enumerate(widths):
+        with ir.InsertionPoint(switch.case_block(i)):
+            block(end, width)
+            scf.YieldOp([])
+
+
 def block_cap(geo: ConvGeometry, rows: int) -> int:
     """Most output columns per block of ``rows`` rows.
 
@@ -87,15 +120,17 @@ def pair_rows(geo: ConvGeometry) -> bool:
     """
     if geo.rank < 2:
         return False
+    if geo.is_dynamic(geo.rank - 1):
+        return True  # rows of run-time width: paired, as rows long enough to matter are
     widest = max((seg.count for seg in geo.segments(geo.rank - 1)), default=0)  # 0: all padding
     return widest >= 2 * block_cap(geo, ROWS)
 
 
-def linear(idx: list[Index], shape: list[int]) -> Index:
+def linear(idx: list[Index], shape: list[Index]) -> Index:
     """Row-major linear index of ``idx`` in ``shape`` (the first size is not needed)."""
     acc = idx[0]
     for i, size in zip(idx[1:], shape[1:], strict=True):
-        acc = affine(acc, size, i, 1, 0)
+        acc = affine(acc, size, i, 1, 0) if isinstance(size, int) else add(mul(acc, size), i)
     return acc
 
 
@@ -111,8 +146,12 @@ def unmasked_tail_reads(geo: ConvGeometry) -> bool:
 
 
 def covers_every_output(geo: ConvGeometry) -> bool:
-    """Whether every output has an in-bounds tap in every dim (none is all padding)."""
-    return all(sum(g.count for g in geo.segments(j)) == geo.out_spatial[j] for j in range(geo.rank))
+    """Whether every output has an in-bounds tap in every dim (none is all padding), or is
+    visited anyway: the merged borders of a run-time size cover every output."""
+    return all(
+        geo.is_dynamic(j) or sum(g.count for g in geo.segments(j)) == geo.out_spatial[j]
+        for j in range(geo.rank)
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,14 +176,59 @@ class BlockedRows:
         or else from their first product."""
         self.em, self.geo = em, em.geo
         self.init, self.from_output = init, from_output
-        self.in_shape = list(ir.MemRefType(em.input.type).shape)
-        self.in_total = math.prod(self.in_shape)
+        self.w_rest: int | None = None  # see emit
+        self.w_modulus = 1
+        self.w_exact = False
+        self.in_shape: list[Index] = list(em.in_dims)
+        self.in_total: Index = (
+            math.prod(self.in_shape) if all(isinstance(v, int) for v in self.in_shape) else None
+        )
         self.flat_input = (
             collapse_trailing(em.input, len(self.in_shape)) if unmasked_tail_reads(self.geo) else None
         )
 
     def emit(self, n: Index) -> None:
         self.em.channel_steps(lambda c0, mask: self._step(n, c0, mask))
+
+    def _dispatched(self, emit_rows: Callable[[], None]) -> None:
+        """``emit_rows()`` (the interior rows of a full channel step) once per value of the
+        run-time interior width modulo the block width, so each row is a loop of full blocks
+        and one static block for the rest, as in a static kernel (a dispatch per row cost
+        1.4x the instructions of a static 7-wide row). Rows narrower than one single-row
+        block are one block each, unpaired, as a static kernel has them. Elsewhere (border
+        rows, the masked tail step) each row dispatches itself (``runtime_blocks``)."""
+        geo = self.geo
+        interior = [g for g in w_segments(geo) if unrolled_w_taps(g) and not isinstance(g.count, int)]
+        modulus = block_cap(geo, ROWS if pair_rows(geo) else 1)
+        if not interior or modulus == 1:
+            emit_rows()
+            return
+        count = index(interior[0].count)
+        wide = block_cap(geo, 1)
+        if modulus < wide:
+            narrow = scf.IfOp(arith.cmpi(arith.CmpIPredicate.slt, count, index(wide)), has_else=True)
+            with ir.InsertionPoint(narrow.then_block):
+                self._switch(count, wide, True, emit_rows)
+                scf.YieldOp([])
+            with ir.InsertionPoint(narrow.else_block):
+                self._switch(count, modulus, False, emit_rows)
+                scf.YieldOp([])
+        else:
+            self._switch(count, modulus, False, emit_rows)
+        self.w_rest, self.w_exact, self.w_modulus = None, False, 1
+
+    def _switch(self, count: ir.Value, modulus: int, exact: bool, emit_rows: Callable[[], None]) -> None:
+        """``emit_rows()`` per value of ``count`` modulo ``modulus`` (``exact``: count is less
+        than ``modulus``, so a row is that one block)."""
+        self.w_modulus, self.w_exact = modulus, exact
+        rest = count if exact else arith.remsi(count, index(modulus))
+        widths = list(range(1, modulus))
+        switch = scf.IndexSwitchOp([], rest, widths)
+        for r, blk in ((0, switch.default_block), *((r, switch.case_block(i)) for i, r in enumerate(widths))):
+            with ir.InsertionPoint(blk):
+                self.w_rest = r
+                emit_rows()
+                scf.YieldOp([])
 
     def _make_step(self, n: Index, c0: ir.Value, mask: ir.Value | None) -> _Step:
         """A channel step: its filter taps loaded once when they fit in registers."""
@@ -158,16 +242,33 @@ class BlockedRows:
     def _step(self, n: Index, c0: ir.Value, mask: ir.Value | None) -> None:
         geo = self.geo
         step = self._make_step(n, c0, mask)
-        pair = pair_rows(geo) and mask is None
+        pair_full = pair_rows(geo) and mask is None
         groups = [outer_groups(geo, j) for j in range(geo.rank - 1)]
         for combo in itertools.product(*groups):
 
             def outputs(level: int, o_idx: list[Index], combo=combo) -> None:
+                pair = pair_full and not self.w_exact
                 if level == len(combo):
                     self._row(step, combo, o_idx, 1)
                     return
                 g = combo[level]
-                if level == len(combo) - 1 and g.kmin <= g.kmax and g.count >= ROWS and pair:
+                if level == len(combo) - 1 and g.kmin <= g.kmax and pair and not isinstance(g.count, int):
+                    # A run-time number of rows: pairs, then the odd one.
+                    pairs = mul(arith.floordivsi(index(g.count), index(ROWS)), ROWS)
+                    end = add(g.start, pairs)
+                    loop_step(g.start, end, ROWS, lambda o: self._row(step, combo, [*o_idx, o], ROWS))
+                    odd = scf.IfOp(arith.cmpi(arith.CmpIPredicate.ne, index(pairs), index(g.count)))
+                    with ir.InsertionPoint(odd.then_block):
+                        self._row(step, combo, [*o_idx, end], 1)
+                        scf.YieldOp([])
+                    return
+                if (
+                    level == len(combo) - 1
+                    and g.kmin <= g.kmax
+                    and pair
+                    and isinstance(g.count, int)
+                    and g.count >= ROWS
+                ):
                     # Rows of the innermost outer dim go in pairs: they share input rows.
                     pairs, rest = divmod(g.count, ROWS)
                     end = g.start + pairs * ROWS
@@ -180,7 +281,11 @@ class BlockedRows:
                     return
                 loop(g.start, g.count, None, lambda o, _: outputs(level + 1, [*o_idx, o]))
 
-            outputs(0, [])
+            interior = all((g.kmin, g.kmax) == (0, k - 1) for g, k in zip(combo, geo.kernel, strict=False))
+            if mask is None and interior and geo.is_dynamic(geo.rank - 1):
+                self._dispatched(lambda combo=combo: outputs(0, [], combo))
+            else:
+                outputs(0, [])
 
     def _row(self, step: _Step, combo: tuple[Segment, ...], o_idx: list[Index], rows: int) -> None:
         """The W segments of ``rows`` output rows from ``o_idx``, in blocks of balanced widths."""
@@ -192,7 +297,7 @@ class BlockedRows:
             row_hi = [self._last_input(j, o) for j, o in enumerate(last)]
             self._guarded(
                 step,
-                [*row_hi, geo.in_spatial[-1] - 1],
+                [*row_hi, sub(geo.in_spatial[-1], 1)],
                 lambda st: self._segments(st, combo, o_idx, rows, cap),
             )
         else:
@@ -211,30 +316,43 @@ class BlockedRows:
                     lambda ow, _: self._dynamic_block(step, combo, o_idx, rows, ow),
                 )
                 continue
+
+            def block(ow0: Index, width: int, seg: Segment = seg) -> None:
+                if geo.rank > 1:
+                    self._block(step, combo, o_idx, rows, seg, ow0, width)
+                    return
+                col_hi = affine(ow0, s, 0, 0, (width - 1) * s + seg.kmax * d - pad)
+                self._guarded(step, [col_hi], lambda st: self._block(st, combo, o_idx, rows, seg, ow0, width))
+
+            if not isinstance(seg.count, int):
+                if self.w_exact:  # the whole interior is one block
+                    if self.w_rest:
+                        block(seg.start, self.w_rest)
+                elif self.w_rest is not None:
+                    runtime_blocks(seg.start, seg.count, min(cap, self.w_modulus), block, self.w_rest)
+                else:
+                    runtime_blocks(seg.start, seg.count, cap, block)
+                continue
             start = seg.start
             for width, count in block_widths(seg.count, cap):
-
-                def block(ow0: Index, width: int = width, seg: Segment = seg) -> None:
-                    if geo.rank > 1:
-                        self._block(step, combo, o_idx, rows, seg, ow0, width)
-                        return
-                    col_hi = affine(ow0, s, 0, 0, (width - 1) * s + seg.kmax * d - pad)
-                    self._guarded(
-                        step, [col_hi], lambda st: self._block(st, combo, o_idx, rows, seg, ow0, width)
-                    )
-
                 if count == 1:
-                    block(start)
+                    block(start, width)
                 else:
-                    loop_step(start, start + count * width, width, block, unroll=False)
+                    loop_step(
+                        start, start + count * width, width, lambda o, w=width: block(o, w), unroll=False
+                    )
                 start += count * width
 
     def _last_input(self, dim: int, o: Index) -> Index:
         """The last input position output ``o`` of outer dim ``dim`` can read."""
         geo = self.geo
         hi = geo.input_index(dim, o, geo.kernel[dim] - 1)
-        bound = geo.in_spatial[dim] - 1
-        return min(hi, bound) if isinstance(hi, int) else arith.minsi(hi, index(bound))
+        bound = sub(geo.in_spatial[dim], 1)
+        return (
+            min(hi, bound)
+            if isinstance(hi, int) and isinstance(bound, int)
+            else arith.minsi(index(hi), index(bound))
+        )
 
     def _guarded(self, step: _Step, last_pixel: list[Index], emit: Callable[[_Step], None]) -> None:
         """``emit(step)``; in a tail step, twice: with unmasked input reads when a full vector
@@ -248,7 +366,12 @@ class BlockedRows:
         end = arith.addi(
             arith.addi(arith.muli(index(pixel), index(self.in_shape[-1])), step.c0), em.vector_length()
         )
-        fits = arith.cmpi(arith.CmpIPredicate.ule, end, index(self.in_total))
+        total = self.in_total
+        if total is None:
+            total = index(self.in_shape[0])
+            for v in self.in_shape[1:]:
+                total = arith.muli(total, index(v))
+        fits = arith.cmpi(arith.CmpIPredicate.ule, end, index(total))
         branch = scf.IfOp(fits, [], has_else=True)
         with ir.InsertionPoint(branch.then_block):
             emit(dataclasses.replace(step, unmasked_input=True))
@@ -411,6 +534,12 @@ class BlockedRows:
             return self._outer_taps(combo, o_idx, level + 1, [*k_idx, k], a, body, cache, unroll)
 
         taps_below = math.prod(self.geo.kernel[level : len(combo)])
+        # With run-time row strides every input row a block reads needs its own address
+        # register: unrolled over kd and kh, a 3-D block's 12 rows spilled (1.8x the static
+        # kernel's instructions). Only the innermost outer dim (kh) is unrolled then.
+        runtime_strides = any(self.geo.is_dynamic(j) for j in range(level + 1, self.geo.rank))
+        if runtime_strides and level < len(combo) - 1:
+            taps_below = MAX_UNROLLED_OUTER_TAPS + 1
         if unroll and isinstance(lo, int) and isinstance(hi, int) and taps_below <= MAX_UNROLLED_OUTER_TAPS:
             for k in range(lo, hi):
                 accs = inner(k, accs)

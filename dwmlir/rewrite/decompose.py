@@ -166,7 +166,7 @@ def rewrite_depthwise(
             # Upstream's vectorizer handles a dynamic (scalable) channel dim on this op itself.
             _tag_whole_op(op, len(rows), rows)
             continue
-        if any(
+        if op.name not in own and any(
             isinstance(v.type, ir.ShapedType) and not ir.ShapedType(v.type).has_static_shape
             for v in op.operands
         ):

@@ -20,10 +20,13 @@ from mlir.dialects import arith, memref, scf, tensor
 
 @dataclass(frozen=True)
 class Segment:
-    """Consecutive outputs ``[start, start + count)`` that all use taps ``kmin..kmax``."""
+    """Consecutive outputs ``[start, start + count)`` that all use taps ``kmin..kmax``.
 
-    start: int
-    count: int
+    ``start`` and ``count`` are index values along a dim whose size is known only at run time
+    (``dynamic_segments``)."""
+
+    start: int | ir.Value
+    count: int | ir.Value
     kmin: int
     kmax: int
 
@@ -55,6 +58,76 @@ def segments(in_size: int, out_size: int, k: int, s: int, d: int, lo: int) -> li
 
 
 Index = int | ir.Value
+
+
+def add(a: Index, b: Index) -> Index:
+    """``a + b``, folded when both are static (index values otherwise)."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a + b
+    if isinstance(b, int) and b == 0:
+        return a
+    if isinstance(a, int) and a == 0:
+        return b
+    return arith.addi(index(a), index(b))
+
+
+def sub(a: Index, b: Index) -> Index:
+    if isinstance(a, int) and isinstance(b, int):
+        return a - b
+    if isinstance(b, int) and b == 0:
+        return a
+    return arith.subi(index(a), index(b))
+
+
+def mul(a: Index, b: Index) -> Index:
+    if isinstance(a, int) and isinstance(b, int):
+        return a * b
+    if isinstance(b, int) and b == 1:
+        return a
+    if isinstance(a, int) and a == 1:
+        return b
+    return arith.muli(index(a), index(b))
+
+
+def min_index(a: Index, b: Index) -> Index:
+    if isinstance(a, int) and isinstance(b, int):
+        return min(a, b)
+    return arith.minsi(index(a), index(b))
+
+
+def max_index(a: Index, b: Index) -> Index:
+    if isinstance(a, int) and isinstance(b, int):
+        return max(a, b)
+    return arith.maxsi(index(a), index(b))
+
+
+def dynamic_segments(
+    in_size: Index, out_size: Index, k: int, s: int, d: int, lo: int, hi: int
+) -> list[Segment]:
+    """The segments of a dim whose size is known only at run time: a left border, the
+    interior (every tap in bounds) and a right border, with run-time bounds.
+
+    The borders are merged segments (``kmin > kmax``): their tap ranges are computed per
+    output at run time, so every size is right, including outputs that read only padding
+    and rows with no interior. Without padding on a side its border is empty and omitted.
+    Output ``o`` has every tap in bounds when ``o*s >= lo`` (``o >= ceil(lo / s)``) and
+    ``o*s - lo + (k-1)*d <= in - 1`` (``o < (in + lo - span) // s + 1``).
+    """
+    span = d * (k - 1) + 1
+    left = min_index(-(-lo // s), out_size) if lo else 0
+    if hi:
+        room = add(in_size, lo - span)
+        last = arith.floordivsi(index(room), index(s)) if s > 1 else room
+        right = max_index(left, add(last, 1))
+    else:
+        right = out_size
+    segs = []
+    if lo:
+        segs.append(Segment(0, left, 1, 0))
+    segs.append(Segment(left, sub(right, left), 0, k - 1))
+    if hi:
+        segs.append(Segment(right, sub(out_size, right), 1, 0))
+    return segs
 
 
 def defining_op(value: ir.Value) -> ir.Operation | None:
@@ -132,21 +205,27 @@ def collapse_trailing(buf: ir.Value, dims: int) -> ir.Value:
     strides, offset = t.get_strides_and_offset()
     if not (isinstance(t.layout, ir.AffineMapAttr) and t.layout.value == ir.AffineMap.get_identity(t.rank)):
         layout = ir.StridedLayoutAttr.get(offset, [*strides[:keep], strides[-1]])
-    flat_t = ir.MemRefType.get([*shape[:keep], math.prod(shape[keep:])], t.element_type, layout)
+    tail = shape[keep:]
+    flat = (
+        ir.ShapedType.get_dynamic_size()
+        if any(ir.ShapedType.is_dynamic_size(v) for v in tail)
+        else math.prod(tail)
+    )
+    flat_t = ir.MemRefType.get([*shape[:keep], flat], t.element_type, layout)
     return memref.collapse_shape(flat_t, buf, [[i] for i in range(keep)] + [list(range(keep, t.rank))])
 
 
 def loop(
-    lo: int, count: int, acc: ir.Value | None, body: Callable[[Index, ir.Value | None], ir.Value | None]
+    lo: Index, count: Index, acc: ir.Value | None, body: Callable[[Index, ir.Value | None], ir.Value | None]
 ) -> ir.Value | None:
     """``body(index, acc) -> acc`` once with a static index, or inside an ``scf.for``.
 
     ``acc`` is a tensor threaded through the loop, or ``None`` for code that writes memrefs
     in place (no iter_args, nothing returned).
     """
-    if count == 1:
+    if isinstance(count, int) and count == 1:
         return body(lo, acc)
-    return loop_range(index(lo), index(lo + count), acc, body)
+    return loop_range(index(lo), index(add(lo, count)), acc, body)
 
 
 def loop_range(
@@ -190,18 +269,33 @@ def loop_step(
 class ConvGeometry:
     """Sizes of one conv, spatial dims in (d, h, w) order, W last."""
 
-    in_spatial: tuple[int, ...]
-    out_spatial: tuple[int, ...]
+    in_spatial: tuple[Index, ...]  # index values for sizes given at run time
+    out_spatial: tuple[Index, ...]
     kernel: tuple[int, ...]
     strides: tuple[int, ...]
     dilations: tuple[int, ...]
     pad_lo: tuple[int, ...]
+    pad_hi: tuple[int, ...] = ()  # needed only for run-time sizes
 
     @property
     def rank(self) -> int:
         return len(self.kernel)
 
+    def is_dynamic(self, dim: int) -> bool:
+        """Whether ``dim``'s size is known only at run time."""
+        return not isinstance(self.out_spatial[dim], int)
+
     def segments(self, dim: int) -> list[Segment]:
+        if self.is_dynamic(dim) or not isinstance(self.in_spatial[dim], int):
+            return dynamic_segments(
+                self.in_spatial[dim],
+                self.out_spatial[dim],
+                self.kernel[dim],
+                self.strides[dim],
+                self.dilations[dim],
+                self.pad_lo[dim],
+                self.pad_hi[dim],
+            )
         return segments(
             self.in_spatial[dim],
             self.out_spatial[dim],
@@ -298,8 +392,8 @@ def w_segments(geo: ConvGeometry) -> list[Segment]:
 
 
 def _merged(segs: list[Segment]) -> Segment:
-    end = segs[-1].start + segs[-1].count
-    return Segment(segs[0].start, end - segs[0].start, 1, 0)
+    end = add(segs[-1].start, segs[-1].count)
+    return Segment(segs[0].start, sub(end, segs[0].start), 1, 0)
 
 
 def tap_bounds(geo: ConvGeometry, dim: int, o: ir.Value) -> tuple[ir.Value, ir.Value]:
@@ -308,7 +402,7 @@ def tap_bounds(geo: ConvGeometry, dim: int, o: ir.Value) -> tuple[ir.Value, ir.V
     s, d, lo = geo.strides[dim], geo.dilations[dim], geo.pad_lo[dim]
     base = arith.muli(o, index(s)) if s != 1 else o
     first = arith.ceildivsi(arith.subi(index(lo), base), index(d))  # k*d >= lo - o*s
-    last = arith.floordivsi(arith.subi(index(geo.in_spatial[dim] - 1 + lo), base), index(d))
+    last = arith.floordivsi(arith.subi(index(add(geo.in_spatial[dim], lo - 1)), base), index(d))
     kmin = arith.maxsi(first, arith.constant(idx, 0))
     kend = arith.minsi(arith.addi(last, arith.constant(idx, 1)), index(geo.kernel[dim]))
     return kmin, arith.maxsi(kend, kmin)

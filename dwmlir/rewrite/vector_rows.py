@@ -34,11 +34,12 @@ lower``) are bridged with ``to_buffer`` and a fresh output buffer.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 from mlir import ir
-from mlir.dialects import arith, bufferization, llvm, memref, scf, vector
+from mlir.dialects import arith, bufferization, llvm, memref, scf, tensor, vector
 
 from ..errors import InternalError
 from ..ir.builder import zero_constant
@@ -58,6 +59,7 @@ from .nest import (
     ConvGeometry,
     Index,
     accumulate_outer_taps,
+    add,
     affine,
     collapse_trailing,
     defining_op,
@@ -66,6 +68,7 @@ from .nest import (
     is_zero_constant,
     loop,
     loop_step,
+    mul,
     output_rows,
     over_w_taps,
     tap_bounds,
@@ -145,7 +148,6 @@ class _Emitter:
         self.input, self.filter, self.out = bufs.input, bufs.filter, bufs.output
         self.zps = (op.operands[2], op.operands[3]) if info.quantized else None
         in_t = ir.MemRefType(self.input.type)
-        out_t = ir.MemRefType(self.out.type)
         flt_t = ir.MemRefType(self.filter.type)
         sp = info.spatial
         # The accumulator type is the conv's; the output's differs when an epilogue requantizes.
@@ -156,16 +158,23 @@ class _Emitter:
         self.widen_float = self.is_float and self.in_elt != self.acc_elt
         self.bfmlal = self.widen_float and BF16_BFMLALB and shape.scalable
         lay_in, lay_f, lay_o = info.input_layout, info.filter_layout, info.output_layout
-        self.n = in_t.shape[lay_in.index("n")]
+        # Sizes known only at run time are index values (memref.dim of the buffers).
+        self.in_dims = sizes(self.input)
+        out_dims = sizes(self.out)
+        self.n = self.in_dims[lay_in.index("n")]
         self.c = in_t.shape[lay_in.index("c")]
         self.m = flt_t.shape[lay_f.index("m")] if info.multiplier else 1
+        if not all(isinstance(v, int) for v in (self.c, self.m, *flt_t.shape)):
+            raise InternalError(f"{op.name} at {op.location}: channel and filter sizes must be static")
+        pad_hi = _pad_high(op)
         self.geo = ConvGeometry(
-            in_spatial=tuple(in_t.shape[lay_in.index(ch)] for ch in sp),
-            out_spatial=tuple(out_t.shape[lay_o.index(ch)] for ch in sp),
+            in_spatial=tuple(self.in_dims[lay_in.index(ch)] for ch in sp),
+            out_spatial=tuple(out_dims[lay_o.index(ch)] for ch in sp),
             kernel=tuple(flt_t.shape[lay_f.index(ch)] for ch in sp),
             strides=tuple(int_list(op.attributes["strides"])),
             dilations=tuple(int_list(op.attributes["dilations"])),
             pad_lo=tuple(pad_lo[lay_in.index(ch)] for ch in sp),
+            pad_hi=tuple(pad_hi[lay_in.index(ch)] for ch in sp),
         )
         lanes = shape.lanes(self.acc_elt.width)
         self.vt = ir.VectorType.get([lanes], self.acc_elt, scalable=[shape.scalable])
@@ -271,7 +280,7 @@ class _Emitter:
         wide = arith.extsi(self.vt, v)
         return arith.subi(wide, vector.broadcast(self.vt, zp))
 
-    def _chunks(self, lo: Index, hi: int, body) -> None:
+    def _chunks(self, lo: Index, hi: Index, body) -> None:
         """``body(start, mask)`` over [lo, hi) in vector-length steps."""
         loop_step(lo, hi, self.vector_length(), lambda i: body(i, self._tail_mask(hi, i)))
 
@@ -311,16 +320,14 @@ class _Emitter:
         if self.epilogue is None:
             flat = collapse_trailing(out, rank)
             splat = vector.broadcast(self.vt, value)
-            self._chunks(
-                0, ir.MemRefType(flat.type).shape[0], lambda i, mask: self.write(splat, flat, [i], mask)
-            )
+            self._chunks(0, sizes(flat)[0], lambda i, mask: self.write(splat, flat, [i], mask))
             return
         splat = vector.broadcast(self.vt, value)
         if self.info.channels_last:  # (positions, channels): lanes are channels
             view = _collapse(out, [rank - 1 - self.info.multiplier, 1 + self.info.multiplier])
             loop(
                 0,
-                ir.MemRefType(view.type).shape[0],
+                sizes(view)[0],
                 None,
                 lambda p, _: self._chunks(
                     0,
@@ -333,10 +340,10 @@ class _Emitter:
 
         def row(nc: Index, _: None) -> None:
             params = self.scalar_params(arith.remui(index(nc), index(self.c)))
-            size = ir.MemRefType(view.type).shape[1]
+            size = sizes(view)[1]
             self._chunks(0, size, lambda i, mask: self.store(splat, params, view, [nc, i], mask))
 
-        loop(0, self.n * self.c, None, row)
+        loop(0, mul(self.n, self.c), None, row)
 
     def run(self, init: ir.Value | None) -> None:
         """Compute every output that has an in-bounds tap, accumulating in registers from
@@ -380,7 +387,7 @@ class _Emitter:
                     acc_v = self._chunk_first(n, c, combo, o_idx, seg, ow, mask, stride_idx, start)
                     self.store(acc_v, params, self.out, y_at, mask)
 
-                self._chunks(seg.start, seg.start + seg.count, chunk)
+                self._chunks(seg.start, add(seg.start, seg.count), chunk)
 
         return row
 
@@ -423,14 +430,37 @@ class _Emitter:
     def _chunk_first(
         self, n: Index, c: Index, combo, o_idx: list[Index], seg, ow: ir.Value, mask, stride_idx, start
     ) -> ir.Value:
-        """``start`` plus every tap of a chunk of W outputs from ``ow`` of channel ``c``."""
+        """``start`` plus every tap of a chunk of W outputs from ``ow`` of channel ``c``.
+
+        A merged border segment (a run-time W) has a different tap range in each lane: every
+        tap is a gather whose mask also drops the lanes reading padding."""
         geo = self.geo
         w = geo.rank - 1
+        merged = seg.kmin > seg.kmax
+        if merged:
+            vi = self.vt_idx
+            s, d, lo = geo.strides[w], geo.dilations[w], geo.pad_lo[w]
+            cols0 = arith.addi(vector.step(vi), vector.broadcast(vi, index(ow)))
+            if s != 1:
+                cols0 = arith.muli(cols0, vector.broadcast(vi, index(s)))
+            cols0 = arith.subi(cols0, vector.broadcast(vi, index(lo)))
+            zero_i, width = vector.broadcast(vi, index(0)), vector.broadcast(vi, index(geo.in_spatial[w]))
+            seg = dataclasses.replace(seg, kmin=0, kmax=geo.kernel[w] - 1)
 
         def one(k: Index, k_idx: list[Index], acc_v: ir.Value) -> ir.Value:
             outer_in = geo.outer_inputs(o_idx, k_idx)
             at = [index(i) for i in (n, c, *outer_in, geo.input_index(w, ow, k))]
-            if stride_idx is None:
+            if merged:
+                cols = arith.addi(cols0, vector.broadcast(self.vt_idx, index(mul(k, d))))
+                ok = arith.andi(
+                    arith.cmpi(arith.CmpIPredicate.sge, cols, zero_i),
+                    arith.cmpi(arith.CmpIPredicate.slt, cols, width),
+                )
+                ok = arith.andi(ok, mask)
+                row = [index(i) for i in (n, c, *outer_in, 0)]
+                offsets = arith.index_cast(self.vt_off, cols)
+                x = vector.gather(self.vt_in, self.input, row, offsets, ok, self.zero_vector(self.vt_in))
+            elif stride_idx is None:
                 x = self.read(self.vt_in, self.input, at, mask)
             else:
                 x = vector.gather(self.vt_in, self.input, at, stride_idx, mask, self.zero_vector(self.vt_in))
@@ -550,6 +580,22 @@ class _Emitter:
         self._chunks(0, self.c * self.m, chunk)
 
 
+def sizes(buf: ir.Value) -> list[Index]:
+    """A memref's dims: ints, or ``memref.dim`` values where the type does not know them."""
+    t = ir.MemRefType(buf.type)
+    return [memref.dim(buf, index(i)) if t.is_dynamic_dim(i) else v for i, v in enumerate(t.shape)]
+
+
+def _pad_high(op: ir.Operation) -> list[int]:
+    """The high padding of a conv's foldable ``tensor.pad`` input (zeros without one)."""
+    value = op.operands[0]
+    rank = ir.RankedTensorType(value.type).rank
+    pad = defining_op(value)
+    if pad is None or pad.name != "tensor.pad":
+        return [0] * rank
+    return [int(v) for v in pad.opview.static_high]
+
+
 def _buffer_of(value: ir.Value) -> ir.Value:
     """The memref a tensor was made from, or a ``to_buffer`` of it (read only)."""
     owner = defining_op(value)
@@ -587,7 +633,9 @@ def _collapse(buf: ir.Value, groups: list[int]) -> ir.Value:
     reassoc, shape, d = [], [], 0
     for g in groups:
         reassoc.append(list(range(d, d + g)))
-        shape.append(math.prod(t.shape[d : d + g]))
+        part = [t.shape[i] for i in range(d, d + g)]
+        dyn = any(t.is_dynamic_dim(i) for i in range(d, d + g))
+        shape.append(ir.ShapedType.get_dynamic_size() if dyn else math.prod(part))
         d += g
     return memref.collapse_shape(ir.MemRefType.get(shape, t.element_type), buf, reassoc)
 
@@ -757,7 +805,10 @@ def vectorize_rows(
             out = sink.operation.operands[1]
         else:
             t = ir.RankedTensorType(init.type)
-            out = memref.alloc(ir.MemRefType.get(t.shape, t.element_type), [], [])
+            # Sizes from a fill's destination, so that the fill itself can be erased.
+            sized = defining_op(init).operands[1] if fill is not None else init
+            dyn = [tensor.dim(sized, index(i)) for i in range(t.rank) if t.is_dynamic_dim(i)]
+            out = memref.alloc(ir.MemRefType.get(t.shape, t.element_type), dyn, [])
         expand = _fused_expand(source)
         if expand is not None and not (in_place and fill is not None):
             raise InternalError(f"expand conv before {op.name} at {op.location} is not a kernel's input")

@@ -7,6 +7,8 @@ lowered kernel to the aarch64 mlir-runner. Both compare with the numpy reference
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import tempfile
 import time
 from collections.abc import Sequence
@@ -22,7 +24,7 @@ from ..rewrite import DEFAULT_VECTORIZER
 from ..spec import BlockSpec, ConvSpec, as_block
 from ..target import SVE_VECTOR_BITS, Target
 from ..toolchain import aarch64_runtime, exec_prefix, run
-from .harness import link_harness, render_harness
+from .harness import link_harness, render_dynamic_harness, render_harness
 from .jit import DRIVER_ENTRY, build_jit_module, parse_printed
 
 MODES = ("aot", "jit")
@@ -100,6 +102,120 @@ def _run_jit(art: Artefacts, tmp: Path, operands: Sequence[np.ndarray], bits: Se
             ours=True,
         )
         yield vb, parse_printed(spec, proc.stdout.decode()), time.perf_counter() - start
+
+
+@dataclass(frozen=True)
+class SizedRun:
+    """One call of a kernel with run-time sizes: its input shape and how it went."""
+
+    input_shape: tuple[int, ...]
+    result: RunResult
+    empty: bool  # sizes that give no output: the kernel must not write at all
+    output: np.ndarray | None = None
+
+
+def parse_run_shapes(text: str, spec: ConvSpec) -> list[tuple[int, ...]]:
+    """``1x9x64,2x100x64``: the input shapes to call a kernel with run-time sizes at (sizes
+    that give no output, even 0 or negative ones, check that the kernel writes nothing)."""
+    layout = spec.info.input_layout
+    shapes = []
+    for item in text.split(","):
+        parts = item.strip().split("x")
+        if not all(p.lstrip("-").isdigit() for p in parts) or len(parts) != len(layout):
+            raise UserError(
+                f"malformed run shape '{item.strip()}': write {len(layout)} sizes joined by 'x' in layout "
+                f"'{layout}', shapes joined by ',', e.g. {'x'.join(map(str, spec.input_shape))}"
+            )
+        shape = tuple(int(p) for p in parts)
+        for ch, got, want in zip(layout, shape, spec.input_shape, strict=True):
+            if ch not in spec.dynamic and got != want:
+                raise UserError(
+                    f"run shape '{item.strip()}': dim '{ch}' is static ({want}) in {spec.name}; only "
+                    f"{','.join(spec.dynamic) or 'none'} may change"
+                )
+        shapes.append(shape)
+    return shapes
+
+
+def default_run_shapes(spec: ConvSpec) -> list[tuple[int, ...]]:
+    """Three input shapes for a kernel with run-time sizes: the example, each run-time dim one
+    larger, and the spatial ones 37 larger with the batch 2 larger."""
+    layout = spec.info.input_layout
+    ex = spec.input_shape
+    plus1 = tuple(v + (ch in spec.dynamic) for ch, v in zip(layout, ex, strict=True))
+    more = tuple(
+        v + (0 if ch not in spec.dynamic else 2 if ch == "n" else 37)
+        for ch, v in zip(layout, ex, strict=True)
+    )
+    return [ex, plus1, more]
+
+
+def run_sizes(
+    spec: ConvSpec | BlockSpec,
+    target: Target,
+    shapes: Sequence[tuple[int, ...]] | None = None,
+    vector_bits: Sequence[int] | None = None,
+    seed: int = 0,
+    cpu: str | None = None,
+) -> list[SizedRun]:
+    """Compile a kernel with run-time sizes once, then at each vector length call it at every
+    input shape in one process (one driver) and compare each output with the reference for
+    that shape. A shape giving an empty output passes when the kernel writes nothing."""
+    block = as_block(spec)
+    conv = block.conv
+    shapes = default_run_shapes(conv) if shapes is None else list(shapes)
+    bits: Sequence[int | None] = default_vector_bits(target) if vector_bits is None else vector_bits
+    if not target.scalable:
+        bits = (None,)
+    art = compile_spec(block, target, cpu)
+    # The filter and the block's buffers are drawn once, from the example shape.
+    fixed = random_block_operands(block, seed)[1:]
+    cases = []
+    for i, shape in enumerate(shapes):
+        empty = any(v < 1 for v in shape) or any(v < 1 for v in conv.output_shape_for(shape))
+        if empty:
+            cases.append((shape, None, None, None))
+            continue
+        at = dataclasses.replace(block, conv=conv.at(shape))
+        inp = random_block_operands(at, seed + 1 + i)[0]
+        with np.errstate(invalid="ignore"):
+            want = block_reference(at, inp, *fixed)
+        cases.append((shape, at, inp, want))
+    results: list[SizedRun] = []
+    with tempfile.TemporaryDirectory(prefix="dwmlir-run-") as tmp_name:
+        tmp = Path(tmp_name)
+        write_artefacts(art, tmp / "kernel", emit=(".o", ".h"))
+        (tmp / "driver.c").write_text(render_dynamic_harness(block))
+        exe = tmp / "driver"
+        link_harness(target, tmp / "driver.c", tmp / "kernel", tmp / "kernel" / f"{block.name}.o", exe)
+        argv: list = []
+        for arg, arr in zip(block.inputs[1:], fixed, strict=True):
+            argv.append(tmp / f"{arg.name}.bin")
+            argv[-1].write_bytes(np.ascontiguousarray(arr, dtype=arg.np_dtype).tobytes())
+        outs = []
+        for i, (shape, at, inp, _) in enumerate(cases):
+            data = b"" if inp is None else np.ascontiguousarray(inp, dtype=conv.np_dtype).tobytes()
+            (tmp / f"input-{i}.bin").write_bytes(data)
+            out_bytes = 0 if at is None else math.prod(at.output_shape) * block.out_bits // 8
+            sizes = [shape[conv.info.input_layout.index(ch)] for ch in conv.dynamic]
+            outs.append(tmp / f"output-{i}.bin")
+            argv += [*map(str, sizes), tmp / f"input-{i}.bin", str(len(data)), outs[-1], str(out_bytes)]
+        for vb in bits:
+            start = time.perf_counter()
+            where = f"{vb} bits" if vb else target.name
+            run([*exec_prefix(target, vb), exe, *argv], what=f"kernel at {where}", ours=True)
+            secs = (time.perf_counter() - start) / max(1, len(cases))
+            for (shape, at, inp, want), out in zip(cases, outs, strict=True):
+                if at is None:
+                    ok = out.read_bytes() == b""
+                    result = RunResult("aot", vb, ok, 0.0, 0.0, 0 if ok else 1, secs)
+                    results.append(SizedRun(shape, result, True, np.zeros((0,), block.out_np_dtype)))
+                    continue
+                got = np.frombuffer(out.read_bytes(), dtype=block.out_np_dtype).reshape(at.output_shape)
+                cmp = compare_block(at, got, want, [inp, *fixed])
+                result = RunResult("aot", vb, cmp.ok, cmp.max_abs_err, cmp.tolerance, cmp.mismatches, secs)
+                results.append(SizedRun(shape, result, False, got))
+    return results
 
 
 def default_vector_bits(target: Target) -> tuple[int | None, ...]:

@@ -139,6 +139,12 @@ class KernelArg:
     shape: tuple[int, ...] | None
     layout: str = ""
     doc: str = ""
+    dynamic: str = ""  # letters of ``layout`` whose size is given at run time
+
+    @property
+    def is_size(self) -> bool:
+        """A run-time size (``int64_t``), after the pointers."""
+        return self.dtype == "i64"
 
     @property
     def c_type(self) -> str:
@@ -247,7 +253,10 @@ class BlockSpec:
         """The C ABI in order: ``(input, [expand_filter, [expand_bias,]] filter, [input_zp,
         filter_zp,] [bias,] [requant_scale,] [pw_filter, [pw_bias,] [pw_requant_scale,]] output)``."""
         conv, epi, info = self.conv, self.epilogue, self.conv.info
-        out: list[KernelArg] = [KernelArg("input", conv.dtype, self.input_shape, info.input_layout)]
+        dyn = "".join(conv.dynamic)
+        out: list[KernelArg] = [
+            KernelArg("input", conv.dtype, self.input_shape, info.input_layout, dynamic=dyn)
+        ]
         ex = self.expand
         if ex is not None:
             out.append(
@@ -281,7 +290,9 @@ class BlockSpec:
                 out.append(KernelArg("pw_bias", conv.acc_dtype, (pw.cout,), "c", "one per output channel"))
             if pw.epilogue.requantize:
                 out.append(KernelArg("pw_requant_scale", "f32", (pw.cout,), "c", "one per output channel"))
-        out.append(KernelArg("output", self.out_dtype, self.output_shape, self.output_layout))
+        out.append(KernelArg("output", self.out_dtype, self.output_shape, self.output_layout, dynamic=dyn))
+        # One int64_t per run-time size, after the pointers, in the input's dim order.
+        out += [KernelArg(letter, "i64", None, doc="run-time size") for letter in conv.dynamic]
         return tuple(out)
 
     @property
@@ -312,6 +323,14 @@ class BlockSpec:
     # -- validation ----------------------------------------------------------------------------
     def _validate(self) -> None:
         conv, epi = self.conv, self.epilogue
+        if conv.is_dynamic and (self.pointwise is not None or self.expand is not None):
+            what, flag = (
+                ("pointwise", "--pointwise") if self.pointwise is not None else ("expand", "--expand")
+            )
+            raise UserError(
+                f"a fused {what} conv with run-time sizes ({','.join(conv.dynamic)}) is not supported "
+                f"yet: give static sizes, or drop {flag} and run the 1x1 conv separately"
+            )
         q = conv.info.quantized
         act = epi.activation
         if epi.requantize and not q:

@@ -20,6 +20,7 @@ DTYPES: dict[str, tuple[str, str, int]] = {
     "bf16": ("uint16_t", "uint16", 16),
     "i32": ("int32_t", "int32", 32),
     "i8": ("int8_t", "int8", 8),
+    "i64": ("int64_t", "int64", 64),  # run-time sizes in the C ABI; not an element type
 }
 SUPPORTED_DTYPES: tuple[str, ...] = ("f32", "f16", "bf16", "i32", "i8")
 # Output element types a spec may ask for, per input type (the first is the default): bf16
@@ -37,12 +38,18 @@ MAX_ELEMENTS = 2**31 - 1
 MAX_QUANTIZED_TAPS = (2**31 - 1) // (255 * 255)
 
 
+# A size given at run time: ``?`` in a shape string, ``None`` or -1 in a tuple.
+DYNAMIC = -1
+# The dims that may be given at run time: the batch and the spatial dims of the input.
+DYNAMIC_LETTERS = "ndhw"
+
+
 def parse_shape(text: str, what: str) -> tuple[int, ...]:
-    """Parse ``1x1030x64`` into a tuple of positive ints."""
+    """Parse ``1x1030x64`` into a tuple of positive ints; ``?`` (a run-time size) is -1."""
     parts = text.strip().split("x")
-    if not text.strip() or not all(re.fullmatch(r"[0-9]+", p) for p in parts):
+    if not text.strip() or not all(re.fullmatch(r"[0-9]+|\?", p) for p in parts):
         raise UserError(f"malformed {what} shape '{text}': write sizes joined by 'x', e.g. 1x1030x64")
-    dims = tuple(int(p) for p in parts)
+    dims = tuple(DYNAMIC if p == "?" else int(p) for p in parts)
     if any(d == 0 for d in dims):
         raise UserError(f"{what} shape '{text}' has a zero size: every dimension must be >= 1")
     return dims
@@ -104,6 +111,10 @@ def _int_tuple(value: object, what: str, rank: int | None, parse) -> tuple[int, 
     if rank is not None and isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return (int(value),) * rank
     if isinstance(value, (list, tuple)):
+        if what == "input shape":  # None or -1: a size given at run time
+            return tuple(
+                DYNAMIC if v is None or v == "?" else _as_int(v, f"each value of {what}") for v in value
+            )
         return tuple(_as_int(v, f"each value of {what}") for v in value)
     each = "an int, " if rank is not None else ""
     raise UserError(f"{what} must be {each}a list or tuple of ints or a string, got {_show(value)}")
@@ -149,6 +160,10 @@ class ConvSpec:
     padding: str | Padding | int = ()
     input_zp: int = 0  # quantized ops only: subtracted from every input element
     filter_zp: int = 0  # quantized ops only: subtracted from every filter element
+    # Input dims given at run time (letters of n, d, h, w, or "n,w"); ``?`` in the input shape
+    # adds its dim. Their sizes in ``input_shape`` are an example (the smallest valid one for
+    # ``?``), used to run the kernel; the kernel takes the real ones as int64_t arguments.
+    dynamic: tuple[str, ...] | str = ()
     # The output's element type: "" for the default (i32 for quantized ops, f32 for bf16, else
     # ``dtype``); "bf16" rounds a bf16 conv's f32 accumulators to bf16 (nearest-even).
     out_dtype: str = ""
@@ -165,7 +180,40 @@ class ConvSpec:
             object.__setattr__(self, "strides", (1,) * r)
         if not self.dilations:
             object.__setattr__(self, "dilations", (1,) * r)
-        self._validate()
+        unknown = self._mark_dynamic()
+        self._validate(unknown)
+
+    def _mark_dynamic(self) -> list[int]:
+        """Canonical ``dynamic`` (input layout order); returns the positions written ``?``, whose
+        sizes are set to 1 until ``_validate`` picks the smallest valid one."""
+        layout = self.info.input_layout
+        dyn = self.dynamic
+        if isinstance(dyn, str):
+            dyn = tuple(p.strip() for p in dyn.split(",") if p.strip())
+        if not isinstance(dyn, (tuple, list)) or not all(isinstance(d, str) for d in dyn):
+            raise UserError(f"dynamic must be dim letters such as 'n,w', got {_show(self.dynamic)}")
+        for letter in dyn:
+            if letter not in layout or letter not in DYNAMIC_LETTERS:
+                allowed = ",".join(ch for ch in layout if ch in DYNAMIC_LETTERS)
+                what = "channels stay static" if letter in "cm" else f"{self.op} has no dim '{letter}'"
+                raise UserError(
+                    f"dim '{letter}' cannot be dynamic ({what}): choose among {allowed} (the input's dims)"
+                )
+        shape = self.input_shape
+        unknown = [i for i, v in enumerate(shape) if v == DYNAMIC]
+        if len(shape) == len(layout):
+            for i in unknown:
+                if layout[i] not in DYNAMIC_LETTERS:
+                    raise UserError(
+                        f"input dim '{layout[i]}' cannot be '?': channels stay static; only "
+                        f"{','.join(ch for ch in layout if ch in DYNAMIC_LETTERS)} can be given at run time"
+                    )
+            dyn = (*dyn, *(layout[i] for i in unknown))
+            object.__setattr__(self, "input_shape", tuple(1 if v == DYNAMIC else v for v in shape))
+        if any(v == DYNAMIC for v in self.filter_shape):
+            raise UserError("filter sizes stay static: write every filter size, without '?'")
+        object.__setattr__(self, "dynamic", tuple(ch for ch in layout if ch in dyn))
+        return unknown
 
     def _coerce(self, rank: int) -> None:
         """Natural Python values (ints, lists, CLI strings) to the canonical tuples."""
@@ -270,7 +318,7 @@ class ConvSpec:
         return DTYPES[self.out_dtype][2]
 
     # -- validation ----------------------------------------------------------------------------
-    def _validate(self) -> None:
+    def _validate(self, unknown: tuple[int, ...] | list[int] = ()) -> None:
         info = self.info
         if self.op not in SUPPORTED_OPS:
             raise UserError(
@@ -323,7 +371,9 @@ class ConvSpec:
                 )
             if any(v < 1 for v in vals):
                 raise UserError(f"{what} must be >= 1, got {','.join(map(str, vals))}")
+        self._check_dynamic_padding()
         self._resolve_padding()
+        self._example_sizes(unknown)
         for what, values in (
             ("strides", self.strides),
             ("dilations", self.dilations),
@@ -379,6 +429,84 @@ class ConvSpec:
             f"{self.op} has an {allowed[0]} output: drop --out-dtype"
         )
 
+    def _check_dynamic_padding(self) -> None:
+        """SAME padding depends on the input size when the stride is > 1: not for a dynamic dim."""
+        if self.padding != "same":
+            return
+        for letter, s in zip(self.info.spatial, self.strides, strict=True):
+            if letter in self.dynamic and s > 1:
+                raise UserError(
+                    f"same padding with stride {s} along dynamic dim '{letter}' depends on its size: "
+                    "give the padding as LO:HI (padding stays static)"
+                )
+
+    def _example_sizes(self, unknown: tuple[int, ...] | list[int]) -> None:
+        """A ``?`` size becomes the smallest that gives an output (1 for the batch)."""
+        if not unknown:
+            return
+        layout, shape = self.info.input_layout, list(self.input_shape)
+        for i in unknown:
+            j = self.info.spatial.find(layout[i])
+            if j >= 0:
+                (lo, hi), k, d = self.padding[j], self.kernel[j], self.dilations[j]
+                shape[i] = max(1, d * (k - 1) + 1 - lo - hi)
+        object.__setattr__(self, "input_shape", tuple(shape))
+
+    # -- run-time sizes ------------------------------------------------------------------------
+    @property
+    def is_dynamic(self) -> bool:
+        return bool(self.dynamic)
+
+    def output_shape_for(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The output shape for a concrete input shape (sizes < 1 mean an empty output)."""
+        spatial = [input_shape[self.info.input_layout.index(s)] for s in self.info.spatial]
+        out = [
+            (i + lo + hi - d * (k - 1) - 1) // s + 1
+            for i, (lo, hi), k, s, d in zip(
+                spatial, self.padding, self.kernel, self.strides, self.dilations, strict=True
+            )
+        ]
+        sizes = dict(zip(self.info.spatial, out, strict=True))
+        sizes.update(n=input_shape[self.info.input_layout.index("n")], c=self.channels, m=self.multiplier)
+        return tuple(sizes[ch] for ch in self.info.output_layout)
+
+    def at(self, input_shape: tuple[int, ...]) -> ConvSpec:
+        """The static spec this kernel computes for a concrete input shape (its dynamic dims
+        set, the others as compiled)."""
+        shape = tuple(int(v) for v in input_shape)
+        for i, ch in enumerate(self.info.input_layout):
+            if ch not in self.dynamic and shape[i] != self.input_shape[i]:
+                raise UserError(
+                    f"input dim '{ch}' is static ({self.input_shape[i]}) in {self.name}, got {shape[i]}"
+                )
+        return ConvSpec(
+            self.op,
+            shape,
+            self.filter_shape,
+            self.strides,
+            self.dilations,
+            self.dtype,
+            self.name,
+            self.padding,
+            self.input_zp,
+            self.filter_zp,
+            out_dtype=self.out_dtype,
+        )
+
+    def output_formulas(self) -> list[tuple[str, str]]:
+        """(output dim, C expression) of each output size that depends on a dynamic dim."""
+        out = []
+        for letter, (lo, hi), k, s, d in zip(
+            self.info.spatial, self.padding, self.kernel, self.strides, self.dilations, strict=True
+        ):
+            if letter in self.dynamic:
+                extra = lo + hi - (d * (k - 1) + 1)
+                if s == 1:
+                    extra += 1
+                term = letter if not extra else f"{letter} + {extra}" if extra > 0 else f"{letter} - {-extra}"
+                out.append((f"o{letter}", f"({term}) / {s} + 1" if s > 1 else term))
+        return out
+
     def _resolve_padding(self) -> None:
         r = self.info.rank
         pad = self.padding
@@ -403,10 +531,19 @@ class ConvSpec:
     def describe(self) -> str:
         """One-line human description, used in headers and tables."""
         x = lambda t: "x".join(map(str, t))  # noqa: E731
+        dyn = set(self.dynamic)
+        ins = "x".join(
+            "?" if ch in dyn else str(v)
+            for ch, v in zip(self.info.input_layout, self.input_shape, strict=True)
+        )
+        outs = "x".join(
+            "?" if ch in dyn else str(v)
+            for ch, v in zip(self.info.output_layout, self.output_shape, strict=True)
+        )
         return (
-            f"{self.op} {self.dtype} input {x(self.input_shape)} ({self.info.input_layout}) "
+            f"{self.op} {self.dtype} input {ins} ({self.info.input_layout}) "
             f"filter {x(self.filter_shape)} ({self.info.filter_layout}) "
-            f"output {x(self.output_shape)} ({self.info.output_layout}) "
+            f"output {outs} ({self.info.output_layout}) "
             f"strides {','.join(map(str, self.strides))} dilations {','.join(map(str, self.dilations))}"
             + (f" padding {','.join(f'{lo}:{hi}' for lo, hi in self.padding)}" if self.has_padding else "")
             + (f" zero points {self.input_zp},{self.filter_zp}" if self.info.quantized else "")
