@@ -26,6 +26,7 @@ from ..spec import BlockSpec, ConvSpec, as_block
 from ..target import Target, add_vl_guard, for_dtype
 from ..toolchain import LLVM_VERSION, llvm_tool, run
 from .header import c_prototype, expand_plan, kernel_block, render_header
+from .limits import check_code_size
 
 
 @dataclass
@@ -88,6 +89,8 @@ def lower_to_llvm_dialect(
         input_text = str(module)
         add_vl_guard(module, target, spec.name)
         rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable), vectorizer)
+        what = f"kernel {spec.name}"
+        check_code_size(module, what)  # before the long part: pass bundles, opt, llc
         schedule = build_schedule(
             rows, spec.output_shape if has_fill(module) else None, spec.acc_bits, target
         )
@@ -95,6 +98,7 @@ def lower_to_llvm_dialect(
         apply_schedule(module, schedule)
         _check_vectorized(module, spec)
         run_bundle(module, "canonicalize,cse")
+        check_code_size(module, what)  # upstream's vectorizer unrolls in the schedule
         vector_text = str(module)
         for fragment in bundles(target).values():
             run_bundle(module, fragment)

@@ -22,6 +22,7 @@ from ..spec import OPS
 from ..target import Target
 from ..toolchain import run
 from .compile import llc_command, optimize_llvm_ir, translate_to_llvm_ir
+from .limits import check_code_size
 
 EW_ATTR = "dwmlir.elementwise"
 BUFFERIZE_BOUNDARIES = (
@@ -179,6 +180,7 @@ def lower_module(
         left = find_ops(module, lambda o: o.name.startswith("linalg.") and o.name not in ("linalg.yield",))
         if left:
             raise UserError(f"cannot vectorize {left[0].name} at {_where(left[0].location, source)}")
+        check_code_size(module, f"the module of {source}")  # before the long part
         for fragment in (BUFFERIZE_BOUNDARIES, lower_vector(target), to_llvm(target, bare_pointers=False)):
             run_bundle(module, fragment)
         set_vscale_range(module, target)

@@ -377,6 +377,23 @@ def spec_from_args(args: argparse.Namespace) -> BlockSpec:
     )
 
 
+def cmake_dir() -> Path:
+    """dwmlir's CMake package (dwmlirConfig.cmake, the toolchain file): package data, so it sits
+    next to the installed Python package whatever the install prefix."""
+    return Path(__file__).resolve().parent.parent / "cmake"
+
+
+class _CMakeDirAction(argparse.Action):
+    """``dwmlir --cmake-dir``: print and exit, like --version."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # type: ignore[override]
+        print(cmake_dir())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="dwmlir",
@@ -384,9 +401,17 @@ def build_parser() -> argparse.ArgumentParser:
         "and check them under qemu-aarch64 at several vector lengths.",
         epilog="Exit status: 0 success, 1 internal error or numerical mismatch, 2 bad input or "
         "missing tool. Tools are found in DWMLIR_LLVM_DIR (default /usr/lib/llvm-22/bin); the "
-        "aarch64 runtime in DWMLIR_AARCH64_SYSROOT (default .deps/aarch64-sysroot).",
+        "aarch64 runtime in DWMLIR_AARCH64_SYSROOT (default .deps/aarch64-sysroot). A kernel of "
+        "more than DWMLIR_MAX_KERNEL_OPS ops after dwmlir's rewrites (default 50000, about 250 KB "
+        "of code; 0: no limit) is refused before its long compile.",
     )
     parser.add_argument("--version", action="version", version=f"dwmlir {__version__}")
+    parser.add_argument(
+        "--cmake-dir",
+        action=_CMakeDirAction,
+        help="print the directory of dwmlir's CMake package (for -Ddwmlir_DIR=) and exit; it also "
+        "holds the toolchain file aarch64-linux-gnu.cmake",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     pc = sub.add_parser(
@@ -396,7 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
         "NAME.mlir (linalg input), NAME.schedule.mlir (transform schedule), NAME.vector.mlir "
         "(vectorized), NAME.llvm.mlir (LLVM dialect), NAME.ll (LLVM IR after opt -O3), NAME.s (assembly) and "
         "NAME.json (spec, target, tool versions, sha256 of each file). With --config, build every "
-        "kernel of a TOML/JSON file in parallel into libLIB.a, libLIB.so, LIB.h and LIB.json (see --config). "
+        "kernel of a TOML/JSON file in parallel into libLIB.a, libLIB.so, LIB.h, LIB.json and LIB.pc "
+        "(see --config). "
         "Writes are atomic; "
         "the same input gives byte-identical files.",
     )
@@ -420,8 +446,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--config",
         type=Path,
         metavar="FILE",
-        help="batch: compile every kernel of a TOML or JSON file into libLIB.a, libLIB.so, LIB.h and "
-        "LIB.json. Keys: [library] name (required), target, cpu; one [[kernels]] table per kernel "
+        help="batch: compile every kernel of a TOML or JSON file into libLIB.a, libLIB.so, LIB.h, "
+        "LIB.json and LIB.pc (pkg-config, relocatable). Keys: [library] name (required), target, "
+        "cpu; one [[kernels]] table per kernel "
         "with name, op, input, filter (required), strides, dilations, padding, dtype, input_zp, "
         'filter_zp, out_dtype (bf16 kernels: "f32" or "bf16"), written as on the command line '
         '("1x112x112x32", "2,2", "same") or as TOML '
@@ -430,7 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
         "pointwise_output_zp, pointwise_output_scale, residual, expand, expand_bias and expand_activation "
         "as their flags (booleans for the "
         "switches). Unknown keys and wrong types are errors. With "
-        "--config, --emit takes all, lib, shared, header, json; --target and --cpu override the "
+        "--config, --emit takes all, lib, shared, header, json, pkgconfig; --target and --cpu override the "
         "config's; the other spec flags are errors. See examples/board/kernels.toml",
     )
     pc.add_argument(
@@ -440,6 +467,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.cpu_count() or 1,
         metavar="N",
         help="parallel compiles for --config (at most one per kernel and per CPU; default: CPUs)",
+    )
+    pc.add_argument(
+        "--print-outputs",
+        action="store_true",
+        help="with --config: check the config and print the paths the batch would write, one a line, "
+        "without compiling (what CMake's dwmlir_add_kernels declares as outputs)",
     )
 
     pg = sub.add_parser(
@@ -546,6 +579,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
     if args.config is not None:
         return _compile_batch(args)
+    if args.print_outputs:
+        raise UserError("--print-outputs lists a batch's files: give --config FILE")
     emit = parse_emit(args.emit)
     to_stdout = str(args.output) == "-"
     if to_stdout and (len(emit) != 1 or emit[0] in _BINARY_SUFFIXES):
@@ -575,6 +610,7 @@ def _compile_batch(args: argparse.Namespace) -> int:
         build_library,
         effective_jobs,
         load_config,
+        output_names,
         select_files,
         terminal_progress,
     )
@@ -599,6 +635,10 @@ def _compile_batch(args: argparse.Namespace) -> int:
     cfg = load_config(
         args.config, args.target if "target" in given else None, args.cpu if "cpu" in given else None
     )
+    if args.print_outputs:
+        for name in output_names(cfg, emit):
+            print(Path(args.output) / name)
+        return 0
     start = time.perf_counter()
     files, built = build_library(cfg, args.jobs, terminal_progress)
     paths = write_files(args.output, select_files(cfg, files, emit))

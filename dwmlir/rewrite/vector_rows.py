@@ -379,7 +379,7 @@ class _Emitter:
 
         def row(combo, o_idx: list[Index]) -> None:
             stride_idx = self._stride_offsets()
-            for seg in geo.segments(geo.rank - 1):
+            for seg in w_segments(geo):
 
                 def chunk(ow: ir.Value, mask: ir.Value, seg=seg) -> None:
                     y_at = [n, c, *o_idx, ow]
@@ -399,7 +399,7 @@ class _Emitter:
 
         def row(combo, o_idx: list[Index]) -> None:
             stride_idx = self._stride_offsets()
-            for seg in geo.segments(geo.rank - 1):
+            for seg in w_segments(geo):
 
                 def tile(t0: Index, count: int, seg=seg) -> None:
                     def channel(c: Index, _: None) -> None:

@@ -1,0 +1,62 @@
+"""The code-size limit: a kernel whose vector IR is too big is refused before the long part of
+its compile (the MLIR pass bundles, opt and llc), with a one-line UserError.
+
+dwmlir's rewrites bound the code of every row (W borders are loops, at most 64 W taps and 9
+outer taps are unrolled), but those bounds multiply: a 2-D 9x63 SAME filter still makes 69,000
+ops, a 350 KB object and a 96 s compile. The count is taken right after the rewrites and the
+schedule (under 4 s for that spec), so nothing long runs before the refusal.
+"""
+
+from __future__ import annotations
+
+import os
+
+from mlir import ir
+
+from ..errors import UserError
+
+# Ops in a kernel's module after dwmlir's rewrites and schedule. The largest spec in the test
+# suite and examples makes about 12,000 (a 2-D 31x31 SAME filter, a 46 KB object); aarch64
+# code runs at about 4 to 5 bytes per op.
+DEFAULT_MAX_KERNEL_OPS = 50_000
+LIMIT_ENV = "DWMLIR_MAX_KERNEL_OPS"
+
+
+def max_kernel_ops() -> int | None:
+    """The limit: ``$DWMLIR_MAX_KERNEL_OPS`` (0: none), else DEFAULT_MAX_KERNEL_OPS."""
+    text = os.environ.get(LIMIT_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_KERNEL_OPS
+    if not (text.isascii() and text.isdigit()):
+        raise UserError(
+            f"{LIMIT_ENV}={text!r} is not a number: give the most ops a kernel may have "
+            f"(default {DEFAULT_MAX_KERNEL_OPS}; 0 for no limit)"
+        )
+    return int(text) or None
+
+
+def count_ops(module: ir.Module) -> int:
+    """Every op in ``module``, nested ones included."""
+    count = 0
+
+    def visit(_op: ir.Operation) -> ir.WalkResult:
+        nonlocal count
+        count += 1
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    return count
+
+
+def check_code_size(module: ir.Module, what: str) -> None:
+    """Refuse ``module`` (``what`` names it) if it has more ops than the limit."""
+    limit = max_kernel_ops()
+    if limit is None:
+        return
+    ops = count_ops(module)
+    if ops > limit:
+        raise UserError(
+            f"{what} is too big: {ops} ops after dwmlir's rewrites, over the limit of {limit} "
+            f"(about {ops * 5 // 1000} KB of code): use a smaller filter or split the conv, or raise "
+            f"the limit with {LIMIT_ENV}={ops} (0: no limit)"
+        )
