@@ -95,6 +95,13 @@ def _operands(spec: ConvSpec | BlockSpec, given: Sequence[object]) -> list[np.nd
                 f"{a.name} has shape {'x'.join(map(str, arr.shape))} but the spec needs "
                 f"{'x'.join(map(str, a.shape))}"
             )
+        if a.dtype == "bf16" and arr.dtype != np.uint16:
+            from .reference.bf16 import to_bf16
+
+            if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
+                raise UserError(f"{a.name} has element type {arr.dtype} but bf16 needs real numbers")
+            out.append(to_bf16(arr))  # values, rounded to nearest-even; uint16 arrays are bits
+            continue
         try:
             out.append(arr.astype(a.np_dtype, casting="same_kind"))
         except TypeError:
@@ -158,7 +165,8 @@ def run(
 ) -> list[KernelRun]:
     """Compile ``spec``, run it at each SVE vector length, and compare with :func:`reference`.
 
-    ``input`` and ``filter`` are arrays in the op's layouts (cast to the spec's element type),
+    ``input`` and ``filter`` are arrays in the op's layouts (cast to the spec's element type;
+    for bf16, ``uint16`` arrays are bit patterns and other numbers are rounded to bf16),
     followed for a ``BlockSpec`` by its other buffers in the C ABI's order (bias,
     requant_scale, pw_filter, pw_bias); without them, random data from ``seed``.
     ``vector_bits`` defaults to 128, 256, 512 and 2048 for vector-length agnostic targets.
@@ -250,7 +258,8 @@ def reference(spec: ConvSpec | BlockSpec, input: object, filter: object, *params
 
     Operands are in the op's layouts; a ``BlockSpec`` takes its other buffers after them, in
     the C ABI's order. The result is float64 for float types (no rounding
-    before the end) and int32 for integer ones, in the op's output layout.
+    before the end; a bf16 output is rounded to bf16 as the kernel stores it) and int32 for
+    integer ones, in the op's output layout.
 
     Example::
 
@@ -261,7 +270,7 @@ def reference(spec: ConvSpec | BlockSpec, input: object, filter: object, *params
     """
     import numpy as np
 
-    from .reference import block_reference, depthwise_reference
+    from .reference import block_reference
 
     spec = _check_spec(spec)
     conv = as_block(spec).conv
@@ -269,8 +278,6 @@ def reference(spec: ConvSpec | BlockSpec, input: object, filter: object, *params
         at = conv.at(np.shape(input))
         spec = at if isinstance(spec, ConvSpec) else dataclasses.replace(spec, conv=at)
     ops = _operands(spec, [input, filter, *params])
-    if isinstance(spec, ConvSpec):
-        return depthwise_reference(spec, *ops)
     return block_reference(spec, *ops)
 
 

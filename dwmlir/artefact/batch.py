@@ -14,7 +14,8 @@ Config (TOML shown; JSON has the same keys, with ``kernels`` as a list of object
     filter = "3x3x32"
     strides = "1,1"                # optional: also 2 or [2, 2]; dilations alike
     padding = "same"               # optional: valid, same, "1:1,1:1", 1 (torch-style), [1, 1]
-    dtype = "f32"                  # optional: f32, f16, i32, i8 (the *_q ops)
+    dtype = "f32"                  # optional: f32, f16, bf16, i32, i8 (the *_q ops)
+    out_dtype = "bf16"             # optional, bf16 only: f32 (default) or bf16 (rounded)
     input_zp = 0                   # optional, *_q ops only; filter_zp alike
     bias = true                    # optional, the fused block (see BlockSpec): bias, activation,
     activation = "relu6"           #   requantize, output_zp, output_scale, pointwise (COUT),
@@ -46,7 +47,7 @@ from pathlib import Path
 from .. import __version__
 from ..errors import UserError
 from ..spec import BlockSpec, ConvSpec, block_from_options, check_name, expand_conv_input
-from ..target import DEFAULT_TARGET, Target, get_target
+from ..target import DEFAULT_TARGET, Target, for_dtype, get_target
 from .compile import archive, check_cpu, compile_spec, link_shared, sha256_hex
 from .header import header_symbols, kernel_block, render_header
 from .writer import EMIT_KINDS
@@ -74,7 +75,19 @@ _BLOCK_KEYS: dict[str, type | tuple[type, ...]] = {
     "expand_activation": str,
 }
 _KERNEL_KEYS = frozenset(
-    {"name", "op", "input", "filter", "strides", "dilations", "padding", "dtype", "input_zp", "filter_zp"}
+    {
+        "name",
+        "op",
+        "input",
+        "filter",
+        "strides",
+        "dilations",
+        "padding",
+        "dtype",
+        "input_zp",
+        "filter_zp",
+        "out_dtype",
+    }
     | {"dynamic"}
     | set(_BLOCK_KEYS)
 )
@@ -127,6 +140,7 @@ def _kernel_spec(entry: object, where: str) -> BlockSpec:
             padding=entry.get("padding", "valid"),
             input_zp=entry.get("input_zp", 0),
             filter_zp=entry.get("filter_zp", 0),
+            out_dtype=entry.get("out_dtype", ""),
             dynamic=entry.get("dynamic", ()),
         )
         return _block(conv, entry)
@@ -206,6 +220,11 @@ def load_config(path: Path, target: str | None = None, cpu: str | None = None) -
     resolved = get_target(target if target is not None else lib.get("target", DEFAULT_TARGET))
     cpu = check_cpu(resolved, cpu if cpu is not None else lib.get("cpu"))
     specs = tuple(_kernel_spec(k, f"{path}: kernel {i + 1}") for i, k in enumerate(kernels))
+    for i, spec in enumerate(specs):
+        try:
+            for_dtype(resolved, spec.conv.dtype)  # bf16 kernels need an SVE target
+        except UserError as exc:
+            raise UserError(f"{path}: kernel {i + 1}: {exc}") from None
     names = [s.name for s in specs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

@@ -23,7 +23,7 @@ from ..pipeline import bundles, run_bundle, set_vscale_range
 from ..rewrite import DEFAULT_VECTORIZER, VectorShape, has_fill, rewrite_depthwise
 from ..schedule import apply_schedule, build_schedule
 from ..spec import BlockSpec, ConvSpec, as_block
-from ..target import Target, add_vl_guard
+from ..target import Target, add_vl_guard, for_dtype
 from ..toolchain import LLVM_VERSION, llvm_tool, run
 from .header import c_prototype, expand_plan, kernel_block, render_header
 from .limits import check_code_size
@@ -62,15 +62,18 @@ def lower_to_llvm_dialect(
     """Return (input linalg, schedule, vectorized, LLVM-dialect) MLIR texts."""
     block = as_block(spec)
     spec = block.conv
+    target = for_dtype(target, spec.dtype)
     parts = [
         p.describe()
         for p in (block.expand, block.epilogue, block.pointwise)
         if p is not None and not getattr(p, "empty", False)
     ]
+    if not parts and spec.out_dtype != spec.acc_dtype:
+        parts = [f"rounding to {spec.out_dtype}"]
     if parts and vectorizer != DEFAULT_VECTORIZER:
         what = (
             f"an epilogue ({parts[0]})"
-            if parts == [block.epilogue.describe()]
+            if parts in ([block.epilogue.describe()], [f"rounding to {spec.out_dtype}"])
             else f"a block ({'; '.join(parts)})"
         )
         raise UserError(
@@ -89,7 +92,7 @@ def lower_to_llvm_dialect(
         what = f"kernel {spec.name}"
         check_code_size(module, what)  # before the long part: pass bundles, opt, llc
         schedule = build_schedule(
-            rows, spec.output_shape if has_fill(module) else None, spec.out_bits, target
+            rows, spec.output_shape if has_fill(module) else None, spec.acc_bits, target
         )
         schedule_text = str(schedule)
         apply_schedule(module, schedule)
@@ -166,6 +169,7 @@ def compile_spec(
     cpu = check_cpu(target, cpu)
     block = as_block(spec)
     spec = block.conv
+    target = for_dtype(target, spec.dtype)
     art = Artefacts(block, target, vectorizer)
     input_text, schedule_text, vector_text, llvm_text = lower_to_llvm_dialect(block, target, vectorizer)
     art.files[".mlir"] = input_text.encode()

@@ -23,7 +23,7 @@ def generate(
         conv = as_block(spec).conv
         rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable), vectorizer)
         schedule = build_schedule(
-            rows, conv.output_shape if has_fill(module) else None, conv.out_bits, target
+            rows, conv.output_shape if has_fill(module) else None, conv.acc_bits, target
         )
         module.operation.attributes["transform.with_named_sequence"] = ir.UnitAttr.get()
         for op in list(schedule.body.operations):

@@ -8,7 +8,7 @@ from ..rewrite import expand as expand_stage
 from ..rewrite.nest import ConvGeometry
 from ..rewrite.pointwise import SCRATCH_BYTES, tile_pixels
 from ..spec import DTYPES, BlockSpec, ConvSpec, as_block
-from ..target import Target
+from ..target import Target, for_dtype
 
 
 def _x(shape: tuple[int, ...]) -> str:
@@ -53,6 +53,13 @@ def _c(values: tuple[int, ...]) -> str:
 
 
 def _types(spec: ConvSpec) -> str:
+    if spec.dtype == "bf16":
+        out = "bf16 (uint16_t bits)" if spec.out_dtype == "bf16" else "f32 (float)"
+        return (
+            "bf16 (uint16_t: the bits of a bfloat16, the top half of the float32 with the same\n"
+            f" * sign and exponent) input and filter, f32 accumulators, {out} output"
+            + (", rounded to nearest-even" if spec.out_dtype == "bf16" else "")
+        )
     if spec.info.quantized:
         return (
             f"{spec.dtype} ({spec.c_type}) input and filter, {spec.out_dtype} ({spec.out_c_type}) output;\n"
@@ -194,6 +201,7 @@ def kernel_block(spec: ConvSpec | BlockSpec, target: Target, cpu: str | None = N
     """The doc comment and prototype of one kernel."""
     block = as_block(spec)
     spec = block.conv
+    target = for_dtype(target, spec.dtype)
     tuned = f", tuned for {cpu}" if cpu else ""
     types = _types(spec)
     if block.out_dtype != spec.out_dtype:
@@ -290,6 +298,8 @@ def _supported(name: str, target: Target) -> list[str]:
     ]
     if "sve2" in target.mattr:
         body.append("  if (!(getauxval(AT_HWCAP2) & (1UL << 1))) return 0; /* HWCAP2_SVE2 */")
+    if "+bf16" in target.mattr.split(","):
+        body.append("  if (!(getauxval(AT_HWCAP2) & (1UL << 12))) return 0; /* HWCAP2_SVEBF16 */")
     if target.fixed_vl_bits:
         vl = target.fixed_vl_bits // 8
         body.append(

@@ -7,6 +7,7 @@ from ``main``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -110,6 +111,7 @@ def _cpus(text: str | None) -> tuple[str, ...]:
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.set == "blocks":
         return _cmd_bench_blocks(args)
+    from ..bench.bf16 import bf16_comparison, bf16_ok, render_bf16
     from ..bench.host import host_comparison
     from ..bench.report import BenchRun, render_table, write_json, write_plots
     from ..bench.runner import run_bench
@@ -149,6 +151,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         dynamic=not args.no_dynamic,
     )
     host = host_comparison(kernels, args.seed)
+    bf16 = bf16_comparison(results, bits, args.seed, args.jobs or os.cpu_count() or 1, progress)
     run = BenchRun(set_name, bits, cpus, results, host, time.perf_counter() - start)
     print(render_table(run))
     if args.json is not None:
@@ -156,7 +159,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"json: {args.json}")
     if args.plots is not None:
         print(write_plots(run, args.plots))
-    return 0 if run.ok else 1
+    print()
+    print("\n".join(render_bf16(bf16, bits)))
+    return 0 if run.ok and bf16_ok(bf16) else 1
 
 
 def _cmd_bench_blocks(args: argparse.Namespace) -> int:

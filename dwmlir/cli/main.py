@@ -193,8 +193,16 @@ def _add_spec_flags(p: argparse.ArgumentParser, required: bool = True) -> None:
         default="f32",
         metavar="TYPE",
         help=f"element type of input, filter and output: {', '.join(SUPPORTED_DTYPES)}; i8 is for the "
-        "quantized ops (i8 input and filter, i32 output) "
+        "quantized ops (i8 input and filter, i32 output); bf16 accumulates in f32 and outputs f32 "
+        "(SVE targets, +bf16) "
         "(default: %(default)s)",
+    )
+    g.add_argument(
+        "--out-dtype",
+        default="",
+        metavar="TYPE",
+        help="with --dtype bf16: the output's element type, f32 (default) or bf16 (the f32 "
+        "accumulators rounded to nearest-even on the store)",
     )
     _add_block_flags(p)
     _add_target_flags(g)
@@ -347,6 +355,7 @@ def spec_from_args(args: argparse.Namespace) -> BlockSpec:
         padding=parse_padding(args.padding),
         input_zp=args.input_zp,
         filter_zp=args.filter_zp,
+        out_dtype=args.out_dtype,
         dynamic=args.dynamic or (),
     )
     return block_from_options(
@@ -441,7 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
         "LIB.json and LIB.pc (pkg-config, relocatable). Keys: [library] name (required), target, "
         "cpu; one [[kernels]] table per kernel "
         "with name, op, input, filter (required), strides, dilations, padding, dtype, input_zp, "
-        'filter_zp, written as on the command line ("1x112x112x32", "2,2", "same") or as TOML '
+        'filter_zp, out_dtype (bf16 kernels: "f32" or "bf16"), written as on the command line '
+        '("1x112x112x32", "2,2", "same") or as TOML '
         "numbers and lists ([1, 112, 112, 32], 2, 1); the fused block's keys bias, activation, "
         "requantize, output_zp, output_scale, pointwise, pointwise_bias, pointwise_activation, "
         "pointwise_output_zp, pointwise_output_scale, residual, expand, expand_bias and expand_activation "

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from ..errors import ToolCrash, ToolError, UserError
 from ..run import MODES, check_vector_bits, run_spec
 from ..run.runner import run_sizes
-from ..spec import Activation, BlockSpec, ConvSpec, as_block
+from ..spec import SUPPORTED_DTYPES, Activation, BlockSpec, ConvSpec, as_block
 from ..target import DEFAULT_TARGET, get_target
 from .strategies import (
     DEFAULT_MAX_ELEMENTS,
@@ -40,6 +40,7 @@ from .strategies import (
     check_target_choices,
     conv_specs,
     op_dtype_pairs,
+    runs_bf16,
     targets_and_vector_lengths,
 )
 
@@ -226,8 +227,13 @@ def fuzz_cases(
 ) -> FuzzCase:
     """Spec, target, one vector length and a data seed per example: one VL per compile keeps
     a run short, and across examples every target and VL gets exercised."""
+    choices = tuple(targets) if targets else TARGET_CHOICES
+    if not any(runs_bf16(t) for t in choices):  # bf16 is built for SVE only
+        dtypes = [d for d in (SUPPORTED_DTYPES if dtypes is None else dtypes) if d != "bf16"]
     conv = draw(conv_specs(ops, dtypes, max_elements))
-    target, bits = draw(targets_and_vector_lengths(targets, vector_bits))
+    if conv.dtype == "bf16":
+        choices = tuple(t for t in choices if runs_bf16(t))
+    target, bits = draw(targets_and_vector_lengths(choices, vector_bits))
     seed = draw(st.integers(0, DATA_SEEDS - 1))
     # The block's parts come last, so that they do not change how the conv shrinks.
     spec = draw(block_parts(conv, blocks == "only")) if blocks != "none" else as_block(conv)
@@ -449,6 +455,11 @@ def fuzz(
     op_dtype_pairs(ops, dtypes)  # bad --op/--dtype: one clear error before anything runs
     modes = tuple(modes)
     targets = _targets_for(targets, modes)
+    if dtypes is not None and set(dtypes) == {"bf16"} and not any(runs_bf16(t) for t in targets):
+        raise UserError(
+            "bf16 is built for the SVE targets only: add --target aarch64-sve (or aarch64-sve-vls, "
+            "aarch64-sve2), or fuzz another --dtype"
+        )
     with tempfile.TemporaryDirectory(prefix="dwmlir-fuzz-") as scratch:
         report = FuzzReport(seed=seed)
         cache: dict[FuzzCase, Outcome] = {}

@@ -92,6 +92,11 @@ VLS_FAMILY = "aarch64-sve-vls"
 TARGET_CHOICES: tuple[str, ...] = ("aarch64-sve", VLS_FAMILY, "aarch64-sve2", "aarch64-neon", "host")
 
 
+def runs_bf16(name: str) -> bool:
+    """Whether a target choice builds bf16 kernels (the SVE ones)."""
+    return name == VLS_FAMILY or get_target(name).scalable
+
+
 def check_target_choices(names: Sequence[str]) -> tuple[str, ...]:
     """Validate ``--target`` entries for fuzzing (target names or ``aarch64-sve-vls``)."""
     out = tuple(dict.fromkeys(names))
@@ -189,6 +194,9 @@ def conv_specs(
     )
     extra, pad = _draw_padding(draw, spans, padded, padding)
     extra.update(_draw_zero_points(draw, info, zero_points))
+    out_dtypes = _conv.OUT_DTYPES.get(dtype)
+    if out_dtypes:  # bf16: f32 or bf16 output (the default first, so it shrinks there)
+        extra["out_dtype"] = draw(st.sampled_from(out_dtypes))
     in_extent = tuple(p - t for p, t in zip(padded, pad, strict=True))
     in_sizes = {**sizes, **dict(zip(info.spatial, in_extent, strict=True))}
     flt_sizes = {**sizes, **dict(zip(info.spatial, kernel, strict=True))}
@@ -227,7 +235,7 @@ def epilogues(draw: Draw, conv: ConvSpec) -> Epilogue:
         if not draw(st.booleans()):
             return Epilogue(bias=True)
         return draw(int8_epilogues(bias))
-    if not conv.dtype.startswith("f"):
+    if conv.dtype not in ("f32", "f16", "bf16"):
         return Epilogue(bias=True)
     kind = draw(st.sampled_from(("none", "relu", "relu6", "clamp", "silu", "hardswish")))
     if kind == "clamp":
@@ -249,7 +257,7 @@ def block_parts(draw: Draw, conv: ConvSpec, force: bool = False) -> BlockSpec:
     pointwise = draw(st.integers(0, 2)) == 2  # drawn for every op: the same choices shrink alike
     expand = draw(st.integers(0, 3)) == 3
     q = conv.info.quantized
-    float_ok = conv.dtype.startswith("f") and not q
+    float_ok = conv.dtype in ("f32", "f16")  # no fused pointwise conv or expand for bf16
     ex = None
     if expand and float_ok and conv.info.channels_last:
         ex_epi = draw(epilogues(conv)) if draw(st.booleans()) else Epilogue()

@@ -31,6 +31,8 @@ def element_type(dtype: str) -> ir.Type:
         return ir.F32Type.get()
     if dtype == "f16":
         return ir.F16Type.get()
+    if dtype == "bf16":
+        return ir.BF16Type.get()
     if dtype.startswith("i"):
         return ir.IntegerType.get_signless(int(dtype[1:]))
     raise ValueError(f"no MLIR type for {dtype}")
@@ -104,7 +106,10 @@ def _epilogue(block: BlockSpec, acc: ir.Value, bias: ir.Value | None, scale: ir.
         args = list(body.arguments)
         b = args[1] if bias is not None else None
         s = args[1 + (bias is not None)] if scale is not None else None
-        linalg.YieldOp([apply_epilogue(args[0], block.epilogue, b, s, exact_exp=True)])
+        y = apply_epilogue(args[0], block.epilogue, b, s, exact_exp=True)
+        if y.type != out_elt:  # f32 accumulators stored as bf16: round to nearest-even
+            y = arith.truncf(out_elt, y)
+        linalg.YieldOp([y])
     return op.result
 
 
@@ -179,7 +184,7 @@ def _pointwise(
     pixels = math.prod(shape[:-chan_dims])
     in_reassoc = [list(range(rank - chan_dims)), list(range(rank - chan_dims, rank))]
     dw_elt = ir.RankedTensorType(dw.type).element_type
-    acc_elt = element_type(block.conv.out_dtype)  # f32/f16, or i32 for int8
+    acc_elt = element_type(block.conv.acc_dtype)  # f32/f16, or i32 for int8
     flat = tensor.collapse_shape(
         ir.RankedTensorType.get([pixels, block.out_channels], dw_elt), dw, in_reassoc
     )
@@ -371,7 +376,7 @@ def build_kernel_module(spec: ConvSpec | BlockSpec) -> ir.Module:
     loc = ir.Location.name(f"dwmlir.{spec.name}")
     with loc:
         module = ir.Module.create()
-        elt, acc_elt = element_type(spec.dtype), element_type(spec.out_dtype)
+        elt, acc_elt = element_type(spec.dtype), element_type(spec.acc_dtype)
         i32 = ir.IntegerType.get_signless(32)
 
         def arg_type(a) -> ir.Type:
@@ -425,7 +430,7 @@ def build_kernel_module(spec: ConvSpec | BlockSpec) -> ir.Module:
                 result = getattr(linalg, spec.op)(
                     ta, tb, *zps, outs=[zero], strides=list(spec.strides), dilations=list(spec.dilations)
                 )
-                if not block.epilogue.empty:
+                if not block.epilogue.empty or spec.out_dtype != spec.acc_dtype:
                     bias = tensor_of("bias") if "bias" in args else None
                     scale = tensor_of("requant_scale") if "requant_scale" in args else None
                     result = _epilogue(block, result, bias, scale)

@@ -13,7 +13,17 @@ import dataclasses
 import numpy as np
 
 from ..spec import DTYPES, BlockSpec, ConvSpec, Epilogue, as_block
-from .numpy_ref import Comparison, compare, compare_within, depthwise_reference, random_operands
+from .bf16 import bf16_operand, from_bf16
+from .numpy_ref import (
+    Comparison,
+    acc_np_dtype,
+    compare,
+    compare_bf16,
+    compare_within,
+    depthwise_reference,
+    random_operands,
+    reference_output,
+)
 
 # Largest slope of each activation: how much an error in its input can grow.
 _LIPSCHITZ = {"none": 1.0, "relu": 1.0, "relu6": 1.0, "clamp": 1.0, "silu": 1.1, "hardswish": 1.5}
@@ -99,7 +109,7 @@ def block_reference(
     dw = _depthwise_layer(block, expanded(block, inp, named), flt, bias, scale)
     pw = block.pointwise
     if pw is None:
-        return dw
+        return reference_output(block.conv.dtype, block.out_dtype, dw)
     x = dw_channels_last(block, dw)
     weights = pw_weights(block, named["pw_filter"])
     if pw.epilogue.requantize:  # int8 x int8 -> int32, less the depthwise output's zero point
@@ -232,13 +242,16 @@ def compare_block(spec: ConvSpec | BlockSpec, got: np.ndarray, want: np.ndarray,
         return compare(block.conv, got, want, inp, flt)
     if got.shape != want.shape:
         return Comparison(False, float("inf"), 0.0, int(np.prod(want.shape)))
-    if not block.out_dtype.startswith("f"):
+    if block.out_dtype.startswith("i"):
         bad = int(np.count_nonzero(got != want))
         err = float(np.max(np.abs(got.astype(np.int64) - want.astype(np.int64)), initial=0))
         return Comparison(bad == 0, err, 0.0, bad)
     conv = block.conv
-    eps = float(np.finfo(conv.np_dtype).eps)
+    acc_dt = acc_np_dtype(conv.dtype)
+    eps = float(np.finfo(acc_dt).eps)
     taps = int(np.prod(conv.kernel))
+    if conv.dtype == "bf16":
+        inp, flt = from_bf16(bf16_operand(inp)), from_bf16(bf16_operand(flt))
     named = block.named_params(operands[2:])
     x = expanded(block, inp, named)
     with np.errstate(invalid="ignore"):
@@ -246,7 +259,7 @@ def compare_block(spec: ConvSpec | BlockSpec, got: np.ndarray, want: np.ndarray,
     if block.epilogue.bias:
         magnitude = magnitude + np.abs(per_channel(block, named["bias"].astype(np.float64)))
     slope = _LIPSCHITZ[block.epilogue.activation.kind]
-    tiny = float(np.finfo(conv.np_dtype).smallest_subnormal)
+    tiny = float(np.finfo(acc_dt).smallest_subnormal)
     dw_ref = _depthwise_layer(block, x, flt, named.get("bias"), None)
     tol = slope * 2.0 * (taps + 2) * eps * magnitude + 8.0 * eps * np.abs(dw_ref) + tiny
     if block.expand is not None:  # the expanded input's own error, through the filter
@@ -267,4 +280,6 @@ def compare_block(spec: ConvSpec | BlockSpec, got: np.ndarray, want: np.ndarray,
         tol = to_output_layout(block, tol) + 8.0 * eps * np.abs(want) + tiny
         if pw.residual:
             tol = tol + 2.0 * eps * np.abs(inp.astype(np.float64))
+    if block.out_dtype == "bf16":  # no pointwise conv: dw_ref is the unrounded output
+        return compare_bf16(got, dw_ref, tol)
     return compare_within(got, want, tol)

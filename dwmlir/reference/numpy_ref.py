@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..spec import ConvSpec
+from .bf16 import bf16_operand, from_bf16, round_bf16, to_bf16
 
 
 def _to_canonical(arr: np.ndarray, layout: str, order: str) -> np.ndarray:
@@ -34,7 +35,9 @@ def depthwise_reference(spec: ConvSpec, inp: np.ndarray, flt: np.ndarray) -> np.
     """Compute the op's output in float64 (floats) or wrapping int32 arithmetic (ints)."""
     info = spec.info
     sp = info.spatial
-    acc = np.float64 if spec.dtype.startswith("f") else np.int64
+    acc = np.float64 if spec.dtype.startswith(("f", "bf")) else np.int64
+    if spec.dtype == "bf16":  # bit patterns (or values, rounded to bf16 first) -> exact floats
+        inp, flt = from_bf16(bf16_operand(inp)), from_bf16(bf16_operand(flt))
     x = _to_canonical(inp, info.input_layout, "n" + sp + "c").astype(acc) - spec.input_zp
     # Padding holds zeros; for quantized ops it holds the input zero point, i.e. zero after
     # subtracting it, so in both cases a padded tap contributes nothing: it is never built,
@@ -68,7 +71,10 @@ def depthwise_reference(spec: ConvSpec, inp: np.ndarray, flt: np.ndarray) -> np.
 def random_operands(spec: ConvSpec, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Random input and filter in the op's layouts; small integers keep i32 sums exact."""
     rng = np.random.default_rng(seed)
-    if spec.dtype == "f16":
+    if spec.dtype == "bf16":
+        inp = to_bf16(rng.uniform(-1.0, 1.0, spec.input_shape))
+        flt = to_bf16(rng.uniform(-1.0, 1.0, spec.filter_shape))
+    elif spec.dtype == "f16":
         # Quarter-integers: every product and partial sum is exact in f16 for small kernels.
         inp = (rng.integers(-8, 9, spec.input_shape) / 4).astype(spec.np_dtype)
         flt = (rng.integers(-8, 9, spec.filter_shape) / 4).astype(spec.np_dtype)
@@ -110,11 +116,54 @@ def compare(
         err = float(np.max(np.abs(got.astype(np.int64) - want.astype(np.int64)), initial=0))
         return Comparison(bad == 0, err, 0.0, bad)
     taps = int(np.prod(spec.kernel))
-    eps = float(np.finfo(spec.np_dtype).eps)
+    acc_dt = acc_np_dtype(spec.dtype)
+    eps = float(np.finfo(acc_dt).eps)
+    inp_signed, flt_signed = inp, flt
+    if spec.dtype == "bf16":
+        inp, flt = np.abs(from_bf16(bf16_operand(inp))), np.abs(from_bf16(bf16_operand(flt)))
     with np.errstate(invalid="ignore"):  # Inf * 0 in the operands: NaN, as in the kernel
         magnitude = depthwise_reference(spec, np.abs(inp), np.abs(flt)).astype(np.float64)
-    tol = 2.0 * (taps + 1) * eps * magnitude + float(np.finfo(spec.np_dtype).smallest_subnormal)
+    tol = 2.0 * (taps + 1) * eps * magnitude + float(np.finfo(acc_dt).smallest_subnormal)
+    if spec.out_dtype == "bf16":
+        with np.errstate(invalid="ignore"):
+            exact = depthwise_reference(spec, inp_signed, flt_signed)
+        return compare_bf16(got, exact, tol)
     return compare_within(got, want, tol)
+
+
+def acc_np_dtype(dtype: str) -> str:
+    """The numpy type of a float conv's accumulators (bf16 accumulates in float32)."""
+    return "float32" if dtype == "bf16" else np.dtype(dtype.replace("f", "float")).name
+
+
+def compare_bf16(got: np.ndarray, exact: np.ndarray, tol: np.ndarray) -> Comparison:
+    """A bf16 output (bits) against the unrounded reference ``exact``: each element must be a
+    bf16 that some f32 result within ``tol`` of ``exact`` rounds to (nearest-even is monotone,
+    so the bf16s between the rounded ends of the interval). An output that truncates, or
+    rounds a clear case the wrong way, falls outside. NaN and infinite references (and
+    infinite bounds) are compared as they round. The error reported is against the rounded
+    reference."""
+    rounded = round_bf16(exact)
+    with np.errstate(invalid="ignore", over="ignore"):
+        lo, hi = round_bf16(exact - tol), round_bf16(exact + tol)
+        plain = ~(np.isfinite(exact) & np.isfinite(tol) & np.isfinite(lo) & np.isfinite(hi))
+        want = np.where(plain | (lo == hi), np.where(plain, rounded, lo), (lo + hi) / 2)
+        half = np.where(plain | (lo == hi), 0.0, (hi - lo) / 2)
+    values = from_bf16(got)
+    cmp = compare_within(values, want, half)
+    err = compare_within(values, rounded, np.zeros_like(rounded)).max_abs_err
+    return Comparison(cmp.ok, err, cmp.tolerance, cmp.mismatches)
+
+
+def reference_output(dtype: str, out_dtype: str, out: np.ndarray) -> np.ndarray:
+    """The reference's float64 result rounded as a bf16 kernel stores it: nearest-even to
+    bf16, or to its f32 accumulators' type (a sum past the f32 range is an infinity there)."""
+    if out_dtype == "bf16":
+        return round_bf16(out)
+    if dtype == "bf16":
+        with np.errstate(over="ignore"):
+            return out.astype(np.float32).astype(np.float64)
+    return out
 
 
 def compare_within(got: np.ndarray, want: np.ndarray, tol: np.ndarray) -> Comparison:

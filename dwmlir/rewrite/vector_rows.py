@@ -39,7 +39,7 @@ import math
 from dataclasses import dataclass
 
 from mlir import ir
-from mlir.dialects import arith, bufferization, memref, scf, tensor, vector
+from mlir.dialects import arith, bufferization, llvm, memref, scf, tensor, vector
 
 from ..errors import InternalError
 from ..ir.builder import zero_constant
@@ -78,6 +78,9 @@ from .nest import (
 from .pointwise import FusedPointwise, PointwiseGemm, PointwiseGemmFirst, tile_pixels
 
 VECTOR_ROW_ATTR = "dwmlir.vector_rows"
+# bf16 multiply-adds: SVE's bfmlalb on the bottom halves of 32-bit lanes (True), or widen
+# every operand with a shift and use f32 FMAs (False); see docs/performance.md, "bf16".
+BF16_BFMLALB = True
 
 
 def own_vectorizer_ops() -> dict[str, OpInfo]:
@@ -151,6 +154,9 @@ class _Emitter:
         acc_t = ir.RankedTensorType(op.operands[len(op.operands) - 1].type)
         self.in_elt, self.acc_elt = in_t.element_type, acc_t.element_type
         self.is_float = not isinstance(self.acc_elt, ir.IntegerType)
+        # bf16 operands accumulate in f32: with bfmlalb (or widened as they are read).
+        self.widen_float = self.is_float and self.in_elt != self.acc_elt
+        self.bfmlal = self.widen_float and BF16_BFMLALB and shape.scalable
         lay_in, lay_f, lay_o = info.input_layout, info.filter_layout, info.output_layout
         # Sizes known only at run time are index values (memref.dim of the buffers).
         self.in_dims = sizes(self.input)
@@ -173,6 +179,10 @@ class _Emitter:
         lanes = shape.lanes(self.acc_elt.width)
         self.vt = ir.VectorType.get([lanes], self.acc_elt, scalable=[shape.scalable])
         self.vt_in = ir.VectorType.get([lanes], self.in_elt, scalable=[shape.scalable])
+        i16, i32 = ir.IntegerType.get_signless(16), ir.IntegerType.get_signless(32)
+        self.vt_i16 = ir.VectorType.get([lanes], i16, scalable=[shape.scalable])
+        self.vt_i32 = ir.VectorType.get([lanes], i32, scalable=[shape.scalable])
+        self.vt_pairs = ir.VectorType.get([2 * lanes], self.in_elt, scalable=[shape.scalable])
         self.vt_scale = ir.VectorType.get([lanes], ir.F32Type.get(), scalable=[shape.scalable])
         self.vt_mask = ir.VectorType.get([lanes], ir.IntegerType.get_signless(1), scalable=[shape.scalable])
         self.vt_idx = ir.VectorType.get([lanes], ir.IndexType.get(), scalable=[shape.scalable])
@@ -188,10 +198,32 @@ class _Emitter:
         rank = ir.MemRefType(src.type).rank
         pad = zero_constant(vt.element_type)
         perm = ir.AffineMap.get_minor_identity(rank, 1)
-        return vector.transfer_read(vt, src, [index(i) for i in indices], perm, pad, [True], mask=mask)
+        v = vector.transfer_read(vt, src, [index(i) for i in indices], perm, pad, [True], mask=mask)
+        return self.extend(v) if vt == self.vt_in else v
+
+    def extend(self, v: ir.Value) -> ir.Value:
+        """A bf16 operand (vector or scalar) as f32 when multiply-adds are f32 FMAs (the
+        widening route: ``ld1h`` into 32-bit lanes then ``lsl #16``); unchanged with
+        ``bfmlalb``, which takes the bf16 operands as loaded, and for other types."""
+        if not self.widen_float or self.bfmlal:  # bfmlalb takes the bf16 operands as they are
+            return v
+        return arith.extf(self.vt if isinstance(v.type, ir.VectorType) else self.acc_elt, v)
+
+    def _bottom_halves(self, v: ir.Value) -> ir.Value:
+        """A ``vector<[4]xbf16>`` as the even elements of a ``vector<[8]xbf16>`` (bfmlalb's
+        operand): zero-extended to 32-bit lanes, which LLVM folds into the ``ld1h { z.s }``."""
+        wide = arith.extui(self.vt_i32, arith.bitcast(self.vt_i16, v))
+        return vector.bitcast(self.vt_pairs, wide)
 
     def write(self, value: ir.Value, dest: ir.Value, indices: list[Index], mask: ir.Value) -> None:
-        rank = ir.MemRefType(dest.type).rank
+        """Store ``value``; f32 accumulators into a bf16 buffer are rounded to nearest-even."""
+        dest_t = ir.MemRefType(dest.type)
+        rank = dest_t.rank
+        if self.widen_float and ir.VectorType(value.type).element_type != dest_t.element_type:
+            vt = ir.VectorType(value.type)
+            value = arith.truncf(
+                ir.VectorType.get(vt.shape, dest_t.element_type, scalable=vt.scalable_dims), value
+            )
         perm = ir.AffineMap.get_minor_identity(rank, 1)
         vector.transfer_write(None, value, dest, [index(i) for i in indices], perm, [True], mask=mask)
 
@@ -231,6 +263,10 @@ class _Emitter:
 
     def mac(self, acc: ir.Value | None, x: ir.Value, w: ir.Value) -> ir.Value:
         """``acc + x * w``; just ``x * w`` when there is no accumulator yet."""
+        if self.bfmlal:  # f32 acc + bf16 x * bf16 w, fused; SVE has no bf16 multiply alone
+            acc = acc if acc is not None else self.zero_vector(self.vt)
+            args = [acc, self._bottom_halves(x), self._bottom_halves(w)]
+            return llvm.call_intrinsic(self.vt, "llvm.aarch64.sve.bfmlalb", args, [], [])
         if acc is None:
             return arith.mulf(x, w) if self.is_float else arith.muli(x, w)
         if self.is_float:
@@ -428,8 +464,9 @@ class _Emitter:
                 x = self.read(self.vt_in, self.input, at, mask)
             else:
                 x = vector.gather(self.vt_in, self.input, at, stride_idx, mask, self.zero_vector(self.vt_in))
-            tap = memref.load(self.filter, [index(c), *(index(i) for i in k_idx), index(k)])
-            return self.mac(acc_v, x, vector.broadcast(self.vt, tap))
+                x = self.extend(x)
+            tap = self.extend(memref.load(self.filter, [index(c), *(index(i) for i in k_idx), index(k)]))
+            return self.mac(acc_v, x, vector.broadcast(self.vt_in if self.bfmlal else self.vt, tap))
 
         def taps(k_idx: list[Index], accs: list[ir.Value]) -> list[ir.Value]:
             return [over_w_taps(seg, accs[0], lambda k, a: one(k, k_idx, a))]
@@ -522,6 +559,7 @@ class _Emitter:
                     x = vector.gather(
                         self.vt_in, self.input, at, gather_idx, mask, self.zero_vector(self.vt_in)
                     )
+                    x = self.extend(x)
                 wv = self.read(self.vt_in, flt, [*k_idx, k, j0], mask)
                 x = self._widen(x, self.zps[0] if self.zps else None)
                 wv = self._widen(wv, self.zps[1] if self.zps else None)

@@ -246,7 +246,7 @@ class BlockSpec:
 
     @property
     def bias_dtype(self) -> str:
-        return self.conv.out_dtype  # i32 for quantized ops, else the op's type
+        return self.conv.acc_dtype  # i32 for quantized ops, f32 for bf16, else the op's type
 
     @property
     def args(self) -> tuple[KernelArg, ...]:
@@ -287,7 +287,7 @@ class BlockSpec:
                 shape, layout, doc = (pw.cout, self.out_channels), "[COUT][C]", "row-major, C contiguous"
             out.append(KernelArg("pw_filter", conv.dtype, shape, layout, doc))
             if pw.epilogue.bias:
-                out.append(KernelArg("pw_bias", conv.out_dtype, (pw.cout,), "c", "one per output channel"))
+                out.append(KernelArg("pw_bias", conv.acc_dtype, (pw.cout,), "c", "one per output channel"))
             if pw.epilogue.requantize:
                 out.append(KernelArg("pw_requant_scale", "f32", (pw.cout,), "c", "one per output channel"))
         out.append(KernelArg("output", self.out_dtype, self.output_shape, self.output_layout, dynamic=dyn))
@@ -349,8 +349,8 @@ class BlockSpec:
                 f"--activation {act} on {conv.op} needs --requantize: the activation of a quantized "
                 "op is applied as the int8 output clamp"
             )
-        if not q and conv.dtype not in ("f32", "f16"):
-            raise UserError(f"--activation applies to float ops (f32, f16), not to {conv.dtype}")
+        if not q and conv.dtype not in ("f32", "f16", "bf16"):
+            raise UserError(f"--activation applies to float ops (f32, f16, bf16), not to {conv.dtype}")
         if epi.requantize:
             self._validate_int8_activation()
 
@@ -383,6 +383,11 @@ class BlockSpec:
                 f"--expand applies to channels-last ops: {conv.op} is channels-first (expand weights "
                 "[CIN][C] read channels-last pixels); use the matching channels-last op"
             )
+        if conv.dtype == "bf16":
+            raise UserError(
+                "--expand is not built for bf16 yet (bias and activations are): fuse the expansion "
+                "of an f32 or f16 block, or run it as a separate layer"
+            )
         if info.quantized or conv.dtype not in ("f32", "f16"):
             raise UserError(
                 f"--expand applies to float ops (f32, f16), not to {conv.op} {conv.dtype}: int8 "
@@ -400,6 +405,11 @@ class BlockSpec:
         if pw.cout < 1:
             raise UserError(f"--pointwise needs a positive number of output channels, got {pw.cout}")
         q = conv.info.quantized
+        if conv.dtype == "bf16":
+            raise UserError(
+                "--pointwise is not built for bf16 yet (bias and activations are): fuse the pointwise "
+                "conv of an f32 or f16 block, or run it as a separate layer"
+            )
         if conv.dtype not in ("f32", "f16") and not q:
             raise UserError(
                 f"--pointwise applies to float ops (f32, f16) and int8 *_q ops, not to {conv.dtype}"

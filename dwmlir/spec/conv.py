@@ -15,11 +15,17 @@ from .ops import OPS, SUPPORTED_OPS, OpInfo
 DTYPES: dict[str, tuple[str, str, int]] = {
     "f32": ("float", "float32", 32),
     "f16": ("_Float16", "float16", 16),
+    # bf16 has no C or numpy type everywhere: buffers hold its bit patterns (the top half of
+    # the IEEE float32 with the same sign and exponent), as uint16_t / numpy uint16.
+    "bf16": ("uint16_t", "uint16", 16),
     "i32": ("int32_t", "int32", 32),
     "i8": ("int8_t", "int8", 8),
     "i64": ("int64_t", "int64", 64),  # run-time sizes in the C ABI; not an element type
 }
-SUPPORTED_DTYPES: tuple[str, ...] = ("f32", "f16", "i32", "i8")
+SUPPORTED_DTYPES: tuple[str, ...] = ("f32", "f16", "bf16", "i32", "i8")
+# Output element types a spec may ask for, per input type (the first is the default): bf16
+# accumulates in f32 and stores f32, or rounds to bf16 (nearest-even) on the store.
+OUT_DTYPES: dict[str, tuple[str, ...]] = {"bf16": ("f32", "bf16")}
 # Quantized ops take i8 input and filter and accumulate into an i32 output.
 QUANTIZED_DTYPE = "i8"
 
@@ -158,6 +164,9 @@ class ConvSpec:
     # adds its dim. Their sizes in ``input_shape`` are an example (the smallest valid one for
     # ``?``), used to run the kernel; the kernel takes the real ones as int64_t arguments.
     dynamic: tuple[str, ...] | str = ()
+    # The output's element type: "" for the default (i32 for quantized ops, f32 for bf16, else
+    # ``dtype``); "bf16" rounds a bf16 conv's f32 accumulators to bf16 (nearest-even).
+    out_dtype: str = ""
     info: OpInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -218,7 +227,7 @@ class ConvSpec:
         setattr_(self, "padding", _padding_value(self.padding, rank))
         setattr_(self, "input_zp", _as_int(self.input_zp, "input zero point"))
         setattr_(self, "filter_zp", _as_int(self.filter_zp, "filter zero point"))
-        for what, value in (("dtype", self.dtype), ("name", self.name)):
+        for what, value in (("dtype", self.dtype), ("name", self.name), ("out_dtype", self.out_dtype)):
             if not isinstance(value, str):
                 raise UserError(f"{what} must be a string, got {_show(value)}")
 
@@ -273,9 +282,12 @@ class ConvSpec:
         return tuple(sizes[ch] for ch in self.info.output_layout)
 
     @property
-    def out_dtype(self) -> str:
-        """Element type of the output: i32 accumulators for quantized ops, else ``dtype``."""
-        return "i32" if self.info.quantized else self.dtype
+    def acc_dtype(self) -> str:
+        """Element type of the accumulators (the linalg op's output): i32 for quantized ops,
+        f32 for bf16, else ``dtype``."""
+        if self.info.quantized:
+            return "i32"
+        return "f32" if self.dtype == "bf16" else self.dtype
 
     @property
     def c_type(self) -> str:
@@ -298,6 +310,10 @@ class ConvSpec:
         return DTYPES[self.dtype][2]
 
     @property
+    def acc_bits(self) -> int:
+        return DTYPES[self.acc_dtype][2]
+
+    @property
     def out_bits(self) -> int:
         return DTYPES[self.out_dtype][2]
 
@@ -312,12 +328,18 @@ class ConvSpec:
             raise UserError(
                 f"unknown element type '{self.dtype}': choose one of {', '.join(SUPPORTED_DTYPES)}"
             )
+        if info.quantized and self.dtype == "bf16":
+            raise UserError(
+                f"bf16 applies to the non-quantized ops: {self.op} takes i8 input and filter (i32 "
+                "output); use --dtype i8, or the op without _q for bf16"
+            )
         if info.quantized and self.dtype != QUANTIZED_DTYPE:
             raise UserError(
                 f"{self.op} takes i8 input and filter (i32 output): use --dtype i8, not '{self.dtype}'"
             )
         if not info.quantized and self.dtype == QUANTIZED_DTYPE:
-            raise UserError(f"i8 is for the quantized ops (*_q); {self.op} takes f32, f16 or i32")
+            raise UserError(f"i8 is for the quantized ops (*_q); {self.op} takes f32, f16, bf16 or i32")
+        self._resolve_out_dtype()
         if not info.quantized and (self.input_zp or self.filter_zp):
             raise UserError(f"zero points apply only to the quantized ops (*_q), not to {self.op}")
         for what, zp in (("input", self.input_zp), ("filter", self.filter_zp)):
@@ -389,6 +411,24 @@ class ConvSpec:
                 f"{MAX_QUANTIZED_TAPS} taps of 255 * 255 fit in 2^31-1): split the filter and add the results"
             )
 
+    def _resolve_out_dtype(self) -> None:
+        """``out_dtype`` "" -> the default; anything else must be one the input type allows."""
+        allowed = OUT_DTYPES.get(self.dtype, (self.acc_dtype,))
+        if self.out_dtype in ("", allowed[0]):
+            object.__setattr__(self, "out_dtype", allowed[0])
+            return
+        if self.out_dtype in allowed:
+            return
+        if len(allowed) > 1:
+            raise UserError(
+                f"--out-dtype {self.out_dtype} is not an output type of {self.dtype}: choose "
+                f"{' or '.join(allowed)}"
+            )
+        raise UserError(
+            f"--out-dtype {self.out_dtype} applies to bf16 convs (f32 or bf16 output); an {self.dtype} "
+            f"{self.op} has an {allowed[0]} output: drop --out-dtype"
+        )
+
     def _check_dynamic_padding(self) -> None:
         """SAME padding depends on the input size when the stride is > 1: not for a dynamic dim."""
         if self.padding != "same":
@@ -450,6 +490,7 @@ class ConvSpec:
             self.padding,
             self.input_zp,
             self.filter_zp,
+            out_dtype=self.out_dtype,
         )
 
     def output_formulas(self) -> list[tuple[str, str]]:
@@ -506,4 +547,5 @@ class ConvSpec:
             f"strides {','.join(map(str, self.strides))} dilations {','.join(map(str, self.dilations))}"
             + (f" padding {','.join(f'{lo}:{hi}' for lo, hi in self.padding)}" if self.has_padding else "")
             + (f" zero points {self.input_zp},{self.filter_zp}" if self.info.quantized else "")
+            + (f" output {self.out_dtype}" if self.dtype == "bf16" else "")
         )

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 from dataclasses import dataclass
 
@@ -104,6 +105,26 @@ TARGETS: dict[str, Target] = {
     ]
 }
 DEFAULT_TARGET = "aarch64-sve"
+BF16_FEATURE = "+bf16"
+
+
+def for_dtype(target: Target, dtype: str) -> Target:
+    """``target`` with the CPU features a kernel of element type ``dtype`` needs.
+
+    bf16 kernels need BF16 (``+bf16``: Neoverse V1 and later, Graviton3, Grace), which
+    only the SVE targets take on: the feature is added per kernel, so f32 kernels keep
+    running on SVE cores without it (A64FX).
+    """
+    if dtype != "bf16":
+        return target
+    if not target.scalable:
+        raise UserError(
+            f"bf16 is built for the SVE targets only, not for {target.name}: use --target aarch64-sve "
+            "(or aarch64-sve-vlsN, aarch64-sve2), or --dtype f32"
+        )
+    if BF16_FEATURE in target.mattr.split(","):
+        return target
+    return dataclasses.replace(target, mattr=f"{target.mattr},{BF16_FEATURE}")
 
 
 def get_target(name: str) -> Target:

@@ -54,7 +54,7 @@ def draw(strategy, n=200, seed=0):
     return out
 
 
-SPECS = draw(conv_specs(), n=1000)  # hypothesis favours some ops early on: 1000 cover all pairs
+SPECS = draw(conv_specs(), n=1000, seed=1)  # hypothesis favours some ops early on: 1000 cover all pairs
 PADDED = draw(conv_specs(padding=True), n=300, seed=1)
 ZERO_POINTS = draw(conv_specs(dtypes=["i8"], zero_points=True), n=100, seed=2)
 CASES = draw(fuzz_cases(), n=300, seed=3)
@@ -278,7 +278,7 @@ def test_seeded():
 # CHECK-NEXT: 400 blocks, bare 0; epilogue True, requantize True, pointwise True, int8 pointwise True, silu True, multiplier pointwise True, expand True, expand pointwise True, 3-D expand True
 @run
 def test_block_draws():
-    blocks = draw(block_specs(blocks="only"), n=400, seed=5)
+    blocks = draw(block_specs(blocks="only"), n=400, seed=6)
     bare = sum(b.epilogue.empty and b.pointwise is None for b in blocks)
     pw = [b for b in blocks if b.pointwise is not None]
     print(

@@ -80,7 +80,7 @@ def expect_error(make):
 # CHECK-NEXT: error: input shape 1x10 has rank 2 but depthwise_conv_1d_nwc_wc takes a rank-3 input
 # CHECK-NEXT: error: kernel name '1k' is not a C identifier
 # CHECK-NEXT: error: kernel name 'int' is a C keyword
-# CHECK-NEXT: error: unknown element type 'f64': choose one of f32, f16, i32, i8
+# CHECK-NEXT: error: unknown element type 'f64': choose one of f32, f16, bf16, i32, i8
 # CHECK-NEXT: error: input has 999970000299999 elements, more than the supported 2^31-1
 # CHECK-NEXT: error: malformed input shape '1x-3x4'
 # CHECK-NEXT: error: input shape '1x0x4' has a zero size
