@@ -355,13 +355,15 @@ def _stop_pool(pool: ProcessPoolExecutor, grace: float = 10.0) -> None:
     for proc in procs:
         with contextlib.suppress(OSError):
             proc.terminate()
-    pool.shutdown(wait=False, cancel_futures=True)
+    # The workers go first: shutting the pool down closes the call queue, and a worker still
+    # reading it would die of EOFError with a traceback on the shared stderr.
     deadline = time.monotonic() + grace
     for proc in procs:
         proc.join(max(0.0, deadline - time.monotonic()))
         if proc.is_alive():
             proc.kill()
             proc.join()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def build_library(
