@@ -116,7 +116,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from ..bench.report import BenchRun, render_table, write_json, write_plots
     from ..bench.runner import run_bench
     from ..bench.suite import full_set, quick_set, select
-    from ..run import check_vector_bits
 
     if args.list:
         for title, kernels in (("quick", quick_set()), ("full", full_set())):
@@ -124,20 +123,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
             for k in kernels:
                 print(f"  {k.name:<22} {k.layer}")
         return 0
-    bits = check_vector_bits(parse_int_list(args.vector_bits, "vector lengths"))
-    cpus = _cpus(args.cpus)
-    if args.jobs is not None and args.jobs < 1:
-        raise UserError(f"--jobs must be >= 1, got {args.jobs}")
-    names = _csv(args.kernels) if args.kernels is not None else None
-    if names is not None and not names:
-        raise UserError("--kernels needs at least one name (see --list)")
+    bits, cpus, names = _run_options(args, "--list")
     kernels = select(names, args.quick)
-    if args.json is not None and not args.json.parent.is_dir():
-        raise UserError(f"cannot write --json {args.json}: directory {args.json.parent} does not exist")
     set_name = "selected" if names else ("quick set" if args.quick else "full set")
-
-    def progress(message: str) -> None:
-        print(f"bench: {message}", file=sys.stderr, flush=True)
 
     start = time.perf_counter()
     results = run_bench(
@@ -164,13 +152,35 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0 if run.ok and bf16_ok(bf16) else 1
 
 
+def progress(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def _run_options(
+    args: argparse.Namespace, list_hint: str
+) -> tuple[list[int], tuple[str, ...], list[str] | None]:
+    """Vector lengths, llvm-mca CPUs and kernel names of a bench run, checked; the --jobs and
+    --json flags checked too (both sets take them alike)."""
+    from ..run import check_vector_bits
+
+    bits = check_vector_bits(parse_int_list(args.vector_bits, "vector lengths"))
+    cpus = _cpus(args.cpus)
+    if args.jobs is not None and args.jobs < 1:
+        raise UserError(f"--jobs must be >= 1, got {args.jobs}")
+    names = _csv(args.kernels) if args.kernels is not None else None
+    if names is not None and not names:
+        raise UserError(f"--kernels needs at least one name (see {list_hint})")
+    if args.json is not None and not args.json.parent.is_dir():
+        raise UserError(f"cannot write --json {args.json}: directory {args.json.parent} does not exist")
+    return bits, cpus, names
+
+
 def _cmd_bench_blocks(args: argparse.Namespace) -> int:
     """``--set blocks``: fused blocks, their unfused pipeline and the ACLE block (bench/blocks.py)."""
     import json
 
     from ..artefact.writer import write_output
     from ..bench.blocks import blocks_json, quick_block_set, render_blocks, run_blocks, select_blocks
-    from ..run import check_vector_bits
 
     if args.list:
         for title, blocks in (("quick", quick_block_set()), ("blocks", select_blocks(None, False))):
@@ -181,20 +191,9 @@ def _cmd_bench_blocks(args: argparse.Namespace) -> int:
     for flag, given in (("--plots", args.plots is not None), ("--no-baselines", args.no_baselines)):
         if given:
             raise UserError(f"{flag} applies to --set kernels only: drop it, or drop --set blocks")
-    bits = check_vector_bits(parse_int_list(args.vector_bits, "vector lengths"))
-    cpus = _cpus(args.cpus)
-    if args.jobs is not None and args.jobs < 1:
-        raise UserError(f"--jobs must be >= 1, got {args.jobs}")
-    names = _csv(args.kernels) if args.kernels is not None else None
-    if names is not None and not names:
-        raise UserError("--kernels needs at least one name (see --set blocks --list)")
+    bits, cpus, names = _run_options(args, "--set blocks --list")
     blocks = select_blocks(names, args.quick)
-    if args.json is not None and not args.json.parent.is_dir():
-        raise UserError(f"cannot write --json {args.json}: directory {args.json.parent} does not exist")
     set_name = "selected" if names else ("quick block set" if args.quick else "block set")
-
-    def progress(message: str) -> None:
-        print(f"bench: {message}", file=sys.stderr, flush=True)
 
     start = time.perf_counter()
     results = run_blocks(blocks, bits, cpus, seed=args.seed, jobs=args.jobs, progress=progress)
