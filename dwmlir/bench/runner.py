@@ -170,38 +170,24 @@ def _build(kernel: BenchKernel, root: Path, baselines: bool, progress: Progress)
 
 
 def _count(
-    b: _Built, bits: int, files: tuple[Path, Path], want: np.ndarray, inp: np.ndarray, flt: np.ndarray
+    b: _Built,
+    bits: int,
+    files: tuple[Path, Path],
+    want: np.ndarray,
+    inp: np.ndarray,
+    flt: np.ndarray,
+    dynamic: bool = False,
 ) -> None:
+    """Count one kernel's instructions at ``bits`` and check its output. ``dynamic``: the
+    kernel with run-time sizes, whose driver takes the filter, then the sizes, input and
+    output of one call."""
     spec, res = b.kernel.spec, b.impl
     out = b.exe.parent / f"output-{bits}.bin"
-    start = time.perf_counter()
-    try:
-        count = count_instructions(b.exe, [*files, out], spec.name, bits)
-    except InternalError as exc:
-        with _LOCK:
-            res.fail("FAILED", f"run at {bits} bits: {exc}")
-        return
-    seconds = time.perf_counter() - start
-    got = np.frombuffer(out.read_bytes(), dtype=spec.out_np_dtype).reshape(spec.output_shape)
-    cmp = compare(spec, got, want, inp, flt)
-    with _LOCK:
-        res.run_seconds += seconds
-        res.max_abs_err[bits] = cmp.max_abs_err
-        res.instructions[bits] = count.in_range
-        if not cmp.ok:
-            res.fail("WRONG", f"{cmp.mismatches} outputs differ from numpy at {bits} bits")
-
-
-def _count_dynamic(
-    b: _Built, bits: int, files: tuple[Path, Path], want: np.ndarray, inp: np.ndarray, flt: np.ndarray
-) -> None:
-    """``_count`` for the kernel with run-time sizes: its driver takes the filter, then the
-    sizes, input and output of one call."""
-    spec, res = b.kernel.spec, b.impl
-    out = b.exe.parent / f"output-{bits}.bin"
-    sizes = [str(spec.input_shape[spec.info.input_layout.index(ch)]) for ch in dynamic_spec(spec).dynamic]
-    out_bytes = int(np.prod(spec.output_shape)) * spec.out_bits // 8
-    args = [files[1], *sizes, files[0], str(inp.nbytes), out, str(out_bytes)]
+    args: list[str | Path] = [*files, out]
+    if dynamic:
+        sizes = [str(spec.input_shape[spec.info.input_layout.index(ch)]) for ch in dynamic_spec(spec).dynamic]
+        out_bytes = int(np.prod(spec.output_shape)) * spec.out_bits // 8
+        args = [files[1], *sizes, files[0], str(inp.nbytes), out, str(out_bytes)]
     start = time.perf_counter()
     try:
         count = count_instructions(b.exe, args, spec.name, bits)
@@ -265,7 +251,7 @@ def run_bench(
                 files[1].write_bytes(flt.tobytes())
                 if dyn is not None and dyn.impl.ok:
                     for bits in vector_bits:
-                        futures.append(pool.submit(_count_dynamic, dyn, bits, files, want, inp, flt))
+                        futures.append(pool.submit(_count, dyn, bits, files, want, inp, flt, True))
                 for b in built:
                     if not b.impl.ok:
                         continue
