@@ -12,7 +12,9 @@ from ..spec import BlockSpec, ConvSpec, as_block
 from ..target import Target
 from ..toolchain import cross_cc, host_cc, run
 
-_TEMPLATE = """\
+# The drivers' common start: includes and a file loader (format strings, like the templates).
+_PRELUDE = """\
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,11 @@ static void *dwmlir_load(const char *path, size_t bytes) {{
   fclose(dwmlir_f);
   return buf;
 }}
+"""
 
+_TEMPLATE = (
+    _PRELUDE
+    + """
 int main(int dwmlir_argc, char **dwmlir_argv) {{
   if (dwmlir_argc != {argc}) {{
     fprintf(stderr, "usage: %s {usage}\\n", dwmlir_argv[0]);
@@ -49,6 +55,7 @@ int main(int dwmlir_argc, char **dwmlir_argv) {{
   return 0;
 }}
 """
+)
 
 
 def render_harness(spec: ConvSpec | BlockSpec) -> str:
@@ -80,24 +87,9 @@ def link_harness(target: Target, driver: Path, include_dir: Path, obj: Path, exe
     run([cc, "-static", "-O1", "-I", include_dir, driver, obj, "-lm", "-o", exe], what=f"linking {exe}")
 
 
-_DYNAMIC_TEMPLATE = """\
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include "{name}.h"
-
-static void *dwmlir_load(const char *path, size_t bytes) {{
-  void *buf = malloc(bytes ? bytes : 1);
-  FILE *dwmlir_f = fopen(path, "rb");
-  if (!buf || !dwmlir_f || fread(buf, 1, bytes, dwmlir_f) != bytes) {{
-    fprintf(stderr, "harness: cannot read %zu bytes from %s\\n", bytes, path);
-    exit(3);
-  }}
-  fclose(dwmlir_f);
-  return buf;
-}}
-
+_DYNAMIC_TEMPLATE = (
+    _PRELUDE
+    + """
 #define DWMLIR_CANARY 64
 
 /* Usage: driver {usage} then, per call: {sizes} INPUT INPUT_BYTES OUTPUT OUTPUT_BYTES */
@@ -138,6 +130,7 @@ int main(int dwmlir_argc, char **dwmlir_argv) {{
   return 0;
 }}
 """
+)
 
 
 def render_dynamic_harness(spec: ConvSpec | BlockSpec) -> str:
