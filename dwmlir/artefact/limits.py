@@ -48,6 +48,12 @@ def count_ops(module: ir.Module) -> int:
     return count
 
 
+def over_code_size(module: ir.Module) -> bool:
+    """Whether ``module`` has more ops than the limit."""
+    limit = max_kernel_ops()
+    return limit is not None and count_ops(module) > limit
+
+
 def check_code_size(module: ir.Module, what: str) -> None:
     """Refuse ``module`` (``what`` names it) if it has more ops than the limit."""
     limit = max_kernel_ops()

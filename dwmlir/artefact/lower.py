@@ -15,14 +15,14 @@ from mlir import ir
 from ..errors import UserError
 from ..ir.walk import find_ops
 from ..pipeline import lower_vector, run_bundle, set_vscale_range, to_llvm
-from ..rewrite import DEFAULT_VECTORIZER, VectorShape, rewrite_depthwise
+from ..rewrite import DEFAULT_VECTORIZER, VectorShape, compact_rows, rewrite_depthwise
 from ..rewrite.decompose import _dynamic_channels_only_1d as dynamic_channels_only_1d
 from ..schedule import Plan, apply_schedule, build_schedule
 from ..spec import OPS
 from ..target import Target
 from ..toolchain import run
 from .compile import llc_command, optimize_llvm_ir, translate_to_llvm_ir
-from .limits import check_code_size
+from .limits import check_code_size, over_code_size
 
 EW_ATTR = "dwmlir.elementwise"
 BUFFERIZE_BOUNDARIES = (
@@ -168,7 +168,17 @@ def lower_module(
                 "depthwise convs"
             )
         _check_convs(convs, source, vectorizer)
-        rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable), vectorizer)
+        shape = VectorShape(target.vector_bits, target.scalable)
+        dynamic = any(
+            isinstance(v.type, ir.ShapedType) and not ir.ShapedType(v.type).has_static_shape
+            for c in convs
+            for v in c.operands
+        )
+        rows = rewrite_depthwise(module, shape, vectorizer)
+        if dynamic and over_code_size(module):
+            module = parse_module(text, source)  # run-time segments multiply: compact rows
+            with compact_rows():
+                rows = rewrite_depthwise(module, shape, vectorizer)
         for pad in find_ops(module, lambda o: o.name == "tensor.pad"):
             raise UserError(
                 f"cannot lower tensor.pad at {_where(pad.location, source)}: only pads feeding a depthwise "

@@ -8,6 +8,7 @@ and pointwise 1x1 conv (``linalg.generic``/``matmul`` ops the IR builder tags) a
 the depthwise code (``vector_rows``, ``pointwise``).
 """
 
+from .blocked import compact_rows
 from .decompose import DEFAULT_VECTORIZER, ROW_ATTR, VECTORIZERS, RowConv, has_fill, rewrite_depthwise
 from .nest import Segment, segments
 from .vector_rows import VectorShape, own_vectorizer_ops
@@ -19,6 +20,7 @@ __all__ = [
     "RowConv",
     "Segment",
     "VectorShape",
+    "compact_rows",
     "has_fill",
     "own_vectorizer_ops",
     "rewrite_depthwise",

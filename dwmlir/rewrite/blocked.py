@@ -23,10 +23,12 @@ The shape of a hand-written SVE kernel, emitted as vector IR on memrefs:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from mlir import ir
 from mlir.dialects import arith, scf, vector
@@ -61,6 +63,21 @@ MAX_HOISTED_TAPS = 12
 
 Accs = list[ir.Value | None]  # None: no tap accumulated yet (the first one multiplies)
 
+_COMPACT = contextvars.ContextVar("dwmlir_compact_rows", default=False)
+
+
+@contextlib.contextmanager
+def compact_rows() -> Iterator[None]:
+    """Rows of run-time width emitted for code size rather than speed: no dispatch on the
+    width, no paired rows, and each row's rest as one block per set bit. For kernels whose
+    run-time segments multiply past the code-size limit (a 3-D kernel with three run-time
+    dims and padding on each); ``compile_stages`` retries with it."""
+    token = _COMPACT.set(True)
+    try:
+        yield
+    finally:
+        _COMPACT.reset(token)
+
 
 def block_widths(columns: int, cap: int) -> list[tuple[int, int]]:
     """(width, count) runs of blocks covering ``columns``: as few blocks as ``cap`` allows,
@@ -71,12 +88,19 @@ def block_widths(columns: int, cap: int) -> list[tuple[int, int]]:
 
 
 def runtime_blocks(
-    start: Index, count: ir.Value, cap: int, block: Callable[[Index, int], None], rest: int | None = None
+    start: Index,
+    count: ir.Value,
+    cap: int,
+    block: Callable[[Index, int], None],
+    rest: int | None = None,
+    compact: bool = False,
 ) -> None:
     """``block(first, width)`` over a run-time number of columns: a loop of ``cap``-wide blocks,
     then the rest (fewer than ``cap``) as one block of exactly that width, so every block stays
     a static straight-line block. ``rest``: ``count`` modulo a multiple of ``cap``, when the
-    caller has dispatched on it (``BlockedRows.emit``); else an ``scf.index_switch`` here."""
+    caller has dispatched on it (``BlockedRows.emit``); else an ``scf.index_switch`` here, or
+    with ``compact`` one block per set bit of the rest, largest first (log2(cap) blocks of code
+    instead of cap - 1, for rows that run rarely)."""
     if rest is not None:
         tail = rest % cap
         end = sub(add(start, count), tail)
@@ -90,6 +114,16 @@ def runtime_blocks(
     if cap == 1:
         return
     rest = arith.subi(index(count), index(full))
+    if compact:
+        bit = 1 << (cap - 1).bit_length() - 1
+        while bit:
+            has = arith.cmpi(arith.CmpIPredicate.ne, arith.andi(rest, index(bit)), index(0))
+            branch = scf.IfOp(has)
+            with ir.InsertionPoint(branch.then_block):
+                block(arith.addi(end, arith.andi(rest, index(-2 * bit))), bit)  # after larger bits
+                scf.YieldOp([])
+            bit //= 2
+        return
     widths = list(range(1, cap))
     switch = scf.IndexSwitchOp([], rest, widths)
     with ir.InsertionPoint(switch.default_block):
@@ -118,7 +152,7 @@ def pair_rows(geo: ConvGeometry) -> bool:
     tail step keeps single rows: paired, it measured slower (MobileNetV2 112x112x96 stride 2
     at 2048 bits: 0.433 instead of 0.390 instructions per output).
     """
-    if geo.rank < 2:
+    if geo.rank < 2 or _COMPACT.get():
         return False
     if geo.is_dynamic(geo.rank - 1):
         return True  # rows of run-time width: paired, as rows long enough to matter are
@@ -200,7 +234,7 @@ class BlockedRows:
         geo = self.geo
         interior = [g for g in w_segments(geo) if unrolled_w_taps(g) and not isinstance(g.count, int)]
         modulus = block_cap(geo, ROWS if pair_rows(geo) else 1)
-        if not interior or modulus == 1:
+        if not interior or modulus == 1 or _COMPACT.get():
             emit_rows()
             return
         count = index(interior[0].count)
@@ -331,7 +365,9 @@ class BlockedRows:
                 elif self.w_rest is not None:
                     runtime_blocks(seg.start, seg.count, min(cap, self.w_modulus), block, self.w_rest)
                 else:
-                    runtime_blocks(seg.start, seg.count, cap, block)
+                    # Rows with a border in an outer dim are few: their rests compact.
+                    compact = _COMPACT.get() or not self._unrolled(combo, seg)
+                    runtime_blocks(seg.start, seg.count, cap, block, compact=compact)
                 continue
             start = seg.start
             for width, count in block_widths(seg.count, cap):
