@@ -141,9 +141,43 @@ def optimize_llvm_ir(ll: bytes, target: Target, cpu: str | None) -> bytes:
     return run(cmd, input=ll, what="opt").stdout
 
 
-def llc_command(target: Target, cpu: str | None) -> list:
-    """llc for ``target`` (position-independent, so objects also go into shared libraries)."""
-    return [llvm_tool("llc"), "-O3", *_target_flags(target, cpu), "-relocation-model=pic"]
+def llc_command(target: Target, cpu: str | None, lsr: bool = True) -> list:
+    """llc for ``target`` (position-independent, so objects also go into shared libraries);
+    ``lsr=False`` turns off LLVM's loop strength reduction (``loop_strength_reduction``)."""
+    flags = [] if lsr else ["-disable-lsr"]
+    return [llvm_tool("llc"), "-O3", *_target_flags(target, cpu), "-relocation-model=pic", *flags]
+
+
+def loop_strength_reduction(block: BlockSpec) -> bool:
+    """Whether llc runs loop strength reduction on ``block``'s kernel, by shape.
+
+    LSR gives each input vector a register block reads its own pointer, incremented per
+    block. Along short rows that costs more than the row address plus constant offsets it
+    replaces, and with run-time row strides the pointers also spill. Measured with ``dwmlir
+    bench`` (instructions per output without LSR / with it, 128 and 2048 bits):
+
+    - static 2-D, stride 1: output rows of 7 0.78, of 14 0.88 to 0.90, of 28 0.99, of 56 and
+      112 0.95 to 1.02; stride 2: rows of 7 0.96, of 14 1.04, of 28 and 56 0.97 to 1.13;
+    - static 1-D 1.04 to 1.15, static 3-D 1.01 to 1.16 (0.82 with rows of 16: not a rule yet);
+    - run-time sizes: 3-D 0.78 (with ``blocked.flat_rows``), 2-D 0.80 to 1.08 (stride 2 with
+      rows of 14: 0.83; rows of 28 at 2048 bits: 1.08); 1-D 1.02 to 1.10.
+
+    Kernels with a fused pointwise or expand stage keep LSR (their GEMM loops were tuned
+    with it), and so do the other ops (not measured without it).
+    """
+    spec = block.conv
+    if block.pointwise is not None or block.expand is not None:
+        return True
+    if spec.op not in ("depthwise_conv_2d_nhwc_hwc", "depthwise_conv_3d_ndhwc_dhwc"):
+        return True
+    if spec.is_dynamic:
+        return False
+    widest = NO_LSR_ROWS.get(spec.strides[-1], 0) if len(spec.strides) == 2 else 0
+    return spec.out_spatial[-1] > widest
+
+
+# Static 2-D kernels without LSR: output rows at most this wide, per W stride.
+NO_LSR_ROWS = {1: 28, 2: 7}
 
 
 def assemble(asm: bytes, obj: Path, target: Target, cpu: str | None) -> None:
@@ -187,7 +221,7 @@ def compile_spec(
     art.files[".llvm.mlir"] = llvm_text.encode()
     ll = optimize_llvm_ir(translate_to_llvm_ir(llvm_text), target, cpu)
     art.files[".ll"] = ll
-    llc_args = llc_command(target, cpu)
+    llc_args = llc_command(target, cpu, loop_strength_reduction(block))
     art.files[".s"] = run([*llc_args, "-filetype=asm", "-", "-o", "-"], input=ll, what="llc").stdout
     with tempfile.TemporaryDirectory(prefix="dwmlir-llc-") as tmp:
         obj = Path(tmp) / f"{spec.name}.o"
@@ -242,6 +276,7 @@ def render_manifest(art: Artefacts, cpu: str | None) -> str:
             "vector_length": target.vl_assumption,
         },
         "vectorizer": art.vectorizer,
+        "codegen": {"loop_strength_reduction": loop_strength_reduction(block)},
         **({"epilogue": _epilogue_manifest(block)} if not epi.empty else {}),
         **_block_manifest(block),
         "tools": {"llvm": LLVM_VERSION, "mlir-python-bindings": "xtc-mlir-python-bindings 22.1.8.4"},

@@ -155,6 +155,18 @@ _NAMED_ELEMENTWISE = {
 }
 
 
+def _has_runtime_sizes(op: ir.Operation) -> bool:
+    return any(
+        isinstance(v.type, ir.ShapedType) and not ir.ShapedType(v.type).has_static_shape for v in op.operands
+    )
+
+
+def _no_lsr_when_dynamic(op: ir.Operation) -> bool:
+    """``compile.loop_strength_reduction``'s rule for run-time sizes: off for the plain 2-D
+    and 3-D channels-last ops."""
+    return op.name in ("linalg.depthwise_conv_2d_nhwc_hwc", "linalg.depthwise_conv_3d_ndhwc_dhwc")
+
+
 def lower_module(
     text: str, source: str, target: Target, cpu: str | None, emit: str, vectorizer: str = DEFAULT_VECTORIZER
 ) -> bytes:
@@ -169,11 +181,8 @@ def lower_module(
             )
         _check_convs(convs, source, vectorizer)
         shape = VectorShape(target.vector_bits, target.scalable)
-        dynamic = any(
-            isinstance(v.type, ir.ShapedType) and not ir.ShapedType(v.type).has_static_shape
-            for c in convs
-            for v in c.operands
-        )
+        dynamic = any(_has_runtime_sizes(c) for c in convs)
+        lsr = not any(_has_runtime_sizes(c) and _no_lsr_when_dynamic(c) for c in convs)
         rows = rewrite_depthwise(module, shape, vectorizer)
         if dynamic and over_code_size(module):
             module = parse_module(text, source)  # run-time segments multiply: compact rows
@@ -201,4 +210,8 @@ def lower_module(
     if emit == "llvm":
         return ll
     kind = "asm" if emit == "asm" else "obj"
-    return run([*llc_command(target, cpu), f"-filetype={kind}", "-", "-o", "-"], input=ll, what="llc").stdout
+    return run(
+        [*llc_command(target, cpu, lsr), f"-filetype={kind}", "-", "-o", "-"],
+        input=ll,
+        what="llc",
+    ).stdout
