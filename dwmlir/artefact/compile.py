@@ -20,7 +20,14 @@ from .. import __version__
 from ..errors import InternalError, UserError
 from ..ir import build_kernel_module, find_ops
 from ..pipeline import bundles, run_bundle, set_vscale_range
-from ..rewrite import DEFAULT_VECTORIZER, VectorShape, compact_rows, has_fill, rewrite_depthwise
+from ..rewrite import (
+    DEFAULT_VECTORIZER,
+    FLAT_3D_ROWS_FROM,
+    VectorShape,
+    compact_rows,
+    has_fill,
+    rewrite_depthwise,
+)
 from ..schedule import apply_schedule, build_schedule
 from ..spec import BlockSpec, ConvSpec, as_block
 from ..target import Target, add_vl_guard, for_dtype
@@ -130,14 +137,19 @@ def _target_flags(target: Target, cpu: str | None) -> list[str]:
     return [*flags, f"-mcpu={cpu}"] if cpu else flags
 
 
-def optimize_llvm_ir(ll: bytes, target: Target, cpu: str | None) -> bytes:
+def optimize_llvm_ir(ll: bytes, target: Target, cpu: str | None, vector_combine: bool = True) -> bytes:
     """LLVM's -O3 pipeline over the translated module (``opt``).
 
     llc runs only code generation: without the middle end first, the address arithmetic of
     our blocks spills general-purpose registers (3-D 3x3x3, C=32, at 128 bits: 16.6 instead
     of 11.0 instructions per output, measured with ``dwmlir bench``).
+
+    ``vector_combine=False`` (bf16 kernels) leaves out VectorCombine: in LLVM 22.1.8 it aborts
+    on a scalable bf16 load bitcast to i16 for ``bfmlalb`` (fixed upstream after 22 by
+    llvm-project#220482; docs/reliability.md).
     """
-    cmd = [llvm_tool("opt"), "-O3", *_target_flags(target, cpu), "-S", "-", "-o", "-"]
+    flags = [] if vector_combine else ["-disable-vector-combine"]
+    cmd = [llvm_tool("opt"), "-O3", *_target_flags(target, cpu), *flags, "-S", "-", "-o", "-"]
     return run(cmd, input=ll, what="opt").stdout
 
 
@@ -158,7 +170,9 @@ def loop_strength_reduction(block: BlockSpec) -> bool:
 
     - static 2-D, stride 1: output rows of 7 0.78, of 14 0.88 to 0.90, of 28 0.99, of 56 and
       112 0.95 to 1.02; stride 2: rows of 7 0.96, of 14 1.04, of 28 and 56 0.97 to 1.13;
-    - static 1-D 1.04 to 1.15, static 3-D 1.01 to 1.16 (0.82 with rows of 16: not a rule yet);
+    - static 1-D 1.04 to 1.15;
+    - static 3-D with flat rows (``blocked.flat_rows``) and no LSR, against multi-dim indices
+      and LSR: output rows of 8 1.16, of 12 to 56 0.79 to 0.90 (3x3x3, C=32 and 64);
     - run-time sizes: 3-D 0.78 (with ``blocked.flat_rows``), 2-D 0.80 to 1.08 (stride 2 with
       rows of 14: 0.83; rows of 28 at 2048 bits: 1.08); 1-D 1.02 to 1.10.
 
@@ -172,6 +186,8 @@ def loop_strength_reduction(block: BlockSpec) -> bool:
         return True
     if spec.is_dynamic:
         return False
+    if len(spec.strides) == 3:  # with flat rows (``blocked.flat_rows``) beyond rows of 8
+        return spec.out_spatial[-1] < FLAT_3D_ROWS_FROM
     widest = NO_LSR_ROWS.get(spec.strides[-1], 0) if len(spec.strides) == 2 else 0
     return spec.out_spatial[-1] > widest
 
@@ -219,7 +235,7 @@ def compile_spec(
     art.files[".schedule.mlir"] = schedule_text.encode()
     art.files[".vector.mlir"] = vector_text.encode()
     art.files[".llvm.mlir"] = llvm_text.encode()
-    ll = optimize_llvm_ir(translate_to_llvm_ir(llvm_text), target, cpu)
+    ll = optimize_llvm_ir(translate_to_llvm_ir(llvm_text), target, cpu, spec.dtype != "bf16")
     art.files[".ll"] = ll
     llc_args = llc_command(target, cpu, loop_strength_reduction(block))
     art.files[".s"] = run([*llc_args, "-filetype=asm", "-", "-o", "-"], input=ll, what="llc").stdout

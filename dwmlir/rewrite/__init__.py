@@ -8,13 +8,14 @@ and pointwise 1x1 conv (``linalg.generic``/``matmul`` ops the IR builder tags) a
 the depthwise code (``vector_rows``, ``pointwise``).
 """
 
-from .blocked import compact_rows
+from .blocked import FLAT_3D_ROWS_FROM, compact_rows
 from .decompose import DEFAULT_VECTORIZER, ROW_ATTR, VECTORIZERS, RowConv, has_fill, rewrite_depthwise
 from .nest import Segment, segments
 from .vector_rows import VectorShape, own_vectorizer_ops
 
 __all__ = [
     "DEFAULT_VECTORIZER",
+    "FLAT_3D_ROWS_FROM",
     "VECTORIZERS",
     "ROW_ATTR",
     "RowConv",

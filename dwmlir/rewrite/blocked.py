@@ -179,15 +179,26 @@ def unmasked_tail_reads(geo: ConvGeometry) -> bool:
     return geo.rank <= 2
 
 
+# Static 3-D rows at least this wide are read through a flat view (``flat_rows``).
+FLAT_3D_ROWS_FROM = 9
+
+
 def flat_rows(geo: ConvGeometry) -> bool:
     """Whether full channel steps read input rows from a flat view (one start index per row,
-    constant column offsets) rather than by a multi-dim index per load: for 3-D rows with
-    run-time sizes. Their blocks then unroll kd too, and with LLVM's loop strength reduction
-    off (``loop_strength_reduction``) each of the 12 rows of a 2 x 4 block is one address register plus
-    shared column offsets; before, every input vector became its own pointer induction
-    variable, incremented per block (c3d_3x3x3_c64: 1.50x the static kernel's instructions,
-    now 1.17x). 2-D rows gain nothing from the flat view (1.14x against 1.08x)."""
-    return geo.rank == 3 and any(geo.is_dynamic(j) for j in range(geo.rank))
+    constant column offsets) rather than by a multi-dim index per load: 3-D rows with
+    run-time sizes or more than 8 outputs wide. Their blocks then unroll kd too, and with
+    LLVM's loop strength reduction off (``compile.loop_strength_reduction``) each of the 12
+    rows of a 2 x 4 block is one address register plus shared column offsets. Before, every
+    input vector became its own pointer, incremented per block, and they spilled (run-time
+    sizes, c3d_3x3x3_c64: 1.50x the static kernel's instructions, now 1.17x; static
+    18x18x18x64: 14.73 instructions per output, now 12.07). Rows of 8 are one pair of
+    blocks, which multi-dim indices with LSR address better (11.02 against 12.80); 2-D rows
+    gain nothing from the flat view (1.14x against 1.08x)."""
+    if geo.rank != 3:
+        return False
+    if any(geo.is_dynamic(j) for j in range(geo.rank)):
+        return True
+    return geo.out_spatial[-1] >= FLAT_3D_ROWS_FROM
 
 
 def covers_every_output(geo: ConvGeometry) -> bool:
