@@ -554,7 +554,7 @@ class BlockedRows:
         ``ow0 * stride + col``, for one block row."""
         em = self.em
         s = self.geo.strides[-1]
-        if not step.unmasked_input and not (self.flat_rows and step.mask is None):
+        if not step.unmasked_input and not self.flat_rows:
             return lambda col: em.read(
                 em.vt_in, em.input, [step.n, *outer_in, affine(ow0, s, 0, 0, col), step.c0], step.mask
             )
@@ -563,8 +563,9 @@ class BlockedRows:
         c = self.in_shape[-1]
         row = linear([step.n, *outer_in, affine(ow0, s, 0, 0, 0)], self.in_shape[:-1])
         start = arith.addi(arith.muli(index(row), index(c)), step.c0)
+        mask = None if step.unmasked_input else step.mask  # flat rows read masked in a tail step
         return lambda col: em.read(
-            em.vt_in, self.flat_input, [arith.addi(start, index(col * c)) if col else start], None
+            em.vt_in, self.flat_input, [arith.addi(start, index(col * c)) if col else start], mask
         )
 
     def _unrolled(self, combo: tuple[Segment, ...], seg: Segment) -> bool:
