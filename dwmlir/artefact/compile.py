@@ -179,17 +179,23 @@ def loop_strength_reduction(block: BlockSpec) -> bool:
     Kernels with a fused pointwise or expand stage keep LSR (their GEMM loops were tuned
     with it), and so do the other ops (not measured without it).
     """
-    spec = block.conv
     if block.pointwise is not None or block.expand is not None:
         return True
-    if spec.op not in ("depthwise_conv_2d_nhwc_hwc", "depthwise_conv_3d_ndhwc_dhwc"):
+    spec = block.conv
+    return lsr_for(spec.op, spec.strides, None if spec.is_dynamic else spec.out_spatial[-1])
+
+
+def lsr_for(op: str, strides: Sequence[int], out_w: int | None) -> bool:
+    """``loop_strength_reduction``'s rule for one conv: ``op`` (without ``linalg.``), its
+    strides and its output row width (None: sizes known only at run time). Shared with
+    ``dwmlir lower``, which knows no BlockSpec."""
+    if op not in ("depthwise_conv_2d_nhwc_hwc", "depthwise_conv_3d_ndhwc_dhwc"):
         return True
-    if spec.is_dynamic:
+    if out_w is None:
         return False
-    if len(spec.strides) == 3:  # with flat rows (``blocked.flat_rows``) beyond rows of 8
-        return spec.out_spatial[-1] < FLAT_3D_ROWS_FROM
-    widest = NO_LSR_ROWS.get(spec.strides[-1], 0) if len(spec.strides) == 2 else 0
-    return spec.out_spatial[-1] > widest
+    if op == "depthwise_conv_3d_ndhwc_dhwc":  # flat rows (``blocked.flat_rows``) beyond 8
+        return out_w < FLAT_3D_ROWS_FROM
+    return out_w > NO_LSR_ROWS.get(strides[-1], 0)
 
 
 # Static 2-D kernels without LSR: output rows at most this wide, per W stride.

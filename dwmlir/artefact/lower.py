@@ -21,7 +21,7 @@ from ..schedule import Plan, apply_schedule, build_schedule
 from ..spec import OPS
 from ..target import Target
 from ..toolchain import run
-from .compile import llc_command, optimize_llvm_ir, translate_to_llvm_ir
+from .compile import llc_command, lsr_for, optimize_llvm_ir, translate_to_llvm_ir
 from .limits import check_code_size, over_code_size
 
 EW_ATTR = "dwmlir.elementwise"
@@ -161,10 +161,13 @@ def _has_runtime_sizes(op: ir.Operation) -> bool:
     )
 
 
-def _no_lsr_when_dynamic(op: ir.Operation) -> bool:
-    """``compile.loop_strength_reduction``'s rule for run-time sizes: off for the plain 2-D
-    and 3-D channels-last ops."""
-    return op.name in ("linalg.depthwise_conv_2d_nhwc_hwc", "linalg.depthwise_conv_3d_ndhwc_dhwc")
+def _lsr(op: ir.Operation) -> bool:
+    """``compile.lsr_for`` for a conv of a parsed module: its output's W (channels-last ops:
+    the dim before channels) or None when a size is known only at run time."""
+    attr = op.attributes["strides"] if "strides" in op.attributes else None
+    strides = [int(v) for v in ir.DenseIntElementsAttr(attr)] if attr is not None else [1]
+    out_w = None if _has_runtime_sizes(op) else ir.ShapedType(op.operands[-1].type).shape[-2]
+    return lsr_for(op.name.removeprefix("linalg."), strides, out_w)
 
 
 def lower_module(
@@ -182,7 +185,7 @@ def lower_module(
         _check_convs(convs, source, vectorizer)
         shape = VectorShape(target.vector_bits, target.scalable)
         dynamic = any(_has_runtime_sizes(c) for c in convs)
-        lsr = not any(_has_runtime_sizes(c) and _no_lsr_when_dynamic(c) for c in convs)
+        lsr = all(_lsr(c) for c in convs)
         rows = rewrite_depthwise(module, shape, vectorizer)
         if dynamic and over_code_size(module):
             module = parse_module(text, source)  # run-time segments multiply: compact rows
