@@ -173,8 +173,8 @@ def loop_strength_reduction(block: BlockSpec) -> bool:
     - static 1-D 1.04 to 1.15;
     - static 3-D with flat rows (``blocked.flat_rows``) and no LSR, against multi-dim indices
       and LSR: output rows of 8 1.16, of 12 to 56 0.79 to 0.90 (3x3x3, C=32 and 64);
-    - run-time sizes: 3-D 0.78 (with ``blocked.flat_rows``), 2-D 0.80 to 1.08 (stride 2 with
-      rows of 14: 0.83; rows of 28 at 2048 bits: 1.08); 1-D 1.02 to 1.10.
+    - run-time sizes: 3-D 0.78 (with ``blocked.flat_rows``), 2-D 0.83 to 1.08 (output rows
+      of 7: 0.83; stride 2 with rows of 28 at 2048 bits: 1.08); 1-D 1.02 to 1.10.
 
     Kernels with a fused pointwise or expand stage keep LSR (their GEMM loops were tuned
     with it), and so do the other ops (not measured without it).
