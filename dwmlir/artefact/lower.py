@@ -17,6 +17,7 @@ from ..ir.walk import find_ops
 from ..pipeline import lower_vector, run_bundle, set_vscale_range, to_llvm
 from ..rewrite import DEFAULT_VECTORIZER, VectorShape, compact_rows, rewrite_depthwise
 from ..rewrite.decompose import _dynamic_channels_only_1d as dynamic_channels_only_1d
+from ..rewrite.decompose import has_runtime_sizes
 from ..schedule import Plan, apply_schedule, build_schedule
 from ..spec import OPS
 from ..target import Target
@@ -155,18 +156,12 @@ _NAMED_ELEMENTWISE = {
 }
 
 
-def _has_runtime_sizes(op: ir.Operation) -> bool:
-    return any(
-        isinstance(v.type, ir.ShapedType) and not ir.ShapedType(v.type).has_static_shape for v in op.operands
-    )
-
-
 def _lsr(op: ir.Operation) -> bool:
     """``compile.lsr_for`` for a conv of a parsed module: its output's W (channels-last ops:
     the dim before channels) or None when a size is known only at run time."""
     attr = op.attributes["strides"] if "strides" in op.attributes else None
     strides = [int(v) for v in ir.DenseIntElementsAttr(attr)] if attr is not None else [1]
-    out_w = None if _has_runtime_sizes(op) else ir.ShapedType(op.operands[-1].type).shape[-2]
+    out_w = None if has_runtime_sizes(op) else ir.ShapedType(op.operands[-1].type).shape[-2]
     return lsr_for(op.name.removeprefix("linalg."), strides, out_w)
 
 
@@ -184,7 +179,7 @@ def lower_module(
             )
         _check_convs(convs, source, vectorizer)
         shape = VectorShape(target.vector_bits, target.scalable)
-        dynamic = any(_has_runtime_sizes(c) for c in convs)
+        dynamic = any(has_runtime_sizes(c) for c in convs)
         lsr = all(_lsr(c) for c in convs)
         rows = rewrite_depthwise(module, shape, vectorizer)
         if dynamic and over_code_size(module):

@@ -130,6 +130,13 @@ class _RowDecomposer:
         return acc
 
 
+def has_runtime_sizes(op: ir.Operation) -> bool:
+    """Whether any shaped operand of ``op`` has a size known only at run time."""
+    return any(
+        isinstance(v.type, ir.ShapedType) and not ir.ShapedType(v.type).has_static_shape for v in op.operands
+    )
+
+
 def _dynamic_channels_only_1d(op: ir.Operation) -> bool:
     """A 1-D ``nwc_wc`` whose only dynamic sizes are channel dims (and no padding to fold)."""
     if op.name != "linalg.depthwise_conv_1d_nwc_wc":
@@ -166,10 +173,7 @@ def rewrite_depthwise(
             # Upstream's vectorizer handles a dynamic (scalable) channel dim on this op itself.
             _tag_whole_op(op, len(rows), rows)
             continue
-        if op.name not in own and any(
-            isinstance(v.type, ir.ShapedType) and not ir.ShapedType(v.type).has_static_shape
-            for v in op.operands
-        ):
+        if op.name not in own and has_runtime_sizes(op):
             raise InternalError(
                 f"{op.name} at {op.location} has dynamic sizes outside the channel dim; dwmlir needs "
                 "static spatial sizes"
