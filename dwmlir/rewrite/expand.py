@@ -38,7 +38,7 @@ from ..ir.builder import zero_constant
 from ..ir.epilogue import apply_epilogue
 from ..spec import Epilogue
 from .nest import ConvGeometry, Index, affine, index, loop, loop_step, no_unroll
-from .pointwise import K_UNROLL, fmla_lane, lane_fmas, quad
+from .pointwise import K_UNROLL, lane_fmas, quad, quad_fmas
 
 SCRATCH_BYTES = 48 * 1024  # window + pointwise tile: 64 KiB of L1D less room for weights
 MAX_TILE_COLS = 32  # output columns per tile (W); 3-D tiles are at most 8 x 8 (H x W)
@@ -216,13 +216,8 @@ class ExpandGemm:
                         ]
                         for u in range(K_UNROLL)
                     ]
-                    for i, st in enumerate(starts):
-                        *head, ch = st
-                        q4 = quad(em, ex.input, [*head, affine(ch, 1, k0, 1, 0)])
-                        for u in range(K_UNROLL):
-                            for j, wv in enumerate(ws[u]):
-                                at = i * nv + j
-                                step[at] = fmla_lane(em, step[at], wv, q4, u)
+                    quads = (quad(em, ex.input, [*st[:-1], affine(st[-1], 1, k0, 1, 0)]) for st in starts)
+                    step = quad_fmas(em, step, ws, quads, nv)
                 else:
                     for u in range(K_UNROLL):
                         step = k_step(affine(k0, 1, 0, 1, u), step)

@@ -15,6 +15,7 @@ L1 and stores the block's output pixels directly:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mlir import ir
@@ -74,6 +75,21 @@ def fmla_lane(em, acc: ir.Value, a: ir.Value, quads: ir.Value, lane: int) -> ir.
     """``acc + a * quads[lane]``, the lane taken in each 128-bit segment (SVE indexed FMLA)."""
     imm = arith.constant(ir.IntegerType.get_signless(32), lane)
     return llvm.call_intrinsic(em.vt, "llvm.aarch64.sve.fmla.lane", [acc, a, quads, imm], [], [])
+
+
+def quad_fmas(
+    em, accs: list[ir.Value], vectors: list[list[ir.Value]], quads: Iterable[ir.Value], stride: int
+) -> list[ir.Value]:
+    """The GEMMs' indexed-FMA core: ``accs[i * stride + j] += vectors[u][j] * quad_i[u]`` for
+    every quad ``i`` of ``quads``, reduction step ``u`` and vector ``j``. ``quads`` is
+    consumed one at a time, so each quad is loaded right before its FMAs: the indexed operand
+    must sit in z0-z7, so few quads may be live at once."""
+    accs = list(accs)
+    for i, q4 in enumerate(quads):
+        for u, row in enumerate(vectors):
+            for j, v in enumerate(row):
+                accs[i * stride + j] = fmla_lane(em, accs[i * stride + j], v, q4, u)
+    return accs
 
 
 def tile_pixels(channels: int, element_bytes: int) -> int:
@@ -244,12 +260,8 @@ class PointwiseGemm:
                         ]
                         for u in range(K_UNROLL)
                     ]
-                    for i in range(pixels):
-                        q4 = quad(em, self.scratch, [rows[i], k0])
-                        for u in range(K_UNROLL):
-                            for j, wv in enumerate(ws[u]):
-                                at = i * self.nvec + j
-                                step_accs[at] = fmla_lane(em, step_accs[at], wv, q4, u)
+                    quads = (quad(em, self.scratch, [rows[i], k0]) for i in range(pixels))
+                    step_accs = quad_fmas(em, step_accs, ws, quads, self.nvec)
                 else:
                     for u in range(K_UNROLL):
                         step_accs = k_step(affine(k0, 1, 0, 1, u), step_accs)
@@ -401,13 +413,8 @@ class PointwiseGemmFirst:
                 ]
                 for u in range(K_UNROLL)
             ]
-            for i in range(rows):
-                q4 = quad(em, pw.filter, [out_ch[i], k0])
-                for u in range(K_UNROLL):
-                    for j, x in enumerate(xs[u]):
-                        at = i * COUT_VECTORS + j
-                        accs[at] = fmla_lane(em, accs[at], x, q4, u)
-            return accs
+            quads = (quad(em, pw.filter, [out_ch[i], k0]) for i in range(rows))
+            return quad_fmas(em, accs, xs, quads, COUT_VECTORS)
 
         accs = [em.zero_vector(em.vt)] * (rows * COUT_VECTORS)
         lanes = lane_fmas(em)
