@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import MISSING, Field, dataclass, field, fields, replace
 from multiprocessing.connection import Connection, wait
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import Phase, given
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
@@ -39,6 +39,8 @@ from .strategies import (
     block_parts,
     check_target_choices,
     conv_specs,
+    examples,
+    fuzz_settings,
     op_dtype_pairs,
     runs_bf16,
     targets_and_vector_lengths,
@@ -404,20 +406,6 @@ class _Found(Exception):
         self.failure = failure
 
 
-def _settings(count: int, phases: tuple[Phase, ...]) -> settings:
-    return settings(
-        max_examples=count,
-        database=None,
-        derandomize=False,  # the explicit seed decides, not the test's source hash
-        deadline=None,
-        phases=phases,
-        suppress_health_check=list(HealthCheck),
-        report_multiple_bugs=False,
-        verbosity=Verbosity.quiet,
-        print_blob=False,
-    )
-
-
 def fuzz(
     count: int,
     seed: int,
@@ -482,15 +470,7 @@ def fuzz(
             cmd = spec_to_cli(case.spec, case.vector_bits, run_modes, case.data_seed, case.target, case.sizes)
             return Failure(kind, case, detail, cmd)
 
-        drawn: list[FuzzCase] = []
-
-        @hypothesis_seed(seed)
-        @_settings(count, (Phase.generate,))
-        @given(cases)
-        def collect(case: FuzzCase) -> None:
-            drawn.append(case)
-
-        collect()
+        drawn: list[FuzzCase] = examples(cases, count, seed)
         running, times = FuzzReport(seed=seed), Counter(drawn)
 
         def finished(case: FuzzCase, result: Outcome) -> None:
@@ -511,7 +491,7 @@ def fuzz(
 
         def shrink(sig: str) -> Failure:
             @hypothesis_seed(seed)
-            @_settings(count, (Phase.generate, Phase.shrink))
+            @fuzz_settings(count, (Phase.generate, Phase.shrink))
             @given(cases)
             def replay(case: FuzzCase) -> None:
                 result, fresh = outcome(case)

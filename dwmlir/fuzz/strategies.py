@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from ..errors import UserError
@@ -291,3 +293,34 @@ def block_specs(
     always (``only``) or never (``none``)."""
     conv = draw(conv_specs(ops, dtypes, max_elements))
     return draw(block_parts(conv, blocks == "only")) if blocks != "none" else BlockSpec(conv)
+
+
+def fuzz_settings(count: int, phases: tuple[Phase, ...]) -> settings:
+    """Hypothesis settings for ``count`` examples with an explicit seed: no database, no
+    deadline, no health checks, quiet (we report failures ourselves)."""
+    return settings(
+        max_examples=count,
+        database=None,
+        derandomize=False,  # the explicit seed decides, not the test's source hash
+        deadline=None,
+        phases=phases,
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
+        verbosity=Verbosity.quiet,
+        print_blob=False,
+    )
+
+
+def examples(strategy: st.SearchStrategy, n: int = 200, seed: int = 0) -> list:
+    """``n`` examples of ``strategy`` in draw order, the same ones for the same seed: what
+    ``dwmlir fuzz`` runs, and what tests check the draws with (no shrinking)."""
+    out: list = []
+
+    @hypothesis_seed(seed)
+    @fuzz_settings(n, (Phase.generate,))
+    @given(strategy)
+    def collect(x: Any) -> None:
+        out.append(x)
+
+    collect()
+    return out

@@ -133,28 +133,11 @@ def test_api_fields():
 # CHECK-NEXT: bf16 on neon/host only: 0
 @run
 def test_fuzz_draws():
-    from hypothesis import HealthCheck, Phase, given, settings
-    from hypothesis import seed as hseed
-
     from dwmlir.fuzz import fuzz_cases
+    from dwmlir.fuzz.strategies import examples
 
     def draw(strategy, n):
-        out = []
-
-        @hseed(14)
-        @settings(
-            max_examples=n,
-            database=None,
-            deadline=None,
-            phases=[Phase.generate],
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(strategy)
-        def collect(x):
-            out.append(x)
-
-        collect()
-        return out
+        return examples(strategy, n, seed=14)
 
     cases = [c for c in draw(fuzz_cases(), 400) if c.spec.conv.dtype == "bf16"]
     print(

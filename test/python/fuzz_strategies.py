@@ -13,14 +13,11 @@ import tempfile
 import time
 from dataclasses import replace
 
-import hypothesis
-from hypothesis import HealthCheck, Phase, given, settings
-
 import dwmlir.fuzz.driver as driver
 from dwmlir.cli.main import build_parser, spec_from_args
 from dwmlir.errors import ToolError
 from dwmlir.fuzz import block_specs, conv_specs, fuzz, fuzz_cases, op_dtype_pairs, spec_to_cli, vector_lengths
-from dwmlir.fuzz.strategies import DEFAULT_MAX_ELEMENTS, SPECIAL_CHANNELS
+from dwmlir.fuzz.strategies import DEFAULT_MAX_ELEMENTS, SPECIAL_CHANNELS, examples
 from dwmlir.run import VALID_VECTOR_BITS
 from dwmlir.spec import SUPPORTED_OPS, ConvSpec, as_block
 from dwmlir.spec.conv import SUPPORTED_DTYPES
@@ -34,24 +31,7 @@ def run(f):
     return f
 
 
-def draw(strategy, n=200, seed=0):
-    """n examples of a strategy, the same ones every time."""
-    out = []
-
-    @hypothesis.seed(seed)
-    @settings(
-        max_examples=n,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(strategy)
-    def collect(x):
-        out.append(x)
-
-    collect()
-    return out
+draw = examples  # n examples of a strategy, the same ones every time
 
 
 SPECS = draw(conv_specs(), n=1000, seed=1)  # hypothesis favours some ops early on: 1000 cover all pairs
