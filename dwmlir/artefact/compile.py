@@ -20,20 +20,13 @@ from .. import __version__
 from ..errors import InternalError, UserError
 from ..ir import build_kernel_module, find_ops
 from ..pipeline import bundles, run_bundle, set_vscale_range
-from ..rewrite import (
-    DEFAULT_VECTORIZER,
-    FLAT_3D_ROWS_FROM,
-    VectorShape,
-    compact_rows,
-    has_fill,
-    rewrite_depthwise,
-)
+from ..rewrite import DEFAULT_VECTORIZER, FLAT_3D_ROWS_FROM, VectorShape, has_fill
 from ..schedule import apply_schedule, build_schedule
 from ..spec import BlockSpec, ConvSpec, as_block
 from ..target import Target, add_vl_guard, for_dtype
 from ..toolchain import LLVM_VERSION, llvm_tool, run
 from .header import c_prototype, expand_plan, kernel_block, render_header
-from .limits import check_code_size, over_code_size
+from .limits import check_code_size, rewrite_within_limit
 
 
 @dataclass
@@ -94,18 +87,19 @@ def lower_to_llvm_dialect(
     with ir.Context(), ir.Location.unknown():
         module = build_kernel_module(block)
         input_text = str(module)
-        add_vl_guard(module, target, spec.name)
-        shape = VectorShape(target.vector_bits, target.scalable)
-        rows = rewrite_depthwise(module, shape, vectorizer)
+
+        def guarded(m: ir.Module) -> ir.Module:
+            add_vl_guard(m, target, spec.name)
+            return m
+
+        module, rows = rewrite_within_limit(
+            guarded(module),
+            lambda: guarded(build_kernel_module(block)),
+            VectorShape(target.vector_bits, target.scalable),
+            vectorizer,
+            spec.is_dynamic,
+        )
         what = f"kernel {spec.name}"
-        if spec.is_dynamic and over_code_size(module):
-            # Run-time segments multiply: fall back to the compact rows before refusing.
-            module = build_kernel_module(block)
-            add_vl_guard(module, target, spec.name)
-            with compact_rows():
-                rows = rewrite_depthwise(module, shape, vectorizer)
-            for func in find_ops(module, lambda op: op.name == "func.func"):
-                func.attributes["dwmlir.compact_rows"] = ir.UnitAttr.get()
         check_code_size(module, what)  # before the long part: pass bundles, opt, llc
         schedule = build_schedule(
             rows, spec.output_shape if has_fill(module) else None, spec.acc_bits, target

@@ -10,10 +10,13 @@ schedule (under 4 s for that spec), so nothing long runs before the refusal.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from mlir import ir
 
 from ..errors import UserError
+from ..ir.walk import find_ops
+from ..rewrite import RowConv, VectorShape, compact_rows, rewrite_depthwise
 
 # Ops in a kernel's module after dwmlir's rewrites and schedule. The largest spec in the test
 # suite and examples makes about 12,000 (a 2-D 31x31 SAME filter, a 46 KB object); aarch64
@@ -52,6 +55,27 @@ def over_code_size(module: ir.Module) -> bool:
     """Whether ``module`` has more ops than the limit."""
     limit = max_kernel_ops()
     return limit is not None and count_ops(module) > limit
+
+
+def rewrite_within_limit(
+    module: ir.Module,
+    rebuild: Callable[[], ir.Module],
+    shape: VectorShape,
+    vectorizer: str,
+    runtime_sizes: bool,
+) -> tuple[ir.Module, list[RowConv]]:
+    """``module`` through dwmlir's rewrites. With run-time sizes whose segments multiply past
+    the limit, a fresh copy (``rebuild()``) is rewritten again with compact rows, and its
+    functions are marked ``dwmlir.compact_rows``. The caller still checks the limit."""
+    rows = rewrite_depthwise(module, shape, vectorizer)
+    if not (runtime_sizes and over_code_size(module)):
+        return module, rows
+    module = rebuild()
+    with compact_rows():
+        rows = rewrite_depthwise(module, shape, vectorizer)
+    for func in find_ops(module, lambda op: op.name == "func.func"):
+        func.attributes["dwmlir.compact_rows"] = ir.UnitAttr.get()
+    return module, rows
 
 
 def check_code_size(module: ir.Module, what: str) -> None:

@@ -15,7 +15,7 @@ from mlir import ir
 from ..errors import UserError
 from ..ir.walk import find_ops
 from ..pipeline import lower_vector, run_bundle, set_vscale_range, to_llvm
-from ..rewrite import DEFAULT_VECTORIZER, VectorShape, compact_rows, rewrite_depthwise
+from ..rewrite import DEFAULT_VECTORIZER, VectorShape
 from ..rewrite.decompose import _dynamic_channels_only_1d as dynamic_channels_only_1d
 from ..rewrite.decompose import has_runtime_sizes
 from ..schedule import Plan, apply_schedule, build_schedule
@@ -23,7 +23,7 @@ from ..spec import OPS
 from ..target import Target
 from ..toolchain import run
 from .compile import llc_command, lsr_for, optimize_llvm_ir, translate_to_llvm_ir
-from .limits import check_code_size, over_code_size
+from .limits import check_code_size, rewrite_within_limit
 
 EW_ATTR = "dwmlir.elementwise"
 BUFFERIZE_BOUNDARIES = (
@@ -178,14 +178,14 @@ def lower_module(
                 "depthwise convs"
             )
         _check_convs(convs, source, vectorizer)
-        shape = VectorShape(target.vector_bits, target.scalable)
-        dynamic = any(has_runtime_sizes(c) for c in convs)
         lsr = all(_lsr(c) for c in convs)
-        rows = rewrite_depthwise(module, shape, vectorizer)
-        if dynamic and over_code_size(module):
-            module = parse_module(text, source)  # run-time segments multiply: compact rows
-            with compact_rows():
-                rows = rewrite_depthwise(module, shape, vectorizer)
+        module, rows = rewrite_within_limit(
+            module,
+            lambda: parse_module(text, source),
+            VectorShape(target.vector_bits, target.scalable),
+            vectorizer,
+            any(has_runtime_sizes(c) for c in convs),
+        )
         for pad in find_ops(module, lambda o: o.name == "tensor.pad"):
             raise UserError(
                 f"cannot lower tensor.pad at {_where(pad.location, source)}: only pads feeding a depthwise "
