@@ -71,7 +71,7 @@ def compact_rows() -> Iterator[None]:
     """Rows of run-time width emitted for code size rather than speed: no dispatch on the
     width, no paired rows, and each row's rest as one block per set bit. For kernels whose
     run-time segments multiply past the code-size limit (a 3-D kernel with three run-time
-    dims and padding on each); ``lower_to_llvm_dialect`` and ``dwmlir lower`` retry with it."""
+    dims and padding on each); ``artefact.limits.rewrite_within_limit`` retries with it."""
     token = _COMPACT.set(True)
     try:
         yield
