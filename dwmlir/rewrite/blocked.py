@@ -201,6 +201,16 @@ def flat_rows(geo: ConvGeometry) -> bool:
     return geo.out_spatial[-1] >= FLAT_3D_ROWS_FROM
 
 
+def relative_rows(geo: ConvGeometry) -> bool:
+    """Whether blocks with run-time sizes read their input rows through the flat view, each
+    row's start the block's first row plus its static outer offsets times the run-time row
+    and plane strides (products LLVM hoists), instead of a multi-dim index per row, which
+    cost a multiply and three adds per row of every block. Dynamic over static instructions
+    per output, 128 bits: MobileNetV2 7x7x960 1.10 -> 1.06, 14x14x576 1.08 -> 1.04, 3-D
+    3x3x3 C=64 1.17 -> 1.08 (``_relative_reader``)."""
+    return geo.rank >= 2 and any(geo.is_dynamic(j) for j in range(geo.rank))
+
+
 def covers_every_output(geo: ConvGeometry) -> bool:
     """Whether every output has an in-bounds tap in every dim (none is all padding), or is
     visited anyway: the merged borders of a run-time size cover every output."""
@@ -245,6 +255,7 @@ class BlockedRows:
             if unmasked_tail_reads(self.geo) or self.flat_rows
             else None
         )
+        self.relative_rows = self.flat_input is not None and relative_rows(self.geo)
 
     def emit(self, n: Index) -> None:
         self.em.channel_steps(lambda c0, mask: self._step(n, c0, mask))
@@ -479,6 +490,7 @@ class BlockedRows:
                 cache = {}
             static = all(isinstance(k, int) for k in k_idx)
             readers: dict[int, Callable[[int], ir.Value]] = {}  # per row, made at its first read
+            relative = self.relative_rows and static
             for kw in range(seg.kmin, seg.kmax + 1):
                 wv = step.hoisted.get((*k_idx, kw)) if static else None
                 if wv is None:
@@ -488,12 +500,15 @@ class BlockedRows:
                     for j in range(width):
                         p = j * s + kw * d
                         if (rel, p) not in cache:
-                            if r not in readers:
+                            if r not in readers and relative:
+                                readers[r] = self._relative_reader(step, anchor, r, k_idx, ow0)
+                            elif r not in readers:
                                 readers[r] = self._row_reader(step, geo.outer_inputs(row_idx[r], k_idx), ow0)
                             cache[rel, p] = readers[r](p - pad)
                         accs[r * width + j] = em.mac(accs[r * width + j], cache[rel, p], wv)
             return accs
 
+        anchor = _Anchor(row_idx[0])
         accs = self._outer_taps(combo, row_idx[0], 0, [], accs, row_taps, {}, self._unrolled(combo, seg))
         dest = em.out
         if scratch is not None:
@@ -567,6 +582,44 @@ class BlockedRows:
         return lambda col: em.read(
             em.vt_in, self.flat_input, [arith.addi(start, index(col * c)) if col else start], mask
         )
+
+    def _relative_reader(
+        self, step: _Step, anchor: _Anchor, r: int, k_idx: list[int], ow0: Index
+    ) -> Callable[[int], ir.Value]:
+        """``_row_reader`` for block row ``r`` at static outer taps ``k_idx``, its start the
+        block's anchor (row 0 at tap 0, computed once) plus a static offset per outer dim
+        times that dim's flat stride."""
+        em, geo = self.em, self.geo
+        c = self.in_shape[-1]
+        if anchor.start is None:
+            # A block at a run-time column (a loop of blocks along the row) adds its column
+            # offset to row starts that do not depend on it: LLVM hoists those out of the loop.
+            outer0 = geo.outer_inputs(anchor.o_idx, [0] * len(k_idx))
+            iw0 = affine(ow0, geo.strides[-1], 0, 0, 0)
+            hoist = not isinstance(iw0, int) and step.mask is None
+            row = linear([step.n, *outer0, 0 if hoist else iw0], self.in_shape[:-1])
+            anchor.start = arith.addi(arith.muli(index(row), index(c)), step.c0)
+            anchor.col = arith.muli(index(iw0), index(c)) if hoist else None
+        start = anchor.start
+        last = len(k_idx) - 1
+        for j, k in enumerate(k_idx):
+            rows = k * geo.dilations[j] + (r * geo.strides[j] if j == last else 0)
+            if rows:
+                stride = (
+                    math.prod(self.in_shape[j + 2 :])
+                    if all(isinstance(v, int) for v in self.in_shape[j + 2 :])
+                    else _product(self.in_shape[j + 2 :])
+                )
+                start = arith.addi(start, arith.muli(index(rows), index(stride)))
+        mask = None if step.unmasked_input else step.mask
+        col0 = anchor.col
+
+        def at(col: int) -> ir.Value:
+            if col0 is None:
+                return arith.addi(start, index(col * c)) if col else start
+            return arith.addi(start, arith.addi(col0, index(col * c)) if col else col0)
+
+        return lambda col: em.read(em.vt_in, self.flat_input, [at(col)], mask)
 
     def _unrolled(self, combo: tuple[Segment, ...], seg: Segment) -> bool:
         """Whether a block's outer taps may be unrolled: only where every tap is in bounds.
@@ -728,6 +781,22 @@ class BlockedRows:
             self._guarded(step, [*row_hi, geo.in_spatial[-1] - 1], blocks)
         else:
             blocks(step)
+
+
+@dataclasses.dataclass
+class _Anchor:
+    """A block's first row (``o_idx``) and, once made, its flat input start at tap 0."""
+
+    o_idx: list[Index]
+    start: ir.Value | None = None
+    col: ir.Value | None = None
+
+
+def _product(sizes: list[Index]) -> ir.Value:
+    acc = index(sizes[0])
+    for v in sizes[1:]:
+        acc = arith.muli(acc, index(v))
+    return acc
 
 
 def _minus(a: Index, b: Index) -> Index:
