@@ -45,11 +45,20 @@ def vector_ir(spec: ConvSpec) -> str:
 # CHECK-NEXT: 7 [(7, 1)]
 # CHECK-NEXT: 1 [(1, 1)]
 # CHECK-NEXT: 14/4 [(4, 2), (3, 2)]
+# 3-D rows (lone_wide=False) take no lone wide block before a loop of narrow ones.
+# CHECK-NEXT: 10/4 [(4, 1), (3, 2)] 3-D [(4, 2), (2, 1)]
+# CHECK-NEXT: 13/4 [(4, 1), (3, 3)] 3-D [(4, 3), (1, 1)]
+# CHECK-NEXT: 14/4 3-D [(4, 2), (3, 2)]
+# CHECK-NEXT: 7/4 3-D [(4, 1), (3, 1)]
 @run
 def test_block_widths():
     for cols in (112, 14, 13, 7, 1):
         print(cols, block_widths(cols, 8))
     print("14/4", block_widths(14, 4))
+    for cols in (10, 13):
+        print(f"{cols}/4", block_widths(cols, 4), "3-D", block_widths(cols, 4, lone_wide=False))
+    for cols in (14, 7):
+        print(f"{cols}/4 3-D", block_widths(cols, 4, lone_wide=False))
 
 
 # Eight accumulators: 1 x 8 or 2 x 4 at stride 1, half the columns at stride 2. Rows pair
