@@ -210,12 +210,12 @@ def flat_rows(geo: ConvGeometry) -> bool:
 
 
 def relative_rows(geo: ConvGeometry) -> bool:
-    """Whether blocks with run-time sizes or flat rows read their input rows through the flat view, each
-    row's start the block's first row plus its static outer offsets times the run-time row
-    and plane strides (products LLVM hoists), instead of a multi-dim index per row, which
-    cost a multiply and three adds per row of every block. Dynamic over static instructions
-    per output, 128 bits: MobileNetV2 7x7x960 1.10 -> 1.06, 14x14x576 1.08 -> 1.04, 3-D
-    3x3x3 C=64 1.17 -> 1.08 (``_relative_reader``). Static flat rows too: 3-D 3x3x3 on
+    """Whether blocks with run-time sizes or flat rows read their input rows through the flat
+    view, each row's start the block's first row plus its static outer offsets times the
+    row and plane strides (with run-time sizes, products LLVM hoists), instead of a multi-dim
+    index per row, which cost a multiply and three adds per row of every block. Dynamic over
+    static instructions per output, 128 bits: MobileNetV2 7x7x960 1.10 -> 1.06, 14x14x576
+    1.08 -> 1.04, 3-D 3x3x3 C=64 1.17 -> 1.08 (``_relative_reader``). Static flat rows too: 3-D 3x3x3 on
     18x18x18x64 took 12.07 instructions per output, now 10.63 (1.09x the strongest ACLE
     baseline, was 1.24x); static tail steps keep a start per row (C=32 at 2048 bits, where
     the one channel step is a masked tail: 1.71 instead of 1.51 on 6x6x14 outputs)."""
