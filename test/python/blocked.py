@@ -7,7 +7,7 @@ import re
 from mlir import ir
 
 from dwmlir.artefact import lower_to_llvm_dialect
-from dwmlir.rewrite.blocked import block_cap, block_widths, covers_every_output, pair_rows
+from dwmlir.rewrite.blocked import LONG_STRIDED_ROWS, block_cap, block_widths, covers_every_output, pair_rows
 from dwmlir.rewrite.nest import ConvGeometry
 from dwmlir.spec import ConvSpec
 from dwmlir.target import get_target
@@ -146,3 +146,24 @@ def test_tap_loops():
                 closes.append("loop_annotation" in end)
         out = f"{name}: tap loops {bool(closes)}"
         print(out + (f", not unrolled {all(closes)}" if closes else ""))
+
+
+# Strided 2-D rows of run-time width: rows of at least LONG_STRIDED_ROWS outputs get their own
+# copy (column bases); stride 1, and static sizes, have no such split.
+# CHECK-LABEL: TEST: test_long_strided_rows
+# CHECK-NEXT: stride 2, run-time W: 1 split at 16
+# CHECK-NEXT: stride 1, run-time W: 0 splits
+# CHECK-NEXT: stride 2, static W: 0 splits
+@run
+def test_long_strided_rows():
+    op = "depthwise_conv_2d_nhwc_hwc"
+    for name, spec in (
+        ("stride 2, run-time W", ConvSpec(op, (1, 9, None, 16), (3, 3, 16), (2, 2))),
+        ("stride 1, run-time W", ConvSpec(op, (1, 9, None, 16), (3, 3, 16))),
+        ("stride 2, static W", ConvSpec(op, (1, 9, 41, 16), (3, 3, 16), (2, 2))),
+    ):
+        splits = len(re.findall(rf"arith\.cmpi sge, %\w+, %c{LONG_STRIDED_ROWS} ", vector_ir(spec)))
+        print(
+            f"{name}: {splits} split{'s' if splits != 1 else ''}"
+            + (f" at {LONG_STRIDED_ROWS}" if splits else "")
+        )
