@@ -167,3 +167,19 @@ def test_long_strided_rows():
             f"{name}: {splits} split{'s' if splits != 1 else ''}"
             + (f" at {LONG_STRIDED_ROWS}" if splits else "")
         )
+
+
+# Narrow rows of run-time size carry their input start from row to row (one index iter_arg
+# per row loop, in each case of the width dispatch); static sizes recompute it.
+# CHECK-LABEL: TEST: test_carried_rows
+# CHECK-NEXT: run-time H and W: 7 row loops carry a start
+# CHECK-NEXT: static: 0 row loops carry a start
+@run
+def test_carried_rows():
+    op = "depthwise_conv_2d_nhwc_hwc"
+    for name, spec in (
+        ("run-time H and W", ConvSpec(op, (1, None, None, 16), (3, 3, 16))),
+        ("static", ConvSpec(op, (1, 9, 9, 16), (3, 3, 16))),
+    ):
+        loops = len(re.findall(r"scf\.for .* iter_args\(%\w+ = %\w+\) -> \(index\)", vector_ir(spec)))
+        print(f"{name}: {loops} row loops carry a start")
