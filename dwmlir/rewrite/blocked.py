@@ -631,6 +631,11 @@ class BlockedRows:
             em.vt_in, self.flat_input, [arith.addi(start, index(col * c)) if col else start], mask
         )
 
+    def _flat_stride(self, dim: int) -> Index:
+        """Elements between consecutive positions of outer dim ``dim`` in the flat input view."""
+        sizes = self.in_shape[dim + 2 :]
+        return math.prod(sizes) if all(isinstance(v, int) for v in sizes) else _product(sizes)
+
     def _carries_rows(self, step: _Step, count: Index) -> bool:
         """Whether a loop over ``count`` single rows carries their flat input start
         (``_carried_rows``): in full channel steps of 2-D stride-1 kernels with run-time sizes.
@@ -662,9 +667,7 @@ class BlockedRows:
         init = arith.addi(
             arith.muli(index(linear([step.n, *outer0, 0], self.in_shape[:-1])), index(c)), step.c0
         )
-        sizes = self.in_shape[j + 2 :]
-        stride = math.prod(sizes) if all(isinstance(v, int) for v in sizes) else _product(sizes)
-        inc = arith.muli(index(row_step * geo.strides[j]), index(stride))
+        inc = arith.muli(index(row_step * geo.strides[j]), index(self._flat_stride(j)))
         for_op = scf.ForOp(index(lo), index(hi), index(row_step), [init])
         with ir.InsertionPoint(for_op.body):
             saved = self._row_start
@@ -705,12 +708,7 @@ class BlockedRows:
         for j, k in enumerate(k_idx):
             rows = k * geo.dilations[j] + (r * geo.strides[j] if j == last else 0)
             if rows:
-                stride = (
-                    math.prod(self.in_shape[j + 2 :])
-                    if all(isinstance(v, int) for v in self.in_shape[j + 2 :])
-                    else _product(self.in_shape[j + 2 :])
-                )
-                start = arith.addi(start, arith.muli(index(rows), index(stride)))
+                start = arith.addi(start, arith.muli(index(rows), index(self._flat_stride(j))))
         mask = None if step.unmasked_input else step.mask
         col0 = anchor.col
 
