@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import functools
 import itertools
 import math
 from collections.abc import Callable, Iterator
@@ -207,7 +208,7 @@ def flat_rows(geo: ConvGeometry) -> bool:
     gain nothing from the flat view (1.14x against 1.08x)."""
     if geo.rank != 3:
         return False
-    if any(geo.is_dynamic(j) for j in range(geo.rank)):
+    if geo.runtime_sizes:
         return True
     return geo.out_spatial[-1] >= FLAT_3D_ROWS_FROM
 
@@ -222,7 +223,7 @@ def relative_rows(geo: ConvGeometry) -> bool:
     18x18x18x64 took 12.07 instructions per output, now 10.63 (1.09x the strongest ACLE
     baseline, was 1.24x); static tail steps keep a start per row (C=32 at 2048 bits, where
     the one channel step is a masked tail: 1.71 instead of 1.51 on 6x6x14 outputs)."""
-    return geo.rank >= 2 and (flat_rows(geo) or any(geo.is_dynamic(j) for j in range(geo.rank)))
+    return geo.rank >= 2 and (flat_rows(geo) or geo.runtime_sizes)
 
 
 def covers_every_output(geo: ConvGeometry) -> bool:
@@ -270,7 +271,6 @@ class BlockedRows:
             else None
         )
         self.relative_rows = self.flat_input is not None and relative_rows(self.geo)
-        self.runtime_sizes = any(self.geo.is_dynamic(j) for j in range(self.geo.rank))
         self.column_bases = False  # see _long_rows_apart
         self._row_start: tuple[ir.Value, ir.Value] | None = None  # see _carried_rows
 
@@ -538,7 +538,7 @@ class BlockedRows:
                 cache = {}
             static = all(isinstance(k, int) for k in k_idx)
             readers: dict[int, Callable[[int], ir.Value]] = {}  # per row, made at its first read
-            relative = self.relative_rows and static and (step.mask is None or self.runtime_sizes)
+            relative = self.relative_rows and static and (step.mask is None or geo.runtime_sizes)
             for kw in range(seg.kmin, seg.kmax + 1):
                 wv = step.hoisted.get((*k_idx, kw)) if static else None
                 if wv is None:
@@ -624,17 +624,21 @@ class BlockedRows:
         # Flat index: the row's start (computed once) plus a constant, which LLVM folds into
         # addressing.
         c = self.in_shape[-1]
-        row = linear([step.n, *outer_in, affine(ow0, s, 0, 0, 0)], self.in_shape[:-1])
-        start = arith.addi(arith.muli(index(row), index(c)), step.c0)
+        start = self._flat_start(step, outer_in, affine(ow0, s, 0, 0, 0))
         mask = None if step.unmasked_input else step.mask  # flat rows read masked in a tail step
         return lambda col: em.read(
             em.vt_in, self.flat_input, [arith.addi(start, index(col * c)) if col else start], mask
         )
 
+    def _flat_start(self, step: _Step, outer_in: list[Index], iw: Index) -> ir.Value:
+        """Index in the flat input view of channel ``step.c0`` at batch entry ``step.n``, outer
+        position ``outer_in`` and column ``iw``."""
+        row = linear([step.n, *outer_in, iw], self.in_shape[:-1])
+        return arith.addi(arith.muli(index(row), index(self.in_shape[-1])), step.c0)
+
     def _flat_stride(self, dim: int) -> Index:
         """Elements between consecutive positions of outer dim ``dim`` in the flat input view."""
-        sizes = self.in_shape[dim + 2 :]
-        return math.prod(sizes) if all(isinstance(v, int) for v in sizes) else _product(sizes)
+        return functools.reduce(mul, self.in_shape[dim + 2 :])
 
     def _carries_rows(self, step: _Step, count: Index) -> bool:
         """Whether a loop over ``count`` single rows carries their flat input start
@@ -645,7 +649,7 @@ class BlockedRows:
             self.geo.rank == 2
             and self.geo.strides[-1] == 1
             and self.relative_rows
-            and self.runtime_sizes
+            and self.geo.runtime_sizes
             and step.mask is None
             and not (isinstance(count, int) and count == 1)
         )
@@ -662,11 +666,7 @@ class BlockedRows:
         more blocks), so they keep their loop."""
         geo = self.geo
         j = geo.rank - 2
-        c = self.in_shape[-1]
-        outer0 = geo.outer_inputs([*o_prefix, lo], [0] * (geo.rank - 1))
-        init = arith.addi(
-            arith.muli(index(linear([step.n, *outer0, 0], self.in_shape[:-1])), index(c)), step.c0
-        )
+        init = self._flat_start(step, geo.outer_inputs([*o_prefix, lo], [0] * (geo.rank - 1)), 0)
         inc = arith.muli(index(row_step * geo.strides[j]), index(self._flat_stride(j)))
         for_op = scf.ForOp(index(lo), index(hi), index(row_step), [init])
         with ir.InsertionPoint(for_op.body):
@@ -687,7 +687,6 @@ class BlockedRows:
         if anchor.start is None:
             # A block at a run-time column (a loop of blocks along the row) adds its column
             # offset to row starts that do not depend on it: LLVM hoists those out of the loop.
-            outer0 = geo.outer_inputs(anchor.o_idx, [0] * len(k_idx))
             iw0 = affine(ow0, geo.strides[-1], 0, 0, 0)
             hoist = not isinstance(iw0, int) and step.mask is None
             carried = self._row_start
@@ -700,8 +699,8 @@ class BlockedRows:
                     carried[1] if hoist else arith.addi(carried[1], arith.muli(index(iw0), index(c)))
                 )
             else:
-                row = linear([step.n, *outer0, 0 if hoist else iw0], self.in_shape[:-1])
-                anchor.start = arith.addi(arith.muli(index(row), index(c)), step.c0)
+                outer0 = geo.outer_inputs(anchor.o_idx, [0] * len(k_idx))
+                anchor.start = self._flat_start(step, outer0, 0 if hoist else iw0)
             anchor.col = arith.muli(index(iw0), index(c)) if hoist else None
         start = anchor.start
         last = len(k_idx) - 1
@@ -890,13 +889,6 @@ class _Anchor:
     o_idx: list[Index]
     start: ir.Value | None = None
     col: ir.Value | None = None
-
-
-def _product(sizes: list[Index]) -> ir.Value:
-    acc = index(sizes[0])
-    for v in sizes[1:]:
-        acc = arith.muli(acc, index(v))
-    return acc
 
 
 def _minus(a: Index, b: Index) -> Index:

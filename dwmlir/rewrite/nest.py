@@ -285,6 +285,11 @@ class ConvGeometry:
         """Whether ``dim``'s size is known only at run time."""
         return not isinstance(self.out_spatial[dim], int)
 
+    @property
+    def runtime_sizes(self) -> bool:
+        """Whether any spatial size is known only at run time."""
+        return any(self.is_dynamic(j) for j in range(self.rank))
+
     def segments(self, dim: int) -> list[Segment]:
         if self.is_dynamic(dim) or not isinstance(self.in_spatial[dim], int):
             return dynamic_segments(
