@@ -19,6 +19,7 @@ from mlir import ir
 from .. import __version__
 from ..errors import InternalError, UserError
 from ..ir import build_kernel_module, find_ops
+from ..ir.builder import PART_SUFFIX
 from ..pipeline import bundles, run_bundle, set_vscale_range
 from ..rewrite import DEFAULT_VECTORIZER, FLAT_3D_ROWS_FROM, VectorShape, has_fill
 from ..schedule import apply_schedule, build_schedule
@@ -84,17 +85,20 @@ def lower_to_llvm_dialect(
             f"--vectorizer {vectorizer} needs static sizes (upstream's conv vectorizer does), but "
             f"{spec.name} has run-time {','.join(spec.dynamic)}: use --vectorizer {DEFAULT_VECTORIZER}"
         )
+    part = has_part_entry(block, vectorizer)
     with ir.Context(), ir.Location.unknown():
-        module = build_kernel_module(block)
+        module = build_kernel_module(block, part)
         input_text = str(module)
 
         def guarded(m: ir.Module) -> ir.Module:
             add_vl_guard(m, target, spec.name)
+            if part:
+                add_vl_guard(m, target, spec.name + PART_SUFFIX)
             return m
 
         module, rows = rewrite_within_limit(
             guarded(module),
-            lambda: guarded(build_kernel_module(block)),
+            lambda: guarded(build_kernel_module(block, part)),
             VectorShape(target.vector_bits, target.scalable),
             vectorizer,
             spec.is_dynamic,
@@ -115,6 +119,12 @@ def lower_to_llvm_dialect(
         set_vscale_range(module, target)
         module.operation.verify()
         return input_text, schedule_text, vector_text, str(module)
+
+
+def has_part_entry(block: BlockSpec, vectorizer: str = DEFAULT_VECTORIZER) -> bool:
+    """Whether the kernel of ``block`` also gets ``NAME_part`` (``BlockSpec.has_part``): only
+    dwmlir's own vectorizer splits the output channels."""
+    return vectorizer == DEFAULT_VECTORIZER and block.has_part
 
 
 def translate_to_llvm_ir(llvm_dialect: str) -> bytes:
@@ -250,7 +260,9 @@ def compile_spec(
         art.files[".so"] = so.read_bytes()
     n = spec.name
     note = f"Needs only libc; no MLIR runtime library. Link {n}.o, lib{n}.a or lib{n}.so."
-    art.files[".h"] = render_header(spec.name, [kernel_block(block, target, cpu)], __version__, note).encode()
+    art.files[".h"] = render_header(
+        spec.name, [kernel_block(block, target, cpu, has_part_entry(block, vectorizer))], __version__, note
+    ).encode()
     art.files[".json"] = render_manifest(art, cpu).encode()
     return art
 

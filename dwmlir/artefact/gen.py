@@ -17,7 +17,7 @@ def generate(
     """Linalg MLIR text; with the schedule, one module that ``mlir-opt -transform-interpreter``
     can vectorize (the payload is taken after dwmlir's own rewrites, which mlir-opt lacks)."""
     with ir.Context(), ir.Location.unknown():
-        module = build_kernel_module(spec)
+        module = build_kernel_module(spec, part=False)
         if not with_schedule:
             return str(module)
         conv = as_block(spec).conv

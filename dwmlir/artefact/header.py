@@ -76,8 +76,9 @@ def _padding(spec: ConvSpec) -> str:
     return f"padding {pairs} ({value}, not stored in the input buffer)"
 
 
-def c_prototype(spec: ConvSpec | BlockSpec) -> str:
-    """``void NAME(const T *input, ..., O *output)``: the arguments of ``BlockSpec.args``."""
+def c_prototype(spec: ConvSpec | BlockSpec, part: bool = False) -> str:
+    """``void NAME(const T *input, ..., O *output)``: the arguments of ``BlockSpec.args``
+    (``part``: ``NAME_part``, with ``int32_t part, int32_t parts`` after them)."""
     block = as_block(spec)
     params = []
     for a in block.args:
@@ -87,7 +88,36 @@ def c_prototype(spec: ConvSpec | BlockSpec) -> str:
             params.append(f"{a.c_type} *{a.name}")
         else:
             params.append(f"const {a.c_type} *{a.name}")
+    if part:
+        return f"void {block.name}_part({', '.join([*params, 'int32_t part', 'int32_t parts'])})"
     return f"void {block.name}({', '.join(params)})"
+
+
+def _part_lines(block: BlockSpec) -> list[str]:
+    """The doc comment and prototype of ``NAME_part``."""
+    name, conv = block.name, block.conv
+    if conv.info.channels_last:
+        unit = "whole vectors of output channels (the last share also gets a partial vector)"
+        most = "ceil(C*M / lanes)" if conv.multiplier > 1 else "ceil(C / lanes)"
+    else:
+        unit = "single channels"
+        most = "C"
+    return [
+        "/*",
+        f" * {name}_part: one share of {name}'s work, for threads; the same arguments, then",
+        " * part and parts. The calls for part = 0 .. parts-1 (concurrent, in any order, on the",
+        f" * same buffers) together write exactly what one call of {name} writes, bit for bit;",
+        f" * each writes its own output elements: {unit}.",
+        f" * At most {most} shares get work; the others return at once, as does any call",
+        " * with parts < 1 or part outside [0, parts). Libc only; from pthreads:",
+        f" *   static void *work(void *p) {{ job *j = p; {name}_part(..., j->part, j->parts); return 0; }}",
+        " *   for (int t = 0; t < T; ++t) pthread_create(&th[t], 0, work, &jobs[t]);  then join all;",
+        " * or from OpenMP:",
+        " *   #pragma omp parallel",
+        f" *   {name}_part(..., omp_get_thread_num(), omp_get_num_threads());",
+        " */",
+        f"{c_prototype(block, part=True)};",
+    ]
 
 
 def _epilogue_lines(block: BlockSpec) -> list[str]:
@@ -197,9 +227,13 @@ def _pointwise_lines(block: BlockSpec) -> list[str]:
     return lines
 
 
-def kernel_block(spec: ConvSpec | BlockSpec, target: Target, cpu: str | None = None) -> list[str]:
-    """The doc comment and prototype of one kernel."""
+def kernel_block(
+    spec: ConvSpec | BlockSpec, target: Target, cpu: str | None = None, part: bool | None = None
+) -> list[str]:
+    """The doc comment and prototype of one kernel, and of its ``NAME_part`` if it has one
+    (``part``; default ``BlockSpec.has_part``)."""
     block = as_block(spec)
+    part = block.has_part if part is None else part
     spec = block.conv
     target = for_dtype(target, spec.dtype)
     tuned = f", tuned for {cpu}" if cpu else ""
@@ -225,6 +259,7 @@ def kernel_block(spec: ConvSpec | BlockSpec, target: Target, cpu: str | None = N
         f" * {target.vl_assumption}.",
         " */",
         f"{c_prototype(block)};",
+        *(_part_lines(block) if part else []),
         *_size_enum(block),
         *_supported(block.name, target),
         "",
@@ -240,7 +275,7 @@ def _dims(arg) -> list[tuple[str, int]]:
 def header_symbols(spec: ConvSpec | BlockSpec) -> list[str]:
     """The identifiers a kernel's block of the header declares besides the kernel itself."""
     block = as_block(spec)
-    names = [f"{block.name}_supported"]
+    names = [f"{block.name}_supported", f"{block.name}_part"]
     for a in block.buffers:
         stem = f"{block.name}_{a.name.upper()}"
         size = [] if a.dynamic else [f"{stem}_SIZE"]

@@ -527,6 +527,14 @@ def build_parser() -> argparse.ArgumentParser:
         "negative sizes) check that it writes nothing (default: the example shape, each run-time "
         "size one larger, and the spatial ones 37 larger with the batch 2 larger)",
     )
+    pr.add_argument(
+        "--threads",
+        default=None,
+        metavar="N[,N...]",
+        help="also call NAME_part(..., part, parts) from N threads of one process (real host "
+        "threads under qemu), for each N, and check its output bit for bit against one call of "
+        "NAME as well as against the reference (aot path; e.g. 1,2,3,7)",
+    )
 
     pd = sub.add_parser(
         "demo",
@@ -719,15 +727,27 @@ def cmd_lower(args: argparse.Namespace) -> int:
 
 
 def _print_results(spec: BlockSpec, results) -> bool:
+    threads = any(r.threads for r in results)
+    col = f" {'threads':>7}" if threads else ""
     print(f"{spec.describe()}")
-    print(f"  {'mode':<5} {'VL':>5}  {'max|err|':>10}  {'tolerance':>10}  {'bad':>5}  {'time':>7}  result")
+    print(
+        f"  {'mode':<5} {'VL':>5}{col}  {'max|err|':>10}  {'tolerance':>10}  {'bad':>5}  {'time':>7}  result"
+    )
     for r in results:
         verdict = "ok" if r.ok else "MISMATCH"
+        if r.threads:
+            verdict += " (NAME_part; bit for bit as one call)" if r.ok else " (NAME_part)"
+        n = f" {r.threads or '-':>7}" if threads else ""
         print(
-            f"  {r.mode:<5} {r.vector_bits or '-':>5}  {r.max_abs_err:>10.3g}  {r.tolerance:>10.3g}  "
+            f"  {r.mode:<5} {r.vector_bits or '-':>5}{n}  {r.max_abs_err:>10.3g}  {r.tolerance:>10.3g}  "
             f"{r.mismatches:>5}  {r.seconds:>6.2f}s  {verdict}"
         )
     return all(r.ok for r in results)
+
+
+def _threads(args: argparse.Namespace) -> tuple[int, ...]:
+    text = getattr(args, "threads", None)
+    return () if text is None else tuple(parse_int_list(text, "thread counts"))
 
 
 def _run_one(spec: BlockSpec, args: argparse.Namespace) -> tuple[int, int]:
@@ -740,7 +760,14 @@ def _run_one(spec: BlockSpec, args: argparse.Namespace) -> tuple[int, int]:
     )
     target = get_target(args.target)
     results = run_spec(
-        spec, target, bits, _modes(args.mode), seed=args.seed, cpu=args.cpu, vectorizer=args.vectorizer
+        spec,
+        target,
+        bits,
+        _modes(args.mode),
+        seed=args.seed,
+        cpu=args.cpu,
+        vectorizer=args.vectorizer,
+        threads=_threads(args),
     )
     _print_results(spec, results)
     return sum(r.ok for r in results), len(results)
@@ -764,17 +791,24 @@ def _run_sizes(spec: BlockSpec, args: argparse.Namespace) -> tuple[int, int]:
         else check_vector_bits(parse_int_list(args.vector_bits, "vector lengths"))
     )
     shapes = None if args.sizes is None else parse_run_shapes(args.sizes, spec.conv)
-    results = run_sizes(spec, get_target(args.target), shapes, bits, seed=args.seed, cpu=args.cpu)
+    threads = _threads(args)
+    results = run_sizes(
+        spec, get_target(args.target), shapes, bits, seed=args.seed, cpu=args.cpu, threads=threads
+    )
+    col = f" {'threads':>7}" if threads else ""
     print(f"{spec.describe()}")
-    print(f"  {'input':>16} {'VL':>5}  {'max|err|':>10}  {'tolerance':>10}  {'bad':>5}  result")
+    print(f"  {'input':>16} {'VL':>5}{col}  {'max|err|':>10}  {'tolerance':>10}  {'bad':>5}  result")
     for sized in results:
         r = sized.result
         shape = "x".join(map(str, sized.input_shape))
         verdict = ("ok" if r.ok else "MISMATCH") + (" (empty output, nothing written)" if sized.empty else "")
         if sized.empty and not r.ok:
             verdict = "WROTE (empty output)"
+        if r.threads and not sized.empty:
+            verdict += " (NAME_part; bit for bit as one call)" if r.ok else " (NAME_part)"
+        n = f" {r.threads or '-':>7}" if threads else ""
         print(
-            f"  {shape:>16} {r.vector_bits or '-':>5}  {r.max_abs_err:>10.3g}  {r.tolerance:>10.3g}  "
+            f"  {shape:>16} {r.vector_bits or '-':>5}{n}  {r.max_abs_err:>10.3g}  {r.tolerance:>10.3g}  "
             f"{r.mismatches:>5}  {verdict}"
         )
     return sum(s.result.ok for s in results), len(results)

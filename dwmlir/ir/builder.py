@@ -363,8 +363,15 @@ def _view(ptr: ir.Value, dims: list, elt: ir.Type) -> ir.Value:
     )
 
 
-def build_kernel_module(spec: ConvSpec | BlockSpec) -> ir.Module:
-    """Return a module with ``func.func @<name>`` in the C ABI's argument order.
+PART_SUFFIX = "_part"
+# On a ``NAME_part`` function: its last two arguments are ``int part, int parts``.
+PART_ATTR = "dwmlir.part"
+
+
+def build_kernel_module(spec: ConvSpec | BlockSpec, part: bool = True) -> ir.Module:
+    """Return a module with ``func.func @<name>`` in the C ABI's argument order and, with
+    ``part``, ``@<name>_part`` with ``int32_t part, int32_t parts`` after it (one share of the
+    work, see ``rewrite.vector_rows.PartRange``).
 
     ``(input, [expand_filter, [expand_bias,]] filter, [input_zp, filter_zp,] [bias,]
     [requant_scale,] [pw_filter, ...] output)``: see ``BlockSpec.args`` (call inside a
@@ -372,77 +379,84 @@ def build_kernel_module(spec: ConvSpec | BlockSpec) -> ir.Module:
     are tagged ``linalg`` ops that the rewrites fuse into the conv's code.
     """
     block = as_block(spec)
-    spec = block.conv
-    loc = ir.Location.name(f"dwmlir.{spec.name}")
+    loc = ir.Location.name(f"dwmlir.{block.conv.name}")
     with loc:
         module = ir.Module.create()
-        elt, acc_elt = element_type(spec.dtype), element_type(spec.acc_dtype)
-        i32 = ir.IntegerType.get_signless(32)
-
-        def arg_type(a) -> ir.Type:
-            if a.is_size:
-                return ir.IntegerType.get_signless(64)
-            if not a.is_buffer:
-                return i32
-            # A buffer with run-time sizes is a bare pointer, viewed with its sizes inside.
-            return ir.MemRefType.get([1] if a.dynamic else list(a.shape), element_type(a.dtype))
-
-        arg_types = [arg_type(a) for a in block.args]
-        names = [a.name for a in block.args]
-        q = spec.info.quantized
-        noalias = ir.DictAttr.get({"llvm.noalias": ir.UnitAttr.get()})
         with ir.InsertionPoint(module.body):
-            fn = func.FuncOp(spec.name, ir.FunctionType.get(arg_types, []))
-            fn.arg_attrs = ir.ArrayAttr.get(
-                [ir.DictAttr.get({}) if isinstance(t, ir.IntegerType) else noalias for t in arg_types]
-            )
-            entry = fn.add_entry_block()
-            with ir.InsertionPoint(entry):
-                args = dict(zip(names, entry.arguments, strict=True))
-                out_dims: list = list(spec.output_shape)
-                guard = None
-                if spec.is_dynamic:
-                    idx = ir.IndexType.get()
-                    sizes = {ch: arith.index_cast(idx, args[ch]) for ch in spec.dynamic}
-                    in_dims, out_dims, ok = runtime_dims(spec, sizes)
-                    # Sizes giving no output (or too large): return without touching a buffer.
-                    guard = scf.IfOp(ok)
-                    ip = ir.InsertionPoint(guard.then_block)
-                    ip.__enter__()
-                    args["input"] = _view(args["input"], in_dims, elt)
-                    args["output"] = _view(args["output"], out_dims, element_type(block.out_dtype))
-
-                def tensor_of(name: str) -> ir.Value:
-                    t = ir.MemRefType(args[name].type)
-                    tt = ir.RankedTensorType.get(list(t.shape), t.element_type)
-                    return bufferization.to_tensor(tt, args[name], restrict=True)
-
-                ta, tb = tensor_of("input"), tensor_of("filter")
-                ta_raw = ta  # the block's input (for the residual)
-                if block.expand is not None:
-                    ex_bias = tensor_of("expand_bias") if "expand_bias" in args else None
-                    ta = _expand(block, ta, tensor_of("expand_filter"), ex_bias)
-                zps = [args["input_zp"], args["filter_zp"]] if q else []
-                pad_value = arith.trunci(elt, zps[0]) if q and spec.has_padding else None
-                ta = pad_input(spec, ta, elt, pad_value)
-                empty = tensor.empty(out_dims, acc_elt)
-                zero = linalg.fill(zero_constant(acc_elt), outs=[empty])
-                result = getattr(linalg, spec.op)(
-                    ta, tb, *zps, outs=[zero], strides=list(spec.strides), dilations=list(spec.dilations)
-                )
-                if not block.epilogue.empty or spec.out_dtype != spec.acc_dtype:
-                    bias = tensor_of("bias") if "bias" in args else None
-                    scale = tensor_of("requant_scale") if "requant_scale" in args else None
-                    result = _epilogue(block, result, bias, scale)
-                if block.pointwise is not None:
-                    pw_bias = tensor_of("pw_bias") if "pw_bias" in args else None
-                    pw_scale = tensor_of("pw_requant_scale") if "pw_requant_scale" in args else None
-                    result = _pointwise(block, result, tensor_of("pw_filter"), pw_bias, pw_scale, ta_raw)
-                bufferization.materialize_in_destination(
-                    None, result, args["output"], restrict=True, writable=True
-                )
-                if guard is not None:
-                    scf.YieldOp([])
-                    ip.__exit__(None, None, None)
-                func.ReturnOp([])
+            _kernel_func(block, part=False)
+            if part:
+                _kernel_func(block, part=True)
     return module
+
+
+def _kernel_func(block: BlockSpec, part: bool) -> None:
+    """The kernel's ``func.func`` (``part``: its ``NAME_part`` twin) at the insertion point."""
+    spec = block.conv
+    elt, acc_elt = element_type(spec.dtype), element_type(spec.acc_dtype)
+    i32 = ir.IntegerType.get_signless(32)
+
+    def arg_type(a) -> ir.Type:
+        if a.is_size:
+            return ir.IntegerType.get_signless(64)
+        if not a.is_buffer:
+            return i32
+        # A buffer with run-time sizes is a bare pointer, viewed with its sizes inside.
+        return ir.MemRefType.get([1] if a.dynamic else list(a.shape), element_type(a.dtype))
+
+    arg_types = [arg_type(a) for a in block.args] + ([i32, i32] if part else [])
+    names = [a.name for a in block.args] + (["part", "parts"] if part else [])
+    q = spec.info.quantized
+    noalias = ir.DictAttr.get({"llvm.noalias": ir.UnitAttr.get()})
+    fn = func.FuncOp(spec.name + (PART_SUFFIX if part else ""), ir.FunctionType.get(arg_types, []))
+    fn.arg_attrs = ir.ArrayAttr.get(
+        [ir.DictAttr.get({}) if isinstance(t, ir.IntegerType) else noalias for t in arg_types]
+    )
+    if part:
+        fn.attributes[PART_ATTR] = ir.UnitAttr.get()
+    entry = fn.add_entry_block()
+    with ir.InsertionPoint(entry):
+        args = dict(zip(names, entry.arguments, strict=True))
+        out_dims: list = list(spec.output_shape)
+        guard = None
+        if spec.is_dynamic:
+            idx = ir.IndexType.get()
+            sizes = {ch: arith.index_cast(idx, args[ch]) for ch in spec.dynamic}
+            in_dims, out_dims, ok = runtime_dims(spec, sizes)
+            # Sizes giving no output (or too large): return without touching a buffer.
+            guard = scf.IfOp(ok)
+            ip = ir.InsertionPoint(guard.then_block)
+            ip.__enter__()
+            args["input"] = _view(args["input"], in_dims, elt)
+            args["output"] = _view(args["output"], out_dims, element_type(block.out_dtype))
+
+        def tensor_of(name: str) -> ir.Value:
+            t = ir.MemRefType(args[name].type)
+            tt = ir.RankedTensorType.get(list(t.shape), t.element_type)
+            return bufferization.to_tensor(tt, args[name], restrict=True)
+
+        ta, tb = tensor_of("input"), tensor_of("filter")
+        ta_raw = ta  # the block's input (for the residual)
+        if block.expand is not None:
+            ex_bias = tensor_of("expand_bias") if "expand_bias" in args else None
+            ta = _expand(block, ta, tensor_of("expand_filter"), ex_bias)
+        zps = [args["input_zp"], args["filter_zp"]] if q else []
+        pad_value = arith.trunci(elt, zps[0]) if q and spec.has_padding else None
+        ta = pad_input(spec, ta, elt, pad_value)
+        empty = tensor.empty(out_dims, acc_elt)
+        zero = linalg.fill(zero_constant(acc_elt), outs=[empty])
+        result = getattr(linalg, spec.op)(
+            ta, tb, *zps, outs=[zero], strides=list(spec.strides), dilations=list(spec.dilations)
+        )
+        if not block.epilogue.empty or spec.out_dtype != spec.acc_dtype:
+            bias = tensor_of("bias") if "bias" in args else None
+            scale = tensor_of("requant_scale") if "requant_scale" in args else None
+            result = _epilogue(block, result, bias, scale)
+        if block.pointwise is not None:
+            pw_bias = tensor_of("pw_bias") if "pw_bias" in args else None
+            pw_scale = tensor_of("pw_requant_scale") if "pw_requant_scale" in args else None
+            result = _pointwise(block, result, tensor_of("pw_filter"), pw_bias, pw_scale, ta_raw)
+        bufferization.materialize_in_destination(None, result, args["output"], restrict=True, writable=True)
+        if guard is not None:
+            scf.YieldOp([])
+            ip.__exit__(None, None, None)
+        func.ReturnOp([])

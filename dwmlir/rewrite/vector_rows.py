@@ -36,13 +36,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mlir import ir
 from mlir.dialects import arith, bufferization, llvm, memref, scf, tensor, vector
 
 from ..errors import InternalError
-from ..ir.builder import zero_constant
+from ..ir.builder import PART_ATTR, zero_constant
 from ..ir.epilogue import (
     EPILOGUE_ATTR,
     EXPAND_ATTR,
@@ -67,6 +68,7 @@ from .nest import (
     int_list,
     is_zero_constant,
     loop,
+    loop_range,
     loop_step,
     mul,
     output_rows,
@@ -192,6 +194,8 @@ class _Emitter:
         # The filter over (..., c*m): contiguous, so a vector of lanes reads one run.
         multi = info.multiplier and info.channels_last
         self.filter_cm = collapse_trailing(self.filter, 2) if multi else self.filter
+        # The output channels this function computes: all, or a NAME_part's share (split_channels).
+        self.channels: tuple[Index, Index] = (0, self.c * self.m)
 
     # -- small builders --------------------------------------------------------------------------
     def read(self, vt: ir.VectorType, src: ir.Value, indices: list[Index], mask: ir.Value) -> ir.Value:
@@ -293,10 +297,11 @@ class _Emitter:
         return arith.muli(vector.vscale(), index(self.lanes)) if self.scalable else index(self.lanes)
 
     def channel_steps(self, body) -> None:
-        """``body(start, mask)`` over the channel dim: full vectors with no mask (``None``),
-        then the partial last vector, if any, masked."""
+        """``body(start, mask)`` over the channel dim (``self.channels`` of it): full vectors
+        with no mask (``None``), then the partial last vector, if any, masked."""
         total = self.c * self.m
-        if not self.scalable:
+        lo, hi = self.channels
+        if not self.scalable and isinstance(hi, int):
             main, rem = total - total % self.lanes, total % self.lanes
             if main:
                 loop_step(0, main, self.lanes, lambda c0: body(c0, None))
@@ -304,12 +309,31 @@ class _Emitter:
                 body(index(main), self._tail_mask(total, index(main)))
             return
         vl = self.vector_length()
-        main = arith.subi(index(total), arith.remui(index(total), vl))
-        loop_step(index(0), main, vl, lambda c0: body(c0, None))
-        tail = scf.IfOp(arith.cmpi(arith.CmpIPredicate.ult, main, index(total)))
+        if self.scalable:
+            main = arith.subi(index(total), arith.remui(index(total), vl))
+        else:
+            main = index(total - total % self.lanes)
+        split = not isinstance(hi, int)
+        loop_step(index(lo), arith.minui(index(hi), main) if split else main, vl, lambda c0: body(c0, None))
+        if not self.scalable and total % self.lanes == 0:
+            return
+        last = arith.cmpi(arith.CmpIPredicate.ult, main, index(hi))  # this share has the tail
+        tail = scf.IfOp(last)
         with ir.InsertionPoint(tail.then_block):
             body(main, self._tail_mask(total, main))
             scf.YieldOp([])
+
+    def split_channels(self, part: ir.Value, parts: ir.Value) -> None:
+        """Compute only share ``part`` of ``parts`` of the output channels (``NAME_part``): whole
+        vectors of them for channels-last ops (the tail vector goes with the last one), single
+        channels for channels-first ones."""
+        total = self.c * self.m
+        if not self.info.channels_last:
+            self.channels = part_range(part, parts, index(total))
+            return
+        vl = self.vector_length()
+        lo, hi = part_range(part, parts, arith.ceildivui(index(total), vl))
+        self.channels = (arith.muli(lo, vl), arith.minui(arith.muli(hi, vl), index(total)))
 
     # -- strategies --------------------------------------------------------------------------------
     def fill(self, value: ir.Value) -> None:
@@ -317,7 +341,8 @@ class _Emitter:
         is padding, which no row visits."""
         out = self.out
         rank = ir.MemRefType(out.type).rank
-        if self.epilogue is None:
+        lo, hi = self.channels
+        if self.epilogue is None and isinstance(hi, int):
             flat = collapse_trailing(out, rank)
             splat = vector.broadcast(self.vt, value)
             self._chunks(0, sizes(flat)[0], lambda i, mask: self.write(splat, flat, [i], mask))
@@ -330,20 +355,36 @@ class _Emitter:
                 sizes(view)[0],
                 None,
                 lambda p, _: self._chunks(
-                    0,
-                    self.c * self.m,
+                    lo,
+                    hi,
                     lambda j0, mask: self.store(splat, self.channel_params(j0, mask), view, [p, j0], mask),
                 ),
             )
             return
         view = _collapse(out, [2, rank - 2])  # (n * c, positions): lanes run along positions
 
-        def row(nc: Index, _: None) -> None:
-            params = self.scalar_params(arith.remui(index(nc), index(self.c)))
+        def row(nc: Index, c: Index) -> None:
+            params = self.scalar_params(c)
             size = sizes(view)[1]
             self._chunks(0, size, lambda i, mask: self.store(splat, params, view, [nc, i], mask))
 
-        loop(0, mul(self.n, self.c), None, row)
+        if isinstance(hi, int):
+            loop(0, mul(self.n, self.c), None, lambda nc, _: row(nc, arith.remui(index(nc), index(self.c))))
+        else:
+            self._per_channel(lambda n, c: row(add(mul(n, self.c), c), c))
+
+    def _per_channel(self, body: Callable[[Index, Index], None]) -> None:
+        """``body(n, c)`` for every batch entry and channel of ``self.channels``
+        (channels-first ops)."""
+        lo, hi = self.channels
+
+        def channels(n: Index) -> None:
+            if isinstance(hi, int):
+                loop(lo, hi - lo, None, lambda c, _: body(n, c))
+            else:
+                loop_range(index(lo), index(hi), None, lambda c, _: body(n, c))
+
+        loop(0, self.n, None, lambda n, _: channels(n))
 
     def run(self, init: ir.Value | None) -> None:
         """Compute every output that has an in-bounds tap, accumulating in registers from
@@ -362,7 +403,7 @@ class _Emitter:
         def per_channel(n: Index, c: Index) -> None:
             output_rows(self.geo, self._row_first(n, c, init, self.scalar_params(c)))
 
-        loop(0, self.n, None, lambda n, _: loop(0, self.c, None, lambda c, __: per_channel(n, c)))
+        self._per_channel(per_channel)
 
     def _start(
         self, init: ir.Value | None, dest: ir.Value, at: list[Index], mask: ir.Value | None
@@ -577,7 +618,36 @@ class _Emitter:
             (acc_v,) = accumulate_outer_taps(geo, combo, o_idx, [start], taps)
             self.store(acc_v, self.channel_params(j0, mask), dest, at, mask)
 
-        self._chunks(0, self.c * self.m, chunk)
+        self._chunks(*self.channels, chunk)
+
+
+def part_range(part: ir.Value, parts: ir.Value, units: ir.Value) -> tuple[ir.Value, ir.Value]:
+    """[lo, hi) of ``units`` work units for share ``part`` (i32) of ``parts`` (i32): the shares
+    are contiguous, in order, differ by at most one unit, and together cover every unit once.
+    An invalid pair (``parts < 1``, ``part`` outside ``[0, parts)``) gets an empty range."""
+    idx = ir.IndexType.get()
+    p, n = arith.index_cast(idx, part), arith.index_cast(idx, parts)  # sign-extended
+    zero, one = index(0), index(1)
+    valid = arith.andi(
+        arith.cmpi(arith.CmpIPredicate.sge, n, one),
+        arith.andi(arith.cmpi(arith.CmpIPredicate.sge, p, zero), arith.cmpi(arith.CmpIPredicate.slt, p, n)),
+    )
+    p, n = arith.select(valid, p, zero), arith.select(valid, n, one)
+    lo = arith.divui(arith.muli(p, units), n)
+    hi = arith.divui(arith.muli(arith.addi(p, one), units), n)
+    return lo, arith.select(valid, hi, lo)
+
+
+def part_args(op: ir.Operation) -> tuple[ir.Value, ir.Value] | None:
+    """``(part, parts)`` of the ``NAME_part`` function holding ``op`` (its last two
+    arguments), or None in any other function."""
+    parent = op.operation.parent
+    while parent is not None and parent.name != "func.func":
+        parent = parent.parent
+    if parent is None or PART_ATTR not in parent.attributes:
+        return None
+    args = parent.regions[0].blocks[0].arguments
+    return args[len(args) - 2], args[len(args) - 1]
 
 
 def sizes(buf: ir.Value) -> list[Index]:
@@ -820,6 +890,9 @@ def vectorize_rows(
         elif chain is not None:
             _emit_fused_block(op, emitter, chain[1], fill)
         elif fill is not None:
+            part = part_args(op) if in_place else None
+            if part is not None:
+                emitter.split_channels(*part)
             if not covers_every_output(emitter.geo):
                 emitter.fill(fill)  # outputs whose every tap is padding
             emitter.run(fill)

@@ -32,11 +32,61 @@ static void *dwmlir_load(const char *path, size_t bytes) {{
 }}
 """
 
+# Threads for NAME_part: a driver built with ``parts`` takes PARTS first (0: one call of NAME).
+_PARTS = """
+#include <pthread.h>
+
+struct dwmlir_job {{
+{fields}
+  int32_t part, parts;
+}};
+
+static void *dwmlir_work(void *dwmlir_p) {{
+  struct dwmlir_job *dwmlir_j = dwmlir_p;
+  {name}_part({part_args}, dwmlir_j->part, dwmlir_j->parts);
+  return 0;
+}}
+
+/* One call of {name} (dwmlir_n == 0), or dwmlir_n threads each calling {name}_part. */
+static void dwmlir_share_out(struct dwmlir_job dwmlir_job, int dwmlir_n) {{
+  if (dwmlir_n == 0) {{
+    {name}({whole_args});
+    return;
+  }}
+  pthread_t *dwmlir_threads = malloc(sizeof(pthread_t) * dwmlir_n);
+  struct dwmlir_job *dwmlir_jobs = malloc(sizeof(struct dwmlir_job) * dwmlir_n);
+  if (!dwmlir_threads || !dwmlir_jobs) exit(3);
+  for (int dwmlir_t = 0; dwmlir_t < dwmlir_n; ++dwmlir_t) {{
+    dwmlir_jobs[dwmlir_t] = dwmlir_job;
+    dwmlir_jobs[dwmlir_t].part = dwmlir_t;
+    dwmlir_jobs[dwmlir_t].parts = dwmlir_n;
+    if (pthread_create(&dwmlir_threads[dwmlir_t], 0, dwmlir_work, &dwmlir_jobs[dwmlir_t])) {{
+      fprintf(stderr, "harness: cannot start thread %d of %d\\n", dwmlir_t, dwmlir_n);
+      exit(3);
+    }}
+  }}
+  for (int dwmlir_t = 0; dwmlir_t < dwmlir_n; ++dwmlir_t) pthread_join(dwmlir_threads[dwmlir_t], 0);
+  free(dwmlir_threads);
+  free(dwmlir_jobs);
+}}
+"""
+
+# Drops PARTS from argv, so the rest of a driver reads its arguments as without threads.
+_PARTS_ARG = """  if (dwmlir_argc < 2) {{
+    fprintf(stderr, "usage: %s PARTS ...\\n", dwmlir_argv[0]);
+    return 2;
+  }}
+  const int dwmlir_parts = atoi(dwmlir_argv[1]);
+  dwmlir_argv[1] = dwmlir_argv[0];
+  ++dwmlir_argv;
+  --dwmlir_argc;
+"""
+
 _TEMPLATE = (
     _PRELUDE
-    + """
+    + """{parts}
 int main(int dwmlir_argc, char **dwmlir_argv) {{
-  if (dwmlir_argc != {argc}) {{
+{parts_arg}  if (dwmlir_argc != {argc}) {{
     fprintf(stderr, "usage: %s {usage}\\n", dwmlir_argv[0]);
     return 2;
   }}
@@ -45,7 +95,7 @@ int main(int dwmlir_argc, char **dwmlir_argv) {{
   {out_ctype} *dwmlir_output = malloc(dwmlir_out_bytes ? dwmlir_out_bytes : 1);
   if (!dwmlir_output) return 3;
   memset(dwmlir_output, 0x7f, dwmlir_out_bytes);
-  {name}({call_args});
+  {call};
   FILE *dwmlir_f = fopen(dwmlir_argv[{argc_out}], "wb");
   if (!dwmlir_f || fwrite(dwmlir_output, 1, dwmlir_out_bytes, dwmlir_f) != dwmlir_out_bytes) {{
     fprintf(stderr, "harness: cannot write %s\\n", dwmlir_argv[{argc_out}]);
@@ -58,8 +108,26 @@ int main(int dwmlir_argc, char **dwmlir_argv) {{
 )
 
 
-def render_harness(spec: ConvSpec | BlockSpec) -> str:
-    """The driver's arguments are the kernel's buffers in ABI order, as files: inputs, then output."""
+def _threads(block: BlockSpec, args: list[str]) -> tuple[str, str]:
+    """The ``_PARTS`` code for ``block`` and the call of ``dwmlir_share_out`` with the C expressions
+    ``args`` (in ABI order)."""
+    fields = []
+    for a in block.args:
+        fields.append(f"  {a.c_type} {'*' if a.is_buffer else ''}{a.name};")
+    code = _PARTS.format(
+        name=block.name,
+        fields="\n".join(fields),
+        part_args=", ".join(f"dwmlir_j->{a.name}" for a in block.args),
+        whole_args=", ".join(f"dwmlir_job.{a.name}" for a in block.args),
+    )
+    cast = [f"({a.c_type} *){v}" if a.is_buffer else v for a, v in zip(block.args, args, strict=True)]
+    return code, f"dwmlir_share_out((struct dwmlir_job){{{', '.join(cast)}, 0, 0}}, dwmlir_parts)"
+
+
+def render_harness(spec: ConvSpec | BlockSpec, parts: bool = False) -> str:
+    """The driver's arguments are the kernel's buffers in ABI order, as files: inputs, then
+    output. With ``parts``, PARTS comes first: 0 calls NAME, N > 0 calls NAME_part from N
+    threads."""
     block = as_block(spec)
     conv = block.conv
     inputs = block.inputs
@@ -69,22 +137,27 @@ def render_harness(spec: ConvSpec | BlockSpec) -> str:
         for i, a in enumerate(inputs)
     ]
     scalars = {"input_zp": str(conv.input_zp), "filter_zp": str(conv.filter_zp)}
+    args = [f"dwmlir_{a.name}" if a.is_buffer else scalars[a.name] for a in block.args]
+    code, call = _threads(block, args) if parts else ("", f"{block.name}({', '.join(args)})")
     return _TEMPLATE.format(
         name=block.name,
+        parts=code,
+        parts_arg=_PARTS_ARG.format() if parts else "",
         argc=len(inputs) + 2,
         argc_out=len(inputs) + 1,
-        usage=" ".join(a.name.upper() for a in (*inputs, block.buffers[-1])),
+        usage=("PARTS " if parts else "") + " ".join(a.name.upper() for a in (*inputs, block.buffers[-1])),
         loads="\n".join(loads),
         out_ctype=block.out_c_type,
         out_bytes=block.buffers[-1].bytes,
-        call_args=", ".join(f"dwmlir_{a.name}" if a.is_buffer else scalars[a.name] for a in block.args),
+        call=call,
     )
 
 
 def link_harness(target: Target, driver: Path, include_dir: Path, obj: Path, exe: Path) -> None:
     """Link the C driver with a kernel object into a static executable for ``target``."""
     cc = host_cc() if target.arch == "x86_64" else cross_cc()
-    run([cc, "-static", "-O1", "-I", include_dir, driver, obj, "-lm", "-o", exe], what=f"linking {exe}")
+    cmd = [cc, "-static", "-O1", "-pthread", "-I", include_dir, driver, obj, "-lm", "-o", exe]
+    run(cmd, what=f"linking {exe}")
 
 
 _DYNAMIC_TEMPLATE = (
@@ -93,8 +166,9 @@ _DYNAMIC_TEMPLATE = (
 #define DWMLIR_CANARY 64
 
 /* Usage: driver {usage} then, per call: {sizes} INPUT INPUT_BYTES OUTPUT OUTPUT_BYTES */
+{parts}
 int main(int dwmlir_argc, char **dwmlir_argv) {{
-  const int dwmlir_fixed = {fixed}, dwmlir_per_call = {per_call};
+{parts_arg}  const int dwmlir_fixed = {fixed}, dwmlir_per_call = {per_call};
   if (dwmlir_argc < 1 + dwmlir_fixed || (dwmlir_argc - 1 - dwmlir_fixed) % dwmlir_per_call) {{
     fprintf(stderr, "usage: %s {usage} [{sizes} INPUT INPUT_BYTES OUTPUT OUTPUT_BYTES]...\\n",
             dwmlir_argv[0]);
@@ -111,7 +185,7 @@ int main(int dwmlir_argc, char **dwmlir_argv) {{
     unsigned char *dwmlir_out = malloc(dwmlir_out_bytes + DWMLIR_CANARY);
     if (!dwmlir_out) return 3;
     memset(dwmlir_out, 0x7f, dwmlir_out_bytes + DWMLIR_CANARY);
-    {name}({call_args});
+    {call};
     for (size_t dwmlir_i = 0; dwmlir_i < DWMLIR_CANARY; ++dwmlir_i)
       if (dwmlir_out[dwmlir_out_bytes + dwmlir_i] != 0x7f) {{
         fprintf(stderr, "harness: the kernel wrote past the end of its %zu-byte output "
@@ -133,10 +207,11 @@ int main(int dwmlir_argc, char **dwmlir_argv) {{
 )
 
 
-def render_dynamic_harness(spec: ConvSpec | BlockSpec) -> str:
+def render_dynamic_harness(spec: ConvSpec | BlockSpec, parts: bool = False) -> str:
     """A driver that calls a kernel with run-time sizes several times in one process: the
     filter and the block's buffers once, then per call the sizes, the input and the output
-    (each file with its byte count; an output of 0 bytes checks that nothing is written)."""
+    (each file with its byte count; an output of 0 bytes checks that nothing is written).
+    ``parts``: PARTS first, as for ``render_harness``."""
     block = as_block(spec)
     conv = block.conv
     inputs = block.inputs
@@ -158,15 +233,19 @@ def render_dynamic_harness(spec: ConvSpec | BlockSpec) -> str:
             return f"({block.out_c_type} *)dwmlir_out"
         return f"dwmlir_{a.name}" if a.is_buffer else scalars[a.name]
 
+    args = [arg(a) for a in block.args]
+    code, call = _threads(block, args) if parts else ("", f"{block.name}({', '.join(args)})")
     return _DYNAMIC_TEMPLATE.format(
         name=block.name,
+        parts=code,
+        parts_arg=_PARTS_ARG.format() if parts else "",
+        call=call,
         fixed=len(fixed),
         per_call=len(sizes) + 4,
-        usage=" ".join(a.name.upper() for a in fixed),
+        usage=("PARTS " if parts else "") + " ".join(a.name.upper() for a in fixed),
         sizes=" ".join(s.upper() for s in sizes),
         loads="\n".join(loads),
         size_vars="\n".join(size_vars),
         n_sizes=len(sizes),
         in_ctype=conv.c_type,
-        call_args=", ".join(arg(a) for a in block.args),
     )

@@ -40,6 +40,7 @@ class RunResult:
     tolerance: float
     mismatches: int
     seconds: float
+    threads: int = 0  # > 0: NAME_part from that many threads, checked against one NAME call too
 
 
 def check_vector_bits(values: Sequence[int]) -> tuple[int, ...]:
@@ -55,10 +56,18 @@ def check_vector_bits(values: Sequence[int]) -> tuple[int, ...]:
     return tuple(values)
 
 
-def _run_aot(art: Artefacts, tmp: Path, operands: Sequence[np.ndarray], bits: Sequence[int | None]):
+def _run_aot(
+    art: Artefacts,
+    tmp: Path,
+    operands: Sequence[np.ndarray],
+    bits: Sequence[int | None],
+    threads: Sequence[int] = (),
+):
+    """(vector bits, threads, output, seconds): one call of NAME at each VL (threads 0), then
+    NAME_part from each number of ``threads``."""
     block, target = art.block, art.target
     write_artefacts(art, tmp / "kernel", emit=(".o", ".h"))
-    (tmp / "driver.c").write_text(render_harness(block))
+    (tmp / "driver.c").write_text(render_harness(block, parts=bool(threads)))
     exe = tmp / "driver"
     link_harness(target, tmp / "driver.c", tmp / "kernel", tmp / "kernel" / f"{block.name}.o", exe)
     files = []
@@ -66,12 +75,22 @@ def _run_aot(art: Artefacts, tmp: Path, operands: Sequence[np.ndarray], bits: Se
         files.append(tmp / f"{arg.name}.bin")
         files[-1].write_bytes(np.ascontiguousarray(arr, dtype=arg.np_dtype).tobytes())
     for vb in bits:
-        out = tmp / f"output-{vb}.bin"
-        start = time.perf_counter()
-        where = f"{vb} bits" if vb else target.name
-        run([*exec_prefix(target, vb), exe, *files, out], what=f"kernel at {where}", ours=True)
-        got = np.frombuffer(out.read_bytes(), dtype=block.out_np_dtype).reshape(block.output_shape)
-        yield vb, got, time.perf_counter() - start
+        for n in (0, *threads) if threads else (None,):
+            out = tmp / f"output-{vb}-{n}.bin"
+            start = time.perf_counter()
+            where = f"{vb} bits" if vb else target.name
+            where += f", {n} threads" if n else ""
+            first = [] if n is None else [str(n)]
+            run([*exec_prefix(target, vb), exe, *first, *files, out], what=f"kernel at {where}", ours=True)
+            got = np.frombuffer(out.read_bytes(), dtype=block.out_np_dtype).reshape(block.output_shape)
+            yield vb, n or 0, got, time.perf_counter() - start
+
+
+def differing(got: np.ndarray, whole: np.ndarray) -> int:
+    """Elements of ``got`` whose bits differ from ``whole``'s (NaNs compared bit for bit)."""
+    a = np.ascontiguousarray(got).view(np.uint8).reshape(got.size, -1)
+    b = np.ascontiguousarray(whole).view(np.uint8).reshape(whole.size, -1)
+    return int(np.count_nonzero(np.any(a != b, axis=1)))
 
 
 def _run_jit(art: Artefacts, tmp: Path, operands: Sequence[np.ndarray], bits: Sequence[int | None]):
@@ -101,7 +120,7 @@ def _run_jit(art: Artefacts, tmp: Path, operands: Sequence[np.ndarray], bits: Se
             what=f"mlir-runner at {vb or target.name} bits",
             ours=True,
         )
-        yield vb, parse_printed(spec, proc.stdout.decode()), time.perf_counter() - start
+        yield vb, 0, parse_printed(spec, proc.stdout.decode()), time.perf_counter() - start
 
 
 @dataclass(frozen=True)
@@ -157,11 +176,14 @@ def run_sizes(
     vector_bits: Sequence[int] | None = None,
     seed: int = 0,
     cpu: str | None = None,
+    threads: Sequence[int] = (),
 ) -> list[SizedRun]:
     """Compile a kernel with run-time sizes once, then at each vector length call it at every
     input shape in one process (one driver) and compare each output with the reference for
-    that shape. A shape giving an empty output passes when the kernel writes nothing."""
+    that shape. A shape giving an empty output passes when the kernel writes nothing.
+    ``threads``: as for ``run_spec``, every shape's output also bit for bit as one call's."""
     block = as_block(spec)
+    check_threads(block, ("aot",), DEFAULT_VECTORIZER, threads)
     conv = block.conv
     shapes = default_run_shapes(conv) if shapes is None else list(shapes)
     bits: Sequence[int | None] = default_vector_bits(target) if vector_bits is None else vector_bits
@@ -185,36 +207,51 @@ def run_sizes(
     with tempfile.TemporaryDirectory(prefix="dwmlir-run-") as tmp_name:
         tmp = Path(tmp_name)
         write_artefacts(art, tmp / "kernel", emit=(".o", ".h"))
-        (tmp / "driver.c").write_text(render_dynamic_harness(block))
+        (tmp / "driver.c").write_text(render_dynamic_harness(block, parts=bool(threads)))
         exe = tmp / "driver"
         link_harness(target, tmp / "driver.c", tmp / "kernel", tmp / "kernel" / f"{block.name}.o", exe)
         argv: list = []
         for arg, arr in zip(block.inputs[1:], fixed, strict=True):
             argv.append(tmp / f"{arg.name}.bin")
             argv[-1].write_bytes(np.ascontiguousarray(arr, dtype=arg.np_dtype).tobytes())
-        outs = []
+        calls = []
         for i, (shape, at, inp, _) in enumerate(cases):
             data = b"" if inp is None else np.ascontiguousarray(inp, dtype=conv.np_dtype).tobytes()
             (tmp / f"input-{i}.bin").write_bytes(data)
             out_bytes = 0 if at is None else math.prod(at.output_shape) * block.out_bits // 8
             sizes = [shape[conv.info.input_layout.index(ch)] for ch in conv.dynamic]
-            outs.append(tmp / f"output-{i}.bin")
-            argv += [*map(str, sizes), tmp / f"input-{i}.bin", str(len(data)), outs[-1], str(out_bytes)]
+            calls.append(([*map(str, sizes), tmp / f"input-{i}.bin", str(len(data))], str(out_bytes)))
         for vb in bits:
-            start = time.perf_counter()
-            where = f"{vb} bits" if vb else target.name
-            run([*exec_prefix(target, vb), exe, *argv], what=f"kernel at {where}", ours=True)
-            secs = (time.perf_counter() - start) / max(1, len(cases))
-            for (shape, at, inp, want), out in zip(cases, outs, strict=True):
-                if at is None:
-                    ok = out.read_bytes() == b""
-                    result = RunResult("aot", vb, ok, 0.0, 0.0, 0 if ok else 1, secs)
-                    results.append(SizedRun(shape, result, True, np.zeros((0,), block.out_np_dtype)))
-                    continue
-                got = np.frombuffer(out.read_bytes(), dtype=block.out_np_dtype).reshape(at.output_shape)
-                cmp = compare_block(at, got, want, [inp, *fixed])
-                result = RunResult("aot", vb, cmp.ok, cmp.max_abs_err, cmp.tolerance, cmp.mismatches, secs)
-                results.append(SizedRun(shape, result, False, got))
+            whole: list[np.ndarray | None] = []
+            for n in (0, *threads) if threads else (None,):
+                outs = [tmp / f"output-{i}-{n}.bin" for i in range(len(cases))]
+                call_argv = [a for (c, size), o in zip(calls, outs, strict=True) for a in (*c, o, size)]
+                start = time.perf_counter()
+                where = (f"{vb} bits" if vb else target.name) + (f", {n} threads" if n else "")
+                first = [] if n is None else [str(n)]
+                run(
+                    [*exec_prefix(target, vb), exe, *first, *argv, *call_argv],
+                    what=f"kernel at {where}",
+                    ours=True,
+                )
+                secs = (time.perf_counter() - start) / max(1, len(cases))
+                for i, ((shape, at, inp, want), out) in enumerate(zip(cases, outs, strict=True)):
+                    if at is None:
+                        ok = out.read_bytes() == b""
+                        result = RunResult("aot", vb, ok, 0.0, 0.0, 0 if ok else 1, secs, n or 0)
+                        results.append(SizedRun(shape, result, True, np.zeros((0,), block.out_np_dtype)))
+                        whole.append(None)
+                        continue
+                    got = np.frombuffer(out.read_bytes(), dtype=block.out_np_dtype).reshape(at.output_shape)
+                    cmp = compare_block(at, got, want, [inp, *fixed])
+                    ok, bad = cmp.ok, cmp.mismatches
+                    if n:
+                        diff = differing(got, whole[i])
+                        ok, bad = ok and diff == 0, max(bad, diff)
+                    else:
+                        whole.append(got)
+                    result = RunResult("aot", vb, ok, cmp.max_abs_err, cmp.tolerance, bad, secs, n or 0)
+                    results.append(SizedRun(shape, result, False, got))
     return results
 
 
@@ -235,16 +272,39 @@ def run_spec(
     seed: int = 0,
     cpu: str | None = None,
     vectorizer: str = DEFAULT_VECTORIZER,
+    threads: Sequence[int] = (),
 ) -> list[RunResult]:
     """Compile once, run each mode at each vector length on random data seeded by ``seed``,
-    compare with the reference.
+    compare with the reference. ``threads``: also call ``NAME_part`` from each number of
+    threads (aot), each output compared bit for bit with one call of NAME.
 
     Fixed-width targets (NEON, host) run once whatever ``vector_bits`` says.
     """
     inp, flt, *params = random_block_operands(as_block(spec), seed)
-    return [
-        r for r, _ in run_on_data(spec, target, inp, flt, vector_bits, modes, cpu, vectorizer, params=params)
-    ]
+    results = run_on_data(
+        spec, target, inp, flt, vector_bits, modes, cpu, vectorizer, params=params, threads=threads
+    )
+    return [r for r, _ in results]
+
+
+def check_threads(block: BlockSpec, modes: Sequence[str], vectorizer: str, threads: Sequence[int]) -> None:
+    """Refuse ``--threads`` where there is no ``NAME_part`` to call."""
+    if not threads:
+        return
+    bad = [n for n in threads if n < 1]
+    if bad:
+        raise UserError(f"--threads {bad[0]}: give thread counts of at least 1")
+    if tuple(modes) != ("aot",):
+        raise UserError("--threads calls NAME_part from a C driver's threads: use --mode aot")
+    if vectorizer != DEFAULT_VECTORIZER:
+        raise UserError(
+            f"--vectorizer {vectorizer} builds no NAME_part: use --vectorizer {DEFAULT_VECTORIZER}"
+        )
+    if not block.has_part:
+        raise UserError(
+            f"{block.name} has a pointwise or expand stage, which mixes the channels, so it has no "
+            "NAME_part (it cannot split its work yet): drop --threads"
+        )
 
 
 def run_on_data(
@@ -257,12 +317,14 @@ def run_on_data(
     cpu: str | None = None,
     vectorizer: str = DEFAULT_VECTORIZER,
     params: Sequence[np.ndarray] = (),
+    threads: Sequence[int] = (),
 ) -> list[tuple[RunResult, np.ndarray]]:
     """``run_spec`` on given operands (e.g. with NaN or Inf); each result with its output.
 
     ``params``: the epilogue's buffers of a block, in ABI order (bias, requant_scale).
     """
     block = as_block(spec)
+    check_threads(block, modes, vectorizer, threads)
     operands = [inp, flt, *params]
     if len(operands) != len(block.inputs):
         names = ", ".join(a.name for a in block.inputs[2:])
@@ -288,9 +350,20 @@ def run_on_data(
         for mode in modes:
             tmp = Path(tmp_name) / mode
             tmp.mkdir()
-            runner = _run_aot if mode == "aot" else _run_jit
-            for vb, got, secs in runner(art, tmp, operands, bits):
+            runs = (
+                _run_aot(art, tmp, operands, bits, threads)
+                if mode == "aot"
+                else _run_jit(art, tmp, operands, bits)
+            )
+            whole: dict[int | None, np.ndarray] = {}
+            for vb, n, got, secs in runs:
                 cmp = compare_block(block, got, want, operands)
-                result = RunResult(mode, vb, cmp.ok, cmp.max_abs_err, cmp.tolerance, cmp.mismatches, secs)
+                ok, bad = cmp.ok, cmp.mismatches
+                if n:
+                    diff = differing(got, whole[vb])
+                    ok, bad = ok and diff == 0, max(bad, diff)
+                else:
+                    whole[vb] = got
+                result = RunResult(mode, vb, ok, cmp.max_abs_err, cmp.tolerance, bad, secs, n)
                 results.append((result, got))
     return results

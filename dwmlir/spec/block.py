@@ -300,6 +300,13 @@ class BlockSpec:
         return tuple(a for a in self.args if a.is_buffer)
 
     @property
+    def has_part(self) -> bool:
+        """Whether the kernel also gets ``NAME_part(..., part, parts)``, one share of its output
+        channels for a thread. A pointwise or expand stage mixes the channels, so those blocks
+        have none."""
+        return self.pointwise is None and self.expand is None
+
+    @property
     def inputs(self) -> tuple[KernelArg, ...]:
         """The buffers the kernel reads: input, filter, then the block's own in ABI order.
 

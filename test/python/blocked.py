@@ -34,7 +34,8 @@ def geo(spec: ConvSpec) -> ConvGeometry:
 
 
 def vector_ir(spec: ConvSpec) -> str:
-    return lower_to_llvm_dialect(spec, SVE)[2]
+    """The vector IR of the kernel itself (``NAME_part``, its threads' twin, follows it)."""
+    return lower_to_llvm_dialect(spec, SVE)[2].split(f"func.func @{spec.name}_part(")[0]
 
 
 # Balanced widths: as few blocks as the cap allows, widths differing by at most one.
