@@ -96,22 +96,30 @@ def c_prototype(spec: ConvSpec | BlockSpec, part: bool = False) -> str:
 def _part_lines(block: BlockSpec) -> list[str]:
     """The doc comment and prototype of ``NAME_part``."""
     name, conv = block.name, block.conv
-    if conv.info.channels_last:
-        unit = "whole vectors of output channels (the last share also gets a partial vector)"
-        most = "ceil(C*M / lanes)" if conv.multiplier > 1 else "ceil(C / lanes)"
+    if block.pointwise is not None:
+        share = [
+            " * Each share is a run of whole pixel tiles of the output (every output channel of",
+            " * them; a tile is part of one output row): at most one share per tile gets work.",
+        ]
+    elif not conv.info.channels_last:
+        share = [" * Each share is a run of whole output channels: at most C shares get work."]
     else:
-        unit = "single channels"
-        most = "C"
+        most = "ceil(C*M / lanes)" if conv.multiplier > 1 else "ceil(C / lanes)"
+        share = [
+            " * Each share is a run of whole vectors of output channels (the last share also takes",
+            f" * the partial vector): at most {most} shares get work.",
+        ]
     return [
         "/*",
-        f" * {name}_part: one share of {name}'s work, for threads; the same arguments, then",
+        f" * {name}_part: one share of {name}'s work, for threads: {name}'s arguments, then",
         " * part and parts. The calls for part = 0 .. parts-1 (concurrent, in any order, on the",
-        f" * same buffers) together write exactly what one call of {name} writes, bit for bit;",
-        f" * each writes its own output elements: {unit}.",
-        f" * At most {most} shares get work; the others return at once, as does any call",
-        " * with parts < 1 or part outside [0, parts). Libc only; from pthreads:",
+        f" * same buffers) together write exactly what one call of {name} writes, bit for bit, and",
+        " * no output element is written by two of them.",
+        *share,
+        " * The others, and any call with parts < 1 or part outside [0, parts), return at once.",
+        " * Libc only. From pthreads:",
         f" *   static void *work(void *p) {{ job *j = p; {name}_part(..., j->part, j->parts); return 0; }}",
-        " *   for (int t = 0; t < T; ++t) pthread_create(&th[t], 0, work, &jobs[t]);  then join all;",
+        " *   for (int t = 0; t < T; ++t) pthread_create(&th[t], 0, work, &jobs[t]);  then join all",
         " * or from OpenMP:",
         " *   #pragma omp parallel",
         f" *   {name}_part(..., omp_get_thread_num(), omp_get_num_threads());",

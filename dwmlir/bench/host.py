@@ -25,6 +25,7 @@ from ..errors import InternalError, UserError
 from ..reference import compare, depthwise_reference, random_operands
 from ..toolchain import run
 from .suite import BenchKernel
+from .threads import thread_scaling
 
 REPEATS = 21  # timed batches per kernel; the median is reported
 MIN_BATCH_SECONDS = 2e-3
@@ -37,6 +38,13 @@ class HostTiming:
     dwmlir_seconds: float
     torch_seconds: float
     ok: bool
+    # Median seconds per call on 1 (NAME) and more threads (NAME_part; bench.threads).
+    thread_seconds: dict[int, float] = field(default_factory=dict)
+
+    def scaling(self, threads: int) -> float | None:
+        """Speed-up on ``threads`` threads over one call of NAME."""
+        t = self.thread_seconds
+        return t[1] / t[threads] if threads in t and 1 in t and t[threads] > 0 else None
 
     @property
     def speedup(self) -> float:
@@ -115,7 +123,9 @@ def host_comparison(kernels: Sequence[BenchKernel], seed: int = 0) -> HostReport
                 obj = Path(tmp) / f"{spec.name}.o"
                 lib = Path(tmp) / f"lib{spec.name}.so"
                 obj.write_bytes(art.files[".o"])
+                (Path(tmp) / f"{spec.name}.h").write_bytes(art.files[".h"])
                 run([HOST_CC, "-shared", "-o", lib, obj, "-lm"], what=f"linking {lib.name}")
+                scaling = thread_scaling(spec, obj, Path(tmp), Path(tmp), REPEATS)
             except (InternalError, UserError) as exc:
                 return HostReport("failed", f"{spec.name}: {exc}", torch.__version__, report.timings)
             fn = getattr(ctypes.CDLL(str(lib)), spec.name)
@@ -131,7 +141,7 @@ def host_comparison(kernels: Sequence[BenchKernel], seed: int = 0) -> HostReport
             ok = compare(spec, out, want, inp, flt).ok and compare(spec, torch_out, want, inp, flt).ok
             dw = _median_seconds(lambda fn=fn, args=args: fn(*args), REPEATS)
             th = _median_seconds(torch_call, REPEATS)
-            report.timings.append(HostTiming(spec.name, dw, th, ok))
+            report.timings.append(HostTiming(spec.name, dw, th, ok, scaling))
     if not all(t.ok for t in report.timings):
         report.status = "failed"
         report.reason = "dwmlir or torch differs from numpy on: " + ", ".join(

@@ -15,6 +15,7 @@ from .baselines import BASELINES
 from .host import HostReport
 from .mca import ITERATIONS
 from .runner import KernelResult
+from .threads import LARGE_SECONDS, MIN_SCALING_2, THREADS
 
 
 @dataclass(frozen=True)
@@ -329,11 +330,22 @@ def _host_lines(host: HostReport) -> list[str]:
     if host.status != "ok":
         return [f"{title}: {host.status}: {host.reason}"]
     lines = [f"{title}: torch {host.torch_version}, {host.reason}"]
-    lines.append(f"  {'kernel':<24} {'dwmlir':>10} {'torch':>10} {'speedup':>8}  check")
+    more = [n for n in THREADS if n > 1]
+    heads = "".join(f" {f'{n} thr.':>8}" for n in more)
+    lines.append(f"  {'kernel':<24} {'dwmlir':>10} {'torch':>10} {'speedup':>8}{heads}  check")
     for t in host.timings:
+        scaled = "".join(f" {_num(t.scaling(n), 7, 2)}x" for n in more)
         lines.append(
             f"  {t.kernel:<24} {t.dwmlir_seconds * 1e6:>8.1f}us {t.torch_seconds * 1e6:>8.1f}us "
-            f"{t.speedup:>7.2f}x  {'ok' if t.ok else 'WRONG'}"
+            f"{t.speedup:>7.2f}x{scaled}  {'ok' if t.ok else 'WRONG'}"
+        )
+    large = [(t.scaling(2), t.kernel) for t in host.timings if t.thread_seconds.get(1, 0) >= LARGE_SECONDS]
+    large = [(s, k) for s, k in large if s is not None]
+    if large:
+        worst, name = min(large)
+        lines.append(
+            f"  NAME_part on 2 threads, large layers (one call >= {LARGE_SECONDS * 1e6:.0f}us): worst "
+            f"{worst:.2f}x ({name}; target >= {MIN_SCALING_2:.1f}x)  {_verdict(worst >= MIN_SCALING_2)}"
         )
     return lines
 
@@ -415,7 +427,13 @@ def to_json(run: BenchRun) -> dict[str, Any]:
     if run.host.torch_version:
         host["torch"] = run.host.torch_version
     host["timings"] = [
-        {"kernel": t.kernel, "dwmlir_seconds": t.dwmlir_seconds, "torch_seconds": t.torch_seconds, "ok": t.ok}
+        {
+            "kernel": t.kernel,
+            "dwmlir_seconds": t.dwmlir_seconds,
+            "torch_seconds": t.torch_seconds,
+            "ok": t.ok,
+            "thread_seconds": {str(n): v for n, v in sorted(t.thread_seconds.items())},
+        }
         for t in run.host.timings
     ]
     b_ok, b_all, d_ok, d_all = run.counts()

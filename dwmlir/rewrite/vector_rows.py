@@ -196,6 +196,8 @@ class _Emitter:
         self.filter_cm = collapse_trailing(self.filter, 2) if multi else self.filter
         # The output channels this function computes: all, or a NAME_part's share (split_channels).
         self.channels: tuple[Index, Index] = (0, self.c * self.m)
+        # A fused block's NAME_part: [lo, hi) of the flat output pixels whose tiles it computes.
+        self.pixels: tuple[ir.Value, ir.Value] | None = None
 
     # -- small builders --------------------------------------------------------------------------
     def read(self, vt: ir.VectorType, src: ir.Value, indices: list[Index], mask: ir.Value) -> ir.Value:
@@ -321,6 +323,32 @@ class _Emitter:
         tail = scf.IfOp(last)
         with ir.InsertionPoint(tail.then_block):
             body(main, self._tail_mask(total, main))
+            scf.YieldOp([])
+
+    def split_pixels(self, part: ir.Value, parts: ir.Value) -> None:
+        """Compute only the pixel tiles of share ``part`` of ``parts`` (a fused block's
+        ``NAME_part``, whose pointwise stage needs every channel of a pixel): a tile belongs to
+        the share holding its first pixel, in (n, outer outputs, column) order."""
+        total = mul(self.n, math.prod(self.geo.out_spatial))
+        self.pixels = part_range(part, parts, index(total))
+
+    def owned(self, n: Index, o_idx: list[Index], first_col: Index, body: Callable[[], None]) -> None:
+        """``body()`` for the pixel tile starting at output column ``first_col`` of row
+        ``(n, o_idx)``, if this function computes it (``split_pixels``)."""
+        if self.pixels is None:
+            body()
+            return
+        pixel: Index = n
+        for o, size in zip([*o_idx, first_col], self.geo.out_spatial, strict=True):
+            pixel = add(mul(pixel, size), o)
+        pixel = index(pixel)
+        lo, hi = self.pixels
+        mine = arith.andi(
+            arith.cmpi(arith.CmpIPredicate.uge, pixel, lo), arith.cmpi(arith.CmpIPredicate.ult, pixel, hi)
+        )
+        branch = scf.IfOp(mine)
+        with ir.InsertionPoint(branch.then_block):
+            body()
             scf.YieldOp([])
 
     def split_channels(self, part: ir.Value, parts: ir.Value) -> None:
@@ -453,8 +481,11 @@ class _Emitter:
 
                         self._chunks(t0, affine(t0, 1, 0, 1, count), chunk)
 
-                    loop(0, self.c, None, channel)
-                    consume(n, o_idx, t0, count)
+                    def body() -> None:
+                        loop(0, self.c, None, channel)
+                        consume(n, o_idx, t0, count)
+
+                    self.owned(n, o_idx, t0, body)
 
                 tiles(seg, tile_cols, tile)
 
@@ -555,8 +586,11 @@ class _Emitter:
                         ow = affine(t0, 1, i, 1, 0)
                         self._column_last(n, combo, o_idx, seg, ow, None, scratch, [i], zero_start=True)
 
-                    loop(0, count, None, column)
-                    consume(n, o_idx, t0, count)
+                    def body() -> None:
+                        loop(0, count, None, column)
+                        consume(n, o_idx, t0, count)
+
+                    self.owned(n, o_idx, t0, body)
 
                 tiles(seg, tile_cols, tile)
 
@@ -888,6 +922,9 @@ def vectorize_rows(
         if expand is not None:
             _emit_expand_block(op, emitter, expand[1], chain[1] if chain else None, fill, shape)
         elif chain is not None:
+            part = part_args(op)
+            if part is not None:
+                emitter.split_pixels(*part)
             _emit_fused_block(op, emitter, chain[1], fill)
         elif fill is not None:
             part = part_args(op) if in_place else None

@@ -302,8 +302,8 @@ def check_threads(block: BlockSpec, modes: Sequence[str], vectorizer: str, threa
         )
     if not block.has_part:
         raise UserError(
-            f"{block.name} has a pointwise or expand stage, which mixes the channels, so it has no "
-            "NAME_part (it cannot split its work yet): drop --threads"
+            f"{block.name} has an expand stage, which carries its window from tile to tile, so it has "
+            "no NAME_part (it cannot split its work yet): drop --threads"
         )
 
 

@@ -301,10 +301,11 @@ class BlockSpec:
 
     @property
     def has_part(self) -> bool:
-        """Whether the kernel also gets ``NAME_part(..., part, parts)``, one share of its output
-        channels for a thread. A pointwise or expand stage mixes the channels, so those blocks
-        have none."""
-        return self.pointwise is None and self.expand is None
+        """Whether the kernel also gets ``NAME_part(..., part, parts)``, one share of its work
+        for a thread: a run of output channels, or of pixel tiles after a pointwise stage
+        (which needs every channel of a pixel). An expand stage carries its window from tile
+        to tile, so those blocks have none."""
+        return self.expand is None
 
     @property
     def inputs(self) -> tuple[KernelArg, ...]:
