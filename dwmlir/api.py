@@ -67,6 +67,8 @@ class KernelRun:
     output: np.ndarray = field(repr=False)
     # A kernel with run-time sizes: the input shape of this call (None for static kernels).
     input_shape: tuple[int, ...] | None = None
+    # > 0: NAME_part from this many threads, its output also checked bit for bit against NAME's.
+    threads: int = 0
 
 
 def _check_spec(spec: object) -> ConvSpec | BlockSpec:
@@ -162,6 +164,7 @@ def run(
     seed: int = 0,
     cpu: str | None = None,
     sizes: Sequence[Sequence[int]] | None = None,
+    threads: Sequence[int] = (),
 ) -> list[KernelRun]:
     """Compile ``spec``, run it at each SVE vector length, and compare with :func:`reference`.
 
@@ -180,6 +183,9 @@ def run(
     length, with its ``input_shape``. A shape that gives no output passes when the kernel
     writes nothing.
 
+    ``threads`` (aot): also call ``NAME_part`` from each number of threads of one process; those
+    runs (``threads > 0``) pass only when their output equals one call of NAME bit for bit.
+
     Example::
 
         >>> import dwmlir, numpy as np
@@ -197,7 +203,7 @@ def run(
 
     spec = _check_spec(spec)
     if as_block(spec).conv.is_dynamic:
-        return _run_sizes(spec, input, target, vector_bits, modes, seed, cpu, sizes)
+        return _run_sizes(spec, input, target, vector_bits, modes, seed, cpu, sizes, tuple(threads))
     if sizes is not None:
         raise UserError("sizes is for kernels with run-time sizes: give ConvSpec(..., dynamic=...)")
     if (input is None) != (filter is None):
@@ -213,14 +219,27 @@ def run(
     if isinstance(vector_bits, int):
         vector_bits = (vector_bits,)
     bits = None if vector_bits is None else check_vector_bits(tuple(vector_bits))
-    results = run_on_data(spec, get_target(target), inp, flt, bits, modes, cpu, params=extra)
+    results = run_on_data(
+        spec, get_target(target), inp, flt, bits, modes, cpu, params=extra, threads=tuple(threads)
+    )
     return [
-        KernelRun(r.mode, r.vector_bits, r.ok, r.max_abs_err, r.tolerance, r.mismatches, r.seconds, out)
+        KernelRun(
+            r.mode,
+            r.vector_bits,
+            r.ok,
+            r.max_abs_err,
+            r.tolerance,
+            r.mismatches,
+            r.seconds,
+            out,
+            None,
+            r.threads,
+        )
         for r, out in results
     ]
 
 
-def _run_sizes(spec, input, target, vector_bits, modes, seed, cpu, sizes) -> list[KernelRun]:
+def _run_sizes(spec, input, target, vector_bits, modes, seed, cpu, sizes, threads) -> list[KernelRun]:
     """``run`` for a kernel with run-time sizes: one driver calls it at every shape."""
     from .run import check_vector_bits
     from .run.runner import run_sizes
@@ -247,8 +266,9 @@ def _run_sizes(spec, input, target, vector_bits, modes, seed, cpu, sizes) -> lis
             r.result.seconds,
             r.output,
             r.input_shape,
+            r.result.threads,
         )
-        for r in run_sizes(spec, get_target(target), shapes, bits, seed=seed, cpu=cpu)
+        for r in run_sizes(spec, get_target(target), shapes, bits, seed=seed, cpu=cpu, threads=threads)
     ]
 
 

@@ -171,3 +171,17 @@ def test_errors():
         except dwmlir.UserError as exc:
             print("error:", exc)
     assert not (TMP / "never").exists()
+
+
+# threads=: NAME_part from several threads of one process, each output equal to one call's.
+# CHECK-LABEL: TEST: test_threads
+# CHECK-NEXT: 512 0 True
+# CHECK-NEXT: 512 3 True
+# CHECK-NEXT: same bits True
+@run
+def test_threads():
+    spec = dwmlir.ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 6, 7, 37), (3, 3, 37), padding=1)
+    runs = dwmlir.run(spec, vector_bits=512, threads=[3])
+    for r in runs:
+        print(r.vector_bits, r.threads, r.ok)
+    print("same bits", runs[0].output.tobytes() == runs[1].output.tobytes())
