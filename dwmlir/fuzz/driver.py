@@ -64,6 +64,8 @@ class FuzzCase:
     data_seed: int
     # A kernel with run-time sizes: the input shapes one driver calls it at.
     sizes: tuple[tuple[int, ...], ...] = ()
+    # > 0: NAME_part from this many threads too, bit for bit as one call (aot runs only).
+    threads: int = 0
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,7 @@ def spec_to_cli(
     seed: int = 0,
     target: str = DEFAULT_TARGET,
     sizes: Sequence[tuple[int, ...]] = (),
+    threads: int = 0,
 ) -> str:
     """The ``dwmlir run`` command that re-runs exactly this case.
 
@@ -180,6 +183,8 @@ def spec_to_cli(
         argv += ["--seed", str(seed)]
     if sizes:
         argv += ["--sizes", ",".join("x".join(map(str, s)) for s in sizes)]
+    if threads:
+        argv += ["--threads", str(threads)]
     return shlex.join(argv)
 
 
@@ -239,12 +244,14 @@ def fuzz_cases(
     seed = draw(st.integers(0, DATA_SEEDS - 1))
     # The block's parts come last, so that they do not change how the conv shrinks.
     spec = draw(block_parts(conv, blocks == "only")) if blocks != "none" else as_block(conv)
+    # A third of the kernels with a NAME_part also run it from 2, 3 or 7 threads.
+    threads = draw(st.sampled_from((0, 0, 0, 0, 0, 0, 2, 3, 7))) if spec.has_part else 0
     if (
         spec.pointwise is None and spec.expand is None and draw(st.integers(0, 2)) == 2
     ):  # a third: run-time sizes
         spec, sizes = draw(dynamic_parts(spec))
-        return FuzzCase(spec, target, bits, seed, sizes)
-    return FuzzCase(spec, target, bits, seed)
+        return FuzzCase(spec, target, bits, seed, sizes, threads)
+    return FuzzCase(spec, target, bits, seed, threads=threads)
 
 
 @st.composite
@@ -291,11 +298,14 @@ def check_case(case: FuzzCase, modes: Sequence[str]) -> Outcome:
     """
     bits = None if case.vector_bits is None else (case.vector_bits,)
     try:
+        aot = bool(case.sizes) or tuple(modes) == ("aot",)  # run-time sizes: aot only
+        threads = (case.threads,) if case.threads and aot else ()
+        target = get_target(case.target)
         if case.sizes:
-            sized = run_sizes(case.spec, get_target(case.target), case.sizes, bits, seed=case.data_seed)
+            sized = run_sizes(case.spec, target, case.sizes, bits, seed=case.data_seed, threads=threads)
             results = [s.result for s in sized]
         else:
-            results = run_spec(case.spec, get_target(case.target), bits, modes, seed=case.data_seed)
+            results = run_spec(case.spec, target, bits, modes, seed=case.data_seed, threads=threads)
     except ToolCrash as exc:  # a tool that crashes or hangs on a valid spec: a finding
         return CRASH, _first_line(exc)
     except ToolError:
@@ -304,8 +314,9 @@ def check_case(case: FuzzCase, modes: Sequence[str]) -> Outcome:
         return CRASH, _first_line(exc)
     for r in results:
         if not r.ok:
+            who = f"NAME_part from {r.threads} threads, " if r.threads else ""
             return MISMATCH, (
-                f"{r.mode} at {r.vector_bits or case.target} bits: {r.mismatches} wrong elements, "
+                f"{who}{r.mode} at {r.vector_bits or case.target} bits: {r.mismatches} wrong elements, "
                 f"max|err| {r.max_abs_err:.3g}, tolerance {r.tolerance:.3g}"
             )
     return None
@@ -467,7 +478,10 @@ def fuzz(
 
         def failure(case: FuzzCase, kind: str, detail: str) -> Failure:
             run_modes = ("aot",) if case.sizes else modes  # run-time sizes: aot only
-            cmd = spec_to_cli(case.spec, case.vector_bits, run_modes, case.data_seed, case.target, case.sizes)
+            threads = case.threads if tuple(run_modes) == ("aot",) else 0
+            cmd = spec_to_cli(
+                case.spec, case.vector_bits, run_modes, case.data_seed, case.target, case.sizes, threads
+            )
             return Failure(kind, case, detail, cmd)
 
         drawn: list[FuzzCase] = examples(cases, count, seed)
