@@ -22,8 +22,10 @@ from ..ir import build_kernel_module, find_ops
 from ..ir.builder import PART_SUFFIX
 from ..pipeline import bundles, run_bundle, set_vscale_range
 from ..rewrite import DEFAULT_VECTORIZER, FLAT_3D_ROWS_FROM, VectorShape, has_fill
+from ..rewrite.blocked import band_rows, bands_without_lsr
+from ..rewrite.nest import ConvGeometry
 from ..schedule import apply_schedule, build_schedule
-from ..spec import BlockSpec, ConvSpec, as_block
+from ..spec import DTYPES, BlockSpec, ConvSpec, as_block
 from ..target import Target, add_vl_guard, for_dtype
 from ..toolchain import LLVM_VERSION, llvm_tool, run
 from .header import c_prototype, expand_plan, kernel_block, render_header
@@ -186,6 +188,17 @@ def loop_strength_reduction(block: BlockSpec) -> bool:
     if block.pointwise is not None or block.expand is not None:
         return True
     spec = block.conv
+    if spec.op == "depthwise_conv_2d_nhwc_hwc" and not spec.is_dynamic:
+        geo = ConvGeometry(
+            spec.in_spatial,
+            spec.out_spatial,
+            spec.kernel,
+            spec.strides,
+            spec.dilations,
+            tuple(lo for lo, _ in spec.padding),
+        )
+        if band_rows(geo, spec.channels, DTYPES[spec.dtype][2] // 8) is not None and bands_without_lsr(geo):
+            return False
     return lsr_for(spec.op, spec.strides, None if spec.is_dynamic else spec.out_spatial[-1])
 
 

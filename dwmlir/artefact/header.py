@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from ..rewrite import expand as expand_stage
+from ..rewrite.blocked import band_rows, band_units
 from ..rewrite.nest import ConvGeometry
 from ..rewrite.pointwise import SCRATCH_BYTES, tile_pixels
 from ..spec import DTYPES, BlockSpec, ConvSpec, as_block
@@ -93,6 +94,23 @@ def c_prototype(spec: ConvSpec | BlockSpec, part: bool = False) -> str:
     return f"void {block.name}({', '.join(params)})"
 
 
+def banded(conv: ConvSpec) -> tuple[int, int] | None:
+    """(rows per band, bands in all) when the kernel runs bands of rows (``blocked.band_rows``),
+    which NAME_part then shares out, else None."""
+    if not conv.info.plain_channels_last or conv.is_dynamic:
+        return None
+    geo = ConvGeometry(
+        conv.in_spatial,
+        conv.out_spatial,
+        conv.kernel,
+        conv.strides,
+        conv.dilations,
+        tuple(lo for lo, _ in conv.padding),
+    )
+    rows = band_rows(geo, conv.channels, DTYPES[conv.dtype][2] // 8)
+    return None if rows is None else (rows, conv.input_shape[0] * band_units(geo, rows))
+
+
 def _part_lines(block: BlockSpec) -> list[str]:
     """The doc comment and prototype of ``NAME_part``."""
     name, conv = block.name, block.conv
@@ -100,6 +118,12 @@ def _part_lines(block: BlockSpec) -> list[str]:
         share = [
             " * Each share is a run of whole pixel tiles of the output (every output channel of",
             " * them; a tile is part of one output row): at most one share per tile gets work.",
+        ]
+    elif banded(conv) is not None:
+        rows, units = banded(conv)
+        share = [
+            f" * Each share is a run of bands of {rows} output rows of the first outer dim (every",
+            f" * channel; a border run of rows is one band): at most {units} shares get work.",
         ]
     elif not conv.info.channels_last:
         share = [" * Each share is a run of whole output channels: at most C shares get work."]

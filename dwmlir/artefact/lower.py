@@ -16,6 +16,7 @@ from ..errors import UserError
 from ..ir.walk import find_ops
 from ..pipeline import lower_vector, run_bundle, set_vscale_range, to_llvm
 from ..rewrite import DEFAULT_VECTORIZER, VectorShape
+from ..rewrite.blocked import NO_LSR_ATTR
 from ..rewrite.decompose import _dynamic_channels_only_1d as dynamic_channels_only_1d
 from ..rewrite.decompose import has_runtime_sizes
 from ..schedule import Plan, apply_schedule, build_schedule
@@ -186,6 +187,8 @@ def lower_module(
             vectorizer,
             any(has_runtime_sizes(c) for c in convs),
         )
+        if find_ops(module, lambda o: o.name == "func.func" and NO_LSR_ATTR in o.attributes):
+            lsr = False  # bands of rows (blocked.bands_without_lsr)
         for pad in find_ops(module, lambda o: o.name == "tensor.pad"):
             raise UserError(
                 f"cannot lower tensor.pad at {_where(pad.location, source)}: only pads feeding a depthwise "

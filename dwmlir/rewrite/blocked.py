@@ -41,6 +41,7 @@ from .nest import (
     add,
     affine,
     collapse_trailing,
+    enclosing_func,
     index,
     loop,
     loop_step,
@@ -195,6 +196,61 @@ LONG_STRIDED_ROWS = 16
 FLAT_3D_ROWS_FROM = 9
 
 
+# The input bytes a band of rows may read (band_rows): a quarter of Neoverse V1's 1 MiB L2.
+BAND_BYTES = 256 * 1024
+# Inputs that fit Neoverse V1's L2 stay there across the channel steps: no bands.
+BANDED_INPUT_BYTES = 1024 * 1024
+
+
+def band_rows(geo: ConvGeometry, channels: int, elt_bytes: int) -> int | None:
+    """Output rows (of the first outer dim) per band, or None for no bands.
+
+    With the channel steps outermost, every step sweeps the whole input, reading a vector of
+    each pixel: at 128 bits four steps share each 64-byte line, which is gone from the caches
+    by the time the next step reads it once the input is larger than they are. A band runs
+    every channel step over its rows before the next band, so the lines a band reads stay
+    cached across its steps. A band reads at most BAND_BYTES of input (at least one output
+    row, two when rows are paired); static 2-D and 3-D inputs larger than that get bands.
+    """
+    if geo.rank < 2 or geo.runtime_sizes:
+        return None
+    row_bytes = math.prod(geo.in_spatial[1:]) * channels * elt_bytes
+    if math.prod(geo.in_spatial) * channels * elt_bytes <= BANDED_INPUT_BYTES:
+        return None
+    span = geo.dilations[0] * (geo.kernel[0] - 1) + 1
+    rows = (BAND_BYTES // row_bytes - span) // geo.strides[0] + 1
+    low = ROWS if pair_rows(geo) and geo.rank == 2 else 1
+    rows = max(rows, low)
+    if rows >= geo.out_spatial[0]:
+        return None
+    return rows - rows % low
+
+
+def band_units(geo: ConvGeometry, bands: int) -> int:
+    """How many bands of ``bands`` rows ``BlockedRows.emit`` runs per batch entry (a border run
+    of rows is one)."""
+    units = 0
+    for g in outer_groups(geo, 0):
+        if g.kmin <= g.kmax and isinstance(g.count, int) and g.count > bands:
+            units += -(-g.count // bands)
+        else:
+            units += 1
+    return units
+
+
+def bands_without_lsr(geo: ConvGeometry) -> bool:
+    """Whether a kernel with bands (band_rows) compiles without LLVM's loop strength reduction:
+    2-D with W stride 1. There LSR gave each band's row pairs their own pointers, rotated
+    through 20 registers per block (112x112x32: 1.44x the instructions per output; without
+    LSR 1.02x). Stride-2 bands keep it (without: 1.06x against 1.04x)."""
+    return geo.rank == 2 and geo.strides[-1] == 1
+
+
+# On the func.func of a kernel whose bands want no LSR, for ``dwmlir lower`` (which picks the
+# llc flags after the rewrites).
+NO_LSR_ATTR = "dwmlir.no_lsr"
+
+
 def flat_rows(geo: ConvGeometry) -> bool:
     """Whether full channel steps read input rows from a flat view (one start index per row,
     constant column offsets) rather than by a multi-dim index per load: 3-D rows with
@@ -274,8 +330,60 @@ class BlockedRows:
         self.column_bases = False  # see _long_rows_apart
         self._row_start: tuple[ir.Value, ir.Value] | None = None  # see _carried_rows
 
-    def emit(self, n: Index) -> None:
-        self.em.channel_steps(lambda c0, mask: self._step(n, c0, mask))
+    def emit(self, n: Index, share: tuple[ir.Value, ir.Value] | None = None) -> None:
+        """Every output of batch entry ``n``: channel steps outermost, or inside bands of rows.
+        ``share``: only bands ``[lo, hi)`` of the (n, band) sequence (a NAME_part's rows)."""
+        bands = band_rows(self.geo, self.em.c, self.em.vt_in.element_type.width // 8)
+        if bands is None:
+            self.em.channel_steps(lambda c0, mask: self._step(n, c0, mask))
+            return
+        func = enclosing_func(self.em.op)
+        if bands_without_lsr(self.geo) and func is not None:
+            func.attributes[NO_LSR_ATTR] = ir.UnitAttr.get()
+        # Bands of rows of the first outer dim around the channel steps (band_rows).
+        unit: Index = mul(n, band_units(self.geo, bands))
+
+        def mine(u: Index, body: Callable[[], None]) -> None:
+            if share is None:
+                body()
+                return
+            u = index(u)
+            inside = arith.andi(
+                arith.cmpi(arith.CmpIPredicate.uge, u, share[0]),
+                arith.cmpi(arith.CmpIPredicate.ult, u, share[1]),
+            )
+            branch = scf.IfOp(inside)
+            with ir.InsertionPoint(branch.then_block):
+                body()
+                scf.YieldOp([])
+
+        for g in outer_groups(self.geo, 0):
+            if not (g.kmin <= g.kmax and isinstance(g.count, int) and g.count > bands):
+                mine(unit, lambda g=g: self.em.channel_steps(lambda c0, mask: self._step(n, c0, mask, g)))
+                unit = add(unit, 1)
+                continue
+            full, rest = divmod(g.count, bands)
+
+            def band(b0: Index, rows: int, g: Segment = g) -> None:
+                part = Segment(b0, rows, g.kmin, g.kmax)
+                self.em.channel_steps(lambda c0, mask: self._step(n, c0, mask, part))
+
+            lo, hi = 0, full
+            if share is not None:  # this share's full bands of the run: [lo, hi) of 0 .. full
+                first = index(unit)
+                lo = arith.minsi(arith.maxsi(arith.subi(share[0], first), index(0)), index(full))
+                hi = arith.maxsi(arith.minsi(arith.subi(share[1], first), index(full)), lo)
+            loop_step(
+                affine(lo, bands, 0, 0, g.start),
+                affine(hi, bands, 0, 0, g.start),
+                bands,
+                lambda b0: band(b0, bands),
+                unroll=False,
+            )
+            unit = add(unit, full)
+            if rest:
+                mine(unit, lambda g=g, full=full, rest=rest: band(g.start + full * bands, rest))
+                unit = add(unit, 1)
 
     def _dispatched(self, emit_rows: Callable[[], None]) -> None:
         """``emit_rows()`` (the interior rows of a full channel step) once per value of the
@@ -347,11 +455,15 @@ class BlockedRows:
             hoisted = {t: em.read(em.vt_in, em.filter, [*t, c0], mask) for t in taps}
         return _Step(n, c0, mask, hoisted, em.channel_params(c0, mask))
 
-    def _step(self, n: Index, c0: ir.Value, mask: ir.Value | None) -> None:
+    def _step(self, n: Index, c0: ir.Value, mask: ir.Value | None, band: Segment | None = None) -> None:
+        """One channel step over every output row, or over the rows of the first outer dim in
+        ``band`` (emit's bands)."""
         geo = self.geo
         step = self._make_step(n, c0, mask)
         pair_full = pair_rows(geo) and mask is None
         groups = [outer_groups(geo, j) for j in range(geo.rank - 1)]
+        if band is not None:
+            groups[0] = [band]
         for combo in itertools.product(*groups):
 
             def outputs(level: int, o_idx: list[Index], combo=combo) -> None:
@@ -379,13 +491,13 @@ class BlockedRows:
                 ):
                     # Rows of the innermost outer dim go in pairs: they share input rows.
                     pairs, rest = divmod(g.count, ROWS)
-                    end = g.start + pairs * ROWS
+                    end = add(g.start, pairs * ROWS)
                     if pairs == 1:
                         self._row(step, combo, [*o_idx, g.start], ROWS)
                     else:
                         loop_step(g.start, end, ROWS, lambda o: self._row(step, combo, [*o_idx, o], ROWS))
-                    for o in range(end, end + rest):
-                        self._row(step, combo, [*o_idx, o], 1)
+                    for i in range(rest):
+                        self._row(step, combo, [*o_idx, add(end, i)], 1)
                     return
                 if level == len(combo) - 1 and g.kmin <= g.kmax and self._carries_rows(step, g.count):
                     self._carried_rows(

@@ -130,6 +130,14 @@ def dynamic_segments(
     return segs
 
 
+def enclosing_func(op: ir.Operation) -> ir.Operation | None:
+    """The ``func.func`` holding ``op``, if any."""
+    parent = op.operation.parent
+    while parent is not None and parent.name != "func.func":
+        parent = parent.parent
+    return parent
+
+
 def defining_op(value: ir.Value) -> ir.Operation | None:
     """The op that produced ``value``; None for a block argument."""
     owner = value.owner

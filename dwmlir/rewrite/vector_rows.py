@@ -54,7 +54,7 @@ from ..ir.epilogue import (
     epilogue_from_attr,
 )
 from ..spec import OPS, Epilogue, OpInfo
-from .blocked import BlockedRows, covers_every_output
+from .blocked import BlockedRows, band_rows, band_units, covers_every_output
 from .expand import ExpandedBlock, FusedExpand
 from .nest import (
     ConvGeometry,
@@ -64,6 +64,7 @@ from .nest import (
     affine,
     collapse_trailing,
     defining_op,
+    enclosing_func,
     index,
     int_list,
     is_zero_constant,
@@ -145,6 +146,7 @@ class _Emitter:
         pad_lo: list[int],
         epilogue: FusedEpilogue | None = None,
     ):
+        self.op = op
         self.info = info
         self.epilogue = epilogue
         self.input, self.filter, self.out = bufs.input, bufs.filter, bufs.output
@@ -198,6 +200,8 @@ class _Emitter:
         self.channels: tuple[Index, Index] = (0, self.c * self.m)
         # A fused block's NAME_part: [lo, hi) of the flat output pixels whose tiles it computes.
         self.pixels: tuple[ir.Value, ir.Value] | None = None
+        # A banded kernel's NAME_part: [lo, hi) of its (batch entry, band) sequence (split_rows).
+        self.row_share: tuple[ir.Value, ir.Value] | None = None
 
     # -- small builders --------------------------------------------------------------------------
     def read(self, vt: ir.VectorType, src: ir.Value, indices: list[Index], mask: ir.Value) -> ir.Value:
@@ -351,6 +355,17 @@ class _Emitter:
             body()
             scf.YieldOp([])
 
+    def split_work(self, part: ir.Value, parts: ir.Value) -> None:
+        """Compute only share ``part`` of ``parts`` of a depthwise conv (with its epilogue):
+        a run of its bands of rows where it has bands (``blocked.band_rows``: inputs larger
+        than the L2 cache, where a share of the channels would still sweep every row),
+        else a run of its output channels (split_channels)."""
+        bands = band_rows(self.geo, self.c, self.in_elt.width // 8) if self.info.plain_channels_last else None
+        if bands is not None:
+            self.row_share = part_range(part, parts, index(mul(self.n, band_units(self.geo, bands))))
+            return
+        self.split_channels(part, parts)
+
     def split_channels(self, part: ir.Value, parts: ir.Value) -> None:
         """Compute only share ``part`` of ``parts`` of the output channels (``NAME_part``): whole
         vectors of them for channels-last ops (the tail vector goes with the last one), single
@@ -422,7 +437,7 @@ class _Emitter:
                 rows = BlockedRows(self, from_output=True)
             else:
                 rows = BlockedRows(self, None if is_zero_constant(init) else init)
-            loop(0, self.n, None, lambda n, _: rows.emit(n))
+            loop(0, self.n, None, lambda n, _: rows.emit(n, self.row_share))
             return
         if self.info.channels_last:
             loop(0, self.n, None, lambda n, _: output_rows(self.geo, self._row_last(n, init)))
@@ -675,9 +690,7 @@ def part_range(part: ir.Value, parts: ir.Value, units: ir.Value) -> tuple[ir.Val
 def part_args(op: ir.Operation) -> tuple[ir.Value, ir.Value] | None:
     """``(part, parts)`` of the ``NAME_part`` function holding ``op`` (its last two
     arguments), or None in any other function."""
-    parent = op.operation.parent
-    while parent is not None and parent.name != "func.func":
-        parent = parent.parent
+    parent = enclosing_func(op)
     if parent is None or PART_ATTR not in parent.attributes:
         return None
     args = parent.regions[0].blocks[0].arguments
@@ -929,7 +942,7 @@ def vectorize_rows(
         elif fill is not None:
             part = part_args(op) if in_place else None
             if part is not None:
-                emitter.split_channels(*part)
+                emitter.split_work(*part)
             if not covers_every_output(emitter.geo):
                 emitter.fill(fill)  # outputs whose every tap is padding
             emitter.run(fill)

@@ -7,7 +7,15 @@ import re
 from mlir import ir
 
 from dwmlir.artefact import lower_to_llvm_dialect
-from dwmlir.rewrite.blocked import LONG_STRIDED_ROWS, block_cap, block_widths, covers_every_output, pair_rows
+from dwmlir.rewrite.blocked import (
+    LONG_STRIDED_ROWS,
+    band_rows,
+    band_units,
+    block_cap,
+    block_widths,
+    covers_every_output,
+    pair_rows,
+)
 from dwmlir.rewrite.nest import ConvGeometry
 from dwmlir.spec import ConvSpec
 from dwmlir.target import get_target
@@ -184,3 +192,31 @@ def test_carried_rows():
     ):
         loops = len(re.findall(r"scf\.for .* iter_args\(%\w+ = %\w+\) -> \(index\)", vector_ir(spec)))
         print(f"{name}: {loops} row loops carry a start")
+
+
+# Bands of rows (inputs over 1 MiB): rows per band so that a band reads at most 256 KiB of
+# input (even when rows are paired), and the bands per batch entry NAME_part shares out.
+# CHECK-LABEL: TEST: test_band_rows
+# CHECK-NEXT: 114x114x32 s1: 14 rows, 8 bands
+# CHECK-NEXT: 113x113x96 s2: 2 rows, 28 bands
+# CHECK-NEXT: 58x58x144 s1: 4 rows, 14 bands
+# CHECK-NEXT: 30x30x192 s1: no bands
+# CHECK-NEXT: 66x66x64 same: 12 rows, 8 bands
+# CHECK-NEXT: 18x18x18x64: 1 row, 16 bands
+# CHECK-NEXT: 130x130x72 i8 same: 26 rows, 7 bands
+@run
+def test_band_rows():
+    op2, op3 = "depthwise_conv_2d_nhwc_hwc", "depthwise_conv_3d_ndhwc_dhwc"
+    for name, spec, elt in (
+        ("114x114x32 s1", ConvSpec(op2, (1, 114, 114, 32), (3, 3, 32)), 4),
+        ("113x113x96 s2", ConvSpec(op2, (1, 113, 113, 96), (3, 3, 96), (2, 2)), 4),
+        ("58x58x144 s1", ConvSpec(op2, (1, 58, 58, 144), (3, 3, 144)), 4),
+        ("30x30x192 s1", ConvSpec(op2, (1, 30, 30, 192), (3, 3, 192)), 4),
+        ("66x66x64 same", ConvSpec(op2, (1, 66, 66, 64), (3, 3, 64), padding="same"), 4),
+        ("18x18x18x64", ConvSpec(op3, (1, 18, 18, 18, 64), (3, 3, 3, 64)), 4),
+        ("130x130x72 i8 same", ConvSpec(op2, (1, 130, 130, 72), (3, 3, 72), padding="same"), 1),
+    ):
+        g = geo(spec)
+        rows = band_rows(g, spec.channels, elt)
+        plural = "s" if rows != 1 else ""
+        print(f"{name}: {rows} row{plural}, {band_units(g, rows)} bands" if rows else f"{name}: no bands")
