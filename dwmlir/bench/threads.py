@@ -24,29 +24,46 @@ MIN_SCALING_2 = 1.7
 LARGE_SECONDS = 200e-6
 
 _DRIVER = """\
+#define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "{name}.h"
 
 static float *dw_in, *dw_flt, *dw_out;
 static int dw_threads;
 /* Spinning hand-off, as OpenMP runtimes do between parallel regions: a sleeping worker
-   woken through the kernel (a futex) took tens of microseconds in the VM we measured on. */
+   woken through the kernel (a futex) took tens of microseconds in the VM we measured on.
+   After 1000 spins a waiting thread yields, for more threads than cores. */
 static atomic_long dw_round, dw_done;
 static atomic_int dw_stop;
 
+/* Thread t runs on CPU t mod CPUs: left to the scheduler, a new worker sometimes shared the
+   caller's CPU for a whole run, and two threads ran no faster than one. */
+static void dw_pin(int t) {{
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpus > 0 ? t % cpus : 0, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}}
+
 static void *dw_worker(void *arg) {{
   const int part = (int)(intptr_t)arg;
+  dw_pin(part);
   long seen = 0;
   for (;;) {{
     long round;
-    while ((round = atomic_load_explicit(&dw_round, memory_order_acquire)) == seen)
+    for (long spins = 0; (round = atomic_load_explicit(&dw_round, memory_order_acquire)) == seen; ++spins) {{
       if (atomic_load_explicit(&dw_stop, memory_order_relaxed)) return 0;
+      if (spins > 1000) sched_yield(); /* more threads than cores: let the others run */
+    }}
     seen = round;
     {name}_part(dw_in, dw_flt, dw_out, part, dw_threads);
     atomic_fetch_add_explicit(&dw_done, 1, memory_order_release);
@@ -61,8 +78,8 @@ static void dw_call(void) {{
   const long target = atomic_load_explicit(&dw_done, memory_order_relaxed) + dw_threads - 1;
   atomic_fetch_add_explicit(&dw_round, 1, memory_order_release);
   {name}_part(dw_in, dw_flt, dw_out, 0, dw_threads);
-  while (atomic_load_explicit(&dw_done, memory_order_acquire) != target) {{
-  }}
+  for (long spins = 0; atomic_load_explicit(&dw_done, memory_order_acquire) != target; ++spins)
+    if (spins > 1000) sched_yield();
 }}
 
 static double dw_now(void) {{
@@ -92,6 +109,7 @@ int main(int argc, char **argv) {{
   for (size_t i = 0; i < n_in; ++i) dw_in[i] = (float)((int)(i * 7919 % 23) - 11) / 8.0f;
   for (size_t i = 0; i < n_flt; ++i) dw_flt[i] = (float)((int)(i * 104729 % 19) - 9) / 16.0f;
   {name}(dw_in, dw_flt, want);
+  dw_pin(0);
   for (int t = 1; t < dw_threads; ++t)
     if (pthread_create(&workers[t], 0, dw_worker, (void *)(intptr_t)t)) return 3;
   memset(dw_out, 0x7f, n_out * sizeof(float));
