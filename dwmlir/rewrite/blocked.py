@@ -210,7 +210,8 @@ def band_rows(geo: ConvGeometry, channels: int, elt_bytes: int) -> int | None:
     by the time the next step reads it once the input is larger than they are. A band runs
     every channel step over its rows before the next band, so the lines a band reads stay
     cached across its steps. A band reads at most BAND_BYTES of input (at least one output
-    row, two when rows are paired); static 2-D and 3-D inputs larger than that get bands.
+    row, two when rows are paired); static 2-D and 3-D inputs larger than BANDED_INPUT_BYTES
+    get bands.
     """
     if geo.rank < 2 or geo.runtime_sizes:
         return None
@@ -340,8 +341,9 @@ class BlockedRows:
         func = enclosing_func(self.em.op)
         if bands_without_lsr(self.geo) and func is not None:
             func.attributes[NO_LSR_ATTR] = ir.UnitAttr.get()
-        # Bands of rows of the first outer dim around the channel steps (band_rows).
-        unit: Index = mul(n, band_units(self.geo, bands))
+        # Bands of rows of the first outer dim around the channel steps (band_rows); ``unit``
+        # counts them over the batch, for a share.
+        unit: Index = 0 if share is None else mul(n, band_units(self.geo, bands))
 
         def mine(u: Index, body: Callable[[], None]) -> None:
             if share is None:
