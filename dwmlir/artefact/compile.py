@@ -189,14 +189,7 @@ def loop_strength_reduction(block: BlockSpec) -> bool:
         return True
     spec = block.conv
     if spec.op == "depthwise_conv_2d_nhwc_hwc" and not spec.is_dynamic:
-        geo = ConvGeometry(
-            spec.in_spatial,
-            spec.out_spatial,
-            spec.kernel,
-            spec.strides,
-            spec.dilations,
-            tuple(lo for lo, _ in spec.padding),
-        )
+        geo = ConvGeometry.of_spec(spec)
         if band_rows(geo, spec.channels, DTYPES[spec.dtype][2] // 8) is not None and bands_without_lsr(geo):
             return False
     return lsr_for(spec.op, spec.strides, None if spec.is_dynamic else spec.out_spatial[-1])

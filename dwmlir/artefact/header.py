@@ -99,14 +99,7 @@ def banded(conv: ConvSpec) -> tuple[int, int] | None:
     which NAME_part then shares out, else None."""
     if not conv.info.plain_channels_last or conv.is_dynamic:
         return None
-    geo = ConvGeometry(
-        conv.in_spatial,
-        conv.out_spatial,
-        conv.kernel,
-        conv.strides,
-        conv.dilations,
-        tuple(lo for lo, _ in conv.padding),
-    )
+    geo = ConvGeometry.of_spec(conv)
     rows = band_rows(geo, conv.channels, DTYPES[conv.dtype][2] // 8)
     return None if rows is None else (rows, conv.input_shape[0] * band_units(geo, rows))
 
@@ -188,14 +181,7 @@ def _act_expr(act, x: str) -> str:
 def expand_plan(block: BlockSpec) -> expand_stage.ExpandPlan:
     """The expand stage's tiling, as the rewrite chooses it (for the header and NAME.json)."""
     conv = block.conv
-    geo = ConvGeometry(
-        conv.in_spatial,
-        conv.out_spatial,
-        conv.kernel,
-        conv.strides,
-        conv.dilations,
-        tuple(lo for lo, _ in conv.padding),
-    )
+    geo = ConvGeometry.of_spec(conv)
     elt_bytes = DTYPES[conv.dtype][2] // 8
     return expand_stage.plan(geo, conv.channels, conv.multiplier, elt_bytes, block.pointwise is not None)
 

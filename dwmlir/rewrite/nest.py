@@ -285,6 +285,18 @@ class ConvGeometry:
     pad_lo: tuple[int, ...]
     pad_hi: tuple[int, ...] = ()  # needed only for run-time sizes
 
+    @staticmethod
+    def of_spec(conv) -> ConvGeometry:
+        """The static geometry of a ``ConvSpec`` (for decisions made before the IR exists)."""
+        return ConvGeometry(
+            conv.in_spatial,
+            conv.out_spatial,
+            conv.kernel,
+            conv.strides,
+            conv.dilations,
+            tuple(lo for lo, _ in conv.padding),
+        )
+
     @property
     def rank(self) -> int:
         return len(self.kernel)
