@@ -22,7 +22,7 @@ from ..ir import build_kernel_module, find_ops
 from ..ir.builder import PART_SUFFIX
 from ..pipeline import bundles, run_bundle, set_vscale_range
 from ..rewrite import DEFAULT_VECTORIZER, FLAT_3D_ROWS_FROM, VectorShape, has_fill
-from ..rewrite.blocked import band_rows, bands_without_lsr
+from ..rewrite.blocked import band_rows, bands_without_lsr, blocking
 from ..rewrite.nest import ConvGeometry
 from ..schedule import apply_schedule, build_schedule
 from ..spec import DTYPES, BlockSpec, ConvSpec, as_block
@@ -273,6 +273,16 @@ def compile_spec(
     return art
 
 
+def _codegen_manifest(block: BlockSpec) -> dict:
+    """llc's LSR flag and, for register-blocked kernels with static sizes, their blocking (one
+    rule for every vector length: ``blocked.blocking``); and NAME_part's prototype."""
+    spec = block.conv
+    doc: dict = {"loop_strength_reduction": loop_strength_reduction(block)}
+    if spec.info.plain_channels_last and not spec.is_dynamic:
+        doc["blocking"] = blocking(ConvGeometry.of_spec(spec), spec.channels, DTYPES[spec.dtype][2] // 8)
+    return doc
+
+
 def render_manifest(art: Artefacts, cpu: str | None) -> str:
     """NAME.json: what was built, for which target, with which tools, and each file's hash."""
     spec, target, block = art.spec, art.target, art.block
@@ -302,6 +312,11 @@ def render_manifest(art: Artefacts, cpu: str | None) -> str:
             **({"dynamic": list(spec.dynamic)} if spec.is_dynamic else {}),
         },
         "c_prototype": c_prototype(block) + ";",
+        **(
+            {"c_prototype_part": c_prototype(block, part=True) + ";"}
+            if has_part_entry(block, art.vectorizer)
+            else {}
+        ),
         "target": {
             "name": target.name,
             "triple": target.triple,
@@ -310,7 +325,7 @@ def render_manifest(art: Artefacts, cpu: str | None) -> str:
             "vector_length": target.vl_assumption,
         },
         "vectorizer": art.vectorizer,
-        "codegen": {"loop_strength_reduction": loop_strength_reduction(block)},
+        "codegen": _codegen_manifest(block),
         **({"epilogue": _epilogue_manifest(block)} if not epi.empty else {}),
         **_block_manifest(block),
         "tools": {"llvm": LLVM_VERSION, "mlir-python-bindings": "xtc-mlir-python-bindings 22.1.8.4"},

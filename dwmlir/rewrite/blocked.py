@@ -239,6 +239,26 @@ def band_units(geo: ConvGeometry, bands: int) -> int:
     return units
 
 
+def blocking(geo: ConvGeometry, channels: int, elt_bytes: int) -> dict[str, object]:
+    """The register blocking ``BlockedRows`` chooses for a static kernel (for NAME.json):
+    rows per block, the blocks of the widest row's interior, bands, flat rows, and whether
+    the filter taps stay in registers across a channel step."""
+    rows = ROWS if pair_rows(geo) else 1
+    interior = max((g.count for g in geo.segments(geo.rank - 1)), default=0)
+    bands = band_rows(geo, channels, elt_bytes)
+    taps = math.prod(geo.kernel)
+    return {
+        "rows_per_block": rows,
+        "blocks_per_row": [
+            {"columns": w, "count": c}
+            for w, c in block_widths(interior, block_cap(geo, rows), lone_wide=geo.rank < 3)
+        ],
+        "bands": None if bands is None else {"rows": bands, "per_batch_entry": band_units(geo, bands)},
+        "flat_rows": flat_rows(geo),
+        "taps_in_registers": taps <= MAX_HOISTED_TAPS,
+    }
+
+
 def bands_without_lsr(geo: ConvGeometry) -> bool:
     """Whether a kernel with bands (band_rows) compiles without LLVM's loop strength reduction:
     2-D with W stride 1. There LSR gave each band's row pairs their own pointers, rotated
