@@ -1,22 +1,61 @@
 /* A board-side program: runs every depthwise layer of libmobilenet_dw.a (built by
  * `dwmlir compile --config kernels.toml`) on deterministic data and checks each one against
- * a plain C reference. Build for an ARM board:
- *   aarch64-linux-gnu-gcc -O2 -static -Ibuild main.c build/libmobilenet_dw.a -lm -o dw_demo
+ * a plain C reference, then runs it again from THREADS threads (each calling the layer's
+ * NAME_part with its share) and checks that the output is the same. Build for an ARM board:
+ *   aarch64-linux-gnu-gcc -O2 -static -pthread -Ibuild main.c build/libmobilenet_dw.a -lm -o dw_demo
  * It prints one line per layer and exits non-zero if any output differs. */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mobilenet_dw.h"
 
+#define THREADS 4
+
 typedef void (*kernel_fn)(const float *, const float *, float *);
+typedef void (*part_fn)(const float *, const float *, float *, int32_t, int32_t);
 
 struct layer {
   const char *name;
   kernel_fn fn;
+  part_fn part;
   int h, w, c, stride;
 };
+
+struct share {
+  const struct layer *l;
+  const float *in, *flt;
+  float *out;
+  int32_t part;
+};
+
+static void *run_share(void *arg) {
+  const struct share *s = arg;
+  s->l->part(s->in, s->flt, s->out, s->part, THREADS);
+  return NULL;
+}
+
+/* The layer from THREADS threads: 0 if every thread ran and the output equals `want`. */
+static int check_threads(const struct layer *l, const float *in, const float *flt, const float *want,
+                         size_t out_n) {
+  float *out = malloc(out_n * sizeof *out);
+  pthread_t threads[THREADS];
+  struct share shares[THREADS];
+  if (!out) return 1;
+  memset(out, 0xff, out_n * sizeof *out); /* NaNs: a share that writes nothing shows */
+  int started = 0;
+  for (int t = 0; t < THREADS; ++t) {
+    shares[t] = (struct share){l, in, flt, out, t};
+    started += pthread_create(&threads[t], NULL, run_share, &shares[t]) == 0;
+  }
+  for (int t = 0; t < started; ++t) pthread_join(threads[t], NULL);
+  int bad = started != THREADS || memcmp(out, want, out_n * sizeof *out) != 0;
+  free(out);
+  return bad;
+}
 
 static const struct layer layers[] = {
 #include "layers.inc"
@@ -58,8 +97,10 @@ static int check(const struct layer *l) {
           }
         if (out[((size_t)y * ow + x) * l->c + c] != want) ++bad;
       }
-  printf("%-24s %3dx%3dx%4d stride %d -> %3dx%3d: %s\n", l->name, l->h, l->w, l->c, l->stride, oh, ow,
-         bad ? "FAIL" : "ok");
+  int threads_bad = check_threads(l, in, flt, out, out_n);
+  printf("%-24s %3dx%3dx%4d stride %d -> %3dx%3d: %s, %d threads: %s\n", l->name, l->h, l->w, l->c,
+         l->stride, oh, ow, bad ? "FAIL" : "ok", THREADS, threads_bad ? "FAIL" : "ok");
+  bad += threads_bad;
   free(in);
   free(flt);
   free(out);
