@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ..rewrite import expand as expand_stage
-from ..rewrite.blocked import band_rows, band_units
+from ..rewrite.blocked import band_units, part_bands
 from ..rewrite.nest import ConvGeometry
 from ..rewrite.pointwise import SCRATCH_BYTES, tile_pixels
 from ..spec import DTYPES, BlockSpec, ConvSpec, as_block
@@ -95,12 +95,12 @@ def c_prototype(spec: ConvSpec | BlockSpec, part: bool = False) -> str:
 
 
 def banded(conv: ConvSpec) -> tuple[int, int] | None:
-    """(rows per band, bands in all) when the kernel runs bands of rows (``blocked.band_rows``),
-    which NAME_part then shares out, else None."""
+    """(rows per band, bands in all) when NAME_part shares out bands of rows
+    (``blocked.part_bands``), else None."""
     if not conv.info.plain_channels_last or conv.is_dynamic:
         return None
     geo = ConvGeometry.of_spec(conv)
-    rows = band_rows(geo, conv.channels, DTYPES[conv.dtype][2] // 8)
+    rows = part_bands(geo, conv.channels, DTYPES[conv.dtype][2] // 8)
     return None if rows is None else (rows, conv.input_shape[0] * band_units(geo, rows))
 
 

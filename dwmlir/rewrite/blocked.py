@@ -227,6 +227,27 @@ def band_rows(geo: ConvGeometry, channels: int, elt_bytes: int) -> int | None:
     return rows - rows % low
 
 
+# NAME_part of a kernel without bands still splits rows: into about this many bands.
+PART_BANDS = 16
+
+
+def part_bands(geo: ConvGeometry, channels: int, elt_bytes: int) -> int | None:
+    """Rows per band that NAME_part shares out (None: it shares channels instead).
+
+    A kernel with bands (band_rows) shares those. Other static 2-D and 3-D kernels get bands
+    in NAME_part only, about PART_BANDS of them: a share of the channels makes every thread
+    sweep every row, and on the host two threads were no faster than one on 28x28x192 (each
+    reads every other 64-byte line of a pixel; the adjacent-line prefetcher fetches both).
+    """
+    rows = band_rows(geo, channels, elt_bytes)
+    if rows is not None or geo.rank < 2 or geo.runtime_sizes:
+        return rows
+    low = ROWS if pair_rows(geo) and geo.rank == 2 else 1
+    rows = -(-geo.out_spatial[0] // PART_BANDS)
+    rows += -rows % low
+    return rows if rows < geo.out_spatial[0] else None
+
+
 def band_units(geo: ConvGeometry, bands: int) -> int:
     """How many bands of ``bands`` rows ``BlockedRows.emit`` runs per batch entry (a border run
     of rows is one)."""
@@ -351,10 +372,14 @@ class BlockedRows:
         self.column_bases = False  # see _long_rows_apart
         self._row_start: tuple[ir.Value, ir.Value] | None = None  # see _carried_rows
 
-    def emit(self, n: Index, share: tuple[ir.Value, ir.Value] | None = None) -> None:
+    def emit(
+        self, n: Index, share: tuple[ir.Value, ir.Value] | None = None, bands: int | None = None
+    ) -> None:
         """Every output of batch entry ``n``: channel steps outermost, or inside bands of rows.
-        ``share``: only bands ``[lo, hi)`` of the (n, band) sequence (a NAME_part's rows)."""
-        bands = band_rows(self.geo, self.em.c, self.em.vt_in.element_type.width // 8)
+        ``share``: only bands ``[lo, hi)`` of the (n, band) sequence of ``bands`` rows each (a
+        NAME_part's rows, ``part_bands``); else the bands are ``band_rows``'."""
+        if share is None:
+            bands = band_rows(self.geo, self.em.c, self.em.vt_in.element_type.width // 8)
         if bands is None:
             self.em.channel_steps(lambda c0, mask: self._step(n, c0, mask))
             return

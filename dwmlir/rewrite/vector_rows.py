@@ -54,7 +54,7 @@ from ..ir.epilogue import (
     epilogue_from_attr,
 )
 from ..spec import OPS, Epilogue, OpInfo
-from .blocked import BlockedRows, band_rows, band_units, covers_every_output
+from .blocked import BlockedRows, band_units, covers_every_output, part_bands
 from .expand import ExpandedBlock, FusedExpand
 from .nest import (
     ConvGeometry,
@@ -202,6 +202,7 @@ class _Emitter:
         self.pixels: tuple[ir.Value, ir.Value] | None = None
         # A banded kernel's NAME_part: [lo, hi) of its (batch entry, band) sequence (split_rows).
         self.row_share: tuple[ir.Value, ir.Value] | None = None
+        self.part_bands: int | None = None
 
     # -- small builders --------------------------------------------------------------------------
     def read(self, vt: ir.VectorType, src: ir.Value, indices: list[Index], mask: ir.Value) -> ir.Value:
@@ -357,11 +358,13 @@ class _Emitter:
 
     def split_work(self, part: ir.Value, parts: ir.Value) -> None:
         """Compute only share ``part`` of ``parts`` of a depthwise conv (with its epilogue):
-        a run of its bands of rows where it has bands (``blocked.band_rows``: inputs larger
-        than the L2 cache, where a share of the channels would still sweep every row),
-        else a run of its output channels (split_channels)."""
-        bands = band_rows(self.geo, self.c, self.in_elt.width // 8) if self.info.plain_channels_last else None
+        a run of bands of rows for static 2-D and 3-D register-blocked kernels
+        (``blocked.part_bands``), else a run of its output channels (split_channels)."""
+        bands = (
+            part_bands(self.geo, self.c, self.in_elt.width // 8) if self.info.plain_channels_last else None
+        )
         if bands is not None:
+            self.part_bands = bands
             self.row_share = part_range(part, parts, index(mul(self.n, band_units(self.geo, bands))))
             return
         self.split_channels(part, parts)
@@ -437,7 +440,7 @@ class _Emitter:
                 rows = BlockedRows(self, from_output=True)
             else:
                 rows = BlockedRows(self, None if is_zero_constant(init) else init)
-            loop(0, self.n, None, lambda n, _: rows.emit(n, self.row_share))
+            loop(0, self.n, None, lambda n, _: rows.emit(n, self.row_share, self.part_bands))
             return
         if self.info.channels_last:
             loop(0, self.n, None, lambda n, _: output_rows(self.geo, self._row_last(n, init)))

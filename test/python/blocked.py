@@ -15,6 +15,7 @@ from dwmlir.rewrite.blocked import (
     block_widths,
     covers_every_output,
     pair_rows,
+    part_bands,
 )
 from dwmlir.rewrite.nest import ConvGeometry
 from dwmlir.spec import ConvSpec
@@ -196,6 +197,7 @@ def test_carried_rows():
 
 # Bands of rows (inputs over 1 MiB): rows per band so that a band reads at most 256 KiB of
 # input (even when rows are paired), and the bands per batch entry NAME_part shares out.
+# Other 2-D and 3-D kernels get about 16 bands in NAME_part only.
 # CHECK-LABEL: TEST: test_band_rows
 # CHECK-NEXT: 114x114x32 s1: 14 rows, 8 bands
 # CHECK-NEXT: 113x113x96 s2: 2 rows, 28 bands
@@ -203,20 +205,36 @@ def test_carried_rows():
 # CHECK-NEXT: 30x30x192 s1: no bands
 # CHECK-NEXT: 66x66x64 same: 12 rows, 8 bands
 # CHECK-NEXT: 18x18x18x64: 1 row, 16 bands
-# CHECK-NEXT: 130x130x72 i8 same: 26 rows, 7 bands
+# CHECK-NEXT: NAME_part 30x30x192 s1: 2 per band, 14 bands
+# CHECK-NEXT: NAME_part 9x9x960 s1: 1 per band, 7 bands
+# CHECK-NEXT: NAME_part 10x10x10x64: 1 per band, 8 bands
+# CHECK-NEXT: NAME_part 3x12x64 (one output row): channels
 @run
 def test_band_rows():
     op2, op3 = "depthwise_conv_2d_nhwc_hwc", "depthwise_conv_3d_ndhwc_dhwc"
-    for name, spec, elt in (
-        ("114x114x32 s1", ConvSpec(op2, (1, 114, 114, 32), (3, 3, 32)), 4),
-        ("113x113x96 s2", ConvSpec(op2, (1, 113, 113, 96), (3, 3, 96), (2, 2)), 4),
-        ("58x58x144 s1", ConvSpec(op2, (1, 58, 58, 144), (3, 3, 144)), 4),
-        ("30x30x192 s1", ConvSpec(op2, (1, 30, 30, 192), (3, 3, 192)), 4),
-        ("66x66x64 same", ConvSpec(op2, (1, 66, 66, 64), (3, 3, 64), padding="same"), 4),
-        ("18x18x18x64", ConvSpec(op3, (1, 18, 18, 18, 64), (3, 3, 3, 64)), 4),
-        ("130x130x72 i8 same", ConvSpec(op2, (1, 130, 130, 72), (3, 3, 72), padding="same"), 1),
+    for name, spec in (
+        ("114x114x32 s1", ConvSpec(op2, (1, 114, 114, 32), (3, 3, 32))),
+        ("113x113x96 s2", ConvSpec(op2, (1, 113, 113, 96), (3, 3, 96), (2, 2))),
+        ("58x58x144 s1", ConvSpec(op2, (1, 58, 58, 144), (3, 3, 144))),
+        ("30x30x192 s1", ConvSpec(op2, (1, 30, 30, 192), (3, 3, 192))),
+        ("66x66x64 same", ConvSpec(op2, (1, 66, 66, 64), (3, 3, 64), padding="same")),
+        ("18x18x18x64", ConvSpec(op3, (1, 18, 18, 18, 64), (3, 3, 3, 64))),
     ):
         g = geo(spec)
-        rows = band_rows(g, spec.channels, elt)
+        rows = band_rows(g, spec.channels, 4)
         plural = "s" if rows != 1 else ""
         print(f"{name}: {rows} row{plural}, {band_units(g, rows)} bands" if rows else f"{name}: no bands")
+    # NAME_part of a kernel without bands still shares rows: about 16 bands (pairs kept).
+    for name, spec in (
+        ("30x30x192 s1", ConvSpec(op2, (1, 30, 30, 192), (3, 3, 192))),
+        ("9x9x960 s1", ConvSpec(op2, (1, 9, 9, 960), (3, 3, 960))),
+        ("10x10x10x64", ConvSpec(op3, (1, 10, 10, 10, 64), (3, 3, 3, 64))),
+        ("3x12x64 (one output row)", ConvSpec(op2, (1, 3, 12, 64), (3, 3, 64))),
+    ):
+        g = geo(spec)
+        rows = part_bands(g, spec.channels, 4)
+        print(
+            f"NAME_part {name}: {rows} per band, {band_units(g, rows)} bands"
+            if rows
+            else f"NAME_part {name}: channels"
+        )
