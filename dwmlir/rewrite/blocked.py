@@ -270,9 +270,11 @@ def blocking(geo: ConvGeometry, channels: int, elt_bytes: int) -> dict[str, obje
     taps = math.prod(geo.kernel)
     return {
         "rows_per_block": rows,
-        "blocks_per_row": [
+        "blocks_per_row": [  # none when every output reads only padding
             {"columns": w, "count": c}
-            for w, c in block_widths(interior, block_cap(geo, rows), lone_wide=geo.rank < 3)
+            for w, c in (
+                block_widths(interior, block_cap(geo, rows), lone_wide=geo.rank < 3) if interior else []
+            )
         ],
         "bands": None if bands is None else {"rows": bands, "per_batch_entry": band_units(geo, bands)},
         "flat_rows": flat_rows(geo),
