@@ -371,7 +371,7 @@ PART_ATTR = "dwmlir.part"
 def build_kernel_module(spec: ConvSpec | BlockSpec, part: bool = True) -> ir.Module:
     """Return a module with ``func.func @<name>`` in the C ABI's argument order and, with
     ``part``, ``@<name>_part`` with ``int32_t part, int32_t parts`` after it (one share of the
-    work, see ``rewrite.vector_rows.PartRange``).
+    work, see ``rewrite.vector_rows.part_range``).
 
     ``(input, [expand_filter, [expand_bias,]] filter, [input_zp, filter_zp,] [bias,]
     [requant_scale,] [pw_filter, ...] output)``: see ``BlockSpec.args`` (call inside a

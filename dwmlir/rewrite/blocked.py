@@ -42,6 +42,7 @@ from .nest import (
     affine,
     collapse_trailing,
     enclosing_func,
+    if_within,
     index,
     loop,
     loop_step,
@@ -220,11 +221,16 @@ def band_rows(geo: ConvGeometry, channels: int, elt_bytes: int) -> int | None:
         return None
     span = geo.dilations[0] * (geo.kernel[0] - 1) + 1
     rows = (BAND_BYTES // row_bytes - span) // geo.strides[0] + 1
-    low = ROWS if pair_rows(geo) and geo.rank == 2 else 1
+    low = _band_step(geo)
     rows = max(rows, low)
     if rows >= geo.out_spatial[0]:
         return None
     return rows - rows % low
+
+
+def _band_step(geo: ConvGeometry) -> int:
+    """Band heights are multiples of this: 2-D row pairs stay whole (their rows are the bands')."""
+    return ROWS if pair_rows(geo) and geo.rank == 2 else 1
 
 
 # NAME_part of a kernel without bands still splits rows: into about this many bands.
@@ -242,7 +248,7 @@ def part_bands(geo: ConvGeometry, channels: int, elt_bytes: int) -> int | None:
     rows = band_rows(geo, channels, elt_bytes)
     if rows is not None or geo.rank < 2 or geo.runtime_sizes:
         return rows
-    low = ROWS if pair_rows(geo) and geo.rank == 2 else 1
+    low = _band_step(geo)
     rows = -(-geo.out_spatial[0] // PART_BANDS)
     rows += -rows % low
     return rows if rows < geo.out_spatial[0] else None
@@ -395,16 +401,8 @@ class BlockedRows:
         def mine(u: Index, body: Callable[[], None]) -> None:
             if share is None:
                 body()
-                return
-            u = index(u)
-            inside = arith.andi(
-                arith.cmpi(arith.CmpIPredicate.uge, u, share[0]),
-                arith.cmpi(arith.CmpIPredicate.ult, u, share[1]),
-            )
-            branch = scf.IfOp(inside)
-            with ir.InsertionPoint(branch.then_block):
-                body()
-                scf.YieldOp([])
+            else:
+                if_within(u, share, body)
 
         for g in outer_groups(self.geo, 0):
             if not (g.kmin <= g.kmax and isinstance(g.count, int) and g.count > bands):

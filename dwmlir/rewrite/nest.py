@@ -130,6 +130,20 @@ def dynamic_segments(
     return segs
 
 
+def if_within(value: Index, bounds: tuple[ir.Value, ir.Value], body: Callable[[], None]) -> None:
+    """``body()`` under an ``scf.if`` that holds when ``lo <= value < hi`` (unsigned), for
+    ``bounds = (lo, hi)``: a NAME_part's share of some numbered work."""
+    value = index(value)
+    lo, hi = bounds
+    inside = arith.andi(
+        arith.cmpi(arith.CmpIPredicate.uge, value, lo), arith.cmpi(arith.CmpIPredicate.ult, value, hi)
+    )
+    branch = scf.IfOp(inside)
+    with ir.InsertionPoint(branch.then_block):
+        body()
+        scf.YieldOp([])
+
+
 def enclosing_func(op: ir.Operation) -> ir.Operation | None:
     """The ``func.func`` holding ``op``, if any."""
     parent = op.operation.parent

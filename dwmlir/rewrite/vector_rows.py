@@ -65,6 +65,7 @@ from .nest import (
     collapse_trailing,
     defining_op,
     enclosing_func,
+    if_within,
     index,
     int_list,
     is_zero_constant,
@@ -200,7 +201,8 @@ class _Emitter:
         self.channels: tuple[Index, Index] = (0, self.c * self.m)
         # A fused block's NAME_part: [lo, hi) of the flat output pixels whose tiles it computes.
         self.pixels: tuple[ir.Value, ir.Value] | None = None
-        # A banded kernel's NAME_part: [lo, hi) of its (batch entry, band) sequence (split_rows).
+        # A NAME_part sharing rows: [lo, hi) of its (batch entry, band) sequence, and the rows
+        # per band (split_work).
         self.row_share: tuple[ir.Value, ir.Value] | None = None
         self.part_bands: int | None = None
 
@@ -346,15 +348,7 @@ class _Emitter:
         pixel: Index = n
         for o, size in zip([*o_idx, first_col], self.geo.out_spatial, strict=True):
             pixel = add(mul(pixel, size), o)
-        pixel = index(pixel)
-        lo, hi = self.pixels
-        mine = arith.andi(
-            arith.cmpi(arith.CmpIPredicate.uge, pixel, lo), arith.cmpi(arith.CmpIPredicate.ult, pixel, hi)
-        )
-        branch = scf.IfOp(mine)
-        with ir.InsertionPoint(branch.then_block):
-            body()
-            scf.YieldOp([])
+        if_within(pixel, self.pixels, body)
 
     def split_work(self, part: ir.Value, parts: ir.Value) -> None:
         """Compute only share ``part`` of ``parts`` of a depthwise conv (with its epilogue):

@@ -93,6 +93,15 @@ def differing(got: np.ndarray, whole: np.ndarray) -> int:
     return int(np.count_nonzero(np.any(a != b, axis=1)))
 
 
+def _verdict(cmp, threads: int, got: np.ndarray, whole: np.ndarray | None) -> tuple[bool, int]:
+    """(ok, wrong elements): the reference comparison ``cmp`` and, for a NAME_part run
+    (``threads > 0``), the bits of one NAME call's output ``whole`` too."""
+    if not threads:
+        return cmp.ok, cmp.mismatches
+    diff = differing(got, whole)
+    return cmp.ok and diff == 0, max(cmp.mismatches, diff)
+
+
 def _run_jit(art: Artefacts, tmp: Path, operands: Sequence[np.ndarray], bits: Sequence[int | None]):
     spec, target = art.block, art.target
     if target.arch != "aarch64":
@@ -244,11 +253,8 @@ def run_sizes(
                         continue
                     got = np.frombuffer(out.read_bytes(), dtype=block.out_np_dtype).reshape(at.output_shape)
                     cmp = compare_block(at, got, want, [inp, *fixed])
-                    ok, bad = cmp.ok, cmp.mismatches
-                    if n:
-                        diff = differing(got, whole[i])
-                        ok, bad = ok and diff == 0, max(bad, diff)
-                    else:
+                    ok, bad = _verdict(cmp, n or 0, got, whole[i] if n else None)
+                    if not n:
                         whole.append(got)
                     result = RunResult("aot", vb, ok, cmp.max_abs_err, cmp.tolerance, bad, secs, n or 0)
                     results.append(SizedRun(shape, result, False, got))
@@ -358,11 +364,8 @@ def run_on_data(
             whole: dict[int | None, np.ndarray] = {}
             for vb, n, got, secs in runs:
                 cmp = compare_block(block, got, want, operands)
-                ok, bad = cmp.ok, cmp.mismatches
-                if n:
-                    diff = differing(got, whole[vb])
-                    ok, bad = ok and diff == 0, max(bad, diff)
-                else:
+                ok, bad = _verdict(cmp, n, got, whole.get(vb))
+                if not n:
                     whole[vb] = got
                 result = RunResult(mode, vb, ok, cmp.max_abs_err, cmp.tolerance, bad, secs, n)
                 results.append((result, got))
