@@ -244,6 +244,7 @@ config.substitutions.extend(
         # The aarch64 mlir-runner alone, for RUN lines that pick their own qemu vector length.
         ("%aarch64_mlir_runner", runner),
         ("%qemu_aarch64", qemu_cmd),
+        ("%arm_emulator_executable", config.arm_emulator_executable or "qemu-aarch64"),
         ("%aarch64_cc", aarch64_cc or "aarch64-linux-gnu-gcc"),
         (
             "%expect_exit",

@@ -76,6 +76,7 @@ fi
 HOST_PKGS=(
   mlir-22-tools="$LLVM_VER" llvm-22="$LLVM_VER" clang-22="$LLVM_VER" lld-22="$LLVM_VER"
   cmake=3.25.1-1 ninja-build=1.11.1-2~deb12u1 gcc=4:12.2.0-3
+  libglib2.0-dev=2.74.6-2+deb12u9 pkg-config=1.8.1-1  # to build QEMU for the cache model
 )
 if [[ $ARCH == aarch64 ]]; then
   # Native aarch64 (untested: no ARM hardware here): no cross compiler, no sysroot; the MLIR
@@ -202,6 +203,9 @@ fi
 
 # ---- Instruction-count qemu plugin (dwmlir.bench.icount): host cc, rebuilt only when its source changes
 bash "$ROOT/tools/build-qemu-plugin.sh" || die "could not build the qemu instruction-count plugin (see above)"
+
+# ---- Cache model (dwmlir.bench.cache): QEMU 10 with plugins, from source, once; then its plugin
+bash "$ROOT/tools/build-qemu-cache.sh" || die "could not build QEMU and the cache-model plugin (see above)"
 
 # ---- Self-check: mlir-runner runs for aarch64 with SVE --------------------------------------------
 if [[ $ARCH == aarch64 ]]; then

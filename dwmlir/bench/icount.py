@@ -69,6 +69,8 @@ def _parse_size(text: str) -> int:
 
 def symbol_range(exe: Path, symbol: str) -> tuple[int, int]:
     """[start, end) of function ``symbol`` in the static (non-PIE) executable ``exe``."""
+    if not Path(exe).is_file():
+        raise UserError(f"no such program {exe}: check the path")
     proc = run(
         [llvm_tool("llvm-readelf"), "--file-header", "--symbols", "--wide", exe],
         what=f"llvm-readelf on {exe}",
@@ -115,6 +117,49 @@ def _check_vector_bits(bits: int) -> int:
     return bits
 
 
+def run_with_plugin(
+    exe: Path,
+    args: Sequence[str | os.PathLike[str]],
+    symbols: Sequence[str],
+    vector_bits: int,
+    *,
+    plugin: Path,
+    options: Sequence[str] = (),
+    emulator: Path | None = None,
+    what: str,
+    timeout: float = 600,
+) -> str:
+    """Run ``exe args...`` under qemu-aarch64 (``emulator``, default ``qemu()``) at
+    ``vector_bits`` with ``plugin`` watching the functions ``symbols``, and return what the
+    plugin printed. ``options``: further ``key=value`` plugin arguments."""
+    if not symbols:
+        raise UserError(f"{what} needs at least one symbol")
+    _check_vector_bits(vector_bits)
+    # QEMU splits -plugin on commas; a literal comma in the path is written ",,".
+    plugin_arg = str(plugin).replace(",", ",,")
+    for lo, hi in (symbol_range(exe, s) for s in symbols):
+        plugin_arg += f",lo={lo:#x},hi={hi:#x}"
+    for opt in options:
+        plugin_arg += f",{opt}"
+    with tempfile.TemporaryDirectory(prefix="dwmlir-plugin-") as tmp:
+        log = Path(tmp) / "plugin.log"
+        cmd = [
+            emulator or qemu(),
+            "-cpu",
+            f"max,sve-default-vector-length={vector_bits // 8}",
+            "-plugin",
+            plugin_arg,
+            "-d",
+            "plugin",
+            "-D",
+            log,
+            exe,
+            *args,
+        ]
+        run(cmd, what=f"{Path(exe).name} under qemu-aarch64 with the {what}", timeout=timeout, ours=True)
+        return log.read_text(errors="replace") if log.is_file() else ""
+
+
 def count_instructions(
     exe: Path,
     args: Sequence[str | os.PathLike[str]],
@@ -130,35 +175,9 @@ def count_instructions(
     our bug). Its stdout/stderr are discarded.
     """
     symbols = [symbol] if isinstance(symbol, str) else list(symbol)
-    if not symbols:
-        raise UserError("count_instructions needs at least one symbol")
-    _check_vector_bits(vector_bits)
-    # QEMU splits -plugin on commas; a literal comma in the path is written ",,".
-    plugin_arg = str(plugin_path()).replace(",", ",,")
-    for lo, hi in (symbol_range(exe, s) for s in symbols):
-        plugin_arg += f",lo={lo:#x},hi={hi:#x}"
-    with tempfile.TemporaryDirectory(prefix="dwmlir-icount-") as tmp:
-        log = Path(tmp) / "plugin.log"
-        cmd = [
-            qemu(),
-            "-cpu",
-            f"max,sve-default-vector-length={vector_bits // 8}",
-            "-plugin",
-            plugin_arg,
-            "-d",
-            "plugin",
-            "-D",
-            log,
-            exe,
-            *args,
-        ]
-        run(
-            cmd,
-            what=f"{Path(exe).name} under qemu-aarch64 with the instruction counter",
-            timeout=timeout,
-            ours=True,
-        )
-        out = log.read_text(errors="replace") if log.is_file() else ""
+    out = run_with_plugin(
+        exe, args, symbols, vector_bits, plugin=plugin_path(), what="instruction counter", timeout=timeout
+    )
     matches = _RESULT_RE.findall(out)
     if len(matches) != 1:
         raise InternalError(

@@ -136,6 +136,33 @@ def qemu() -> Path:
     return _checked("ARM_EMULATOR_EXECUTABLE", "qemu-aarch64", f"{SETUP_HINT} to install qemu-user", "qemu")
 
 
+CACHE_QEMU_ENV = "DWMLIR_CACHE_QEMU"
+
+
+def cache_qemu() -> Path:
+    """qemu-aarch64 10 with TCG plugins, for the cache model: QEMU 7.2 (``qemu()``) hides SVE
+    vector accesses from plugins. ``tools/build-qemu-cache.sh`` builds it into .deps."""
+    env = os.environ.get(CACHE_QEMU_ENV)
+    root = repo_root()
+    path = Path(env) if env else (root / ".deps/qemu-cache/bin/qemu-aarch64" if root else None)
+    source = f"{CACHE_QEMU_ENV}={env}" if env else str(path)
+    if path is None:
+        raise ToolError(
+            f"no dwmlir source checkout, so no cache-model qemu: set {CACHE_QEMU_ENV} to a "
+            "qemu-aarch64 >= 9 built with --enable-plugins"
+        )
+    if not path.is_file() or not os.access(path, os.X_OK):
+        raise ToolError(f"cache-model qemu {source} not found: {SETUP_HINT} (or tools/build-qemu-cache.sh)")
+    out = _version_text(path, "qemu-aarch64")
+    m = re.search(r"version (\d+)\.", out)
+    if not m or int(m.group(1)) < 9:
+        raise ToolError(
+            f"{source} is not qemu-aarch64 9 or newer ({out.splitlines()[0] if out else 'no version'}): "
+            f"older versions hide SVE loads and stores from plugins; {SETUP_HINT}"
+        )
+    return path
+
+
 @dataclass(frozen=True)
 class AArch64Runtime:
     """The aarch64 mlir-runner and runtime libraries used by the JIT path."""
