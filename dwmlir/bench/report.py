@@ -12,6 +12,7 @@ from typing import Any
 from .. import __version__
 from ..errors import UserError
 from .baselines import BASELINES
+from .cache import NEOVERSE_V1
 from .host import HostReport
 from .mca import ITERATIONS
 from .runner import KernelResult
@@ -28,6 +29,7 @@ class BenchRun:
     kernels: list[KernelResult]
     host: HostReport
     seconds: float
+    cache_bits: tuple[int, ...] = ()
 
     def counts(self) -> tuple[int, int, int, int]:
         """(baselines ok, baselines built, dwmlir ok, dwmlir kernels)."""
@@ -104,6 +106,7 @@ def render_table(run: BenchRun) -> str:
     lines.append("")
     lines.extend(_target_lines(run, name_w))
     lines.extend(_dynamic_lines(run, name_w))
+    lines.extend(_cache_lines(run, name_w))
     lines.append("")
     lines.extend(_host_lines(run.host))
     lines.append("")
@@ -325,6 +328,66 @@ def _dynamic_lines(run: BenchRun, name_w: int) -> list[str]:
     return lines
 
 
+# Issue 12's memory target: DRAM traffic at most 1.3x the compulsory bytes, at 128 and 512 bits.
+MAX_DRAM_RATIO = 1.3
+
+
+def worst_dram(run: BenchRun) -> dict[int, tuple[float, str]]:
+    """VL -> (highest dwmlir DRAM bytes / compulsory bytes, its kernel)."""
+    worst: dict[int, tuple[float, str]] = {}
+    for bits in run.cache_bits:
+        ratios = [
+            (r, k.kernel.name)
+            for k in run.kernels
+            for i in k.impls
+            if i.impl == "dwmlir" and (r := k.dram_ratio(i, bits)) is not None
+        ]
+        if ratios:
+            worst[bits] = max(ratios)
+    return worst
+
+
+def _cache_lines(run: BenchRun, name_w: int) -> list[str]:
+    """The cache model's DRAM traffic and L1 misses per kernel and implementation."""
+    if not run.cache_bits:
+        return []
+    vls = run.cache_bits
+    lines = [
+        "",
+        f"Memory (cache model: {NEOVERSE_V1.describe()}, cold at the kernel's first access): DRAM "
+        "bytes / compulsory bytes (input, filter and output once), and L1D misses per output",
+        f"{'kernel':<{name_w}}  {'compulsory':>10}  {'impl':<8}"
+        + "".join(f"{f'DRAM {v}':>10}" for v in vls)
+        + "".join(f"{f'L1/out {v}':>12}" for v in vls),
+    ]
+    for k in run.kernels:
+        first = True
+        for impl in k.impls:
+            if not impl.cache:
+                continue
+            name = k.kernel.name if first else ""
+            size = f"{k.compulsory_bytes / 1024:.0f} KiB" if first else ""
+            first = False
+            row = f"{name:<{name_w}}  {size:>10}  {impl.impl:<8}"
+            row += "".join(_num(k.dram_ratio(impl, v), 10, 2) for v in vls)
+            row += "".join(
+                _num(c.l1_misses / k.kernel.outputs if (c := impl.cache.get(v)) and impl.ok else None, 12, 3)
+                for v in vls
+            )
+            lines.append(row)
+    worst = worst_dram(run)
+    if worst:
+        label = f"dwmlir DRAM / compulsory, worst kernel (<= {MAX_DRAM_RATIO:.2f})"
+        cells = [worst.get(v, (None, ""))[0] for v in vls]
+        ok = all(c is not None and c <= MAX_DRAM_RATIO for c in cells)
+        lines.append(
+            f"{label:<{name_w + 22}}"
+            + "".join(_num(c, 10, 2) for c in cells)
+            + f"  {_verdict(ok)}  ({', '.join(f'{v}: {worst[v][1]}' for v in vls if v in worst)})"
+        )
+    return lines
+
+
 def worst_large_scaling(host: HostReport) -> tuple[float, str] | None:
     """The lowest 2-thread speed-up of NAME_part among the kernels whose single-thread call
     takes at least LARGE_SECONDS, with its kernel (issue 12's target: at least MIN_SCALING_2)."""
@@ -390,6 +453,18 @@ def to_json(run: BenchRun) -> dict[str, Any]:
                 }
                 entry["max_abs_err"] = {str(v): i.max_abs_err[v] for v in sorted(i.max_abs_err)}
                 entry["qemu_seconds"] = round(i.run_seconds, 3)
+            if i.ok and i.cache:
+                entry["cache"] = {
+                    str(v): {
+                        "l1_misses": c.l1_misses,
+                        "l2_misses": c.l2_misses,
+                        "dram_read_bytes": c.dram_read_bytes,
+                        "dram_write_bytes": c.dram_write_bytes,
+                        "l1_misses_per_output": round(c.l1_misses / k.kernel.outputs, 4),
+                        "dram_over_compulsory": round(c.dram_bytes / k.compulsory_bytes, 4),
+                    }
+                    for v, c in sorted(i.cache.items())
+                }
             if i.ok and i.loop is not None:
                 entry["hot_loop"] = {
                     "header": i.loop.header,
@@ -425,6 +500,7 @@ def to_json(run: BenchRun) -> dict[str, Any]:
                 "output_shape": list(spec.output_shape),
                 "strides": list(spec.strides),
                 "outputs": k.kernel.outputs,
+                "compulsory_bytes": k.compulsory_bytes,
                 "impls": impls,
                 "strongest_acle": strongest,
                 **({"dynamic": _dynamic_json(k)} if k.dynamic is not None else {}),
@@ -452,6 +528,13 @@ def to_json(run: BenchRun) -> dict[str, Any]:
             "met": scaling[0] >= MIN_SCALING_2,
         }
     b_ok, b_all, d_ok, d_all = run.counts()
+    tdict = targets(run).as_dict(run.vector_bits)
+    if run.cache_bits:
+        worst = worst_dram(run)
+        tdict["worst_dram_over_compulsory"] = {
+            str(v): {"ratio": round(r, 4), "kernel": n, "met": r <= MAX_DRAM_RATIO}
+            for v, (r, n) in worst.items()
+        }
     return {
         "dwmlir": __version__,
         "tools": versions(),
@@ -462,7 +545,8 @@ def to_json(run: BenchRun) -> dict[str, Any]:
         "seconds": round(run.seconds, 2),
         "correct": {"baselines": [b_ok, b_all], "dwmlir": [d_ok, d_all]},
         "kernels": kernels,
-        "targets": targets(run).as_dict(run.vector_bits),
+        "cache_model": {"vector_bits": list(run.cache_bits), "geometry": NEOVERSE_V1.describe()},
+        "targets": tdict,
         "host": host,
     }
 

@@ -28,6 +28,7 @@ from ..spec import ConvSpec
 from ..spec.conv import DYNAMIC_LETTERS
 from ..target import get_target
 from .baselines import BASELINES, HAND_WRITTEN, build_baseline
+from .cache import CacheResult, model_cache
 from .hotloop import Loop, hot_loop
 from .icount import count_instructions
 from .mca import McaResult, analyze
@@ -49,6 +50,7 @@ class ImplResult:
     run_seconds: float = 0.0  # qemu time, summed over vector lengths
     loop: Loop | None = None
     mca: dict[str, McaResult] = field(default_factory=dict)
+    cache: dict[int, CacheResult] = field(default_factory=dict)  # VL -> the cache model's counts
 
     @property
     def ok(self) -> bool:
@@ -65,6 +67,13 @@ class KernelResult:
     impls: list[ImplResult]
     # The same kernel compiled with run-time sizes (n and every spatial dim), run at this shape.
     dynamic: ImplResult | None = None
+    # Bytes a kernel must move at least: input, filter and output, each once.
+    compulsory_bytes: int = 0
+
+    def dram_ratio(self, impl: ImplResult, bits: int) -> float | None:
+        """DRAM bytes in the cache model / compulsory bytes, at ``bits``."""
+        res = impl.cache.get(bits) if impl.ok else None
+        return res.dram_bytes / self.compulsory_bytes if res and self.compulsory_bytes else None
 
     def dynamic_ratio(self, bits: int) -> float | None:
         """Instructions of the kernel with run-time sizes / the static one's, at ``bits``."""
@@ -177,12 +186,13 @@ def _count(
     inp: np.ndarray,
     flt: np.ndarray,
     dynamic: bool = False,
+    cache: bool = False,
 ) -> None:
     """Count one kernel's instructions at ``bits`` and check its output. ``dynamic``: the
     kernel with run-time sizes, whose driver takes the filter, then the sizes, input and
-    output of one call."""
+    output of one call. ``cache``: run the cache model instead of the instruction counter."""
     spec, res = b.kernel.spec, b.impl
-    out = b.exe.parent / f"output-{bits}.bin"
+    out = b.exe.parent / f"output-{bits}{'-cache' if cache else ''}.bin"
     args: list[str | Path] = [*files, out]
     if dynamic:
         sizes = [str(spec.input_shape[spec.info.input_layout.index(ch)]) for ch in dynamic_spec(spec).dynamic]
@@ -190,20 +200,27 @@ def _count(
         args = [files[1], *sizes, files[0], str(inp.nbytes), out, str(out_bytes)]
     start = time.perf_counter()
     try:
-        count = count_instructions(b.exe, args, spec.name, bits)
+        if cache:
+            modelled = model_cache(b.exe, args, spec.name, bits)
+        else:
+            count = count_instructions(b.exe, args, spec.name, bits)
     except InternalError as exc:
         with _LOCK:
-            res.fail("FAILED", f"run at {bits} bits: {exc}")
+            res.fail("FAILED", f"{'cache model' if cache else 'run'} at {bits} bits: {exc}")
         return
     seconds = time.perf_counter() - start
     got = np.frombuffer(out.read_bytes(), dtype=spec.out_np_dtype).reshape(spec.output_shape)
     cmp = compare(spec, got, want, inp, flt)
     with _LOCK:
         res.run_seconds += seconds
-        res.max_abs_err[bits] = cmp.max_abs_err
-        res.instructions[bits] = count.in_range
+        if cache:
+            res.cache[bits] = modelled
+        else:
+            res.max_abs_err[bits] = cmp.max_abs_err
+            res.instructions[bits] = count.in_range
         if not cmp.ok:
-            res.fail("WRONG", f"{cmp.mismatches} outputs differ from numpy at {bits} bits")
+            where = " (cache-model run)" if cache else ""
+            res.fail("WRONG", f"{cmp.mismatches} outputs differ from numpy at {bits} bits{where}")
 
 
 def _mca(b: _Built, cpu: str) -> None:
@@ -229,10 +246,13 @@ def run_bench(
     jobs: int | None = None,
     progress: Progress = lambda _: None,
     dynamic: bool = True,
+    cache_bits: Sequence[int] = (),
 ) -> list[KernelResult]:
     """Benchmark ``kernels``; statuses and numbers end up in the returned results.
 
-    ``dynamic``: also each kernel compiled with run-time sizes, counted at the same shape."""
+    ``dynamic``: also each kernel compiled with run-time sizes, counted at the same shape.
+    ``cache_bits``: vector lengths at which each static kernel and baseline also runs under
+    the cache model (the slowest runs: QEMU takes its slow path for every vector element)."""
     jobs = jobs or os.cpu_count() or 1
     results: list[KernelResult] = []
     with tempfile.TemporaryDirectory(prefix="dwmlir-bench-") as tmp:
@@ -242,10 +262,13 @@ def run_bench(
         with ThreadPoolExecutor(jobs) as pool:
             futures: list[Future[None]] = []
             for kernel, built, dyn in zip(kernels, all_built, dyn_built, strict=True):
-                results.append(KernelResult(kernel, [b.impl for b in built], dyn.impl if dyn else None))
                 spec = kernel.spec
                 inp, flt = random_operands(spec, seed)
                 want = depthwise_reference(spec, inp, flt)
+                compulsory = inp.nbytes + flt.nbytes + int(np.prod(spec.output_shape)) * spec.out_bits // 8
+                results.append(
+                    KernelResult(kernel, [b.impl for b in built], dyn.impl if dyn else None, compulsory)
+                )
                 files = (root / spec.name / "input.bin", root / spec.name / "filter.bin")
                 files[0].write_bytes(inp.tobytes())
                 files[1].write_bytes(flt.tobytes())
@@ -258,6 +281,8 @@ def run_bench(
                     b.impl.loop = hot_loop(b.asm)
                     for bits in vector_bits:
                         futures.append(pool.submit(_count, b, bits, files, want, inp, flt))
+                    for bits in cache_bits:
+                        futures.append(pool.submit(_count, b, bits, files, want, inp, flt, cache=True))
                     for cpu in cpus:
                         futures.append(pool.submit(_mca, b, cpu))
             progress(f"running {len(futures)} qemu and llvm-mca jobs on {jobs} threads")

@@ -18,6 +18,7 @@ from ..spec import parse_int_list
 from . import types
 
 DEFAULT_VECTOR_BITS = "128,256,512,1024,2048"
+DEFAULT_CACHE_BITS = "128,512"
 
 
 def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -68,6 +69,15 @@ def _add_flags(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="CPU[,CPU...]",
         help="llvm-mca CPU models, or 'none' (default: neoverse-v1,neoverse-v2,a64fx)",
+    )
+    g.add_argument(
+        "--cache-bits",
+        default=DEFAULT_CACHE_BITS,
+        metavar="BITS[,BITS...]",
+        help="SVE vector lengths at which every kernel and baseline also runs under the cache model "
+        "(Neoverse V1's 64 KiB 4-way L1D and 1 MiB 8-way L2; QEMU 10 and the plugin that "
+        "tools/setup.sh builds), reporting DRAM bytes against compulsory bytes and L1 misses per "
+        "output; 'none' skips it (default: %(default)s)",
     )
     g.add_argument("--no-baselines", action="store_true", help="benchmark dwmlir kernels only")
     g.add_argument(
@@ -124,6 +134,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                 print(f"  {k.name:<22} {k.layer}")
         return 0
     bits, cpus, names = _run_options(args, "--list")
+    cache_bits = _cache_bits(args.cache_bits)
     kernels = select(names, args.quick)
     set_name = "selected" if names else ("quick set" if args.quick else "full set")
 
@@ -137,10 +148,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         progress=progress,
         dynamic=not args.no_dynamic,
+        cache_bits=cache_bits,
     )
     host = host_comparison(kernels, args.seed)
     bf16 = bf16_comparison(results, bits, args.seed, args.jobs or os.cpu_count() or 1, progress)
-    run = BenchRun(set_name, bits, cpus, results, host, time.perf_counter() - start)
+    run = BenchRun(set_name, bits, cpus, results, host, time.perf_counter() - start, tuple(cache_bits))
     print(render_table(run))
     if args.json is not None:
         write_json(run, args.json)
@@ -154,6 +166,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def progress(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def _cache_bits(text: str) -> list[int]:
+    """The cache model's vector lengths, and its QEMU and plugin found before any work starts."""
+    from ..bench.cache import plugin_path
+    from ..run import check_vector_bits
+    from ..toolchain import cache_qemu
+
+    if text.strip() == "none":
+        return []
+    bits = check_vector_bits(parse_int_list(text, "cache-model vector lengths"))
+    cache_qemu()
+    plugin_path()
+    return bits
 
 
 def _run_options(
