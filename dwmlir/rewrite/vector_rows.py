@@ -379,6 +379,11 @@ class _Emitter:
     def fill(self, value: ir.Value) -> None:
         """Every output element = ``value`` (through the epilogue): for outputs whose every tap
         is padding, which no row visits."""
+        if self.row_share is not None:
+            # A NAME_part with bands of rows: a share must not overwrite other shares' rows,
+            # so only the padding-only outputs are filled, by the share that holds band 0.
+            if_within(0, self.row_share, lambda: self._fill_padding_only(value))
+            return
         out = self.out
         rank = ir.MemRefType(out.type).rank
         lo, hi = self.channels
@@ -412,6 +417,37 @@ class _Emitter:
             loop(0, mul(self.n, self.c), None, lambda nc, _: row(nc, arith.remui(index(nc), index(self.c))))
         else:
             self._per_channel(lambda n, c: row(add(mul(n, self.c), c), c))
+
+    def _fill_padding_only(self, value: ir.Value) -> None:
+        """``fill`` of only the outputs that no segment holds (static channels-last sizes): for
+        each spatial dim, the slabs of its outputs whose every tap along that dim is padding."""
+        geo, splat = self.geo, vector.broadcast(self.vt, value)
+        sizes_: list[int] = [int(o) for o in geo.out_spatial]
+        channels = self.c * self.m
+
+        def slab(ranges: list[tuple[int, int]], n: Index, idx: list[Index]) -> None:
+            if len(idx) == len(ranges):
+                at = [n, *idx]
+                self._chunks(
+                    0,
+                    channels,
+                    lambda j0, m: self.store(splat, self.channel_params(j0, m), self.out, [*at, j0], m),
+                )
+                return
+            start, count = ranges[len(idx)]
+            loop(start, count, None, lambda i, _: slab(ranges, n, [*idx, i]))
+
+        for dim in range(geo.rank):
+            gaps, o = [], 0
+            for seg in geo.segments(dim):
+                gaps.append((o, int(seg.start) - o))
+                o = int(seg.start) + int(seg.count)
+            gaps.append((o, sizes_[dim] - o))
+            for start, count in gaps:
+                if count > 0:
+                    ranges = [(0, size) for size in sizes_]
+                    ranges[dim] = (start, count)
+                    loop(0, self.n, None, lambda n, _, r=ranges: slab(r, n, []))
 
     def _per_channel(self, body: Callable[[Index, Index], None]) -> None:
         """``body(n, c)`` for every batch entry and channel of ``self.channels``
