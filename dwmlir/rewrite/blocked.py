@@ -197,10 +197,16 @@ LONG_STRIDED_ROWS = 16
 FLAT_3D_ROWS_FROM = 9
 
 
-# The input bytes a band of rows may read (band_rows): a quarter of Neoverse V1's 1 MiB L2.
+# The input bytes a band of rows may read (band_rows): a quarter of Neoverse V1's 1 MiB L2,
+# half of it in 3-D. Measured with the cache model (docs/performance.md): with 512 KiB bands
+# the 2-D kernels still read their bytes once, but 56x56x144 stride 2 took 1.05x the
+# instructions; the 3-D ones took 0.98x (c256) and 0.99x (18x18x18x64), their bands of one
+# plane re-reading three input planes per channel step.
 BAND_BYTES = 256 * 1024
-# Inputs that fit Neoverse V1's L2 stay there across the channel steps: no bands.
-BANDED_INPUT_BYTES = 1024 * 1024
+BAND_BYTES_3D = 512 * 1024
+# Kernels whose input and output together fit Neoverse V1's L2 keep them there across the
+# channel steps: no bands.
+BANDED_BYTES = 1024 * 1024
 
 
 def band_rows(geo: ConvGeometry, channels: int, elt_bytes: int) -> int | None:
@@ -210,17 +216,21 @@ def band_rows(geo: ConvGeometry, channels: int, elt_bytes: int) -> int | None:
     each pixel: at 128 bits four steps share each 64-byte line, which is gone from the caches
     by the time the next step reads it once the input is larger than they are. A band runs
     every channel step over its rows before the next band, so the lines a band reads stay
-    cached across its steps. A band reads at most BAND_BYTES of input (at least one output
-    row, two when rows are paired); static 2-D and 3-D inputs larger than BANDED_INPUT_BYTES
-    get bands.
+    cached across its steps. A band reads at most BAND_BYTES (BAND_BYTES_3D in 3-D) of input
+    (at least one output row, two when rows are paired). Static 2-D and 3-D kernels whose input and output
+    together are larger than BANDED_BYTES get bands: each step writes the output's lines too,
+    and those evict the input's (the cache model: 10x10x10x256, a 1000 KB input and a 512 KB
+    output, read 3.95x the compulsory bytes from DRAM at 128 bits without bands).
     """
     if geo.rank < 2 or geo.runtime_sizes:
         return None
     row_bytes = math.prod(geo.in_spatial[1:]) * channels * elt_bytes
-    if math.prod(geo.in_spatial) * channels * elt_bytes <= BANDED_INPUT_BYTES:
+    footprint = (math.prod(geo.in_spatial) + math.prod(geo.out_spatial)) * channels * elt_bytes
+    if footprint <= BANDED_BYTES:
         return None
     span = geo.dilations[0] * (geo.kernel[0] - 1) + 1
-    rows = (BAND_BYTES // row_bytes - span) // geo.strides[0] + 1
+    budget = BAND_BYTES_3D if geo.rank == 3 else BAND_BYTES
+    rows = (budget // row_bytes - span) // geo.strides[0] + 1
     low = _band_step(geo)
     rows = max(rows, low)
     if rows >= geo.out_spatial[0]:
