@@ -198,7 +198,8 @@ def test_carried_rows():
 # Bands of rows (input and output together over 1 MiB): rows per band so that a band reads
 # at most 256 KiB of input (512 KiB in 3-D; even when rows are paired), and the bands per
 # batch entry NAME_part shares out. Other 2-D and 3-D kernels get about 16 bands in
-# NAME_part only. 30x30x192 (675 + 588 KiB) has bands, 16x16x576 (576 + 441 KiB) does not.
+# NAME_part only, and kernels with fewer than 8 bands get at least 8 there. 30x30x192
+# (675 + 588 KiB) has bands, 16x16x576 (576 + 441 KiB) does not.
 # CHECK-LABEL: TEST: test_band_rows
 # CHECK-NEXT: 114x114x32 s1: 14 rows, 8 bands
 # CHECK-NEXT: 113x113x96 s2: 2 rows, 28 bands
@@ -208,6 +209,10 @@ def test_carried_rows():
 # CHECK-NEXT: 66x66x64 same: 12 rows, 8 bands
 # CHECK-NEXT: 18x18x18x64: 4 rows, 4 bands
 # CHECK-NEXT: NAME_part 16x16x576 s1: 2 per band, 7 bands
+# CHECK-NEXT: NAME_part 30x30x192 s1 (4 bands of 8): 4 per band, 7 bands
+# CHECK-NEXT: NAME_part 10x10x10x256 (3 bands of 3): 1 per band, 8 bands
+# CHECK-NEXT: NAME_part 18x18x18x64 (4 bands of 4): 2 per band, 8 bands
+# CHECK-NEXT: NAME_part 114x114x32 s1 (8 bands of 14): 14 per band, 8 bands
 # CHECK-NEXT: NAME_part 9x9x960 s1: 1 per band, 7 bands
 # CHECK-NEXT: NAME_part 10x10x10x64: 1 per band, 8 bands
 # CHECK-NEXT: NAME_part 3x12x64 (one output row): channels
@@ -230,6 +235,10 @@ def test_band_rows():
     # NAME_part of a kernel without bands still shares rows: about 16 bands (pairs kept).
     for name, spec in (
         ("16x16x576 s1", ConvSpec(op2, (1, 16, 16, 576), (3, 3, 576))),
+        ("30x30x192 s1 (4 bands of 8)", ConvSpec(op2, (1, 30, 30, 192), (3, 3, 192))),
+        ("10x10x10x256 (3 bands of 3)", ConvSpec(op3, (1, 10, 10, 10, 256), (3, 3, 3, 256))),
+        ("18x18x18x64 (4 bands of 4)", ConvSpec(op3, (1, 18, 18, 18, 64), (3, 3, 3, 64))),
+        ("114x114x32 s1 (8 bands of 14)", ConvSpec(op2, (1, 114, 114, 32), (3, 3, 32))),
         ("9x9x960 s1", ConvSpec(op2, (1, 9, 9, 960), (3, 3, 960))),
         ("10x10x10x64", ConvSpec(op3, (1, 10, 10, 10, 64), (3, 3, 3, 64))),
         ("3x12x64 (one output row)", ConvSpec(op2, (1, 3, 12, 64), (3, 3, 64))),
