@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InternalError, ToolError, UserError
-from ..toolchain import cache_qemu, repo_root
-from .icount import run_with_plugin
+from ..errors import InternalError, UserError
+from ..toolchain import cache_qemu
+from .icount import built_plugin, run_with_plugin
 
 PLUGIN_ENV = "DWMLIR_CACHE_PLUGIN"
 _PLUGIN_REL = Path(".deps/qemu-plugin/libcache_model.so")
@@ -82,25 +82,8 @@ class CacheResult:
 
 
 def plugin_path() -> Path:
-    """The built cache-model plugin; a ToolError if it is missing or older than its source."""
-    env = os.environ.get(PLUGIN_ENV)
-    if env:
-        path = Path(env)
-        if not path.is_file():
-            raise ToolError(f"{PLUGIN_ENV}={env} does not exist: {_SETUP_FIX}, or unset {PLUGIN_ENV}")
-        return path
-    root = repo_root()
-    if root is None:
-        raise ToolError(
-            f"no dwmlir source checkout, so no cache-model plugin: set {PLUGIN_ENV} to a built "
-            f"libcache_model.so ({_SETUP_FIX} in a checkout)"
-        )
-    path, src = root / _PLUGIN_REL, root / _PLUGIN_SRC_REL
-    if not path.is_file():
-        raise ToolError(f"cache-model qemu plugin {path} not built: {_SETUP_FIX}")
-    if src.is_file() and src.stat().st_mtime > path.stat().st_mtime:
-        raise ToolError(f"cache-model qemu plugin {path} is older than {src}: {_SETUP_FIX}")
-    return path
+    """The built cache-model plugin."""
+    return built_plugin(PLUGIN_ENV, _PLUGIN_REL, _PLUGIN_SRC_REL, _SETUP_FIX, "cache-model")
 
 
 def model_cache(

@@ -40,26 +40,32 @@ class IcountResult:
     total: int  # all instructions the program executed (startup and libc included)
 
 
-def plugin_path() -> Path:
-    """The built plugin; a ToolError if it is missing or older than its source."""
-    env = os.environ.get(PLUGIN_ENV)
-    if env:
-        path = Path(env)
+def built_plugin(env: str, rel: Path, src_rel: Path, fix: str, what: str) -> Path:
+    """A plugin library tools/ builds into .deps: ``$env`` if set, else ``rel`` in the source
+    checkout; a ToolError (saying ``fix``) if it is missing or older than ``src_rel``."""
+    given = os.environ.get(env)
+    if given:
+        path = Path(given)
         if not path.is_file():
-            raise ToolError(f"{PLUGIN_ENV}={env} does not exist: {_SETUP_FIX}, or unset {PLUGIN_ENV}")
+            raise ToolError(f"{env}={given} does not exist: {fix}, or unset {env}")
         return path
     root = repo_root()
     if root is None:
         raise ToolError(
-            f"no dwmlir source checkout, so no instruction-count plugin: set {PLUGIN_ENV} to a built "
-            f"libinsn_count.so ({_SETUP_FIX} in a checkout)"
+            f"no dwmlir source checkout, so no {what} plugin: set {env} to a built {rel.name} "
+            f"({fix} in a checkout)"
         )
-    path, src = root / _PLUGIN_REL, root / _PLUGIN_SRC_REL
+    path, src = root / rel, root / src_rel
     if not path.is_file():
-        raise ToolError(f"instruction-count qemu plugin {path} not built: {_SETUP_FIX}")
+        raise ToolError(f"{what} qemu plugin {path} not built: {fix}")
     if src.is_file() and src.stat().st_mtime > path.stat().st_mtime:
-        raise ToolError(f"instruction-count qemu plugin {path} is older than {src}: {_SETUP_FIX}")
+        raise ToolError(f"{what} qemu plugin {path} is older than {src}: {fix}")
     return path
+
+
+def plugin_path() -> Path:
+    """The built instruction-count plugin."""
+    return built_plugin(PLUGIN_ENV, _PLUGIN_REL, _PLUGIN_SRC_REL, _SETUP_FIX, "instruction-count")
 
 
 def _parse_size(text: str) -> int:
