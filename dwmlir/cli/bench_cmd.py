@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
+from ..errors import ToolError, UserError
 from ..spec import parse_int_list
 from . import types
 
@@ -177,8 +177,11 @@ def _cache_bits(text: str) -> list[int]:
     if text.strip() == "none":
         return []
     bits = check_vector_bits(parse_int_list(text, "cache-model vector lengths"))
-    cache_qemu()
-    plugin_path()
+    try:
+        cache_qemu()
+        plugin_path()
+    except ToolError as exc:
+        raise ToolError(f"{exc}; or skip the cache model with --cache-bits none") from None
     return bits
 
 
