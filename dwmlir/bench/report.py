@@ -593,7 +593,39 @@ def write_plots(run: BenchRun, out_dir: Path) -> str:
         fig.savefig(out_dir / f"{k.kernel.name}.png")
         plt.close(fig)
         written += 1
+    for bits in run.cache_bits:
+        written += _plot_dram(plt, run, bits, out_dir / f"dram_{bits}.png")
     return f"plots: {written} PNG files in {out_dir}"
+
+
+def _plot_dram(plt: Any, run: BenchRun, bits: int, path: Path) -> int:
+    """Bars of DRAM bytes / compulsory bytes per kernel and implementation at ``bits`` (the
+    cache model), with the 1.3x target; 0 when nothing was modelled."""
+    impls = list(dict.fromkeys(i.impl for k in run.kernels for i in k.impls if bits in i.cache))
+    if not impls:
+        return 0
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(run.kernels)), 4), dpi=110)
+    width = 0.8 / len(impls)
+    top = MAX_DRAM_RATIO
+    for n, name in enumerate(impls):
+        ys = [next((k.dram_ratio(i, bits) or 0 for i in k.impls if i.impl == name), 0) for k in run.kernels]
+        ax.bar([x + n * width for x in range(len(run.kernels))], ys, width, label=name)
+        top = max(top, *ys)
+    ax.axhline(MAX_DRAM_RATIO, color="black", linestyle="--", linewidth=1, label=f"target {MAX_DRAM_RATIO}")
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=0.9)
+    ax.yaxis.set_major_formatter(plt.matplotlib.ticker.ScalarFormatter())
+    ax.yaxis.set_minor_formatter(plt.matplotlib.ticker.NullFormatter())
+    ax.set_yticks([t for t in (1, MAX_DRAM_RATIO, 2, 4, 8, 16) if t <= top * 1.05])
+    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(run.kernels))])
+    ax.set_xticklabels([k.kernel.name for k in run.kernels], rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("DRAM bytes / compulsory bytes")
+    ax.set_title(f"Cache model, Neoverse V1 caches, {bits}-bit SVE", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return 1
 
 
 def geomean(values: Sequence[float]) -> float:
