@@ -72,7 +72,9 @@ EOF
     die "pip install ${PY_PINS[*]} failed: check PyPI access"
 
   log "configuring QEMU $QEMU_VERSION (aarch64-linux-user, plugins)"
-  tar -xJf "$work/$TARBALL" -C "$work"
+  # Python's lzma, not tar -J: a fresh Debian 12 has no xz-utils. The tarball is checksummed.
+  "$py" -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$work/$TARBALL" "$work" ||
+    die "could not unpack $TARBALL"
   local src=$work/qemu-$QEMU_VERSION
   mkdir "$src/build"
   (cd "$src/build" && PATH=$work/venv/bin:$PATH \
@@ -87,7 +89,7 @@ EOF
   mkdir -p "$tmp/bin" "$tmp/include"
   cp "$src/build/qemu-aarch64" "$tmp/bin/"
   cp "$src/include/qemu/qemu-plugin.h" "$tmp/include/"
-  "$tmp/bin/qemu-aarch64" -h | grep -q -- '-plugin' || die "the built qemu-aarch64 has no -plugin option"
+  "$tmp/bin/qemu-aarch64" -h | grep -- '-plugin' >/dev/null || die "the built qemu-aarch64 has no -plugin option"
   echo "$STAMP_TEXT" >"$tmp/.dwmlir-stamp"
   rm -rf "$PREFIX"
   mv "$tmp" "$PREFIX"
