@@ -304,4 +304,9 @@ def versions() -> dict[str, str]:
         out["qemu"] = first[0] if first else "unknown"
     except (ToolError, InternalError):
         out["qemu"] = "missing"
+    try:
+        first = _version_text(cache_qemu(), "qemu-aarch64").splitlines()
+        out["cache_model_qemu"] = first[0] if first else "unknown"
+    except ToolError:
+        out["cache_model_qemu"] = "missing"
     return out
