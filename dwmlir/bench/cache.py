@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InternalError, UserError
+from ..errors import InternalError
 from ..toolchain import cache_qemu
-from .icount import built_plugin, run_with_plugin
+from .icount import built_plugin, print_result, run_with_plugin
 
 PLUGIN_ENV = "DWMLIR_CACHE_PLUGIN"
 _PLUGIN_REL = Path(".deps/qemu-plugin/libcache_model.so")
@@ -153,20 +153,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-    try:
+
+    def line() -> str:
         res = model_cache(ns.exe, prog_args, ns.symbols, ns.vector_bits, config)
-    except UserError as exc:
-        print(f"dwmlir: error: {exc}", file=sys.stderr)
-        return 2
-    except InternalError as exc:
-        print(f"dwmlir: internal error: {exc}", file=sys.stderr)
-        return 1
-    print(
-        f"insns={res.instructions} accesses={res.accesses} l1_misses={res.l1_misses} "
-        f"l2_misses={res.l2_misses} dram_read_bytes={res.dram_read_bytes} "
-        f"dram_write_bytes={res.dram_write_bytes}"
-    )
-    return 0
+        return (
+            f"insns={res.instructions} accesses={res.accesses} l1_misses={res.l1_misses} "
+            f"l2_misses={res.l2_misses} dram_read_bytes={res.dram_read_bytes} "
+            f"dram_write_bytes={res.dram_write_bytes}"
+        )
+
+    return print_result(line)
 
 
 if __name__ == "__main__":

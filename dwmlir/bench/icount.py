@@ -20,7 +20,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -207,15 +207,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("symbols", nargs="+", metavar="SYMBOL", help="function(s) to count in")
     parser.add_argument("--vector-bits", type=int, required=True, help="SVE vector length in bits")
     ns = parser.parse_args(argv)
-    try:
+
+    def line() -> str:
         res = count_instructions(ns.exe, prog_args, ns.symbols, ns.vector_bits)
+        return f"in_range={res.in_range} total={res.total}"
+
+    return print_result(line)
+
+
+def print_result(line: Callable[[], str]) -> int:
+    """A measuring CLI's exit: print ``line()``, or one error line (exit 2 for the user's
+    errors, 1 for ours)."""
+    try:
+        text = line()
     except UserError as exc:
         print(f"dwmlir: error: {exc}", file=sys.stderr)
         return 2
     except InternalError as exc:
         print(f"dwmlir: internal error: {exc}", file=sys.stderr)
         return 1
-    print(f"in_range={res.in_range} total={res.total}")
+    print(text)
     return 0
 
 
