@@ -370,10 +370,7 @@ def _cache_lines(run: BenchRun, name_w: int) -> list[str]:
             first = False
             row = f"{name:<{name_w}}  {size:>10}  {impl.impl:<8}"
             row += "".join(_num(k.dram_ratio(impl, v), 10, 2) for v in vls)
-            row += "".join(
-                _num(c.l1_misses / k.kernel.outputs if (c := impl.cache.get(v)) and impl.ok else None, 12, 3)
-                for v in vls
-            )
+            row += "".join(_num(k.l1_per_output(impl, v), 12, 3) for v in vls)
             lines.append(row)
     worst = worst_dram(run)
     if worst:
@@ -460,8 +457,8 @@ def to_json(run: BenchRun) -> dict[str, Any]:
                         "l2_misses": c.l2_misses,
                         "dram_read_bytes": c.dram_read_bytes,
                         "dram_write_bytes": c.dram_write_bytes,
-                        "l1_misses_per_output": round(c.l1_misses / k.kernel.outputs, 4),
-                        "dram_over_compulsory": round(c.dram_bytes / k.compulsory_bytes, 4),
+                        "l1_misses_per_output": round(k.l1_per_output(i, v) or 0.0, 4),
+                        "dram_over_compulsory": round(k.dram_ratio(i, v) or 0.0, 4),
                     }
                     for v, c in sorted(i.cache.items())
                 }

@@ -75,6 +75,11 @@ class KernelResult:
         res = impl.cache.get(bits) if impl.ok else None
         return res.dram_bytes / self.compulsory_bytes if res and self.compulsory_bytes else None
 
+    def l1_per_output(self, impl: ImplResult, bits: int) -> float | None:
+        """L1D misses in the cache model per output element, at ``bits``."""
+        res = impl.cache.get(bits) if impl.ok else None
+        return res.l1_misses / self.kernel.outputs if res else None
+
     def dynamic_ratio(self, bits: int) -> float | None:
         """Instructions of the kernel with run-time sizes / the static one's, at ``bits``."""
         if self.dynamic is None:
@@ -178,6 +183,10 @@ def _build(kernel: BenchKernel, root: Path, baselines: bool, progress: Progress)
     return built
 
 
+def _output_bytes(spec: ConvSpec) -> int:
+    return int(np.prod(spec.output_shape)) * spec.out_bits // 8
+
+
 def _count(
     b: _Built,
     bits: int,
@@ -196,7 +205,7 @@ def _count(
     args: list[str | Path] = [*files, out]
     if dynamic:
         sizes = [str(spec.input_shape[spec.info.input_layout.index(ch)]) for ch in dynamic_spec(spec).dynamic]
-        out_bytes = int(np.prod(spec.output_shape)) * spec.out_bits // 8
+        out_bytes = _output_bytes(spec)
         args = [files[1], *sizes, files[0], str(inp.nbytes), out, str(out_bytes)]
     start = time.perf_counter()
     try:
@@ -265,7 +274,7 @@ def run_bench(
                 spec = kernel.spec
                 inp, flt = random_operands(spec, seed)
                 want = depthwise_reference(spec, inp, flt)
-                compulsory = inp.nbytes + flt.nbytes + int(np.prod(spec.output_shape)) * spec.out_bits // 8
+                compulsory = inp.nbytes + flt.nbytes + _output_bytes(spec)
                 results.append(
                     KernelResult(kernel, [b.impl for b in built], dyn.impl if dyn else None, compulsory)
                 )

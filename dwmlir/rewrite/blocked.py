@@ -217,10 +217,11 @@ def band_rows(geo: ConvGeometry, channels: int, elt_bytes: int) -> int | None:
     by the time the next step reads it once the input is larger than they are. A band runs
     every channel step over its rows before the next band, so the lines a band reads stay
     cached across its steps. A band reads at most BAND_BYTES (BAND_BYTES_3D in 3-D) of input
-    (at least one output row, two when rows are paired). Static 2-D and 3-D kernels whose input and output
-    together are larger than BANDED_BYTES get bands: each step writes the output's lines too,
-    and those evict the input's (the cache model: 10x10x10x256, a 1000 KB input and a 512 KB
-    output, read 3.95x the compulsory bytes from DRAM at 128 bits without bands).
+    (at least one output row, two when rows are paired). Static 2-D and 3-D kernels whose
+    input and output together are larger than BANDED_BYTES get bands: each step writes the
+    output's lines too, and those evict the input's (the cache model: 10x10x10x256, a 1000 KB
+    input and a 512 KB output, read 3.95x the compulsory bytes from DRAM at 128 bits without
+    bands).
     """
     if geo.rank < 2 or geo.runtime_sizes:
         return None
@@ -262,13 +263,15 @@ def part_bands(geo: ConvGeometry, channels: int, elt_bytes: int) -> int | None:
     rows = band_rows(geo, channels, elt_bytes)
     if geo.rank < 2 or geo.runtime_sizes:
         return rows
-    low = _band_step(geo)
+
+    def rows_for(count: int) -> int:
+        """Rows per band for about ``count`` bands, a whole number of band steps."""
+        per = -(-geo.out_spatial[0] // count)
+        return per + -per % _band_step(geo)
+
     if rows is not None:
-        few = -(-geo.out_spatial[0] // MIN_PART_BANDS)
-        few += -few % low
-        return min(rows, few)
-    rows = -(-geo.out_spatial[0] // PART_BANDS)
-    rows += -rows % low
+        return min(rows, rows_for(MIN_PART_BANDS))
+    rows = rows_for(PART_BANDS)
     return rows if rows < geo.out_spatial[0] else None
 
 

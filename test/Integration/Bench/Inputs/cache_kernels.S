@@ -3,65 +3,37 @@
         .arch armv8.2-a+sve
         .text
 
-// x0 = floats, x1 = n: one predicated access per vector of floats[0, n).
-.macro STREAM name, insn
+// x0 = base, x1 = n: a predicated loop over elements [0, n) of 32 bits, x2 the first element
+// of a vector. ``body`` makes the accesses, ``step`` advances x2 (one vector by default),
+// ``setup`` runs once before the loop. Statements within an argument are separated by ';'.
+.macro STREAM name, body, step="incw x2", setup=""
         .globl \name
         .type \name, %function
 \name:
         mov     x2, #0
+        \setup
         whilelt p0.s, x2, x1
         b.none  2f
-1:      \insn
-        incw    x2
+1:      \body
+        \step
         whilelt p0.s, x2, x1
         b.first 1b
 2:      ret
         .size \name, .-\name
 .endm
 
+// One access per vector of floats[0, n).
         STREAM ld1w_stream, "ld1w {z0.s}, p0/z, [x0, x2, lsl #2]"
         STREAM st1w_stream, "st1w {z0.s}, p0, [x0, x2, lsl #2]"
         STREAM ldnt1w_stream, "ldnt1w {z0.s}, p0/z, [x0, x2, lsl #2]"
 
 // A first-fault loop advances by the elements the FFR says were loaded: QEMU loads only the
 // first element of an ldff1 on a page a plugin watches, as it does on MMIO.
-        .globl ldff1w_stream
-        .type ldff1w_stream, %function
-ldff1w_stream:
-        mov     x2, #0
-        whilelt p0.s, x2, x1
-        b.none  2f
-1:      setffr
-        ldff1w  {z0.s}, p0/z, [x0, x2, lsl #2]
-        rdffr   p1.b, p0/z
-        cntp    x3, p0, p1.s
-        add     x2, x2, x3
-        whilelt p0.s, x2, x1
-        b.first 1b
-2:      ret
-        .size ldff1w_stream, .-ldff1w_stream
+        STREAM ldff1w_stream, "setffr; ldff1w {z0.s}, p0/z, [x0, x2, lsl #2]; rdffr p1.b, p0/z; cntp x3, p0, p1.s", "add x2, x2, x3"
 
-// x0 = base, x1 = n: gathers (scatters) element j from byte 64*j, one line per element.
-.macro LINES name, insn
-        .globl \name
-        .type \name, %function
-\name:
-        mov     x2, #0
-        whilelt p0.s, x2, x1
-        b.none  2f
-        mov     w4, #16
-1:      lsl     x3, x2, #4
-        index   z1.s, w3, w4
-        \insn
-        incw    x2
-        whilelt p0.s, x2, x1
-        b.first 1b
-2:      ret
-        .size \name, .-\name
-.endm
-
-        LINES gather_lines, "ld1w {z0.s}, p0/z, [x0, z1.s, uxtw #2]"
-        LINES scatter_lines, "st1w {z0.s}, p0, [x0, z1.s, uxtw #2]"
+// Gathers (scatters) element j from byte 64*j, one line per element.
+        STREAM gather_lines, "lsl x3, x2, #4; index z1.s, w3, w4; ld1w {z0.s}, p0/z, [x0, z1.s, uxtw #2]", setup="mov w4, #16"
+        STREAM scatter_lines, "lsl x3, x2, #4; index z1.s, w3, w4; st1w {z0.s}, p0, [x0, z1.s, uxtw #2]", setup="mov w4, #16"
 
 // x0 = base, x1 = n: one ld1rw broadcast from each of n lines.
         .globl ld1rw_lines
@@ -114,21 +86,9 @@ scalar_cycle:
 3:      ret
         .size scalar_cycle, .-scalar_cycle
 
-// x0 = floats, x1 = n: loads every other vector of floats[0, n), so the lines it touches
-// depend on the vector length.
-        .globl stride_vl
-        .type stride_vl, %function
-stride_vl:
-        mov     x2, #0
-        cntw    x3, all, mul #2
-        whilelt p0.s, x2, x1
-        b.none  2f
-1:      ld1w    {z0.s}, p0/z, [x0, x2, lsl #2]
-        add     x2, x2, x3
-        whilelt p0.s, x2, x1
-        b.first 1b
-2:      ret
-        .size stride_vl, .-stride_vl
+// Loads every other vector of floats[0, n), so the lines it touches depend on the vector
+// length.
+        STREAM stride_vl, "ld1w {z0.s}, p0/z, [x0, x2, lsl #2]", "add x2, x2, x3", "cntw x3, all, mul #2"
 
 // x0 = dst, x1 = src, x2 = n: dst[i] += src[i].
         .globl rmw_stream
