@@ -244,6 +244,15 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "NOT MET"
 
 
+def _verdict_row(
+    label: str, width: int, cells: Sequence[float | None], ok: bool | None, cell_w: int = 9, digits: int = 3
+) -> str:
+    """A target row: the label, one number per vector length, and met / NOT MET (none when
+    ``ok`` is None)."""
+    verdict = "" if ok is None else f"  {_verdict(ok)}"
+    return f"{label:<{width}}" + "".join(_num(c, cell_w, digits) for c in cells) + verdict
+
+
 def _target_lines(run: BenchRun, name_w: int) -> list[str]:
     t = targets(run)
     vls = run.vector_bits
@@ -253,8 +262,7 @@ def _target_lines(run: BenchRun, name_w: int) -> list[str]:
     lines.append(f"{'':<{width}}" + "".join(f"{v:>9}" for v in vls))
 
     def row(label: str, values: list[float | None], ok: bool | None) -> None:
-        verdict = "" if ok is None else f"  {_verdict(ok)}"
-        lines.append(f"{label:<{width}}" + "".join(_num(v, 9, 3) for v in values) + verdict)
+        lines.append(_verdict_row(label, width, values, ok))
 
     worst = [t.worst_strongest.get(v, (None, ""))[0] for v in vls]
     if any(w is not None for w in worst):
@@ -320,11 +328,8 @@ def _dynamic_lines(run: BenchRun, name_w: int) -> list[str]:
         rs = [r for k in kernels if (r := k.dynamic_ratio(v)) is not None]
         worst.append(max(rs) if rs else None)
     ok = all(w is not None and w <= MAX_DYNAMIC_RATIO for w in worst)
-    lines.append(
-        f"{f'dynamic / static, worst kernel (<= {MAX_DYNAMIC_RATIO:.2f})':<{width}}"
-        + "".join(_num(w, 9, 3) for w in worst)
-        + f"  {_verdict(ok)}"
-    )
+    label = f"dynamic / static, worst kernel (<= {MAX_DYNAMIC_RATIO:.2f})"
+    lines.append(_verdict_row(label, width, worst, ok))
     return lines
 
 
@@ -377,11 +382,8 @@ def _cache_lines(run: BenchRun, name_w: int) -> list[str]:
         label = f"dwmlir DRAM / compulsory, worst kernel (<= {MAX_DRAM_RATIO:.2f})"
         cells = [worst.get(v, (None, ""))[0] for v in vls]
         ok = all(c is not None and c <= MAX_DRAM_RATIO for c in cells)
-        lines.append(
-            f"{label:<{name_w + 22}}"
-            + "".join(_num(c, 10, 2) for c in cells)
-            + f"  {_verdict(ok)}  ({', '.join(f'{v}: {worst[v][1]}' for v in vls if v in worst)})"
-        )
+        where = f"  ({', '.join(f'{v}: {worst[v][1]}' for v in vls if v in worst)})"
+        lines.append(_verdict_row(label, name_w + 22, cells, ok, cell_w=10, digits=2) + where)
     return lines
 
 
