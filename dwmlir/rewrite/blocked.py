@@ -58,6 +58,10 @@ from .nest import (
 
 ACCUMULATORS = 8  # output vectors a block keeps in registers: measured, 10 and 12 spill
 ROWS = 2  # output rows per block when rows are paired
+# 2-D stride-1 blocks with the taps in registers take three rows of four (block_rows): 12
+# accumulators, 9 taps and the input vectors of one column still fit the 32 registers.
+TRIPLE_ROWS = 3
+TRIPLE_ACCUMULATORS = 12
 # Outer taps (kd x kh) unrolled per block: 3x3 keeps a 3-D block one straight run of 27 taps;
 # a 5x5x5 filter loops over kd (unrolled, it compiled for 6 s).
 MAX_UNROLLED_OUTER_TAPS = 9
@@ -151,6 +155,8 @@ def block_cap(geo: ConvGeometry, rows: int) -> int:
     With stride > 1 a block reads about twice as many input vectors per tap row, and their
     live ranges spill beyond half the accumulators.
     """
+    if rows == TRIPLE_ROWS:
+        return TRIPLE_ACCUMULATORS // rows
     return (ACCUMULATORS if geo.strides[-1] == 1 else ACCUMULATORS // 2) // rows
 
 
@@ -169,6 +175,26 @@ def pair_rows(geo: ConvGeometry) -> bool:
         return True  # rows of run-time width: paired, as rows long enough to matter are
     widest = max((seg.count for seg in geo.segments(geo.rank - 1)), default=0)  # 0: all padding
     return widest >= 2 * block_cap(geo, ROWS)
+
+
+def block_rows(geo: ConvGeometry) -> int:
+    """Most output rows per block in full channel steps (rows of the innermost outer dim).
+
+    Paired rows (``pair_rows``) share input rows. 2-D stride-1 kernels whose taps stay in
+    registers go further: 3 x 4 blocks load 30 input vectors per 12 outputs where 2 x 4
+    load 24 per 8 (MobileNetV2 56x56x144 at 128 bits: 3.65 -> 3.50 instructions per output).
+    Strided rows stay pairs: 3 x 2 blocks spilled (see docs/performance.md, Tried).
+    """
+    if not pair_rows(geo):
+        return 1
+    if (
+        geo.rank == 2
+        and geo.strides[-1] == 1
+        and geo.kernel[0] > 1
+        and math.prod(geo.kernel) <= MAX_HOISTED_TAPS
+    ):
+        return TRIPLE_ROWS
+    return ROWS
 
 
 def linear(idx: list[Index], shape: list[Index]) -> Index:
@@ -240,8 +266,9 @@ def band_rows(geo: ConvGeometry, channels: int, elt_bytes: int) -> int | None:
 
 
 def _band_step(geo: ConvGeometry) -> int:
-    """Band heights are multiples of this: 2-D row pairs stay whole (their rows are the bands')."""
-    return ROWS if pair_rows(geo) and geo.rank == 2 else 1
+    """Band heights are multiples of this: 2-D blocks of rows stay whole (their rows are the
+    bands'), except in NAME_part's bands (``part_bands``)."""
+    return block_rows(geo) if geo.rank == 2 else 1
 
 
 # NAME_part of a kernel without bands still splits rows: into about this many bands.
@@ -265,9 +292,14 @@ def part_bands(geo: ConvGeometry, channels: int, elt_bytes: int) -> int | None:
         return rows
 
     def rows_for(count: int) -> int:
-        """Rows per band for about ``count`` bands, a whole number of band steps."""
+        """Rows per band for about ``count`` bands, a whole number of band steps; of row
+        pairs where blocks of 3 rows would leave fewer than MIN_PART_BANDS bands (14 rows:
+        7 bands of 2, not 5 of 3)."""
         per = -(-geo.out_spatial[0] // count)
-        return per + -per % _band_step(geo)
+        rows = per + -per % _band_step(geo)
+        if _band_step(geo) == TRIPLE_ROWS and -(-geo.out_spatial[0] // rows) < MIN_PART_BANDS:
+            rows = per + -per % ROWS
+        return rows
 
     if rows is not None:
         return min(rows, rows_for(MIN_PART_BANDS))
@@ -291,7 +323,7 @@ def blocking(geo: ConvGeometry, channels: int, elt_bytes: int) -> dict[str, obje
     """The register blocking ``BlockedRows`` chooses for a static kernel (for NAME.json):
     rows per block, the blocks of the widest row's interior, bands, flat rows, and whether
     the filter taps stay in registers across a channel step."""
-    rows = ROWS if pair_rows(geo) else 1
+    rows = block_rows(geo)
     interior = max((g.count for g in geo.segments(geo.rank - 1)), default=0)
     bands = band_rows(geo, channels, elt_bytes)
     taps = math.prod(geo.kernel)
@@ -462,7 +494,7 @@ class BlockedRows:
         rows, the masked tail step) each row dispatches itself (``runtime_blocks``)."""
         geo = self.geo
         interior = [g for g in w_segments(geo) if unrolled_w_taps(g) and not isinstance(g.count, int)]
-        modulus = block_cap(geo, ROWS if pair_rows(geo) else 1)
+        modulus = block_cap(geo, block_rows(geo))
         if not interior or modulus == 1 or _COMPACT.get():
             emit_rows()
             return
@@ -529,6 +561,7 @@ class BlockedRows:
         geo = self.geo
         step = self._make_step(n, c0, mask)
         pair_full = pair_rows(geo) and mask is None
+        height = block_rows(geo)
         groups = [outer_groups(geo, j) for j in range(geo.rank - 1)]
         if band is not None:
             groups[0] = [band]
@@ -541,14 +574,8 @@ class BlockedRows:
                     return
                 g = combo[level]
                 if level == len(combo) - 1 and g.kmin <= g.kmax and pair and not isinstance(g.count, int):
-                    # A run-time number of rows: pairs, then the odd one.
-                    pairs = mul(arith.floordivsi(index(g.count), index(ROWS)), ROWS)
-                    end = add(g.start, pairs)
-                    loop_step(g.start, end, ROWS, lambda o: self._row(step, combo, [*o_idx, o], ROWS))
-                    odd = scf.IfOp(arith.cmpi(arith.CmpIPredicate.ne, index(pairs), index(g.count)))
-                    with ir.InsertionPoint(odd.then_block):
-                        self._row(step, combo, [*o_idx, end], 1)
-                        scf.YieldOp([])
+                    # A run-time number of rows: blocks of ``height`` rows, then the rest.
+                    self._runtime_rows(step, combo, o_idx, g, height)
                     return
                 if (
                     level == len(combo) - 1
@@ -557,15 +584,24 @@ class BlockedRows:
                     and isinstance(g.count, int)
                     and g.count >= ROWS
                 ):
-                    # Rows of the innermost outer dim go in pairs: they share input rows.
-                    pairs, rest = divmod(g.count, ROWS)
-                    end = add(g.start, pairs * ROWS)
-                    if pairs == 1:
-                        self._row(step, combo, [*o_idx, g.start], ROWS)
-                    else:
-                        loop_step(g.start, end, ROWS, lambda o: self._row(step, combo, [*o_idx, o], ROWS))
-                    for i in range(rest):
-                        self._row(step, combo, [*o_idx, add(end, i)], 1)
+                    # Rows of the innermost outer dim go in blocks: they share input rows.
+                    # Balanced (7 rows in blocks of at most 3 are 2 + 2 + 3, not 3 + 3 + 1),
+                    # a lone block first: its addresses are constants, the smallest there (a
+                    # pair after four blocks of 3 rows of 14x14x576 built 20 of its 24 input
+                    # offsets with a mov and a movk; MobileNetV2 14x14x576 stride 2, whose
+                    # odd row now leads: 0.957x the instructions).
+                    start = g.start
+                    for rows, cnt in sorted(block_widths(g.count, height), key=lambda rc: rc[1]):
+                        if cnt == 1:
+                            self._row(step, combo, [*o_idx, start], rows)
+                        else:
+                            loop_step(
+                                start,
+                                add(start, cnt * rows),
+                                rows,
+                                lambda o, rows=rows: self._row(step, combo, [*o_idx, o], rows),
+                            )
+                        start = add(start, cnt * rows)
                     return
                 if level == len(combo) - 1 and g.kmin <= g.kmax and self._carries_rows(step, g.count):
                     self._carried_rows(
@@ -584,6 +620,30 @@ class BlockedRows:
                 self._dispatched(lambda combo=combo: outputs(0, [], combo))
             else:
                 outputs(0, [])
+
+    def _runtime_rows(self, step: _Step, combo, o_idx: list[Index], g: Segment, height: int) -> None:
+        """A run-time number ``g.count`` of rows from ``g.start``: blocks of ``height`` rows,
+        then one block of the rest. (The rest first, as the static plan has it, moved dynamic
+        over static by -1 to +1 % depending on the kernel, LLVM's register allocation more
+        than the addresses; not kept.)"""
+        row = lambda o, rows: self._row(step, combo, [*o_idx, o], rows)  # noqa: E731
+        full = mul(arith.floordivsi(index(g.count), index(height)), height)
+        end = add(g.start, full)
+        loop_step(g.start, end, height, lambda o: row(o, height))
+        if height == ROWS:
+            odd = scf.IfOp(arith.cmpi(arith.CmpIPredicate.ne, index(full), index(g.count)))
+            with ir.InsertionPoint(odd.then_block):
+                row(end, 1)
+                scf.YieldOp([])
+            return
+        heights = list(range(1, height))
+        switch = scf.IndexSwitchOp([], arith.subi(index(g.count), index(full)), heights)
+        with ir.InsertionPoint(switch.default_block):
+            scf.YieldOp([])
+        for i, rows in enumerate(heights):
+            with ir.InsertionPoint(switch.case_block(i)):
+                row(end, rows)
+                scf.YieldOp([])
 
     def _row(self, step: _Step, combo: tuple[Segment, ...], o_idx: list[Index], rows: int) -> None:
         """The W segments of ``rows`` output rows from ``o_idx``, in blocks of balanced widths."""

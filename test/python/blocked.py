@@ -12,6 +12,7 @@ from dwmlir.rewrite.blocked import (
     band_rows,
     band_units,
     block_cap,
+    block_rows,
     block_widths,
     covers_every_output,
     pair_rows,
@@ -72,13 +73,17 @@ def test_block_widths():
 
 
 # Eight accumulators: 1 x 8 or 2 x 4 at stride 1, half the columns at stride 2. Rows pair
-# only in 2-D and 3-D, and only when the widest W segment fills two paired blocks.
+# only in 2-D and 3-D, and only when the widest W segment fills two paired blocks. 2-D
+# stride-1 kernels with the taps in registers take blocks of 3 rows of 4 (12 accumulators);
+# a 5x5 filter (25 taps) and a 1x9 one (rows share no input) keep pairs.
 # CHECK-LABEL: TEST: test_block_shape
-# CHECK-NEXT: 1-D s1: cap 8, pairs False
-# CHECK-NEXT: 2-D s1 OW 56: cap 8 / 4, pairs True
-# CHECK-NEXT: 2-D s1 OW 7: cap 8 / 4, pairs False
-# CHECK-NEXT: 2-D s2 OW 7: cap 4 / 2, pairs True
-# CHECK-NEXT: 3-D s1 OW 8: cap 8 / 4, pairs True
+# CHECK-NEXT: 1-D s1: cap 8, pairs False, rows 1
+# CHECK-NEXT: 2-D s1 OW 56: cap 8 / 4 / 4, pairs True, rows 3
+# CHECK-NEXT: 2-D s1 OW 7: cap 8 / 4, pairs False, rows 1
+# CHECK-NEXT: 2-D s2 OW 7: cap 4 / 2, pairs True, rows 2
+# CHECK-NEXT: 2-D s1 5x5: cap 8 / 4, pairs True, rows 2
+# CHECK-NEXT: 2-D s1 1x9: cap 8 / 4, pairs True, rows 2
+# CHECK-NEXT: 3-D s1 OW 8: cap 8 / 4, pairs True, rows 2
 @run
 def test_block_shape():
     cases = (
@@ -86,12 +91,15 @@ def test_block_shape():
         ("2-D s1 OW 56", ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 58, 58, 8), (3, 3, 8))),
         ("2-D s1 OW 7", ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 9, 9, 8), (3, 3, 8))),
         ("2-D s2 OW 7", ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 15, 15, 8), (3, 3, 8), (2, 2))),
+        ("2-D s1 5x5", ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 60, 60, 8), (5, 5, 8))),
+        ("2-D s1 1x9", ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 58, 66, 8), (1, 9, 8))),
         ("3-D s1 OW 8", ConvSpec("depthwise_conv_3d_ndhwc_dhwc", (1, 10, 10, 10, 8), (3, 3, 3, 8))),
     )
     for name, spec in cases:
         g = geo(spec)
-        caps = f"{block_cap(g, 1)}" if g.rank == 1 else f"{block_cap(g, 1)} / {block_cap(g, 2)}"
-        print(f"{name}: cap {caps}, pairs {pair_rows(g)}")
+        heights = range(1, max(block_rows(g), 2 if g.rank > 1 else 1) + 1)
+        caps = " / ".join(str(block_cap(g, h)) for h in heights)
+        print(f"{name}: cap {caps}, pairs {pair_rows(g)}, rows {block_rows(g)}")
 
 
 # No fill pass when every output has an in-bounds tap: the first tap multiplies. Padding
@@ -113,23 +121,27 @@ def test_fill_pass():
 
 
 # A 2 x 4 block of a 3x3 stride-1 conv loads 4 input rows x 6 columns = 24 vectors (1 x 8
-# would load 30) for 72 multiply-adds, and stores 8 vectors; the 9 filter taps are loaded
-# once per channel step, outside the block loop.
+# would load 30) for 72 multiply-adds, and stores 8 vectors; a 3 x 4 block loads 5 x 6 = 30
+# for 108. The 9 filter taps are loaded once per channel step, outside the block loops.
+# 8 output rows are a pair, then two blocks of 3 rows (the lone block first).
 # CHECK-LABEL: TEST: test_paired_block
 # CHECK-NEXT: block loop: 24 input reads, 0 filter reads, 8 first-tap mulf, 64 fma, 8 writes
+# CHECK-NEXT: block loop: 30 input reads, 0 filter reads, 12 first-tap mulf, 96 fma, 12 writes
 @run
 def test_paired_block():
     spec = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 10, 10, 16), (3, 3, 16))
     text = vector_ir(spec)
-    # The first W-block loop (scf.for ... step %c4) of the first (unmasked) channel step.
-    start = text.index("step %c4 {")
-    body = text[start : text.index("} {loop_annotation", start)]
-    reads = re.findall(r"vector\.transfer_read (%arg\d)", body)
-    print(
-        f"block loop: {reads.count('%arg0')} input reads, {reads.count('%arg1')} filter reads, "
-        f"{body.count('arith.mulf')} first-tap mulf, {body.count('vector.fma')} fma, "
-        f"{body.count('vector.transfer_write')} writes"
-    )
+    # The first two W-block loops (scf.for ... step %c4) of the first (unmasked) channel step.
+    start = 0
+    for _ in range(2):
+        start = text.index("step %c4 {", start + 1)
+        body = text[start : text.index("} {loop_annotation", start)]
+        reads = re.findall(r"vector\.transfer_read (%arg\d)", body)
+        print(
+            f"block loop: {reads.count('%arg0')} input reads, {reads.count('%arg1')} filter reads, "
+            f"{body.count('arith.mulf')} first-tap mulf, {body.count('vector.fma')} fma, "
+            f"{body.count('vector.transfer_write')} writes"
+        )
 
 
 # Code size: a 3x3(x3) interior block is one straight run of taps; a 5x5x5 filter loops over
@@ -196,23 +208,23 @@ def test_carried_rows():
 
 
 # Bands of rows (input and output together over 1 MiB): rows per band so that a band reads
-# at most 256 KiB of input (512 KiB in 3-D; even when rows are paired), and the bands per
+# at most 256 KiB of input (512 KiB in 3-D; a whole number of blocks of rows), and the bands per
 # batch entry NAME_part shares out. Other 2-D and 3-D kernels get about 16 bands in
 # NAME_part only, and kernels with fewer than 8 bands get at least 8 there. 30x30x192
 # (675 + 588 KiB) has bands, 16x16x576 (576 + 441 KiB) does not.
 # CHECK-LABEL: TEST: test_band_rows
-# CHECK-NEXT: 114x114x32 s1: 14 rows, 8 bands
+# CHECK-NEXT: 114x114x32 s1: 15 rows, 8 bands
 # CHECK-NEXT: 113x113x96 s2: 2 rows, 28 bands
-# CHECK-NEXT: 58x58x144 s1: 4 rows, 14 bands
-# CHECK-NEXT: 30x30x192 s1: 8 rows, 4 bands
+# CHECK-NEXT: 58x58x144 s1: 3 rows, 19 bands
+# CHECK-NEXT: 30x30x192 s1: 9 rows, 4 bands
 # CHECK-NEXT: 16x16x576 s1: no bands
 # CHECK-NEXT: 66x66x64 same: 12 rows, 8 bands
 # CHECK-NEXT: 18x18x18x64: 4 rows, 4 bands
 # CHECK-NEXT: NAME_part 16x16x576 s1: 2 per band, 7 bands
-# CHECK-NEXT: NAME_part 30x30x192 s1 (4 bands of 8): 4 per band, 7 bands
+# CHECK-NEXT: NAME_part 30x30x192 s1 (4 bands of 9): 4 per band, 7 bands
 # CHECK-NEXT: NAME_part 10x10x10x256 (3 bands of 3): 1 per band, 8 bands
 # CHECK-NEXT: NAME_part 18x18x18x64 (4 bands of 4): 2 per band, 8 bands
-# CHECK-NEXT: NAME_part 114x114x32 s1 (8 bands of 14): 14 per band, 8 bands
+# CHECK-NEXT: NAME_part 114x114x32 s1 (8 bands of 15): 15 per band, 8 bands
 # CHECK-NEXT: NAME_part 9x9x960 s1: 1 per band, 7 bands
 # CHECK-NEXT: NAME_part 10x10x10x64: 1 per band, 8 bands
 # CHECK-NEXT: NAME_part 3x12x64 (one output row): channels
@@ -232,13 +244,14 @@ def test_band_rows():
         rows = band_rows(g, spec.channels, 4)
         plural = "s" if rows != 1 else ""
         print(f"{name}: {rows} row{plural}, {band_units(g, rows)} bands" if rows else f"{name}: no bands")
-    # NAME_part of a kernel without bands still shares rows: about 16 bands (pairs kept).
+    # NAME_part of a kernel without bands still shares rows: about 16 bands (blocks of rows
+    # kept; pairs where blocks of 3 rows would leave fewer than 8 bands).
     for name, spec in (
         ("16x16x576 s1", ConvSpec(op2, (1, 16, 16, 576), (3, 3, 576))),
-        ("30x30x192 s1 (4 bands of 8)", ConvSpec(op2, (1, 30, 30, 192), (3, 3, 192))),
+        ("30x30x192 s1 (4 bands of 9)", ConvSpec(op2, (1, 30, 30, 192), (3, 3, 192))),
         ("10x10x10x256 (3 bands of 3)", ConvSpec(op3, (1, 10, 10, 10, 256), (3, 3, 3, 256))),
         ("18x18x18x64 (4 bands of 4)", ConvSpec(op3, (1, 18, 18, 18, 64), (3, 3, 3, 64))),
-        ("114x114x32 s1 (8 bands of 14)", ConvSpec(op2, (1, 114, 114, 32), (3, 3, 32))),
+        ("114x114x32 s1 (8 bands of 15)", ConvSpec(op2, (1, 114, 114, 32), (3, 3, 32))),
         ("9x9x960 s1", ConvSpec(op2, (1, 9, 9, 960), (3, 3, 960))),
         ("10x10x10x64", ConvSpec(op3, (1, 10, 10, 10, 64), (3, 3, 3, 64))),
         ("3x12x64 (one output row)", ConvSpec(op2, (1, 3, 12, 64), (3, 3, 64))),
