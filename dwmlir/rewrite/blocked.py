@@ -17,6 +17,9 @@ The shape of a hand-written SVE kernel, emitted as vector IR on memrefs:
   spill.
 * When the filter has at most ``MAX_HOISTED_TAPS`` taps they are loaded once per channel
   step and stay in registers for the whole image.
+* f32 3x3 stride-1 convs on SVE sweep blocks of up to ``SWEEP_ROWS`` rows along W instead
+  (``BlockedRows._sweep``): each input vector is loaded once per block and feeds all its
+  taps, with accumulators carried from column to column.
 * The first tap of an output is a multiply, not a multiply-add on zero: with a zero init
   (and no output left all padding) there is neither a fill pass nor a zero register.
 """
@@ -32,7 +35,7 @@ import math
 from collections.abc import Callable, Iterator
 
 from mlir import ir
-from mlir.dialects import arith, scf, vector
+from mlir.dialects import arith, llvm, scf, vector
 
 from .nest import (
     ConvGeometry,
@@ -197,6 +200,33 @@ def block_rows(geo: ConvGeometry) -> int:
     return ROWS
 
 
+# Output rows per row sweep (``BlockedRows._sweep``): 9 taps + 3 x 6 accumulators + the
+# input vector fit the 32 vector registers.
+SWEEP_ROWS = 6
+
+
+def sweeps(geo: ConvGeometry) -> bool:
+    """Whether full channel steps of a 2-D 3x3 stride-1 conv sweep blocks of rows along W
+    (``BlockedRows._sweep``) rather than run 2-D blocks, when the emitter allows (f32 on
+    SVE, outputs from their first product: ``BlockedRows.__init__``). Rows narrower than two
+    2 x 4 blocks (``pair_rows``) keep 1 x W blocks: 7-wide sweeps, all straight-line code,
+    spilled (MobileNetV2 7x7x960: 4.97 instructions per output at 128 bits against 3.97).
+    Instructions per output against 3 x 4 blocks at 128 bits: MobileNetV2 112x112x32 0.87,
+    56x56x144 0.87, 28x28x192 0.89, 14x14x384 0.88."""
+    return (
+        geo.rank == 2
+        and tuple(geo.kernel) == (3, 3)
+        and tuple(geo.strides) == (1, 1)
+        and tuple(geo.dilations) == (1, 1)
+        and pair_rows(geo)
+    )
+
+
+def row_sweep(geo: ConvGeometry, dtype: str, scalable: bool) -> bool:
+    """Whether ``BlockedRows`` sweeps this kernel's rows (``sweeps``, f32, SVE)."""
+    return sweeps(geo) and dtype == "f32" and scalable
+
+
 def linear(idx: list[Index], shape: list[Index]) -> Index:
     """Row-major linear index of ``idx`` in ``shape`` (the first size is not needed)."""
     acc = idx[0]
@@ -268,7 +298,9 @@ def band_rows(geo: ConvGeometry, channels: int, elt_bytes: int) -> int | None:
 def _band_step(geo: ConvGeometry) -> int:
     """Band heights are multiples of this: 2-D blocks of rows stay whole (their rows are the
     bands'), except in NAME_part's bands (``part_bands``)."""
-    return block_rows(geo) if geo.rank == 2 else 1
+    if geo.rank != 2 or sweeps(geo):  # a band's rows are swept in balanced blocks of any height
+        return 1
+    return block_rows(geo)
 
 
 # NAME_part of a kernel without bands still splits rows: into about this many bands.
@@ -296,6 +328,8 @@ def part_bands(geo: ConvGeometry, channels: int, elt_bytes: int) -> int | None:
         pairs where blocks of 3 rows would leave fewer than MIN_PART_BANDS bands (14 rows:
         7 bands of 2, not 5 of 3)."""
         per = -(-geo.out_spatial[0] // count)
+        if sweeps(geo):  # a sweep of one row loads 3 input vectors per output; of two, 2
+            return max(per, ROWS)
         rows = per + -per % _band_step(geo)
         if _band_step(geo) == TRIPLE_ROWS and -(-geo.out_spatial[0] // rows) < MIN_PART_BANDS:
             rows = per + -per % ROWS
@@ -319,11 +353,12 @@ def band_units(geo: ConvGeometry, bands: int) -> int:
     return units
 
 
-def blocking(geo: ConvGeometry, channels: int, elt_bytes: int) -> dict[str, object]:
+def blocking(geo: ConvGeometry, channels: int, elt_bytes: int, sweep: bool = False) -> dict[str, object]:
     """The register blocking ``BlockedRows`` chooses for a static kernel (for NAME.json):
-    rows per block, the blocks of the widest row's interior, bands, flat rows, and whether
-    the filter taps stay in registers across a channel step."""
-    rows = block_rows(geo)
+    rows per block, the blocks of the widest row's interior (none when rows are swept:
+    ``row_sweep``), bands, flat rows, and whether the filter taps stay in registers across a
+    channel step."""
+    rows = SWEEP_ROWS if sweep else block_rows(geo)
     interior = max((g.count for g in geo.segments(geo.rank - 1)), default=0)
     bands = band_rows(geo, channels, elt_bytes)
     taps = math.prod(geo.kernel)
@@ -332,9 +367,12 @@ def blocking(geo: ConvGeometry, channels: int, elt_bytes: int) -> dict[str, obje
         "blocks_per_row": [  # none when every output reads only padding
             {"columns": w, "count": c}
             for w, c in (
-                block_widths(interior, block_cap(geo, rows), lone_wide=geo.rank < 3) if interior else []
+                block_widths(interior, block_cap(geo, rows), lone_wide=geo.rank < 3)
+                if interior and not sweep
+                else []
             )
         ],
+        "row_sweep": sweep,
         "bands": None if bands is None else {"rows": bands, "per_batch_entry": band_units(geo, bands)},
         "flat_rows": flat_rows(geo),
         "taps_in_registers": taps <= MAX_HOISTED_TAPS,
@@ -406,6 +444,9 @@ class _Step:
     # Tail step only: read the input with unmasked full vectors from its flat view (the
     # extra lanes read the next pixels and are never stored).
     unmasked_input: bool = False
+    # Full steps of a sweeping kernel: an all-true predicate LLVM cannot see through, for
+    # the tied multiply-adds of ``BlockedRows._sweep``.
+    pred: ir.Value | None = None
 
 
 class BlockedRows:
@@ -431,6 +472,18 @@ class BlockedRows:
         )
         self.relative_rows = self.flat_input is not None and relative_rows(self.geo)
         self.column_bases = False  # see _long_rows_apart
+        f32 = ir.F32Type.get()
+        self.sweep = (
+            sweeps(self.geo)
+            and em.scalable
+            and em.vt == em.vt_in
+            and em.vt.element_type == f32
+            and init is None
+            and not from_output
+        )
+        # The input as one flat run, for _sweep's row starts (made here: it must dominate
+        # every use).
+        self._sweep_input = collapse_trailing(em.input, len(self.in_shape)) if self.sweep else None
         self._row_start: tuple[ir.Value, ir.Value] | None = None  # see _carried_rows
 
     def emit(
@@ -439,6 +492,9 @@ class BlockedRows:
         """Every output of batch entry ``n``: channel steps outermost, or inside bands of rows.
         ``share``: only bands ``[lo, hi)`` of the (n, band) sequence of ``bands`` rows each (a
         NAME_part's rows, ``part_bands``); else the bands are ``band_rows``'."""
+        func = enclosing_func(self.em.op)
+        if self.sweep and func is not None:  # for ``dwmlir lower`` (compile.loop_strength_reduction)
+            func.attributes[NO_LSR_ATTR] = ir.UnitAttr.get()
         if share is None:
             bands = band_rows(self.geo, self.em.c, self.em.vt_in.element_type.width // 8)
         if bands is None:
@@ -562,6 +618,9 @@ class BlockedRows:
         step = self._make_step(n, c0, mask)
         pair_full = pair_rows(geo) and mask is None
         height = block_rows(geo)
+        if self.sweep and mask is None:
+            step = dataclasses.replace(step, pred=self._opaque_true())
+            pair_full, height = True, SWEEP_ROWS
         groups = [outer_groups(geo, j) for j in range(geo.rank - 1)]
         if band is not None:
             groups[0] = [band]
@@ -616,7 +675,7 @@ class BlockedRows:
                 loop(g.start, g.count, None, lambda o, _: outputs(level + 1, [*o_idx, o]))
 
             interior = all((g.kmin, g.kmax) == (0, k - 1) for g, k in zip(combo, geo.kernel, strict=False))
-            if mask is None and interior and geo.is_dynamic(geo.rank - 1):
+            if mask is None and interior and geo.is_dynamic(geo.rank - 1) and step.pred is None:
                 self._dispatched(lambda combo=combo: outputs(0, [], combo))
             else:
                 outputs(0, [])
@@ -666,6 +725,24 @@ class BlockedRows:
         w = geo.rank - 1
         s, d, pad = geo.strides[w], geo.dilations[w], geo.pad_lo[w]
         for seg in w_segments(geo):
+            if step.pred is not None and self._unrolled(combo, seg):
+                if isinstance(seg.count, int):
+                    self._sweep(step, o_idx, rows, seg)
+                    continue
+                # A run-time width: swept when at least 2 wide, else one block.
+                wide = scf.IfOp(
+                    arith.cmpi(arith.CmpIPredicate.sge, index(seg.count), index(2)), has_else=True
+                )
+                with ir.InsertionPoint(wide.then_block):
+                    self._sweep(step, o_idx, rows, seg)
+                    scf.YieldOp([])
+                with ir.InsertionPoint(wide.else_block):
+                    one = scf.IfOp(arith.cmpi(arith.CmpIPredicate.eq, index(seg.count), index(1)))
+                    with ir.InsertionPoint(one.then_block):
+                        self._block(step, combo, o_idx, rows, seg, seg.start, 1)
+                        scf.YieldOp([])
+                    scf.YieldOp([])
+                continue
             if not unrolled_w_taps(seg):  # a wide border or a long filter: one column, looped taps
                 loop(
                     seg.start,
@@ -702,6 +779,106 @@ class BlockedRows:
                         start, start + count * width, width, lambda o, w=width: block(o, w), unroll=False
                     )
                 start += count * width
+
+    def _opaque_true(self) -> ir.Value:
+        """An all-true predicate of the accumulator's lanes that LLVM cannot prove all-true.
+
+        SVE's FMLA is destructive: the accumulator is also the result. Given an all-true
+        predicate, LLVM selects its untied pseudo instead, which the register allocator
+        places anywhere and then repairs with a ``movprfx`` per multiply-add; around a loop
+        carrying accumulators that was 38 ``movprfx`` and 27 spills per 18 output vectors (a
+        6-row sweep written in LLVM IR; with this predicate: none). An empty inline asm
+        hides it, as ``bench/dw_sweep.h`` does in C."""
+        em = self.em
+        i1 = ir.IntegerType.get_signless(1)
+        pt = ir.VectorType.get([em.lanes], i1, scalable=[True])
+        pattern = arith.constant(ir.IntegerType.get_signless(32), 31)  # SV_ALL
+        ptrue = llvm.call_intrinsic(pt, "llvm.aarch64.sve.ptrue", [pattern], [], [])
+        return llvm.inline_asm(pt, [ptrue], "", "=@3Upa,0")
+
+    def _sweep(self, step: _Step, o_idx: list[Index], rows: int, seg: Segment) -> None:
+        """``rows`` output rows of W segment ``seg`` (every tap in bounds) swept along W, the
+        register-level structure of the strongest hand-written kernels (issue 12).
+
+        Input column ``t`` of the segment (``0 .. width + 1``) is loaded once per input row
+        of the block, and each vector feeds every tap of every output row that reads it: tap
+        kw = 2 of output column t - 2, which is then complete and stored, kw = 1 of column
+        t - 1, and kw = 0 of column t, which it starts (a multiply). Three sets of ``rows``
+        accumulators are live; two are carried from column to column. Per output vector:
+        9 multiply-adds, (rows + 2) / rows loads and one store, against 9, 2.5 and 1 for a
+        3 x 4 block. The steady columns run in a loop of three, whose carried sets come back
+        to the registers they left (the multiply-adds tied to them: ``_opaque_true``)."""
+        em, geo = self.em, self.geo
+        pred, w = step.pred, step.hoisted
+        width = seg.count
+        c = self.in_shape[-1]
+        flat = self._sweep_input
+        pad_h, pad_w = geo.pad_lo
+        iw0 = affine(seg.start, 1, 0, 0, -pad_w)
+        starts = [
+            self._flat_start(step, [affine(o_idx[-1], 1, 0, 1, ir - pad_h)], iw0) for ir in range(rows + 2)
+        ]
+        outs = [affine(o_idx[-1], 1, 0, 1, r) for r in range(rows)]
+
+        def fma(acc: ir.Value, x: ir.Value, tap: ir.Value) -> ir.Value:
+            return llvm.call_intrinsic(em.vt, "llvm.aarch64.sve.fmla", [pred, acc, x, tap], [], [])
+
+        def column(t: Index, a: Accs, b: Accs, start: bool) -> tuple[Accs, Accs]:
+            """Input column ``t``: ``a`` takes kw = 2 (and is stored), ``b`` kw = 1, and with
+            ``start`` a new set takes kw = 0; returns the carried sets (b, new)."""
+            off = mul(t, c)
+            new: Accs = [None] * rows if start else []
+            a, b = list(a), list(b)
+            for ir_ in range(rows + 2):
+                x = em.read(em.vt_in, flat, [add(starts[ir_], off)], None)
+                for kh in range(3):
+                    r = ir_ - kh
+                    if not 0 <= r < rows:
+                        continue
+                    if a:
+                        a[r] = fma(a[r], x, w[(kh, 2)])
+                    if b:
+                        b[r] = fma(b[r], x, w[(kh, 1)])
+                    if start:
+                        new[r] = arith.mulf(x, w[(kh, 0)]) if new[r] is None else fma(new[r], x, w[(kh, 0)])
+                r = ir_ - 2
+                if a and 0 <= r < rows:
+                    col = affine(t, 1, seg.start, 1, -2)
+                    em.store(a[r], step.params, em.out, [step.n, outs[r], col, step.c0], None)
+            return b, new
+
+        a: Accs = []
+        b: Accs = []
+        static = isinstance(width, int)
+        for t in range(2):  # the first columns have no output to finish (a run-time width is >= 2)
+            a, b = column(t, a, b, t < width if static else True)
+        steady = max(width - 2, 0) if static else arith.subi(index(width), index(2))
+        iters = steady // 3 if static else arith.floordivsi(steady, index(3))
+        if not static or iters:
+            for_op = scf.ForOp(index(0), index(iters), index(1), [*a, *b])
+            no_unroll(for_op)
+            with ir.InsertionPoint(for_op.body):
+                k = for_op.induction_variable
+                args = list(for_op.inner_iter_args)
+                la, lb = args[:rows], args[rows:]
+                for u in range(3):
+                    la, lb = column(affine(k, 3, 0, 0, 2 + u), la, lb, True)
+                scf.YieldOp([*la, *lb])
+            res = list(for_op.results)
+            a, b = res[:rows], res[rows:]
+        if static:
+            for t in range(2 + 3 * iters, width + 2):  # the last two start no output
+                a, b = column(t, a, b, t < width)
+            return
+        # The rest of the steady columns (0, 1 or 2), then the last two.
+        t0 = affine(iters, 3, 0, 0, 2)
+        switch = scf.IndexSwitchOp([], arith.subi(steady, mul(iters, 3)), [1, 2])
+        for rest, blk in ((0, switch.default_block), (1, switch.case_block(0)), (2, switch.case_block(1))):
+            with ir.InsertionPoint(blk):
+                ca, cb = a, b
+                for j in range(rest + 2):
+                    ca, cb = column(affine(t0, 1, 0, 0, j), ca, cb, j < rest)
+                scf.YieldOp([])
 
     def _last_input(self, dim: int, o: Index) -> Index:
         """The last input position output ``o`` of outer dim ``dim`` can read."""

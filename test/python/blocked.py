@@ -7,6 +7,7 @@ import re
 from mlir import ir
 
 from dwmlir.artefact import lower_to_llvm_dialect
+from dwmlir.artefact.compile import loop_strength_reduction
 from dwmlir.rewrite.blocked import (
     LONG_STRIDED_ROWS,
     band_rows,
@@ -14,12 +15,14 @@ from dwmlir.rewrite.blocked import (
     block_cap,
     block_rows,
     block_widths,
+    blocking,
     covers_every_output,
     pair_rows,
     part_bands,
+    row_sweep,
 )
 from dwmlir.rewrite.nest import ConvGeometry
-from dwmlir.spec import ConvSpec
+from dwmlir.spec import ConvSpec, as_block
 from dwmlir.target import get_target
 
 SVE = get_target("aarch64-sve")
@@ -123,13 +126,14 @@ def test_fill_pass():
 # A 2 x 4 block of a 3x3 stride-1 conv loads 4 input rows x 6 columns = 24 vectors (1 x 8
 # would load 30) for 72 multiply-adds, and stores 8 vectors; a 3 x 4 block loads 5 x 6 = 30
 # for 108. The 9 filter taps are loaded once per channel step, outside the block loops.
-# 8 output rows are a pair, then two blocks of 3 rows (the lone block first).
+# 8 output rows are a pair, then two blocks of 3 rows (the lone block first). (f16: an f32
+# kernel on SVE sweeps its rows instead, below.)
 # CHECK-LABEL: TEST: test_paired_block
 # CHECK-NEXT: block loop: 24 input reads, 0 filter reads, 8 first-tap mulf, 64 fma, 8 writes
 # CHECK-NEXT: block loop: 30 input reads, 0 filter reads, 12 first-tap mulf, 96 fma, 12 writes
 @run
 def test_paired_block():
-    spec = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 10, 10, 16), (3, 3, 16))
+    spec = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 10, 10, 16), (3, 3, 16), dtype="f16")
     text = vector_ir(spec)
     # The first two W-block loops (scf.for ... step %c4) of the first (unmasked) channel step.
     start = 0
@@ -142,6 +146,42 @@ def test_paired_block():
             f"{body.count('arith.mulf')} first-tap mulf, {body.count('vector.fma')} fma, "
             f"{body.count('vector.transfer_write')} writes"
         )
+
+
+# An f32 3x3 stride-1 kernel on SVE sweeps blocks of up to 6 output rows along W: each
+# iteration of the sweep loop takes 3 input columns; per column, each of the 8 input rows is
+# loaded once and feeds every tap that reads it (6 new outputs start with a multiply, 6 are
+# finished and stored). Its multiply-adds are SVE's tied FMLA on an all-true predicate
+# hidden behind an empty inline asm. The taps stay in registers; the sizes are run-time ones
+# in the second kernel (its sweep loop runs a run-time count, then 0, 1 or 2 columns).
+# CHECK-LABEL: TEST: test_row_sweep
+# CHECK-NEXT: static: 24 input reads, 0 filter reads, 18 first-tap mulf, 144 fmla, 18 writes, opaque ptrue True
+# CHECK-NEXT: run-time: 24 input reads, 0 filter reads, 18 first-tap mulf, 144 fmla, 18 writes, opaque ptrue True
+# CHECK-NEXT: NAME.json: row_sweep True, rows_per_block 6, LSR False
+@run
+def test_row_sweep():
+    op = "depthwise_conv_2d_nhwc_hwc"
+    for name, spec in (
+        ("static", ConvSpec(op, (1, 14, 30, 16), (3, 3, 16))),
+        ("run-time", ConvSpec(op, (None, None, None, 16), (3, 3, 16))),
+    ):
+        text = vector_ir(spec)
+        # The sweep loop: carries 12 accumulators (two sets of 6 rows).
+        start = text.index("iter_args(")
+        start = text.rindex("scf.for", 0, start)
+        body = text[start : text.index("} {loop_annotation", start)]
+        reads = re.findall(r"vector\.transfer_read (%\w+)", body)
+        filt = sum(1 for r in reads if r == "%arg1")
+        print(
+            f"{name}: {len(reads) - filt} input reads, {filt} filter reads, "
+            f"{body.count('arith.mulf')} first-tap mulf, {body.count('llvm.aarch64.sve.fmla')} fmla, "
+            f"{body.count('vector.transfer_write')} writes, opaque ptrue {'llvm.inline_asm' in text}"
+        )
+    spec = ConvSpec(op, (1, 14, 30, 16), (3, 3, 16))
+    g = geo(spec)
+    doc = blocking(g, spec.channels, 4, row_sweep(g, spec.dtype, SVE.scalable))
+    lsr = loop_strength_reduction(as_block(spec), SVE)
+    print(f"NAME.json: row_sweep {doc['row_sweep']}, rows_per_block {doc['rows_per_block']}, LSR {lsr}")
 
 
 # Code size: a 3x3(x3) interior block is one straight run of taps; a 5x5x5 filter loops over
@@ -192,7 +232,8 @@ def test_long_strided_rows():
 
 
 # Narrow rows of run-time size carry their input start from row to row (one index iter_arg
-# per row loop, in each case of the width dispatch); static sizes recompute it.
+# per row loop, in each case of the width dispatch); static sizes recompute it. (f16: an f32
+# kernel on SVE sweeps its rows, test_row_sweep.)
 # CHECK-LABEL: TEST: test_carried_rows
 # CHECK-NEXT: run-time H and W: 7 row loops carry a start
 # CHECK-NEXT: static: 0 row loops carry a start
@@ -200,8 +241,8 @@ def test_long_strided_rows():
 def test_carried_rows():
     op = "depthwise_conv_2d_nhwc_hwc"
     for name, spec in (
-        ("run-time H and W", ConvSpec(op, (1, None, None, 16), (3, 3, 16))),
-        ("static", ConvSpec(op, (1, 9, 9, 16), (3, 3, 16))),
+        ("run-time H and W", ConvSpec(op, (1, None, None, 16), (3, 3, 16), dtype="f16")),
+        ("static", ConvSpec(op, (1, 9, 9, 16), (3, 3, 16), dtype="f16")),
     ):
         loops = len(re.findall(r"scf\.for .* iter_args\(%\w+ = %\w+\) -> \(index\)", vector_ir(spec)))
         print(f"{name}: {loops} row loops carry a start")
@@ -215,16 +256,16 @@ def test_carried_rows():
 # CHECK-LABEL: TEST: test_band_rows
 # CHECK-NEXT: 114x114x32 s1: 15 rows, 8 bands
 # CHECK-NEXT: 113x113x96 s2: 2 rows, 28 bands
-# CHECK-NEXT: 58x58x144 s1: 3 rows, 19 bands
+# CHECK-NEXT: 58x58x144 s1: 5 rows, 12 bands
 # CHECK-NEXT: 30x30x192 s1: 9 rows, 4 bands
 # CHECK-NEXT: 16x16x576 s1: no bands
-# CHECK-NEXT: 66x66x64 same: 12 rows, 8 bands
+# CHECK-NEXT: 66x66x64 same: 13 rows, 7 bands
 # CHECK-NEXT: 18x18x18x64: 4 rows, 4 bands
 # CHECK-NEXT: NAME_part 16x16x576 s1: 2 per band, 7 bands
 # CHECK-NEXT: NAME_part 30x30x192 s1 (4 bands of 9): 4 per band, 7 bands
 # CHECK-NEXT: NAME_part 10x10x10x256 (3 bands of 3): 1 per band, 8 bands
 # CHECK-NEXT: NAME_part 18x18x18x64 (4 bands of 4): 2 per band, 8 bands
-# CHECK-NEXT: NAME_part 114x114x32 s1 (8 bands of 15): 15 per band, 8 bands
+# CHECK-NEXT: NAME_part 114x114x32 s1 (8 bands of 15): 14 per band, 8 bands
 # CHECK-NEXT: NAME_part 9x9x960 s1: 1 per band, 7 bands
 # CHECK-NEXT: NAME_part 10x10x10x64: 1 per band, 8 bands
 # CHECK-NEXT: NAME_part 3x12x64 (one output row): channels
