@@ -17,7 +17,7 @@ The shape of a hand-written SVE kernel, emitted as vector IR on memrefs:
   spill.
 * When the filter has at most ``MAX_HOISTED_TAPS`` taps they are loaded once per channel
   step and stay in registers for the whole image.
-* f32 3x3 stride-1 convs on SVE sweep blocks of up to ``SWEEP_ROWS`` rows along W instead
+* f32 3x3 convs of stride 1 or 2 on SVE sweep blocks of rows along W instead
   (``BlockedRows._sweep``): each input vector is loaded once per block and feeds all its
   taps, with accumulators carried from column to column.
 * The first tap of an output is a multiply, not a multiply-add on zero: with a zero init
@@ -160,7 +160,7 @@ def block_cap(geo: ConvGeometry, rows: int) -> int:
     """
     if rows == TRIPLE_ROWS:
         return TRIPLE_ACCUMULATORS // rows
-    return (ACCUMULATORS if geo.strides[-1] == 1 else ACCUMULATORS // 2) // rows
+    return max((ACCUMULATORS if geo.strides[-1] == 1 else ACCUMULATORS // 2) // rows, 1)
 
 
 def pair_rows(geo: ConvGeometry) -> bool:
@@ -201,22 +201,33 @@ def block_rows(geo: ConvGeometry) -> int:
 
 
 # Output rows per row sweep (``BlockedRows._sweep``): 9 taps + 3 x 6 accumulators + the
-# input vector fit the 32 vector registers.
+# input vector fit the 32 vector registers. At stride 2 (two sets live), 4 rows measured
+# best (MobileNetV2 28x28x192 stride 2 at 128 bits: 4.31 instructions per output; 6 rows
+# 4.74, 8 rows 4.51).
 SWEEP_ROWS = 6
+SWEEP_ROWS_S2 = 4
+
+
+def sweep_rows(geo: ConvGeometry) -> int:
+    """Most output rows per block of a row sweep."""
+    return SWEEP_ROWS if geo.strides[-1] == 1 else SWEEP_ROWS_S2
 
 
 def sweeps(geo: ConvGeometry) -> bool:
-    """Whether full channel steps of a 2-D 3x3 stride-1 conv sweep blocks of rows along W
-    (``BlockedRows._sweep``) rather than run 2-D blocks, when the emitter allows (f32 on
+    """Whether the channel steps of a 2-D 3x3 conv of stride 1 or 2 sweep blocks of rows along
+    W (``BlockedRows._sweep``) rather than run 2-D blocks, when the emitter allows (f32 on
     SVE, outputs from their first product: ``BlockedRows.__init__``). Rows narrower than two
-    2 x 4 blocks (``pair_rows``) keep 1 x W blocks: 7-wide sweeps, all straight-line code,
-    spilled (MobileNetV2 7x7x960: 4.97 instructions per output at 128 bits against 3.97).
-    Instructions per output against 3 x 4 blocks at 128 bits: MobileNetV2 112x112x32 0.87,
-    56x56x144 0.87, 28x28x192 0.89, 14x14x384 0.88."""
+    2-row blocks (``pair_rows``) keep 1 x W blocks: 7-wide sweeps at stride 1, all
+    straight-line code, spilled (MobileNetV2 7x7x960: 4.97 instructions per output at 128 bits
+    against 3.97). Instructions per output against the blocks (3 x 4 at stride 1, 2 x 2 at
+    stride 2) at 128 bits: MobileNetV2 112x112x32 0.87, 56x56x144 0.87, 28x28x192 0.89,
+    14x14x384 0.88; 112x112x96 stride 2 0.95, 56x56x144 0.92, 28x28x192 0.92, 14x14x576
+    1.01; 57x57x32 stride 2 0.92. Masked tail steps sweep too (112x112x32 at 2048 bits, one
+    masked step: 0.84)."""
     return (
         geo.rank == 2
         and tuple(geo.kernel) == (3, 3)
-        and tuple(geo.strides) == (1, 1)
+        and tuple(geo.strides) in ((1, 1), (2, 2))
         and tuple(geo.dilations) == (1, 1)
         and pair_rows(geo)
     )
@@ -358,7 +369,7 @@ def blocking(geo: ConvGeometry, channels: int, elt_bytes: int, sweep: bool = Fal
     rows per block, the blocks of the widest row's interior (none when rows are swept:
     ``row_sweep``), bands, flat rows, and whether the filter taps stay in registers across a
     channel step."""
-    rows = SWEEP_ROWS if sweep else block_rows(geo)
+    rows = sweep_rows(geo) if sweep else block_rows(geo)
     interior = max((g.count for g in geo.segments(geo.rank - 1)), default=0)
     bands = band_rows(geo, channels, elt_bytes)
     taps = math.prod(geo.kernel)
@@ -618,9 +629,9 @@ class BlockedRows:
         step = self._make_step(n, c0, mask)
         pair_full = pair_rows(geo) and mask is None
         height = block_rows(geo)
-        if self.sweep and mask is None:
-            step = dataclasses.replace(step, pred=self._opaque_true())
-            pair_full, height = True, SWEEP_ROWS
+        if self.sweep:  # a tail step's multiply-adds take its mask, which keeps them tied
+            step = dataclasses.replace(step, pred=self._opaque_true() if mask is None else mask)
+            pair_full, height = True, sweep_rows(geo)
         groups = [outer_groups(geo, j) for j in range(geo.rank - 1)]
         if band is not None:
             groups[0] = [band]
@@ -788,7 +799,8 @@ class BlockedRows:
         places anywhere and then repairs with a ``movprfx`` per multiply-add; around a loop
         carrying accumulators that was 38 ``movprfx`` and 27 spills per 18 output vectors (a
         6-row sweep written in LLVM IR; with this predicate: none). An empty inline asm
-        hides it, as ``bench/dw_sweep.h`` does in C."""
+        hides it, as ``bench/dw_sweep.h`` does in C. (A tail step's mask is not all-true, and
+        serves as is.)"""
         em = self.em
         i1 = ir.IntegerType.get_signless(1)
         pt = ir.VectorType.get([em.lanes], i1, scalable=[True])
@@ -800,84 +812,118 @@ class BlockedRows:
         """``rows`` output rows of W segment ``seg`` (every tap in bounds) swept along W, the
         register-level structure of the strongest hand-written kernels (issue 12).
 
-        Input column ``t`` of the segment (``0 .. width + 1``) is loaded once per input row
-        of the block, and each vector feeds every tap of every output row that reads it: tap
-        kw = 2 of output column t - 2, which is then complete and stored, kw = 1 of column
-        t - 1, and kw = 0 of column t, which it starts (a multiply). Three sets of ``rows``
-        accumulators are live; two are carried from column to column. Per output vector:
-        9 multiply-adds, (rows + 2) / rows loads and one store, against 9, 2.5 and 1 for a
-        3 x 4 block. The steady columns run in a loop of three, whose carried sets come back
-        to the registers they left (the multiply-adds tied to them: ``_opaque_true``)."""
+        Input column ``t`` of the segment is loaded once per input row of the block, and
+        each vector feeds every tap of every output that reads it: at stride 1, tap kw = 2
+        of output column t - 2, which is then complete and stored, kw = 1 of column t - 1,
+        and kw = 0 of column t, which it starts (a multiply); at stride 2, an even column
+        finishes one output column and starts the next, an odd one continues it. Per output
+        vector at stride 1: 9 multiply-adds, (rows + 2) / rows loads and one store, against
+        9, 2.5 and 1 for a 3 x 4 block. The steady columns run in a loop of ``period``
+        columns, after which the carried sets are back in the registers they left (the
+        multiply-adds tied to them: ``_opaque_true``).
+
+        The accumulators are tracked by output column relative to a frame: the loop's k-th
+        iteration is the first one shifted by k periods, so its bookkeeping is the first's
+        and only the addresses move."""
         em, geo = self.em, self.geo
         pred, w = step.pred, step.hoisted
+        sh, sw = geo.strides
         width = seg.count
         c = self.in_shape[-1]
         flat = self._sweep_input
         pad_h, pad_w = geo.pad_lo
-        iw0 = affine(seg.start, 1, 0, 0, -pad_w)
+        iw0 = affine(seg.start, sw, 0, 0, -pad_w)
+        in_rows = (rows - 1) * sh + 3
         starts = [
-            self._flat_start(step, [affine(o_idx[-1], 1, 0, 1, ir - pad_h)], iw0) for ir in range(rows + 2)
+            self._flat_start(step, [affine(o_idx[-1], sh, 0, 0, i - pad_h)], iw0) for i in range(in_rows)
         ]
         outs = [affine(o_idx[-1], 1, 0, 1, r) for r in range(rows)]
+        period = 3 if sw == 1 else 4  # columns per loop iteration: the carried sets come back
+        rmask = None if step.unmasked_input else step.mask
 
         def fma(acc: ir.Value, x: ir.Value, tap: ir.Value) -> ir.Value:
             return llvm.call_intrinsic(em.vt, "llvm.aarch64.sve.fmla", [pred, acc, x, tap], [], [])
 
-        def column(t: Index, a: Accs, b: Accs, start: bool) -> tuple[Accs, Accs]:
-            """Input column ``t``: ``a`` takes kw = 2 (and is stored), ``b`` kw = 1, and with
-            ``start`` a new set takes kw = 0; returns the carried sets (b, new)."""
-            off = mul(t, c)
-            new: Accs = [None] * rows if start else []
-            a, b = list(a), list(b)
-            for ir_ in range(rows + 2):
-                x = em.read(em.vt_in, flat, [add(starts[ir_], off)], None)
-                for kh in range(3):
-                    r = ir_ - kh
-                    if not 0 <= r < rows:
-                        continue
-                    if a:
-                        a[r] = fma(a[r], x, w[(kh, 2)])
-                    if b:
-                        b[r] = fma(b[r], x, w[(kh, 1)])
-                    if start:
-                        new[r] = arith.mulf(x, w[(kh, 0)]) if new[r] is None else fma(new[r], x, w[(kh, 0)])
-                r = ir_ - 2
-                if a and 0 <= r < rows:
-                    col = affine(t, 1, seg.start, 1, -2)
-                    em.store(a[r], step.params, em.out, [step.n, outs[r], col, step.c0], None)
-            return b, new
+        def column(
+            t: int, shift: tuple[Index, Index], live: dict[int, Accs], last: int | None
+        ) -> dict[int, Accs]:
+            """Input column ``t`` of the frame ``shift`` (input and output columns) on;
+            ``live``: the accumulators of the frame's output columns started and not
+            finished. Output columns from ``last`` on (None: none) are not started."""
+            live = {o: list(a) for o, a in live.items()}
+            taps = []  # (output column, kw) this input column feeds
+            for kw in range(3):
+                if (t - kw) % sw or t < kw:
+                    continue
+                o = (t - kw) // sw
+                if o in live or (kw == 0 and (last is None or o < last)):
+                    taps.append((o, kw))
+                    live.setdefault(o, [None] * rows)
+            off = mul(affine(shift[0], 1, 0, 0, t), c)
+            for ir_ in range(in_rows):
+                x = None
+                for o, kw in taps:
+                    for r in range(rows):
+                        kh = ir_ - r * sh
+                        if not 0 <= kh < 3:
+                            continue
+                        if x is None:
+                            x = em.read(em.vt_in, flat, [add(starts[ir_], off)], rmask)
+                        acc, tap = live[o][r], w[(kh, kw)]
+                        live[o][r] = arith.mulf(x, tap) if acc is None else fma(acc, x, tap)
+                        if kw == 2 and kh == 2:  # its last tap
+                            at = [step.n, outs[r], affine(shift[1], 1, seg_start, 1, o), step.c0]
+                            em.store(live[o][r], step.params, em.out, at, step.mask)
+            return {o: a for o, a in live.items() if o * sw + 2 != t}
 
-        a: Accs = []
-        b: Accs = []
+        seg_start = seg.start
         static = isinstance(width, int)
-        for t in range(2):  # the first columns have no output to finish (a run-time width is >= 2)
-            a, b = column(t, a, b, t < width if static else True)
-        steady = max(width - 2, 0) if static else arith.subi(index(width), index(2))
-        iters = steady // 3 if static else arith.floordivsi(steady, index(3))
+        live: dict[int, Accs] = {}
+        t0 = 2  # the first steady column: every tap of a steady column feeds an output
+        for t in range(t0):
+            live = column(t, (0, 0), live, width if static else None)
+        # Steady columns: t0 .. (width - 1) * sw (the last that starts an output).
+        if static:
+            iters = max((width - 1) * sw - 1, 0) // period
+        else:
+            steady = arith.subi(mul(index(width), sw), index(sw + 1))
+            iters = arith.floordivsi(steady, index(period))
         if not static or iters:
-            for_op = scf.ForOp(index(0), index(iters), index(1), [*a, *b])
+            keys = sorted(live)
+            for_op = scf.ForOp(index(0), index(iters), index(1), [a for o in keys for a in live[o]])
             no_unroll(for_op)
             with ir.InsertionPoint(for_op.body):
                 k = for_op.induction_variable
                 args = list(for_op.inner_iter_args)
-                la, lb = args[:rows], args[rows:]
-                for u in range(3):
-                    la, lb = column(affine(k, 3, 0, 0, 2 + u), la, lb, True)
-                scf.YieldOp([*la, *lb])
+                st = {o: args[i * rows : (i + 1) * rows] for i, o in enumerate(keys)}
+                for j in range(period):
+                    st = column(t0 + j, (mul(k, period), mul(k, period // sw)), st, None)
+                # The sets are the first iteration's, ``period // sw`` output columns on.
+                scf.YieldOp([a for o in keys for a in st[o + period // sw]])
             res = list(for_op.results)
-            a, b = res[:rows], res[rows:]
+            live = {o: res[i * rows : (i + 1) * rows] for i, o in enumerate(keys)}
         if static:
-            for t in range(2 + 3 * iters, width + 2):  # the last two start no output
-                a, b = column(t, a, b, t < width)
+            shift = (iters * period, iters * period // sw)
+            frame_width = width - shift[1]
+            for t in range(t0, (frame_width - 1) * sw + 3):
+                live = column(t, shift, live, frame_width)
             return
-        # The rest of the steady columns (0, 1 or 2), then the last two.
-        t0 = affine(iters, 3, 0, 0, 2)
-        switch = scf.IndexSwitchOp([], arith.subi(steady, mul(iters, 3)), [1, 2])
-        for rest, blk in ((0, switch.default_block), (1, switch.case_block(0)), (2, switch.case_block(1))):
+        # The rest of the steady columns (fewer than a period; at stride 2 an odd number),
+        # then the columns that only finish outputs.
+        shift = (mul(iters, period), mul(iters, period // sw))
+        rests = [r for r in range(period) if sw == 1 or r % 2]
+        switch = scf.IndexSwitchOp([], arith.subi(steady, shift[0]), [r for r in rests if r])
+        blocks = [(0, switch.default_block)] if 0 in rests else []
+        blocks += [(r, switch.case_block(i)) for i, r in enumerate(r for r in rests if r)]
+        if 0 not in rests:
+            with ir.InsertionPoint(switch.default_block):
+                scf.YieldOp([])
+        for rest, blk in blocks:
             with ir.InsertionPoint(blk):
-                ca, cb = a, b
-                for j in range(rest + 2):
-                    ca, cb = column(affine(t0, 1, 0, 0, j), ca, cb, j < rest)
+                frame_width = (t0 + rest - 1) // sw + 1
+                st = live
+                for t in range(t0, (frame_width - 1) * sw + 3):
+                    st = column(t, shift, st, frame_width)
                 scf.YieldOp([])
 
     def _last_input(self, dim: int, o: Index) -> Index:

@@ -151,12 +151,14 @@ def test_paired_block():
 # An f32 3x3 stride-1 kernel on SVE sweeps blocks of up to 6 output rows along W: each
 # iteration of the sweep loop takes 3 input columns; per column, each of the 8 input rows is
 # loaded once and feeds every tap that reads it (6 new outputs start with a multiply, 6 are
-# finished and stored). Its multiply-adds are SVE's tied FMLA on an all-true predicate
+# finished and stored). At stride 2, blocks of 4 rows (9 input rows), 4 columns per
+# iteration (2 output columns). Its multiply-adds are SVE's tied FMLA on an all-true predicate
 # hidden behind an empty inline asm. The taps stay in registers; the sizes are run-time ones
 # in the second kernel (its sweep loop runs a run-time count, then 0, 1 or 2 columns).
 # CHECK-LABEL: TEST: test_row_sweep
 # CHECK-NEXT: static: 24 input reads, 0 filter reads, 18 first-tap mulf, 144 fmla, 18 writes, opaque ptrue True
 # CHECK-NEXT: run-time: 24 input reads, 0 filter reads, 18 first-tap mulf, 144 fmla, 18 writes, opaque ptrue True
+# CHECK-NEXT: stride 2: 36 input reads, 0 filter reads, 8 first-tap mulf, 64 fmla, 8 writes, opaque ptrue True
 # CHECK-NEXT: NAME.json: row_sweep True, rows_per_block 6, LSR False
 @run
 def test_row_sweep():
@@ -164,6 +166,7 @@ def test_row_sweep():
     for name, spec in (
         ("static", ConvSpec(op, (1, 14, 30, 16), (3, 3, 16))),
         ("run-time", ConvSpec(op, (None, None, None, 16), (3, 3, 16))),
+        ("stride 2", ConvSpec(op, (1, 17, 31, 16), (3, 3, 16), (2, 2))),
     ):
         text = vector_ir(spec)
         # The sweep loop: carries 12 accumulators (two sets of 6 rows).
@@ -211,7 +214,8 @@ def test_tap_loops():
 
 
 # Strided 2-D rows of run-time width: rows of at least LONG_STRIDED_ROWS outputs get their own
-# copy (column bases); stride 1, and static sizes, have no such split.
+# copy (column bases); stride 1, and static sizes, have no such split. (f16: f32 3x3 kernels on
+# SVE sweep their rows.)
 # CHECK-LABEL: TEST: test_long_strided_rows
 # CHECK-NEXT: stride 2, run-time W: 1 split at 16
 # CHECK-NEXT: stride 1, run-time W: 0 splits
@@ -220,9 +224,9 @@ def test_tap_loops():
 def test_long_strided_rows():
     op = "depthwise_conv_2d_nhwc_hwc"
     for name, spec in (
-        ("stride 2, run-time W", ConvSpec(op, (1, 9, None, 16), (3, 3, 16), (2, 2))),
-        ("stride 1, run-time W", ConvSpec(op, (1, 9, None, 16), (3, 3, 16))),
-        ("stride 2, static W", ConvSpec(op, (1, 9, 41, 16), (3, 3, 16), (2, 2))),
+        ("stride 2, run-time W", ConvSpec(op, (1, 9, None, 16), (3, 3, 16), (2, 2), dtype="f16")),
+        ("stride 1, run-time W", ConvSpec(op, (1, 9, None, 16), (3, 3, 16), dtype="f16")),
+        ("stride 2, static W", ConvSpec(op, (1, 9, 41, 16), (3, 3, 16), (2, 2), dtype="f16")),
     ):
         splits = len(re.findall(rf"arith\.cmpi sge, %\w+, %c{LONG_STRIDED_ROWS} ", vector_ir(spec)))
         print(
