@@ -856,11 +856,11 @@ class BlockedRows:
         em, geo = self.em, self.geo
         pred, w = step.pred, step.hoisted
         sh, sw = geo.strides
-        width = seg.count
+        width, seg_start = seg.count, seg.start
         c = self.in_shape[-1]
         flat = self._sweep_input
         pad_h, pad_w = geo.pad_lo
-        iw0 = affine(seg.start, sw, 0, 0, -pad_w)
+        iw0 = affine(seg_start, sw, 0, 0, -pad_w)
         in_rows = (rows - 1) * sh + 3
         starts = [
             self._flat_start(step, [affine(o_idx[-1], sh, 0, 0, i - pad_h)], iw0) for i in range(in_rows)
@@ -910,7 +910,6 @@ class BlockedRows:
                             em.store(live[o][r], step.params, em.out, at, step.mask)
             return {o: a for o, a in live.items() if o * sw + 2 != t}
 
-        seg_start = seg.start
         static = isinstance(width, int)
         live: dict[int, Accs] = {}
         t0 = 2  # the first steady column: every tap of a steady column feeds an output
