@@ -194,10 +194,7 @@ def loop_strength_reduction(block: BlockSpec, target: Target) -> bool:
     if spec.op == "depthwise_conv_2d_nhwc_hwc" and not spec.is_dynamic:
         geo = ConvGeometry.of_spec(spec)
         if row_sweep(geo, spec.dtype, target.scalable):
-            import os
-
-            if not (os.environ.get("S2LSR") and spec.strides[-1] == 2):
-                return False
+            return False
         if band_rows(geo, spec.channels, DTYPES[spec.dtype][2] // 8) is not None and bands_without_lsr(geo):
             return False
     return lsr_for(spec.op, spec.strides, None if spec.is_dynamic else spec.out_spatial[-1])
