@@ -218,14 +218,13 @@ def sweep_rows(geo: ConvGeometry) -> int:
 def sweeps(geo: ConvGeometry) -> bool:
     """Whether the channel steps of a 2-D 3x3 conv of stride 1 or 2 sweep blocks of rows along
     W (``BlockedRows._sweep``) rather than run 2-D blocks, when the emitter allows (f32 on
-    SVE, outputs from their first product: ``BlockedRows.__init__``). Rows narrower than two
-    2-row blocks (``pair_rows``) keep 1 x W blocks: 7-wide sweeps at stride 1, all
-    straight-line code, spilled (MobileNetV2 7x7x960: 4.97 instructions per output at 128 bits
-    against 3.97). Instructions per output against the blocks (3 x 4 at stride 1, 2 x 2 at
-    stride 2) at 128 bits: MobileNetV2 112x112x32 0.87, 56x56x144 0.87, 28x28x192 0.89,
-    14x14x384 0.88; 112x112x96 stride 2 0.95, 56x56x144 0.92, 28x28x192 0.92, 14x14x576
-    1.01; 57x57x32 stride 2 0.92. Masked tail steps sweep too (112x112x32 at 2048 bits, one
-    masked step: 0.84)."""
+    SVE, outputs from their first product: ``BlockedRows.__init__``). Rows narrower than
+    SWEEP_FROM_COLUMNS keep 2-D blocks. Instructions per output against the blocks (3 x 4 at
+    stride 1, 2 x 2 at stride 2) at 128 bits: MobileNetV2 112x112x32 0.87, 56x56x144 0.87,
+    28x28x192 0.89, 14x14x384 0.86; 112x112x96 stride 2 0.95, 56x56x144 0.92, 28x28x192 0.92,
+    14x14x576 0.86; 7x7x960 0.97 (against 1 x 7 blocks; ``_sweep`` says what 7-wide rows
+    needed); 57x57x32 stride 2 0.92. Masked tail steps sweep too (112x112x32 at 2048 bits,
+    one masked step: 0.84)."""
     return (
         geo.rank == 2
         and tuple(geo.kernel) == (3, 3)
@@ -457,8 +456,8 @@ class _Step:
     # Tail step only: read the input with unmasked full vectors from its flat view (the
     # extra lanes read the next pixels and are never stored).
     unmasked_input: bool = False
-    # Full steps of a sweeping kernel: an all-true predicate LLVM cannot see through, for
-    # the tied multiply-adds of ``BlockedRows._sweep``.
+    # Steps of a sweeping kernel: the predicate of ``BlockedRows._sweep``'s tied multiply-adds
+    # (the tail mask, or in full steps an all-true predicate LLVM cannot see through).
     pred: ir.Value | None = None
 
 
@@ -494,9 +493,6 @@ class BlockedRows:
             and init is None
             and not from_output
         )
-        # The input as one flat run, for _sweep's row starts (made here: it must dominate
-        # every use).
-        self._sweep_input = collapse_trailing(em.input, len(self.in_shape)) if self.sweep else None
         self._row_start: tuple[ir.Value, ir.Value] | None = None  # see _carried_rows
 
     def emit(
@@ -505,17 +501,16 @@ class BlockedRows:
         """Every output of batch entry ``n``: channel steps outermost, or inside bands of rows.
         ``share``: only bands ``[lo, hi)`` of the (n, band) sequence of ``bands`` rows each (a
         NAME_part's rows, ``part_bands``); else the bands are ``band_rows``'."""
-        func = enclosing_func(self.em.op)
-        if self.sweep and func is not None:  # for ``dwmlir lower`` (compile.loop_strength_reduction)
-            func.attributes[NO_LSR_ATTR] = ir.UnitAttr.get()
         if share is None:
             bands = band_rows(self.geo, self.em.c, self.em.vt_in.element_type.width // 8)
+        # Row sweeps, and bands that want no LSR, say so to ``dwmlir lower``
+        # (compile.loop_strength_reduction decides the same for ``compile``).
+        func = enclosing_func(self.em.op)
+        if func is not None and (self.sweep or (bands is not None and bands_without_lsr(self.geo))):
+            func.attributes[NO_LSR_ATTR] = ir.UnitAttr.get()
         if bands is None:
             self.em.channel_steps(lambda c0, mask: self._step(n, c0, mask))
             return
-        func = enclosing_func(self.em.op)
-        if bands_without_lsr(self.geo) and func is not None:
-            func.attributes[NO_LSR_ATTR] = ir.UnitAttr.get()
         # Bands of rows of the first outer dim around the channel steps (band_rows); ``unit``
         # counts them over the batch, for a share.
         unit: Index = 0 if share is None else mul(n, band_units(self.geo, bands))
@@ -715,10 +710,9 @@ class BlockedRows:
         loop_end = end
         if balance:
             small = arith.cmpi(arith.CmpIPredicate.ule, rest, index(2))
-            borrow = arith.andi(
-                arith.andi(small, arith.cmpi(arith.CmpIPredicate.ne, rest, index(0))),
-                arith.cmpi(arith.CmpIPredicate.sge, index(full), index(height)),
-            )
+            has_full = arith.cmpi(arith.CmpIPredicate.sge, index(full), index(height))
+            some = arith.cmpi(arith.CmpIPredicate.ne, rest, index(0))
+            borrow = arith.andi(arith.andi(small, some), has_full)
             loop_end = arith.select(borrow, arith.subi(index(end), index(height)), index(end))
         loop_step(g.start, loop_end, height, lambda o: row(o, height))
         heights = list(range(1, height))
@@ -728,9 +722,7 @@ class BlockedRows:
         for i, rows in enumerate(heights):
             with ir.InsertionPoint(switch.case_block(i)):
                 if balance and rows <= 2:
-                    two = scf.IfOp(
-                        arith.cmpi(arith.CmpIPredicate.sge, index(full), index(height)), has_else=True
-                    )
+                    two = scf.IfOp(has_full, has_else=True)
                     with ir.InsertionPoint(two.then_block):
                         first = (height + rows + 1) // 2
                         row(loop_end, first)
@@ -858,7 +850,7 @@ class BlockedRows:
         sh, sw = geo.strides
         width, seg_start = seg.count, seg.start
         c = self.in_shape[-1]
-        flat = self._sweep_input
+        flat = self.flat_input  # 2-D kernels have it (unmasked_tail_reads)
         pad_h, pad_w = geo.pad_lo
         iw0 = affine(seg_start, sw, 0, 0, -pad_w)
         in_rows = (rows - 1) * sh + 3
