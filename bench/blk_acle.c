@@ -17,9 +17,10 @@
  *   columns (3x3: 6 input columns per row at stride 1, 9 at stride 2) or 8 (1-D: groups of 4
  *   taps, 11 input vectors per 32 FMAs), bias and activation, into a row scratch
  *   (OW x C floats).
- * - The pointwise GEMM on that row, and the expand GEMM: a micro-kernel of 4 pixels x 2 output
- *   vectors (one when at most one vector of outputs is left), accumulators in registers across
- *   the reduction; 4 reduction steps per iteration: per pixel one 128-bit load of 4
+ * - The pointwise GEMM on that row, and the expand GEMM: a micro-kernel of up to 8 pixels x 2
+ *   output vectors (16 x 1 when at most one vector of outputs is left; a row's pixels in
+ *   balanced blocks), accumulators in registers across the reduction; 4 reduction steps per
+ *   iteration: per pixel one 128-bit load of 4
  *   activations (svld1rq, ld1rqw) feeds 4 x 2 indexed FMAs (svmla_lane); then bias,
  *   activation, residual and the store.
  * - Accumulation is svmla_m on an opaque all-true predicate (see dw_sweep.h: tied, no movprfx).
@@ -76,7 +77,8 @@ AI svfloat32_t act(const int kind, svfloat32_t v) {
 }
 
 /* out[p][n..] = act(sum_k a[p][k] * b[k][n..] + bias[n..]) (+ res[p][n..]) for mr pixels and
- * nr vectors of outputs at n (predicates p0, p1). */
+ * nr vectors of outputs at n (predicates p0, p1): up to 8 pixels x 2 vectors, or 16 x 1, whose
+ * pixel i + 8 takes the accumulators c<i>1 that a second vector would. */
 AI void gemm_tile(const int mr, const int nr, const float *a, const long lda, const int K,
                   const float *b, const long ldb, const float *bias, const int kind,
                   const float *res, const long ldr, float *o, const long ldo, svbool_t p0,
@@ -85,6 +87,7 @@ AI void gemm_tile(const int mr, const int nr, const float *a, const long lda, co
   const long vl = (long)svcntw();
   const svfloat32_t z = svdup_f32(0.0f);
   svfloat32_t c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+  svfloat32_t c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
   int k = 0;
   /* Four reduction steps per iteration: the 4 x nr weight vectors, then per pixel one
    * 128-bit load of its 4 activations (ld1rqw) feeding 4 x nr indexed FMAs. */
@@ -96,76 +99,89 @@ AI void gemm_tile(const int mr, const int nr, const float *a, const long lda, co
     const svfloat32_t w01 = nr > 1 ? svld1(p1, bk + vl) : z, w11 = nr > 1 ? svld1(p1, bk + ldb + vl) : z,
                       w21 = nr > 1 ? svld1(p1, bk + 2 * ldb + vl) : z,
                       w31 = nr > 1 ? svld1(p1, bk + 3 * ldb + vl) : z;
-#define ROWQ(i)                                                                           \
-  if (mr > i) {                                                                           \
-    const svfloat32_t q = svld1rq(PT, a + i * lda + k);                                   \
-    c##i##0 = svmla_lane(c##i##0, w00, q, 0), c##i##0 = svmla_lane(c##i##0, w10, q, 1);   \
-    c##i##0 = svmla_lane(c##i##0, w20, q, 2), c##i##0 = svmla_lane(c##i##0, w30, q, 3);   \
-    if (nr > 1) {                                                                         \
-      c##i##1 = svmla_lane(c##i##1, w01, q, 0), c##i##1 = svmla_lane(c##i##1, w11, q, 1); \
-      c##i##1 = svmla_lane(c##i##1, w21, q, 2), c##i##1 = svmla_lane(c##i##1, w31, q, 3); \
-    }                                                                                     \
+#define QUAD(acc, px, v)                                                                 \
+  {                                                                                      \
+    const svfloat32_t q = svld1rq(PT, a + (px) * lda + k);                               \
+    acc = svmla_lane(acc, w0##v, q, 0), acc = svmla_lane(acc, w1##v, q, 1);              \
+    acc = svmla_lane(acc, w2##v, q, 2), acc = svmla_lane(acc, w3##v, q, 3);              \
   }
-    ROWQ(0) ROWQ(1) ROWQ(2) ROWQ(3)
+#define ROWQ(i)                                                                          \
+  if (mr > i) {                                                                          \
+    const svfloat32_t q = svld1rq(PT, a + i * lda + k);                                  \
+    c##i##0 = svmla_lane(c##i##0, w00, q, 0), c##i##0 = svmla_lane(c##i##0, w10, q, 1);  \
+    c##i##0 = svmla_lane(c##i##0, w20, q, 2), c##i##0 = svmla_lane(c##i##0, w30, q, 3);  \
+    if (nr > 1) {                                                                        \
+      c##i##1 = svmla_lane(c##i##1, w01, q, 0), c##i##1 = svmla_lane(c##i##1, w11, q, 1);\
+      c##i##1 = svmla_lane(c##i##1, w21, q, 2), c##i##1 = svmla_lane(c##i##1, w31, q, 3);\
+    }                                                                                    \
+  }                                                                                      \
+  if (nr == 1 && mr > i + 8) QUAD(c##i##1, i + 8, 0)
+    ROWQ(0) ROWQ(1) ROWQ(2) ROWQ(3) ROWQ(4) ROWQ(5) ROWQ(6) ROWQ(7)
 #undef ROWQ
+#undef QUAD
   }
   for (; k < K; ++k) {
     const svfloat32_t b0 = svld1(p0, b + k * ldb);
     const svfloat32_t b1 = nr > 1 ? svld1(p1, b + k * ldb + vl) : z;
-#define ROW(i)                                          \
-  if (mr > i) {                                         \
-    const svfloat32_t x = svdup_f32(a[i * lda + k]);    \
-    MLA(c##i##0, b0, x);                                \
-    if (nr > 1) MLA(c##i##1, b1, x);                    \
-  }
-    ROW(0) ROW(1) ROW(2) ROW(3)
+#define ROW(i)                                                      \
+  if (mr > i) {                                                     \
+    const svfloat32_t x = svdup_f32(a[i * lda + k]);                \
+    MLA(c##i##0, b0, x);                                            \
+    if (nr > 1) MLA(c##i##1, b1, x);                                \
+  }                                                                 \
+  if (nr == 1 && mr > i + 8) MLA(c##i##1, b0, svdup_f32(a[(i + 8) * lda + k]));
+    ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7)
 #undef ROW
   }
   const svfloat32_t bias0 = svld1(p0, bias), bias1 = nr > 1 ? svld1(p1, bias + vl) : z;
+#define STORE(acc, px, bv, pg, off)                                                  \
+  {                                                                                  \
+    svfloat32_t v = act(kind, svadd_x(PT, acc, bv));                                 \
+    if (res) v = svadd_x(PT, v, svld1(pg, res + (px) * ldr + (off)));                \
+    svst1(pg, o + (px) * ldo + (off), v);                                            \
+  }
 #define OUT(i)                                                                       \
   if (mr > i) {                                                                      \
-    svfloat32_t v0 = act(kind, svadd_x(PT, c##i##0, bias0));                         \
-    if (res) v0 = svadd_x(PT, v0, svld1(p0, res + i * ldr));                         \
-    svst1(p0, o + i * ldo, v0);                                                      \
-    if (nr > 1) {                                                                    \
-      svfloat32_t v1 = act(kind, svadd_x(PT, c##i##1, bias1));                       \
-      if (res) v1 = svadd_x(PT, v1, svld1(p1, res + i * ldr + vl));                  \
-      svst1(p1, o + i * ldo + vl, v1);                                               \
-    }                                                                                \
-  }
-  OUT(0) OUT(1) OUT(2) OUT(3)
+    STORE(c##i##0, i, bias0, p0, 0)                                                  \
+    if (nr > 1) STORE(c##i##1, i, bias1, p1, vl)                                     \
+  }                                                                                  \
+  if (nr == 1 && mr > i + 8) STORE(c##i##1, i + 8, bias0, p0, 0)
+  OUT(0) OUT(1) OUT(2) OUT(3) OUT(4) OUT(5) OUT(6) OUT(7)
 #undef OUT
+#undef STORE
 }
 
-/* The same for all N outputs (vectors in pairs, a single last one alone). */
-AI void gemm_pixels(const int mr, const float *a, const long lda, const int K, const int N,
-                    const float *b, const float *bias, const int kind, const float *res,
-                    const long ldr, float *o, const long ldo) {
-  const int vl = (int)svcntw();
-  int n = 0;
-  for (; N - n > vl; n += 2 * vl)
-    gemm_tile(mr, 2, a, lda, K, b + n, N, bias + n, kind, res ? res + n : 0, ldr, o + n, ldo,
-              svwhilelt_b32(n, N), svwhilelt_b32(n + vl, N));
-  if (n < N)
-    gemm_tile(mr, 1, a, lda, K, b + n, N, bias + n, kind, res ? res + n : 0, ldr, o + n, ldo,
-              svwhilelt_b32(n, N), svpfalse());
+/* P pixels (a compile-time constant) in balanced blocks of at most cap: 14 pixels are 7 + 7,
+ * 20 are 7 + 7 + 6; every block size is a constant after inlining. */
+AI void gemm_blocks(const int P, const int cap, const int nr, const float *a, const long lda,
+                    const int K, const float *b, const long ldb, const float *bias,
+                    const int kind, const float *res, const long ldr, float *o, const long ldo,
+                    svbool_t p0, svbool_t p1) {
+  const int blocks = (P + cap - 1) / cap, narrow = P / blocks, wide = P % blocks;
+  int p = 0;
+#pragma clang loop unroll(disable)
+  for (int j = 0; j < wide; ++j, p += narrow + 1)
+    gemm_tile(narrow + 1, nr, a + p * lda, lda, K, b, ldb, bias, kind, res ? res + p * ldr : 0,
+              ldr, o + p * ldo, ldo, p0, p1);
+#pragma clang loop unroll(disable)
+  for (int j = wide; j < blocks; ++j, p += narrow)
+    gemm_tile(narrow, nr, a + p * lda, lda, K, b, ldb, bias, kind, res ? res + p * ldr : 0, ldr,
+              o + p * ldo, ldo, p0, p1);
 }
 
-/* A row of P pixels: blocks of 4, then the rest. */
+/* A row of P pixels: output vectors in pairs (blocks of up to 8 pixels), a single last one
+ * alone (blocks of up to 16). */
 AI void gemm_row(const int P, const float *a, const long lda, const int K, const int N,
                  const float *b, const float *bias, const int kind, const float *res,
                  const long ldr, float *o, const long ldo) {
-  int p = 0;
-#pragma clang loop unroll(disable)
-  for (; p + 4 <= P; p += 4)
-    gemm_pixels(4, a + p * lda, lda, K, N, b, bias, kind, res ? res + p * ldr : 0, ldr,
-                o + p * ldo, ldo);
-  switch (P - p) {
-    case 3: gemm_pixels(3, a + p * lda, lda, K, N, b, bias, kind, res ? res + p * ldr : 0, ldr, o + p * ldo, ldo); break;
-    case 2: gemm_pixels(2, a + p * lda, lda, K, N, b, bias, kind, res ? res + p * ldr : 0, ldr, o + p * ldo, ldo); break;
-    case 1: gemm_pixels(1, a + p * lda, lda, K, N, b, bias, kind, res ? res + p * ldr : 0, ldr, o + p * ldo, ldo); break;
-    default: break;
-  }
+  const int vl = (int)svcntw();
+  int n = 0;
+  for (; N - n > vl; n += 2 * vl)
+    gemm_blocks(P, 8, 2, a, lda, K, b + n, N, bias + n, kind, res ? res + n : 0, ldr, o + n, ldo,
+                svwhilelt_b32(n, N), svwhilelt_b32(n + vl, N));
+  if (n < N)
+    gemm_blocks(P, 16, 1, a, lda, K, b + n, N, bias + n, kind, res ? res + n : 0, ldr, o + n, ldo,
+                svwhilelt_b32(n, N), svpfalse());
 }
 
 /* Input row ih into ring slot ih % KH, at column offset PL (the padding columns stay 0). */

@@ -478,8 +478,8 @@ def gemm_loops(asm: str) -> list[Loop]:
 
 
 def accumulators(lp: Loop) -> int:
-    """Distinct FMA destination registers: 8 for a 4-pixel x 2-vector micro-kernel, 2 for the
-    one-pixel loop of a row's leftover pixels."""
+    """Distinct FMA destination registers: 16 for an 8-pixel x 2-vector micro-kernel, 2 for a
+    one-pixel block of leftover pixels."""
     return len({i.text.split(None, 1)[1].split(",")[0].strip() for i in lp.instructions if i.kind == "fma"})
 
 
@@ -554,7 +554,8 @@ def _f(x: float | None, width: int, digits: int = 3) -> str:
 
 def _v1_lowest(res: BlockResult, impl: str, main: bool = True) -> tuple[float, str] | None:
     """Lowest neoverse-v1 FMA-pipe utilization among ``impl``'s main GEMM loops (>= 8
-    accumulators: 4 pixels x 2 vectors), or among its leftover-pixel loops (``main=False``)."""
+    accumulators: 4 to 8 pixels x 2 vectors, 8 to 16 x 1), or among its smaller blocks of
+    leftover pixels (``main=False``)."""
     vals = [
         (m.fma_utilization, h)
         for h, acc, m in res.gemm_mca.get(impl, [])
@@ -603,7 +604,7 @@ def render_blocks(
     lines.append("")
     lines.append(
         f"GEMM loops on {V1} (llvm-mca): lowest FMA-pipe utilization of the main micro-kernel loops "
-        "(4 pixels x 2 vectors) / of the leftover-pixel loops (1 pixel x 2 vectors)"
+        "(8 or more accumulators) / of the leftover-pixel blocks (fewer)"
     )
     lines.append(f"{'block':<{w}}  {'fused':>12} {'expand':>12} {'pointwise':>12}")
     for res in results:

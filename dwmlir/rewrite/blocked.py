@@ -43,6 +43,7 @@ from .nest import (
     Segment,
     add,
     affine,
+    block_widths,
     collapse_trailing,
     enclosing_func,
     if_within,
@@ -87,22 +88,6 @@ def compact_rows() -> Iterator[None]:
         yield
     finally:
         _COMPACT.reset(token)
-
-
-def block_widths(columns: int, cap: int, lone_wide: bool = True) -> list[tuple[int, int]]:
-    """(width, count) runs of blocks covering ``columns``: as few blocks as ``cap`` allows,
-    their widths differing by at most one (14 columns: two blocks of 7, not 8 and 6).
-
-    Without ``lone_wide``, a plan of one wide block and a loop of narrow ones becomes full
-    blocks and one rest (3-D rows of 10 in pairs: 4 + 4 + 2, not 4 + 3 + 3): in 3-D that
-    loop spilled (18x18x10x64 outputs: 16.1 instructions per output at 128 bits, now 11.8;
-    rows of 13: 14.9, now 11.3)."""
-    blocks = -(-columns // cap)
-    narrow, wide = divmod(columns, blocks)  # ``wide`` blocks of narrow + 1, the rest narrow
-    if not lone_wide and wide == 1 and blocks - wide >= 2:
-        full, rest = divmod(columns, cap)
-        return [(cap, full), (rest, 1)]
-    return [(w, c) for w, c in ((narrow + 1, wide), (narrow, blocks - wide)) if c]
 
 
 def runtime_blocks(

@@ -12,7 +12,7 @@ for 3-D), and the expanded channels into chunks of ``CT`` channels. For each til
   sees a plain valid conv over the window. A 1-D conv fills its window (the tile's input
   columns) directly;
 * the expand GEMM (``ExpandGemm``: pixels x CIN times CIN x CT, the chunk's channels as the
-  scalable vector dim, 4 x 2 accumulators in registers across CIN) writes
+  scalable vector dim, up to 8 x 2 accumulators in registers across CIN) writes
   act(x @ We + b) into the window; window pixels in the padding get 0, as padding pads the
   depthwise conv's input;
 * the depthwise emitter of any channels-last op (``vector_rows``/``blocked``) computes the
@@ -37,13 +37,13 @@ from mlir.dialects import arith, memref, scf, vector
 from ..ir.builder import zero_constant
 from ..ir.epilogue import apply_epilogue
 from ..spec import Epilogue
-from .nest import ConvGeometry, Index, affine, index, loop, loop_step, no_unroll
+from .nest import ConvGeometry, Index, affine, block_widths, index, loop, loop_step, no_unroll
 from .pointwise import K_UNROLL, lane_fmas, quad, quad_fmas
 
 SCRATCH_BYTES = 48 * 1024  # window + pointwise tile: 64 KiB of L1D less room for weights
 MAX_TILE_COLS = 32  # output columns per tile (W); 3-D tiles are at most 8 x 8 (H x W)
 MIN_CHUNK = 16  # channels per chunk a tile must leave room for
-GEMM_PIXELS = 4
+GEMM_PIXELS = 8  # as the pointwise GEMM: up to 8 pixels x 2 vectors of accumulators
 GEMM_VECTORS = 2
 
 
@@ -137,18 +137,39 @@ class ExpandGemm:
         self,
         x_at,  # pixel p -> indices of its first input channel in ex.input
         dests: list[tuple[ir.Value, list[Index]]],  # window buffers and index prefixes of a row
-        lo: ir.Value,
-        hi: ir.Value,
+        lo: Index,
+        hi: Index,
         c0: Index,
         ct: int,
     ) -> None:
+        if isinstance(lo, int) and isinstance(hi, int):  # balanced, as the pointwise GEMM's
+            p0 = lo
+            for size, times in block_widths(hi - lo, GEMM_PIXELS):
+                loop_step(
+                    p0,
+                    p0 + size * times,
+                    size,
+                    lambda p, size=size: self._pixels(x_at, dests, p, size, c0, ct),
+                    False,
+                )
+                p0 += size * times
+            return
+        lo, hi = index(lo), index(hi)
         full_end = arith.addi(
             lo, arith.muli(arith.divui(arith.subi(hi, lo), index(GEMM_PIXELS)), index(GEMM_PIXELS))
         )
         loop_step(
             lo, full_end, GEMM_PIXELS, lambda p: self._pixels(x_at, dests, p, GEMM_PIXELS, c0, ct), False
         )
-        loop_step(full_end, hi, 1, lambda p: self._pixels(x_at, dests, p, 1, c0, ct), False)
+        # The pixels left as one block: a 1-pixel block loads its weights for 8 FMAs only.
+        rests = list(range(1, GEMM_PIXELS))
+        switch = scf.IndexSwitchOp([], arith.subi(hi, full_end), rests)
+        with ir.InsertionPoint(switch.default_block):
+            scf.YieldOp([])
+        for i, rest in enumerate(rests):
+            with ir.InsertionPoint(switch.case_block(i)):
+                self._pixels(x_at, dests, full_end, rest, c0, ct)
+                scf.YieldOp([])
 
     def _pixels(self, x_at, dests, p0: ir.Value, pixels: int, c0: Index, ct: int) -> None:
         em = self.em
@@ -436,9 +457,15 @@ class ExpandedBlock:
         geo, pl = self.geo, self.plan
         w = geo.rank - 1
         s, pad, width = geo.strides[w], geo.pad_lo[w], pl.window[-1]
-        i0 = index(affine(ow0, s, 0, 0, -pad))  # the window's first input column
-        lo = clamp(arith.subi(index(0), i0), 0, width)
-        hi = arith.maxsi(clamp(arith.subi(index(geo.in_spatial[w]), i0), 0, width), lo)
+        i0 = affine(ow0, s, 0, 0, -pad)  # the window's first input column
+        in_w = geo.in_spatial[w]
+        if isinstance(i0, int) and isinstance(in_w, int):  # one tile: the in-bounds pixels known
+            lo = min(max(-i0, 0), width)
+            hi = max(min(max(in_w - i0, 0), width), lo)
+        else:
+            lo = clamp(arith.subi(index(0), index(i0)), 0, width)
+            hi = arith.maxsi(clamp(arith.subi(index(in_w), index(i0)), 0, width), lo)
+        i0 = index(i0)
         zero_pixels(self.em, dests, 0, lo, ct)
         zero_pixels(self.em, dests, hi, width, ct)
         self.gemm_rows(lambda p: [n, *outer_in, arith.addi(i0, index(p)), 0], dests, lo, hi, c0, ct)

@@ -4,10 +4,12 @@ The depthwise layer leaves a tile of ``count`` pixels x C channels in a stack sc
 (``BlockedRows.emit_fused``); this multiplies it by the (C x COUT) weights while it is in
 L1 and stores the block's output pixels directly:
 
-* COUT is the scalable (vector) dim: blocks of ``PIXELS`` pixels x ``COUT_VECTORS`` weight
-  vectors keep their 8 accumulators in registers across the whole reduction over C;
-* each step of the reduction loads the two weight vectors once and broadcasts one scratch
-  value per pixel (``ld1rw``), so 6 loads feed 8 multiply-adds;
+* COUT is the scalable (vector) dim: blocks of up to ``PIXELS`` pixels x ``COUT_VECTORS``
+  weight vectors keep their accumulators (16) in registers across the whole reduction over C;
+  a tile's pixels are cut into balanced blocks (a row of 14: 7 + 7, 7 pixels: one block);
+* four steps of the reduction load the 4 x 2 weight vectors once and one 128-bit quad of
+  scratch values per pixel (``ld1rqw``), which feeds 8 indexed FMAs (f32 on SVE; one
+  ``ld1rw`` broadcast per pixel and step otherwise);
 * full COUT vectors run unmasked; only the last COUT step is masked;
 * the epilogue (bias, activation) and the residual add happen in registers before the one
   store of each output vector.
@@ -23,10 +25,14 @@ from mlir.dialects import arith, llvm, memref, scf, vector
 
 from ..ir.epilogue import apply_epilogue
 from ..spec import Epilogue
-from .nest import Index, affine, index, loop_step, no_unroll
+from .nest import Index, affine, block_widths, index, loop_step, no_unroll
 
-PIXELS = 4  # pixel rows of a GEMM block
-COUT_VECTORS = 2  # weight vectors of a GEMM block: 4 x 2 = 8 accumulators
+# Pixels of a GEMM block, at most: 8 x 2 = 16 accumulators, 8 weight vectors (4 reduction
+# steps x 2) and the quad of one pixel fit the 32 registers without a spill (f32, f16, int8,
+# NEON checked). Per 4 reduction steps a block of P pixels costs 8 weight loads, P quad loads
+# and 8P FMAs: 50 instructions per 32 FMAs at P = 4, 84 per 64 at P = 8.
+PIXELS = 8
+COUT_VECTORS = 2  # weight vectors of a GEMM block
 SCRATCH_BYTES = 32 * 1024  # the depthwise tile: half of a 64 KiB L1D, the rest for weights
 MAX_TILE_PIXELS = 64
 K_UNROLL = 4  # reduction steps per loop iteration
@@ -129,19 +135,20 @@ class PointwiseGemm:
         vl = em.vector_length()
 
         def blocks(co0: ir.Value, masks: list[ir.Value | None]) -> None:
-            full, rest = divmod(count, self.pixels)
-            if full == 1:
-                self._block(n, o_idx, t0, 0, self.pixels, co0, masks)
-            elif full > 1:
-                loop_step(
-                    0,
-                    full * self.pixels,
-                    self.pixels,
-                    lambda p0: self._block(n, o_idx, t0, p0, self.pixels, co0, masks),
-                    unroll=False,
-                )
-            if rest:
-                self._block(n, o_idx, t0, full * self.pixels, rest, co0, masks)
+            # Balanced: 20 pixels are 7 + 7 + 6, not 8 + 8 + 4.
+            p0 = 0
+            for size, times in block_widths(count, self.pixels):
+                if times == 1:
+                    self._block(n, o_idx, t0, p0, size, co0, masks)
+                else:
+                    loop_step(
+                        p0,
+                        p0 + size * times,
+                        size,
+                        lambda p, size=size: self._block(n, o_idx, t0, p, size, co0, masks),
+                        unroll=False,
+                    )
+                p0 += size * times
 
         if not em.scalable:
             lanes = em.lanes * step
@@ -157,7 +164,7 @@ class PointwiseGemm:
         tail = scf.IfOp(arith.cmpi(arith.CmpIPredicate.ult, main, index(cout)))
         with ir.InsertionPoint(tail.then_block):
             # At most one vector of COUT left (all of it when COUT <= VL: MobileNetV2's 24 and
-            # 32 at 512 bits and up): blocks of 8 pixels x 1 vector, not a masked-off second one.
+            # 32 at 512 bits and up): blocks of up to 16 pixels x 1 vector, not a masked-off second one.
             one = scf.IfOp(
                 arith.cmpi(arith.CmpIPredicate.ule, arith.subi(index(cout), main), vl), [], has_else=True
             )

@@ -1,0 +1,48 @@
+# RUN: %PYTHON %s | FileCheck %s
+# The expand GEMM of a fused block (dwmlir.rewrite.expand): how a window row's pixels are cut
+# into register blocks.
+
+import collections
+import re
+
+from mlir import ir
+
+from dwmlir.artefact import lower_to_llvm_dialect
+from dwmlir.spec import Activation, BlockSpec, ConvSpec, Epilogue, Expand
+from dwmlir.target import get_target
+
+SVE = get_target("aarch64-sve")
+
+
+def run(f):
+    print("\nTEST:", f.__name__)
+    with ir.Context(), ir.Location.unknown():
+        f()
+    return f
+
+
+def gemm_loops(text: str) -> list[tuple[int, int]]:
+    """(accumulators, loops) of the reduction loops made of indexed FMAs."""
+    out: collections.Counter[int] = collections.Counter()
+    for m in re.finditer(r"scf\.for .*iter_args\((.*)\) -> \(", text):
+        if "fmla.lane" in text[m.end() : text.find("scf.yield", m.end())]:
+            out[m.group(1).count("=")] += 1
+    return sorted(out.items())
+
+
+# Blocks of up to 8 pixels x 1 or 2 vectors. A row whose in-bounds pixels are known when the
+# kernel is built is cut into balanced blocks: 7 pixels are one block (7 and 14 accumulators),
+# 14 are two of 7, none is a run of 1-pixel blocks. 56 columns go in two tiles of 28 whose
+# in-bounds counts differ at run time (29 and 28): a loop of 8-pixel blocks, then a switch on
+# the rest picks a block of 1 to 7 pixels.
+# CHECK-LABEL: TEST: test_leftover_pixels
+# CHECK-NEXT: W=7: [(7, 3), (14, 6)] switch False
+# CHECK-NEXT: W=14: [(7, 3), (14, 6)] switch False
+# CHECK-NEXT: W=56: [(1, 3), (2, 9), (3, 3), (4, 9), (5, 3), (6, 9), (7, 3), (8, 9), (10, 6), (12, 6), (14, 6), (16, 6)] switch True
+@run
+def test_leftover_pixels():
+    relu6 = Epilogue(bias=True, activation=Activation("relu6"))
+    for w in (7, 14, 56):
+        conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 3, w, 64), (3, 3, 64), padding="same", name="b")
+        text = lower_to_llvm_dialect(BlockSpec(conv, relu6, None, Expand(16, relu6)), SVE)[2]
+        print(f"W={w}: {gemm_loops(text)} switch {'scf.index_switch' in text}")
