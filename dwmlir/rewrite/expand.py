@@ -144,7 +144,8 @@ class ExpandGemm:
     ) -> None:
         if isinstance(lo, int) and isinstance(hi, int):  # balanced, as the pointwise GEMM's
             p0 = lo
-            for size, times in block_widths(hi - lo, GEMM_PIXELS):
+            # A window row of padding only (no output of the tile reads an input column) has none.
+            for size, times in block_widths(hi - lo, GEMM_PIXELS) if hi > lo else []:
                 loop_step(
                     p0,
                     p0 + size * times,
