@@ -6,10 +6,11 @@ for 3-D), and the expanded channels into chunks of ``CT`` channels. For each til
 
 * the outermost spatial dim of a 2-D or 3-D conv is swept in order through a **ring** of
   ``RR = (K - 1) * d + 1`` expanded input rows (planes for 3-D) in a stack scratch. Each
-  output row computes only the ``s`` rows it does not share with the previous one. Every
-  row is stored twice, at slots ``r`` and ``r + RR``, so the rows of any output row are one
-  contiguous window starting at slot ``first row mod RR``: no copies, and the depthwise code
-  sees a plain valid conv over the window. A 1-D conv fills its window (the tile's input
+  output row computes only the ``s`` rows it does not share with the previous one. A row
+  is stored at slot ``r = row mod RR`` and, unless ``r = RR - 1``, again at ``r + RR`` (``2 RR
+  - 1`` slots), so the rows of any output row are one contiguous window starting at slot
+  ``first row mod RR``: no copies, and the depthwise code sees a plain valid conv over the
+  window. A 1-D conv fills its window (the tile's input
   columns) directly;
 * the expand GEMM (``ExpandGemm``: pixels x CIN times CIN x CT, the chunk's channels as the
   scalable vector dim, up to 8 x 2 accumulators in registers across CIN) writes
@@ -45,6 +46,10 @@ MAX_TILE_COLS = 32  # output columns per tile (W); 3-D tiles are at most 8 x 8 (
 MIN_CHUNK = 16  # channels per chunk a tile must leave room for
 GEMM_PIXELS = 8  # as the pointwise GEMM: up to 8 pixels x 2 vectors of accumulators
 GEMM_VECTORS = 2
+# Pixels of a one-vector block: LLVM puts a few of its accumulators in z0-z7, where the
+# indexed FMAs' quads must be, and spills the quads of 7 pixels (71 instructions per 28 FMAs,
+# MobileNetV2 block 7 at 2048 bits); blocks of 4 run spill-free (29 per 16).
+ONE_VECTOR_PIXELS = 4
 
 
 @dataclass(frozen=True)
@@ -96,9 +101,9 @@ def plan(geo: ConvGeometry, channels: int, multiplier: int, elt_bytes: int, poin
         return tuple(tile), win
 
     def bytes_per_channel(tile: tuple[int, ...], win: tuple[int, ...]) -> int:
-        ring_factor = 2 if ring else 1  # each ring row is stored twice
+        stored = (ring_slots(win[0]) * math.prod(win[1:])) if ring else math.prod(win)
         out = math.prod(tile) * multiplier if pointwise else 0
-        return (ring_factor * math.prod(win) + out) * elt_bytes
+        return (stored + out) * elt_bytes
 
     cols = MAX_TILE_COLS if rank < 3 else 8
     tile, win = sizes(cols)
@@ -108,13 +113,27 @@ def plan(geo: ConvGeometry, channels: int, multiplier: int, elt_bytes: int, poin
     per_channel = bytes_per_channel(tile, win)
     chunk = max(1, min(channels, SCRATCH_BYTES // per_channel))
     if chunk < channels:
+        fit = chunk
         # A divisor of C when there is one close by: no second copy of the code for a tail chunk.
         divisors = [d for d in range(chunk, max(chunk // 2, 1) - 1, -1) if channels % d == 0]
         if divisors:
             chunk = divisors[0]
         elif chunk >= 2 * MIN_CHUNK:
             chunk -= chunk % MIN_CHUNK
+        # Better, whole vectors at every length when that takes no more chunks: MobileNetV2's
+        # 384 channels at 14x14 go as 3 chunks of 128, not 4 of 96 (1.5 vectors at 2048 bits,
+        # a quarter of the lanes idle).
+        whole = 2048 // (8 * elt_bytes)  # channels in one vector at the longest SVE length
+        if fit >= whole and -(-channels // (fit - fit % whole)) <= -(-channels // chunk):
+            chunk = fit - fit % whole
     return ExpandPlan(ring, tile, win, chunk, per_channel * chunk)
+
+
+def ring_slots(rows: int) -> int:
+    """Slots of a ring of ``rows`` rows: row ``r`` at ``r mod rows`` and again ``rows`` further
+    on when that is below ``2 rows - 1``, so that any ``rows`` consecutive rows are one
+    contiguous window starting at the first one's slot (which is at most ``rows - 1``)."""
+    return 2 * rows - 1
 
 
 def chunks(channels: int, chunk: int) -> list[tuple[int, int, int]]:
@@ -194,7 +213,11 @@ class ExpandGemm:
                 arith.cmpi(arith.CmpIPredicate.ule, arith.subi(index(ct), main), vl), [], has_else=True
             )
             with ir.InsertionPoint(one.then_block):
-                self._block(x_at, dests, p0, pixels, c0, ct, main, masks[:1])
+                q0 = 0
+                for size, times in block_widths(pixels, ONE_VECTOR_PIXELS):
+                    for _ in range(times):
+                        self._block(x_at, dests, affine(p0, 1, 0, 1, q0), size, c0, ct, main, masks[:1])
+                        q0 += size
                 scf.YieldOp([])
             with ir.InsertionPoint(one.else_block):
                 self._block(x_at, dests, p0, pixels, c0, ct, main, masks)
@@ -317,7 +340,7 @@ class ExpandedBlock:
         elt = em.acc_elt
         self.plan = plan(self.geo, self.channels, self.m, elt.width // 8, pointwise is not None)
         pl, rank = self.plan, self.geo.rank
-        win = [2 * pl.window[0], *pl.window[1:]] if pl.ring else list(pl.window)
+        win = [ring_slots(pl.window[0]), *pl.window[1:]] if pl.ring else list(pl.window)
         # One stack buffer, viewed densely for each chunk width (a tail chunk's window is
         # narrower): the depthwise code reads a window's pixels as contiguous rows.
         i8 = ir.IntegerType.get_signless(8)
@@ -402,7 +425,12 @@ class ExpandedBlock:
         geo, pl = self.geo, self.plan
         rr = pl.window[0]
         slot = arith.remui(index(affine(ih, 1, 0, 0, off)), index(rr))
-        slots = [slot, arith.addi(slot, index(rr))]
+        # The second copy at slot + RR, but for the last slot, whose window never wraps (its
+        # row is stored twice in place, which needs no branch).
+        second = arith.select(
+            arith.cmpi(arith.CmpIPredicate.ult, slot, index(rr - 1)), arith.addi(slot, index(rr)), slot
+        )
+        slots = [slot, second]
         ih_v = index(ih)
         inside = arith.andi(
             arith.cmpi(arith.CmpIPredicate.sge, ih_v, index(0)),
