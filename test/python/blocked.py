@@ -22,7 +22,7 @@ from dwmlir.rewrite.blocked import (
     row_sweep,
 )
 from dwmlir.rewrite.nest import ConvGeometry
-from dwmlir.spec import ConvSpec, as_block
+from dwmlir.spec import Activation, BlockSpec, ConvSpec, Epilogue, as_block
 from dwmlir.target import get_target
 
 SVE = get_target("aarch64-sve")
@@ -46,7 +46,7 @@ def geo(spec: ConvSpec) -> ConvGeometry:
     )
 
 
-def vector_ir(spec: ConvSpec) -> str:
+def vector_ir(spec: ConvSpec | BlockSpec) -> str:
     """The vector IR of the kernel itself (``NAME_part``, its threads' twin, follows it)."""
     return lower_to_llvm_dialect(spec, SVE)[2].split(f"func.func @{spec.name}_part(")[0]
 
@@ -309,3 +309,19 @@ def test_band_rows():
             if rows
             else f"NAME_part {name}: channels"
         )
+
+
+# A long filter's border columns (1-D K=31 SAME: 16 to 30 in-bounds taps each) loop over their
+# taps 4 at a time: one such loop per side and channel step (full, masked tail). A SiLU
+# epilogue after the 8-column interior blocks runs in a second pass, one output at a time:
+# 10 divisions in the kernel, where every block inlined 8 (49 before).
+# CHECK-LABEL: TEST: test_long_filter_borders
+# CHECK-NEXT: silu: 4 loops of 4 border taps, 10 divf
+# CHECK-NEXT: relu: 4 loops of 4 border taps, 0 divf
+@run
+def test_long_filter_borders():
+    for act in ("silu", "relu"):
+        conv = ConvSpec("depthwise_conv_1d_nwc_wc", (1, 128, 64), (31, 64), padding="same", name="k")
+        text = vector_ir(BlockSpec(conv, Epilogue(bias=True, activation=Activation(act))))
+        steps = re.findall(r"scf\.for %\w+ = %\w+ to %\w+ step %c4 iter_args", text)
+        print(f"{act}: {len(steps)} loops of 4 border taps, {text.count('arith.divf')} divf")
