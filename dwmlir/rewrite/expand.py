@@ -50,6 +50,7 @@ GEMM_VECTORS = 2
 # indexed FMAs' quads must be, and spills the quads of 7 pixels (71 instructions per 28 FMAs,
 # MobileNetV2 block 7 at 2048 bits); blocks of 4 run spill-free (29 per 16).
 ONE_VECTOR_PIXELS = 4
+RUNTIME_PIXELS = 4  # pixel blocks of a row whose bounds are known only at run time
 
 
 @dataclass(frozen=True)
@@ -175,14 +176,13 @@ class ExpandGemm:
                 p0 += size * times
             return
         lo, hi = index(lo), index(hi)
-        full_end = arith.addi(
-            lo, arith.muli(arith.divui(arith.subi(hi, lo), index(GEMM_PIXELS)), index(GEMM_PIXELS))
-        )
-        loop_step(
-            lo, full_end, GEMM_PIXELS, lambda p: self._pixels(x_at, dests, p, GEMM_PIXELS, c0, ct), False
-        )
-        # The pixels left as one block: a 1-pixel block loads its weights for 8 FMAs only.
-        rests = list(range(1, GEMM_PIXELS))
+        # Run-time bounds (tiles of a wide row, 3-D tiles): blocks of RUNTIME_PIXELS, then the
+        # rest as one block (a 1-pixel block loads its weights for 8 FMAs only). Each block
+        # size is a copy of the GEMM code: 8 here (and 7 rests) made 3-D expand blocks too big.
+        step = RUNTIME_PIXELS
+        full_end = arith.addi(lo, arith.muli(arith.divui(arith.subi(hi, lo), index(step)), index(step)))
+        loop_step(lo, full_end, step, lambda p: self._pixels(x_at, dests, p, step, c0, ct), False)
+        rests = list(range(1, step))
         switch = scf.IndexSwitchOp([], arith.subi(hi, full_end), rests)
         with ir.InsertionPoint(switch.default_block):
             scf.YieldOp([])
@@ -215,9 +215,16 @@ class ExpandGemm:
             with ir.InsertionPoint(one.then_block):
                 q0 = 0
                 for size, times in block_widths(pixels, ONE_VECTOR_PIXELS):
-                    for _ in range(times):
-                        self._block(x_at, dests, affine(p0, 1, 0, 1, q0), size, c0, ct, main, masks[:1])
-                        q0 += size
+                    loop_step(
+                        q0,
+                        q0 + size * times,
+                        size,
+                        lambda q, size=size: self._block(
+                            x_at, dests, arith.addi(index(p0), q), size, c0, ct, main, masks[:1]
+                        ),
+                        False,
+                    )
+                    q0 += size * times
                 scf.YieldOp([])
             with ir.InsertionPoint(one.else_block):
                 self._block(x_at, dests, p0, pixels, c0, ct, main, masks)
