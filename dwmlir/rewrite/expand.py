@@ -10,8 +10,7 @@ for 3-D), and the expanded channels into chunks of ``CT`` channels. For each til
   is stored at slot ``r = row mod RR`` and, unless ``r = RR - 1``, again at ``r + RR`` (``2 RR
   - 1`` slots), so the rows of any output row are one contiguous window starting at slot
   ``first row mod RR``: no copies, and the depthwise code sees a plain valid conv over the
-  window. A 1-D conv fills its window (the tile's input
-  columns) directly;
+  window. A 1-D conv fills its window (the tile's input columns) directly;
 * the expand GEMM (``ExpandGemm``: pixels x CIN times CIN x CT, the chunk's channels as the
   scalable vector dim, up to 8 x 2 accumulators in registers across CIN) writes
   act(x @ We + b) into the window; window pixels in the padding get 0, as padding pads the
