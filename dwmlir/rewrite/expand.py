@@ -37,7 +37,7 @@ from mlir.dialects import arith, memref, scf, vector
 from ..ir.builder import zero_constant
 from ..ir.epilogue import apply_epilogue
 from ..spec import Epilogue
-from .nest import ConvGeometry, Index, affine, block_widths, index, loop, loop_step, no_unroll
+from .nest import ConvGeometry, Index, affine, balanced_blocks, index, loop, loop_step, no_unroll
 from .pointwise import K_UNROLL, lane_fmas, quad, quad_fmas
 
 SCRATCH_BYTES = 48 * 1024  # window + pointwise tile: 64 KiB of L1D less room for weights
@@ -162,17 +162,10 @@ class ExpandGemm:
         ct: int,
     ) -> None:
         if isinstance(lo, int) and isinstance(hi, int):  # balanced, as the pointwise GEMM's
-            p0 = lo
             # A window row of padding only (no output of the tile reads an input column) has none.
-            for size, times in block_widths(hi - lo, GEMM_PIXELS) if hi > lo else []:
-                loop_step(
-                    p0,
-                    p0 + size * times,
-                    size,
-                    lambda p, size=size: self._pixels(x_at, dests, p, size, c0, ct),
-                    False,
-                )
-                p0 += size * times
+            balanced_blocks(
+                lo, hi - lo, GEMM_PIXELS, lambda p, size: self._pixels(x_at, dests, p, size, c0, ct)
+            )
             return
         lo, hi = index(lo), index(hi)
         # Run-time bounds (tiles of a wide row, 3-D tiles): blocks of RUNTIME_PIXELS, then the
@@ -212,18 +205,14 @@ class ExpandGemm:
                 arith.cmpi(arith.CmpIPredicate.ule, arith.subi(index(ct), main), vl), [], has_else=True
             )
             with ir.InsertionPoint(one.then_block):
-                q0 = 0
-                for size, times in block_widths(pixels, ONE_VECTOR_PIXELS):
-                    loop_step(
-                        q0,
-                        q0 + size * times,
-                        size,
-                        lambda q, size=size: self._block(
-                            x_at, dests, arith.addi(index(p0), q), size, c0, ct, main, masks[:1]
-                        ),
-                        False,
-                    )
-                    q0 += size * times
+                balanced_blocks(
+                    0,
+                    pixels,
+                    ONE_VECTOR_PIXELS,
+                    lambda q, size: self._block(
+                        x_at, dests, arith.addi(index(p0), index(q)), size, c0, ct, main, masks[:1]
+                    ),
+                )
                 scf.YieldOp([])
             with ir.InsertionPoint(one.else_block):
                 self._block(x_at, dests, p0, pixels, c0, ct, main, masks)

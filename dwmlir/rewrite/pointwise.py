@@ -25,7 +25,7 @@ from mlir.dialects import arith, llvm, memref, scf, vector
 
 from ..ir.epilogue import apply_epilogue
 from ..spec import Epilogue
-from .nest import Index, affine, block_widths, index, loop_step, no_unroll
+from .nest import Index, affine, balanced_blocks, index, loop_step, no_unroll
 
 # Pixels of a GEMM block, at most: 8 x 2 = 16 accumulators, 8 weight vectors (4 reduction
 # steps x 2) and the quad of one pixel fit the 32 registers without a spill (f32, f16, int8,
@@ -136,19 +136,9 @@ class PointwiseGemm:
 
         def blocks(co0: ir.Value, masks: list[ir.Value | None]) -> None:
             # Balanced: 20 pixels are 7 + 7 + 6, not 8 + 8 + 4.
-            p0 = 0
-            for size, times in block_widths(count, self.pixels):
-                if times == 1:
-                    self._block(n, o_idx, t0, p0, size, co0, masks)
-                else:
-                    loop_step(
-                        p0,
-                        p0 + size * times,
-                        size,
-                        lambda p, size=size: self._block(n, o_idx, t0, p, size, co0, masks),
-                        unroll=False,
-                    )
-                p0 += size * times
+            balanced_blocks(
+                0, count, self.pixels, lambda p, size: self._block(n, o_idx, t0, p, size, co0, masks)
+            )
 
         if not em.scalable:
             lanes = em.lanes * step
