@@ -90,6 +90,9 @@ config.environment["PATH"] = os.pathsep.join(
 for name, value in os.environ.items():
     if name in ("HOME", "TMPDIR") or name.startswith("DWMLIR_"):
         config.environment[name] = value
+# The tests verify the IR after every MLIR pass, as mlir-opt does; dwmlir verifies only at the
+# end unless DWMLIR_VERIFY_EACH is set (faster compiles).
+config.environment.setdefault("DWMLIR_VERIFY_EACH", "1")
 
 # --- aarch64 execution: native, or under qemu-aarch64 with the sysroot ------
 

@@ -1,7 +1,7 @@
 """Drive one spec through every stage and collect the artefacts in memory.
 
-spec -> linalg IR -> our rewrites -> schedule -> pass bundles -> LLVM dialect -> .ll (opt -O3) ->
-.s/.o/.a/.so + header + manifest.
+spec -> linalg IR -> our rewrites -> schedule -> pass bundles -> LLVM dialect -> LLVM IR (in
+process) -> .ll (opt -O3) -> .s (llc) -> .o/.a/.so + header + manifest.
 """
 
 from __future__ import annotations
@@ -10,26 +10,28 @@ import functools
 import hashlib
 import json
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlir import ir
+from mlir.dialects.llvm import translate_module_to_llvmir
 
 from .. import __version__
 from ..errors import InternalError, UserError
-from ..ir import build_kernel_module, find_ops
+from ..ir import build_kernel_module
 from ..ir.builder import PART_SUFFIX
-from ..pipeline import bundles, run_bundle, set_vscale_range
+from ..pipeline import CLEANUP, bundles, run_bundle, set_vscale_range
 from ..rewrite import DEFAULT_VECTORIZER, FLAT_3D_ROWS_FROM, VectorShape, has_fill
 from ..rewrite.blocked import band_rows, bands_without_lsr, blocking, row_sweep
 from ..rewrite.nest import ConvGeometry
 from ..schedule import apply_schedule, build_schedule
 from ..spec import DTYPES, BlockSpec, ConvSpec, as_block
 from ..target import Target, add_vl_guard, for_dtype
-from ..toolchain import LLVM_VERSION, llvm_tool, run
+from ..toolchain import LLVM_VERSION, Step, llvm_tool, run, run_chains
+from .codegen import Backend, split_functions
 from .header import c_prototype, expand_plan, kernel_block, render_header
-from .limits import check_code_size, rewrite_within_limit
+from .limits import census, check_code_size, rewrite_within_limit
 
 
 @dataclass
@@ -50,9 +52,8 @@ class Artefacts:
         return self.files[suffix].decode()
 
 
-def _check_vectorized(module: ir.Module, spec: ConvSpec) -> None:
-    """Scalar fallback is a bug: no linalg op may survive the schedule."""
-    leftovers = [op.name for op in find_ops(module, lambda op: op.name.startswith("linalg."))]
+def _check_vectorized(leftovers: list[str], spec: ConvSpec) -> None:
+    """Scalar fallback is a bug: no linalg op (``leftovers``) may survive the schedule."""
     if leftovers:
         raise InternalError(
             f"schedule left {', '.join(sorted(set(leftovers)))} unvectorized for {spec.describe()}"
@@ -63,6 +64,19 @@ def lower_to_llvm_dialect(
     spec: ConvSpec | BlockSpec, target: Target, vectorizer: str = DEFAULT_VECTORIZER
 ) -> tuple[str, str, str, str]:
     """Return (input linalg, schedule, vectorized, LLVM-dialect) MLIR texts."""
+    return _lower(spec, target, vectorizer)
+
+
+def _lower(
+    spec: ConvSpec | BlockSpec,
+    target: Target,
+    vectorizer: str,
+    on_llvm_ir: Callable[[list[bytes]], None] | None = None,
+) -> tuple[str, str, str, str]:
+    """``lower_to_llvm_dialect``. ``on_llvm_ir`` gets the LLVM IR, translated in process,
+    before the last two texts are printed (so that opt and llc can run meanwhile): one
+    module per kernel function when they can go through opt and llc side by side
+    (``codegen.split_functions``), else one."""
     block = as_block(spec)
     spec = block.conv
     target = for_dtype(target, spec.dtype)
@@ -112,15 +126,20 @@ def lower_to_llvm_dialect(
         )
         schedule_text = str(schedule)
         apply_schedule(module, schedule)
-        _check_vectorized(module, spec)
-        run_bundle(module, "canonicalize,cse")
-        check_code_size(module, what)  # upstream's vectorizer unrolls in the schedule
-        vector_text = str(module)
+        run_bundle(module, CLEANUP)
+        ops, leftovers = census(module, "linalg.")
+        _check_vectorized(leftovers, spec)
+        check_code_size(module, what, ops)  # upstream's vectorizer unrolls in the schedule
+        vectorized = module.operation.clone()  # printed below, while opt and llc run
         for fragment in bundles(target).values():
             run_bundle(module, fragment)
         set_vscale_range(module, target)
         module.operation.verify()
-        return input_text, schedule_text, vector_text, str(module)
+        if on_llvm_ir is not None:
+            on_llvm_ir([translate_module(m) for m in (split_functions(module) or [module])])
+        vector_text = str(vectorized)
+        llvm_text = module.operation.get_asm(assume_verified=True)
+        return input_text, schedule_text, vector_text, llvm_text
 
 
 def has_part_entry(block: BlockSpec, vectorizer: str = DEFAULT_VECTORIZER) -> bool:
@@ -129,13 +148,14 @@ def has_part_entry(block: BlockSpec, vectorizer: str = DEFAULT_VECTORIZER) -> bo
     return vectorizer == DEFAULT_VECTORIZER and block.has_part
 
 
-def translate_to_llvm_ir(llvm_dialect: str) -> bytes:
-    """LLVM-dialect MLIR text -> LLVM IR text (mlir-translate)."""
-    return run(
-        [llvm_tool("mlir-translate"), "--mlir-to-llvmir", "-"],
-        input=llvm_dialect.encode(),
-        what="mlir-translate",
-    ).stdout
+def translate_module(module: ir.Module | ir.Operation) -> bytes:
+    """An LLVM-dialect module -> LLVM IR text, in process: the same text as ``mlir-translate
+    --mlir-to-llvmir`` of the module's printout (same LLVM 22.1.8), without printing it for a
+    second process to parse again (0.13 s of a 1 s compile)."""
+    try:
+        return translate_module_to_llvmir(module.operation).encode()
+    except ir.MLIRError as exc:
+        raise InternalError(f"translation to LLVM IR failed: {exc}") from None
 
 
 def _target_flags(target: Target, cpu: str | None) -> list[str]:
@@ -154,9 +174,14 @@ def optimize_llvm_ir(ll: bytes, target: Target, cpu: str | None, vector_combine:
     on a scalable bf16 load bitcast to i16 for ``bfmlalb`` (fixed upstream after 22 by
     llvm-project#220482; docs/reliability.md).
     """
-    flags = [] if vector_combine else ["-disable-vector-combine"]
-    cmd = [llvm_tool("opt"), "-O3", *_target_flags(target, cpu), *flags, "-S", "-", "-o", "-"]
+    cmd = [*opt_command(target, cpu, vector_combine), "-S", "-", "-o", "-"]
     return run(cmd, input=ll, what="opt").stdout
+
+
+def opt_command(target: Target, cpu: str | None, vector_combine: bool = True) -> list:
+    """``optimize_llvm_ir``'s opt, without input and output."""
+    flags = [] if vector_combine else ["-disable-vector-combine"]
+    return [llvm_tool("opt"), "-O3", *_target_flags(target, cpu), *flags]
 
 
 def llc_command(target: Target, cpu: str | None, lsr: bool = True) -> list:
@@ -231,43 +256,63 @@ def sha256_hex(data: bytes) -> str:
 
 def archive(lib: Path, members: Sequence[Path]) -> None:
     """A static library of ``members``; ``D`` zeroes timestamps and owners (byte-identical builds)."""
-    run([llvm_tool("llvm-ar"), "rcsD", lib, *members], what="llvm-ar")
+    run(archive_command(lib, members), what="llvm-ar")
+
+
+def archive_command(lib: Path, members: Sequence[Path]) -> list:
+    return [llvm_tool("llvm-ar"), "rcsD", lib, *members]
 
 
 def link_shared(so: Path, inputs: Sequence[Path | str]) -> None:
     """A shared library named by its file (``libNAME.so``); no build id, so builds are byte-identical."""
-    run(
-        [llvm_tool("ld.lld"), "-shared", f"-soname={so.name}", "--build-id=none", "-o", so, *inputs],
-        what="ld.lld",
-    )
+    run(link_shared_command(so, inputs), what="ld.lld")
+
+
+def link_shared_command(so: Path, inputs: Sequence[Path | str]) -> list:
+    return [llvm_tool("ld.lld"), "-shared", f"-soname={so.name}", "--build-id=none", "-o", so, *inputs]
+
+
+# The LLVM tools a build runs, in the order it runs them.
+BUILD_TOOLS = ("opt", "llc", "llvm-link", "llvm-mc", "llvm-ar", "ld.lld")
 
 
 def compile_spec(
     spec: ConvSpec | BlockSpec, target: Target, cpu: str | None = None, vectorizer: str = DEFAULT_VECTORIZER
 ) -> Artefacts:
     """Compile ``spec`` for ``target`` (and ``cpu``); raises UserError/ToolError/InternalError."""
+    for tool in BUILD_TOOLS:  # a missing tool stops the build before its long part
+        llvm_tool(tool)
     cpu = check_cpu(target, cpu)
     block = as_block(spec)
     spec = block.conv
     target = for_dtype(target, spec.dtype)
     art = Artefacts(block, target, vectorizer)
-    input_text, schedule_text, vector_text, llvm_text = lower_to_llvm_dialect(block, target, vectorizer)
+    backend: list[Backend] = []
+    opt_args = opt_command(target, cpu, spec.dtype != "bf16")
+    llc_args = llc_command(target, cpu, loop_strength_reduction(block, target))
+
+    def start(modules: list[bytes]) -> None:
+        backend.append(Backend(modules, opt_args, llc_args))
+
+    try:  # opt and llc run while _lower prints the last MLIR texts
+        texts = _lower(block, target, vectorizer, start)
+        art.files[".ll"], art.files[".s"] = backend[0].finish()
+    finally:
+        for b in backend:
+            b.close()
+    input_text, schedule_text, vector_text, llvm_text = texts
     art.files[".mlir"] = input_text.encode()
     art.files[".schedule.mlir"] = schedule_text.encode()
     art.files[".vector.mlir"] = vector_text.encode()
     art.files[".llvm.mlir"] = llvm_text.encode()
-    ll = optimize_llvm_ir(translate_to_llvm_ir(llvm_text), target, cpu, spec.dtype != "bf16")
-    art.files[".ll"] = ll
-    llc_args = llc_command(target, cpu, loop_strength_reduction(block, target))
-    art.files[".s"] = run([*llc_args, "-filetype=asm", "-", "-o", "-"], input=ll, what="llc").stdout
     with tempfile.TemporaryDirectory(prefix="dwmlir-llc-") as tmp:
         obj = Path(tmp) / f"{spec.name}.o"
         assemble(art.files[".s"], obj, target, cpu)
         art.files[".o"] = obj.read_bytes()
         lib, so = Path(tmp) / f"lib{spec.name}.a", Path(tmp) / f"lib{spec.name}.so"
-        archive(lib, [obj])
+        ar, lld = archive_command(lib, [obj]), link_shared_command(so, [obj])
+        run_chains([[Step(ar, "llvm-ar")], [Step(lld, "ld.lld")]])  # side by side
         art.files[".a"] = lib.read_bytes()
-        link_shared(so, [obj])
         art.files[".so"] = so.read_bytes()
     n = spec.name
     note = f"Needs only libc; no MLIR runtime library. Link {n}.o, lib{n}.a or lib{n}.so."

@@ -41,18 +41,26 @@ def max_kernel_ops() -> int | None:
 def count_ops(module: ir.Module) -> int:
     """The ops of ``module``'s largest function, nested ones included (a kernel's
     ``NAME_part`` is a second copy of its code, which the limit does not count twice)."""
-    most = 0
+    return census(module)[0]
+
+
+def census(module: ir.Module, prefix: str | None = None) -> tuple[int, list[str]]:
+    """``count_ops`` and the names of the ops starting with ``prefix``, in one walk (a walk
+    calls back into Python for each of 10,000s of ops)."""
+    most, found = 0, []
     for op in module.body.operations:
         count = 0
 
         def visit(_op: ir.Operation) -> ir.WalkResult:
             nonlocal count
             count += 1
+            if prefix is not None and _op.name.startswith(prefix):
+                found.append(_op.name)
             return ir.WalkResult.ADVANCE
 
         op.operation.walk(visit)
         most = max(most, count)
-    return most
+    return most, found
 
 
 def over_code_size(module: ir.Module) -> bool:
@@ -82,12 +90,13 @@ def rewrite_within_limit(
     return module, rows
 
 
-def check_code_size(module: ir.Module, what: str) -> None:
-    """Refuse ``module`` (``what`` names it) if it has more ops than the limit."""
+def check_code_size(module: ir.Module, what: str, ops: int | None = None) -> None:
+    """Refuse ``module`` (``what`` names it) if it has more ops than the limit; ``ops``: its
+    ``count_ops``, if already taken."""
     limit = max_kernel_ops()
     if limit is None:
         return
-    ops = count_ops(module)
+    ops = count_ops(module) if ops is None else ops
     if ops > limit:
         raise UserError(
             f"{what} is too big: {ops} ops after dwmlir's rewrites, over the limit of {limit} "

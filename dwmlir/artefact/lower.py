@@ -23,7 +23,7 @@ from ..schedule import Plan, apply_schedule, build_schedule
 from ..spec import OPS
 from ..target import Target
 from ..toolchain import run
-from .compile import llc_command, lsr_for, optimize_llvm_ir, translate_to_llvm_ir
+from .compile import llc_command, lsr_for, optimize_llvm_ir, translate_module
 from .limits import check_code_size, rewrite_within_limit
 
 EW_ATTR = "dwmlir.elementwise"
@@ -204,10 +204,11 @@ def lower_module(
         for fragment in (BUFFERIZE_BOUNDARIES, lower_vector(target), to_llvm(target, bare_pointers=False)):
             run_bundle(module, fragment)
         set_vscale_range(module, target)
-        llvm_text = str(module)
-    if emit == "mlir":
-        return llvm_text.encode()
-    ll = optimize_llvm_ir(translate_to_llvm_ir(llvm_text), target, cpu)
+        module.operation.verify()
+        if emit == "mlir":
+            return str(module).encode()
+        ll = translate_module(module)
+    ll = optimize_llvm_ir(ll, target, cpu)
     if emit == "llvm":
         return ll
     kind = "asm" if emit == "asm" else "obj"

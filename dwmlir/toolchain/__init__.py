@@ -3,6 +3,8 @@
 from .tools import (
     LLVM_VERSION,
     AArch64Runtime,
+    Chains,
+    Step,
     aarch64_runtime,
     cache_qemu,
     cross_cc,
@@ -14,12 +16,15 @@ from .tools import (
     qemu_prefix,
     repo_root,
     run,
+    run_chains,
     sysroot,
 )
 
 __all__ = [
     "LLVM_VERSION",
     "AArch64Runtime",
+    "Chains",
+    "Step",
     "aarch64_runtime",
     "cache_qemu",
     "cross_cc",
@@ -31,5 +36,6 @@ __all__ = [
     "qemu_prefix",
     "repo_root",
     "run",
+    "run_chains",
     "sysroot",
 ]

@@ -14,6 +14,9 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -276,24 +279,141 @@ def run(
     """
     argv = [os.fspath(a) for a in args]
     limit = tool_timeout() if timeout is None else timeout
-    bug = InternalError if ours else ToolCrash
     try:
         proc = subprocess.run(argv, input=input, capture_output=True, check=False, timeout=limit)
-    except FileNotFoundError as exc:
-        raise ToolError(f"cannot run {argv[0]}: {exc.strerror}: {SETUP_HINT}") from None
     except OSError as exc:
-        raise ToolError(f"cannot run {what} ({argv[0]}): {exc.strerror or exc}: {SETUP_HINT}") from None
+        raise _cannot_start(exc, argv[0], what) from None
     except subprocess.TimeoutExpired:
-        raise bug(
-            f"{what} timed out after {limit:g} s ({argv[0]}); raise {TIMEOUT_ENV} if it needs longer"
-        ) from None
-    if proc.returncode < 0:
-        fix = "" if ours else f"; {SETUP_HINT} to reinstall the toolchain"
-        raise bug(f"{what} crashed with {_signal_name(proc.returncode)} ({argv[0]}){fix}")
-    if proc.returncode != 0:
-        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-5:]
-        raise InternalError(f"{what} failed (exit {proc.returncode}): {' | '.join(tail)}")
+        raise _timed_out(what, argv[0], limit, ours) from None
+    _check_exit(proc.returncode, proc.stderr, what, argv[0], ours)
     return proc
+
+
+def _cannot_start(exc: OSError, tool: str, what: str) -> ToolError:
+    if isinstance(exc, FileNotFoundError):
+        return ToolError(f"cannot run {tool}: {exc.strerror}: {SETUP_HINT}")
+    return ToolError(f"cannot run {what} ({tool}): {exc.strerror or exc}: {SETUP_HINT}")
+
+
+def _timed_out(what: str, tool: str, limit: float, ours: bool) -> Exception:
+    bug = InternalError if ours else ToolCrash
+    return bug(f"{what} timed out after {limit:g} s ({tool}); raise {TIMEOUT_ENV} if it needs longer")
+
+
+def _check_exit(returncode: int, stderr: bytes, what: str, tool: str, ours: bool) -> None:
+    if returncode < 0:
+        fix = "" if ours else f"; {SETUP_HINT} to reinstall the toolchain"
+        bug = InternalError if ours else ToolCrash
+        raise bug(f"{what} crashed with {_signal_name(returncode)} ({tool}){fix}")
+    if returncode != 0:
+        tail = stderr.decode(errors="replace").strip().splitlines()[-5:]
+        raise InternalError(f"{what} failed (exit {returncode}): {' | '.join(tail)}")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One tool run of ``run_chains``: it reads ``stdin`` (a file; None: nothing) and writes
+    the files its arguments name. It starts after the step before it in its chain and after
+    the steps ``after`` names, as (chain, step) indices."""
+
+    args: Sequence[str | os.PathLike[str]]
+    what: str
+    stdin: Path | None = None
+    after: tuple[tuple[int, int], ...] = ()
+
+
+def run_chains(chains: Sequence[Sequence[Step]]) -> None:
+    """Run each chain's steps one after another and the chains side by side (``Chains``),
+    and wait for all of them."""
+    running = Chains(chains)
+    try:
+        running.wait()
+    finally:
+        running.kill()
+
+
+class Chains:
+    """Chains of tool runs (``Step``), each chain's steps one after another, the chains side
+    by side (a kernel and its ``NAME_part`` through opt and llc on two cores), started at
+    once and driven by a thread while the caller goes on. Errors and timeouts are reported
+    by ``wait`` as ``run`` reports them; on an error, or ``kill`` (a signal that unwinds
+    dwmlir), every tool still running is killed."""
+
+    def __init__(self, chains: Sequence[Sequence[Step]]) -> None:
+        self._chains = chains
+        self._limit = tool_timeout()
+        self._running: dict[int, tuple[subprocess.Popen, object, float]] = {}
+        self._next = [0] * len(chains)
+        self._finished: set[tuple[int, int]] = set()
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._start_ready()  # a tool that cannot start fails here, in the caller's thread
+        self._thread = threading.Thread(target=self._drive, name="dwmlir-chains", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def kill(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._kill_running()
+
+    def _start_ready(self) -> None:
+        for chain, steps in enumerate(self._chains):
+            i = self._next[chain]
+            if chain in self._running or i >= len(steps) or not self._finished.issuperset(steps[i].after):
+                continue
+            st = steps[i]
+            argv = [os.fspath(a) for a in st.args]
+            err = tempfile.TemporaryFile()
+            try:
+                with open(st.stdin or os.devnull, "rb") as inp:
+                    proc = subprocess.Popen(argv, stdin=inp, stdout=subprocess.DEVNULL, stderr=err)
+            except OSError as exc:
+                err.close()
+                self._kill_running()
+                raise _cannot_start(exc, argv[0], st.what) from None
+            self._running[chain] = (proc, err, time.monotonic())
+
+    def _drive(self) -> None:
+        try:
+            while not self._stop.is_set():
+                if not self._running:
+                    if any(n < len(steps) for n, steps in zip(self._next, self._chains, strict=True)):
+                        raise InternalError("run_chains: steps wait on each other")
+                    return
+                done = [c for c, (proc, _, _) in self._running.items() if proc.poll() is not None]
+                if not done:
+                    for chain, (proc, _, started) in self._running.items():
+                        if time.monotonic() - started > self._limit:
+                            what = self._chains[chain][self._next[chain]].what
+                            raise _timed_out(what, str(proc.args[0]), self._limit, False)
+                    time.sleep(0.001)
+                    continue
+                for chain in done:
+                    proc, err, _ = self._running.pop(chain)
+                    err.seek(0)
+                    stderr = err.read()
+                    err.close()
+                    what = self._chains[chain][self._next[chain]].what
+                    _check_exit(proc.returncode, stderr, what, str(proc.args[0]), False)
+                    self._finished.add((chain, self._next[chain]))
+                    self._next[chain] += 1
+                self._start_ready()
+        except BaseException as exc:  # handed to wait(), in the caller's thread
+            self._error = exc
+        finally:
+            self._kill_running()
+
+    def _kill_running(self) -> None:
+        for proc, err, _ in self._running.values():
+            proc.kill()
+            proc.wait()
+            err.close()
+        self._running.clear()
 
 
 def versions() -> dict[str, str]:

@@ -1,0 +1,151 @@
+# RUN: %PYTHON %s %t | FileCheck %s
+# opt and llc for a kernel and its NAME_part side by side (dwmlir.artefact.codegen): the
+# joined NAME.ll and NAME.s are what one opt and one llc give, and NAME.s is llc of NAME.ll.
+
+import sys
+from pathlib import Path
+
+from mlir import ir
+
+from dwmlir.artefact.codegen import merge_assembly, split_functions
+from dwmlir.artefact.compile import _lower, compile_spec, llc_command, loop_strength_reduction
+from dwmlir.errors import InternalError, ToolCrash
+from dwmlir.spec import ConvSpec, as_block
+from dwmlir.target import get_target
+from dwmlir.toolchain import Step, run, run_chains
+
+WORK = Path(sys.argv[1])
+WORK.mkdir(parents=True, exist_ok=True)
+
+
+def run_test(f):
+    print("\nTEST:", f.__name__)
+    f()
+    return f
+
+
+def llvm_modules(spec: ConvSpec, target, vectorizer: str = "dwmlir") -> int:
+    """How many LLVM IR modules go through opt and llc."""
+    seen = []
+    _lower(spec, target, vectorizer, seen.extend)
+    return len(seen)
+
+
+def functions(asm: str) -> list[str]:
+    return [line.split(":")[0] for line in asm.splitlines() if line.endswith("@" + line.split(":")[0])]
+
+
+# Kernels with NAME_part go through opt and llc as two modules. llc of the joined IR prints
+# exactly the joined assembly: labels of the second function are numbered 1 (.LBB1_3).
+# CHECK-LABEL: TEST: test_llc_of_ll_is_s
+# CHECK-NEXT: 2-D static: 2 modules, functions k2, k2_part; llc(.ll) == .s: True; .LBB1_ True
+# CHECK-NEXT: 1-D run-time W: 2 modules, functions k1, k1_part; llc(.ll) == .s: True; .LBB1_ True
+# CHECK-NEXT: NEON: 2 modules, functions kn, kn_part; llc(.ll) == .s: True; .LBB1_ True
+@run_test
+def test_llc_of_ll_is_s():
+    cases = [
+        (
+            "2-D static",
+            ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 30, 30, 48), (3, 3, 48), name="k2"),
+            "aarch64-sve",
+        ),
+        (
+            "1-D run-time W",
+            ConvSpec(
+                "depthwise_conv_1d_nwc_wc", (1, 40, 64), (7, 64), padding="same", dynamic=("w",), name="k1"
+            ),
+            "aarch64-sve",
+        ),
+        (
+            "NEON",
+            ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 10, 10, 32), (3, 3, 32), name="kn"),
+            "aarch64-neon",
+        ),
+    ]
+    for what, spec, target_name in cases:
+        target = get_target(target_name)
+        modules = llvm_modules(spec, target)
+        art = compile_spec(spec, target)
+        llc = llc_command(
+            art.target, art.target.default_cpu, loop_strength_reduction(as_block(spec), art.target)
+        )
+        again = run([*llc, "-filetype=asm", "-", "-o", "-"], input=art.files[".ll"], what="llc").stdout
+        asm = art.text(".s")
+        print(
+            f"{what}: {modules} modules, functions {', '.join(functions(asm))}; "
+            f"llc(.ll) == .s: {again == art.files['.s']}; .LBB1_ {'.LBB1_' in asm}"
+        )
+
+
+# No split where it would not be exact: a vector-length-specific kernel has globals (its
+# guard's message) and internal functions; upstream's vectorizer makes no NAME_part.
+# CHECK-LABEL: TEST: test_no_split
+# CHECK-NEXT: aarch64-sve-vls256: 1 module
+# CHECK-NEXT: upstream vectorizer: 1 module
+@run_test
+def test_no_split():
+    spec = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 10, 10, 32), (3, 3, 32), name="kv")
+    n = llvm_modules(spec, get_target("aarch64-sve-vls256"))
+    print(f"aarch64-sve-vls256: {n} module")
+    n = llvm_modules(spec, get_target("aarch64-sve"), "upstream")
+    print(f"upstream vectorizer: {n} module")
+    with ir.Context():
+        one = ir.Module.parse("llvm.func @f() { llvm.return }\nllvm.func @g()")
+        assert split_functions(one) == []
+
+
+# merge_assembly renumbers the second part's labels, comments included, and declines local
+# labels that are numbered across the module (.Ltmp) or a part with another header.
+# CHECK-LABEL: TEST: test_merge_assembly
+# CHECK: b:
+# CHECK-NEXT: .LBB1_1: // Header=BB1_1
+# CHECK-NEXT: b .LBB1_1
+# CHECK-NEXT: .Lfunc_end1:
+# CHECK-NEXT: .size b, .Lfunc_end1-b
+# CHECK-NEXT: .section ".note.GNU-stack","",@progbits
+# CHECK-NEXT: .Ltmp: None
+# CHECK-NEXT: other header: None
+@run_test
+def test_merge_assembly():
+    def part(name: str, extra: str = "", head: str = '\t.file\t"LLVMDialectModule"\n') -> str:
+        return (
+            f"{head}\t.text\n\t.globl\t{name}\n{name}:\n.LBB0_1: // Header=BB0_1\n\tb .LBB0_1\n{extra}"
+            f".Lfunc_end0:\n\t.size\t{name}, .Lfunc_end0-{name}\n"
+            '\t.section\t".note.GNU-stack","",@progbits\n'
+        )
+
+    merged = merge_assembly([part("a"), part("b")])
+    print(merged[merged.index("b:") :].replace("\t", " ").replace("  ", " "), end="")
+    print(".Ltmp:", merge_assembly([part("a"), part("b", ".Ltmp0:\n")]))
+    print("other header:", merge_assembly([part("a"), part("b", head='\t.file\t"x"\n')]))
+
+
+# run_chains: steps of a chain run in order, a step waits for the steps it names, a tool
+# that fails or crashes is reported like `run` reports it.
+# CHECK-LABEL: TEST: test_run_chains
+# CHECK-NEXT: order: first second third
+# CHECK-NEXT: InternalError: false-tool failed (exit 1): oops
+# CHECK-NEXT: ToolCrash: segv-tool crashed with SIGSEGV (sh); run tools/setup.sh to reinstall the toolchain
+@run_test
+def test_run_chains():
+    log = WORK / "order.txt"
+    log.unlink(missing_ok=True)
+
+    def append(word: str, delay: float = 0.0) -> list[str]:
+        return ["sh", "-c", f"sleep {delay}; echo {word} >> {log}"]
+
+    run_chains(
+        [
+            [Step(append("first", 0.3), "a"), Step(append("third"), "c", after=((1, 0),))],
+            [Step(append("second"), "b", after=((0, 0),))],
+        ]
+    )
+    print("order:", " ".join(log.read_text().split()))
+    for cmd, what in (
+        (["sh", "-c", "echo oops >&2; exit 1"], "false-tool"),
+        (["sh", "-c", "kill -SEGV $$"], "segv-tool"),
+    ):
+        try:
+            run_chains([[Step(["sleep", "5"], "sleeper")], [Step(cmd, what)]])
+        except (InternalError, ToolCrash) as exc:
+            print(f"{type(exc).__name__}: {exc}")
