@@ -202,11 +202,7 @@ def _count(
     output of one call. ``cache``: run the cache model instead of the instruction counter."""
     spec, res = b.kernel.spec, b.impl
     out = b.exe.parent / f"output-{bits}{'-cache' if cache else ''}.bin"
-    args: list[str | Path] = [*files, out]
-    if dynamic:
-        sizes = [str(spec.input_shape[spec.info.input_layout.index(ch)]) for ch in dynamic_spec(spec).dynamic]
-        out_bytes = _output_bytes(spec)
-        args = [files[1], *sizes, files[0], str(inp.nbytes), out, str(out_bytes)]
+    args = _program_args(spec, files, out, dynamic)
     start = time.perf_counter()
     try:
         if cache:
@@ -230,6 +226,32 @@ def _count(
         if not cmp.ok:
             where = " (cache-model run)" if cache else ""
             res.fail("WRONG", f"{cmp.mismatches} outputs differ from numpy at {bits} bits{where}")
+
+
+def _program_args(spec: ConvSpec, files: tuple[Path, Path], out: Path, dynamic: bool) -> list[str | Path]:
+    """The driver's arguments for one call: input and filter files, output file; with
+    ``dynamic``, the filter, then the sizes, input and output of one call."""
+    if not dynamic:
+        return [*files, out]
+    sizes = [str(spec.input_shape[spec.info.input_layout.index(ch)]) for ch in dynamic_spec(spec).dynamic]
+    in_bytes = int(np.prod(spec.input_shape)) * spec.in_bits // 8
+    return [files[1], *sizes, files[0], str(in_bytes), out, str(_output_bytes(spec))]
+
+
+def kernel_program(
+    kernel: BenchKernel, root: Path, dynamic: bool, seed: int = 0
+) -> tuple[Path, list[str | Path]]:
+    """dwmlir's kernel for ``kernel`` (with run-time sizes if ``dynamic``) linked with the
+    bench's driver under ``root``, and the arguments of one call on random operands."""
+    built = _build_dynamic(kernel, root) if dynamic else _build(kernel, root, False, lambda _: None)[0]
+    if not built.impl.ok:
+        raise InternalError(f"building {kernel.name}: {built.impl.detail}")
+    spec = kernel.spec
+    inp, flt = random_operands(spec, seed)
+    files = (root / f"{spec.name}-input.bin", root / f"{spec.name}-filter.bin")
+    files[0].write_bytes(inp.tobytes())
+    files[1].write_bytes(flt.tobytes())
+    return built.exe, _program_args(spec, files, built.exe.parent / "output.bin", dynamic)
 
 
 def _mca(b: _Built, cpu: str) -> None:

@@ -11,6 +11,12 @@
  *
  *   insns_in_range=N insns_total=M
  *
+ * With the argument profile=1 it also counts each instruction of the ranges on its own and
+ * prints, before that line, one line per instruction that ran (dwmlir.bench.profile groups
+ * them into basic blocks):
+ *
+ *   insn ADDR COUNT
+ *
  * Only instructions inside a range get a per-instruction inline counter
  * increment, so code outside the ranges (libc, startup) pays one inline add per
  * translation block and nothing per instruction. Counts are exact for
@@ -65,18 +71,23 @@ extern void qemu_plugin_outs(const char *string);
 
 #define MAX_RANGES 16
 
-static struct { uint64_t lo, hi; } ranges[MAX_RANGES];
+static struct {
+    uint64_t lo, hi;
+    uint64_t *counts; /* profile=1: one counter per 4-byte instruction slot of [lo, hi) */
+} ranges[MAX_RANGES];
 static int n_ranges;
+static bool profile;
 /* Targets of the inline adds: QEMU's generated code adds into these addresses directly. */
 static uint64_t in_range_count;
 static uint64_t total_count;
 
-static bool in_ranges(uint64_t vaddr)
+/* The first range holding vaddr, or -1. */
+static int range_of(uint64_t vaddr)
 {
     for (int i = 0; i < n_ranges; i++)
         if (ranges[i].lo <= vaddr && vaddr < ranges[i].hi)
-            return true;
-    return false;
+            return i;
+    return -1;
 }
 
 /* Called once per translation block (not per execution): attach the inline adds. */
@@ -89,10 +100,16 @@ static void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &total_count, n);
     for (size_t i = 0; i < n; i++) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+        uint64_t vaddr = qemu_plugin_insn_vaddr(insn);
+        int r = range_of(vaddr);
+        if (r < 0)
+            continue;
         /* Runs just before the instruction executes, so each executed one counts once. */
-        if (in_ranges(qemu_plugin_insn_vaddr(insn)))
-            qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64,
-                                                       &in_range_count, 1);
+        qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64,
+                                                   &in_range_count, 1);
+        if (profile)
+            qemu_plugin_register_vcpu_insn_exec_inline(
+                insn, QEMU_PLUGIN_INLINE_ADD_U64, &ranges[r].counts[(vaddr - ranges[r].lo) / 4], 1);
     }
 }
 
@@ -101,6 +118,13 @@ static void on_guest_exit(qemu_plugin_id_t id, void *userdata)
     (void)id;
     (void)userdata;
     char line[96];
+    for (int r = 0; profile && r < n_ranges; r++)
+        for (uint64_t i = 0; i < (ranges[r].hi - ranges[r].lo + 3) / 4; i++)
+            if (ranges[r].counts[i]) {
+                snprintf(line, sizeof line, "insn 0x%" PRIx64 " %" PRIu64 "\n",
+                         ranges[r].lo + 4 * i, ranges[r].counts[i]);
+                qemu_plugin_outs(line);
+            }
     snprintf(line, sizeof line, "insns_in_range=%" PRIu64 " insns_total=%" PRIu64 "\n",
              in_range_count, total_count);
     qemu_plugin_outs(line);
@@ -123,7 +147,9 @@ EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         uint64_t value;
-        if (strncmp(arg, "lo=", 3) == 0 && !have_lo && parse_addr(arg + 3, &value)) {
+        if (strcmp(arg, "profile=1") == 0) {
+            profile = true;
+        } else if (strncmp(arg, "lo=", 3) == 0 && !have_lo && parse_addr(arg + 3, &value)) {
             if (n_ranges == MAX_RANGES) {
                 fprintf(stderr, "insn_count: more than %d ranges\n", MAX_RANGES);
                 return -1;
@@ -138,13 +164,20 @@ EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int
             ranges[n_ranges++].hi = value;
             have_lo = false;
         } else {
-            fprintf(stderr, "insn_count: bad argument '%s' (expected lo=ADDR,hi=ADDR pairs)\n", arg);
+            fprintf(stderr, "insn_count: bad argument '%s' (expected lo=ADDR,hi=ADDR pairs, profile=1)\n", arg);
             return -1;
         }
     }
     if (have_lo) {
         fprintf(stderr, "insn_count: lo= without a following hi=\n");
         return -1;
+    }
+    for (int r = 0; profile && r < n_ranges; r++) {
+        ranges[r].counts = calloc((ranges[r].hi - ranges[r].lo + 3) / 4 + 1, sizeof(uint64_t));
+        if (!ranges[r].counts) {
+            fprintf(stderr, "insn_count: out of memory for the profile\n");
+            return -1;
+        }
     }
     qemu_plugin_register_vcpu_tb_trans_cb(id, on_tb_trans);
     qemu_plugin_register_atexit_cb(id, on_guest_exit, NULL);
