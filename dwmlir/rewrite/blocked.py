@@ -196,29 +196,38 @@ SWEEP_ROWS = 6
 SWEEP_ROWS_S2 = 4
 # Rows with fewer output columns run 2-D blocks (``sweeps``).
 SWEEP_FROM_COLUMNS = 5
+# 1-D sweeps hold the K taps and K accumulators in vector registers.
+SWEEP_MAX_TAPS = 12
 
 
 def sweep_rows(geo: ConvGeometry) -> int:
-    """Most output rows per block of a row sweep."""
+    """Most output rows per block of a row sweep (1-D: its one row)."""
+    if geo.rank == 1:
+        return 1
     return SWEEP_ROWS if geo.strides[-1] == 1 else SWEEP_ROWS_S2
 
 
 def sweeps(geo: ConvGeometry) -> bool:
-    """Whether the channel steps of a 2-D 3x3 conv of stride 1 or 2 sweep blocks of rows along
-    W (``BlockedRows._sweep``) rather than run 2-D blocks, when the emitter allows (f32 on
-    SVE, outputs from their first product: ``BlockedRows.__init__``). Rows narrower than
-    SWEEP_FROM_COLUMNS keep 2-D blocks. Instructions per output against the blocks (3 x 4 at
-    stride 1, 2 x 2 at stride 2) at 128 bits: MobileNetV2 112x112x32 0.87, 56x56x144 0.87,
-    28x28x192 0.89, 14x14x384 0.86; 112x112x96 stride 2 0.95, 56x56x144 0.92, 28x28x192 0.92,
-    14x14x576 0.86; 7x7x960 0.97 (against 1 x 7 blocks; ``_sweep`` says what 7-wide rows
-    needed); 57x57x32 stride 2 0.92. Masked tail steps sweep too (112x112x32 at 2048 bits,
-    one masked step: 0.84)."""
+    """Whether the channel steps of a 2-D 3x3 conv of stride 1 or 2, or a 1-D conv of stride 1
+    with at most SWEEP_MAX_TAPS taps, sweep blocks of rows along W (``BlockedRows._sweep``)
+    rather than run blocks, when the emitter allows (f32 on SVE, outputs from their first
+    product: ``BlockedRows.__init__``). Rows narrower than SWEEP_FROM_COLUMNS keep blocks.
+    Instructions per output against the blocks (3 x 4 at stride 1, 2 x 2 at stride 2) at 128
+    bits: MobileNetV2 112x112x32 0.87, 56x56x144 0.87, 28x28x192 0.89, 14x14x384 0.86;
+    112x112x96 stride 2 0.95, 56x56x144 0.92, 28x28x192 0.92, 14x14x576 0.86; 7x7x960 0.97
+    (against 1 x 7 blocks; ``_sweep`` says what 7-wide rows needed); 57x57x32 stride 2 0.92.
+    Masked tail steps sweep too (112x112x32 at 2048 bits, one masked step: 0.84)."""
+    w = geo.rank - 1
+    wide = geo.is_dynamic(w) or max((g.count for g in geo.segments(w)), default=0) >= SWEEP_FROM_COLUMNS
+    if geo.rank == 1:  # static widths only (a run-time one: blocks, 1.07 against 1.006 at 128 bits)
+        one_d = geo.kernel[0] <= SWEEP_MAX_TAPS and geo.strides[0] == 1 and geo.dilations[0] == 1
+        return one_d and not geo.is_dynamic(0) and wide
     return (
         geo.rank == 2
         and tuple(geo.kernel) == (3, 3)
         and tuple(geo.strides) in ((1, 1), (2, 2))
         and tuple(geo.dilations) == (1, 1)
-        and (geo.is_dynamic(1) or max((g.count for g in geo.segments(1)), default=0) >= SWEEP_FROM_COLUMNS)
+        and wide
     )
 
 
@@ -768,18 +777,32 @@ class BlockedRows:
                 if isinstance(seg.count, int):
                     self._sweep(step, o_idx, rows, seg)
                     continue
-                # A run-time width: swept when at least 2 wide, else one block.
-                wide = scf.IfOp(
-                    arith.cmpi(arith.CmpIPredicate.sge, index(seg.count), index(2)), has_else=True
-                )
+                # A run-time width: swept when its steady columns are not negative (at least
+                # K - 1 wide at stride 1), else one block per column.
+                kw_n = geo.kernel[w]
+                least = max(2, (kw_n - 1 + s - 1) // s) if s > 1 else kw_n - 1
+                enough = arith.cmpi(arith.CmpIPredicate.sge, index(seg.count), index(least))
+                wide = scf.IfOp(enough, has_else=True)
                 with ir.InsertionPoint(wide.then_block):
                     self._sweep(step, o_idx, rows, seg)
                     scf.YieldOp([])
                 with ir.InsertionPoint(wide.else_block):
-                    one = scf.IfOp(arith.cmpi(arith.CmpIPredicate.eq, index(seg.count), index(1)))
-                    with ir.InsertionPoint(one.then_block):
-                        self._block(step, combo, o_idx, rows, seg, seg.start, 1)
-                        scf.YieldOp([])
+                    if geo.rank == 1:
+                        loop(
+                            seg.start,
+                            seg.count,
+                            None,
+                            lambda ow, _, seg=seg: self._guarded(
+                                step,
+                                [affine(ow, s, 0, 0, seg.kmax * d - pad)],
+                                lambda st: self._block(st, combo, o_idx, rows, seg, ow, 1),
+                            ),
+                        )
+                    else:
+                        one = scf.IfOp(arith.cmpi(arith.CmpIPredicate.eq, index(seg.count), index(1)))
+                        with ir.InsertionPoint(one.then_block):
+                            self._block(step, combo, o_idx, rows, seg, seg.start, 1)
+                            scf.YieldOp([])
                     scf.YieldOp([])
                 continue
             if not unrolled_w_taps(seg):  # a wide border or a long filter: one column, looped taps
@@ -855,24 +878,28 @@ class BlockedRows:
         and only the addresses move."""
         em, geo = self.em, self.geo
         pred, w = step.pred, step.hoisted
-        sh, sw = geo.strides
+        one_d = geo.rank == 1  # a row of K taps (``sweeps``); else 3 x 3
+        sh, sw = (1, geo.strides[0]) if one_d else geo.strides
+        kh_n, kw_n = (1, geo.kernel[0]) if one_d else geo.kernel
         width, seg_start = seg.count, seg.start
         c = self.in_shape[-1]
-        flat = self.flat_input  # 2-D kernels have it (unmasked_tail_reads)
-        pad_h, pad_w = geo.pad_lo
+        flat = self.flat_input  # 1-D and 2-D kernels have it (unmasked_tail_reads)
+        pad_h, pad_w = (0, geo.pad_lo[0]) if one_d else geo.pad_lo
         iw0 = affine(seg_start, sw, 0, 0, -pad_w)
-        in_rows = (rows - 1) * sh + 3
+        in_rows = (rows - 1) * sh + kh_n
         starts = [
-            self._flat_start(step, [affine(o_idx[-1], sh, 0, 0, i - pad_h)], iw0) for i in range(in_rows)
+            self._flat_start(step, [] if one_d else [affine(o_idx[-1], sh, 0, 0, i - pad_h)], iw0)
+            for i in range(in_rows)
         ]
-        if isinstance(o_idx[-1], int):
+        if not one_d and isinstance(o_idx[-1], int):
             # A lone block of rows (static first row): LLVM folds its row and column offsets
             # into one constant per load, built with a mov and a movk each. One register per
             # input row instead: MobileNetV2 14x14x576 stride 2 5.47 -> 4.72 instructions per
             # output at 128 bits, 7x7x960 (swept) 4.97 -> 4.20.
             starts = [_opaque_index(v) for v in starts]
-        outs = [affine(o_idx[-1], 1, 0, 1, r) for r in range(rows)]
-        period = 3 if sw == 1 else 4  # columns per loop iteration: the carried sets come back
+        outs = [] if one_d else [affine(o_idx[-1], 1, 0, 1, r) for r in range(rows)]
+        # Columns per loop iteration: the carried sets come back.
+        period = kw_n if one_d else 3 if sw == 1 else 4
         rmask = None if step.unmasked_input else step.mask
 
         def fma(acc: ir.Value, x: ir.Value, tap: ir.Value) -> ir.Value:
@@ -886,7 +913,7 @@ class BlockedRows:
             finished. Output columns from ``last`` on (None: none) are not started."""
             live = {o: list(a) for o, a in live.items()}
             taps = []  # (output column, kw) this input column feeds
-            for kw in range(3):
+            for kw in range(kw_n):
                 if (t - kw) % sw or t < kw:
                     continue
                 o = (t - kw) // sw
@@ -899,27 +926,28 @@ class BlockedRows:
                 for o, kw in taps:
                     for r in range(rows):
                         kh = ir_ - r * sh
-                        if not 0 <= kh < 3:
+                        if not 0 <= kh < kh_n:
                             continue
                         if x is None:
                             x = em.read(em.vt_in, flat, [add(starts[ir_], off)], rmask)
-                        acc, tap = live[o][r], w[(kh, kw)]
+                        acc, tap = live[o][r], w[(kw,) if one_d else (kh, kw)]
                         live[o][r] = arith.mulf(x, tap) if acc is None else fma(acc, x, tap)
-                        if kw == 2 and kh == 2:  # its last tap
-                            at = [step.n, outs[r], affine(shift[1], 1, seg_start, 1, o), step.c0]
+                        if kw == kw_n - 1 and kh == kh_n - 1:  # its last tap
+                            col = affine(shift[1], 1, seg_start, 1, o)
+                            at = [step.n, col, step.c0] if one_d else [step.n, outs[r], col, step.c0]
                             em.store(live[o][r], step.params, em.out, at, step.mask)
-            return {o: a for o, a in live.items() if o * sw + 2 != t}
+            return {o: a for o, a in live.items() if o * sw + kw_n - 1 != t}
 
         static = isinstance(width, int)
         live: dict[int, Accs] = {}
-        t0 = 2  # the first steady column: every tap of a steady column feeds an output
+        t0 = kw_n - 1  # the first steady column: every tap of a steady column feeds an output
         for t in range(t0):
             live = column(t, (0, 0), live, width if static else None)
         # Steady columns: t0 .. (width - 1) * sw (the last that starts an output).
         if static:
-            iters = max((width - 1) * sw - 1, 0) // period
+            iters = max((width - 1) * sw - (kw_n - 2), 0) // period
         else:
-            steady = arith.subi(mul(index(width), sw), index(sw + 1))
+            steady = arith.subi(mul(index(width), sw), index(sw + kw_n - 2))
             iters = arith.floordivsi(steady, index(period))
         if not static or iters:
             keys = sorted(live)
@@ -942,7 +970,7 @@ class BlockedRows:
         if static:
             shift = (iters * period, iters * period // sw)
             frame_width = width - shift[1]
-            for t in range(t0, (frame_width - 1) * sw + 3):
+            for t in range(t0, (frame_width - 1) * sw + kw_n):
                 live = column(t, shift, live, frame_width)
             return
         # The rest of the steady columns (fewer than a period; at stride 2 an odd number),
@@ -959,7 +987,7 @@ class BlockedRows:
             with ir.InsertionPoint(blk):
                 frame_width = (t0 + rest - 1) // sw + 1
                 st = live
-                for t in range(t0, (frame_width - 1) * sw + 3):
+                for t in range(t0, (frame_width - 1) * sw + kw_n):
                     st = column(t, shift, st, frame_width)
                 scf.YieldOp([])
 

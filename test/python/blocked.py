@@ -187,6 +187,41 @@ def test_row_sweep():
     print(f"NAME.json: row_sweep {doc['row_sweep']}, rows_per_block {doc['rows_per_block']}, LSR {lsr}")
 
 
+# 1-D f32 convs of stride 1 with up to 12 taps and a static width sweep their row the same
+# way: the loop takes K = 7 input columns, each loaded once and feeding the 7 output columns
+# that read it (7 start with a multiply, 7 are finished and stored); 6 accumulators are carried.
+# A run-time width keeps its blocks (no loop carrying accumulators); so do K = 13 and stride 2.
+# CHECK-LABEL: TEST: test_row_sweep_1d
+# CHECK-NEXT: K=7: sweep True, 6 carried, 7 input reads, 7 first-tap mulf, 42 fmla, 7 writes
+# CHECK-NEXT: K=7, run-time W: sweep False
+# CHECK-NEXT: K=13: sweep False
+# CHECK-NEXT: K=7, stride 2: sweep False
+@run
+def test_row_sweep_1d():
+    op = "depthwise_conv_1d_nwc_wc"
+    for name, spec in (
+        ("K=7", ConvSpec(op, (1, 134, 64), (7, 64))),
+        ("K=7, run-time W", ConvSpec(op, (1, None, 64), (7, 64))),
+        ("K=13", ConvSpec(op, (1, 134, 64), (13, 64))),
+        ("K=7, stride 2", ConvSpec(op, (1, 134, 64), (7, 64), (2,))),
+    ):
+        swept = row_sweep(geo(spec), spec.dtype, SVE.scalable)
+        text = vector_ir(spec)
+        if not swept:
+            print(f"{name}: sweep {swept}" + (" (but a carrying loop)" if "iter_args(" in text else ""))
+            continue
+        start = text.rindex("scf.for", 0, text.index("iter_args("))
+        header = text[start : text.index("\n", start)]
+        body = text[start : text.index("} {loop_annotation", start)]
+        reads = re.findall(r"vector\.transfer_read (%\w+)", body)
+        print(
+            f"{name}: sweep {swept}, {header.split('iter_args(')[1].count(' = %')} carried, "
+            f"{len(reads)} input reads, "
+            f"{body.count('arith.mulf')} first-tap mulf, {body.count('llvm.aarch64.sve.fmla')} fmla, "
+            f"{body.count('vector.transfer_write')} writes"
+        )
+
+
 # Code size: a 3x3(x3) interior block is one straight run of taps; a 5x5x5 filter loops over
 # kd, and border rows loop over their in-bounds taps, in loops LLVM is told not to unroll.
 # CHECK-LABEL: TEST: test_tap_loops

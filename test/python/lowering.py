@@ -16,10 +16,11 @@ def run(f):
 
 # Full channel vectors (C - C mod VL, at run time) with no mask: the 7 filter taps are read
 # once per channel step, then blocks of 8 output columns whose first tap multiplies and the
-# other six fuse. The tail step is an scf.if: masked filter taps, and per block a choice
+# other six fuse (the conv is dilated: undilated, a 1-D conv of up to 12 taps sweeps its row,
+# python/blocked.py). The tail step is an scf.if: masked filter taps, and per block a choice
 # between unmasked reads of the flat input (the extra lanes are never stored) and masked ones.
 # CHECK-LABEL: TEST: test_blocked_stages
-# CHECK: memref.collapse_shape %{{.*}} {{\[}}[0, 1, 2]] : memref<1x1030x60xf32> into memref<61800xf32>
+# CHECK: memref.collapse_shape %{{.*}} {{\[}}[0, 1, 2]] : memref<1x1036x60xf32> into memref<62160xf32>
 # CHECK: %[[VL:.*]] = arith.muli %vscale, %c4
 # CHECK: %[[REM:.*]] = arith.remui %c60{{.*}}, %[[VL]]
 # CHECK: scf.for %[[C0:.*]] = %c0 to %{{.*}} step %[[VL]] {
@@ -33,9 +34,9 @@ def run(f):
 # CHECK: %[[MASK:.*]] = vector.create_mask %[[REM]] : vector<[4]xi1>
 # CHECK: vector.transfer_read %arg1{{.*}}, %[[MASK]] {in_bounds = [true]} : memref<7x60xf32>, vector<[4]xf32>
 # CHECK: scf.if
-# CHECK: vector.transfer_read %collapse_shape[%{{.*}}], %{{.*}} {in_bounds = [true]} : memref<61800xf32>, vector<[4]xf32>
+# CHECK: vector.transfer_read %collapse_shape[%{{.*}}], %{{.*}} {in_bounds = [true]} : memref<62160xf32>, vector<[4]xf32>
 # CHECK: } else {
-# CHECK: vector.transfer_read %arg0{{.*}}, %[[MASK]] {in_bounds = [true]} : memref<1x1030x60xf32>, vector<[4]xf32>
+# CHECK: vector.transfer_read %arg0{{.*}}, %[[MASK]] {in_bounds = [true]} : memref<1x1036x60xf32>, vector<[4]xf32>
 # CHECK: vector.transfer_write {{.*}}, %[[MASK]] {in_bounds = [true]} : vector<[4]xf32>, memref<1x1024x60xf32>
 # CHECK-NOT: linalg.
 # CHECK: LLVM
@@ -47,7 +48,7 @@ def run(f):
 # CHECK-NOT: malloc
 @run
 def test_blocked_stages():
-    spec = ConvSpec("depthwise_conv_1d_nwc_wc", (1, 1030, 60), (7, 60), name="k")
+    spec = ConvSpec("depthwise_conv_1d_nwc_wc", (1, 1036, 60), (7, 60), dilations=(2,), name="k")
     _, _, vector, llvm = lower_to_llvm_dialect(spec, get_target("aarch64-sve"))
     print(vector)
     print("LLVM")

@@ -25,6 +25,7 @@ def summary(spec: ConvSpec, vectorizer: str = "dwmlir") -> str:
         {
             t
             for t in re.findall(r"(?:vector\.fma|arith\.muli)[^\n]*: (vector<[^>]*>)", vec)
+            + re.findall(r'"llvm\.aarch64\.sve\.fmla"[^\n]*-> (vector<[^>]*>)', vec)  # row sweeps
             if "index" not in t
         }
     )
