@@ -6,6 +6,7 @@ that ``tools/setup.sh`` installs. Nothing is ever run through a shell.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
@@ -347,6 +348,8 @@ class Chains:
         self._finished: set[tuple[int, int]] = set()
         self._error: BaseException | None = None
         self._stop = threading.Event()
+        # The driving thread and the caller's (kill, on a signal) both stop tools.
+        self._lock = threading.Lock()
         self._start_ready()  # a tool that cannot start fails here, in the caller's thread
         self._thread = threading.Thread(target=self._drive, name="dwmlir-chains", daemon=True)
         self._thread.start()
@@ -358,6 +361,7 @@ class Chains:
 
     def kill(self) -> None:
         self._stop.set()
+        self._kill_running()  # first: the thread may be waiting on a tool to finish
         self._thread.join()
         self._kill_running()
 
@@ -368,15 +372,22 @@ class Chains:
                 continue
             st = steps[i]
             argv = [os.fspath(a) for a in st.args]
-            err = tempfile.TemporaryFile()
-            try:
-                with open(st.stdin or os.devnull, "rb") as inp:
-                    proc = subprocess.Popen(argv, stdin=inp, stdout=subprocess.DEVNULL, stderr=err)
-            except OSError as exc:
-                err.close()
+            with self._lock:
+                if self._stop.is_set():
+                    return
+                err = tempfile.TemporaryFile()
+                try:
+                    with open(st.stdin or os.devnull, "rb") as inp:
+                        proc = subprocess.Popen(argv, stdin=inp, stdout=subprocess.DEVNULL, stderr=err)
+                except OSError as exc:
+                    err.close()
+                    proc = None
+                    error = _cannot_start(exc, argv[0], st.what)
+                else:
+                    self._running[chain] = (proc, err, time.monotonic())
+            if proc is None:
                 self._kill_running()
-                raise _cannot_start(exc, argv[0], st.what) from None
-            self._running[chain] = (proc, err, time.monotonic())
+                raise error
 
     def _drive(self) -> None:
         try:
@@ -385,16 +396,22 @@ class Chains:
                     if any(n < len(steps) for n, steps in zip(self._next, self._chains, strict=True)):
                         raise InternalError("run_chains: steps wait on each other")
                     return
-                done = [c for c, (proc, _, _) in self._running.items() if proc.poll() is not None]
+                with self._lock:
+                    running = dict(self._running)
+                done = [c for c, (proc, _, _) in running.items() if proc.poll() is not None]
                 if not done:
-                    for chain, (proc, _, started) in self._running.items():
+                    for chain, (proc, _, started) in running.items():
                         if time.monotonic() - started > self._limit:
                             what = self._chains[chain][self._next[chain]].what
                             raise _timed_out(what, str(proc.args[0]), self._limit, False)
                     time.sleep(0.001)
                     continue
                 for chain in done:
-                    proc, err, _ = self._running.pop(chain)
+                    with self._lock:
+                        entry = self._running.pop(chain, None)
+                    if entry is None:  # kill() took it
+                        continue
+                    proc, err, _ = entry
                     err.seek(0)
                     stderr = err.read()
                     err.close()
@@ -409,11 +426,14 @@ class Chains:
             self._kill_running()
 
     def _kill_running(self) -> None:
-        for proc, err, _ in self._running.values():
-            proc.kill()
-            proc.wait()
+        with self._lock:
+            running = list(self._running.values())
+            self._running.clear()
+        for proc, err, _ in running:
+            with contextlib.suppress(OSError):
+                proc.kill()
+                proc.wait()
             err.close()
-        self._running.clear()
 
 
 def versions() -> dict[str, str]:
