@@ -194,10 +194,15 @@ def count_instructions(
     return IcountResult(in_range=in_range, total=total)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def split_program_args(argv: Sequence[str] | None) -> tuple[list[str], list[str]]:
+    """A measuring CLI's own arguments, and the program's (after ``--``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     split = argv.index("--") if "--" in argv else len(argv)
-    argv, prog_args = argv[:split], argv[split + 1 :]
+    return argv[:split], argv[split + 1 :]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv, prog_args = split_program_args(argv)
     parser = argparse.ArgumentParser(
         prog="python -m dwmlir.bench.icount",
         description="Count instructions executed inside functions of a static aarch64 program.",

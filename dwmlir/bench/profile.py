@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ..errors import InternalError
 from ..toolchain import llvm_tool, run
-from .icount import plugin_path, print_result, run_with_plugin, symbol_range
+from .icount import plugin_path, print_result, run_with_plugin, split_program_args, symbol_range
 from .runner import kernel_program
 from .suite import select
 
@@ -139,9 +139,7 @@ def render(prof: Profile, top: int) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    split = argv.index("--") if "--" in argv else len(argv)
-    argv, prog_args = argv[:split], argv[split + 1 :]
+    argv, prog_args = split_program_args(argv)
     parser = argparse.ArgumentParser(
         prog="python -m dwmlir.bench.profile",
         description="Executed instructions per basic block of one function of a static aarch64 "
