@@ -198,6 +198,7 @@ SWEEP_ROWS_S2 = 4
 SWEEP_FROM_COLUMNS = 5
 # 1-D sweeps hold the K taps and K accumulators in vector registers.
 SWEEP_MAX_TAPS = 12
+NARROW = -1  # BlockedRows.sweep_rest of rows too narrow to sweep
 
 
 def sweep_rows(geo: ConvGeometry) -> int:
@@ -219,9 +220,8 @@ def sweeps(geo: ConvGeometry) -> bool:
     Masked tail steps sweep too (112x112x32 at 2048 bits, one masked step: 0.84)."""
     w = geo.rank - 1
     wide = geo.is_dynamic(w) or max((g.count for g in geo.segments(w)), default=0) >= SWEEP_FROM_COLUMNS
-    if geo.rank == 1:  # static widths only (a run-time one: blocks, 1.07 against 1.006 at 128 bits)
-        one_d = geo.kernel[0] <= SWEEP_MAX_TAPS and geo.strides[0] == 1 and geo.dilations[0] == 1
-        return one_d and not geo.is_dynamic(0) and wide
+    if geo.rank == 1:
+        return geo.kernel[0] <= SWEEP_MAX_TAPS and geo.strides[0] == 1 and geo.dilations[0] == 1 and wide
     return (
         geo.rank == 2
         and tuple(geo.kernel) == (3, 3)
@@ -467,6 +467,9 @@ class BlockedRows:
         self.em, self.geo = em, em.geo
         self.init, self.from_output = init, from_output
         self.w_rest: int | None = None  # see emit
+        # A 1-D sweep of run-time width dispatched once (_sweep_dispatched): the rest of its
+        # steady columns modulo the loop's period, or NARROW (too narrow to sweep).
+        self.sweep_rest: int | None = None
         self.w_modulus = 1
         self.w_exact = False
         self.in_shape: list[Index] = list(em.in_dims)
@@ -503,10 +506,15 @@ class BlockedRows:
         # Row sweeps, and bands that want no LSR, say so to ``dwmlir lower``
         # (compile.loop_strength_reduction decides the same for ``compile``).
         func = enclosing_func(self.em.op)
-        if func is not None and (self.sweep or (bands is not None and bands_without_lsr(self.geo))):
+        two_d_sweep = self.sweep and self.geo.rank == 2  # 1-D sweeps keep LSR (compile's rule)
+        if func is not None and (two_d_sweep or (bands is not None and bands_without_lsr(self.geo))):
             func.attributes[NO_LSR_ATTR] = ir.UnitAttr.get()
         if bands is None:
-            if self._dispatch_outside():
+            if self._dispatch_outside() and self.sweep:
+                self._sweep_dispatched(
+                    lambda: self.em.channel_steps(lambda c0, mask: self._step(n, c0, mask))
+                )
+            elif self._dispatch_outside():
                 self._dispatched(lambda: self.em.channel_steps(lambda c0, mask: self._step(n, c0, mask)))
             else:
                 self.em.channel_steps(lambda c0, mask: self._step(n, c0, mask))
@@ -560,6 +568,37 @@ class BlockedRows:
         block at C=768 (1.016x -> 1.078x)."""
         geo = self.geo
         return geo.rank == 1 and geo.is_dynamic(0) and math.prod(geo.kernel) <= MAX_HOISTED_TAPS
+
+    def _sweep_dispatched(self, emit_rows: Callable[[], None]) -> None:
+        """``emit_rows()`` (every channel step of a 1-D row sweep of run-time width) once per
+        rest of the sweep's steady columns modulo its loop's period, and once for rows too
+        narrow to sweep, so that no channel step dispatches (``_sweep``'s switch in every
+        step cost 1.070x the static kernel's instructions at 128 bits, 1.153x at 2048)."""
+        geo = self.geo
+        interior = [g for g in w_segments(geo) if unrolled_w_taps(g) and not isinstance(g.count, int)]
+        if len(interior) != 1:
+            emit_rows()  # each step dispatches (_sweep)
+            return
+        kw_n = geo.kernel[0]
+        count = index(interior[0].count)
+        wide = scf.IfOp(arith.cmpi(arith.CmpIPredicate.sge, count, index(kw_n - 1)), has_else=True)
+        with ir.InsertionPoint(wide.then_block):
+            steady = arith.subi(count, index(kw_n - 1))
+            switch = scf.IndexSwitchOp([], arith.remsi(steady, index(kw_n)), list(range(1, kw_n)))
+            for r, blk in (
+                (0, switch.default_block),
+                *((r, switch.case_block(r - 1)) for r in range(1, kw_n)),
+            ):
+                with ir.InsertionPoint(blk):
+                    self.sweep_rest = r
+                    emit_rows()
+                    scf.YieldOp([])
+            scf.YieldOp([])
+        with ir.InsertionPoint(wide.else_block):
+            self.sweep_rest = NARROW
+            emit_rows()
+            scf.YieldOp([])
+        self.sweep_rest = None
 
     def _dispatched(self, emit_rows: Callable[[], None]) -> None:
         """``emit_rows()`` (the interior rows of a full channel step) once per value of the
@@ -779,12 +818,16 @@ class BlockedRows:
                     continue
                 # A run-time width: swept when its steady columns are not negative (at least
                 # K - 1 wide at stride 1), else one block per column.
+                if self.sweep_rest is not None and self.sweep_rest != NARROW:
+                    self._sweep(step, o_idx, rows, seg)
+                    continue
                 kw_n = geo.kernel[w]
                 least = max(2, (kw_n - 1 + s - 1) // s) if s > 1 else kw_n - 1
                 enough = arith.cmpi(arith.CmpIPredicate.sge, index(seg.count), index(least))
                 wide = scf.IfOp(enough, has_else=True)
                 with ir.InsertionPoint(wide.then_block):
-                    self._sweep(step, o_idx, rows, seg)
+                    if self.sweep_rest is None:
+                        self._sweep(step, o_idx, rows, seg)
                     scf.YieldOp([])
                 with ir.InsertionPoint(wide.else_block):
                     if geo.rank == 1:
@@ -976,6 +1019,11 @@ class BlockedRows:
         # The rest of the steady columns (fewer than a period; at stride 2 an odd number),
         # then the columns that only finish outputs.
         shift = (mul(iters, period), mul(iters, period // sw))
+        if self.sweep_rest is not None:  # dispatched once per call (_sweep_dispatched)
+            frame_width = (t0 + self.sweep_rest - 1) // sw + 1
+            for t in range(t0, (frame_width - 1) * sw + kw_n):
+                live = column(t, shift, live, frame_width)
+            return
         rests = [r for r in range(period) if sw == 1 or r % 2]
         switch = scf.IndexSwitchOp([], arith.subi(steady, shift[0]), [r for r in rests if r])
         blocks = [(0, switch.default_block)] if 0 in rests else []
