@@ -34,7 +34,7 @@ _HEADER_LINES = 2
 # across the module) makes merge_assembly decline.
 _NUMBERED = re.compile(r"(?<![\w.$])(\.L)?(BB|CPI|JTI)0_")
 _FUNC_END = re.compile(r"\.Lfunc_end0\b")
-_LOCAL = re.compile(r"\.L[A-Za-z_]+")
+_LOCAL = re.compile(r"\.L[A-Za-z_.$]+")  # .LBB, .Lfunc_end, but also .L.str (a private global)
 _KNOWN_LOCAL = frozenset({".LBB", ".LCPI", ".LJTI", ".Lfunc_end"})
 
 
