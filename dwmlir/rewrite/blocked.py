@@ -559,13 +559,14 @@ class BlockedRows:
 
     def _dispatch_outside(self) -> bool:
         """Whether a 1-D kernel with a run-time width dispatches on it once, around its
-        channel steps (each case a loop of channel steps), rather than in every full channel
-        step (``_dispatched``). The dispatch per step had LLVM hoist the address arithmetic of
-        the 8 cases above the switch: about 90 instructions and spills per channel step, and
-        80 per call, which at long vector lengths is a few steps per row (K=7, C=64 at 2048 bits: 1.153x the
-        static kernel's instructions, now 1.049x). Only when the taps stay in registers
-        (MAX_HOISTED_TAPS): K=31 blocks, 38 columns, then rotated 24 address registers per
-        block at C=768 (1.016x -> 1.078x)."""
+        channel steps (each case a loop of channel steps: ``_sweep_dispatched`` for row
+        sweeps, else ``_dispatched``), rather than in every full channel step. The dispatch
+        per step had LLVM hoist the address arithmetic of the 8 cases above the switch: about
+        90 instructions and spills per channel step and 80 per call, and at long vector
+        lengths a row has few channel steps (blocks of K=7, C=64 at 2048 bits: 1.153x the
+        static kernel's instructions, 1.049x dispatched once). Only when the taps stay in
+        registers (MAX_HOISTED_TAPS): K=31 blocks, 38 columns, then rotated 24 address
+        registers per block at C=768 (1.016x -> 1.078x)."""
         geo = self.geo
         return geo.rank == 1 and geo.is_dynamic(0) and math.prod(geo.kernel) <= MAX_HOISTED_TAPS
 
