@@ -510,14 +510,16 @@ class BlockedRows:
         if func is not None and (two_d_sweep or (bands is not None and bands_without_lsr(self.geo))):
             func.attributes[NO_LSR_ATTR] = ir.UnitAttr.get()
         if bands is None:
-            if self._dispatch_outside() and self.sweep:
-                self._sweep_dispatched(
-                    lambda: self.em.channel_steps(lambda c0, mask: self._step(n, c0, mask))
-                )
-            elif self._dispatch_outside():
-                self._dispatched(lambda: self.em.channel_steps(lambda c0, mask: self._step(n, c0, mask)))
-            else:
+
+            def steps() -> None:
                 self.em.channel_steps(lambda c0, mask: self._step(n, c0, mask))
+
+            if not self._dispatch_outside():
+                steps()
+            elif self.sweep:
+                self._sweep_dispatched(steps)
+            else:
+                self._dispatched(steps)
             return
         # Bands of rows of the first outer dim around the channel steps (band_rows); ``unit``
         # counts them over the batch, for a share.
@@ -808,46 +810,56 @@ class BlockedRows:
         else:
             self._segments(step, combo, o_idx, rows, cap)
 
+    def _swept_segment(self, step: _Step, combo, o_idx: list[Index], rows: int, seg: Segment) -> None:
+        """W segment ``seg`` of a swept row (every tap in bounds). A run-time width is swept
+        when its steady columns are not negative (at least K - 1 wide at stride 1), else it
+        runs one block per column; a 1-D kernel may have decided which once per call
+        (``sweep_rest``)."""
+        geo = self.geo
+        w = geo.rank - 1
+        s, d, pad = geo.strides[w], geo.dilations[w], geo.pad_lo[w]
+        if isinstance(seg.count, int) or self.sweep_rest not in (None, NARROW):
+            self._sweep(step, o_idx, rows, seg)
+            return
+
+        def narrow() -> None:
+            if geo.rank == 1:
+                loop(
+                    seg.start,
+                    seg.count,
+                    None,
+                    lambda ow, _: self._guarded(
+                        step,
+                        [affine(ow, s, 0, 0, seg.kmax * d - pad)],
+                        lambda st: self._block(st, combo, o_idx, rows, seg, ow, 1),
+                    ),
+                )
+                return
+            one = scf.IfOp(arith.cmpi(arith.CmpIPredicate.eq, index(seg.count), index(1)))
+            with ir.InsertionPoint(one.then_block):
+                self._block(step, combo, o_idx, rows, seg, seg.start, 1)
+                scf.YieldOp([])
+
+        if self.sweep_rest == NARROW:
+            narrow()
+            return
+        kw_n = geo.kernel[w]
+        least = max(2, (kw_n - 1 + s - 1) // s) if s > 1 else kw_n - 1
+        wide = scf.IfOp(arith.cmpi(arith.CmpIPredicate.sge, index(seg.count), index(least)), has_else=True)
+        with ir.InsertionPoint(wide.then_block):
+            self._sweep(step, o_idx, rows, seg)
+            scf.YieldOp([])
+        with ir.InsertionPoint(wide.else_block):
+            narrow()
+            scf.YieldOp([])
+
     def _segments(self, step: _Step, combo, o_idx: list[Index], rows: int, cap: int) -> None:
         geo = self.geo
         w = geo.rank - 1
         s, d, pad = geo.strides[w], geo.dilations[w], geo.pad_lo[w]
         for seg in w_segments(geo):
             if step.pred is not None and self._unrolled(combo, seg):
-                if isinstance(seg.count, int):
-                    self._sweep(step, o_idx, rows, seg)
-                    continue
-                # A run-time width: swept when its steady columns are not negative (at least
-                # K - 1 wide at stride 1), else one block per column.
-                if self.sweep_rest is not None and self.sweep_rest != NARROW:
-                    self._sweep(step, o_idx, rows, seg)
-                    continue
-                kw_n = geo.kernel[w]
-                least = max(2, (kw_n - 1 + s - 1) // s) if s > 1 else kw_n - 1
-                enough = arith.cmpi(arith.CmpIPredicate.sge, index(seg.count), index(least))
-                wide = scf.IfOp(enough, has_else=True)
-                with ir.InsertionPoint(wide.then_block):
-                    if self.sweep_rest is None:
-                        self._sweep(step, o_idx, rows, seg)
-                    scf.YieldOp([])
-                with ir.InsertionPoint(wide.else_block):
-                    if geo.rank == 1:
-                        loop(
-                            seg.start,
-                            seg.count,
-                            None,
-                            lambda ow, _, seg=seg: self._guarded(
-                                step,
-                                [affine(ow, s, 0, 0, seg.kmax * d - pad)],
-                                lambda st: self._block(st, combo, o_idx, rows, seg, ow, 1),
-                            ),
-                        )
-                    else:
-                        one = scf.IfOp(arith.cmpi(arith.CmpIPredicate.eq, index(seg.count), index(1)))
-                        with ir.InsertionPoint(one.then_block):
-                            self._block(step, combo, o_idx, rows, seg, seg.start, 1)
-                            scf.YieldOp([])
-                    scf.YieldOp([])
+                self._swept_segment(step, combo, o_idx, rows, seg)
                 continue
             if not unrolled_w_taps(seg):  # a wide border or a long filter: one column, looped taps
                 loop(
