@@ -247,11 +247,20 @@ def kernel_program(
     if not built.impl.ok:
         raise InternalError(f"building {kernel.name}: {built.impl.detail}")
     spec = kernel.spec
+    files, _, _ = _operand_files(spec, root / spec.name, seed)
+    return built.exe, _program_args(spec, files, built.exe.parent / "output.bin", dynamic)
+
+
+def _operand_files(
+    spec: ConvSpec, where: Path, seed: int
+) -> tuple[tuple[Path, Path], np.ndarray, np.ndarray]:
+    """Random input and filter for ``spec`` (``random_operands``), written to ``where`` as the
+    drivers read them: (input file, filter file), input, filter."""
     inp, flt = random_operands(spec, seed)
-    files = (root / f"{spec.name}-input.bin", root / f"{spec.name}-filter.bin")
+    files = (where / "input.bin", where / "filter.bin")
     files[0].write_bytes(inp.tobytes())
     files[1].write_bytes(flt.tobytes())
-    return built.exe, _program_args(spec, files, built.exe.parent / "output.bin", dynamic)
+    return files, inp, flt
 
 
 def _mca(b: _Built, cpu: str) -> None:
@@ -304,15 +313,12 @@ def run_bench(
             futures: list[Future[None]] = []
             for kernel, built, dyn in zip(kernels, all_built, dyn_built, strict=True):
                 spec = kernel.spec
-                inp, flt = random_operands(spec, seed)
+                files, inp, flt = _operand_files(spec, root / spec.name, seed)
                 want = depthwise_reference(spec, inp, flt)
                 compulsory = inp.nbytes + flt.nbytes + _output_bytes(spec)
                 results.append(
                     KernelResult(kernel, [b.impl for b in built], dyn.impl if dyn else None, compulsory)
                 )
-                files = (root / spec.name / "input.bin", root / spec.name / "filter.bin")
-                files[0].write_bytes(inp.tobytes())
-                files[1].write_bytes(flt.tobytes())
                 if dyn is not None and dyn.impl.ok:
                     for bits in vector_bits:
                         futures.append(pool.submit(_count, dyn, bits, files, want, inp, flt, True))
