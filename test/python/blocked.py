@@ -148,6 +148,22 @@ def test_paired_block():
         )
 
 
+def sweep_loop(text: str) -> tuple[str, str] | None:
+    """(header line, body) of the first loop carrying accumulators (a row sweep's), or None."""
+    if "iter_args(" not in text:
+        return None
+    start = text.rindex("scf.for", 0, text.index("iter_args("))
+    return text[start : text.index("\n", start)], text[start : text.index("} {loop_annotation", start)]
+
+
+def sweep_ops(body: str) -> str:
+    """A sweep loop's first-tap multiplies, tied FMLAs and stores."""
+    return (
+        f"{body.count('arith.mulf')} first-tap mulf, {body.count('llvm.aarch64.sve.fmla')} fmla, "
+        f"{body.count('vector.transfer_write')} writes"
+    )
+
+
 # An f32 3x3 stride-1 kernel on SVE sweeps blocks of up to 6 output rows along W: each
 # iteration of the sweep loop takes 3 input columns; per column, each of the 8 input rows is
 # loaded once and feeds every tap that reads it (6 new outputs start with a multiply, 6 are
@@ -169,16 +185,12 @@ def test_row_sweep():
         ("stride 2", ConvSpec(op, (1, 17, 31, 16), (3, 3, 16), (2, 2))),
     ):
         text = vector_ir(spec)
-        # The sweep loop: carries 12 accumulators (two sets of 6 rows).
-        start = text.index("iter_args(")
-        start = text.rindex("scf.for", 0, start)
-        body = text[start : text.index("} {loop_annotation", start)]
+        _, body = sweep_loop(text)  # carries 12 accumulators (two sets of 6 rows)
         reads = re.findall(r"vector\.transfer_read (%\w+)", body)
         filt = sum(1 for r in reads if r == "%arg1")
         print(
-            f"{name}: {len(reads) - filt} input reads, {filt} filter reads, "
-            f"{body.count('arith.mulf')} first-tap mulf, {body.count('llvm.aarch64.sve.fmla')} fmla, "
-            f"{body.count('vector.transfer_write')} writes, opaque ptrue {'llvm.inline_asm' in text}"
+            f"{name}: {len(reads) - filt} input reads, {filt} filter reads, {sweep_ops(body)}, "
+            f"opaque ptrue {'llvm.inline_asm' in text}"
         )
     spec = ConvSpec(op, (1, 14, 30, 16), (3, 3, 16))
     g = geo(spec)
@@ -205,21 +217,14 @@ def test_row_sweep_1d():
         ("K=13", ConvSpec(op, (1, 134, 64), (13, 64))),
         ("K=7, stride 2", ConvSpec(op, (1, 134, 64), (7, 64), (2,))),
     ):
-        text = vector_ir(spec)
-        swept = "iter_args(" in text  # a loop carrying accumulators: the sweep's
-        if not swept:
-            print(f"{name}: sweep {swept}")
+        loop = sweep_loop(vector_ir(spec))
+        if loop is None:
+            print(f"{name}: sweep False")
             continue
-        start = text.rindex("scf.for", 0, text.index("iter_args("))
-        header = text[start : text.index("\n", start)]
-        body = text[start : text.index("} {loop_annotation", start)]
+        header, body = loop
+        carried = header.split("iter_args(")[1].count(" = %")
         reads = re.findall(r"vector\.transfer_read (%\w+)", body)
-        print(
-            f"{name}: sweep {swept}, {header.split('iter_args(')[1].count(' = %')} carried, "
-            f"{len(reads)} input reads, "
-            f"{body.count('arith.mulf')} first-tap mulf, {body.count('llvm.aarch64.sve.fmla')} fmla, "
-            f"{body.count('vector.transfer_write')} writes"
-        )
+        print(f"{name}: sweep True, {carried} carried, {len(reads)} input reads, {sweep_ops(body)}")
 
 
 # Code size: a 3x3(x3) interior block is one straight run of taps; a 5x5x5 filter loops over
