@@ -231,7 +231,10 @@ def print_result(line: Callable[[], str]) -> int:
     except InternalError as exc:
         print(f"dwmlir: internal error: {exc}", file=sys.stderr)
         return 1
-    print(text)
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # the reader stopped early (``| head``), as it may
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # for the flush at exit
     return 0
 
 
