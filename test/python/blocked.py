@@ -227,8 +227,60 @@ def test_row_sweep_1d():
         print(f"{name}: sweep True, {carried} carried, {len(reads)} input reads, {sweep_ops(body)}")
 
 
+# An f32 3x3x3 stride-1 kernel on SVE sweeps in two passes per channel step. The first holds
+# the 18 taps of kd = 0 and 1: its loop takes 3 input columns of 2 planes x 5 rows (blocks of
+# 3 output rows), starts 9 outputs with a multiply and stores 9 sums as they are. The second
+# holds the 9 taps of kd = 2: 8 input rows (blocks of 6), each output started from its sum
+# (18 output reads), 162 multiply-adds, 18 stores through the epilogue (here a bias and
+# ReLU: 18 maxima). The taps are loaded per pass (none inside the loops). NAME.json records
+# the passes.
+# CHECK-LABEL: TEST: test_row_sweep_3d
+# CHECK-NEXT: first pass: 6 carried, 30 input reads, 0 output reads, 0 filter reads, 9 first-tap mulf, 153 fmla, 9 writes, 0 maxima
+# CHECK-NEXT: second pass: 12 carried, 24 input reads, 18 output reads, 0 filter reads, 0 first-tap mulf, 162 fmla, 18 writes, 18 maxima
+# CHECK-NEXT: NAME.json: row_sweep True, taps in registers True, passes [{'kd': [0, 1], 'rows_per_block': 3}, {'kd': [2], 'rows_per_block': 6}]
+# CHECK-NEXT: run-time sizes: 2 passes, second pass 8 carried
+# CHECK-NEXT: f16: sweep False
+@run
+def test_row_sweep_3d():
+    op = "depthwise_conv_3d_ndhwc_dhwc"
+    spec = ConvSpec(op, (1, 8, 14, 20, 16), (3, 3, 3, 16))
+    block = BlockSpec(spec, epilogue=Epilogue(bias=True, activation=Activation.parse("relu")))
+    text = vector_ir(block)
+    loops = []
+    while (loop := sweep_loop(text)) is not None:
+        loops.append(loop)
+        text = text[text.index(loop[1]) + len(loop[1]) :]
+    # The first loop of each pass (12 output rows: blocks of 3, then of 6); the tail step's
+    # loops follow.
+    carried = [h.split("iter_args(")[1].count(" = %") for h, _ in loops]
+    for name, (_, body) in (("first pass", loops[0]), ("second pass", loops[carried.index(12)])):
+        reads = re.findall(r"vector\.transfer_read (%\w+)", body)
+        args = {r: reads.count(r) for r in ("%arg0", "%arg1", "%arg3")}
+        inputs = len(reads) - args["%arg1"] - args["%arg3"]
+        print(
+            f"{name}: {carried[loops.index((_, body))]} carried, {inputs} input reads, "
+            f"{args['%arg3']} output reads, {args['%arg1']} filter reads, {sweep_ops(body)}, "
+            f"{body.count('arith.maximumf')} maxima"
+        )
+    g = geo(spec)
+    doc = blocking(g, spec.channels, 4, row_sweep(g, spec.dtype, SVE.scalable))
+    print(
+        f"NAME.json: row_sweep {doc['row_sweep']}, taps in registers {doc['taps_in_registers']}, "
+        f"passes {doc['sweep_passes']}"
+    )
+    dyn = vector_ir(ConvSpec(op, (None, None, None, None, 16), (3, 3, 3, 16)))
+    heads = []
+    while (loop := sweep_loop(dyn)) is not None:
+        heads.append(loop[0].split("iter_args(")[1].count(" = %"))
+        dyn = dyn[dyn.index(loop[1]) + len(loop[1]) :]
+    print(f"run-time sizes: {2 if 6 in heads and 8 in heads else 1} passes, second pass {max(heads)} carried")
+    f16 = vector_ir(ConvSpec(op, (1, 8, 14, 20, 16), (3, 3, 3, 16), dtype="f16"))
+    print(f"f16: sweep {'llvm.aarch64.sve.fmla' in f16}")
+
+
 # Code size: a 3x3(x3) interior block is one straight run of taps; a 5x5x5 filter loops over
 # kd, and border rows loop over their in-bounds taps, in loops LLVM is told not to unroll.
+# (f16: f32 3x3x3 kernels on SVE sweep their rows, test_row_sweep_3d.)
 # CHECK-LABEL: TEST: test_tap_loops
 # CHECK-NEXT: 3x3x3 valid: tap loops False
 # CHECK-NEXT: 5x5x5 valid: tap loops True, not unrolled True
@@ -237,9 +289,9 @@ def test_row_sweep_1d():
 def test_tap_loops():
     op = "depthwise_conv_3d_ndhwc_dhwc"
     for name, spec in (
-        ("3x3x3 valid", ConvSpec(op, (1, 6, 6, 10, 8), (3, 3, 3, 8))),
-        ("5x5x5 valid", ConvSpec(op, (1, 6, 6, 10, 8), (5, 5, 5, 8))),
-        ("3x3x3 same", ConvSpec(op, (1, 6, 6, 10, 8), (3, 3, 3, 8), padding="same")),
+        ("3x3x3 valid", ConvSpec(op, (1, 6, 6, 10, 8), (3, 3, 3, 8), dtype="f16")),
+        ("5x5x5 valid", ConvSpec(op, (1, 6, 6, 10, 8), (5, 5, 5, 8), dtype="f16")),
+        ("3x3x3 same", ConvSpec(op, (1, 6, 6, 10, 8), (3, 3, 3, 8), padding="same", dtype="f16")),
     ):
         lines = vector_ir(spec).splitlines()
         # Each loop carrying accumulators closes at its own indentation with the annotation.
