@@ -208,7 +208,12 @@ SWEEP_MAX_TAPS = 12
 # bits with blocks of 2 / 3 / 4 rows: 3x3x3 C=64 on 8x8x8 outputs 10.64 / 10.38 / 10.94,
 # 18x18x18x64 9.87 / 9.88 / 10.17 (4 spills).
 SWEEP_ROWS_3D_FIRST = 3
-SWEEP_PASSES_3D = (((0, 1), SWEEP_ROWS_3D_FIRST), ((2,), None))
+# Static rows of 9 outputs or more (flat_rows) take blocks of 2 in the first pass: 16 rows are
+# 8 blocks of 2 rather than 4 of 3 and 2 of 2, half the first pass's code (18x18x18x64:
+# 18.2 -> 13.2 KB, 0.4 s less to compile) for the same instructions (9.87 per output).
+# Rows of 8 are 3 + 3 + 2 (C=256: 10.47, against 10.72 with blocks of 2); run-time sizes
+# keep 3 (C=64: 2.6 % fewer instructions than with 2).
+SWEEP_ROWS_3D_FIRST_FLAT = 2
 # With run-time sizes the second pass takes blocks of at most this many rows: each height of
 # the run-time rest is a sweep of its own, twice (full and tail steps). C=64 kernel's code
 # with 6 / 4 / 3 rows: 68.5 / 48.4 / 29.5 KB (the 27-tap blocks before: 49 KB); its
@@ -224,9 +229,17 @@ def sweep_rows(geo: ConvGeometry) -> int:
     return SWEEP_ROWS if geo.strides[-1] == 1 else SWEEP_ROWS_S2
 
 
+def sweep_passes_3d(geo: ConvGeometry) -> list[tuple[tuple[int, ...], int]]:
+    """A 3-D sweep's passes: the planes of taps (kd) each holds, and its most rows per block."""
+    if geo.runtime_sizes:
+        return [((0, 1), SWEEP_ROWS_3D_FIRST), ((2,), SWEEP_ROWS_3D_RUNTIME)]
+    first = SWEEP_ROWS_3D_FIRST_FLAT if flat_rows(geo) else SWEEP_ROWS_3D_FIRST
+    return [((0, 1), first), ((2,), sweep_rows(geo))]
+
+
 def sweeps(geo: ConvGeometry) -> bool:
     """Whether the channel steps of a 2-D 3x3 conv of stride 1 or 2, a 3-D 3x3x3 conv of
-    stride 1 (two passes, SWEEP_PASSES_3D), or a 1-D conv of stride 1 with at most
+    stride 1 (two passes, ``sweep_passes_3d``), or a 1-D conv of stride 1 with at most
     SWEEP_MAX_TAPS taps, sweep blocks of rows along W (``BlockedRows._sweep``) rather than run
     blocks, when the emitter allows (f32 on SVE, outputs from their first product:
     ``BlockedRows.__init__``). Rows narrower than SWEEP_FROM_COLUMNS keep blocks. 3-D
@@ -410,10 +423,7 @@ def blocking(geo: ConvGeometry, channels: int, elt_bytes: int, sweep: bool = Fal
         "taps_in_registers": taps <= MAX_HOISTED_TAPS or sweep,
     }
     if sweep and geo.rank == 3:
-        doc["sweep_passes"] = [
-            {"kd": list(planes), "rows_per_block": rows if first is None else first}
-            for planes, first in SWEEP_PASSES_3D
-        ]
+        doc["sweep_passes"] = [{"kd": list(kd), "rows_per_block": r} for kd, r in sweep_passes_3d(geo)]
     return doc
 
 
@@ -514,7 +524,7 @@ class BlockedRows:
             and init is None
             and not from_output
         )
-        # A 3-D sweep's pass (SWEEP_PASSES_3D): the planes of taps it runs, kd.
+        # A 3-D sweep's pass (sweep_passes_3d): the planes of taps it runs, kd.
         self.sweep_planes: tuple[int, ...] | None = None
         self.flat_rows = flat_rows(self.geo)
         self.flat_input = (
@@ -591,38 +601,53 @@ class BlockedRows:
                 unit = add(unit, 1)
 
     def _dispatch_outside(self) -> bool:
-        """Whether a 1-D kernel with a run-time width dispatches on it once, around its
-        channel steps (each case a loop of channel steps: ``_sweep_dispatched`` for row
-        sweeps, else ``_dispatched``), rather than in every full channel step. The dispatch
-        per step had LLVM hoist the address arithmetic of the 8 cases above the switch: about
-        90 instructions and spills per channel step and 80 per call, and at long vector
-        lengths a row has few channel steps (blocks of K=7, C=64 at 2048 bits: 1.153x the
-        static kernel's instructions, 1.049x dispatched once). Only when the taps stay in
-        registers (MAX_HOISTED_TAPS): K=31 blocks, 38 columns, then rotated 24 address
-        registers per block at C=768 (1.016x -> 1.078x)."""
+        """Whether a kernel with a run-time width dispatches on it once, around its channel
+        steps (each case a loop of channel steps: ``_sweep_dispatched`` for row sweeps, else
+        ``_dispatched``), rather than in every full channel step: 1-D kernels and 3-D sweeps.
+
+        In 1-D the dispatch per step had LLVM hoist the address arithmetic of the 8 cases
+        above the switch: about 90 instructions and spills per channel step and 80 per call,
+        and at long vector lengths a row has few channel steps (blocks of K=7, C=64 at 2048
+        bits: 1.153x the static kernel's instructions, 1.049x dispatched once). Only when the
+        taps stay in registers (MAX_HOISTED_TAPS): K=31 blocks, 38 columns, then rotated 24
+        address registers per block at C=768 (1.016x -> 1.078x). A 3-D sweep dispatched in
+        each of its 5 sweeps per plane: once per call, dynamic / static at 128 bits C=64
+        1.052 -> 1.032, 18x18x18x64 1.034 -> 1.020, for 1.8x the code (C=64: 48 -> 86 KB).
+        Only without padding: the copies of a padded kernel's border blocks went over the
+        size limit (110,773 ops, SAME with a bias and ReLU)."""
         geo = self.geo
+        if geo.rank == 3:
+            borderless = all(len(outer_groups(geo, j)) == 1 for j in range(2)) and len(w_segments(geo)) == 1
+            return self.sweep and geo.is_dynamic(2) and borderless
         return geo.rank == 1 and geo.is_dynamic(0) and math.prod(geo.kernel) <= MAX_HOISTED_TAPS
 
     def _sweep_dispatched(self, emit_rows: Callable[[], None]) -> None:
-        """``emit_rows()`` (every channel step of a 1-D row sweep of run-time width) once per
-        rest of the sweep's steady columns modulo its loop's period, and once for rows too
-        narrow to sweep, so that no channel step dispatches (``_sweep``'s switch in every
+        """``emit_rows()`` (every channel step of a row sweep of run-time width) once per rest
+        of the sweep's steady columns modulo its loop's period, and once for rows too narrow
+        to sweep, so that no channel step dispatches (in 1-D, ``_sweep``'s switch in every
         step cost 1.070x the static kernel's instructions at 128 bits, 1.153x at 2048)."""
         geo = self.geo
         interior = [g for g in w_segments(geo) if unrolled_w_taps(g) and not isinstance(g.count, int)]
         if len(interior) != 1:
             emit_rows()  # each step dispatches (_sweep)
             return
-        kw_n = geo.kernel[0]
+        w = geo.rank - 1
+        kw_n, sw = geo.kernel[w], geo.strides[w]
+        period = kw_n if geo.rank == 1 else 3 if sw == 1 else 4  # _sweep's
+        least = max(2, (kw_n - 1 + sw - 1) // sw) if sw > 1 else kw_n - 1  # _swept_segment's
         count = index(interior[0].count)
-        wide = scf.IfOp(arith.cmpi(arith.CmpIPredicate.sge, count, index(kw_n - 1)), has_else=True)
+        wide = scf.IfOp(arith.cmpi(arith.CmpIPredicate.sge, count, index(least)), has_else=True)
         with ir.InsertionPoint(wide.then_block):
-            steady = arith.subi(count, index(kw_n - 1))
-            switch = scf.IndexSwitchOp([], arith.remui(steady, index(kw_n)), list(range(1, kw_n)))
-            for r, blk in (
-                (0, switch.default_block),
-                *((r, switch.case_block(r - 1)) for r in range(1, kw_n)),
-            ):
+            steady = arith.subi(mul(count, sw), index(sw + kw_n - 2))
+            rests = [r for r in range(1, period) if sw == 1 or r % 2]
+            switch = scf.IndexSwitchOp([], arith.remui(steady, index(period)), rests)
+            cases = [(r, switch.case_block(i)) for i, r in enumerate(rests)]
+            if sw == 1:
+                cases.insert(0, (0, switch.default_block))
+            else:  # an odd count of steady columns
+                with ir.InsertionPoint(switch.default_block):
+                    scf.YieldOp([])
+            for r, blk in cases:
                 with ir.InsertionPoint(blk):
                     self.sweep_rest = r
                     emit_rows()
@@ -799,15 +824,11 @@ class BlockedRows:
             return
         # A 3-D sweep: the 18 taps of kd = 0 and 1 over every row (the outputs with a tap out of
         # bounds complete, in blocks), then the 9 of kd = 2 added to the swept interior.
-        for planes, rows in SWEEP_PASSES_3D:
+        for planes, rows in sweep_passes_3d(geo):
             self.sweep_planes = planes
             taps = itertools.product(planes, range(geo.kernel[1]), range(geo.kernel[2]))
             hoisted = {t: self.em.read(self.em.vt_in, self.em.filter, [*t, c0], mask) for t in taps}
-            run(
-                dataclasses.replace(step, hoisted=hoisted),
-                rows or (SWEEP_ROWS_3D_RUNTIME if geo.runtime_sizes else height),
-                every=planes[0] == 0,
-            )
+            run(dataclasses.replace(step, hoisted=hoisted), rows, every=planes[0] == 0)
         self.sweep_planes = None
 
     def _runtime_rows(self, step: _Step, combo, o_idx: list[Index], g: Segment, height: int) -> None:

@@ -233,17 +233,18 @@ def test_row_sweep_1d():
 # holds the 9 taps of kd = 2: 8 input rows (blocks of 6), each output started from its sum
 # (18 output reads), 162 multiply-adds, 18 stores through the epilogue (here a bias and
 # ReLU: 18 maxima). The taps are loaded per pass (none inside the loops). NAME.json records
-# the passes.
+# the passes; rows of 9 outputs or more take blocks of 2 in the first pass.
 # CHECK-LABEL: TEST: test_row_sweep_3d
 # CHECK-NEXT: first pass: 6 carried, 30 input reads, 0 output reads, 0 filter reads, 9 first-tap mulf, 153 fmla, 9 writes, 0 maxima
 # CHECK-NEXT: second pass: 12 carried, 24 input reads, 18 output reads, 0 filter reads, 0 first-tap mulf, 162 fmla, 18 writes, 18 maxima
 # CHECK-NEXT: NAME.json: row_sweep True, taps in registers True, passes [{'kd': [0, 1], 'rows_per_block': 3}, {'kd': [2], 'rows_per_block': 6}]
+# CHECK-NEXT: rows of 18: passes [{'kd': [0, 1], 'rows_per_block': 2}, {'kd': [2], 'rows_per_block': 6}]
 # CHECK-NEXT: run-time sizes: 2 passes, second pass 8 carried
 # CHECK-NEXT: f16: sweep False
 @run
 def test_row_sweep_3d():
     op = "depthwise_conv_3d_ndhwc_dhwc"
-    spec = ConvSpec(op, (1, 8, 14, 20, 16), (3, 3, 3, 16))
+    spec = ConvSpec(op, (1, 8, 14, 10, 16), (3, 3, 3, 16))
     block = BlockSpec(spec, epilogue=Epilogue(bias=True, activation=Activation.parse("relu")))
     text = vector_ir(block)
     loops = []
@@ -268,6 +269,8 @@ def test_row_sweep_3d():
         f"NAME.json: row_sweep {doc['row_sweep']}, taps in registers {doc['taps_in_registers']}, "
         f"passes {doc['sweep_passes']}"
     )
+    wide = geo(ConvSpec(op, (1, 8, 14, 20, 16), (3, 3, 3, 16)))
+    print(f"rows of 18: passes {blocking(wide, 16, 4, True)['sweep_passes']}")
     dyn = vector_ir(ConvSpec(op, (None, None, None, None, 16), (3, 3, 3, 16)))
     heads = []
     while (loop := sweep_loop(dyn)) is not None:
