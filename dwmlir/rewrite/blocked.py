@@ -242,14 +242,13 @@ def sweeps(geo: ConvGeometry) -> bool:
     stride 1 (two passes, ``sweep_passes_3d``), or a 1-D conv of stride 1 with at most
     SWEEP_MAX_TAPS taps, sweep blocks of rows along W (``BlockedRows._sweep``) rather than run
     blocks, when the emitter allows (f32 on SVE, outputs from their first product:
-    ``BlockedRows.__init__``). Rows narrower than SWEEP_FROM_COLUMNS keep blocks. 3-D
-    against its 2 x 4 blocks of 27 taps, 128 bits: 3x3x3 C=64 on 8x8x8 outputs 0.94,
-    18x18x18x64 0.93.
+    ``BlockedRows.__init__``). Rows narrower than SWEEP_FROM_COLUMNS keep blocks.
     Instructions per output against the blocks (3 x 4 at stride 1, 2 x 2 at stride 2) at 128
     bits: MobileNetV2 112x112x32 0.87, 56x56x144 0.87, 28x28x192 0.89, 14x14x384 0.86;
     112x112x96 stride 2 0.95, 56x56x144 0.92, 28x28x192 0.92, 14x14x576 0.86; 7x7x960 0.97
     (against 1 x 7 blocks; ``_sweep`` says what 7-wide rows needed); 57x57x32 stride 2 0.92.
-    Masked tail steps sweep too (112x112x32 at 2048 bits, one masked step: 0.84)."""
+    Masked tail steps sweep too (112x112x32 at 2048 bits, one masked step: 0.84). 3-D
+    against 2 x 4 blocks of 27 taps: 3x3x3 C=64 on 8x8x8 outputs 0.94, 18x18x18x64 0.93."""
     w = geo.rank - 1
     wide = geo.is_dynamic(w) or max((g.count for g in geo.segments(w)), default=0) >= SWEEP_FROM_COLUMNS
     if geo.rank == 1:
@@ -729,9 +728,10 @@ class BlockedRows:
         # spills) only out of the row loop, not the plane loop, which may run 0 times: 102
         # instructions per output plane instead of per channel step (dynamic / static, C=64,
         # 128 bits: 1.077 -> 1.010; 18x18x18x64 1.047 -> 0.992).
-        if self.sweep and geo.rank == 3:  # each pass loads its own (_step)
-            pass
-        elif len(taps) <= MAX_HOISTED_TAPS or (geo.runtime_sizes and geo.rank == 3 and len(taps) <= 27):
+        swept_3d = self.sweep and geo.rank == 3  # each pass loads its own (_step)
+        if not swept_3d and (
+            len(taps) <= MAX_HOISTED_TAPS or (geo.runtime_sizes and geo.rank == 3 and len(taps) <= 27)
+        ):
             hoisted = {t: em.read(em.vt_in, em.filter, [*t, c0], mask) for t in taps}
         return _Step(n, c0, mask, hoisted, em.channel_params(c0, mask))
 
@@ -1037,8 +1037,8 @@ class BlockedRows:
         planes = self.sweep_planes or (None,)  # 3-D: the pass's kd; else one plane of rows
         plane_rows = (rows - 1) * sh + kh_n
         in_rows = len(planes) * plane_rows
-        # feeds[i]: the (output row, tap key without kw) of each output row input row i feeds,
-        # in row order; last_feed[r]: the last input row feeding output row r.
+        # feeds[i]: each output row that input row i feeds, with the key of the tap (without
+        # kw); last_feed[r]: the last input row feeding output row r.
         feeds: list[list[tuple[int, tuple[int, ...]]]] = []
         for kd in planes:
             for i in range(plane_rows):
