@@ -350,9 +350,17 @@ class Chains:
         self._stop = threading.Event()
         # The driving thread and the caller's (kill, on a signal) both stop tools.
         self._lock = threading.Lock()
-        self._start_ready()  # a tool that cannot start fails here, in the caller's thread
-        self._thread = threading.Thread(target=self._drive, name="dwmlir-chains", daemon=True)
-        self._thread.start()
+        try:
+            self._start_ready()  # a tool that cannot start fails here, in the caller's thread
+            self._thread = threading.Thread(target=self._drive, name="dwmlir-chains", daemon=True)
+            self._thread.start()
+        except BaseException:
+            # Also a signal between two starts: no caller holds this object yet to kill() it,
+            # and the tools already started would outlive dwmlir (seen once in the lit suite
+            # on a loaded machine: a SIGHUP left one hanging tool).
+            self._stop.set()
+            self._kill_running()
+            raise
 
     def wait(self) -> None:
         self._thread.join()

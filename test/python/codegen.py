@@ -2,17 +2,19 @@
 # opt and llc for a kernel and its NAME_part side by side (dwmlir.artefact.codegen): the
 # joined NAME.ll and NAME.s are what one opt and one llc give, and NAME.s is llc of NAME.ll.
 
+import signal
 import sys
+import time
 from pathlib import Path
 
 from mlir import ir
 
 from dwmlir.artefact.codegen import merge_assembly, split_functions
 from dwmlir.artefact.compile import _lower, compile_spec, llc_command, loop_strength_reduction
-from dwmlir.errors import InternalError, ToolCrash
+from dwmlir.errors import InternalError, Terminated, ToolCrash
 from dwmlir.spec import ConvSpec, as_block
 from dwmlir.target import get_target
-from dwmlir.toolchain import Step, run, run_chains
+from dwmlir.toolchain import Step, run, run_chains, tools
 
 WORK = Path(sys.argv[1])
 WORK.mkdir(parents=True, exist_ok=True)
@@ -149,3 +151,30 @@ def test_run_chains():
             run_chains([[Step(["sleep", "5"], "sleeper")], [Step(cmd, what)]])
         except (InternalError, ToolCrash) as exc:
             print(f"{type(exc).__name__}: {exc}")
+
+
+# A signal that unwinds dwmlir while the chains start (after the first tool, before the
+# second) kills the tool already started: no caller holds the Chains yet to kill it.
+# CHECK-LABEL: TEST: test_chains_interrupted_while_starting
+# CHECK-NEXT: Terminated; first tool running: False
+@run_test
+def test_chains_interrupted_while_starting():
+    started = []
+    real_popen = tools.subprocess.Popen
+
+    def popen(*args, **kwargs):
+        if started:
+            raise Terminated(signal.SIGHUP)
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    tools.subprocess.Popen = popen
+    try:
+        tools.Chains([[Step(["sleep", "30"], "first")], [Step(["sleep", "30"], "second")]])
+    except Terminated:
+        time.sleep(0.1)
+        print(f"Terminated; first tool running: {started[0].poll() is None}")
+    finally:
+        tools.subprocess.Popen = real_popen
+        if started and started[0].poll() is None:
+            started[0].kill()
