@@ -229,6 +229,27 @@ def sweep_rows(geo: ConvGeometry) -> int:
     return SWEEP_ROWS if geo.strides[-1] == 1 else SWEEP_ROWS_S2
 
 
+def sweep_period(geo: ConvGeometry) -> int:
+    """Input columns per iteration of a sweep's loop, after which its carried accumulator
+    sets are back in their registers (``BlockedRows._sweep``)."""
+    if geo.rank == 1:
+        return geo.kernel[0]
+    return 3 if geo.strides[-1] == 1 else 4
+
+
+def sweep_least_width(geo: ConvGeometry) -> int:
+    """The fewest output columns a swept segment of run-time width sweeps (its steady
+    columns not negative); narrower ones run one block per column."""
+    kw_n, s = geo.kernel[-1], geo.strides[-1]
+    return max(2, (kw_n - 1 + s - 1) // s) if s > 1 else kw_n - 1
+
+
+def sweep_rests(geo: ConvGeometry) -> list[int]:
+    """The rests of a sweep's steady columns modulo its period (odd ones at stride 2)."""
+    s = geo.strides[-1]
+    return [r for r in range(sweep_period(geo)) if s == 1 or r % 2]
+
+
 def sweep_passes_3d(geo: ConvGeometry) -> list[tuple[tuple[int, ...], int]]:
     """A 3-D sweep's passes: the planes of taps (kd) each holds, and its most rows per block."""
     if geo.runtime_sizes:
@@ -599,6 +620,12 @@ class BlockedRows:
                 mine(unit, lambda g=g, full=full, rest=rest: band(g.start + full * bands, rest))
                 unit = add(unit, 1)
 
+    @property
+    def _summing_pass(self) -> bool:
+        """Whether this is a 3-D sweep's second pass, which adds its taps to the sums the
+        first stored, and only where it swept (the first completed every other output)."""
+        return self.sweep_planes is not None and 0 not in self.sweep_planes
+
     def _dispatch_outside(self) -> bool:
         """Whether a kernel with a run-time width dispatches on it once, around its channel
         steps (each case a loop of channel steps: ``_sweep_dispatched`` for row sweeps, else
@@ -632,13 +659,14 @@ class BlockedRows:
             return
         w = geo.rank - 1
         kw_n, sw = geo.kernel[w], geo.strides[w]
-        period = kw_n if geo.rank == 1 else 3 if sw == 1 else 4  # _sweep's
-        least = max(2, (kw_n - 1 + sw - 1) // sw) if sw > 1 else kw_n - 1  # _swept_segment's
+        period = sweep_period(geo)
         count = index(interior[0].count)
-        wide = scf.IfOp(arith.cmpi(arith.CmpIPredicate.sge, count, index(least)), has_else=True)
+        wide = scf.IfOp(
+            arith.cmpi(arith.CmpIPredicate.sge, count, index(sweep_least_width(geo))), has_else=True
+        )
         with ir.InsertionPoint(wide.then_block):
             steady = arith.subi(mul(count, sw), index(sw + kw_n - 2))
-            rests = [r for r in range(1, period) if sw == 1 or r % 2]
+            rests = [r for r in sweep_rests(geo) if r]
             switch = scf.IndexSwitchOp([], arith.remui(steady, index(period)), rests)
             cases = [(r, switch.case_block(i)) for i, r in enumerate(rests)]
             if sw == 1:
@@ -749,9 +777,9 @@ class BlockedRows:
         if band is not None:
             groups[0] = [band]
 
-        def run(step: _Step, height: int, every: bool = True) -> None:
-            """Every combination of outer segments (``every``: also those with taps out of
-            bounds, else only the swept interior: a 3-D sweep's second pass)."""
+        def run(step: _Step, height: int) -> None:
+            """Every combination of outer segments (in a 3-D sweep's second pass only those
+            with every tap in bounds)."""
             for combo in itertools.product(*groups):
 
                 def outputs(level: int, o_idx: list[Index], combo=combo) -> None:
@@ -805,7 +833,7 @@ class BlockedRows:
                 interior = all(
                     (g.kmin, g.kmax) == (0, k - 1) for g, k in zip(combo, geo.kernel, strict=False)
                 )
-                if not (every or interior):
+                if self._summing_pass and not interior:
                     continue
                 inside = self.w_rest is None  # else emit dispatched around the channel steps
                 if (
@@ -828,7 +856,7 @@ class BlockedRows:
             self.sweep_planes = planes
             taps = itertools.product(planes, range(geo.kernel[1]), range(geo.kernel[2]))
             hoisted = {t: self.em.read(self.em.vt_in, self.em.filter, [*t, c0], mask) for t in taps}
-            run(dataclasses.replace(step, hoisted=hoisted), rows, every=planes[0] == 0)
+            run(dataclasses.replace(step, hoisted=hoisted), rows)
         self.sweep_planes = None
 
     def _runtime_rows(self, step: _Step, combo, o_idx: list[Index], g: Segment, height: int) -> None:
@@ -897,8 +925,8 @@ class BlockedRows:
     def _swept_segment(self, step: _Step, combo, o_idx: list[Index], rows: int, seg: Segment) -> None:
         """W segment ``seg`` of a swept row (every tap in bounds). A run-time width is swept
         when its steady columns are not negative (at least K - 1 wide at stride 1), else it
-        runs one block per column; a 1-D kernel may have decided which once per call
-        (``sweep_rest``)."""
+        runs one block per column; a kernel may have decided which once per call
+        (``sweep_rest``, ``_sweep_dispatched``)."""
         geo = self.geo
         w = geo.rank - 1
         s, d, pad = geo.strides[w], geo.dilations[w], geo.pad_lo[w]
@@ -907,8 +935,8 @@ class BlockedRows:
             return
 
         def narrow() -> None:
-            if self.sweep_planes is not None and self.sweep_planes[0] != 0:
-                return  # a 3-D sweep's first pass completed these outputs
+            if self._summing_pass:
+                return  # the first pass completed these outputs
             if geo.rank == 1:
                 loop(
                     seg.start,
@@ -929,9 +957,8 @@ class BlockedRows:
         if self.sweep_rest == NARROW:
             narrow()
             return
-        kw_n = geo.kernel[w]
-        least = max(2, (kw_n - 1 + s - 1) // s) if s > 1 else kw_n - 1
-        wide = scf.IfOp(arith.cmpi(arith.CmpIPredicate.sge, index(seg.count), index(least)), has_else=True)
+        least = index(sweep_least_width(geo))
+        wide = scf.IfOp(arith.cmpi(arith.CmpIPredicate.sge, index(seg.count), least), has_else=True)
         with ir.InsertionPoint(wide.then_block):
             self._sweep(step, o_idx, rows, seg)
             scf.YieldOp([])
@@ -947,8 +974,8 @@ class BlockedRows:
             if step.pred is not None and self._unrolled(combo, seg):
                 self._swept_segment(step, combo, o_idx, rows, seg)
                 continue
-            if self.sweep_planes is not None and self.sweep_planes[0] != 0:
-                continue  # a 3-D sweep's first pass completed this segment
+            if self._summing_pass:
+                continue  # the first pass completed this segment
             if not unrolled_w_taps(seg):  # a wide border or a long filter: one column, looped taps
                 loop(
                     seg.start,
@@ -1087,9 +1114,9 @@ class BlockedRows:
         # The first pass of a 3-D sweep stores sums without the epilogue; the second starts
         # from them.
         partial = planes[0] == 0
-        from_sums = planes[0] is not None and planes[0] != 0
+        from_sums = self._summing_pass
         # Columns per loop iteration: the carried sets come back.
-        period = kw_n if one_d else 3 if sw == 1 else 4
+        period = sweep_period(geo)
         rmask = None if step.unmasked_input else step.mask
 
         def fma(acc: ir.Value, x: ir.Value, tap: ir.Value) -> ir.Value:
@@ -1188,7 +1215,7 @@ class BlockedRows:
             for t in range(t0, (frame_width - 1) * sw + kw_n):
                 live = edge(t, shift, live, frame_width)
             return
-        rests = [r for r in range(period) if sw == 1 or r % 2]
+        rests = sweep_rests(geo)
         switch = scf.IndexSwitchOp([], arith.subi(steady, shift[0]), [r for r in rests if r])
         blocks = [(0, switch.default_block)] if 0 in rests else []
         blocks += [(r, switch.case_block(i)) for i, r in enumerate(r for r in rests if r)]
