@@ -524,7 +524,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SHAPE[,SHAPE...]",
         help="a kernel with run-time sizes: the input shapes to call it at, in one process per "
         "vector length (e.g. 1x1x64,2x9x64,3x100x64); shapes that give no output (even 0 or "
-        "negative sizes) check that it writes nothing (default: the example shape, each run-time "
+        "negative sizes) or a buffer over 2^31-1 elements check that it writes nothing (default: "
+        "the example shape, each run-time "
         "size one larger, and the spatial ones 37 larger with the batch 2 larger)",
     )
     pr.add_argument(
@@ -801,7 +802,8 @@ def _run_sizes(spec: BlockSpec, args: argparse.Namespace) -> tuple[int, int]:
     for sized in results:
         r = sized.result
         shape = "x".join(map(str, sized.input_shape))
-        verdict = ("ok" if r.ok else "MISMATCH") + (" (empty output, nothing written)" if sized.empty else "")
+        why = "over the size limit" if sized.over_limit else "empty output"
+        verdict = ("ok" if r.ok else "MISMATCH") + (f" ({why}, nothing written)" if sized.empty else "")
         if sized.empty and not r.ok:
             verdict = "WROTE (empty output)"
         if r.threads and not sized.empty:

@@ -322,7 +322,16 @@ def runtime_dims(spec: ConvSpec, sizes: dict[str, ir.Value]) -> tuple[list, list
     in_dims = [sizes.get(ch, v) for ch, v in zip(info.input_layout, spec.input_shape, strict=True)]
     out = dict(n=in_dims[info.input_layout.index("n")], c=spec.channels, m=spec.multiplier)
     one = arith.constant(idx, 1)
-    terms = [arith.subi(v, one) for v in sizes.values()]  # size >= 1; <= bound by the totals
+    # size >= 1; <= bound by the totals. A spatial size whose output term (below) already
+    # implies it is left out: at stride 1 with a filter span beyond the padding, output
+    # size - 1 >= 0 gives size >= 1 and bounds size below 2**31 + span.
+    implied = {
+        info.spatial[j]
+        for j in range(len(info.spatial))
+        if spec.strides[j] == 1
+        and spec.dilations[j] * (spec.kernel[j] - 1) + 1 - sum(spec.padding[j]) >= 1
+    }
+    terms = [arith.subi(v, one) for ch, v in sizes.items() if ch not in implied]
     shrinks = spec.multiplier == 1  # every output dim at most its input dim
     for j, letter in enumerate(info.spatial):
         i = in_dims[info.input_layout.index(letter)]
@@ -343,8 +352,10 @@ def runtime_dims(spec: ConvSpec, sizes: dict[str, ir.Value]) -> tuple[list, list
     for dims in (in_dims,) if shrinks else (in_dims, out_dims):
         total: int | ir.Value = 1
         for v in dims:
+            # A lone size as the first total is bounded by its own term and the last total.
+            lone = isinstance(total, int) and total == 1 and isinstance(v, ir.Value)
             total = _mul(total, v)
-            if isinstance(total, ir.Value):
+            if isinstance(total, ir.Value) and not lone:
                 terms.append(total)
     bad = terms[0]
     for t in terms[1:]:

@@ -21,7 +21,7 @@ from ..artefact import Artefacts, compile_spec, write_artefacts
 from ..errors import UserError
 from ..reference import block_reference, compare_block, random_block_operands
 from ..rewrite import DEFAULT_VECTORIZER
-from ..spec import BlockSpec, ConvSpec, as_block
+from ..spec import MAX_ELEMENTS, BlockSpec, ConvSpec, as_block
 from ..target import SVE_VECTOR_BITS, Target
 from ..toolchain import aarch64_runtime, exec_prefix, run
 from .harness import link_harness, render_dynamic_harness, render_harness
@@ -140,6 +140,7 @@ class SizedRun:
     result: RunResult
     empty: bool  # sizes that give no output: the kernel must not write at all
     output: np.ndarray | None = None
+    over_limit: bool = False  # empty because a buffer would exceed MAX_ELEMENTS (the header's rule)
 
 
 def parse_run_shapes(text: str, spec: ConvSpec) -> list[tuple[int, ...]]:
@@ -204,7 +205,7 @@ def run_sizes(
     cases = []
     for i, shape in enumerate(shapes):
         empty = any(v < 1 for v in shape) or any(v < 1 for v in conv.output_shape_for(shape))
-        if empty:
+        if empty or over_limit(conv, shape):
             cases.append((shape, None, None, None))
             continue
         at = dataclasses.replace(block, conv=conv.at(shape))
@@ -248,7 +249,8 @@ def run_sizes(
                     if at is None:
                         ok = out.read_bytes() == b""
                         result = RunResult("aot", vb, ok, 0.0, 0.0, 0 if ok else 1, secs, n or 0)
-                        results.append(SizedRun(shape, result, True, np.zeros((0,), block.out_np_dtype)))
+                        nothing = np.zeros((0,), block.out_np_dtype)
+                        results.append(SizedRun(shape, result, True, nothing, over_limit(conv, shape)))
                         whole.append(None)
                         continue
                     got = np.frombuffer(out.read_bytes(), dtype=block.out_np_dtype).reshape(at.output_shape)
@@ -259,6 +261,15 @@ def run_sizes(
                     result = RunResult("aot", vb, ok, cmp.max_abs_err, cmp.tolerance, bad, secs, n or 0)
                     results.append(SizedRun(shape, result, False, got))
     return results
+
+
+def over_limit(conv: ConvSpec, shape: tuple[int, ...]) -> bool:
+    """Whether input ``shape`` gives an input or output of more than ``MAX_ELEMENTS``
+    elements, sizes a kernel refuses without reading or writing (its header says so)."""
+    out = conv.output_shape_for(shape)
+    if any(v < 1 for v in (*shape, *out)):
+        return False
+    return math.prod(shape) > MAX_ELEMENTS or math.prod(out) > MAX_ELEMENTS
 
 
 def default_vector_bits(target: Target) -> tuple[int | None, ...]:
