@@ -165,7 +165,7 @@ class _Emitter:
         lay_in, lay_f, lay_o = info.input_layout, info.filter_layout, info.output_layout
         # Sizes known only at run time are index values (memref.dim of the buffers).
         self.in_dims = sizes(self.input)
-        out_dims = sizes(self.out)
+        out_dims = self.out_dims = sizes(self.out)
         self.n = self.in_dims[lay_in.index("n")]
         self.c = in_t.shape[lay_in.index("c")]
         self.m = flt_t.shape[lay_f.index("m")] if info.multiplier else 1
