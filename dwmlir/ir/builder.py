@@ -328,8 +328,7 @@ def runtime_dims(spec: ConvSpec, sizes: dict[str, ir.Value]) -> tuple[list, list
     implied = {
         info.spatial[j]
         for j in range(len(info.spatial))
-        if spec.strides[j] == 1
-        and spec.dilations[j] * (spec.kernel[j] - 1) + 1 - sum(spec.padding[j]) >= 1
+        if spec.strides[j] == 1 and spec.dilations[j] * (spec.kernel[j] - 1) + 1 - sum(spec.padding[j]) >= 1
     }
     terms = [arith.subi(v, one) for ch, v in sizes.items() if ch not in implied]
     shrinks = spec.multiplier == 1  # every output dim at most its input dim
