@@ -232,11 +232,13 @@ def test_row_sweep_1d():
 # 3 output rows), starts 9 outputs with a multiply and stores 9 sums as they are. The second
 # holds the 9 taps of kd = 2: 8 input rows (blocks of 6), each output started from its sum
 # (18 output reads), 162 multiply-adds, 18 stores through the epilogue (here a bias and
-# ReLU: 18 maxima). The taps are loaded per pass (none inside the loops). NAME.json records
-# the passes; rows of 9 outputs or more take blocks of 2 in the first pass.
+# ReLU: 18 maxima). The taps are loaded per pass (none inside the loops). Both passes read
+# and write the output through a flat view, each output row's start the previous one's plus
+# the row stride. NAME.json records the passes; rows of 9 outputs or more take blocks of 2 in
+# the first pass.
 # CHECK-LABEL: TEST: test_row_sweep_3d
-# CHECK-NEXT: first pass: 6 carried, 30 input reads, 0 output reads, 0 filter reads, 9 first-tap mulf, 153 fmla, 9 writes, 0 maxima
-# CHECK-NEXT: second pass: 12 carried, 24 input reads, 18 output reads, 0 filter reads, 0 first-tap mulf, 162 fmla, 18 writes, 18 maxima
+# CHECK-NEXT: first pass: 6 carried, 30 input reads, 0 output reads, 0 filter reads, 9 first-tap mulf, 153 fmla, 9 writes (9 to the flat output), 0 maxima
+# CHECK-NEXT: second pass: 12 carried, 24 input reads, 18 output reads, 0 filter reads, 0 first-tap mulf, 162 fmla, 18 writes (18 to the flat output), 18 maxima
 # CHECK-NEXT: NAME.json: row_sweep True, taps in registers True, passes [{'kd': [0, 1], 'rows_per_block': 3}, {'kd': [2], 'rows_per_block': 6}]
 # CHECK-NEXT: rows of 18: passes [{'kd': [0, 1], 'rows_per_block': 2}, {'kd': [2], 'rows_per_block': 6}]
 # CHECK-NEXT: run-time sizes: 2 passes, second pass 8 carried
@@ -247,6 +249,8 @@ def test_row_sweep_3d():
     spec = ConvSpec(op, (1, 8, 14, 10, 16), (3, 3, 3, 16))
     block = BlockSpec(spec, epilogue=Epilogue(bias=True, activation=Activation.parse("relu")))
     text = vector_ir(block)
+    # The output, or its flat view (the sweep's rows are chained through it).
+    out_views = {"%arg3", *re.findall(r"(%\w+) = memref\.collapse_shape %arg3\b", text)}
     loops = []
     while (loop := sweep_loop(text)) is not None:
         loops.append(loop)
@@ -256,11 +260,14 @@ def test_row_sweep_3d():
     carried = [h.split("iter_args(")[1].count(" = %") for h, _ in loops]
     for name, (_, body) in (("first pass", loops[0]), ("second pass", loops[carried.index(12)])):
         reads = re.findall(r"vector\.transfer_read (%\w+)", body)
-        args = {r: reads.count(r) for r in ("%arg0", "%arg1", "%arg3")}
-        inputs = len(reads) - args["%arg1"] - args["%arg3"]
+        outputs = sum(reads.count(r) for r in out_views)
+        filters = reads.count("%arg1")
+        flat = re.findall(r"vector\.transfer_write %\w+, (%\w+)", body)
+        flat = sum(w in out_views - {"%arg3"} for w in flat)
         print(
-            f"{name}: {carried[loops.index((_, body))]} carried, {inputs} input reads, "
-            f"{args['%arg3']} output reads, {args['%arg1']} filter reads, {sweep_ops(body)}, "
+            f"{name}: {carried[loops.index((_, body))]} carried, {len(reads) - filters - outputs} input "
+            f"reads, {outputs} output reads, {filters} filter reads, {sweep_ops(body)} ({flat} to the "
+            f"flat output), "
             f"{body.count('arith.maximumf')} maxima"
         )
     g = geo(spec)
