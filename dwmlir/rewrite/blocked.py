@@ -1136,8 +1136,8 @@ class BlockedRows:
         else:
             starts = [row_start(i) for i in range(in_rows)]
         outs = [] if one_d else [affine(o_idx[-1], 1, 0, 1, r) for r in range(rows)]
-        # With run-time sizes the output rows are chained as the input rows are, in a flat view
-        # of the output: each row's start is the previous one's plus the row stride.
+        # A chained sweep's output rows are chained as its input rows are, in a flat view of
+        # the output: each row's start is the previous one's plus the row stride.
         out_flat, out_starts = self.flat_out, []
         if out_flat is not None:
             out_shape = self.em.out_dims

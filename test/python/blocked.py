@@ -262,8 +262,8 @@ def test_row_sweep_3d():
         reads = re.findall(r"vector\.transfer_read (%\w+)", body)
         outputs = sum(reads.count(r) for r in out_views)
         filters = reads.count("%arg1")
-        flat = re.findall(r"vector\.transfer_write %\w+, (%\w+)", body)
-        flat = sum(w in out_views - {"%arg3"} for w in flat)
+        writes = re.findall(r"vector\.transfer_write %\w+, (%\w+)", body)
+        flat = sum(w in out_views - {"%arg3"} for w in writes)
         print(
             f"{name}: {carried[loops.index((_, body))]} carried, {len(reads) - filters - outputs} input "
             f"reads, {outputs} output reads, {filters} filter reads, {sweep_ops(body)} ({flat} to the "
