@@ -36,6 +36,8 @@ _NUMBERED = re.compile(r"(?<![\w.$])(\.L)?(BB|CPI|JTI)0_")
 _FUNC_END = re.compile(r"\.Lfunc_end0\b")
 _LOCAL = re.compile(r"\.L[A-Za-z_.$]+")  # .LBB, .Lfunc_end, but also .L.str (a private global)
 _KNOWN_LOCAL = frozenset({".LBB", ".LCPI", ".LJTI", ".Lfunc_end"})
+# A line that switches sections.
+_SECTION = re.compile(r"^\t\.(?:text|data|bss|section\t.*)\n", re.M)
 
 
 def split_functions(module: ir.Module) -> list[ir.Operation]:
@@ -83,6 +85,13 @@ def merge_assembly(parts: Sequence[str]) -> str | None:
             return None
         body = "".join(lines[_HEADER_LINES:])[: -len(_TRAILER)]
         body = _NUMBERED.sub(lambda m, i=index: f"{m[1] or ''}{m[2]}{i}_", body)
+        # Each part was printed from the header's section (.text). If the part before left
+        # another one (x86 puts a jump table in .rodata after its function), llc switches back
+        # before the next function unless that starts with a switch of its own (a constant
+        # pool); so must the join, or the function would land in .rodata.
+        switches = _SECTION.findall("".join(out))
+        if switches and switches[-1] != head[1] and not _SECTION.match(body):
+            out.append(head[1])
         out.append(_FUNC_END.sub(f".Lfunc_end{index}", body))
     return "".join(out) + _TRAILER
 

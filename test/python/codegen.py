@@ -43,6 +43,7 @@ def functions(asm: str) -> list[str]:
 # CHECK-NEXT: 2-D static: 2 modules, functions k2, k2_part; llc(.ll) == .s: True; .LBB1_ True
 # CHECK-NEXT: 1-D run-time W: 2 modules, functions k1, k1_part; llc(.ll) == .s: True; .LBB1_ True
 # CHECK-NEXT: NEON: 2 modules, functions kn, kn_part; llc(.ll) == .s: True; .LBB1_ True
+# CHECK-NEXT: host, a jump table: 2 modules, functions kh, kh_part; llc(.ll) == .s: True; .LBB1_ True
 @run_test
 def test_llc_of_ll_is_s():
     cases = [
@@ -62,6 +63,13 @@ def test_llc_of_ll_is_s():
             "NEON",
             ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 10, 10, 32), (3, 3, 32), name="kn"),
             "aarch64-neon",
+        ),
+        # x86 puts the first function's jump table in .rodata: the second must switch back to
+        # .text (it had landed in .rodata, and NAME_part crashed when called).
+        (
+            "host, a jump table",
+            ConvSpec("depthwise_conv_1d_nwc_wc", (1, 5, 8), (1, 8), dynamic=("w",), name="kh"),
+            "host",
         ),
     ]
     for what, spec, target_name in cases:
