@@ -45,6 +45,7 @@ from .nest import (
     affine,
     block_widths,
     collapse_trailing,
+    dense_layout,
     enclosing_func,
     if_within,
     index,
@@ -569,12 +570,9 @@ class BlockedRows:
         # They store through a flat view of the output, when it is a dense buffer of the
         # input's rank.
         out_t = ir.MemRefType(em.out.type)
-        dense_out = isinstance(out_t.layout, ir.AffineMapAttr) and out_t.layout.value == (
-            ir.AffineMap.get_identity(out_t.rank)
-        )
         self.flat_out = (
             collapse_trailing(em.out, out_t.rank)
-            if self.chained_rows and dense_out and out_t.rank == len(self.in_shape)
+            if self.chained_rows and dense_layout(out_t) and out_t.rank == len(self.in_shape)
             else None
         )
         self.column_bases = False  # see _long_rows_apart

@@ -37,7 +37,17 @@ from mlir.dialects import arith, memref, scf, vector
 from ..ir.builder import zero_constant
 from ..ir.epilogue import apply_epilogue
 from ..spec import Epilogue
-from .nest import ConvGeometry, Index, affine, balanced_blocks, index, loop, loop_step, no_unroll
+from .nest import (
+    ConvGeometry,
+    Index,
+    affine,
+    balanced_blocks,
+    dense_layout,
+    index,
+    loop,
+    loop_step,
+    no_unroll,
+)
 from .pointwise import K_UNROLL, lane_fmas, quad, quad_fmas
 
 SCRATCH_BYTES = 48 * 1024  # window + pointwise tile: 64 KiB of L1D less room for weights
@@ -306,8 +316,7 @@ def collapse(buf: ir.Value, groups: list[int]) -> ir.Value:
         shape.append(math.prod(t.shape[d : d + g]))
         out_strides.append(strides[d + g - 1])
         d += g
-    identity = isinstance(t.layout, ir.AffineMapAttr) and t.layout.value == ir.AffineMap.get_identity(t.rank)
-    layout = None if identity else ir.StridedLayoutAttr.get(offset, out_strides)
+    layout = None if dense_layout(t) else ir.StridedLayoutAttr.get(offset, out_strides)
     return memref.collapse_shape(ir.MemRefType.get(shape, t.element_type, layout), buf, reassoc)
 
 

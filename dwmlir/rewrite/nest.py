@@ -217,6 +217,11 @@ def insert_slice(value: ir.Value, dest: ir.Value, offsets: Sequence[Index], size
     return tensor.insert_slice(value, dest, dyn, [], [], static, list(sizes), [1] * len(sizes))
 
 
+def dense_layout(t: ir.MemRefType) -> bool:
+    """Whether ``t`` is a dense row-major buffer (identity layout), not a strided view."""
+    return isinstance(t.layout, ir.AffineMapAttr) and t.layout.value == ir.AffineMap.get_identity(t.rank)
+
+
 def collapse_trailing(buf: ir.Value, dims: int) -> ir.Value:
     """Memref ``buf`` with its last ``dims`` dims (contiguous) collapsed into one; a strided
     view (a window of a fused block's scratch) keeps its outer strides and offset."""
@@ -225,7 +230,7 @@ def collapse_trailing(buf: ir.Value, dims: int) -> ir.Value:
     shape = list(t.shape)
     layout = None
     strides, offset = t.get_strides_and_offset()
-    if not (isinstance(t.layout, ir.AffineMapAttr) and t.layout.value == ir.AffineMap.get_identity(t.rank)):
+    if not dense_layout(t):
         layout = ir.StridedLayoutAttr.get(offset, [*strides[:keep], strides[-1]])
     tail = shape[keep:]
     flat = (
