@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ..rewrite import expand as expand_stage
-from ..rewrite.blocked import band_units, part_bands
+from ..rewrite.blocked import band_units, part_bands, row_sweep
 from ..rewrite.nest import ConvGeometry
 from ..rewrite.pointwise import SCRATCH_BYTES, tile_pixels
 from ..spec import DTYPES, BlockSpec, ConvSpec, as_block
@@ -94,17 +94,18 @@ def c_prototype(spec: ConvSpec | BlockSpec, part: bool = False) -> str:
     return f"void {block.name}({', '.join(params)})"
 
 
-def banded(conv: ConvSpec) -> tuple[int, int] | None:
-    """(rows per band, bands in all) when NAME_part shares out bands of rows
+def banded(conv: ConvSpec, target: Target) -> tuple[int, int] | None:
+    """(rows per band, bands in all) when NAME_part for ``target`` shares out bands of rows
     (``blocked.part_bands``), else None."""
     if not conv.info.plain_channels_last or conv.is_dynamic:
         return None
     geo = ConvGeometry.of_spec(conv)
-    rows = part_bands(geo, conv.channels, DTYPES[conv.dtype][2] // 8)
+    sweep = row_sweep(geo, conv.dtype, target.scalable)
+    rows = part_bands(geo, conv.channels, DTYPES[conv.dtype][2] // 8, sweep)
     return None if rows is None else (rows, conv.input_shape[0] * band_units(geo, rows))
 
 
-def _part_lines(block: BlockSpec) -> list[str]:
+def _part_lines(block: BlockSpec, target: Target) -> list[str]:
     """The doc comment and prototype of ``NAME_part``."""
     name, conv = block.name, block.conv
     if block.pointwise is not None:
@@ -112,8 +113,8 @@ def _part_lines(block: BlockSpec) -> list[str]:
             " * Each share is a run of whole pixel tiles of the output (every output channel of",
             " * them; a tile is part of one output row): at most one share per tile gets work.",
         ]
-    elif banded(conv) is not None:
-        rows, units = banded(conv)
+    elif banded(conv, target) is not None:
+        rows, units = banded(conv, target)
         share = [
             f" * Each share is a run of bands of {rows} output rows of the first outer dim (every",
             f" * channel; a border run of rows is one band): at most {units} shares get work.",
@@ -277,7 +278,7 @@ def kernel_block(
         f" * {target.vl_assumption}.",
         " */",
         f"{c_prototype(block)};",
-        *(_part_lines(block) if part else []),
+        *(_part_lines(block, target) if part else []),
         *_size_enum(block),
         *_supported(block.name, target),
         "",

@@ -54,7 +54,7 @@ from ..ir.epilogue import (
     epilogue_from_attr,
 )
 from ..spec import OPS, Epilogue, OpInfo
-from .blocked import BlockedRows, band_units, covers_every_output, part_bands
+from .blocked import BlockedRows, band_units, covers_every_output, part_bands, sweeps
 from .expand import ExpandedBlock, FusedExpand
 from .nest import (
     ConvGeometry,
@@ -354,9 +354,10 @@ class _Emitter:
         """Compute only share ``part`` of ``parts`` of a depthwise conv (with its epilogue):
         a run of bands of rows for static 2-D and 3-D register-blocked kernels
         (``blocked.part_bands``), else a run of its output channels (split_channels)."""
-        bands = (
-            part_bands(self.geo, self.c, self.in_elt.width // 8) if self.info.plain_channels_last else None
-        )
+        f32 = ir.F32Type.get()  # whether BlockedRows sweeps the rows of a plain conv
+        sweep = sweeps(self.geo) and self.scalable and self.in_elt == f32 and self.acc_elt == f32
+        elt_bytes = self.in_elt.width // 8
+        bands = part_bands(self.geo, self.c, elt_bytes, sweep) if self.info.plain_channels_last else None
         if bands is not None:
             self.part_bands = bands
             self.row_share = part_range(part, parts, index(mul(self.n, band_units(self.geo, bands))))

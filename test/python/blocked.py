@@ -367,6 +367,11 @@ def test_carried_rows():
 # CHECK-NEXT: 16x16x576 s1: no bands
 # CHECK-NEXT: 66x66x64 same: 13 rows, 7 bands
 # CHECK-NEXT: 18x18x18x64: 4 rows, 4 bands
+# CHECK-NEXT: swept 114x114x32 s1: 12 rows, 10 bands; NAME_part 12 per band
+# CHECK-NEXT: swept 113x113x96 s2: 4 rows, 14 bands; NAME_part 4 per band
+# CHECK-NEXT: swept 58x58x144 s1: 6 rows, 10 bands; NAME_part 6 per band
+# CHECK-NEXT: swept 30x30x192 s1: 6 rows, 5 bands; NAME_part 4 per band
+# CHECK-NEXT: swept 66x66x64 same: 12 rows, 8 bands; NAME_part 9 per band
 # CHECK-NEXT: NAME_part 16x16x576 s1: 2 per band, 7 bands
 # CHECK-NEXT: NAME_part 30x30x192 s1 (4 bands of 9): 4 per band, 7 bands
 # CHECK-NEXT: NAME_part 10x10x10x256 (3 bands of 3): 1 per band, 8 bands
@@ -391,6 +396,19 @@ def test_band_rows():
         rows = band_rows(g, spec.channels, 4)
         plural = "s" if rows != 1 else ""
         print(f"{name}: {rows} row{plural}, {band_units(g, rows)} bands" if rows else f"{name}: no bands")
+    # Rows swept along W (SVE, f32: ``row_sweep``) take bands of whole sweep blocks (6 rows, 4
+    # at stride 2), at least one, though the budget allows 15, 2, 5, 9 or 13 rows.
+    for name, spec in (
+        ("114x114x32 s1", ConvSpec(op2, (1, 114, 114, 32), (3, 3, 32))),
+        ("113x113x96 s2", ConvSpec(op2, (1, 113, 113, 96), (3, 3, 96), (2, 2))),
+        ("58x58x144 s1", ConvSpec(op2, (1, 58, 58, 144), (3, 3, 144))),
+        ("30x30x192 s1", ConvSpec(op2, (1, 30, 30, 192), (3, 3, 192))),
+        ("66x66x64 same", ConvSpec(op2, (1, 66, 66, 64), (3, 3, 64), padding="same")),
+    ):
+        g = geo(spec)
+        rows = band_rows(g, spec.channels, 4, sweep=True)
+        part = part_bands(g, spec.channels, 4, sweep=True)
+        print(f"swept {name}: {rows} rows, {band_units(g, rows)} bands; NAME_part {part} per band")
     # NAME_part of a kernel without bands still shares rows: about 16 bands (blocks of rows
     # kept; pairs where blocks of 3 rows would leave fewer than 8 bands; swept rows at least
     # two to a band).
