@@ -97,9 +97,10 @@ def all_depthwise_ops() -> dict[str, OpInfo]:
     return {info.mlir_name: info for info in OPS.values()}
 
 
-# SVE vector lengths are powers of two up to 2048 bits: 16 times 128. So are LLVM's vscale
-# values in a ``vscale_range``, which LLVM deletes a channel tail by when the channels are a
-# multiple of 16 vectors of 128 bits; not emitting it saves compile time (the same assembly).
+# SVE vector lengths are powers of two up to 2048 bits (16 x 128), and a ``vscale_range``
+# tells LLVM that vscale is a power of two. So channels that are a multiple of 16 vectors of
+# 128 bits never leave a tail, and LLVM deleted the tail step we built for them; not building
+# it saves compile time.
 MAX_VSCALE = 16
 
 
