@@ -432,16 +432,18 @@ def test_band_rows():
 
 
 # A long filter's border columns (1-D K=31 SAME: 16 to 30 in-bounds taps each) loop over their
-# taps 4 at a time: one such loop per side and channel step (full, masked tail). A SiLU
-# epilogue after the 8-column interior blocks runs in a second pass, one output at a time:
-# 10 divisions in the kernel, where every block inlined 8 (49 before).
+# taps 4 at a time: one such loop per side and channel step (full, masked tail: C=48 leaves a
+# tail from 512 bits on). A SiLU epilogue after the 8-column interior blocks runs in a second
+# pass, one output at a time: 10 divisions in the kernel, where every block inlined 8 (49
+# before). C=64 has no tail step (no SVE vector length leaves one): 2 loops, 4 divisions.
 # CHECK-LABEL: TEST: test_long_filter_borders
-# CHECK-NEXT: silu: 4 loops of 4 border taps, 10 divf
-# CHECK-NEXT: relu: 4 loops of 4 border taps, 0 divf
+# CHECK-NEXT: silu C=48: 4 loops of 4 border taps, 10 divf
+# CHECK-NEXT: relu C=48: 4 loops of 4 border taps, 0 divf
+# CHECK-NEXT: silu C=64: 2 loops of 4 border taps, 4 divf
 @run
 def test_long_filter_borders():
-    for act in ("silu", "relu"):
-        conv = ConvSpec("depthwise_conv_1d_nwc_wc", (1, 128, 64), (31, 64), padding="same", name="k")
+    for act, c in (("silu", 48), ("relu", 48), ("silu", 64)):
+        conv = ConvSpec("depthwise_conv_1d_nwc_wc", (1, 128, c), (31, c), padding="same", name="k")
         text = vector_ir(BlockSpec(conv, Epilogue(bias=True, activation=Activation(act))))
         steps = re.findall(r"scf\.for %\w+ = %\w+ to %\w+ step %c4 iter_args", text)
-        print(f"{act}: {len(steps)} loops of 4 border taps, {text.count('arith.divf')} divf")
+        print(f"{act} C={c}: {len(steps)} loops of 4 border taps, {text.count('arith.divf')} divf")
