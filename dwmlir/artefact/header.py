@@ -113,8 +113,8 @@ def _part_lines(block: BlockSpec, target: Target) -> list[str]:
             " * Each share is a run of whole pixel tiles of the output (every output channel of",
             " * them; a tile is part of one output row): at most one share per tile gets work.",
         ]
-    elif banded(conv, target) is not None:
-        rows, units = banded(conv, target)
+    elif (bands := banded(conv, target)) is not None:
+        rows, units = bands
         share = [
             f" * Each share is a run of bands of {rows} output rows of the first outer dim (every",
             f" * channel; a border run of rows is one band): at most {units} shares get work.",

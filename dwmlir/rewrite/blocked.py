@@ -554,15 +554,7 @@ class BlockedRows:
         self.in_total: Index = (
             math.prod(self.in_shape) if all(isinstance(v, int) for v in self.in_shape) else None
         )
-        f32 = ir.F32Type.get()
-        self.sweep = (
-            sweeps(self.geo)
-            and em.scalable
-            and em.vt == em.vt_in
-            and em.vt.element_type == f32
-            and init is None
-            and not from_output
-        )
+        self.sweep = em.sweeps_rows and init is None and not from_output
         # A 3-D sweep's pass (sweep_passes_3d): the planes of taps it runs, kd.
         self.sweep_planes: tuple[int, ...] | None = None
         self.flat_rows = flat_rows(self.geo)
@@ -1155,14 +1147,17 @@ class BlockedRows:
         if out_flat is not None:
             out_shape = self.em.out_dims
             out_row_stride = index(functools.reduce(mul, out_shape[-2:]))
-            first = linear([step.n, *prefix, outs[0], seg_start], out_shape[:-1])
-            out_starts = [arith.addi(arith.muli(index(first), index(c)), step.c0)]
+
+            def out_start(r: int) -> ir.Value:
+                pixel = linear([step.n, *prefix, outs[r], seg_start], out_shape[:-1])
+                return arith.addi(arith.muli(index(pixel), index(c)), step.c0)
+
+            out_starts = [out_start(0)]
             for r in range(1, rows):
                 if self.chained_rows:
                     out_starts.append(_opaque_index(arith.addi(out_starts[-1], out_row_stride)))
                 else:
-                    row = linear([step.n, *prefix, outs[r], seg_start], out_shape[:-1])
-                    out_starts.append(arith.addi(arith.muli(index(row), index(c)), step.c0))
+                    out_starts.append(out_start(r))
         # The first pass of a 3-D sweep stores sums without the epilogue; the second starts
         # from them.
         partial = planes[0] == 0

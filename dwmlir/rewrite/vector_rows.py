@@ -308,6 +308,13 @@ class _Emitter:
         """Lanes ``start + i < hi``."""
         return vector.create_mask(self.vt_mask, [arith.subi(index(hi), start)])
 
+    @property
+    def sweeps_rows(self) -> bool:
+        """Whether a plain conv's rows are swept along W (``blocked.sweeps``): f32 operands and
+        accumulators on SVE; ``BlockedRows`` adds its own conditions."""
+        f32 = ir.F32Type.get()
+        return sweeps(self.geo) and self.scalable and self.in_elt == f32 and self.acc_elt == f32
+
     def vector_length(self) -> ir.Value:
         """Lanes per vector, at run time when scalable."""
         return arith.muli(vector.vscale(), index(self.lanes)) if self.scalable else index(self.lanes)
@@ -361,10 +368,9 @@ class _Emitter:
         """Compute only share ``part`` of ``parts`` of a depthwise conv (with its epilogue):
         a run of bands of rows for static 2-D and 3-D register-blocked kernels
         (``blocked.part_bands``), else a run of its output channels (split_channels)."""
-        f32 = ir.F32Type.get()  # whether BlockedRows sweeps the rows of a plain conv
-        sweep = sweeps(self.geo) and self.scalable and self.in_elt == f32 and self.acc_elt == f32
-        elt_bytes = self.in_elt.width // 8
-        bands = part_bands(self.geo, self.c, elt_bytes, sweep) if self.info.plain_channels_last else None
+        bands = None
+        if self.info.plain_channels_last:
+            bands = part_bands(self.geo, self.c, self.in_elt.width // 8, self.sweeps_rows)
         if bands is not None:
             self.part_bands = bands
             self.row_share = part_range(part, parts, index(mul(self.n, band_units(self.geo, bands))))
