@@ -23,6 +23,7 @@ from pathlib import Path
 from mlir import ir
 
 from ..errors import InternalError
+from ..ir.walk import find_ops
 from ..toolchain import Chains, Step, llvm_tool, run
 
 # llc's output for an ELF target ends with this line, and starts with the .file and .text
@@ -43,7 +44,8 @@ _SECTION = re.compile(r"^\t\.(?:text|data|bss|section\t.*)\n", re.M)
 def split_functions(module: ir.Module) -> list[ir.Operation]:
     """One copy of ``module`` per function it defines, holding only that definition (and
     every declaration), in module order; ``[]`` when a split would not be exact: fewer than
-    two definitions, a global, or a function that is not public (another may call it)."""
+    two definitions, a global, a function that is not public (another may call it), or a
+    call of a function defined here (NAME that calls NAME_part)."""
     ops = list(module.body.operations)
     defined = []
     for i, op in enumerate(ops):
@@ -56,6 +58,13 @@ def split_functions(module: ir.Module) -> list[ir.Operation]:
             return []
         defined.append(i)
     if len(defined) < 2:
+        return []
+    names = {ops[i].attributes["sym_name"].value for i in defined}
+
+    def calls_defined(op: ir.Operation) -> bool:
+        return op.name == "llvm.call" and "callee" in op.attributes and op.attributes["callee"].value in names
+
+    if find_ops(module, calls_defined):
         return []
     parts = []
     for keep in defined:

@@ -23,7 +23,7 @@ from ..ir import build_kernel_module
 from ..ir.builder import PART_SUFFIX
 from ..pipeline import CLEANUP, bundles, run_bundle, set_vscale_range
 from ..rewrite import DEFAULT_VECTORIZER, FLAT_3D_ROWS_FROM, VectorShape, has_fill
-from ..rewrite.blocked import band_rows, bands_without_lsr, blocking, row_sweep
+from ..rewrite.blocked import band_rows, bands_without_lsr, blocking, row_sweep, whole_is_part
 from ..rewrite.nest import ConvGeometry
 from ..schedule import apply_schedule, build_schedule
 from ..spec import DTYPES, BlockSpec, ConvSpec, as_block
@@ -102,8 +102,9 @@ def _lower(
             f"{spec.name} has run-time {','.join(spec.dynamic)}: use --vectorizer {DEFAULT_VECTORIZER}"
         )
     part = has_part_entry(block, vectorizer)
+    calls = part and whole_calls_part(block, target)
     with ir.Context(), ir.Location.unknown():
-        module = build_kernel_module(block, part)
+        module = build_kernel_module(block, part, calls)
         input_text = str(module)
 
         def guarded(m: ir.Module) -> ir.Module:
@@ -114,7 +115,7 @@ def _lower(
 
         module, rows = rewrite_within_limit(
             guarded(module),
-            lambda: guarded(build_kernel_module(block, part)),
+            lambda: guarded(build_kernel_module(block, part, calls)),
             VectorShape(target.vector_bits, target.scalable),
             vectorizer,
             spec.is_dynamic,
@@ -146,6 +147,19 @@ def has_part_entry(block: BlockSpec, vectorizer: str = DEFAULT_VECTORIZER) -> bo
     """Whether the kernel of ``block`` also gets ``NAME_part`` (``BlockSpec.has_part``): only
     dwmlir's own vectorizer splits the output channels."""
     return vectorizer == DEFAULT_VECTORIZER and block.has_part
+
+
+def whole_calls_part(block: BlockSpec, target: Target) -> bool:
+    """Whether NAME is ``NAME_part(..., 0, 1)`` (``blocked.whole_is_part``): a depthwise conv
+    (with its epilogue) with static sizes whose rows run in bands, in NAME_part too."""
+    conv = block.conv
+    if block.expand is not None or block.pointwise is not None or conv.is_dynamic:
+        return False
+    if not conv.info.plain_channels_last:
+        return False
+    geo = ConvGeometry.of_spec(conv)
+    sweep = row_sweep(geo, conv.dtype, target.scalable)
+    return whole_is_part(geo, conv.channels, DTYPES[conv.dtype][2] // 8, sweep)
 
 
 def translate_module(module: ir.Module | ir.Operation) -> bytes:

@@ -9,7 +9,7 @@ loads and FMAs.
 
 ``python -m dwmlir.bench.profile EXE SYMBOL --vector-bits N [--top K] [-- ARGS...]``, or
 ``--kernel NAME [--dynamic]`` for a kernel of ``dwmlir bench`` (built, with the bench's
-driver, on its random operands).
+driver, on its random operands; NAME_part when NAME only calls it).
 """
 
 from __future__ import annotations
@@ -23,7 +23,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..artefact.compile import whole_calls_part
 from ..errors import InternalError
+from ..ir.builder import PART_SUFFIX
+from ..spec import as_block
+from ..target import get_target
 from ..toolchain import llvm_tool, run
 from .icount import plugin_path, print_result, run_with_plugin, split_program_args, symbol_range
 from .runner import kernel_program
@@ -151,7 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--vector-bits", type=int, required=True, help="SVE vector length in bits")
     parser.add_argument("--top", type=int, default=3, help="print the code of this many hottest blocks (3)")
     parser.add_argument(
-        "--kernel", metavar="NAME", help="instead of EXE SYMBOL: a kernel of 'dwmlir bench --list'"
+        "--kernel",
+        metavar="NAME",
+        help="instead of EXE SYMBOL: a kernel of 'dwmlir bench --list' (NAME_part if NAME only calls it)",
     )
     parser.add_argument("--dynamic", action="store_true", help="with --kernel: its build with run-time sizes")
     ns = parser.parse_args(argv)
@@ -165,9 +171,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ns.kernel is None:
             return render(profile(ns.exe, prog_args, ns.symbol, ns.vector_bits), ns.top)
         (kernel,) = select([ns.kernel], quick=False)
+        symbol = kernel.spec.name
+        if not ns.dynamic and whole_calls_part(as_block(kernel.spec), get_target("aarch64-sve")):
+            symbol += PART_SUFFIX  # NAME only calls it
         with tempfile.TemporaryDirectory(prefix="dwmlir-profile-") as tmp:
             exe, args = kernel_program(kernel, Path(tmp), ns.dynamic)
-            return render(profile(exe, args, kernel.spec.name, ns.vector_bits), ns.top)
+            return render(profile(exe, args, symbol, ns.vector_bits), ns.top)
 
     return print_result(text)
 

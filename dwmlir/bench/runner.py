@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tempfile
 import threading
 import time
@@ -22,6 +23,7 @@ import numpy as np
 
 from ..artefact import compile_spec
 from ..errors import InternalError
+from ..ir.builder import PART_SUFFIX
 from ..reference import compare, depthwise_reference, random_operands
 from ..run.harness import link_harness, render_dynamic_harness, render_harness
 from ..spec import ConvSpec
@@ -187,6 +189,14 @@ def _output_bytes(spec: ConvSpec) -> int:
     return int(np.prod(spec.output_shape)) * spec.out_bits // 8
 
 
+def kernel_symbols(name: str, asm: str) -> list[str]:
+    """The functions whose instructions are a call of ``name``'s: ``name``, and ``NAME_part``
+    when the assembly defines it (NAME may just call it, ``compile.whole_calls_part``; a
+    NAME_part that NAME does not call executes nothing in a call of NAME)."""
+    part = name + PART_SUFFIX
+    return [name, part] if re.search(rf"^{re.escape(part)}:", asm, re.M) else [name]
+
+
 def _count(
     b: _Built,
     bits: int,
@@ -206,9 +216,9 @@ def _count(
     start = time.perf_counter()
     try:
         if cache:
-            modelled = model_cache(b.exe, args, spec.name, bits)
+            modelled = model_cache(b.exe, args, kernel_symbols(spec.name, b.asm), bits)
         else:
-            count = count_instructions(b.exe, args, spec.name, bits)
+            count = count_instructions(b.exe, args, kernel_symbols(spec.name, b.asm), bits)
     except InternalError as exc:
         with _LOCK:
             res.fail("FAILED", f"{'cache model' if cache else 'run'} at {bits} bits: {exc}")

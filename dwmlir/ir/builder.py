@@ -386,10 +386,14 @@ PART_SUFFIX = "_part"
 PART_ATTR = "dwmlir.part"
 
 
-def build_kernel_module(spec: ConvSpec | BlockSpec, part: bool = True) -> ir.Module:
+def build_kernel_module(
+    spec: ConvSpec | BlockSpec, part: bool = True, whole_calls_part: bool = False
+) -> ir.Module:
     """Return a module with ``func.func @<name>`` in the C ABI's argument order and, with
     ``part``, ``@<name>_part`` with ``int32_t part, int32_t parts`` after it (one share of the
-    work, see ``rewrite.vector_rows.part_range``).
+    work, see ``rewrite.vector_rows.part_range``). ``whole_calls_part``: ``@<name>`` only
+    calls ``@<name>_part(..., 0, 1)``, for kernels whose whole call would be the same code
+    (``rewrite.blocked.whole_is_part``), which then goes through the backend once.
 
     ``(input, [expand_filter, [expand_bias,]] filter, [input_zp, filter_zp,] [bias,]
     [requant_scale,] [pw_filter, ...] output)``: see ``BlockSpec.args`` (call inside a
@@ -401,10 +405,43 @@ def build_kernel_module(spec: ConvSpec | BlockSpec, part: bool = True) -> ir.Mod
     with loc:
         module = ir.Module.create()
         with ir.InsertionPoint(module.body):
-            _kernel_func(block, part=False)
+            if part and whole_calls_part:
+                _call_part(block)
+            else:
+                _kernel_func(block, part=False)
             if part:
                 _kernel_func(block, part=True)
     return module
+
+
+def _abi_type(a) -> ir.Type:
+    if a.is_size:
+        return ir.IntegerType.get_signless(64)
+    if not a.is_buffer:
+        return ir.IntegerType.get_signless(32)
+    # A buffer with run-time sizes is a bare pointer, viewed with its sizes inside.
+    return ir.MemRefType.get([1] if a.dynamic else list(a.shape), element_type(a.dtype))
+
+
+def _abi_func(name: str, block: BlockSpec, extra: list[ir.Type]) -> func.FuncOp:
+    """``func.func @name`` taking ``block``'s C ABI arguments, then ``extra``; buffers noalias."""
+    arg_types = [_abi_type(a) for a in block.args] + extra
+    fn = func.FuncOp(name, ir.FunctionType.get(arg_types, []))
+    noalias = ir.DictAttr.get({"llvm.noalias": ir.UnitAttr.get()})
+    fn.arg_attrs = ir.ArrayAttr.get(
+        [ir.DictAttr.get({}) if isinstance(t, ir.IntegerType) else noalias for t in arg_types]
+    )
+    return fn
+
+
+def _call_part(block: BlockSpec) -> None:
+    """``@<name>(args)`` as ``@<name>_part(args, 0, 1)`` at the insertion point."""
+    fn = _abi_func(block.conv.name, block, [])
+    with ir.InsertionPoint(fn.add_entry_block()):
+        i32 = ir.IntegerType.get_signless(32)
+        share = [arith.constant(i32, 0), arith.constant(i32, 1)]
+        func.CallOp([], ir.FlatSymbolRefAttr.get(block.conv.name + PART_SUFFIX), [*fn.arguments, *share])
+        func.ReturnOp([])
 
 
 def _kernel_func(block: BlockSpec, part: bool) -> None:
@@ -412,23 +449,9 @@ def _kernel_func(block: BlockSpec, part: bool) -> None:
     spec = block.conv
     elt, acc_elt = element_type(spec.dtype), element_type(spec.acc_dtype)
     i32 = ir.IntegerType.get_signless(32)
-
-    def arg_type(a) -> ir.Type:
-        if a.is_size:
-            return ir.IntegerType.get_signless(64)
-        if not a.is_buffer:
-            return i32
-        # A buffer with run-time sizes is a bare pointer, viewed with its sizes inside.
-        return ir.MemRefType.get([1] if a.dynamic else list(a.shape), element_type(a.dtype))
-
-    arg_types = [arg_type(a) for a in block.args] + ([i32, i32] if part else [])
     names = [a.name for a in block.args] + (["part", "parts"] if part else [])
     q = spec.info.quantized
-    noalias = ir.DictAttr.get({"llvm.noalias": ir.UnitAttr.get()})
-    fn = func.FuncOp(spec.name + (PART_SUFFIX if part else ""), ir.FunctionType.get(arg_types, []))
-    fn.arg_attrs = ir.ArrayAttr.get(
-        [ir.DictAttr.get({}) if isinstance(t, ir.IntegerType) else noalias for t in arg_types]
-    )
+    fn = _abi_func(spec.name + (PART_SUFFIX if part else ""), block, [i32, i32] if part else [])
     if part:
         fn.attributes[PART_ATTR] = ir.UnitAttr.get()
     entry = fn.add_entry_block()

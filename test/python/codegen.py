@@ -88,10 +88,14 @@ def test_llc_of_ll_is_s():
 
 
 # No split where it would not be exact: a vector-length-specific kernel has globals (its
-# guard's message) and internal functions; upstream's vectorizer makes no NAME_part.
+# guard's message) and internal functions; upstream's vectorizer makes no NAME_part; a NAME
+# that only calls its NAME_part (Parallel/whole-call.test) would call a function its module
+# no longer defines.
 # CHECK-LABEL: TEST: test_no_split
 # CHECK-NEXT: aarch64-sve-vls256: 1 module
 # CHECK-NEXT: upstream vectorizer: 1 module
+# CHECK-NEXT: NAME calls NAME_part: 1 module, functions kc, kc_part
+# CHECK-NEXT: a call between definitions: []
 @run_test
 def test_no_split():
     spec = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 10, 10, 32), (3, 3, 32), name="kv")
@@ -102,6 +106,15 @@ def test_no_split():
     with ir.Context():
         one = ir.Module.parse("llvm.func @f() { llvm.return }\nllvm.func @g()")
         assert split_functions(one) == []
+    spec = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 114, 114, 32), (3, 3, 32), name="kc")
+    n = llvm_modules(spec, get_target("aarch64-sve"))
+    asm = compile_spec(spec, get_target("aarch64-sve")).text(".s")
+    print(f"NAME calls NAME_part: {n} module, functions {', '.join(functions(asm))}")
+    with ir.Context():
+        calls = ir.Module.parse(
+            "llvm.func @f() { llvm.call @g() : () -> ()\n llvm.return }\nllvm.func @g() { llvm.return }"
+        )
+        print(f"a call between definitions: {split_functions(calls)}")
 
 
 # merge_assembly renumbers the second part's labels, comments included, and declines local
