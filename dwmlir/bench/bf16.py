@@ -25,7 +25,7 @@ from ..reference import block_reference, compare, random_operands
 from ..run.harness import link_harness, render_harness
 from ..target import get_target
 from .icount import count_instructions
-from .runner import KernelResult
+from .runner import KernelResult, kernel_symbols
 
 OUT_DTYPES = ("f32", "bf16")  # the bf16 kernels' output types
 
@@ -52,6 +52,7 @@ def _one(kernel_result: KernelResult, out: str, bits: Sequence[int], root: Path,
     work = root / spec.name
     work.mkdir()
     art = compile_spec(spec, get_target("aarch64-sve"))
+    asm = art.text(".s")
     (work / f"{spec.name}.o").write_bytes(art.files[".o"])
     (work / f"{spec.name}.h").write_bytes(art.files[".h"])
     (work / "driver.c").write_text(render_harness(spec))
@@ -65,7 +66,7 @@ def _one(kernel_result: KernelResult, out: str, bits: Sequence[int], root: Path,
     outputs = math.prod(spec.output_shape)
     for vb in bits:
         out_file = work / f"output-{vb}.bin"
-        count = count_instructions(exe, [*files, out_file], spec.name, vb)
+        count = count_instructions(exe, [*files, out_file], kernel_symbols(spec.name, asm), vb)
         got = np.frombuffer(out_file.read_bytes(), dtype=spec.out_np_dtype).reshape(spec.output_shape)
         cmp = compare(spec, got, want, inp, flt)
         if not cmp.ok:
