@@ -50,6 +50,7 @@ from .baselines import CFLAGS, clang, source_dir
 from .hotloop import Loop, find_loops
 from .icount import count_instructions
 from .mca import McaResult, analyze
+from .runner import kernel_symbols
 
 OP_1D, OP_2D = "depthwise_conv_1d_nwc_wc", "depthwise_conv_2d_nhwc_hwc"
 # Output rows and columns of a 2-D block are capped at this (qemu time); channels stay real.
@@ -455,7 +456,7 @@ def _count(r: Run, bits: int) -> None:
         files.append(path)
     out = r.exe.parent / f"out-{bits}.bin"
     try:
-        count = count_instructions(r.exe, [*files, out], r.symbol, bits)
+        count = count_instructions(r.exe, [*files, out], kernel_symbols(r.symbol, r.asm), bits)
     except InternalError as exc:
         with _LOCK:
             r.fail("FAILED", f"run at {bits} bits: {exc}")
