@@ -182,6 +182,14 @@ if qemu:
     config.available_features.add("qemu-aarch64")
 if platform.machine() in ("x86_64", "AMD64"):
     config.available_features.add("host-x86_64")
+    try:
+        cpu_flags = next(
+            (ln.split(":", 1)[1].split() for ln in open("/proc/cpuinfo") if ln.startswith("flags")), []
+        )
+    except OSError:
+        cpu_flags = []
+    if {"avx512f", "avx512vl", "avx512bw", "avx512dq"} <= set(cpu_flags):
+        config.available_features.add("host-avx512")
 if native:
     config.available_features.add("aarch64-native")
 elif emulator and runner_ready:

@@ -508,6 +508,8 @@ def to_json(run: BenchRun) -> dict[str, Any]:
     host: dict[str, Any] = {"status": run.host.status, "reason": run.host.reason}
     if run.host.torch_version:
         host["torch"] = run.host.torch_version
+    if run.host.target:
+        host["target"] = run.host.target
     host["timings"] = [
         {
             "kernel": t.kernel,

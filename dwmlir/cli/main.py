@@ -321,7 +321,8 @@ def _add_target_flags(g) -> None:
         metavar="TARGET",
         help="aarch64-sve (vector-length agnostic, default), aarch64-sve-vls{128,256,512,1024,2048} "
         "(specialized to one vector length; aborts with a message on another), aarch64-sve2, "
-        "aarch64-neon (fixed 128-bit, no SVE), host (x86-64 with AVX2/FMA)",
+        "aarch64-neon (fixed 128-bit, no SVE), host (x86-64 with AVX2/FMA), host-avx512 (x86-64 with "
+        "AVX-512, 512-bit vectors; host targets run on this machine's CPU)",
     )
     g.add_argument(
         "--cpu",

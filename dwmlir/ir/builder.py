@@ -14,6 +14,7 @@ from mlir import ir
 from mlir.dialects import arith, bufferization, func, linalg, memref, scf, tensor
 
 from ..spec import MAX_ELEMENTS, BlockSpec, ConvSpec, as_block
+from ..spec.block import KernelArg
 from .epilogue import (
     EPILOGUE_ATTR,
     EXPAND_ATTR,
@@ -414,7 +415,8 @@ def build_kernel_module(
     return module
 
 
-def _abi_type(a) -> ir.Type:
+def _abi_type(a: KernelArg) -> ir.Type:
+    """An argument's MLIR type: i64 sizes, i32 scalars, memrefs for buffers."""
     if a.is_size:
         return ir.IntegerType.get_signless(64)
     if not a.is_buffer:

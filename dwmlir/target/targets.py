@@ -7,13 +7,17 @@
 * ``aarch64-sve2``: as ``aarch64-sve`` with SVE2 instructions allowed.
 * ``aarch64-neon``: fixed 128-bit Advanced SIMD vectors, for cores without SVE.
 * ``host``: x86-64 with AVX2 and FMA (x86-64-v3), for fast checks on the build machine.
+* ``host-avx512``: x86-64 with AVX-512 (x86-64-v4), 512-bit vectors, on a build machine that
+  has them (the widest vectors the host's PyTorch uses there too).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import platform
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..errors import UserError
 
@@ -31,6 +35,7 @@ class Target:
     description: str
     arch: str = "aarch64"  # "aarch64" or "x86_64": how objects are linked and run
     default_cpu: str | None = None
+    cpu_flags: tuple[str, ...] = ()  # what /proc/cpuinfo must list for a host (x86-64) target
 
     def lanes(self, element_bits: int) -> int:
         """Lanes per vector at the minimum vector length (times vscale if scalable)."""
@@ -101,6 +106,19 @@ TARGETS: dict[str, Target] = {
             description="x86-64 with AVX2 and FMA (x86-64-v3), the build machine",
             arch="x86_64",
             default_cpu="x86-64-v3",
+            cpu_flags=("avx2", "fma"),
+        ),
+        Target(
+            name="host-avx512",
+            triple="x86_64-unknown-linux-gnu",
+            mattr="+avx512f,+avx512vl,+avx512bw,+avx512dq,+avx2,+fma",
+            scalable=False,
+            vector_bits=512,
+            vscale_range=None,
+            description="x86-64 with AVX-512 (x86-64-v4), 512-bit vectors, the build machine",
+            arch="x86_64",
+            default_cpu="x86-64-v4",
+            cpu_flags=("avx512f", "avx512vl", "avx512bw", "avx512dq", "avx2", "fma"),
         ),
     ]
 }
@@ -134,6 +152,33 @@ def get_target(name: str) -> Target:
         raise UserError(f"unknown target '{name}': choose one of {', '.join(TARGETS)}") from None
     if target.arch == "x86_64" and platform.machine() not in ("x86_64", "AMD64"):
         raise UserError(
-            f"target 'host' is x86-64 but this machine is {platform.machine()}: use an aarch64 target"
+            f"target '{name}' is x86-64 but this machine is {platform.machine()}: use an aarch64 target"
+        )
+    missing = [f for f in target.cpu_flags if f not in host_cpu_flags()]
+    if missing:
+        other = " or ".join(f"--target {t}" for t in host_targets()) or "an aarch64 target"
+        raise UserError(
+            f"target '{name}' runs on this machine's CPU, which lacks {', '.join(missing)}: use {other}"
         )
     return target
+
+
+@functools.cache
+def host_cpu_flags() -> frozenset[str]:
+    """The CPU feature flags of this (Linux) machine, from /proc/cpuinfo; empty if unknown."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return frozenset(line.split(":", 1)[1].split())
+    return frozenset()
+
+
+def host_targets() -> list[str]:
+    """The x86-64 targets this machine runs, widest vectors first (none off x86-64)."""
+    if platform.machine() not in ("x86_64", "AMD64"):
+        return []
+    ok = [t for t in TARGETS.values() if t.arch == "x86_64" and set(t.cpu_flags) <= host_cpu_flags()]
+    return [t.name for t in sorted(ok, key=lambda t: -t.vector_bits)]
