@@ -30,6 +30,7 @@ from .threads import thread_scaling
 REPEATS = 21  # timed batches per kernel; the median is reported
 MIN_BATCH_SECONDS = 2e-3
 HOST_CC = "cc"
+MIN_SPEEDUP = 1.0  # issue 12: dwmlir at least as fast as torch, single thread, every kernel
 
 
 @dataclass(frozen=True)

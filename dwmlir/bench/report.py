@@ -13,7 +13,7 @@ from .. import __version__
 from ..errors import UserError
 from .baselines import BASELINES
 from .cache import NEOVERSE_V1
-from .host import HostReport
+from .host import MIN_SPEEDUP, HostReport
 from .mca import ITERATIONS
 from .runner import KernelResult
 from .threads import LARGE_SECONDS, MIN_SCALING_2, THREADS
@@ -395,6 +395,13 @@ def worst_large_scaling(host: HostReport) -> tuple[float, str] | None:
     return min(large) if large else None
 
 
+def worst_speedup(host: HostReport) -> tuple[float, str] | None:
+    """The lowest single-thread speed-up over torch among the kernels both computed alike,
+    with its kernel (issue 12's target: at least MIN_SPEEDUP on every bench kernel)."""
+    ok = [(t.speedup, t.kernel) for t in host.timings if t.ok]
+    return min(ok) if ok else None
+
+
 def _host_lines(host: HostReport) -> list[str]:
     title = "Host wall-clock vs PyTorch CPU (groups=C)"
     if host.status != "ok":
@@ -408,6 +415,15 @@ def _host_lines(host: HostReport) -> list[str]:
         lines.append(
             f"  {t.kernel:<24} {t.dwmlir_seconds * 1e6:>8.1f}us {t.torch_seconds * 1e6:>8.1f}us "
             f"{t.speedup:>7.2f}x{scaled}  {'ok' if t.ok else 'WRONG'}"
+        )
+    speed = worst_speedup(host)
+    if speed is not None:
+        worst, name = speed
+        wrong = sum(not t.ok for t in host.timings)
+        ok = worst >= MIN_SPEEDUP and not wrong
+        lines.append(
+            f"  dwmlir vs torch, single thread, worst kernel: {worst:.2f}x ({name}; target >= "
+            f"{MIN_SPEEDUP:.1f}x{f'; {wrong} kernels WRONG' if wrong else ''})  {_verdict(ok)}"
         )
     scaling = worst_large_scaling(host)
     if scaling is not None:
@@ -520,6 +536,14 @@ def to_json(run: BenchRun) -> dict[str, Any]:
         }
         for t in run.host.timings
     ]
+    speed = worst_speedup(run.host)
+    if speed is not None:
+        host["speedup_worst"] = {
+            "speedup": round(speed[0], 3),
+            "kernel": speed[1],
+            "target": MIN_SPEEDUP,
+            "met": speed[0] >= MIN_SPEEDUP and all(t.ok for t in run.host.timings),
+        }
     scaling = worst_large_scaling(run.host)
     if scaling is not None:
         host["threads_2_large_worst"] = {
