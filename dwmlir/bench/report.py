@@ -536,22 +536,18 @@ def to_json(run: BenchRun) -> dict[str, Any]:
         }
         for t in run.host.timings
     ]
-    speed = worst_speedup(run.host)
-    if speed is not None:
-        host["speedup_worst"] = {
-            "speedup": round(speed[0], 3),
-            "kernel": speed[1],
-            "target": MIN_SPEEDUP,
-            "met": speed[0] >= MIN_SPEEDUP and all(t.ok for t in run.host.timings),
-        }
-    scaling = worst_large_scaling(run.host)
-    if scaling is not None:
-        host["threads_2_large_worst"] = {
-            "speedup": round(scaling[0], 3),
-            "kernel": scaling[1],
-            "target": MIN_SCALING_2,
-            "met": scaling[0] >= MIN_SCALING_2,
-        }
+    all_ok = all(t.ok for t in run.host.timings)
+    for key, worst, target, ok in (
+        ("speedup_worst", worst_speedup(run.host), MIN_SPEEDUP, all_ok),
+        ("threads_2_large_worst", worst_large_scaling(run.host), MIN_SCALING_2, True),
+    ):
+        if worst is not None:
+            host[key] = {
+                "speedup": round(worst[0], 3),
+                "kernel": worst[1],
+                "target": target,
+                "met": worst[0] >= target and ok,
+            }
     b_ok, b_all, d_ok, d_all = run.counts()
     tdict = targets(run).as_dict(run.vector_bits)
     if run.cache_bits:
