@@ -154,13 +154,19 @@ def get_target(name: str) -> Target:
         raise UserError(
             f"target '{name}' is x86-64 but this machine is {platform.machine()}: use an aarch64 target"
         )
-    missing = [f for f in target.cpu_flags if f not in host_cpu_flags()]
-    if missing:
+    if target.arch == "x86_64" and not _runs_here(target):
         other = " or ".join(f"--target {t}" for t in host_targets()) or "an aarch64 target"
-        raise UserError(
-            f"target '{name}' runs on this machine's CPU, which lacks {', '.join(missing)}: use {other}"
-        )
+        missing = [f for f in target.cpu_flags if f not in host_cpu_flags()]
+        lacks = f"lacks {', '.join(missing)}" if host_cpu_flags() else "has unknown flags (no /proc/cpuinfo)"
+        raise UserError(f"target '{name}' runs on this machine's CPU, which {lacks}: use {other}")
     return target
+
+
+def _runs_here(target: Target) -> bool:
+    """Whether this CPU has ``target``'s flags; where they are unknown, only ``host`` runs (as
+    before the flags were checked)."""
+    flags = host_cpu_flags()
+    return set(target.cpu_flags) <= flags if flags else target.name == "host"
 
 
 @functools.cache
@@ -180,5 +186,5 @@ def host_targets() -> list[str]:
     """The x86-64 targets this machine runs, widest vectors first (none off x86-64)."""
     if platform.machine() not in ("x86_64", "AMD64"):
         return []
-    ok = [t for t in TARGETS.values() if t.arch == "x86_64" and set(t.cpu_flags) <= host_cpu_flags()]
+    ok = [t for t in TARGETS.values() if t.arch == "x86_64" and _runs_here(t)]
     return [t.name for t in sorted(ok, key=lambda t: -t.vector_bits)]

@@ -32,6 +32,7 @@ def attempt(name: str) -> str:
 # CHECK-NEXT: AVX2: ['host']; target 'host-avx512' runs on this machine's CPU, which lacks avx512f, avx512vl, avx512bw, avx512dq: use --target host
 # CHECK-NEXT: SSE only: []; target 'host' runs on this machine's CPU, which lacks avx2, fma: use an aarch64 target
 # CHECK-NEXT: aarch64: []; target 'host' is x86-64 but this machine is aarch64: use an aarch64 target
+# CHECK-NEXT: flags unknown: ['host']; target 'host-avx512' runs on this machine's CPU, which has unknown flags (no /proc/cpuinfo): use --target host
 @run
 def test_host_targets():
     machine = platform.machine
@@ -41,6 +42,7 @@ def test_host_targets():
             ("AVX2", "x86_64", "sse2 avx2 fma", "host-avx512"),
             ("SSE only", "x86_64", "sse2", "host"),
             ("aarch64", "aarch64", "fp asimd sve", "host"),
+            ("flags unknown", "x86_64", "", "host-avx512"),
         ]:
             on(arch, flags)
             print(
