@@ -1,7 +1,8 @@
 # RUN: %PYTHON %s | FileCheck %s
 # Host (x86-64) targets run on this machine's CPU: get_target checks the CPU flags a host
 # target needs, and host_targets lists those this CPU runs, widest vectors first (the bench's
-# host comparison takes the first). The machine facts are faked here.
+# host comparison takes the first); where the flags are unknown, only the baseline `host`
+# runs. The machine facts are faked here.
 
 import platform
 
