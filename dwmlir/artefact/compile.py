@@ -30,7 +30,7 @@ from ..spec import DTYPES, BlockSpec, ConvSpec, as_block
 from ..target import Target, add_vl_guard, for_dtype
 from ..toolchain import LLVM_VERSION, Step, llvm_tool, run, run_chains
 from .codegen import Backend, split_functions
-from .header import c_prototype, expand_plan, kernel_block, render_header
+from .header import c_prototype, expand_plan, kernel_block, render_header, row_plan_args
 from .limits import census, check_code_size, rewrite_within_limit
 
 
@@ -152,14 +152,10 @@ def has_part_entry(block: BlockSpec, vectorizer: str = DEFAULT_VECTORIZER) -> bo
 def whole_calls_part(block: BlockSpec, target: Target) -> bool:
     """Whether NAME is ``NAME_part(..., 0, 1)`` (``blocked.whole_is_part``): a depthwise conv
     (with its epilogue) with static sizes whose rows run in bands, in NAME_part too."""
-    conv = block.conv
-    if block.expand is not None or block.pointwise is not None or conv.is_dynamic:
+    if block.expand is not None or block.pointwise is not None:
         return False
-    if not conv.info.plain_channels_last:
-        return False
-    geo = ConvGeometry.of_spec(conv)
-    sweep = row_sweep(geo, conv.dtype, target.scalable)
-    return whole_is_part(geo, conv.channels, DTYPES[conv.dtype][2] // 8, sweep)
+    args = row_plan_args(block.conv, target)
+    return args is not None and whole_is_part(*args)
 
 
 def translate_module(module: ir.Module | ir.Operation) -> bytes:
@@ -340,12 +336,10 @@ def compile_spec(
 def _codegen_manifest(block: BlockSpec, target: Target) -> dict:
     """llc's LSR flag and, for register-blocked kernels with static sizes, their blocking (one
     rule for every vector length: ``blocked.blocking``); and NAME_part's prototype."""
-    spec = block.conv
     doc: dict = {"loop_strength_reduction": loop_strength_reduction(block, target)}
-    if spec.info.plain_channels_last and not spec.is_dynamic:
-        geo = ConvGeometry.of_spec(spec)
-        sweep = row_sweep(geo, spec.dtype, target.scalable)
-        doc["blocking"] = blocking(geo, spec.channels, DTYPES[spec.dtype][2] // 8, sweep)
+    args = row_plan_args(block.conv, target)
+    if args is not None:
+        doc["blocking"] = blocking(*args)
     return doc
 
 

@@ -94,15 +94,23 @@ def c_prototype(spec: ConvSpec | BlockSpec, part: bool = False) -> str:
     return f"void {block.name}({', '.join(params)})"
 
 
-def banded(conv: ConvSpec, target: Target) -> tuple[int, int] | None:
-    """(rows per band, bands in all) when NAME_part for ``target`` shares out bands of rows
-    (``blocked.part_bands``), else None."""
+def row_plan_args(conv: ConvSpec, target: Target) -> tuple[ConvGeometry, int, int, bool] | None:
+    """The arguments of ``blocked``'s per-shape rules (``band_rows``, ``part_bands``,
+    ``blocking``, ``whole_is_part``) for ``conv`` on ``target``: geometry, channels, element
+    bytes and whether the rows are swept; None where no static row plan applies (not a plain
+    channels-last conv, or run-time sizes)."""
     if not conv.info.plain_channels_last or conv.is_dynamic:
         return None
     geo = ConvGeometry.of_spec(conv)
-    sweep = row_sweep(geo, conv.dtype, target.scalable)
-    rows = part_bands(geo, conv.channels, DTYPES[conv.dtype][2] // 8, sweep)
-    return None if rows is None else (rows, conv.input_shape[0] * band_units(geo, rows))
+    return geo, conv.channels, DTYPES[conv.dtype][2] // 8, row_sweep(geo, conv.dtype, target.scalable)
+
+
+def banded(conv: ConvSpec, target: Target) -> tuple[int, int] | None:
+    """(rows per band, bands in all) when NAME_part for ``target`` shares out bands of rows
+    (``blocked.part_bands``), else None."""
+    args = row_plan_args(conv, target)
+    rows = None if args is None else part_bands(*args)
+    return None if rows is None else (rows, conv.input_shape[0] * band_units(args[0], rows))
 
 
 def _part_lines(block: BlockSpec, target: Target) -> list[str]:
