@@ -110,9 +110,10 @@ def host_comparison(kernels: Sequence[BenchKernel], seed: int = 0) -> HostReport
     from ..target import get_target, host_targets
 
     # The widest vectors this CPU has, as PyTorch's kernels use them (AVX-512 where there is).
-    if not host_targets():
+    runnable = host_targets()
+    if not runnable:
         return HostReport("skipped", "no dwmlir host target runs on this machine", torch.__version__)
-    target = get_target(host_targets()[0])
+    target = get_target(runnable[0])
     torch.set_num_threads(1)
     report = HostReport(
         "ok",
