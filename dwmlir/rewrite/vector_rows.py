@@ -277,9 +277,13 @@ class _Emitter:
         mask: ir.Value | None,
     ) -> None:
         """Write finished accumulators, through the epilogue if there is one."""
+        self.write(self.epilogued(acc, params), dest, indices, mask)
+
+    def epilogued(self, acc: ir.Value, params: ChannelParams) -> ir.Value:
+        """Finished accumulators through the epilogue, if there is one."""
         if self.epilogue is not None:
             acc = apply_epilogue(acc, self.epilogue.epilogue, params.bias, params.scale)
-        self.write(acc, dest, indices, mask)
+        return acc
 
     def mac(self, acc: ir.Value | None, x: ir.Value, w: ir.Value) -> ir.Value:
         """``acc + x * w``; just ``x * w`` when there is no accumulator yet."""
@@ -319,9 +323,10 @@ class _Emitter:
         """Lanes per vector, at run time when scalable."""
         return arith.muli(vector.vscale(), index(self.lanes)) if self.scalable else index(self.lanes)
 
-    def channel_steps(self, body) -> None:
+    def channel_steps(self, body, full: Callable[[Callable[[], None]], None] | None = None) -> None:
         """``body(start, mask)`` over the channel dim (``self.channels`` of it): full vectors
-        with no mask (``None``), then the partial last vector, if any, masked."""
+        with no mask (``None``), then the partial last vector, if any, masked. ``full``, if
+        given, emits the loop of full vectors (``full(emit_loop)``): it may dispatch around it."""
         total = self.c * self.m
         lo, hi = self.channels
         if not self.scalable and isinstance(hi, int):
@@ -337,7 +342,16 @@ class _Emitter:
         else:
             main = index(total - total % self.lanes)
         split = not isinstance(hi, int)
-        loop_step(index(lo), arith.minui(index(hi), main) if split else main, vl, lambda c0: body(c0, None))
+
+        def full_loop() -> None:
+            loop_step(
+                index(lo), arith.minui(index(hi), main) if split else main, vl, lambda c0: body(c0, None)
+            )
+
+        if full is None:
+            full_loop()
+        else:
+            full(full_loop)
         if total % (self.lanes * (MAX_VSCALE if self.scalable else 1)) == 0:
             return  # every vector length divides the channels: no tail
         last = arith.cmpi(arith.CmpIPredicate.ult, main, index(hi))  # this share has the tail

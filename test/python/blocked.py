@@ -157,11 +157,28 @@ def sweep_loop(text: str) -> tuple[str, str] | None:
 
 
 def sweep_ops(body: str) -> str:
-    """A sweep loop's first-tap multiplies, tied FMLAs and stores."""
+    """A sweep loop's first-tap multiplies, tied FMLAs and stores (through memrefs or, in a
+    column chain, through pointers)."""
+    writes = sum(body.count(w) for w in ("vector.transfer_write", "llvm.store ", "llvm.intr.masked.store"))
     return (
         f"{body.count('arith.mulf')} first-tap mulf, {body.count('llvm.aarch64.sve.fmla')} fmla, "
-        f"{body.count('vector.transfer_write')} writes"
+        f"{writes} writes"
     )
+
+
+def input_reads(body: str) -> tuple[int, int]:
+    """(input, filter) vector reads of a sweep loop: the filter is %arg1, read through its
+    memref; the input through its memref or, in a column chain, through pointers."""
+    reads = re.findall(r"vector\.transfer_read (%\w+)", body)
+    filt = sum(1 for r in reads if r == "%arg1")
+    pointer = body.count("llvm.load ") + body.count("llvm.intr.masked.load")
+    return len(reads) - filt + pointer, filt
+
+
+def chain_ops(body: str) -> str:
+    """A column chain's offsets (empty asm without side effects) and memory fences."""
+    fences = body.count('llvm.inline_asm has_side_effects "", "~{memory}"')
+    return f"{body.count('llvm.inline_asm') - fences} column offsets, {fences} fences"
 
 
 # An f32 3x3 stride-1 kernel on SVE sweeps blocks of up to 6 output rows along W: each
@@ -171,10 +188,13 @@ def sweep_ops(body: str) -> str:
 # iteration (2 output columns). Its multiply-adds are SVE's tied FMLA on an all-true predicate
 # hidden behind an empty inline asm. The taps stay in registers; the sizes are run-time ones
 # in the second kernel (its sweep loop runs a run-time count, then 0, 1 or 2 columns).
+# Every access is a row's pointer plus the column's offset: each column's offset is the one
+# before plus a column through an empty asm (3 per iteration; at stride 2 one per pair of
+# input columns and one per output column, 4), and a memory fence separates the columns.
 # CHECK-LABEL: TEST: test_row_sweep
-# CHECK-NEXT: static: 24 input reads, 0 filter reads, 18 first-tap mulf, 144 fmla, 18 writes, opaque ptrue True
-# CHECK-NEXT: run-time: 24 input reads, 0 filter reads, 18 first-tap mulf, 144 fmla, 18 writes, opaque ptrue True
-# CHECK-NEXT: stride 2: 36 input reads, 0 filter reads, 8 first-tap mulf, 64 fmla, 8 writes, opaque ptrue True
+# CHECK-NEXT: static: 24 input reads, 0 filter reads, 18 first-tap mulf, 144 fmla, 18 writes, opaque ptrue True, 3 column offsets, 2 fences
+# CHECK-NEXT: run-time: 24 input reads, 0 filter reads, 18 first-tap mulf, 144 fmla, 18 writes, opaque ptrue True, 3 column offsets, 2 fences
+# CHECK-NEXT: stride 2: 36 input reads, 0 filter reads, 8 first-tap mulf, 64 fmla, 8 writes, opaque ptrue True, 4 column offsets, 3 fences
 # CHECK-NEXT: NAME.json: row_sweep True, rows_per_block 6, LSR False
 @run
 def test_row_sweep():
@@ -186,17 +206,73 @@ def test_row_sweep():
     ):
         text = vector_ir(spec)
         _, body = sweep_loop(text)  # carries 12 accumulators (two sets of 6 rows)
-        reads = re.findall(r"vector\.transfer_read (%\w+)", body)
-        filt = sum(1 for r in reads if r == "%arg1")
+        loads, filt = input_reads(body)
         print(
-            f"{name}: {len(reads) - filt} input reads, {filt} filter reads, {sweep_ops(body)}, "
-            f"opaque ptrue {'llvm.inline_asm' in text}"
+            f"{name}: {loads} input reads, {filt} filter reads, {sweep_ops(body)}, "
+            f"opaque ptrue {'llvm.aarch64.sve.convert.from.svbool' in text}, {chain_ops(body)}"
         )
     spec = ConvSpec(op, (1, 14, 30, 16), (3, 3, 16))
     g = geo(spec)
     doc = blocking(g, spec.channels, 4, row_sweep(g, spec.dtype, SVE.scalable))
     lsr = loop_strength_reduction(as_block(spec), SVE)
     print(f"NAME.json: row_sweep {doc['row_sweep']}, rows_per_block {doc['rows_per_block']}, LSR {lsr}")
+
+
+def dispatched_widths(text: str) -> list[int]:
+    """The cases of a switch whose first case is the loop of full channel steps."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines[:-2]):
+        if "scf.index_switch" in line and "case" in lines[i + 1] and "scf.for" in lines[i + 2]:
+            pad = len(lines[i + 1]) - len(lines[i + 1].lstrip())
+            return [int(m[1]) for rest in lines[i + 1 :] if (m := re.match(rf" {{{pad}}}case (\d+) ", rest))]
+    return []
+
+
+# A sweep of at most one loop iteration (7 output columns at stride 1, 5 at stride 2) runs
+# straight: no loop carries accumulators, and its column offsets are made once, at the
+# function's entry (before any loop), through empty asms: 9 input columns at stride 1; at
+# stride 2, 6 pairs of input columns and 5 output columns, whose first offsets (0) are one.
+# Its rows' starts are made where they stand (asms with side effects): 4 + 3 output rows
+# read 6 + 5 input rows, 4 rows at stride 2 read 9 per column parity; in the full channel
+# step and in both variants of the masked tail step (reads unmasked or masked). A sweep of
+# 8 columns keeps its loop. With a run-time width at stride 1, the full channel steps
+# dispatch once per call on the widths whose sweep is one iteration long, each swept as that
+# static width; at stride 2 or with padding (border rows and columns) they do not, nor do
+# static kernels.
+# CHECK-LABEL: TEST: test_straight_sweeps
+# CHECK-NEXT: 7 wide: loop False, 9 column offsets at entry, 0 in loops, 33 row starts in place
+# CHECK-NEXT: 5 wide, stride 2: loop False, 10 column offsets at entry, 0 in loops, 54 row starts in place
+# CHECK-NEXT: 8 wide: loop True
+# CHECK-NEXT: run-time: widths [5, 6, 7]
+# CHECK-NEXT: run-time, stride 2: widths []
+# CHECK-NEXT: run-time, SAME: widths []
+# CHECK-NEXT: static: widths []
+@run
+def test_straight_sweeps():
+    op = "depthwise_conv_2d_nhwc_hwc"
+    for name, spec in (
+        ("7 wide", ConvSpec(op, (1, 9, 9, 24), (3, 3, 24))),
+        ("5 wide, stride 2", ConvSpec(op, (1, 9, 11, 24), (3, 3, 24), (2, 2))),
+        ("8 wide", ConvSpec(op, (1, 9, 10, 24), (3, 3, 24))),
+    ):
+        text = vector_ir(spec)
+        if sweep_loop(text) is not None:
+            print(f"{name}: loop True")
+            continue
+        entry, loops = text.split("scf.for", 1)
+        offsets = 'llvm.inline_asm "", "=r,0"'
+        starts = 'llvm.inline_asm has_side_effects "", "=r,0"'
+        print(
+            f"{name}: loop False, {entry.count(offsets)} column offsets at entry, "
+            f"{loops.count(offsets)} in loops, {loops.count(starts)} row starts in place"
+        )
+    for name, spec in (
+        ("run-time", ConvSpec(op, (None, None, None, 24), (3, 3, 24))),
+        ("run-time, stride 2", ConvSpec(op, (None, None, None, 24), (3, 3, 24), (2, 2))),
+        ("run-time, SAME", ConvSpec(op, (None, None, None, 24), (3, 3, 24), padding="same")),
+        ("static", ConvSpec(op, (1, 9, 9, 24), (3, 3, 24))),
+    ):
+        print(f"{name}: widths {dispatched_widths(vector_ir(spec))}")
 
 
 # 1-D f32 convs of stride 1 with up to 12 taps sweep their row the same way: the loop takes
