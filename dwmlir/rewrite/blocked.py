@@ -1329,6 +1329,7 @@ class BlockedRows:
             live: dict[int, Accs],
             last: int | None,
             offsets: tuple[ir.Value, ir.Value | None] | None = None,
+            bases: tuple[ir.Value, ir.Value] | None = None,
         ) -> dict[int, Accs]:
             """Input column ``t`` of the frame ``shift`` (input and output columns) on;
             ``live``: the accumulators of the frame's output columns started and not
@@ -1354,7 +1355,7 @@ class BlockedRows:
             off = mul(affine(shift[0], 1, 0, 0, t), c)
             row_starts = starts
             if offsets is not None:
-                off, row_starts = offsets[0], by_parity[t % sw]
+                off, row_starts = offsets[0], ([bases[0]] if bases else by_parity[t % sw])
             elif rmask is not None:
                 off = _opaque_index(off)
             cols: dict[int, Index] = {}
@@ -1383,7 +1384,7 @@ class BlockedRows:
                         if kw == kw_n - 1 and ir_ == last_feed[r]:  # its last tap
                             if offsets is not None:
                                 done = em.epilogued(live[o][r], step.params)
-                                _store_at(done, out_starts[r], offsets[1], step.mask)
+                                _store_at(done, bases[1] if bases else out_starts[r], offsets[1], step.mask)
                             elif partial:
                                 em.write(live[o][r], dest, at(o, r), step.mask)
                             else:
@@ -1407,6 +1408,10 @@ class BlockedRows:
         t0 = kw_n - 1  # the first steady column: every tap of a steady column feeds an output
         if chain:
             self._column_chain_sweep(column, width, sw, t0, period, c, rows)
+            return
+        cols = self._column_pointers(step, iw0, seg_start, t0, period) if one_d else None
+        if cols is not None:
+            self._column_chain_sweep_1d(column, cols, width, t0, period, c)
             return
         for t in range(t0):
             live = edge(t, (0, 0), live, width if static else None)
@@ -1466,6 +1471,114 @@ class BlockedRows:
                 st = live
                 for t in range(t0, (frame_width - 1) * sw + kw_n):
                     st = edge(t, shift, st, frame_width)
+                scf.YieldOp([])
+
+    def _column_pointers(
+        self, step: _Step, iw0: Index, seg_start: Index, t0: int, period: int
+    ) -> tuple[list[ir.Value], list[ir.Value]] | None:
+        """A 1-D sweep loop's column pointers: the input column each of its ``period``
+        columns reads and the output column it finishes, in the loop's first iteration (the
+        loop carries one offset), as ``bench/dw_acle_rb_k7.c`` has them; None where the
+        buffers do not allow it (``_column_chain``'s conditions)."""
+        em = self.em
+        out_t = ir.MemRefType(em.out.type)
+        if not (
+            self.flat_input is not None
+            and dense_layout(out_t)
+            and _static_offset(self.flat_input)
+            and out_t.get_strides_and_offset()[1] != ir.ShapedType.get_dynamic_stride_or_offset()
+            and em.vt_in.element_type == ir.F32Type.get()
+            and out_t.element_type == em.vt.element_type
+        ):
+            return None
+        c = self.in_shape[-1]
+        flat_out = collapse_trailing(em.out, out_t.rank)
+        in_base = add(_byte_address(self.flat_input), mul(step.c0, 4))
+        out_base = add(_byte_address(flat_out), mul(step.c0, 4))
+        ins, outs = [], []
+        for m in range(period):
+            col = self._flat_start(step, [], add(iw0, t0 + m), channel=False)
+            ins.append(_as_pointer(add(in_base, mul(col, 4))))
+            pixel = linear([step.n, add(seg_start, t0 + m - (self.geo.kernel[0] - 1))], self.em.out_dims[:-1])
+            outs.append(_as_pointer(add(out_base, mul(mul(pixel, c), 4))))
+        return ins, outs
+
+    def _column_chain_sweep_1d(
+        self,
+        column: Callable,
+        cols: tuple[list[ir.Value], list[ir.Value]],
+        width: Index,
+        t0: int,
+        period: int,
+        c: int,
+    ) -> None:
+        """A 1-D sweep (``_sweep``) whose accesses are column pointers plus one offset, as in
+        ``bench/dw_acle_rb_k7.c``: the ``period`` (K) columns of the loop's first iteration
+        each have an input and an output pointer (``_column_pointers``); input column
+        ``t0 + m + q K`` reads at pointer ``m`` plus ``q K C``, and stores the output it
+        finishes there too. The loop carries that offset, one add per iteration; the columns
+        before it take ``q = -1``, those after it the loop's offset and the next. Static
+        offsets are made once per function (``_entry_offsets``)."""
+        i64 = ir.IntegerType.get_signless(64)
+        static = isinstance(width, int)
+        step_k = period * c  # the offset of one iteration
+
+        def at(t: int, off: ir.Value, live: dict[int, Accs], last: int | None) -> dict[int, Accs]:
+            m = (t - t0) % period
+            o64 = arith.index_cast(i64, off)
+            return column(t, (0, 0), live, last, (o64, o64), (cols[0][m], cols[1][m]))
+
+        iters = _sweep_iterations(width, 1, t0 + 1, period) if static else None
+        made = self._entry_offsets(-step_k, step_k, (iters + 3) if static else 2)
+        live: dict[int, Accs] = {}
+        for t in range(t0):
+            live = at(t, made[0], live, width if static else None)
+        if not static:
+            steady = arith.subi(index(width), index(t0))
+            iters = arith.divui(steady, index(period))  # steady >= 0 (_swept_segment)
+        keys = sorted(live)
+        j = made[1]
+        if not static or iters:
+            trips = _opaque_index(iters) if static and iters == 1 else iters
+            for_op = scf.ForOp(index(0), index(trips), index(1), [*(a for o in keys for a in live[o]), j])
+            no_unroll(for_op)
+            n_acc = len(keys)
+            with ir.InsertionPoint(for_op.body):
+                args = list(for_op.inner_iter_args)
+                st = {o: [args[i]] for i, o in enumerate(keys)}
+                for m in range(period):
+                    st = at(t0 + m, args[n_acc], st, None)
+                nxt = _opaque_index(arith.addi(args[n_acc], index(step_k)))
+                scf.YieldOp([*(st[o + period][0] for o in keys), nxt])
+            res = list(for_op.results)
+            live = {o: [res[i]] for i, o in enumerate(keys)}
+            j = made[1 + iters] if static else res[n_acc]
+
+        def finish(frame_width: int) -> None:
+            """The columns after the loop, of a frame ``frame_width`` output columns wide."""
+            st, nxt = live, None
+            for t in range(t0, frame_width - 1 + t0 + 1):
+                if t - t0 < period:
+                    st = at(t, j, st, frame_width)
+                    continue
+                if nxt is None:
+                    nxt = made[2 + iters] if static else _opaque_index(arith.addi(j, index(step_k)))
+                st = at(t, nxt, st, frame_width)
+
+        if static:
+            finish(width - iters * period)
+            return
+        if self.sweep_rest is not None:  # dispatched once per call (_sweep_dispatched)
+            finish(t0 + self.sweep_rest)
+            return
+        rests = [r for r in range(period)]
+        switch = scf.IndexSwitchOp([], arith.subi(steady, mul(iters, period)), rests[1:])
+        for rest, blk in [
+            (0, switch.default_block),
+            *((r, switch.case_block(i)) for i, r in enumerate(rests[1:])),
+        ]:
+            with ir.InsertionPoint(blk):
+                finish(t0 + rest)
                 scf.YieldOp([])
 
     def _column_chain(self, sw: int, kw_n: int) -> bool:

@@ -277,11 +277,13 @@ def test_straight_sweeps():
 
 # 1-D f32 convs of stride 1 with up to 12 taps sweep their row the same way: the loop takes
 # K = 7 input columns, each loaded once and feeding the 7 output columns that read it (7 start
-# with a multiply, 7 are finished and stored); 6 accumulators are carried. A run-time width
-# too (its rest dispatched once per call); K = 13 and stride 2 keep their blocks.
+# with a multiply, 7 are finished and stored); 6 accumulators are carried, and one offset:
+# every access is one of the 7 input or 7 output column pointers plus that offset, which
+# grows by one iteration's columns through an empty asm. A run-time width too (its rest
+# dispatched once per call); K = 13 and stride 2 keep their blocks.
 # CHECK-LABEL: TEST: test_row_sweep_1d
-# CHECK-NEXT: K=7: sweep True, 6 carried, 7 input reads, 7 first-tap mulf, 42 fmla, 7 writes
-# CHECK-NEXT: K=7, run-time W: sweep True, 6 carried, 7 input reads, 7 first-tap mulf, 42 fmla, 7 writes
+# CHECK-NEXT: K=7: sweep True, 7 carried, 7 input reads, 7 first-tap mulf, 42 fmla, 7 writes, 1 column offsets, 0 fences
+# CHECK-NEXT: K=7, run-time W: sweep True, 7 carried, 7 input reads, 7 first-tap mulf, 42 fmla, 7 writes, 1 column offsets, 0 fences
 # CHECK-NEXT: K=13: sweep False
 # CHECK-NEXT: K=7, stride 2: sweep False
 @run
@@ -299,8 +301,10 @@ def test_row_sweep_1d():
             continue
         header, body = loop
         carried = header.split("iter_args(")[1].count(" = %")
-        reads = re.findall(r"vector\.transfer_read (%\w+)", body)
-        print(f"{name}: sweep True, {carried} carried, {len(reads)} input reads, {sweep_ops(body)}")
+        loads, _ = input_reads(body)
+        print(
+            f"{name}: sweep True, {carried} carried, {loads} input reads, {sweep_ops(body)}, {chain_ops(body)}"
+        )
 
 
 # An f32 3x3x3 stride-1 kernel on SVE sweeps in two passes per channel step. The first holds
