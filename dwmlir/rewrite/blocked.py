@@ -579,9 +579,8 @@ class BlockedRows:
         self.relative_rows = self.flat_input is not None and relative_rows(self.geo)
         # Sweeps whose rows are chained (``_sweep``): 2-D and 3-D with run-time sizes, and
         # static 3-D. Static 3-D 128 bits: C=32 171,032 -> 165,152 instructions, C=256 -2.9 %,
-        # 18x18x18x64 -1.4 %. Static 2-D would gain too (7x7x960 -9 %, 14x14 -3 %, 14x14x576
-        # stride 2 +1 %), but its run-time kernels, whose rows dispatch in every step, would
-        # then be up to 1.08x the static ones: not yet.
+        # 18x18x18x64 -1.4 %. (A 2-D sweep that chains its columns chains its rows in any
+        # case: ``_sweep``.)
         self.chained_rows = self.sweep and (
             (self.geo.rank > 1 and self.geo.runtime_sizes) or self.geo.rank == 3
         )
@@ -691,6 +690,8 @@ class BlockedRows:
         if geo.rank == 3:
             borderless = all(len(outer_groups(geo, j)) == 1 for j in range(2)) and len(w_segments(geo)) == 1
             return self.sweep and geo.is_dynamic(2) and borderless
+        if geo.rank == 2:
+            return geo.strides[-1] == 2 and self._affords_copies()
         return geo.rank == 1 and geo.is_dynamic(0) and math.prod(geo.kernel) <= MAX_HOISTED_TAPS
 
     def _sweep_dispatched(self, emit_rows: Callable[[], None]) -> None:
@@ -732,15 +733,15 @@ class BlockedRows:
             scf.YieldOp([])
         self.sweep_rest = None
 
-    def _dispatches_narrow_widths(self) -> bool:
-        """Whether full channel steps dispatch on a run-time row width once per call
-        (``_narrow_widths_dispatched``): 2-D row sweeps of run-time width that chain their
-        columns (``_column_chain``), at stride 1. The copies cost code, so only where it
-        stays well within the size limit (limits.DEFAULT_MAX_KERNEL_OPS): without padding, as
-        ``_dispatch_outside`` (a padded kernel's border rows and blocks: 58,745 ops, 3x3 SAME
-        with a bias and ReLU, C=12) and without a SiLU or hardswish epilogue (C=144 stride 2
-        with a bias and SiLU: 55,780 ops, 41,215 before). Stride 2 has none: its narrow rows
-        are 4 and 5 outputs, which no bench layer has."""
+    def _affords_copies(self) -> bool:
+        """Whether a 2-D row sweep of run-time width that chains its columns
+        (``_column_chain``) may copy its channel steps per case of a dispatch once per call
+        (``_narrow_widths_dispatched`` at stride 1, ``_sweep_dispatched`` at stride 2). The
+        copies cost code, so only where it stays well within the size limit
+        (limits.DEFAULT_MAX_KERNEL_OPS): without padding, as 3-D (a padded kernel's border
+        rows and blocks: 58,745 ops, 3x3 SAME with a bias and ReLU, C=12) and without a SiLU
+        or hardswish epilogue (C=144 stride 2 with a bias and SiLU: 55,780 ops, 41,215
+        without copies)."""
         geo = self.geo
         borderless = len(outer_groups(geo, 0)) == 1 and len(w_segments(geo)) == 1
         fused = self.em.epilogue
@@ -749,11 +750,17 @@ class BlockedRows:
             self.sweep
             and geo.rank == 2
             and geo.is_dynamic(1)
-            and geo.strides[-1] == 1
             and borderless
             and cheap
             and self._column_chain(geo.strides[-1], geo.kernel[-1])
         )
+
+    def _dispatches_narrow_widths(self) -> bool:
+        """Whether full channel steps dispatch on a run-time row width once per call
+        (``_narrow_widths_dispatched``): at stride 1, when the copies are affordable. (Stride
+        2 dispatches the rest of its sweep instead: its narrow rows are 4 and 5 outputs,
+        which no bench layer has.)"""
+        return self.geo.strides[-1] == 1 and self._affords_copies()
 
     def _narrow_widths_dispatched(self, emit_full: Callable[[], None]) -> None:
         """``emit_full()`` (the loop of full channel steps) once for each interior width whose
@@ -865,8 +872,39 @@ class BlockedRows:
         if not swept_3d and (
             len(taps) <= MAX_HOISTED_TAPS or (geo.runtime_sizes and geo.rank == 3 and len(taps) <= 27)
         ):
-            hoisted = {t: em.read(em.vt_in, em.filter, [*t, c0], mask) for t in taps}
+            hoisted = self._tap_pointers_read(c0, mask, taps)
+            if hoisted is None:
+                hoisted = {t: em.read(em.vt_in, em.filter, [*t, c0], mask) for t in taps}
         return _Step(n, c0, mask, hoisted, em.channel_params(c0, mask))
+
+    def _tap_pointers_read(
+        self, c0: ir.Value, mask: ir.Value | None, taps: list[tuple[int, ...]]
+    ) -> dict[tuple[int, ...], ir.Value] | None:
+        """A 2-D sweep's taps read as its input is (``_column_chain_sweep``): a pointer per
+        filter row plus the column's offset, made once per function, rather than a constant
+        per tap built with a ``mov`` in every step (or every band of a step). Instructions
+        at 128 / 2048 bits: MobileNetV2 56x56x144 -0.08 / -0.06 %, 28x28x192 -0.07 / -0.08 %,
+        14x14x576 stride 2 -0.4 %; 7x7x960 +0.3 %. None where the filter is not a dense f32
+        buffer with a static offset."""
+        geo, em = self.geo, self.em
+        ft = ir.MemRefType(em.filter.type)
+        if not (
+            self.sweep
+            and geo.rank == 2
+            and dense_layout(ft)
+            and ft.get_strides_and_offset()[1] != ir.ShapedType.get_dynamic_stride_or_offset()
+            and em.vt_in.element_type == ir.F32Type.get()
+            and ft.element_type == ir.F32Type.get()
+        ):
+            return None
+        flat = collapse_trailing(em.filter, ft.rank)
+        kh_n, kw_n = geo.kernel
+        c = ft.shape[-1]
+        base = add(_byte_address(flat), mul(c0, 4))
+        i64 = ir.IntegerType.get_signless(64)
+        offs = [arith.index_cast(i64, v) for v in self._entry_offsets(0, c, kw_n)]
+        rows = [_as_pointer(add(base, kh * kw_n * c * 4)) for kh in range(kh_n)]
+        return {(kh, kw): _load_at(em.vt_in, rows[kh], offs[kw], mask) for kh, kw in taps}
 
     def _step(self, n: Index, c0: ir.Value, mask: ir.Value | None, band: Segment | None = None) -> None:
         """One channel step over every output row, or over the rows of the first outer dim in
@@ -1237,25 +1275,22 @@ class BlockedRows:
         if chain:
             # Stride 1: rows from the first steady column, whose offset is then that of the
             # output column it finishes (``_column_chain_sweep``). Stride 2: rows per column
-            # parity. A straight sweep's rows are made where they stand: else LLVM merged
-            # them with the other blocks' and hoisted them (7x7x960 at 128 bits: 157,971 ->
-            # 155,080 instructions); in a loop, LLVM's own choice measured best.
+            # parity, the odd ones a column on (one add each). Byte addresses: the step's
+            # channel offset once, then each row's address the one before plus the row stride
+            # through an empty asm, one add per row, static sizes too: with each row's own
+            # offset LLVM hoisted the offsets out of the channel loop (of a band), spilled them
+            # and reloaded them per block (128 bits: 7x7x960 -1.1 %, 14x14x576 stride 2 -3.4 %,
+            # 28x28x192 -0.5 %). A straight sweep's rows are also made where they stand: else
+            # LLVM merged them with the other blocks' and hoisted them (7x7x960 at 128 bits:
+            # 157,971 -> 155,080 instructions, before the chain).
             firsts = [kw_n - 1] if sw == 1 else list(range(sw))
-            # Byte addresses: the step's channel offset once, plus each row's.
             in_base = add(_byte_address(flat), mul(step.c0, 4))
-
-            def row_address(i: int, f: int) -> ir.Value:
-                return add(in_base, mul(row_start(i, add(iw0, f), channel=False), 4))
-
-            if self.chained_rows:  # each row's start is the one before plus the row stride
-                row_bytes = index(mul(self._flat_stride(geo.rank - 2), 4))
-                by_parity.append([row_address(0, firsts[0])])
-                for _ in range(1, in_rows):
-                    by_parity[-1].append(_opaque_index(arith.addi(by_parity[-1][-1], row_bytes)))
-                for f in firsts[1:]:  # the odd columns' rows, one column on: one add each
-                    by_parity.append([add(v, (f - firsts[0]) * 4 * c) for v in by_parity[0]])
-            else:
-                by_parity = [[row_address(i, f) for i in range(in_rows)] for f in firsts]
+            row_bytes = index(mul(self._flat_stride(geo.rank - 2), 4))
+            by_parity.append([add(in_base, mul(row_start(0, add(iw0, firsts[0]), channel=False), 4))])
+            for _ in range(1, in_rows):
+                by_parity[0].append(_opaque_index(arith.addi(by_parity[0][-1], row_bytes)))
+            for f in firsts[1:]:
+                by_parity.append([add(v, (f - firsts[0]) * 4 * c) for v in by_parity[0]])
             if straight:
                 by_parity = [[_opaque_index(v, side_effects=True) for v in vs] for vs in by_parity]
             by_parity = [[_as_pointer(v) for v in vs] for vs in by_parity]
@@ -1306,11 +1341,8 @@ class BlockedRows:
             if chain:  # byte addresses, chained as the input's are
                 out_base = add(_byte_address(out_flat), mul(step.c0, 4))
                 out_starts = [add(out_base, mul(out_start(0, channel=False), 4))]
-                for r in range(1, rows):
-                    if self.chained_rows:
-                        out_starts.append(_opaque_index(arith.addi(out_starts[-1], mul(out_row_stride, 4))))
-                    else:
-                        out_starts.append(add(out_base, mul(out_start(r, channel=False), 4)))
+                for _ in range(1, rows):
+                    out_starts.append(_opaque_index(arith.addi(out_starts[-1], mul(out_row_stride, 4))))
                 out_starts = [_as_pointer(v) for v in out_starts]
         # The first pass of a 3-D sweep stores sums without the epilogue; the second starts
         # from them.

@@ -230,18 +230,20 @@ def dispatched_widths(text: str) -> list[int]:
 
 # A sweep of at most one loop iteration (7 output columns at stride 1, 5 at stride 2) runs
 # straight: no loop carries accumulators, and its column offsets are made once, at the
-# function's entry (before any loop), through empty asms: 9 input columns at stride 1; at
-# stride 2, 6 pairs of input columns and 5 output columns, whose first offsets (0) are one.
-# Its rows' starts are made where they stand (asms with side effects): 4 + 3 output rows
-# read 6 + 5 input rows, 4 rows at stride 2 read 9 per column parity; in the full channel
-# step and in both variants of the masked tail step (reads unmasked or masked). A sweep of
+# function's entry (before any loop), through empty asms: 9 input columns at stride 1, and
+# the 3 of the filter's columns (its taps are read as the input is); at stride 2, 6 pairs
+# of input columns and 5 output columns, whose first offsets (0) are one, and which the
+# filter's share. Each row's address is the one before plus a row (an empty asm): 4 + 3
+# output rows read 6 + 5 input rows, 14 asms; at stride 2 4 rows read 9, 11. They are made
+# where they stand (asms with side effects), in the full channel step and in both variants
+# of the masked tail step (reads unmasked or masked). A sweep of
 # 8 columns keeps its loop. With a run-time width at stride 1, the full channel steps
 # dispatch once per call on the widths whose sweep is one iteration long, each swept as that
 # static width; at stride 2 or with padding (border rows and columns) they do not, nor do
 # static kernels.
 # CHECK-LABEL: TEST: test_straight_sweeps
-# CHECK-NEXT: 7 wide: loop False, 9 column offsets at entry, 0 in loops, 33 row starts in place
-# CHECK-NEXT: 5 wide, stride 2: loop False, 10 column offsets at entry, 0 in loops, 54 row starts in place
+# CHECK-NEXT: 7 wide: loop False, 12 column offsets at entry, 42 row offsets in loops, 33 row starts in place
+# CHECK-NEXT: 5 wide, stride 2: loop False, 10 column offsets at entry, 33 row offsets in loops, 54 row starts in place
 # CHECK-NEXT: 8 wide: loop True
 # CHECK-NEXT: run-time: widths [5, 6, 7]
 # CHECK-NEXT: run-time, stride 2: widths []
@@ -264,7 +266,7 @@ def test_straight_sweeps():
         starts = 'llvm.inline_asm has_side_effects "", "=r,0"'
         print(
             f"{name}: loop False, {entry.count(offsets)} column offsets at entry, "
-            f"{loops.count(offsets)} in loops, {loops.count(starts)} row starts in place"
+            f"{loops.count(offsets)} row offsets in loops, {loops.count(starts)} row starts in place"
         )
     for name, spec in (
         ("run-time", ConvSpec(op, (None, None, None, 24), (3, 3, 24))),
