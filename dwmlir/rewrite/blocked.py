@@ -1493,24 +1493,38 @@ class BlockedRows:
             # one channel step: dynamic / static 1.059 -> 1.049).
             iters = _opaque_index(iters)
         shift = (mul(iters, period), mul(iters, period // sw))
-        if self.sweep_rest is not None:  # dispatched once per call (_sweep_dispatched)
-            frame_width = (t0 + self.sweep_rest - 1) // sw + 1
+
+        def finish(frame_width: int) -> None:
+            st = live
             for t in range(t0, (frame_width - 1) * sw + kw_n):
-                live = edge(t, shift, live, frame_width)
+                st = edge(t, shift, st, frame_width)
+
+        self._finish_rest(arith.subi(steady, shift[0]), finish)
+
+    def _finish_rest(self, rest: ir.Value, finish: Callable[[int], None]) -> None:
+        """The columns after a run-time sweep's loop: ``finish(frame_width)`` for the rest of
+        its steady columns modulo the loop's period, the run-time ``rest``, that frame
+        ``frame_width`` output columns wide; once, where the rest was dispatched once per call
+        (``sweep_rest``, ``_sweep_dispatched``), else in a switch."""
+        geo = self.geo
+        sw, t0 = geo.strides[-1], geo.kernel[-1] - 1
+
+        def width(r: int) -> int:
+            return (t0 + r - 1) // sw + 1
+
+        if self.sweep_rest is not None:
+            finish(width(self.sweep_rest))
             return
         rests = sweep_rests(geo)
-        switch = scf.IndexSwitchOp([], arith.subi(steady, shift[0]), [r for r in rests if r])
+        switch = scf.IndexSwitchOp([], rest, [r for r in rests if r])
         blocks = [(0, switch.default_block)] if 0 in rests else []
         blocks += [(r, switch.case_block(i)) for i, r in enumerate(r for r in rests if r)]
         if 0 not in rests:
             with ir.InsertionPoint(switch.default_block):
                 scf.YieldOp([])
-        for rest, blk in blocks:
+        for r, blk in blocks:
             with ir.InsertionPoint(blk):
-                frame_width = (t0 + rest - 1) // sw + 1
-                st = live
-                for t in range(t0, (frame_width - 1) * sw + kw_n):
-                    st = edge(t, shift, st, frame_width)
+                finish(width(r))
                 scf.YieldOp([])
 
     def _column_pointers(
@@ -1608,18 +1622,7 @@ class BlockedRows:
         if static:
             finish(width - iters * period)
             return
-        if self.sweep_rest is not None:  # dispatched once per call (_sweep_dispatched)
-            finish(t0 + self.sweep_rest)
-            return
-        rests = [r for r in range(period)]
-        switch = scf.IndexSwitchOp([], arith.subi(steady, mul(iters, period)), rests[1:])
-        for rest, blk in [
-            (0, switch.default_block),
-            *((r, switch.case_block(i)) for i, r in enumerate(rests[1:])),
-        ]:
-            with ir.InsertionPoint(blk):
-                finish(t0 + rest)
-                scf.YieldOp([])
+        self._finish_rest(arith.subi(steady, mul(iters, period)), finish)
 
     def _column_chain(self, sw: int, kw_n: int) -> bool:
         """Whether a sweep addresses its columns through a chain of offsets
@@ -1736,21 +1739,7 @@ class BlockedRows:
         if static:
             finish(width - iters * period // sw)
             return
-        # The rest of the steady columns (fewer than a period), as in ``_sweep``.
-        if self.sweep_rest is not None:  # dispatched once per call (_sweep_dispatched)
-            finish((t0 + self.sweep_rest - 1) // sw + 1)
-            return
-        rests = sweep_rests(self.geo)
-        switch = scf.IndexSwitchOp([], arith.subi(steady, mul(iters, period)), [r for r in rests if r])
-        blocks = [(0, switch.default_block)] if 0 in rests else []
-        blocks += [(r, switch.case_block(i)) for i, r in enumerate(r for r in rests if r)]
-        if 0 not in rests:
-            with ir.InsertionPoint(switch.default_block):
-                scf.YieldOp([])
-        for rest, blk in blocks:
-            with ir.InsertionPoint(blk):
-                finish((t0 + rest - 1) // sw + 1)
-                scf.YieldOp([])
+        self._finish_rest(arith.subi(steady, mul(iters, period)), finish)
 
     def _last_input(self, dim: int, o: Index) -> Index:
         """The last input position output ``o`` of outer dim ``dim`` can read."""
