@@ -1340,18 +1340,19 @@ class BlockedRows:
                 )
                 return arith.addi(pixel, step.c0) if channel else pixel
 
-            out_starts = [out_start(0)]
-            for r in range(1, rows):
-                if self.chained_rows:
-                    out_starts.append(_opaque_index(arith.addi(out_starts[-1], out_row_stride)))
-                else:
-                    out_starts.append(out_start(r))
             if chain:  # byte addresses, chained as the input's are
                 out_base = add(_byte_address(out_flat), mul(step.c0, 4))
                 out_starts = [add(out_base, mul(out_start(0, channel=False), 4))]
                 for _ in range(1, rows):
                     out_starts.append(_opaque_index(arith.addi(out_starts[-1], mul(out_row_stride, 4))))
                 out_starts = [_as_pointer(v) for v in out_starts]
+            else:
+                out_starts = [out_start(0)]
+                for r in range(1, rows):
+                    if self.chained_rows:
+                        out_starts.append(_opaque_index(arith.addi(out_starts[-1], out_row_stride)))
+                    else:
+                        out_starts.append(out_start(r))
         # The first pass of a 3-D sweep stores sums without the epilogue; the second starts
         # from them.
         partial = planes[0] == 0
@@ -1375,7 +1376,9 @@ class BlockedRows:
             ``live``: the accumulators of the frame's output columns started and not
             finished. Output columns from ``last`` on (None: none) are not started.
             ``offsets``: in a column chain, the column's input offset from its rows'
-            starts, and that of the output column it finishes (``_column_chain_sweep``)."""
+            pointers, and that of the output column it finishes (``_column_chain_sweep``);
+            ``bases``: a 1-D chain's input and output pointers of this column, for its one
+            row (``_column_chain_sweep_1d``)."""
             live = {o: list(a) for o, a in live.items()}
             taps = []  # (output column, kw) this input column feeds
             for kw in range(kw_n):
@@ -1642,25 +1645,27 @@ class BlockedRows:
     def _column_chain_sweep(
         self, column: Callable, width: Index, sw: int, t0: int, period: int, c: int, rows: int
     ) -> None:
-        """A static sweep (``_sweep``) whose every access is a row's start plus one
-        column offset, as in ``bench/dw_sweep.h``: input column ``t`` reads its rows at offset
+        """A 2-D sweep (``_sweep``) whose every access is a row's pointer plus one column
+        offset, as in ``bench/dw_sweep.h``: input column ``t`` reads its rows at offset
         ``ji``, the output column it finishes is stored at ``jo``. Each offset is the one
         before it plus the column stride through an empty asm, so LLVM neither folds a
         constant per (row, column) nor gives each its own pointer: a column costs an add (a
         pair of columns two at stride 2, whose odd columns read rows one column on). At
         stride 1 the rows start at the first steady column, so that ``ji`` is also ``jo``.
         The static columns' offsets are made once per function (``_entry_offsets``); the
-        loop carries its own.
+        loop carries its own, and the columns after it continue from there (a run-time width:
+        per rest, ``_finish_rest``).
 
         Every column outside the loop, and every one in it, ends with a memory fence (an
         empty asm that may touch memory), which keeps LLVM's scheduler from issuing the next
         column's loads early and spilling; the C kernels get that from their pointers, which
         may alias. A sweep of at most one loop iteration runs straight, without the loop.
 
-        Instructions against the sweep with offsets from the column index, 128 / 2048 bits:
-        MobileNetV2 7x7x960 0.873 / 0.874, 14x14x384 0.971 / 0.971, 28x28x192 0.976 /
-        0.976, 56x56x144 0.989 / 0.987, 112x112x32 0.982 / 0.975; stride 2 112x112x96 0.977
-        / 0.975, 56x56x144 0.983 / 0.985, 14x14x576 0.955 / 0.954; 57x57x32 0.960 / 0.957."""
+        Instructions against the sweeps with offsets from the column index (5c4446f), with
+        the rows chained and the taps read the same way, 128 / 2048 bits: MobileNetV2 7x7x960
+        0.857 / 0.857, 14x14x384 0.959 / 0.959, 28x28x192 0.971 / 0.967, 56x56x144 0.986 /
+        0.979, 112x112x32 0.980 / 0.972; stride 2 112x112x96 0.971 / 0.957, 56x56x144 0.973
+        / 0.959, 14x14x576 0.901 / 0.900; 57x57x32 0.949 / 0.947."""
         static = isinstance(width, int)
         iters = _sweep_iterations(width, sw, t0 + 1, period) if static else None
         straight = static and iters <= 1
@@ -1673,9 +1678,8 @@ class BlockedRows:
             llvm.inline_asm(None, [], "", "~{memory}", has_side_effects=True)
 
         made_to = ((width - 1) * sw + t0) if straight else t0  # the static columns
-        cb = c  # a column's elements
-        ji_made = self._entry_offsets(-t0 * cb if shared else 0, cb * sw, made_to // sw + 1)
-        jo_made = [] if shared else self._entry_offsets(0, cb, width if straight else 1)
+        ji_made = self._entry_offsets(-t0 * c if shared else 0, c * sw, made_to // sw + 1)
+        jo_made = [] if shared else self._entry_offsets(0, c, width if straight else 1)
 
         i64 = ir.IntegerType.get_signless(64)
 
@@ -1688,9 +1692,9 @@ class BlockedRows:
 
         def advance(t: int, ji: ir.Value, jo: ir.Value | None) -> tuple[ir.Value, ir.Value | None]:
             if t % sw == sw - 1:
-                ji = _opaque_index(arith.addi(ji, index(cb * sw)))
+                ji = _opaque_index(arith.addi(ji, index(c * sw)))
             if not shared and finishes(t):
-                jo = _opaque_index(arith.addi(jo, index(cb)))
+                jo = _opaque_index(arith.addi(jo, index(c)))
             return ji, jo
 
         live: dict[int, Accs] = {}
@@ -2230,6 +2234,7 @@ def _opaque_index(v: Index, side_effects: bool = False) -> ir.Value:
 
 
 def _static_offset(buf: ir.Value) -> bool:
+    """Whether memref ``buf``'s offset is known when compiling."""
     return ir.MemRefType(buf.type).get_strides_and_offset()[1] != ir.ShapedType.get_dynamic_stride_or_offset()
 
 
@@ -2254,18 +2259,18 @@ def _pointer(base: ir.Value, off: ir.Value) -> ir.Value:
     return llvm.getelementptr(base.type, base, [off], dynamic, f32, no_flags)
 
 
-def _load_at(vt: ir.VectorType, addr: Index, off: ir.Value, mask: ir.Value | None) -> ir.Value:
-    """A vector read at element ``off`` from byte address ``addr`` (masked lanes: any value)."""
-    ptr = _pointer(addr, off)
+def _load_at(vt: ir.VectorType, base: ir.Value, off: ir.Value, mask: ir.Value | None) -> ir.Value:
+    """A vector read at f32 element ``off`` from pointer ``base`` (masked lanes: any value)."""
+    ptr = _pointer(base, off)
     if mask is None:
         return llvm.load(vt, ptr, alignment=4)
     i32 = ir.IntegerType.get_signless(32)
     return llvm.intr_masked_load(vt, ptr, mask, ir.IntegerAttr.get(i32, 4))
 
 
-def _store_at(value: ir.Value, addr: Index, off: ir.Value, mask: ir.Value | None) -> None:
-    """Store ``value`` at element ``off`` from byte address ``addr``."""
-    ptr = _pointer(addr, off)
+def _store_at(value: ir.Value, base: ir.Value, off: ir.Value, mask: ir.Value | None) -> None:
+    """Store ``value`` at f32 element ``off`` from pointer ``base``."""
+    ptr = _pointer(base, off)
     if mask is None:
         llvm.store(value, ptr, alignment=4)
         return
