@@ -891,10 +891,8 @@ class BlockedRows:
         if not (
             self.sweep
             and geo.rank == 2
-            and dense_layout(ft)
-            and ft.get_strides_and_offset()[1] != ir.ShapedType.get_dynamic_stride_or_offset()
+            and _f32_addressable(em.filter)
             and em.vt_in.element_type == ir.F32Type.get()
-            and ft.element_type == ir.F32Type.get()
         ):
             return None
         flat = collapse_trailing(em.filter, ft.rank)
@@ -1541,9 +1539,7 @@ class BlockedRows:
         out_t = ir.MemRefType(em.out.type)
         if not (
             self.flat_input is not None
-            and dense_layout(out_t)
-            and _static_offset(self.flat_input)
-            and out_t.get_strides_and_offset()[1] != ir.ShapedType.get_dynamic_stride_or_offset()
+            and all(_f32_addressable(b) for b in (self.flat_input, em.out))
             and em.vt_in.element_type == ir.F32Type.get()
             and out_t.element_type == em.vt.element_type
         ):
@@ -1637,7 +1633,7 @@ class BlockedRows:
             and (kw_n - 1) % sw == 0
             and self.sweep_planes is None
             and self.flat_out is not None
-            and all(_static_offset(b) for b in (self.flat_input, self.flat_out))
+            and all(_f32_addressable(b) for b in (self.flat_input, self.flat_out))
             and self.em.vt_in.element_type == ir.F32Type.get()
             and ir.MemRefType(self.flat_out.type).element_type == self.em.vt.element_type
         )
@@ -2233,9 +2229,12 @@ def _opaque_index(v: Index, side_effects: bool = False) -> ir.Value:
     return arith.index_cast(ir.IndexType.get(), hidden)
 
 
-def _static_offset(buf: ir.Value) -> bool:
-    """Whether memref ``buf``'s offset is known when compiling."""
-    return ir.MemRefType(buf.type).get_strides_and_offset()[1] != ir.ShapedType.get_dynamic_stride_or_offset()
+def _f32_addressable(buf: ir.Value) -> bool:
+    """Whether memref ``buf`` can be read through byte addresses (``_byte_address``): dense
+    f32 with an offset known when compiling."""
+    t = ir.MemRefType(buf.type)
+    static = t.get_strides_and_offset()[1] != ir.ShapedType.get_dynamic_stride_or_offset()
+    return dense_layout(t) and static and t.element_type == ir.F32Type.get()
 
 
 def _byte_address(buf: ir.Value) -> ir.Value:
