@@ -1275,7 +1275,7 @@ class BlockedRows:
             return self._flat_start(step, outer, col, channel)
 
         period = sweep_period(geo)  # columns per loop iteration: the carried sets come back
-        chain = self._column_chain(sw, kw_n)
+        chain = self._column_chain(sw, kw_n, rows)
         straight = chain and isinstance(width, int) and _sweep_iterations(width, sw, kw_n, period) <= 1
         by_parity: list[list[Index]] = []
         if chain:
@@ -1293,8 +1293,12 @@ class BlockedRows:
             in_base = add(_byte_address(flat), mul(step.c0, 4))
             row_bytes = index(mul(self._flat_stride(geo.rank - 2), 4))
             by_parity.append([add(in_base, mul(row_start(0, add(iw0, firsts[0]), channel=False), 4))])
-            for _ in range(1, in_rows):
-                by_parity[0].append(_opaque_index(arith.addi(by_parity[0][-1], row_bytes)))
+            for i in range(1, in_rows):
+                if i % plane_rows:
+                    nxt = arith.addi(by_parity[0][-1], row_bytes)
+                else:  # a 3-D pass's next plane
+                    nxt = arith.addi(by_parity[0][i - plane_rows], index(mul(self._flat_stride(0), 4)))
+                by_parity[0].append(_opaque_index(nxt))
             for f in firsts[1:]:
                 by_parity.append([add(v, (f - firsts[0]) * 4 * c) for v in by_parity[0]])
             if straight:
@@ -1392,11 +1396,16 @@ class BlockedRows:
             # own: 8 adds per 137 instructions in the loop of 57x57x32 stride 2's tail step
             # (C=32 at 2048 bits). Through an empty asm the offset stays an index that every
             # row's access takes. 2048 bits: 57x57x32 stride 2 -8.8 %, 112x112x32 -7 %, 3-D
-            # C=32 -11 %; 56x56x144 at 1024 and 2048 bits -2 to -3 %.
+            # C=32 -11 %; 56x56x144 at 1024 and 2048 bits -2 to -3 %. A 3-D pass's static
+            # columns take offsets made once per function, as its full steps' constants are:
+            # each of its own cost a mov in every block (3x3x3 C=32 at 2048 bits, a tail step
+            # only: 20,812 -> 20,676 instructions).
             off = mul(affine(shift[0], 1, 0, 0, t), c)
             row_starts = starts
             if offsets is not None:
                 off, row_starts = offsets[0], ([bases[0]] if bases else by_parity[t % sw])
+            elif rmask is not None and planes[0] is not None and isinstance(shift[0], int):
+                off = self._entry_offsets(0, c, shift[0] + t + 1)[shift[0] + t]
             elif rmask is not None:
                 off = _opaque_index(off)
             cols: dict[int, Index] = {}
@@ -1404,8 +1413,12 @@ class BlockedRows:
             def at(o: int, r: int) -> list[Index]:
                 if out_flat is not None:
                     if o not in cols:
-                        col = mul(affine(shift[1], 1, 0, 1, o), c)
-                        cols[o] = col if step.mask is None else _opaque_index(col)
+                        if step.mask is None:
+                            cols[o] = mul(affine(shift[1], 1, 0, 1, o), c)
+                        elif planes[0] is not None and isinstance(shift[1], int):
+                            cols[o] = self._entry_offsets(0, c, shift[1] + o + 1)[shift[1] + o]
+                        else:
+                            cols[o] = _opaque_index(mul(affine(shift[1], 1, 0, 1, o), c))
                     return [add(out_starts[r], cols[o])]
                 col = affine(shift[1], 1, seg_start, 1, o)
                 return [step.n, col, step.c0] if one_d else [step.n, *prefix, outs[r], col, step.c0]
@@ -1424,7 +1437,7 @@ class BlockedRows:
                         live[o][r] = arith.mulf(x, tap) if acc is None else fma(acc, x, tap)
                         if kw == kw_n - 1 and ir_ == last_feed[r]:  # its last tap
                             if offsets is not None:
-                                done = em.epilogued(live[o][r], step.params)
+                                done = live[o][r] if partial else em.epilogued(live[o][r], step.params)
                                 _store_at(done, bases[1] if bases else out_starts[r], offsets[1], step.mask)
                             elif partial:
                                 em.write(live[o][r], dest, at(o, r), step.mask)
@@ -1623,15 +1636,23 @@ class BlockedRows:
             return
         self._finish_rest(arith.subi(steady, mul(iters, period)), finish)
 
-    def _column_chain(self, sw: int, kw_n: int) -> bool:
+    def _column_chain(self, sw: int, kw_n: int, rows: int | None = None) -> bool:
         """Whether a sweep addresses its columns through a chain of offsets
-        (``_column_chain_sweep``): 2-D f32 sweeps at stride 1 or 2 that store through the flat
-        output (rows are then byte addresses: static offsets)."""
+        (``_column_chain_sweep``): f32 sweeps that store through the flat output (rows are
+        then byte addresses: static offsets), 2-D at stride 1 or 2, and in 3-D the first pass
+        in blocks of at most two rows (``rows``; None: any).
+
+        3-D, instructions against offsets from the column index at 128 / 2048 bits:
+        18x18x18x64 0.988 / 0.988, 3x3x3 C=64 0.993 / 0.994 (the loop's 9 address
+        instructions per 3 columns become 6, as in ``acle_rb``). The first pass's blocks of
+        three rows then spilled vector registers in their loop (18 taps, 9 accumulators;
+        C=32: 1.09x), and a chained second pass, which also reads the first's sums, spilled
+        its taps (18x18x18x64: 1.06x)."""
+        three_d = self.sweep_planes is not None and not self._summing_pass and (rows or 0) <= 2
         return (
-            self.geo.rank == 2
+            (self.geo.rank == 2 or three_d)
             and sw in (1, 2)
             and (kw_n - 1) % sw == 0
-            and self.sweep_planes is None
             and self.flat_out is not None
             and all(_f32_addressable(b) for b in (self.flat_input, self.flat_out))
             and self.em.vt_in.element_type == ir.F32Type.get()
@@ -1641,9 +1662,10 @@ class BlockedRows:
     def _column_chain_sweep(
         self, column: Callable, width: Index, sw: int, t0: int, period: int, c: int, rows: int
     ) -> None:
-        """A 2-D sweep (``_sweep``) whose every access is a row's pointer plus one column
-        offset, as in ``bench/dw_sweep.h``: input column ``t`` reads its rows at offset
-        ``ji``, the output column it finishes is stored at ``jo``. Each offset is the one
+        """A 2-D sweep or a 3-D sweep's first pass (``_sweep``, ``_column_chain``) whose every
+        access is a row's pointer plus one column offset, as in ``bench/dw_sweep.h``: input
+        column ``t`` reads its rows at offset ``ji``, the output column it finishes is stored
+        at ``jo``. Each offset is the one
         before it plus the column stride through an empty asm, so LLVM neither folds a
         constant per (row, column) nor gives each its own pointer: a column costs an add (a
         pair of columns two at stride 2, whose odd columns read rows one column on). At
