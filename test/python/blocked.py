@@ -191,18 +191,24 @@ def chain_ops(body: str) -> str:
 # Every access is a row's pointer plus the column's offset: each column's offset is the one
 # before plus a column through an empty asm (3 per iteration; at stride 2 one per pair of
 # input columns and one per output column, 4), and a memory fence separates the columns.
+# C=16 (unpadded, an even width) also packs two pixels per vector when it has 32 lanes: its
+# first sweep loop is that copy's, a stride-2 sweep of pixel columns in blocks of 6 rows (2
+# parities of 8 input rows, 2 output columns per iteration).
 # CHECK-LABEL: TEST: test_row_sweep
 # CHECK-NEXT: static: 24 input reads, 0 filter reads, 18 first-tap mulf, 144 fmla, 18 writes, opaque ptrue True, 3 column offsets, 2 fences
 # CHECK-NEXT: run-time: 24 input reads, 0 filter reads, 18 first-tap mulf, 144 fmla, 18 writes, opaque ptrue True, 3 column offsets, 2 fences
 # CHECK-NEXT: stride 2: 36 input reads, 0 filter reads, 8 first-tap mulf, 64 fmla, 8 writes, opaque ptrue True, 4 column offsets, 3 fences
-# CHECK-NEXT: NAME.json: row_sweep True, rows_per_block 6, LSR False
+# CHECK-NEXT: packed: 32 input reads, 0 filter reads, 12 first-tap mulf, 96 fmla, 12 writes, opaque ptrue True, 4 column offsets, 3 fences
+# CHECK-NEXT: NAME.json: row_sweep True, rows_per_block 6, LSR False, packed_pixels None
+# CHECK-NEXT: NAME.json: packed_pixels {'pixels_per_vector': 2, 'when_lanes': 32}
 @run
 def test_row_sweep():
     op = "depthwise_conv_2d_nhwc_hwc"
     for name, spec in (
-        ("static", ConvSpec(op, (1, 14, 30, 16), (3, 3, 16))),
+        ("static", ConvSpec(op, (1, 14, 30, 24), (3, 3, 24))),
         ("run-time", ConvSpec(op, (None, None, None, 16), (3, 3, 16))),
         ("stride 2", ConvSpec(op, (1, 17, 31, 16), (3, 3, 16), (2, 2))),
+        ("packed", ConvSpec(op, (1, 14, 30, 16), (3, 3, 16))),
     ):
         text = vector_ir(spec)
         _, body = sweep_loop(text)  # carries 12 accumulators (two sets of 6 rows)
@@ -211,11 +217,19 @@ def test_row_sweep():
             f"{name}: {loads} input reads, {filt} filter reads, {sweep_ops(body)}, "
             f"opaque ptrue {'llvm.aarch64.sve.convert.from.svbool' in text}, {chain_ops(body)}"
         )
-    spec = ConvSpec(op, (1, 14, 30, 16), (3, 3, 16))
+    spec = ConvSpec(op, (1, 14, 30, 24), (3, 3, 24))
     g = geo(spec)
     doc = blocking(g, spec.channels, 4, row_sweep(g, spec.dtype, SVE.scalable))
     lsr = loop_strength_reduction(as_block(spec), SVE)
-    print(f"NAME.json: row_sweep {doc['row_sweep']}, rows_per_block {doc['rows_per_block']}, LSR {lsr}")
+    print(
+        f"NAME.json: row_sweep {doc['row_sweep']}, rows_per_block {doc['rows_per_block']}, LSR {lsr}, "
+        f"packed_pixels {doc.get('packed_pixels')}"
+    )
+    spec = ConvSpec(op, (1, 14, 30, 16), (3, 3, 16))
+    g = geo(spec)
+    print(
+        f"NAME.json: packed_pixels {blocking(g, 16, 4, row_sweep(g, spec.dtype, SVE.scalable))['packed_pixels']}"
+    )
 
 
 def dispatched_widths(text: str) -> list[int]:
