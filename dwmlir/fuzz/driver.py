@@ -315,8 +315,9 @@ def check_case(case: FuzzCase, modes: Sequence[str]) -> Outcome:
     for r in results:
         if not r.ok:
             who = f"NAME_part from {r.threads} threads, " if r.threads else ""
+            where = f"at {r.vector_bits} bits" if r.vector_bits else f"on {case.target}"
             return MISMATCH, (
-                f"{who}{r.mode} at {r.vector_bits or case.target} bits: {r.mismatches} wrong elements, "
+                f"{who}{r.mode} {where}: {r.mismatches} wrong elements, "
                 f"max|err| {r.max_abs_err:.3g}, tolerance {r.tolerance:.3g}"
             )
     return None

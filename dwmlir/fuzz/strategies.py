@@ -31,6 +31,12 @@ MAX_DILATION = 3
 MAX_MULTIPLIER = 3
 MAX_OUT_EXTENT = 24  # per spatial dim; > 2 output-width tiles of 8 plus a remainder
 DEFAULT_MAX_ELEMENTS = 8192  # output elements: keeps one qemu run well under a second
+# A first kernel size drawn past MAX_KERNEL (LAYER_SIZES more values: 2 in 7 specs) stands
+# for a depthwise layer's window: 3 taps per dim, dilation 1, stride 1 or 2 in every dim,
+# half of them without padding. Those are the shapes the register-blocked kernels sweep
+# (``blocked.sweeps``) and pack (``packs_pixels``). Drawn from the ranges alone, a 2-D spec
+# had them once in 1,012 (3x3, stride 1 or 2, dilation 1), and unpadded once in 82,000.
+LAYER_SIZES = 2
 
 # Channel counts around the lane counts of 32-bit elements at 128..2048 bits (4..64) and
 # around the multiples of 16: full vectors, one-lane tails and one-lane-short tails.
@@ -179,9 +185,14 @@ def conv_specs(
         "c": draw(channel_counts()),
         "m": draw(st.integers(1, MAX_MULTIPLIER)) if info.multiplier else 1,
     }
-    kernel = tuple(draw(st.integers(1, MAX_KERNEL)) for _ in range(rank))
+    # A layer's window (LAYER_SIZES): a failure shrinks away from it as from any large size,
+    # and the other draws are those of a plain window.
+    kernel = tuple(draw(st.integers(1, MAX_KERNEL + (LAYER_SIZES if i == 0 else 0))) for i in range(rank))
     strides = tuple(draw(st.integers(1, MAX_STRIDE)) for _ in range(rank))
     dilations = tuple(draw(st.integers(1, MAX_DILATION)) for _ in range(rank))
+    layer = kernel[0] > MAX_KERNEL
+    if layer:
+        kernel, strides, dilations = (3,) * rank, (min(strides[0], 2),) * rank, (1,) * rank
     budget = max(1, max_elements // (sizes["n"] * sizes["c"] * sizes["m"]))
     out: list[int] = []
     for _ in range(rank):
@@ -194,7 +205,8 @@ def conv_specs(
         (o - 1) * s + span + draw(st.integers(0, s - 1))
         for o, s, span in zip(out, strides, spans, strict=True)
     )
-    extra, pad = _draw_padding(draw, spans, padded, padding)
+    # Half the layers are unpadded ("valid"), as the bench's are (the padding there is the input's).
+    extra, pad = _draw_padding(draw, spans, padded, padding and not (layer and draw(st.booleans())))
     extra.update(_draw_zero_points(draw, info, zero_points))
     out_dtypes = _conv.OUT_DTYPES.get(dtype)
     if out_dtypes:  # bf16: f32 or bf16 output (the default first, so it shrinks there)

@@ -34,7 +34,7 @@ def run(f):
 draw = examples  # n examples of a strategy, the same ones every time
 
 
-SPECS = draw(conv_specs(), n=1000, seed=1)  # hypothesis favours some ops early on: 1000 cover all pairs
+SPECS = draw(conv_specs(), n=1200, seed=1)  # hypothesis favours some ops early on: 1200 cover all pairs
 PADDED = draw(conv_specs(padding=True), n=300, seed=1)
 ZERO_POINTS = draw(conv_specs(dtypes=["i8"], zero_points=True), n=100, seed=2)
 CASES = draw(fuzz_cases(), n=300, seed=3)
@@ -66,7 +66,7 @@ def problems(spec):
 
 
 # CHECK-LABEL: TEST: test_specs_are_valid_and_small
-# CHECK-NEXT: 1000 specs, 0 with problems
+# CHECK-NEXT: 1200 specs, 0 with problems
 # CHECK-NEXT: 300 padded specs, 0 with problems
 # CHECK-NEXT: 100 zero-point specs, 0 with problems
 @run
@@ -84,6 +84,7 @@ def test_specs_are_valid_and_small():
 # CHECK-NEXT: op/dtype pairs missing: []
 # CHECK-NEXT: channel 1: True, lane-boundary channels: True, specs with C > 64: True
 # CHECK-NEXT: strides > 1: True, dilations > 1: True, kernel 5: True, batch 2: True
+# CHECK-NEXT: layer windows (3 taps, dilation 1, one stride of 1 or 2): True, unpadded stride-1 2-D f32 ones: True
 # CHECK-NEXT: padded specs with padding: True, quantized specs with zero points: True
 # CHECK-NEXT: vector lengths: [128, 256, 512, 1024, 2048]
 # CHECK-NEXT: targets: ['aarch64-neon', 'aarch64-sve', 'aarch64-sve-vls', 'aarch64-sve2', 'host']
@@ -102,6 +103,13 @@ def test_coverage():
         f"strides > 1: {any(max(s.strides) > 1 for s in SPECS)}, "
         f"dilations > 1: {any(max(s.dilations) > 1 for s in SPECS)}, "
         f"kernel 5: {any(5 in s.kernel for s in SPECS)}, batch 2: {any(s.batch == 2 for s in SPECS)}"
+    )
+    layers = [
+        s for s in SPECS if set(s.kernel) == {3} and set(s.dilations) == {1} and len(set(s.strides)) == 1
+    ]
+    print(
+        f"layer windows (3 taps, dilation 1, one stride of 1 or 2): {len(layers) > len(SPECS) // 5}, "
+        f"unpadded stride-1 2-D f32 ones: {any(s.op == 'depthwise_conv_2d_nhwc_hwc' and s.dtype == 'f32' and not s.has_padding and s.strides == (1, 1) for s in layers)}"
     )
     print(
         f"padded specs with padding: {any(s.has_padding for s in PADDED)}, "
@@ -125,7 +133,7 @@ def parse_back(command):
 
 
 # CHECK-LABEL: TEST: test_spec_to_cli_round_trips
-# CHECK-NEXT: 1300 commands, 0 differ
+# CHECK-NEXT: 1500 commands, 0 differ
 # CHECK-NEXT: dwmlir run --op depthwise_conv_1d_nwc_wc --input 2x9x3 --filter 3x3 --strides 2 --dilations 1 --dtype i32 --name k7 --vector-bits 512 --mode aot,jit --seed 7
 # CHECK-NEXT: same spec: True; vector bits 512, mode aot,jit, seed 7
 # CHECK-NEXT: dwmlir run --op depthwise_conv_2d_nhwc_hwc_q --input 1x3x3x8 --filter 3x3x8 --strides 1,1 --dilations 1,1 --dtype i8 --input-zp -3 --filter-zp 5 --vector-bits 128
