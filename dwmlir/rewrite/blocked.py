@@ -250,26 +250,31 @@ def sweep_period(geo: ConvGeometry) -> int:
 MAX_PACKED_CHANNELS = 32
 # Rows per block of a packed sweep: its input rows come in two parities, each a pointer.
 PACKED_SWEEP_ROWS = 6
+# The narrowest run-time width a packed sweep takes: two packed columns (the stride-2
+# sweep's least, sweep_least_width).
+PACKED_LEAST_WIDTH = 4
 
 
 def packs_pixels(geo: ConvGeometry, channels: int) -> bool:
     """Whether a 2-D row sweep packs two output pixels into each vector when the vector has
-    2C lanes (``BlockedRows._packed_or``): static 3x3 stride 1 without padding (every
-    row swept: border rows run in blocks of one pixel per vector), an even output width, and
-    C a power of two from 2 to MAX_PACKED_CHANNELS: 2C lanes is then one of the vector
-    lengths the suite runs (128 to 2048 bits; SVE also allows 384, 640, ...). Otherwise a vector of
-    lanes > C holds one pixel and leaves the other lanes idle (C=32 at 2048 bits: half)."""
-    if geo.rank != 2 or geo.runtime_sizes:
+    2C lanes (``BlockedRows._packed_or``): 3x3 stride 1 without padding (every row swept:
+    border rows run in blocks of one pixel per vector), an even output width (a run-time
+    one is checked at run time), and C a power of two from 2 to MAX_PACKED_CHANNELS: 2C
+    lanes is then one of the vector lengths the suite runs (128 to 2048 bits; SVE also
+    allows 384, 640, ...). Otherwise a vector of lanes > C holds one pixel and leaves the
+    other lanes idle (C=32 at 2048 bits: half)."""
+    if geo.rank != 2:
         return False
-    rows, segs = outer_groups(geo, 0), w_segments(geo)
-    height, width = geo.out_spatial
+    width = geo.out_spatial[-1]
     return (
         tuple(geo.kernel) == (3, 3)
         and tuple(geo.strides) == (1, 1)
         and tuple(geo.dilations) == (1, 1)
-        and [(g.start, g.count, g.kmin, g.kmax) for g in rows] == [(0, height, 0, 2)]
-        and [(g.start, g.count, g.kmin, g.kmax) for g in segs] == [(0, width, 0, 2)]
-        and width % 2 == 0
+        and all(
+            len(gs) == 1 and (gs[0].start, gs[0].kmin, gs[0].kmax) == (0, 0, 2)
+            for gs in (outer_groups(geo, 0), w_segments(geo))
+        )
+        and (not isinstance(width, int) or width % 2 == 0)  # run-time widths: checked at run time
         and channels in (2, 4, 8, 16, MAX_PACKED_CHANNELS)
     )
 
@@ -281,8 +286,11 @@ def sweep_least_width(geo: ConvGeometry) -> int:
     return max(2, (kw_n - 1 + s - 1) // s) if s > 1 else kw_n - 1
 
 
-def sweep_rests(geo: ConvGeometry) -> list[int]:
-    """The rests of a sweep's steady columns modulo its period (odd ones at stride 2)."""
+def sweep_rests(geo: ConvGeometry, packed: bool = False) -> list[int]:
+    """The rests of a sweep's steady columns modulo its period (odd ones at stride 2, as in
+    a ``packed`` sweep's pixel columns)."""
+    if packed:
+        return [1, 3]
     s = geo.strides[-1]
     return [r for r in range(sweep_period(geo)) if s == 1 or r % 2]
 
@@ -913,11 +921,15 @@ class BlockedRows:
 
     def _packs(self) -> bool:
         """Whether this kernel packs two pixels into a vector of 2C lanes (``packs_pixels``):
-        a plain sweep over every channel, through the flat output, whose columns chain."""
+        a plain sweep over every channel, through the flat output, whose columns chain. With
+        run-time sizes, only without an epilogue: the copy takes 6,500 ops (C=8, run-time H
+        and W: 42,714), and with a bias and ReLU6 it went over the size limit (52,898 ops,
+        limits.DEFAULT_MAX_KERNEL_OPS)."""
         c = self.in_shape[-1]
         return (
             self.sweep
             and packs_pixels(self.geo, c)
+            and not (self.geo.runtime_sizes and self.em.epilogue is not None)
             and self.em.channels == (0, c)
             and ir.MemRefType(self.em.filter.type).rank == 3
             and self._column_chain(2, 3)
@@ -948,7 +960,13 @@ class BlockedRows:
             emit_all()
             return
         lanes = index(2 * self.in_shape[-1])
-        branch = scf.IfOp(arith.cmpi(arith.CmpIPredicate.eq, self.em.vector_length(), lanes), has_else=True)
+        packs = arith.cmpi(arith.CmpIPredicate.eq, self.em.vector_length(), lanes)
+        width = self.geo.out_spatial[-1]
+        if not isinstance(width, int):  # even, and at least two packed columns
+            even = arith.cmpi(arith.CmpIPredicate.eq, arith.andi(width, index(1)), index(0))
+            wide = arith.cmpi(arith.CmpIPredicate.sge, width, index(PACKED_LEAST_WIDTH))
+            packs = arith.andi(packs, arith.andi(even, wide))
+        branch = scf.IfOp(packs, has_else=True)
         with ir.InsertionPoint(branch.then_block):
             self.packed = True
             try:
@@ -1175,6 +1193,9 @@ class BlockedRows:
         geo = self.geo
         w = geo.rank - 1
         s, d, pad = geo.strides[w], geo.dilations[w], geo.pad_lo[w]
+        if self.packed:  # at least 4 columns wide (_packed_or)
+            self._sweep(step, o_idx, rows, seg)
+            return
         if self.sweep_width is not None and step.mask is None:
             self._sweep(step, o_idx, rows, Segment(seg.start, self.sweep_width, seg.kmin, seg.kmax))
             return
@@ -1346,7 +1367,8 @@ class BlockedRows:
         kh_n, kw_n = (1, geo.kernel[0]) if one_d else geo.kernel[-2:]
         width, seg_start = seg.count, seg.start
         if self.packed:  # pixel columns at stride 2, two pixels per output column
-            sw, width = 2, seg.count // 2
+            sw = 2
+            width = seg.count // 2 if isinstance(seg.count, int) else arith.divui(index(seg.count), index(2))
         c = self.in_shape[-1]
         flat = self.flat_input  # sweeping kernels have it
         pad_h, pad_w = (0, geo.pad_lo[0]) if one_d else geo.pad_lo[-2:]
@@ -1626,7 +1648,7 @@ class BlockedRows:
         ``frame_width`` output columns wide; once, where the rest was dispatched once per call
         (``sweep_rest``, ``_sweep_dispatched``), else in a switch."""
         geo = self.geo
-        sw, t0 = geo.strides[-1], geo.kernel[-1] - 1
+        sw, t0 = 2 if self.packed else geo.strides[-1], geo.kernel[-1] - 1
 
         def width(r: int) -> int:
             return (t0 + r - 1) // sw + 1
@@ -1634,7 +1656,7 @@ class BlockedRows:
         if self.sweep_rest is not None:
             finish(width(self.sweep_rest))
             return
-        rests = sweep_rests(geo)
+        rests = sweep_rests(geo, self.packed)
         switch = scf.IndexSwitchOp([], rest, [r for r in rests if r])
         blocks = [(0, switch.default_block)] if 0 in rests else []
         blocks += [(r, switch.case_block(i)) for i, r in enumerate(r for r in rests if r)]

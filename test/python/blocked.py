@@ -191,14 +191,16 @@ def chain_ops(body: str) -> str:
 # Every access is a row's pointer plus the column's offset: each column's offset is the one
 # before plus a column through an empty asm (3 per iteration; at stride 2 one per pair of
 # input columns and one per output column, 4), and a memory fence separates the columns.
-# C=16 (unpadded, an even width) also packs two pixels per vector when it has 32 lanes: its
-# first sweep loop is that copy's, a stride-2 sweep of pixel columns in blocks of 6 rows (2
-# parities of 8 input rows, 2 output columns per iteration).
+# C=16 (unpadded, an even width; at run time, an even width of at least 4) also packs two
+# pixels per vector when it has 32 lanes: its first sweep loop is that copy's, a stride-2
+# sweep of pixel columns in blocks of 6 rows (2 parities of 8 input rows, 2 output columns
+# per iteration).
 # CHECK-LABEL: TEST: test_row_sweep
 # CHECK-NEXT: static: 24 input reads, 0 filter reads, 18 first-tap mulf, 144 fmla, 18 writes, opaque ptrue True, 3 column offsets, 2 fences
 # CHECK-NEXT: run-time: 24 input reads, 0 filter reads, 18 first-tap mulf, 144 fmla, 18 writes, opaque ptrue True, 3 column offsets, 2 fences
 # CHECK-NEXT: stride 2: 36 input reads, 0 filter reads, 8 first-tap mulf, 64 fmla, 8 writes, opaque ptrue True, 4 column offsets, 3 fences
 # CHECK-NEXT: packed: 32 input reads, 0 filter reads, 12 first-tap mulf, 96 fmla, 12 writes, opaque ptrue True, 4 column offsets, 3 fences
+# CHECK-NEXT: packed, run-time: 32 input reads, 0 filter reads, 12 first-tap mulf, 96 fmla, 12 writes, opaque ptrue True, 4 column offsets, 3 fences
 # CHECK-NEXT: NAME.json: row_sweep True, rows_per_block 6, LSR False, packed_pixels None
 # CHECK-NEXT: NAME.json: packed_pixels {'pixels_per_vector': 2, 'when_lanes': 32}
 @run
@@ -206,9 +208,10 @@ def test_row_sweep():
     op = "depthwise_conv_2d_nhwc_hwc"
     for name, spec in (
         ("static", ConvSpec(op, (1, 14, 30, 24), (3, 3, 24))),
-        ("run-time", ConvSpec(op, (None, None, None, 16), (3, 3, 16))),
+        ("run-time", ConvSpec(op, (None, None, None, 24), (3, 3, 24))),
         ("stride 2", ConvSpec(op, (1, 17, 31, 16), (3, 3, 16), (2, 2))),
         ("packed", ConvSpec(op, (1, 14, 30, 16), (3, 3, 16))),
+        ("packed, run-time", ConvSpec(op, (None, None, None, 16), (3, 3, 16))),
     ):
         text = vector_ir(spec)
         _, body = sweep_loop(text)  # carries 12 accumulators (two sets of 6 rows)
