@@ -237,12 +237,13 @@ def sweep_rows(geo: ConvGeometry) -> int:
     return SWEEP_ROWS if geo.strides[-1] == 1 else SWEEP_ROWS_S2
 
 
-def sweep_period(geo: ConvGeometry) -> int:
+def sweep_period(geo: ConvGeometry, stride: int | None = None) -> int:
     """Input columns per iteration of a sweep's loop, after which its carried accumulator
-    sets are back in their registers (``BlockedRows._sweep``)."""
+    sets are back in their registers (``BlockedRows._sweep``). ``stride``: of its columns,
+    if not the W stride (a packed sweep's pixel columns: 2)."""
     if geo.rank == 1:
         return geo.kernel[0]
-    return 3 if geo.strides[-1] == 1 else 4
+    return 3 if (stride or geo.strides[-1]) == 1 else 4
 
 
 # Two pixels of C channels fill a vector of 2C lanes (``packs_pixels``): C at most half of
@@ -250,9 +251,8 @@ def sweep_period(geo: ConvGeometry) -> int:
 MAX_PACKED_CHANNELS = 32
 # Rows per block of a packed sweep: its input rows come in two parities, each a pointer.
 PACKED_SWEEP_ROWS = 6
-# The narrowest run-time width a packed sweep takes: two packed columns (the stride-2
-# sweep's least, sweep_least_width).
-PACKED_LEAST_WIDTH = 4
+# A packed sweep's columns are pixels, two per output column.
+PACKED_STRIDE = 2
 
 
 def packs_pixels(geo: ConvGeometry, channels: int) -> bool:
@@ -279,20 +279,19 @@ def packs_pixels(geo: ConvGeometry, channels: int) -> bool:
     )
 
 
-def sweep_least_width(geo: ConvGeometry) -> int:
+def sweep_least_width(geo: ConvGeometry, stride: int | None = None) -> int:
     """The fewest output columns a swept segment of run-time width sweeps (its steady
-    columns not negative); narrower ones run one block per column."""
-    kw_n, s = geo.kernel[-1], geo.strides[-1]
+    columns not negative); narrower ones run one block per column. ``stride``: as for
+    sweep_period."""
+    kw_n, s = geo.kernel[-1], stride or geo.strides[-1]
     return max(2, (kw_n - 1 + s - 1) // s) if s > 1 else kw_n - 1
 
 
-def sweep_rests(geo: ConvGeometry, packed: bool = False) -> list[int]:
-    """The rests of a sweep's steady columns modulo its period (odd ones at stride 2, as in
-    a ``packed`` sweep's pixel columns)."""
-    if packed:
-        return [1, 3]
-    s = geo.strides[-1]
-    return [r for r in range(sweep_period(geo)) if s == 1 or r % 2]
+def sweep_rests(geo: ConvGeometry, stride: int | None = None) -> list[int]:
+    """The rests of a sweep's steady columns modulo its period (odd ones at stride 2).
+    ``stride``: as for sweep_period."""
+    s = stride or geo.strides[-1]
+    return [r for r in range(sweep_period(geo, s)) if s == 1 or r % 2]
 
 
 def sweep_passes_3d(geo: ConvGeometry) -> list[tuple[tuple[int, ...], int]]:
@@ -932,7 +931,7 @@ class BlockedRows:
             and not (self.geo.runtime_sizes and self.em.epilogue is not None)
             and self.em.channels == (0, c)
             and ir.MemRefType(self.em.filter.type).rank == 3
-            and self._column_chain(2, 3)
+            and self._column_chain(PACKED_STRIDE, 3)
         )
 
     def _steps(
@@ -962,9 +961,10 @@ class BlockedRows:
         lanes = index(2 * self.in_shape[-1])
         packs = arith.cmpi(arith.CmpIPredicate.eq, self.em.vector_length(), lanes)
         width = self.geo.out_spatial[-1]
-        if not isinstance(width, int):  # even, and at least two packed columns
+        if not isinstance(width, int):  # even, and as wide as a stride-2 sweep's least in pairs
             even = arith.cmpi(arith.CmpIPredicate.eq, arith.andi(width, index(1)), index(0))
-            wide = arith.cmpi(arith.CmpIPredicate.sge, width, index(PACKED_LEAST_WIDTH))
+            least = 2 * sweep_least_width(self.geo, PACKED_STRIDE)
+            wide = arith.cmpi(arith.CmpIPredicate.sge, width, index(least))
             packs = arith.andi(packs, arith.andi(even, wide))
         branch = scf.IfOp(packs, has_else=True)
         with ir.InsertionPoint(branch.then_block):
@@ -977,6 +977,11 @@ class BlockedRows:
         with ir.InsertionPoint(branch.else_block):
             emit_all()
             scf.YieldOp([])
+
+    def _column_stride(self) -> int:
+        """Input columns per output column of a 2-D sweep: the W stride, or a packed sweep's
+        PACKED_STRIDE."""
+        return PACKED_STRIDE if self.packed else self.geo.strides[-1]
 
     def _packed_step(self, n: Index) -> _Step:
         """The one step of a packed sweep: taps and epilogue vectors read for the C channels
@@ -1193,7 +1198,7 @@ class BlockedRows:
         geo = self.geo
         w = geo.rank - 1
         s, d, pad = geo.strides[w], geo.dilations[w], geo.pad_lo[w]
-        if self.packed:  # at least 4 columns wide (_packed_or)
+        if self.packed:  # as wide as its least (_packed_or)
             self._sweep(step, o_idx, rows, seg)
             return
         if self.sweep_width is not None and step.mask is None:
@@ -1363,12 +1368,12 @@ class BlockedRows:
         em, geo = self.em, self.geo
         pred, w = step.pred, step.hoisted
         one_d = geo.rank == 1  # a row of K taps (``sweeps``); else 3 x 3 (x 3)
-        sh, sw = (1, geo.strides[0]) if one_d else geo.strides[-2:]
+        sh, sw = (1, geo.strides[0]) if one_d else (geo.strides[-2], self._column_stride())
         kh_n, kw_n = (1, geo.kernel[0]) if one_d else geo.kernel[-2:]
         width, seg_start = seg.count, seg.start
-        if self.packed:  # pixel columns at stride 2, two pixels per output column
-            sw = 2
-            width = seg.count // 2 if isinstance(seg.count, int) else arith.divui(index(seg.count), index(2))
+        if self.packed:  # two pixels per output column
+            pixels = seg.count
+            width = pixels // 2 if isinstance(pixels, int) else arith.divui(index(pixels), index(2))
         c = self.in_shape[-1]
         flat = self.flat_input  # sweeping kernels have it
         pad_h, pad_w = (0, geo.pad_lo[0]) if one_d else geo.pad_lo[-2:]
@@ -1400,8 +1405,7 @@ class BlockedRows:
                 outer = [affine(o_idx[0], 1, 0, 0, kd - geo.pad_lo[0]), *outer]
             return self._flat_start(step, outer, col, channel)
 
-        # Columns per loop iteration: the carried sets come back.
-        period = sweep_period(geo) if not self.packed else 4
+        period = sweep_period(geo, sw)  # columns per loop iteration: the carried sets come back
         chain = self._column_chain(sw, kw_n, rows)
         straight = chain and isinstance(width, int) and _sweep_iterations(width, sw, kw_n, period) <= 1
         by_parity: list[list[Index]] = []
@@ -1517,6 +1521,7 @@ class BlockedRows:
                 if o in live or (kw == 0 and (last is None or o < last)):
                     taps.append((o, kw))
                     live.setdefault(o, [None] * rows)
+
             # Masked loads and stores (a tail step) take a register offset only as an element
             # index, scaled by 4 (``ld1w``/``st1w [x, x, lsl #2]``). LLVM folds the column
             # offset times 4 into a byte offset, and then adds it to each row's base on its
@@ -1527,25 +1532,27 @@ class BlockedRows:
             # columns take offsets made once per function, as its full steps' constants are:
             # each of its own cost a mov in every block (3x3x3 C=32 at 2048 bits, a tail step
             # only: 20,812 -> 20,676 instructions).
-            off = mul(affine(shift[0], 1, 0, 0, t), c)
+            def hidden(col: Index) -> Index:
+                """Column ``col``'s offset through an empty asm; a 3-D pass's static ones
+                made once per function."""
+                if planes[0] is not None and isinstance(col, int):
+                    return self._entry_offsets(0, c, col + 1)[col]
+                return _opaque_index(mul(col, c))
+
             row_starts = starts
             if offsets is not None:
                 off, row_starts = offsets[0], ([bases[0]] if bases else by_parity[t % sw])
-            elif rmask is not None and planes[0] is not None and isinstance(shift[0], int):
-                off = self._entry_offsets(0, c, shift[0] + t + 1)[shift[0] + t]
             elif rmask is not None:
-                off = _opaque_index(off)
+                off = hidden(affine(shift[0], 1, 0, 0, t))
+            else:
+                off = mul(affine(shift[0], 1, 0, 0, t), c)
             cols: dict[int, Index] = {}
 
             def at(o: int, r: int) -> list[Index]:
                 if out_flat is not None:
                     if o not in cols:
-                        if step.mask is None:
-                            cols[o] = mul(affine(shift[1], 1, 0, 1, o), c)
-                        elif planes[0] is not None and isinstance(shift[1], int):
-                            cols[o] = self._entry_offsets(0, c, shift[1] + o + 1)[shift[1] + o]
-                        else:
-                            cols[o] = _opaque_index(mul(affine(shift[1], 1, 0, 1, o), c))
+                        col = affine(shift[1], 1, 0, 1, o)
+                        cols[o] = mul(col, c) if step.mask is None else hidden(col)
                     return [add(out_starts[r], cols[o])]
                 col = affine(shift[1], 1, seg_start, 1, o)
                 return [step.n, col, step.c0] if one_d else [step.n, *prefix, outs[r], col, step.c0]
@@ -1648,7 +1655,7 @@ class BlockedRows:
         ``frame_width`` output columns wide; once, where the rest was dispatched once per call
         (``sweep_rest``, ``_sweep_dispatched``), else in a switch."""
         geo = self.geo
-        sw, t0 = 2 if self.packed else geo.strides[-1], geo.kernel[-1] - 1
+        sw, t0 = self._column_stride(), geo.kernel[-1] - 1
 
         def width(r: int) -> int:
             return (t0 + r - 1) // sw + 1
@@ -1656,7 +1663,7 @@ class BlockedRows:
         if self.sweep_rest is not None:
             finish(width(self.sweep_rest))
             return
-        rests = sweep_rests(geo, self.packed)
+        rests = sweep_rests(geo, sw)
         switch = scf.IndexSwitchOp([], rest, [r for r in rests if r])
         blocks = [(0, switch.default_block)] if 0 in rests else []
         blocks += [(r, switch.case_block(i)) for i, r in enumerate(r for r in rests if r)]
