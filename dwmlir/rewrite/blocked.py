@@ -38,6 +38,7 @@ from mlir import ir
 from mlir.dialects import arith, llvm, memref, scf, vector
 
 from .nest import (
+    MAX_VSCALE,
     ConvGeometry,
     Index,
     Segment,
@@ -415,6 +416,30 @@ def band_rows(geo: ConvGeometry, channels: int, elt_bytes: int, sweep: bool = Fa
     return rows - rows % low
 
 
+# A whole call's bands (run_band_rows) read at most this much input: 1.25x BAND_BYTES, which
+# NAME_part's static bands round down to whole sweep blocks.
+RUN_BAND_BYTES = 320 * 1024
+
+
+def run_band_rows(
+    geo: ConvGeometry, rows: int, bands: int, channels: int, elt_bytes: int, height: int
+) -> int | None:
+    """Rows per band of a whole call of a 2-D sweep (blocks of ``height`` rows) that makes
+    more than one channel step, over a run of ``rows`` rows in static bands of ``bands``: the
+    tallest whole number of blocks that divides the run and reads at most RUN_BAND_BYTES of
+    input, at least ``bands``. None where the heights a call chooses from at run time (this,
+    ``bands`` and the whole run: ``BlockedRows._band_height``) are not all whole blocks."""
+    row_bytes = math.prod(geo.in_spatial[1:]) * channels * elt_bytes
+    span = geo.dilations[0] * (geo.kernel[0] - 1) + 1
+    fits = [
+        h
+        for h in range(height, rows + 1, height)
+        if rows % h == 0 and ((h - 1) * geo.strides[0] + span) * row_bytes <= RUN_BAND_BYTES
+    ]
+    tall = max([bands, *fits])
+    return None if math.gcd(rows, bands, tall) % height else tall
+
+
 def _band_step(geo: ConvGeometry) -> int:
     """Band heights are multiples of this: 2-D blocks of rows stay whole (their rows are the
     bands'), except in NAME_part's bands (``part_bands``)."""
@@ -505,7 +530,7 @@ def blocking(geo: ConvGeometry, channels: int, elt_bytes: int, sweep: bool = Fal
             )
         ],
         "row_sweep": sweep,
-        "bands": None if bands is None else {"rows": bands, "per_batch_entry": band_units(geo, bands)},
+        "bands": None if bands is None else _bands_doc(geo, bands, channels, elt_bytes, sweep),
         "flat_rows": flat_rows(geo),
         "taps_in_registers": taps <= MAX_HOISTED_TAPS or sweep,
     }
@@ -513,6 +538,28 @@ def blocking(geo: ConvGeometry, channels: int, elt_bytes: int, sweep: bool = Fal
         doc["packed_pixels"] = {"pixels_per_vector": 2, "when_lanes": 2 * channels}
     if sweep and geo.rank == 3:
         doc["sweep_passes"] = [{"kd": list(kd), "rows_per_block": r} for kd, r in sweep_passes_3d(geo)]
+    return doc
+
+
+def _bands_doc(
+    geo: ConvGeometry, bands: int, channels: int, elt_bytes: int, sweep: bool
+) -> dict[str, object]:
+    """NAME.json's bands: rows per band and bands per batch entry (NAME_part's shares), and
+    what a whole call of a 2-D sweep runs instead (``BlockedRows._band_height``): taller bands
+    while a step leaves another, one band from the vector length that holds every channel."""
+    doc: dict[str, object] = {"rows": bands, "per_batch_entry": band_units(geo, bands)}
+    if not (sweep and geo.rank == 2):
+        return doc
+    groups = outer_groups(geo, 0)
+    runs = [g.count for g in groups if g.kmin <= g.kmax and isinstance(g.count, int) and g.count > bands]
+    if not runs:
+        return doc
+    rows = max(runs) - max(runs) % bands
+    tall = run_band_rows(geo, rows, bands, channels, elt_bytes, sweep_rows(geo))
+    if tall is not None:
+        doc["whole_call_rows"] = tall
+        if channels <= MAX_VSCALE * 16 // elt_bytes:  # lanes of a 2048-bit vector
+            doc["one_band_from_lanes"] = channels
     return doc
 
 
@@ -690,21 +737,72 @@ class BlockedRows:
                 self._steps(n, Segment(b0, rows, g.kmin, g.kmax))
 
             lo, hi = 0, full
+            whole: ir.Value | None = None  # all of them (None: statically)
             if share is not None:  # this share's full bands of the run: [lo, hi) of 0 .. full
                 first = index(unit)
                 lo = arith.minsi(arith.maxsi(arith.subi(share[0], first), index(0)), index(full))
                 hi = arith.maxsi(arith.minsi(arith.subi(share[1], first), index(full)), lo)
+                eq = arith.CmpIPredicate.eq
+                whole = arith.andi(arith.cmpi(eq, lo, index(0)), arith.cmpi(eq, hi, index(full)))
+            height = self._band_height(full * bands, bands, whole)
             loop_step(
                 affine(lo, bands, 0, 0, g.start),
                 affine(hi, bands, 0, 0, g.start),
-                bands,
-                lambda b0: band(b0, bands),
+                height,
+                lambda b0, g=g, height=height: (
+                    band(b0, height)
+                    if isinstance(height, int)
+                    else self._steps(n, Segment(b0, height, g.kmin, g.kmax, multiple_of=self._sweep_height()))
+                ),
                 unroll=False,
             )
             unit = add(unit, full)
             if rest:
                 mine(unit, lambda g=g, full=full, rest=rest: band(g.start + full * bands, rest))
                 unit = add(unit, 1)
+
+    def _band_height(self, rows: int, bands: int, whole: ir.Value | None) -> Index:
+        """Rows per band, at run time, of a run of ``rows`` rows in static bands of ``bands``
+        (``whole``: this share has the whole run; None: statically). Bands keep the 64-byte
+        lines that channel steps share in cache across the steps; each band reloads the taps
+        and runs the channel loop's control again (38 instructions per band step for
+        112x112x32 at 512 and 1024 bits). So a call that runs the whole run takes:
+
+        * one band, where it makes one channel step: nothing to keep (a packed sweep; or a
+          vector that holds all C * M channels, known at run time only);
+        * else the tallest band of whole sweep blocks that divides the run and reads at most
+          RUN_BAND_BYTES of input (``run_band_rows``): 112x112x32 in 6 bands of 18 rows,
+          not 9 of 12 (the cache model: 1.0003x the compulsory bytes; in 3 bands of 36, 1.65x
+          at 128 bits). NAME_part's shares stay whole static bands.
+
+        2-D sweeps only, where every height it chooses from is a whole number of sweep
+        blocks (the loop of a band's blocks then has a run-time end and no rest)."""
+        if not (self.sweep and self.geo.rank == 2) or rows == bands:
+            return bands
+        em = self.em
+        total = em.c * em.m
+        elt_bytes = em.vt_in.element_type.width // 8
+        tall = run_band_rows(self.geo, rows, bands, em.c, elt_bytes, self._sweep_height())
+        if tall is None:
+            return bands
+        one: ir.Value | bool
+        if self.packed or not em.scalable:
+            one = self.packed or total <= em.lanes
+        elif total > em.lanes * MAX_VSCALE:
+            one = False
+        else:
+            one = arith.cmpi(arith.CmpIPredicate.uge, em.vector_length(), index(total))
+        if isinstance(one, bool):
+            height: Index = rows if one else tall
+        else:
+            height = arith.select(one, index(rows), index(tall))
+        if whole is None or height == bands:
+            return height
+        return arith.select(whole, index(height), index(bands))
+
+    def _sweep_height(self) -> int:
+        """Rows per block of this copy's 2-D sweep (of a static width)."""
+        return PACKED_SWEEP_ROWS if self.packed else sweep_rows(self.geo)
 
     @property
     def _summing_pass(self) -> bool:
@@ -1056,6 +1154,20 @@ class BlockedRows:
                         self._row(step, combo, o_idx, 1)
                         return
                     g = combo[level]
+                    if (
+                        level == len(combo) - 1
+                        and g.kmin <= g.kmax
+                        and pair
+                        and not isinstance(g.count, int)
+                        and g.multiple_of % height == 0 < g.multiple_of
+                    ):  # a band of run-time height, whole blocks (_band_height)
+                        loop_step(
+                            g.start,
+                            add(g.start, g.count),
+                            height,
+                            lambda o: self._row(step, combo, [*o_idx, o], height),
+                        )
+                        return
                     if level == len(combo) - 1 and g.kmin <= g.kmax and pair and not isinstance(g.count, int):
                         # A run-time number of rows: blocks of ``height`` rows, then the rest.
                         self._runtime_rows(step, combo, o_idx, g, height)

@@ -12,10 +12,13 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mlir import ir
 from mlir.dialects import arith, memref, scf, tensor
+
+# Most 128-bit granules in an SVE vector: 2048 bits.
+MAX_VSCALE = 16
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class Segment:
     count: int | ir.Value
     kmin: int
     kmax: int
+    # A run-time ``count`` that is known to be a multiple of this (0: nothing known).
+    multiple_of: int = field(default=0, repr=False)
 
     @property
     def taps(self) -> int:

@@ -57,6 +57,7 @@ from ..spec import OPS, Epilogue, OpInfo
 from .blocked import BlockedRows, band_units, covers_every_output, part_bands, sweeps
 from .expand import ExpandedBlock, FusedExpand
 from .nest import (
+    MAX_VSCALE,
     ConvGeometry,
     Index,
     accumulate_outer_taps,
@@ -97,11 +98,10 @@ def all_depthwise_ops() -> dict[str, OpInfo]:
     return {info.mlir_name: info for info in OPS.values()}
 
 
-# SVE vector lengths are powers of two up to 2048 bits (16 x 128), and a ``vscale_range``
-# tells LLVM that vscale is a power of two. So channels that are a multiple of 16 vectors of
-# 128 bits never leave a tail, and LLVM deleted the tail step we built for them; not building
-# it saves compile time.
-MAX_VSCALE = 16
+# SVE vector lengths are powers of two up to 2048 bits (MAX_VSCALE x 128), and a
+# ``vscale_range`` tells LLVM that vscale is a power of two. So channels that are a multiple of
+# MAX_VSCALE vectors of 128 bits never leave a tail, and LLVM deleted the tail step we built for
+# them; not building it saves compile time.
 
 
 @dataclass(frozen=True)

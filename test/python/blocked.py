@@ -457,7 +457,9 @@ def test_carried_rows():
 # at most 256 KiB of input (512 KiB in 3-D; a whole number of blocks of rows), and the bands per
 # batch entry NAME_part shares out. Other 2-D and 3-D kernels get about 16 bands in
 # NAME_part only, and kernels with fewer than 8 bands get at least 8 there. 30x30x192
-# (675 + 588 KiB) has bands, 16x16x576 (576 + 441 KiB) does not.
+# (675 + 588 KiB) has bands, 16x16x576 (576 + 441 KiB) does not. A whole call of a sweep
+# takes the tallest bands of whole blocks that divide the run and read at most 320 KiB
+# (run_band_rows): 18 rows of 114x114x32, 12 of 30x30x192.
 # CHECK-LABEL: TEST: test_band_rows
 # CHECK-NEXT: 114x114x32 s1: 15 rows, 8 bands
 # CHECK-NEXT: 113x113x96 s2: 2 rows, 28 bands
@@ -466,11 +468,11 @@ def test_carried_rows():
 # CHECK-NEXT: 16x16x576 s1: no bands
 # CHECK-NEXT: 66x66x64 same: 13 rows, 7 bands
 # CHECK-NEXT: 18x18x18x64: 4 rows, 4 bands
-# CHECK-NEXT: swept 114x114x32 s1: 12 rows, 10 bands; NAME_part 12 per band
-# CHECK-NEXT: swept 113x113x96 s2: 4 rows, 14 bands; NAME_part 4 per band
-# CHECK-NEXT: swept 58x58x144 s1: 6 rows, 10 bands; NAME_part 6 per band
-# CHECK-NEXT: swept 30x30x192 s1: 6 rows, 5 bands; NAME_part 4 per band
-# CHECK-NEXT: swept 66x66x64 same: 12 rows, 8 bands; NAME_part 9 per band
+# CHECK-NEXT: swept 114x114x32 s1: 12 rows, 10 bands; NAME_part 12 per band; a whole call 18
+# CHECK-NEXT: swept 113x113x96 s2: 4 rows, 14 bands; NAME_part 4 per band; a whole call 4
+# CHECK-NEXT: swept 58x58x144 s1: 6 rows, 10 bands; NAME_part 6 per band; a whole call 6
+# CHECK-NEXT: swept 30x30x192 s1: 6 rows, 5 bands; NAME_part 4 per band; a whole call 12
+# CHECK-NEXT: swept 66x66x64 same: 12 rows, 8 bands; NAME_part 9 per band; a whole call 12
 # CHECK-NEXT: NAME_part 16x16x576 s1: 2 per band, 7 bands
 # CHECK-NEXT: NAME_part 30x30x192 s1 (4 bands of 9): 4 per band, 7 bands
 # CHECK-NEXT: NAME_part 10x10x10x256 (3 bands of 3): 1 per band, 8 bands
@@ -507,7 +509,11 @@ def test_band_rows():
         g = geo(spec)
         rows = band_rows(g, spec.channels, 4, sweep=True)
         part = part_bands(g, spec.channels, 4, sweep=True)
-        print(f"swept {name}: {rows} rows, {band_units(g, rows)} bands; NAME_part {part} per band")
+        whole = blocking(g, spec.channels, 4, sweep=True)["bands"]["whole_call_rows"]
+        print(
+            f"swept {name}: {rows} rows, {band_units(g, rows)} bands; NAME_part {part} per band; "
+            f"a whole call {whole}"
+        )
     # NAME_part of a kernel without bands still shares rows: about 16 bands (blocks of rows
     # kept; pairs where blocks of 3 rows would leave fewer than 8 bands; swept rows at least
     # two to a band).
