@@ -25,7 +25,7 @@ from ..errors import InternalError, UserError
 from ..reference import compare, depthwise_reference, random_operands
 from ..toolchain import run
 from .suite import BenchKernel
-from .threads import thread_scaling
+from .threads import is_large, thread_scaling
 
 REPEATS = 21  # timed batches per kernel; the median is reported
 MIN_BATCH_SECONDS = 2e-3
@@ -41,6 +41,7 @@ class HostTiming:
     ok: bool
     # Median seconds per call on 1 (NAME) and more threads (NAME_part; bench.threads).
     thread_seconds: dict[int, float] = field(default_factory=dict)
+    large: bool = False  # a large layer for the 2-thread target (bench.threads.is_large)
 
     def scaling(self, threads: int) -> float | None:
         """Speed-up on ``threads`` threads over one call of NAME."""
@@ -149,7 +150,7 @@ def host_comparison(kernels: Sequence[BenchKernel], seed: int = 0) -> HostReport
             ok = compare(spec, out, want, inp, flt).ok and compare(spec, torch_out, want, inp, flt).ok
             dw = _median_seconds(lambda fn=fn, args=args: fn(*args), REPEATS)
             th = _median_seconds(torch_call, REPEATS)
-            report.timings.append(HostTiming(spec.name, dw, th, ok, scaling))
+            report.timings.append(HostTiming(spec.name, dw, th, ok, scaling, is_large(spec)))
     if not all(t.ok for t in report.timings):
         report.status = "failed"
         report.reason = "dwmlir or torch differs from numpy on: " + ", ".join(
