@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import statistics
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,10 @@ THREADS = (1, 2, 4)
 # (the kernels with bands). A size, not a time: the layers that took 200 us on one VM took
 # less on the next, and the target then had no kernel to judge.
 MIN_SCALING_2 = 1.7
+# Runs of the driver per thread count, interleaved: on a 2-vCPU VM one run of 2 threads (21
+# batches, about 50 ms) sometimes lost the second vCPU throughout and timed 1.0x, where the
+# run before and after timed 1.9-2.1x (c3d_3x3x3_c256); the median of 5 runs drops such a run.
+ROUNDS = 5
 LARGE_BYTES = 1024 * 1024
 
 
@@ -150,23 +155,26 @@ _RESULT = re.compile(r"^threads=(\d+) seconds=(\S+) same=([01])$", re.MULTILINE)
 
 
 def thread_scaling(spec: ConvSpec, obj: Path, header_dir: Path, work: Path, repeats: int) -> dict[int, float]:
-    """Median seconds per call of the host kernel ``obj`` at each of ``THREADS`` (1: NAME, more:
-    NAME_part from that many threads). Raises InternalError if a share's output differs."""
+    """Seconds per call of the host kernel ``obj`` at each of ``THREADS`` (1: NAME, more:
+    NAME_part from that many threads): the median over ROUNDS interleaved runs of the driver
+    (1, 2, 4, 1, 2, 4, ...) of each run's median. Raises InternalError if a share's output
+    differs."""
     driver = work / f"{spec.name}_threads.c"
     exe = work / f"{spec.name}_threads"
     driver.write_text(_DRIVER.format(name=spec.name))
     run(
         ["cc", "-O2", "-pthread", "-I", header_dir, driver, obj, "-lm", "-o", exe], what=f"linking {exe.name}"
     )
-    seconds: dict[int, float] = {}
-    for n in THREADS:
-        out = run([exe, str(n), str(repeats)], what=f"{spec.name} on {n} host threads").stdout.decode()
-        m = _RESULT.search(out)
-        if m is None:
-            raise InternalError(f"{spec.name} on {n} host threads printed {out.strip()!r}")
-        if m.group(3) != "1":
-            raise InternalError(
-                f"{spec.name}_part from {n} host threads differs from one call of {spec.name}"
-            )
-        seconds[n] = float(m.group(2))
-    return seconds
+    runs: dict[int, list[float]] = {n: [] for n in THREADS}
+    for _ in range(ROUNDS):
+        for n in THREADS:
+            out = run([exe, str(n), str(repeats)], what=f"{spec.name} on {n} host threads").stdout.decode()
+            m = _RESULT.search(out)
+            if m is None:
+                raise InternalError(f"{spec.name} on {n} host threads printed {out.strip()!r}")
+            if m.group(3) != "1":
+                raise InternalError(
+                    f"{spec.name}_part from {n} host threads differs from one call of {spec.name}"
+                )
+            runs[n].append(float(m.group(2)))
+    return {n: statistics.median(times) for n, times in runs.items()}
