@@ -11,6 +11,7 @@ checked against numpy before it is timed.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import statistics
 import tempfile
 import time
@@ -23,9 +24,10 @@ import numpy as np
 
 from ..errors import InternalError, UserError
 from ..reference import compare, depthwise_reference, random_operands
+from ..spec import ConvSpec
 from ..toolchain import run
 from .suite import BenchKernel
-from .threads import is_large, thread_scaling
+from .threads import is_large, thread_driver, thread_scaling
 
 REPEATS = 21  # timed batches per kernel; the median is reported
 MIN_BATCH_SECONDS = 2e-3
@@ -123,6 +125,7 @@ def host_comparison(kernels: Sequence[BenchKernel], seed: int = 0) -> HostReport
         target=target.name,
     )
     with tempfile.TemporaryDirectory(prefix="dwmlir-host-") as tmp:
+        drivers: list[tuple[ConvSpec, Path]] = []
         for kernel in kernels:
             spec = kernel.spec
             if spec.info.rank not in (1, 2, 3) or spec.dtype != "f32":
@@ -134,7 +137,7 @@ def host_comparison(kernels: Sequence[BenchKernel], seed: int = 0) -> HostReport
                 obj.write_bytes(art.files[".o"])
                 (Path(tmp) / f"{spec.name}.h").write_bytes(art.files[".h"])
                 run([HOST_CC, "-shared", "-o", lib, obj, "-lm"], what=f"linking {lib.name}")
-                scaling = thread_scaling(spec, obj, Path(tmp), Path(tmp), REPEATS)
+                drivers.append((spec, thread_driver(spec, obj, Path(tmp), Path(tmp))))
             except (InternalError, UserError) as exc:
                 return HostReport("failed", f"{spec.name}: {exc}", torch.__version__, report.timings)
             fn = getattr(ctypes.CDLL(str(lib)), spec.name)
@@ -150,7 +153,15 @@ def host_comparison(kernels: Sequence[BenchKernel], seed: int = 0) -> HostReport
             ok = compare(spec, out, want, inp, flt).ok and compare(spec, torch_out, want, inp, flt).ok
             dw = _median_seconds(lambda fn=fn, args=args: fn(*args), REPEATS)
             th = _median_seconds(torch_call, REPEATS)
-            report.timings.append(HostTiming(spec.name, dw, th, ok, scaling, is_large(spec)))
+            report.timings.append(HostTiming(spec.name, dw, th, ok, large=is_large(spec)))
+        try:
+            scaling = thread_scaling(drivers, REPEATS)
+        except InternalError as exc:
+            return HostReport("failed", str(exc), torch.__version__, report.timings)
+        report.timings = [
+            dataclasses.replace(t, thread_seconds=seconds)
+            for t, seconds in zip(report.timings, scaling, strict=True)
+        ]
     if not all(t.ok for t in report.timings):
         report.status = "failed"
         report.reason = "dwmlir or torch differs from numpy on: " + ", ".join(

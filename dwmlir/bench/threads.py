@@ -26,9 +26,9 @@ THREADS = (1, 2, 4)
 # (the kernels with bands). A size, not a time: the layers that took 200 us on one VM took
 # less on the next, and the target then had no kernel to judge.
 MIN_SCALING_2 = 1.7
-# Runs of the driver per thread count, interleaved: on a 2-vCPU VM one run of 2 threads (21
-# batches, about 50 ms) sometimes lost the second vCPU throughout and timed 1.0x, where the
-# run before and after timed 1.9-2.1x (c3d_3x3x3_c256); the median of 5 runs drops such a run.
+# Passes over every kernel's driver: on a 2-vCPU VM one run of 2 threads (21 batches, about
+# 50 ms) sometimes lost the second vCPU throughout and timed 1.0x, where the runs before and
+# after timed 1.9-2.1x (c3d_3x3x3_c256); the median of 5 passes drops such runs.
 ROUNDS = 5
 LARGE_BYTES = 1024 * 1024
 
@@ -154,27 +154,38 @@ int main(int argc, char **argv) {{
 _RESULT = re.compile(r"^threads=(\d+) seconds=(\S+) same=([01])$", re.MULTILINE)
 
 
-def thread_scaling(spec: ConvSpec, obj: Path, header_dir: Path, work: Path, repeats: int) -> dict[int, float]:
-    """Seconds per call of the host kernel ``obj`` at each of ``THREADS`` (1: NAME, more:
-    NAME_part from that many threads): the median over ROUNDS interleaved runs of the driver
-    (1, 2, 4, 1, 2, 4, ...) of each run's median. Raises InternalError if a share's output
-    differs."""
+def thread_driver(spec: ConvSpec, obj: Path, header_dir: Path, work: Path) -> Path:
+    """The driver executable that times the host kernel ``obj`` (``time_threads``)."""
     driver = work / f"{spec.name}_threads.c"
     exe = work / f"{spec.name}_threads"
     driver.write_text(_DRIVER.format(name=spec.name))
     run(
         ["cc", "-O2", "-pthread", "-I", header_dir, driver, obj, "-lm", "-o", exe], what=f"linking {exe.name}"
     )
-    runs: dict[int, list[float]] = {n: [] for n in THREADS}
-    for _ in range(ROUNDS):
-        for n in THREADS:
-            out = run([exe, str(n), str(repeats)], what=f"{spec.name} on {n} host threads").stdout.decode()
-            m = _RESULT.search(out)
-            if m is None:
-                raise InternalError(f"{spec.name} on {n} host threads printed {out.strip()!r}")
-            if m.group(3) != "1":
-                raise InternalError(
-                    f"{spec.name}_part from {n} host threads differs from one call of {spec.name}"
-                )
-            runs[n].append(float(m.group(2)))
-    return {n: statistics.median(times) for n, times in runs.items()}
+    return exe
+
+
+def time_threads(spec: ConvSpec, exe: Path, repeats: int) -> dict[int, float]:
+    """One run of the driver ``exe`` per thread count of ``THREADS`` (1: NAME, more: NAME_part
+    from that many threads): its median seconds per call. Raises InternalError if a share's
+    output differs."""
+    seconds: dict[int, float] = {}
+    for n in THREADS:
+        out = run([exe, str(n), str(repeats)], what=f"{spec.name} on {n} host threads").stdout.decode()
+        m = _RESULT.search(out)
+        if m is None:
+            raise InternalError(f"{spec.name} on {n} host threads printed {out.strip()!r}")
+        if m.group(3) != "1":
+            raise InternalError(
+                f"{spec.name}_part from {n} host threads differs from one call of {spec.name}"
+            )
+        seconds[n] = float(m.group(2))
+    return seconds
+
+
+def thread_scaling(drivers: list[tuple[ConvSpec, Path]], repeats: int) -> list[dict[int, float]]:
+    """Seconds per call of each driver's kernel at each of ``THREADS``: the median over ROUNDS
+    passes over every driver (``time_threads``), so that a run of one kernel is some seconds
+    from its next one."""
+    runs = [[time_threads(spec, exe, repeats) for spec, exe in drivers] for _ in range(ROUNDS)]
+    return [{n: statistics.median(r[i][n] for r in runs) for n in THREADS} for i in range(len(drivers))]
