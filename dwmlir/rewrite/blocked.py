@@ -796,7 +796,7 @@ class BlockedRows:
             height: Index = rows if one else tall
         else:
             height = arith.select(one, index(rows), index(tall))
-        if whole is None or height == bands:
+        if whole is None or (isinstance(height, int) and height == bands):
             return height
         return arith.select(whole, index(height), index(bands))
 

@@ -98,12 +98,6 @@ def all_depthwise_ops() -> dict[str, OpInfo]:
     return {info.mlir_name: info for info in OPS.values()}
 
 
-# SVE vector lengths are powers of two up to 2048 bits (MAX_VSCALE x 128), and a
-# ``vscale_range`` tells LLVM that vscale is a power of two. So channels that are a multiple of
-# MAX_VSCALE vectors of 128 bits never leave a tail, and LLVM deleted the tail step we built for
-# them; not building it saves compile time.
-
-
 @dataclass(frozen=True)
 class VectorShape:
     """Lanes per vector for a given accumulator width, and whether they scale with vscale."""
@@ -352,6 +346,10 @@ class _Emitter:
             full_loop()
         else:
             full(full_loop)
+        # SVE vector lengths are powers of two up to 2048 bits (MAX_VSCALE x 128), and a
+        # ``vscale_range`` tells LLVM that vscale is a power of two. So channels that are a
+        # multiple of MAX_VSCALE vectors of 128 bits never leave a tail, and LLVM deleted the
+        # tail step we built for them; not building it saves compile time.
         if total % (self.lanes * (MAX_VSCALE if self.scalable else 1)) == 0:
             return  # every vector length divides the channels: no tail
         last = arith.cmpi(arith.CmpIPredicate.ult, main, index(hi))  # this share has the tail
