@@ -14,8 +14,6 @@ import re
 import statistics
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import InternalError
 from ..spec import ConvSpec
 from ..toolchain import run
@@ -35,8 +33,8 @@ LARGE_BYTES = 1024 * 1024
 
 def is_large(spec: ConvSpec) -> bool:
     """Whether ``spec`` is a large layer for the 2-thread target (LARGE_BYTES)."""
-    elements = math.prod(spec.input_shape) * np.dtype(spec.np_dtype).itemsize
-    return elements + math.prod(spec.output_shape) * np.dtype(spec.out_np_dtype).itemsize >= LARGE_BYTES
+    bits = math.prod(spec.input_shape) * spec.in_bits + math.prod(spec.output_shape) * spec.out_bits
+    return bits // 8 >= LARGE_BYTES
 
 
 _DRIVER = """\

@@ -497,12 +497,18 @@ def whole_is_part(geo: ConvGeometry, channels: int, elt_bytes: int, sweep: bool 
     return rows is not None and rows == part_bands(geo, channels, elt_bytes, sweep)
 
 
+def cut_into_bands(g: Segment, bands: int) -> bool:
+    """Whether ``BlockedRows.emit`` cuts the run of rows ``g`` into bands of ``bands`` rows: a
+    static run with taps in bounds, taller than a band (a border run is one band)."""
+    return g.kmin <= g.kmax and isinstance(g.count, int) and g.count > bands
+
+
 def band_units(geo: ConvGeometry, bands: int) -> int:
     """How many bands of ``bands`` rows ``BlockedRows.emit`` runs per batch entry (a border run
     of rows is one)."""
     units = 0
     for g in outer_groups(geo, 0):
-        if g.kmin <= g.kmax and isinstance(g.count, int) and g.count > bands:
+        if cut_into_bands(g, bands):
             units += -(-g.count // bands)
         else:
             units += 1
@@ -550,8 +556,7 @@ def _bands_doc(
     doc: dict[str, object] = {"rows": bands, "per_batch_entry": band_units(geo, bands)}
     if not (sweep and geo.rank == 2):
         return doc
-    groups = outer_groups(geo, 0)
-    runs = [g.count for g in groups if g.kmin <= g.kmax and isinstance(g.count, int) and g.count > bands]
+    runs = [g.count for g in outer_groups(geo, 0) if cut_into_bands(g, bands)]
     if not runs:
         return doc
     rows = max(runs) - max(runs) % bands
@@ -727,7 +732,7 @@ class BlockedRows:
                 if_within(u, share, body)
 
         for g in outer_groups(self.geo, 0):
-            if not (g.kmin <= g.kmax and isinstance(g.count, int) and g.count > bands):
+            if not cut_into_bands(g, bands):
                 mine(unit, lambda g=g: self._steps(n, g))
                 unit = add(unit, 1)
                 continue
@@ -737,14 +742,11 @@ class BlockedRows:
                 self._steps(n, Segment(b0, rows, g.kmin, g.kmax))
 
             lo, hi = 0, full
-            whole: ir.Value | None = None  # all of them (None: statically)
             if share is not None:  # this share's full bands of the run: [lo, hi) of 0 .. full
                 first = index(unit)
                 lo = arith.minsi(arith.maxsi(arith.subi(share[0], first), index(0)), index(full))
                 hi = arith.maxsi(arith.minsi(arith.subi(share[1], first), index(full)), lo)
-                eq = arith.CmpIPredicate.eq
-                whole = arith.andi(arith.cmpi(eq, lo, index(0)), arith.cmpi(eq, hi, index(full)))
-            height = self._band_height(full * bands, bands, whole)
+            height = self._band_height(full, bands, None if share is None else (lo, hi))
             loop_step(
                 affine(lo, bands, 0, 0, g.start),
                 affine(hi, bands, 0, 0, g.start),
@@ -761,9 +763,9 @@ class BlockedRows:
                 mine(unit, lambda g=g, full=full, rest=rest: band(g.start + full * bands, rest))
                 unit = add(unit, 1)
 
-    def _band_height(self, rows: int, bands: int, whole: ir.Value | None) -> Index:
-        """Rows per band, at run time, of a run of ``rows`` rows in static bands of ``bands``
-        (``whole``: this share has the whole run; None: statically). Bands keep the 64-byte
+    def _band_height(self, full: int, bands: int, share: tuple[ir.Value, ir.Value] | None) -> Index:
+        """Rows per band, at run time, of a run of ``full`` static bands of ``bands`` rows
+        (``share``: the bands [lo, hi) a NAME_part share runs; None: all). Bands keep the 64-byte
         lines that channel steps share in cache across the steps; each band reloads the taps
         and runs the channel loop's control again (38 instructions per band step for
         112x112x32 at 512 and 1024 bits). So a call that runs the whole run takes:
@@ -777,6 +779,7 @@ class BlockedRows:
 
         2-D sweeps only, where every height it chooses from is a whole number of sweep
         blocks (the loop of a band's blocks then has a run-time end and no rest)."""
+        rows = full * bands
         if not (self.sweep and self.geo.rank == 2) or rows == bands:
             return bands
         em = self.em
@@ -785,6 +788,10 @@ class BlockedRows:
         tall = run_band_rows(self.geo, rows, bands, em.c, elt_bytes, self._sweep_height())
         if tall is None:
             return bands
+        whole = None
+        if share is not None:  # first: LLVM's code for 112x112x32 follows the order of these ops
+            eq = arith.CmpIPredicate.eq
+            whole = arith.andi(arith.cmpi(eq, share[0], index(0)), arith.cmpi(eq, share[1], index(full)))
         one: ir.Value | bool
         if self.packed or not em.scalable:
             one = self.packed or total <= em.lanes
