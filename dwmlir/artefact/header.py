@@ -209,7 +209,8 @@ def _expand_lines(block: BlockSpec) -> list[str]:
         f" *   e = {_act_expr(ex.epilogue.activation, acc)}",
         " * e never exists whole in memory: rows of it live in a scratch on the kernel's stack, of",
         f" * {plan.scratch_bytes} bytes with the pointwise tile"
-        f" (the bound is {expand_stage.SCRATCH_BYTES} bytes).",
+        + (" and a copy of the filter's rows" if plan.rotate else "")
+        + f" (the bound is {expand_stage.SCRATCH_BYTES} bytes).",
     ]
 
 

@@ -6,11 +6,15 @@ for 3-D), and the expanded channels into chunks of ``CT`` channels. For each til
 
 * the outermost spatial dim of a 2-D or 3-D conv is swept in order through a **ring** of
   ``RR = (K - 1) * d + 1`` expanded input rows (planes for 3-D) in a stack scratch. Each
-  output row computes only the ``s`` rows it does not share with the previous one. A row
-  is stored at slot ``r = row mod RR`` and, unless ``r = RR - 1``, again at ``r + RR`` (``2 RR
-  - 1`` slots), so the rows of any output row are one contiguous window starting at slot
-  ``first row mod RR``: no copies, and the depthwise code sees a plain valid conv over the
-  window. A 1-D conv fills its window (the tile's input columns) directly;
+  output row computes only the ``s`` rows it does not share with the previous one, and
+  stores each once, at slot ``row mod RR``. The depthwise code sees a plain valid conv over
+  the RR slots in their order, with the filter's rows **rotated** to match: tap row ``kh``
+  meets slot ``(first row + kh) mod RR``. The rotations are views of a stack copy of the
+  chunk's filter rows ``0 .. K-1, 0 .. K-2`` (``2 K - 1`` rows), made once per chunk.
+  Dilated along the ring dim (slots between the taps), a row is instead stored at slot
+  ``r = row mod RR`` and, unless ``r = RR - 1``, again at ``r + RR`` (``2 RR - 1`` slots), so
+  the rows of any output row are one contiguous window starting at slot ``first row mod
+  RR``. A 1-D conv fills its window (the tile's input columns) directly;
 * the expand GEMM (``ExpandGemm``: pixels x CIN times CIN x CT, the chunk's channels as the
   scalable vector dim, up to 8 x 2 accumulators in registers across CIN) writes
   act(x @ We + b) into the window; window pixels in the padding get 0, as padding pads the
@@ -87,6 +91,7 @@ class ExpandPlan:
     tile is one output row, its window the ring), channels per chunk."""
 
     ring: bool  # the outermost spatial dim is swept through a ring (2-D and 3-D)
+    rotate: bool  # the ring's rows are stored once and the filter rotated (``rotates``)
     tile: tuple[int, ...]  # outputs per tile, every spatial dim
     window: tuple[int, ...]  # input positions per tile, every spatial dim
     chunk: int  # expanded channels per chunk
@@ -102,6 +107,7 @@ def plan(geo: ConvGeometry, channels: int, multiplier: int, elt_bytes: int, poin
     expansion at tile edges), then as many channels per chunk as fit."""
     rank = geo.rank
     ring = rank >= 2
+    rotate = ring and rotates(geo)
 
     def window(j: int, t: int) -> int:
         return (t - 1) * geo.strides[j] + (geo.kernel[j] - 1) * geo.dilations[j] + 1
@@ -115,9 +121,10 @@ def plan(geo: ConvGeometry, channels: int, multiplier: int, elt_bytes: int, poin
         return tuple(tile), win
 
     def bytes_per_channel(tile: tuple[int, ...], win: tuple[int, ...]) -> int:
-        stored = (ring_slots(win[0]) * math.prod(win[1:])) if ring else math.prod(win)
+        stored = (ring_slots(win[0], rotate) * math.prod(win[1:])) if ring else math.prod(win)
         out = math.prod(tile) * multiplier if pointwise else 0
-        return (stored + out) * elt_bytes
+        taps = rotated_rows(geo) * math.prod(geo.kernel[1:]) * multiplier if rotate else 0
+        return (stored + out + taps) * elt_bytes
 
     cols = MAX_TILE_COLS if rank < 3 else 8
     tile, win = sizes(cols)
@@ -150,7 +157,7 @@ def plan(geo: ConvGeometry, channels: int, multiplier: int, elt_bytes: int, poin
             steps = [(_vector_steps(channels, wide, n), _vector_steps(channels, chunk, n)) for n in lanes]
             if more <= 0 or (more == 1 and all(a <= b for a, b in steps) and any(a < b for a, b in steps)):
                 chunk = wide
-    return ExpandPlan(ring, tile, win, chunk, per_channel * chunk)
+    return ExpandPlan(ring, rotate, tile, win, chunk, per_channel * chunk)
 
 
 SVE_BITS = (128, 256, 512, 1024, 2048)  # the SVE vector lengths a chunking is weighed at
@@ -161,11 +168,25 @@ def _vector_steps(channels: int, chunk: int, lanes: int) -> int:
     return sum(-(-ct // lanes) * count for _, ct, count in chunks(channels, chunk))
 
 
-def ring_slots(rows: int) -> int:
-    """Slots of a ring of ``rows`` rows: row ``r`` at ``r mod rows`` and again ``rows`` further
-    on when that is below ``2 rows - 1``, so that any ``rows`` consecutive rows are one
-    contiguous window starting at the first one's slot (which is at most ``rows - 1``)."""
-    return 2 * rows - 1
+def rotates(geo: ConvGeometry) -> bool:
+    """Whether a ring stores each row once and rotates the filter's rows instead: every slot
+    of the ring is a tap row (no dilation along the ring dim). Storing each row twice cost
+    MobileNetV2's block 2 1.7 % more stores than its unfused kernels, and the five slots of
+    a 3-row ring made its 96 channels two chunks (64 + 32: one-vector GEMMs at 2048 bits)."""
+    return geo.kernel[0] > 1 and geo.dilations[0] == 1
+
+
+def rotated_rows(geo: ConvGeometry) -> int:
+    """Filter rows of the rotation copy: ``0 .. K-1, 0 .. K-2``."""
+    return 2 * geo.kernel[0] - 1
+
+
+def ring_slots(rows: int, rotate: bool = False) -> int:
+    """Slots of a ring of ``rows`` rows. Rotated, ``rows``. Else row ``r`` is at ``r mod rows``
+    and again ``rows`` further on when that is below ``2 rows - 1``, so that any ``rows``
+    consecutive rows are one contiguous window starting at the first one's slot (which is at
+    most ``rows - 1``)."""
+    return rows if rotate else 2 * rows - 1
 
 
 def chunks(channels: int, chunk: int) -> list[tuple[int, int, int]]:
@@ -366,7 +387,7 @@ class ExpandedBlock:
         elt = em.acc_elt
         self.plan = plan(self.geo, self.channels, self.m, elt.width // 8, pointwise is not None)
         pl, rank = self.plan, self.geo.rank
-        win = [ring_slots(pl.window[0]), *pl.window[1:]] if pl.ring else list(pl.window)
+        win = [ring_slots(pl.window[0], pl.rotate), *pl.window[1:]] if pl.ring else list(pl.window)
         # One stack buffer, viewed densely for each chunk width (a tail chunk's window is
         # narrower): the depthwise code reads a window's pixels as contiguous rows.
         i8 = ir.IntegerType.get_signless(8)
@@ -375,10 +396,30 @@ class ExpandedBlock:
             ct: memref.view(ir.MemRefType.get([1, *win, ct], elt), flat, index(0), [])
             for _, ct, _ in chunks(self.channels, pl.chunk)
         }
-        self.cm_dims = [pl.chunk, self.m] if info.multiplier else [pl.chunk]
+        self.cm_dims = self._cm(pl.chunk)
         self.scratch = alloca([1, *pl.tile, *self.cm_dims], elt) if pointwise is not None else None
+        self.taps: dict[int, ir.Value] = {}  # chunk width -> its rotation copy of the filter
+        if pl.rotate:
+            flt_elt = flt_t.element_type
+            inner = [*self.geo.kernel[1:]]
+            taps = alloca(
+                [rotated_rows(self.geo) * math.prod(inner) * pl.chunk * self.m * flt_elt.width // 8], i8
+            )
+            self.taps = {
+                ct: memref.view(
+                    ir.MemRefType.get([rotated_rows(self.geo), *inner, *self._cm(ct)], flt_elt),
+                    taps,
+                    index(0),
+                    [],
+                )
+                for _, ct, _ in chunks(self.channels, pl.chunk)
+            }
         self.tile_dims = list(range(1, rank)) if pl.ring else [0]
         self.gemm_rows = ExpandGemm(em, ex)
+
+    def _cm(self, ct: int) -> list[int]:
+        """The (c, m) dims of ``ct`` channels, m only for a multiplier op."""
+        return [ct, self.m] if self.em.info.multiplier else [ct]
 
     def emit(self) -> None:
         em, geo, pl = self.em, self.geo, self.plan
@@ -430,6 +471,8 @@ class ExpandedBlock:
             return
         rr, s, pad = pl.window[0], geo.strides[0], geo.pad_lo[0]
         off = rr * -(-pad // rr)  # a first input row (>= -pad) plus off is >= 0
+        if pl.rotate:
+            self._copy_taps(c0, ct)
 
         def out_row(od: Index, rows: range) -> None:
             a = affine(od, s, 0, 0, -pad)
@@ -444,6 +487,12 @@ class ExpandedBlock:
                 for r in rows:
                     self._ring_row(window, n, affine(a, 1, 0, 0, r), o0, c0, ct, off)
             slot = arith.remui(index(affine(a, 1, 0, 0, off)), index(rr))
+            if pl.rotate:  # the slots in place; tap row kh meets slot (slot + kh) mod RR
+                rot = arith.remui(arith.subi(index(rr), slot), index(rr))
+                zeros = [0] * (geo.rank - 1 + len(self.cm_dims))
+                flt = subview(self.taps[ct], [rot, *zeros], [rr, *geo.kernel[1:], *self._cm(ct)])
+                self._depthwise(n, [od], o0, window, c0, ct, first, last, flt)
+                return
             view = subview(window, [0, slot, *([0] * (geo.rank - 1)), 0], [1, rr, *pl.window[1:], ct])
             self._depthwise(n, [od], o0, view, c0, ct, first, last)
 
@@ -452,19 +501,50 @@ class ExpandedBlock:
             new = range(max(0, rr - s), rr)
             loop_step(1, geo.out_spatial[0], 1, lambda od: out_row(od, new), unroll=False)
 
+    def _copy_taps(self, c0: Index, ct: int) -> None:
+        """The chunk's filter rows ``0 .. K-1, 0 .. K-2`` (along the ring dim) into its rotation
+        copy: every rotation of the K rows is then a view of K consecutive ones."""
+        em, geo = self.em, self.geo
+        groups = [geo.rank, len(self.cm_dims)]
+        src, dst = collapse(self.em.filter, groups), collapse(self.taps[ct], groups)
+        rows = math.prod(geo.kernel)  # of the filter, the ring dim's K rows with their inner dims
+        width = ct * self.m
+        vt = ir.VectorType.get(
+            em.vt.shape, ir.MemRefType(src.type).element_type, scalable=em.vt.scalable_dims
+        )
+        perm = ir.AffineMap.get_minor_identity(2, 1)
+        pad = zero_constant(vt.element_type)
+        base = affine(c0, self.m, 0, 0, 0)
+
+        def row(r: Index, _: None) -> None:
+            from_row = arith.remui(index(r), index(rows))
+
+            def part(c: ir.Value, mask: ir.Value) -> None:
+                at = [from_row, index(affine(base, 1, c, 1, 0))]
+                v = vector.transfer_read(vt, src, at, perm, pad, [True], mask=mask)
+                vector.transfer_write(None, v, dst, [index(r), c], perm, [True], mask=mask)
+
+            em._chunks(0, width, part)
+
+        loop(0, ir.MemRefType(dst.type).shape[0], None, row)
+
     def _ring_row(
         self, window: ir.Value, n: Index, ih: Index, o0: list[Index], c0: Index, ct: int, off: int
     ) -> None:
-        """Expanded input row (plane) ``ih`` of the tile into both of its ring slots."""
+        """Expanded input row (plane) ``ih`` of the tile into its ring slot (both of them
+        without rotation)."""
         geo, pl = self.geo, self.plan
         rr = pl.window[0]
         slot = arith.remui(index(affine(ih, 1, 0, 0, off)), index(rr))
-        # The second copy at slot + RR, but for the last slot, whose window never wraps (its
-        # row is stored twice in place, which needs no branch).
-        second = arith.select(
-            arith.cmpi(arith.CmpIPredicate.ult, slot, index(rr - 1)), arith.addi(slot, index(rr)), slot
-        )
-        slots = [slot, second]
+        if pl.rotate:
+            slots = [slot]
+        else:
+            # The second copy at slot + RR, but for the last slot, whose window never wraps (its
+            # row is stored twice in place, which needs no branch).
+            second = arith.select(
+                arith.cmpi(arith.CmpIPredicate.ult, slot, index(rr - 1)), arith.addi(slot, index(rr)), slot
+            )
+            slots = [slot, second]
         ih_v = index(ih)
         inside = arith.andi(
             arith.cmpi(arith.CmpIPredicate.sge, ih_v, index(0)),
@@ -543,14 +623,17 @@ class ExpandedBlock:
         ct: int,
         first,
         last,
+        flt: ir.Value | None = None,
     ) -> None:
-        """The tile's outputs of channels [c0, c0 + ct) from the window ``view``, then their
-        share of the pointwise conv."""
+        """The tile's outputs of channels [c0, c0 + ct) from the window ``view`` (with the
+        filter ``flt``, default: the chunk's channels of the block's), then their share of
+        the pointwise conv."""
         em, geo, pl = self.em, self.geo, self.plan
         rank, m, mult = geo.rank, self.m, self.em.info.multiplier
         cm_off = [c0, 0] if mult else [c0]
         cm_size = [ct, m] if mult else [ct]
-        flt = subview(em.filter, [*([0] * rank), *cm_off], [*geo.kernel, *cm_size])
+        if flt is None:
+            flt = subview(em.filter, [*([0] * rank), *cm_off], [*geo.kernel, *cm_size])
         epi = self.dw_epilogue
         if epi is not None:
             bias = subview(epi.bias, [affine(c0, m, 0, 0, 0)], [ct * m]) if epi.bias is not None else None

@@ -8,7 +8,9 @@ import re
 from mlir import ir
 
 from dwmlir.artefact import lower_to_llvm_dialect
-from dwmlir.spec import Activation, BlockSpec, ConvSpec, Epilogue, Expand
+from dwmlir.artefact.header import expand_plan
+from dwmlir.rewrite.expand import chunks, ring_slots
+from dwmlir.spec import Activation, BlockSpec, ConvSpec, Epilogue, Expand, Pointwise
 from dwmlir.target import get_target
 
 SVE = get_target("aarch64-sve")
@@ -47,3 +49,34 @@ def test_leftover_pixels():
         conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 3, w, 64), (3, 3, 64), padding="same", name="b")
         text = lower_to_llvm_dialect(BlockSpec(conv, relu6, None, Expand(16, relu6)), SVE)[2]
         print(f"W={w}: {gemm_loops(text)} switch {'scf.index_switch' in text}")
+
+
+# The ring stores each expanded row once and rotates the filter's rows to match (a view of a
+# 2K-1-row copy of the chunk's taps); dilated along the ring dim, rows are stored twice
+# (2RR-1 slots) instead. MobileNetV2's block 2 (28x28x96 at stride 2): 3 slots, so its 96
+# channels fit one chunk, where 5 slots made them 64 + 32 (one-vector GEMMs at 2048 bits).
+# CHECK-LABEL: TEST: test_ring_rotation
+# CHECK-NEXT: 3x3 d1: rotate True, slots 3, chunks [(0, 96, 1)], taps 1
+# CHECK-NEXT: 3x3 d2: rotate False, slots 9, chunks [(0, 32, 3)], taps 0
+# CHECK-NEXT: 1x3 d1: rotate False, slots 1, chunks [(0, 96, 1)], taps 0
+@run
+def test_ring_rotation():
+    relu6 = Epilogue(bias=True, activation=Activation("relu6"))
+    for kernel, dil in (((3, 3), 1), ((3, 3), 2), ((1, 3), 1)):
+        conv = ConvSpec(
+            "depthwise_conv_2d_nhwc_hwc",
+            (1, 28, 28, 96),
+            (*kernel, 96),
+            (2, 2),
+            (dil, dil),
+            padding="same",
+            name="b",
+        )
+        block = BlockSpec(conv, relu6, Pointwise(24, Epilogue(bias=True)), Expand(16, relu6))
+        pl = expand_plan(block)
+        text = lower_to_llvm_dialect(block, SVE)[2]
+        taps = text.count("memref<5x3x96xf32>")
+        print(
+            f"{kernel[0]}x{kernel[1]} d{dil}: rotate {pl.rotate}, slots {ring_slots(pl.window[0], pl.rotate)}, "
+            f"chunks {chunks(96, pl.chunk)}, taps {min(taps, 1)}"
+        )
