@@ -194,10 +194,12 @@ def opt_command(target: Target, cpu: str | None, vector_combine: bool = True) ->
     return [llvm_tool("opt"), "-O3", *_target_flags(target, cpu), *flags]
 
 
-def llc_command(target: Target, cpu: str | None, lsr: bool = True) -> list:
+def llc_command(target: Target, cpu: str | None, lsr: bool = True, misched: bool = True) -> list:
     """llc for ``target`` (position-independent, so objects also go into shared libraries);
-    ``lsr=False`` turns off LLVM's loop strength reduction (``loop_strength_reduction``)."""
+    ``lsr=False`` turns off LLVM's loop strength reduction (``loop_strength_reduction``),
+    ``misched=False`` its pre-RA machine scheduler (``machine_scheduler``)."""
     flags = [] if lsr else ["-disable-lsr"]
+    flags += [] if misched else ["-enable-misched=false"]
     return [llvm_tool("llc"), "-O3", *_target_flags(target, cpu), "-relocation-model=pic", *flags]
 
 
@@ -233,6 +235,22 @@ def loop_strength_reduction(block: BlockSpec, target: Target) -> bool:
         if band_rows(geo, spec.channels, DTYPES[spec.dtype][2] // 8) is not None and bands_without_lsr(geo):
             return False
     return lsr_for(spec.op, spec.strides, None if spec.is_dynamic else spec.out_spatial[-1])
+
+
+def machine_scheduler(block: BlockSpec, target: Target) -> bool:
+    """Whether llc runs its pre-RA machine scheduler on ``block``'s kernel: not for f32 blocks
+    with a fused GEMM (pointwise or expand) on SVE.
+
+    Their GEMM loops feed indexed FMAs, whose 128-bit quads must sit in z0-z7. The scheduler
+    hoists a block's quad loads to the top of the loop; the register allocator, having put
+    accumulators in z0-z7, then spills quads: a block of 14 pixels x 1 vector ran 97
+    instructions per 56 FMAs, 78 without it, and the expand GEMM's one-vector blocks had to
+    stay at 4 pixels (``expand.one_vector_pixels``). Block bench, fused kernels without it /
+    with it: 0.87 to 0.97 at 2048 bits on MobileNetV2's blocks, 0.92 to 1.00 at 1024, 0.98 to
+    1.004 at 128 to 512 (MobileNetV1's 1.000 to 1.002).
+    """
+    fused_gemm = block.pointwise is not None or block.expand is not None
+    return not (fused_gemm and target.scalable and block.conv.dtype == "f32")
 
 
 def lsr_for(op: str, strides: Sequence[int], out_w: int | None) -> bool:
@@ -299,7 +317,9 @@ def compile_spec(
     art = Artefacts(block, target, vectorizer)
     backend: list[Backend] = []
     opt_args = opt_command(target, cpu, spec.dtype != "bf16")
-    llc_args = llc_command(target, cpu, loop_strength_reduction(block, target))
+    llc_args = llc_command(
+        target, cpu, loop_strength_reduction(block, target), machine_scheduler(block, target)
+    )
 
     def start(modules: list[bytes]) -> None:
         backend.append(Backend(modules, opt_args, llc_args))
@@ -336,7 +356,10 @@ def compile_spec(
 def _codegen_manifest(block: BlockSpec, target: Target) -> dict:
     """llc's LSR flag and, for register-blocked kernels with static sizes, their blocking (one
     rule for every vector length: ``blocked.blocking``); and NAME_part's prototype."""
-    doc: dict = {"loop_strength_reduction": loop_strength_reduction(block, target)}
+    doc: dict = {
+        "loop_strength_reduction": loop_strength_reduction(block, target),
+        "machine_scheduler": machine_scheduler(block, target),
+    }
     args = row_plan_args(block.conv, target)
     if args is not None:
         doc["blocking"] = blocking(*args)

@@ -59,10 +59,13 @@ MAX_TILE_COLS = 32  # output columns per tile (W); 3-D tiles are at most 8 x 8 (
 MIN_CHUNK = 16  # channels per chunk a tile must leave room for
 GEMM_PIXELS = 8  # as the pointwise GEMM: up to 8 pixels x 2 vectors of accumulators
 GEMM_VECTORS = 2
-# Pixels of a one-vector block: LLVM puts a few of its accumulators in z0-z7, where the
-# indexed FMAs' quads must be, and spills the quads of 7 pixels (71 instructions per 28 FMAs,
-# MobileNetV2 block 7 at 2048 bits); blocks of 4 run spill-free (29 per 16).
+# Pixels of a one-vector block. With LLVM's machine scheduler, which hoists the quad loads,
+# LLVM puts a few accumulators in z0-z7, where the indexed FMAs' quads must be, and spills the
+# quads of 7 pixels (71 instructions per 28 FMAs, MobileNetV2 block 7 at 2048 bits); blocks of
+# 4 run spill-free (29 per 16). f32 on SVE compiles without it (compile.machine_scheduler):
+# blocks of 8 run spill-free (44 per 28 at 7 pixels).
 ONE_VECTOR_PIXELS = 4
+ONE_VECTOR_PIXELS_UNSCHEDULED = 8
 RUNTIME_PIXELS = 4  # pixel blocks of a row whose bounds are known only at run time
 # Ring rows filled in straight-line code; deeper rings (filters taller than 3 taps, or dilated)
 # fill in a loop: a 5x5 filter of dilation 2 filled its 9 rows in 9 copies of the expand GEMM,
@@ -261,7 +264,7 @@ class ExpandGemm:
                 balanced_blocks(
                     0,
                     pixels,
-                    ONE_VECTOR_PIXELS,
+                    one_vector_pixels(em),
                     lambda q, size: self._block(
                         x_at, dests, arith.addi(index(p0), index(q)), size, c0, ct, main, masks[:1]
                     ),
@@ -328,6 +331,11 @@ class ExpandGemm:
                 y = apply_epilogue(accs[i * nv + j], ex.epilogue, biases[j], None)
                 for dest, prefix in dests:
                     em.write(y, dest, [*prefix, p, c], m)
+
+
+def one_vector_pixels(em) -> int:
+    """Pixels of a one-vector expand GEMM block at most (``ONE_VECTOR_PIXELS``)."""
+    return ONE_VECTOR_PIXELS_UNSCHEDULED if lane_fmas(em) else ONE_VECTOR_PIXELS
 
 
 def zero_pixels(em, dests: list[tuple[ir.Value, list[Index]]], lo: Index, hi: Index, ct: int) -> None:

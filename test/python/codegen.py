@@ -10,9 +10,15 @@ from pathlib import Path
 from mlir import ir
 
 from dwmlir.artefact.codegen import merge_assembly, split_functions
-from dwmlir.artefact.compile import _lower, compile_spec, llc_command, loop_strength_reduction
+from dwmlir.artefact.compile import (
+    _lower,
+    compile_spec,
+    llc_command,
+    loop_strength_reduction,
+    machine_scheduler,
+)
 from dwmlir.errors import InternalError, Terminated, ToolCrash
-from dwmlir.spec import ConvSpec, as_block
+from dwmlir.spec import BlockSpec, ConvSpec, Epilogue, Pointwise, as_block
 from dwmlir.target import get_target
 from dwmlir.toolchain import Step, run, run_chains, tools
 
@@ -43,6 +49,7 @@ def functions(asm: str) -> list[str]:
 # CHECK-NEXT: 2-D static: 2 modules, functions k2, k2_part; llc(.ll) == .s: True; .LBB1_ True
 # CHECK-NEXT: 1-D run-time W: 2 modules, functions k1, k1_part; llc(.ll) == .s: True; .LBB1_ True
 # CHECK-NEXT: NEON: 2 modules, functions kn, kn_part; llc(.ll) == .s: True; .LBB1_ True
+# CHECK-NEXT: SVE block: 2 modules, functions kb, kb_part; llc(.ll) == .s: True; .LBB1_ True
 # CHECK-NEXT: host, a jump table: 2 modules, functions kh, kh_part; llc(.ll) == .s: True; .LBB1_ True
 @run_test
 def test_llc_of_ll_is_s():
@@ -64,6 +71,16 @@ def test_llc_of_ll_is_s():
             ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 10, 10, 32), (3, 3, 32), name="kn"),
             "aarch64-neon",
         ),
+        # A fused block, built without LLVM's machine scheduler (compile.machine_scheduler).
+        (
+            "SVE block",
+            BlockSpec(
+                ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 8, 8, 16), (3, 3, 16), padding="same", name="kb"),
+                Epilogue(),
+                Pointwise(8, Epilogue()),
+            ),
+            "aarch64-sve",
+        ),
         # x86 puts the first function's jump table in .rodata: the second must switch back to
         # .text (it had landed in .rodata, and NAME_part crashed when called).
         (
@@ -76,8 +93,12 @@ def test_llc_of_ll_is_s():
         target = get_target(target_name)
         modules = llvm_modules(spec, target)
         art = compile_spec(spec, target)
+        block = as_block(spec)
         llc = llc_command(
-            art.target, art.target.default_cpu, loop_strength_reduction(as_block(spec), art.target)
+            art.target,
+            art.target.default_cpu,
+            loop_strength_reduction(block, art.target),
+            machine_scheduler(block, art.target),
         )
         again = run([*llc, "-filetype=asm", "-", "-o", "-"], input=art.files[".ll"], what="llc").stdout
         asm = art.text(".s")
