@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator
 from mlir import ir
 from mlir.dialects import arith, llvm, memref, scf, vector
 
+from ..ir.epilogue import constants_before
 from .nest import (
     MAX_VSCALE,
     ConvGeometry,
@@ -54,6 +55,7 @@ from .nest import (
     loop_step,
     mul,
     no_unroll,
+    opaque_index,
     outer_groups,
     sub,
     tap_bounds,
@@ -119,7 +121,7 @@ def runtime_blocks(
             # channel loop, computed them per batch entry and reloaded them in every step
             # (1-D K=31, C=64 at 2048 bits: dynamic / static 1.060 -> 1.022; C=768 1.016 ->
             # 1.005). Hiding ``end`` itself kept it live across the block loop (C=768: 1.063).
-            block(sub(add(start, _opaque_index(count)), tail), tail)
+            block(sub(add(start, opaque_index(count)), tail), tail)
         return
     full = mul(arith.floordivsi(index(count), index(cap)), cap)
     end = add(start, full)
@@ -147,7 +149,7 @@ def runtime_blocks(
             # of every case out of the channel loop to compute them once per call (3-D
             # 3x3x3 C=32 at 2048 bits, one masked step per call: dynamic / static 1.237 ->
             # 1.203).
-            block(_opaque_index(end), width)
+            block(opaque_index(end), width)
             scf.YieldOp([])
 
 
@@ -1460,7 +1462,7 @@ class BlockedRows:
                 else ir.InsertionPoint.after(made[-1].owner)
             )
             with where:
-                made.append(_opaque_index(first if not made else arith.addi(made[-1], index(step))))
+                made.append(opaque_index(first if not made else arith.addi(made[-1], index(step))))
         return made[:count]
 
     def _sweep(self, step: _Step, o_idx: list[Index], rows: int, seg: Segment) -> None:
@@ -1548,11 +1550,11 @@ class BlockedRows:
                     nxt = arith.addi(by_parity[0][-1], row_bytes)
                 else:  # a 3-D pass's next plane
                     nxt = arith.addi(by_parity[0][i - plane_rows], index(mul(self._flat_stride(0), 4)))
-                by_parity[0].append(_opaque_index(nxt))
+                by_parity[0].append(opaque_index(nxt))
             for f in firsts[1:]:
                 by_parity.append([add(v, (f - firsts[0]) * 4 * c) for v in by_parity[0]])
             if straight:
-                by_parity = [[_opaque_index(v, side_effects=True) for v in vs] for vs in by_parity]
+                by_parity = [[opaque_index(v, side_effects=True) for v in vs] for vs in by_parity]
             by_parity = [[_as_pointer(v) for v in vs] for vs in by_parity]
             starts = by_parity[0]
         elif not one_d and isinstance(o_idx[-1], int):
@@ -1560,7 +1562,7 @@ class BlockedRows:
             # into one constant per load, built with a mov and a movk each. One register per
             # input row instead: MobileNetV2 14x14x576 stride 2 5.47 -> 4.72 instructions per
             # output at 128 bits, 7x7x960 (swept) 4.97 -> 4.20.
-            starts = [_opaque_index(row_start(i)) for i in range(in_rows)]
+            starts = [opaque_index(row_start(i)) for i in range(in_rows)]
         elif self.chained_rows:
             # With run-time sizes, each row's start is the previous one's plus the row stride,
             # one add per input row and channel step. Computed from the row index, LLVM hoisted
@@ -1572,10 +1574,10 @@ class BlockedRows:
             starts = [row_start(0)]
             for i in range(1, in_rows):
                 if i % plane_rows:
-                    starts.append(_opaque_index(arith.addi(starts[-1], row_stride)))
+                    starts.append(opaque_index(arith.addi(starts[-1], row_stride)))
                 else:  # the next plane's first row
                     plane_stride = index(self._flat_stride(0))
-                    starts.append(_opaque_index(arith.addi(starts[i - plane_rows], plane_stride)))
+                    starts.append(opaque_index(arith.addi(starts[i - plane_rows], plane_stride)))
         else:
             starts = [row_start(i) for i in range(in_rows)]
         outs = [] if one_d else [affine(o_idx[-1], 1, 0, 1, r) for r in range(rows)]
@@ -1596,13 +1598,13 @@ class BlockedRows:
                 out_base = add(_byte_address(out_flat), mul(step.c0, 4))
                 out_starts = [add(out_base, mul(out_start(0, channel=False), 4))]
                 for _ in range(1, rows):
-                    out_starts.append(_opaque_index(arith.addi(out_starts[-1], mul(out_row_stride, 4))))
+                    out_starts.append(opaque_index(arith.addi(out_starts[-1], mul(out_row_stride, 4))))
                 out_starts = [_as_pointer(v) for v in out_starts]
             else:
                 out_starts = [out_start(0)]
                 for r in range(1, rows):
                     if self.chained_rows:
-                        out_starts.append(_opaque_index(arith.addi(out_starts[-1], out_row_stride)))
+                        out_starts.append(opaque_index(arith.addi(out_starts[-1], out_row_stride)))
                     else:
                         out_starts.append(out_start(r))
         # The first pass of a 3-D sweep stores sums without the epilogue; the second starts
@@ -1656,7 +1658,7 @@ class BlockedRows:
                 made once per function."""
                 if planes[0] is not None and isinstance(col, int):
                     return self._entry_offsets(0, c, col + 1)[col]
-                return _opaque_index(mul(col, c))
+                return opaque_index(mul(col, c))
 
             row_starts = starts
             if offsets is not None:
@@ -1733,7 +1735,7 @@ class BlockedRows:
             # A loop run once is deleted, and the whole sweep becomes one basic block that
             # LLVM's scheduler interleaves until it spills (7x7x960: 49 vector reloads per
             # channel step; kept a loop, 4.20 -> 3.86 instructions per output).
-            trips = _opaque_index(iters) if static and iters == 1 else iters
+            trips = opaque_index(iters) if static and iters == 1 else iters
             for_op = scf.ForOp(index(0), index(trips), index(1), [a for o in keys for a in live[o]])
             no_unroll(for_op)
             with ir.InsertionPoint(for_op.body):
@@ -1758,7 +1760,7 @@ class BlockedRows:
             # Through an empty asm, so that LLVM computes the last frame's addresses in the
             # step, not once per call to reload them in every step (K=7, C=64 at 2048 bits,
             # one channel step: dynamic / static 1.059 -> 1.049).
-            iters = _opaque_index(iters)
+            iters = opaque_index(iters)
         shift = (mul(iters, period), mul(iters, period // sw))
 
         def finish(frame_width: int) -> None:
@@ -1858,7 +1860,7 @@ class BlockedRows:
         keys = sorted(live)
         j = made[1]
         if not static or iters:
-            trips = _opaque_index(iters) if static and iters == 1 else iters
+            trips = opaque_index(iters) if static and iters == 1 else iters
             for_op = scf.ForOp(index(0), index(trips), index(1), [*(a for o in keys for a in live[o]), j])
             no_unroll(for_op)
             n_acc = len(keys)
@@ -1867,7 +1869,7 @@ class BlockedRows:
                 st = {o: [args[i]] for i, o in enumerate(keys)}
                 for m in range(period):
                     st = at(t0 + m, args[n_acc], st, None)
-                nxt = _opaque_index(arith.addi(args[n_acc], index(step_k)))
+                nxt = opaque_index(arith.addi(args[n_acc], index(step_k)))
                 scf.YieldOp([*(st[o + period][0] for o in keys), nxt])
             res = list(for_op.results)
             live = {o: [res[i]] for i, o in enumerate(keys)}
@@ -1881,7 +1883,7 @@ class BlockedRows:
                     st = at(t, j, st, frame_width)
                     continue
                 if nxt is None:
-                    nxt = made[2 + iters] if static else _opaque_index(arith.addi(j, index(step_k)))
+                    nxt = made[2 + iters] if static else opaque_index(arith.addi(j, index(step_k)))
                 st = at(t, nxt, st, frame_width)
 
         if static:
@@ -1964,9 +1966,9 @@ class BlockedRows:
 
         def advance(t: int, ji: ir.Value, jo: ir.Value | None) -> tuple[ir.Value, ir.Value | None]:
             if t % sw == sw - 1:
-                ji = _opaque_index(arith.addi(ji, index(c * sw)))
+                ji = opaque_index(arith.addi(ji, index(c * sw)))
             if not shared and finishes(t):
-                jo = _opaque_index(arith.addi(jo, index(out_c)))
+                jo = opaque_index(arith.addi(jo, index(out_c)))
             return ji, jo
 
         live: dict[int, Accs] = {}
@@ -2117,6 +2119,10 @@ class BlockedRows:
             dest, col0 = scratch
             out_at = [[affine(col0, 1, 0, 1, j), c0] for j in range(width)]
         accs = [acc if acc is not None else em.zero_vector(em.vt) for acc in accs]
+        if scratch is not None and self._tile_epilogue(dest):  # _fused_epilogue applies it
+            for acc, at in zip(accs, out_at, strict=True):
+                em.write(acc, dest, at, mask)
+            return
         if self._epilogue_pass(dest) and len(accs) > 1:
             # The raw sums first, then the epilogue one output at a time, in a loop: 8 SiLUs
             # at once kept their constants and temporaries live with the 8 accumulators, and
@@ -2135,6 +2141,30 @@ class BlockedRows:
             return
         for acc, at in zip(accs, out_at, strict=True):
             em.store(acc, step.params, dest, at, mask)
+
+    def _tile_epilogue(self, scratch: ir.Value) -> bool:
+        """Whether a fused block's tile gets its epilogue in one pass over the scratch after
+        all its channel steps (``_fused_epilogue``), where ``_block`` would make a pass per
+        block: SiLU there kept its constants live across the depthwise code and LLVM
+        rematerialized 9 of them per vector (Conformer block: 43 instructions per vector
+        against 34)."""
+        return self._epilogue_pass(scratch)
+
+    def _fused_epilogue(self, scratch: ir.Value, rows: Index, count: int) -> None:
+        """The epilogue over scratch rows [rows, rows + count), every channel step."""
+        em = self.em
+
+        def step(c0: ir.Value, mask: ir.Value | None) -> None:
+            params = em.channel_params(c0, mask)
+            lo = index(rows)
+            for_op = scf.ForOp(lo, index(affine(rows, 1, 0, 1, count)), index(1))
+            no_unroll(for_op)
+            with ir.InsertionPoint(for_op.body), constants_before(for_op):
+                at = [for_op.induction_variable, c0]
+                em.store(em.read(em.vt, scratch, at, mask), params, scratch, at, mask)
+                scf.YieldOp([])
+
+        em.channel_steps(step)
 
     def _epilogue_pass(self, dest: ir.Value) -> bool:
         """Whether a block stores its raw sums and applies the epilogue in a second pass: SiLU
@@ -2213,8 +2243,12 @@ class BlockedRows:
         if scratch is not None:
             dest, col = scratch
             out_at = [[col, c0]]
+        raw = scratch is not None and self._tile_epilogue(dest)  # _fused_epilogue applies it
         for acc, at in zip(accs, out_at, strict=True):
-            em.store(acc, step.params, dest, at, mask)
+            if raw:
+                em.write(acc, dest, at, mask)
+            else:
+                em.store(acc, step.params, dest, at, mask)
 
     def _row_reader(self, step: _Step, outer_in: list[Index], ow0: Index) -> Callable[[int], ir.Value]:
         """``read(col)``: the input vector at outer position ``outer_in``, column
@@ -2410,6 +2444,8 @@ class BlockedRows:
                             n, c0, mask, combo, o_idx, seg, seg.start, seg.count, scratch, origin=0
                         )
                     )
+                if self._tile_epilogue(scratch):
+                    self._fused_epilogue(scratch, 0, geo.out_spatial[-1])
                 consume(n, o_idx, 0, geo.out_spatial[-1])
 
             self.em.owned(n, o_idx, 0, whole_row)
@@ -2423,6 +2459,8 @@ class BlockedRows:
                             n, c0, mask, combo, o_idx, seg, t0, count, scratch
                         )
                     )
+                    if self._tile_epilogue(scratch):
+                        self._fused_epilogue(scratch, 0, count)
                     consume(n, o_idx, t0, count)
 
                 self.em.owned(n, o_idx, t0, body)
@@ -2493,16 +2531,6 @@ class BlockedRows:
             self._guarded(step, [*row_hi, geo.in_spatial[-1] - 1], blocks)
         else:
             blocks(step)
-
-
-def _opaque_index(v: Index, side_effects: bool = False) -> ir.Value:
-    """``v`` through an empty inline asm: the same value, which LLVM can no longer fold.
-    With ``side_effects`` it is also made where it stands, and never merged with another."""
-    i64 = ir.IntegerType.get_signless(64)
-    hidden = llvm.inline_asm(
-        i64, [arith.index_cast(i64, index(v))], "", "=r,0", has_side_effects=side_effects
-    )
-    return arith.index_cast(ir.IndexType.get(), hidden)
 
 
 def _f32_addressable(buf: ir.Value) -> bool:

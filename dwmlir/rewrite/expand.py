@@ -52,7 +52,7 @@ from .nest import (
     loop_step,
     no_unroll,
 )
-from .pointwise import K_UNROLL, lane_fmas, quad, quad_fmas
+from .pointwise import K_UNROLL, lane_fmas, quad, quad_fmas, weight_reader
 
 SCRATCH_BYTES = 48 * 1024  # window + pointwise tile: 64 KiB of L1D less room for weights
 MAX_TILE_COLS = 32  # output columns per tile (W); 3-D tiles are at most 8 x 8 (H x W)
@@ -298,6 +298,8 @@ class ExpandGemm:
         # CIN in steps of K_UNROLL (fewer loop and address instructions), the rest straight.
         accs = [em.zero_vector(em.vt)] * (pixels * nv)
         main = ex.cin - ex.cin % K_UNROLL
+        if main and lane_fmas(em):
+            weights = weight_reader(em, ex.filter, 0, wcols[0], masks)
         if main:
             for_op = scf.ForOp(index(0), index(main), index(K_UNROLL), accs)
             no_unroll(for_op)
@@ -305,13 +307,7 @@ class ExpandGemm:
                 step = list(for_op.inner_iter_args)
                 k0 = for_op.induction_variable
                 if lane_fmas(em):  # one 128-bit load per pixel feeds 4 indexed FMAs
-                    ws = [
-                        [
-                            em.read(em.vt, ex.filter, [affine(k0, 1, 0, 1, u), c], m)
-                            for c, m in zip(wcols, masks, strict=True)
-                        ]
-                        for u in range(K_UNROLL)
-                    ]
+                    ws = [[weights(affine(k0, 1, 0, 1, u), j) for j in range(nv)] for u in range(K_UNROLL)]
                     quads = (quad(em, ex.input, [*st[:-1], affine(st[-1], 1, k0, 1, 0)]) for st in starts)
                     step = quad_fmas(em, step, ws, quads, nv)
                 else:

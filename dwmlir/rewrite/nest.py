@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from mlir import ir
-from mlir.dialects import arith, memref, scf, tensor
+from mlir.dialects import arith, llvm, memref, scf, tensor
 
 # Most 128-bit granules in an SVE vector: 2048 bits.
 MAX_VSCALE = 16
@@ -580,3 +580,13 @@ def balanced_blocks(start: Index, count: int, cap: int, body: Callable[[Index, i
             end = affine(p, 1, 0, 0, size * times)
             loop_step(p, end, size, lambda q, size=size: body(q, size), unroll=False)
         p = affine(p, 1, 0, 0, size * times)
+
+
+def opaque_index(v: Index, side_effects: bool = False) -> ir.Value:
+    """``v`` through an empty inline asm: the same value, which LLVM can no longer fold.
+    With ``side_effects`` it is also made where it stands, and never merged with another."""
+    i64 = ir.IntegerType.get_signless(64)
+    hidden = llvm.inline_asm(
+        i64, [arith.index_cast(i64, index(v))], "", "=r,0", has_side_effects=side_effects
+    )
+    return arith.index_cast(ir.IndexType.get(), hidden)
