@@ -119,7 +119,8 @@ def _part_lines(block: BlockSpec, target: Target) -> list[str]:
     if block.pointwise is not None:
         share = [
             " * Each share is a run of whole pixel tiles of the output (every output channel of",
-            " * them; a tile is part of one output row): at most one share per tile gets work.",
+            " * them; a tile is part of one output row, or whole rows): at most one share per",
+            " * tile gets work.",
         ]
     elif (bands := banded(conv, target)) is not None:
         rows, units = bands

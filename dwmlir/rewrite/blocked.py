@@ -2412,14 +2412,30 @@ class BlockedRows:
         return list(for_op.results)
 
     # -- fused blocks ------------------------------------------------------------------------------
-    def emit_fused(self, n: Index, tile_cols: int, scratch: ir.Value, consume: Callable) -> None:
+    def emit_fused(
+        self,
+        n: Index,
+        tile_cols: int,
+        scratch: ir.Value,
+        consume: Callable,
+        interior: Callable[[Index, int, int], None] | None = None,
+    ) -> None:
         """Every output pixel of batch entry ``n`` in tiles of at most ``tile_cols`` pixels of one
         row: the depthwise outputs of a tile (every channel step, through the epilogue) go to
         ``scratch`` (tile_cols x channels), then ``consume(n, o_idx, first_col, count)`` reads
-        them while they are still in L1 (the pointwise GEMM). Rows are not paired here."""
+        them while they are still in L1 (the pointwise GEMM). Rows are not paired here.
+        ``interior(n, first, count)``, if given, emits a 2-D conv's rows that read no padding
+        row instead (``vector_rows.multi_row_tiles``)."""
         geo = self.geo
         groups = [outer_groups(geo, j) for j in range(geo.rank - 1)]
         for combo in itertools.product(*groups):
+            if (
+                interior is not None
+                and geo.rank == 2
+                and (combo[0].kmin, combo[0].kmax) == (0, geo.kernel[0] - 1)
+            ):
+                interior(n, combo[0].start, combo[0].count)
+                continue
 
             def outputs(level: int, o_idx: list[Index], combo=combo) -> None:
                 if level == len(combo):

@@ -22,6 +22,7 @@ from dwmlir.rewrite.blocked import (
     row_sweep,
 )
 from dwmlir.rewrite.nest import ConvGeometry
+from dwmlir.rewrite.vector_rows import multi_row_tiles
 from dwmlir.spec import Activation, BlockSpec, ConvSpec, Epilogue, Pointwise, as_block
 from dwmlir.target import get_target
 
@@ -576,3 +577,22 @@ def test_fused_silu_pass():
         text = vector_ir(block)
         pinned = 'llvm.inline_asm "", "=w,0"' in text
         print(f"{what}: pinned constants {pinned}")
+
+
+# Rows per tile of a fused 2-D block's interior rows: as many whole output rows as the 32 KiB
+# scratch holds (MobileNetV1's 14-wide rows: 4 at C = 32 and 128, 2 at 256, one at 512), f32 on
+# SVE with static sizes only.
+# CHECK-LABEL: TEST: test_multi_row_tiles
+# CHECK-NEXT: C=32: 4, C=128: 4, C=256: 2, C=512: 1, f16: 1, NEON: 1, 1-D: 1
+@run
+def test_multi_row_tiles():
+    def rows(c: int, f32: bool = True, scalable: bool = True, op: str = "depthwise_conv_2d_nhwc_hwc") -> int:
+        shape, flt = ((1, 14, 14, c), (3, 3, c)) if "2d" in op else ((1, 14, c), (3, c))
+        spec = ConvSpec(op, shape, flt, padding="same")
+        return multi_row_tiles(geo(spec), c, 4 if f32 else 2, scalable, f32)
+
+    print(
+        f"C=32: {rows(32)}, C=128: {rows(128)}, C=256: {rows(256)}, C=512: {rows(512)}, "
+        f"f16: {rows(32, f32=False)}, NEON: {rows(32, scalable=False)}, "
+        f"1-D: {rows(32, op='depthwise_conv_1d_nwc_wc')}"
+    )
