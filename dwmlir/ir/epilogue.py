@@ -63,6 +63,12 @@ def constants_before(op: ir.Operation) -> Iterator[None]:
         _PINNED.reset(token)
 
 
+def _one_register(vt: ir.VectorType) -> bool:
+    """Whether ``vt`` is one SIMD register (128 bits, times vscale if scalable), which is what
+    an inline asm's ``w`` operand takes: not the f32 vectors of f16 lanes (two registers)."""
+    return vt.rank == 1 and vt.shape[0] * element_of(vt).width == 128
+
+
 def const(t: ir.Type, value: float | int) -> ir.Value:
     """A scalar constant, or a splat of it for a vector type ``t``."""
     elt = element_of(t)
@@ -75,7 +81,7 @@ def const(t: ir.Type, value: float | int) -> ir.Value:
         return arith.constant(t, attr)
     splat = ir.DenseElementsAttr.get_splat(ir.VectorType(t), attr)
     pinned = _PINNED.get()
-    if pinned is None:
+    if pinned is None or not _one_register(ir.VectorType(t)):
         return arith.constant(t, splat)
     where, made = pinned
     key = (str(t), str(attr))
