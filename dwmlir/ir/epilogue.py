@@ -53,9 +53,9 @@ _PINNED: contextvars.ContextVar[tuple[ir.InsertionPoint, dict] | None] = context
 def constants_before(op: ir.Operation) -> Iterator[None]:
     """Vector constants made meanwhile go before ``op`` (a loop), each through an empty inline
     asm, which LLVM cannot rematerialize: it keeps them in registers across the loop instead
-    of splatting them again from general registers in every iteration. Which it did in a
-    fused block's SiLU pass, the constants being live across the GEMM loops as well: 43
-    instructions per vector, 34 in the same pass of a depthwise kernel alone."""
+    of splatting them again from general registers in every iteration, as it did in a fused
+    block's SiLU pass (43 instructions per vector; 34 in the same pass of a depthwise
+    kernel alone)."""
     token = _PINNED.set((ir.InsertionPoint(op), {}))
     try:
         yield

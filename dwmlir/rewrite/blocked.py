@@ -2145,9 +2145,9 @@ class BlockedRows:
     def _tile_epilogue(self, scratch: ir.Value) -> bool:
         """Whether a fused block's tile gets its epilogue in one pass over the scratch after
         all its channel steps (``_fused_epilogue``), where ``_block`` would make a pass per
-        block: SiLU there kept its constants live across the depthwise code and LLVM
-        rematerialized 9 of them per vector (Conformer block: 43 instructions per vector
-        against 34)."""
+        block: one loop, before which SiLU's constants are made once and pinned
+        (``epilogue.constants_before``). In the per-block passes LLVM splatted 9 of them
+        again for every vector (Conformer block: 43 instructions per vector against 34)."""
         return self._epilogue_pass(scratch)
 
     def _fused_epilogue(self, scratch: ir.Value, rows: Index, count: int) -> None:
