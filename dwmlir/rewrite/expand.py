@@ -635,7 +635,7 @@ class ExpandedBlock:
         em, geo, pl = self.em, self.geo, self.plan
         rank, m, mult = geo.rank, self.m, self.em.info.multiplier
         cm_off = [c0, 0] if mult else [c0]
-        cm_size = [ct, m] if mult else [ct]
+        cm_size = self._cm(ct)
         if flt is None:
             flt = subview(em.filter, [*([0] * rank), *cm_off], [*geo.kernel, *cm_size])
         epi = self.dw_epilogue

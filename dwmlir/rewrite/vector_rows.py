@@ -907,7 +907,6 @@ def _multi_row_emitter(
             dest_t = ir.MemRefType.get([1, rows, out_w, channels], flat_t.element_type)
             dest = memref.expand_shape(dest_t, part, [[0, 1, 2], [3]], [], [1, rows, out_w, channels])
             sub = _Emitter(op, em.info, shape, Buffers(view, em.filter, dest), pad_lo, em.epilogue)
-            sub.geo = dataclasses.replace(sub.geo, pad_hi=(0, geo.pad_hi[1]))
             sub.run(zero_constant(em.acc_elt))
             gemm(n, [], affine(o, out_w, 0, 0, 0), rows * out_w)
 
