@@ -9,7 +9,7 @@ from mlir import ir
 
 from dwmlir.artefact import lower_to_llvm_dialect
 from dwmlir.artefact.header import expand_plan
-from dwmlir.rewrite.expand import chunks, ring_slots
+from dwmlir.rewrite.expand import chunk_schedule, chunks, ring_slots
 from dwmlir.spec import Activation, BlockSpec, ConvSpec, Epilogue, Expand, Pointwise
 from dwmlir.target import get_target
 
@@ -36,12 +36,15 @@ def gemm_loops(text: str) -> list[tuple[int, int]]:
 # kernel is built is cut into balanced blocks: 7 pixels are one block (14 accumulators), 14
 # are two of 7, none is a run of 1-pixel blocks. One vector of channels (a chunk's tail) goes
 # in blocks of at most 8 pixels for f32 on SVE, compiled without LLVM's machine scheduler
-# (compile.machine_scheduler; with it, 4: LLVM spilled more). 56 columns go in two tiles
-# of 28 whose in-bounds counts differ at run time (29 and 28): a loop of 4-pixel blocks, then
-# a switch on the rest picks a block of 1 to 3 pixels (each size is a copy of the GEMM code).
+# (compile.machine_scheduler; with it, 4: LLVM spilled more). A chunk that is one vector
+# when the kernel runs (C = 64 from 2048 bits) takes a known row in blocks of up to 16
+# pixels: W=7 gains 3 more loops of 7 x 1 accumulators, W=14 3 of 14 x 1 (one per copy of a
+# row's expansion, as the other shapes). 56 columns go in two tiles of 28 whose
+# in-bounds counts differ at run time (29 and 28): a loop of 4-pixel blocks, then a switch on
+# the rest picks a block of 1 to 3 pixels (each size is a copy of the GEMM code).
 # CHECK-LABEL: TEST: test_leftover_pixels
-# CHECK-NEXT: W=7: [(7, 3), (14, 6)] switch False
-# CHECK-NEXT: W=14: [(7, 3), (14, 6)] switch False
+# CHECK-NEXT: W=7: [(7, 6), (14, 6)] switch False
+# CHECK-NEXT: W=14: [(7, 3), (14, 9)] switch False
 # CHECK-NEXT: W=56: [(1, 3), (2, 9), (3, 3), (4, 9), (6, 6), (8, 6)] switch True
 @run
 def test_leftover_pixels():
@@ -81,3 +84,21 @@ def test_ring_rotation():
             f"{kernel[0]}x{kernel[1]} d{dil}: rotate {pl.rotate}, slots {ring_slots(pl.window[0], pl.rotate)}, "
             f"chunks {chunks(96, pl.chunk)}, taps {min(taps, 1)}"
         )
+
+
+# Chunk loops of a 2-D block with a pointwise conv are peeled: the first and last chunks (all
+# of them up to 3) get static offsets, so their pointwise GEMM's "first chunk starts from
+# zero" and "last chunk applies the epilogue" tests fold; the chunks between stay one loop.
+# Without peeling the runs are chunks()'.
+# CHECK-LABEL: TEST: test_chunk_schedule
+# CHECK-NEXT: 192/64: [(0, 64, 3)] peeled [(0, 64, 1), (64, 64, 1), (128, 64, 1)]
+# CHECK-NEXT: 576/128: [(0, 128, 4), (512, 64, 1)] peeled [(0, 128, 1), (128, 128, 3), (512, 64, 1)]
+# CHECK-NEXT: 960/192: [(0, 192, 5)] peeled [(0, 192, 1), (192, 192, 3), (768, 192, 1)]
+# CHECK-NEXT: 100/100: [(0, 100, 1)] peeled [(0, 100, 1)]
+# CHECK-NEXT: 130/64: [(0, 64, 2), (128, 2, 1)] peeled [(0, 64, 1), (64, 64, 1), (128, 2, 1)]
+# CHECK-NEXT: 300/64: [(0, 64, 4), (256, 44, 1)] peeled [(0, 64, 1), (64, 64, 3), (256, 44, 1)]
+@run
+def test_chunk_schedule():
+    for c, ct in ((192, 64), (576, 128), (960, 192), (100, 100), (130, 64), (300, 64)):
+        assert chunk_schedule(c, ct, False) == chunks(c, ct)
+        print(f"{c}/{ct}: {chunks(c, ct)} peeled {chunk_schedule(c, ct, True)}")
