@@ -8,7 +8,7 @@ import sys
 doc = json.load(open(sys.argv[1]))
 bits = [str(v) for v in doc["vector_bits"]]
 for block in doc["blocks"]:
-    for impl in ("fused", "unfused", "acle"):
+    for impl in ("fused", "unfused", "identity", "acle"):
         d = block["impls"][impl]
         per_mac = d["instructions_per_mac"]
         shrinks = all(per_mac[b] is not None for b in bits) and per_mac[bits[-1]] < per_mac[bits[0]]
