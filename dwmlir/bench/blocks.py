@@ -659,8 +659,8 @@ def render_blocks(
         lines.extend(problems)
     ok = sum(all(r.status == "ok" for r in res.runs) for res in results)
     lines.append(
-        f"correctness: {ok}/{len(results)} blocks (fused, every unfused stage, acle) match numpy "
-        "at every vector length"
+        f"correctness: {ok}/{len(results)} blocks (fused, every unfused stage, identity passes, acle) "
+        "match numpy at every vector length"
     )
     lines.append(f"time: total {seconds:.1f}s")
     return "\n".join(lines)
