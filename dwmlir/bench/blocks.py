@@ -332,6 +332,8 @@ class BlockResult:
     gemm_mca: dict[str, list[tuple[str, int, McaResult]]] = field(default_factory=dict)
 
     def of(self, impl: str) -> list[Run]:
+        if impl == UNFUSED_ID:  # the kernels its count is made of
+            return self.of("unfused") + self.of("identity")
         return [r for r in self.runs if r.impl == impl or r.impl.startswith(impl + ":")]
 
     def ok(self, impl: str) -> bool:
@@ -601,12 +603,8 @@ def render_blocks(
     ]
     for res in results:
         for n, impl in enumerate(("fused", "unfused", UNFUSED_ID, "acle")):
-            runs = res.of(impl) if impl != UNFUSED_ID else res.of("unfused") + res.of("identity")
-            status = (
-                "ok"
-                if all(r.status == "ok" for r in runs) and runs
-                else next((r.status for r in runs if r.status != "ok"), "n/a")
-            )
+            runs = res.of(impl)
+            status = "ok" if res.ok(impl) else next((r.status for r in runs if r.status != "ok"), "n/a")
             name = res.block.name if n == 0 else ""
             lines.append(
                 f"{name:<{w}}  {impl:<8} {status:<6}" + "".join(_f(res.per_mac(impl, v), 9) for v in vls)

@@ -252,10 +252,10 @@ class ExpandGemm:
                     lo, hi - lo, GEMM_PIXELS, lambda p, size: self._pixels(x_at, dests, p, size, c0, ct)
                 )
 
-            if not lane_fmas(self.em):
+            em = self.em
+            if not lane_fmas(em):
                 pixels()
                 return
-            em = self.em
             one = scf.IfOp(
                 arith.cmpi(arith.CmpIPredicate.ule, index(ct), em.vector_length()), [], has_else=True
             )
