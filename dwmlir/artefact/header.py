@@ -7,7 +7,8 @@ import math
 from ..rewrite import expand as expand_stage
 from ..rewrite.blocked import band_units, part_bands, row_sweep
 from ..rewrite.nest import ConvGeometry
-from ..rewrite.pointwise import SCRATCH_BYTES, tile_pixels
+from ..rewrite.pointwise import ROWS_SCRATCH_BYTES, SCRATCH_BYTES, tile_pixels
+from ..rewrite.vector_rows import fused_tile_pixels
 from ..spec import DTYPES, BlockSpec, ConvSpec, as_block
 from ..target import Target, for_dtype
 
@@ -215,17 +216,24 @@ def _expand_lines(block: BlockSpec) -> list[str]:
     ]
 
 
-def _pointwise_lines(block: BlockSpec) -> list[str]:
+def _pointwise_lines(block: BlockSpec, target: Target) -> list[str]:
     pw = block.pointwise
     if pw is None:
         return []
     epi = pw.epilogue
     c, elt_bytes = block.out_channels, DTYPES[block.dw_dtype][2] // 8
-    scratch = tile_pixels(c, elt_bytes) * c * elt_bytes
+    pixels = tile_pixels(c, elt_bytes)
+    bound = SCRATCH_BYTES
+    conv = block.conv
+    if conv.info.plain_channels_last and not conv.is_dynamic and block.dw_dtype == "f32":
+        geo = ConvGeometry.of_spec(conv)
+        pixels = fused_tile_pixels(geo, c, elt_bytes, target.scalable, True, c * pw.cout * elt_bytes)
+        if pixels * c * elt_bytes > SCRATCH_BYTES:
+            bound = ROWS_SCRATCH_BYTES  # tiles of several rows (vector_rows.multi_row_tiles)
     lines = [
         f" * Fused pointwise 1x1 conv, per output pixel and output channel co (COUT = {pw.cout}), on dw,",
         " * the depthwise result, which never exists whole in memory: tiles of it live in a",
-        f" * {scratch}-byte scratch on the kernel's stack (the bound is {SCRATCH_BYTES} bytes).",
+        f" * {pixels * c * elt_bytes}-byte scratch on the kernel's stack (the bound is {bound} bytes).",
     ]
     if block.expand is not None:
         lines[-2:] = [
@@ -282,7 +290,7 @@ def kernel_block(
         *_dynamic_lines(spec),
         *_expand_lines(block),
         *_epilogue_lines(block),
-        *_pointwise_lines(block),
+        *_pointwise_lines(block, target),
         " * The output is overwritten, not accumulated into. Buffers must not overlap.",
         f" * Target: {target.name} ({target.triple}, {target.mattr}{tuned});",
         f" * {target.vl_assumption}.",

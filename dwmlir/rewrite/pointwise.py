@@ -33,7 +33,12 @@ from .nest import Index, affine, balanced_blocks, dense_layout, index, loop_step
 # and 8P FMAs: 50 instructions per 32 FMAs at P = 4, 84 per 64 at P = 8.
 PIXELS = 8
 COUT_VECTORS = 2  # weight vectors of a GEMM block
+L1D_BYTES = 64 * 1024  # the L1D the scratch tiles are sized for (Neoverse V1's, and most Armv9 cores')
 SCRATCH_BYTES = 32 * 1024  # the depthwise tile: half of a 64 KiB L1D, the rest for weights
+# Tiles of several output rows may take 7/8 of the L1D where the weights do not fit beside
+# the 32 KiB tile anyway (``vector_rows.multi_row_tiles``): such weights stream through L1
+# once per tile, so fewer, larger tiles cost fewer L1 misses and less DRAM traffic (cache model).
+ROWS_SCRATCH_BYTES = 56 * 1024
 MAX_TILE_PIXELS = 64
 K_UNROLL = 4  # reduction steps per loop iteration
 SDOT_STEP = 16  # int8 reduction steps per loop iteration: one 128-bit load of each pixel
@@ -128,9 +133,9 @@ def weight_reader(em, weights: ir.Value, row0: Index, col0: Index, masks: list) 
     return read
 
 
-def tile_pixels(channels: int, element_bytes: int) -> int:
-    """Pixels per scratch tile: as many as fit ``SCRATCH_BYTES`` (at least one)."""
-    return max(1, min(MAX_TILE_PIXELS, SCRATCH_BYTES // (channels * element_bytes)))
+def tile_pixels(channels: int, element_bytes: int, budget: int = SCRATCH_BYTES) -> int:
+    """Pixels per scratch tile: as many as fit ``budget`` bytes (at least one)."""
+    return max(1, min(MAX_TILE_PIXELS, budget // (channels * element_bytes)))
 
 
 class PointwiseGemm:

@@ -80,7 +80,15 @@ from .nest import (
     tiles,
     w_segments,
 )
-from .pointwise import FusedPointwise, PointwiseGemm, PointwiseGemmFirst, tile_pixels
+from .pointwise import (
+    L1D_BYTES,
+    ROWS_SCRATCH_BYTES,
+    SCRATCH_BYTES,
+    FusedPointwise,
+    PointwiseGemm,
+    PointwiseGemmFirst,
+    tile_pixels,
+)
 
 VECTOR_ROW_ATTR = "dwmlir.vector_rows"
 # bf16 multiply-adds: SVE's bfmlalb on the bottom halves of 32-bit lanes (True), or widen
@@ -827,19 +835,38 @@ class _Retargeted:
         return getattr(self._em, name)
 
 
-def multi_row_tiles(geo: ConvGeometry, channels: int, elt_bytes: int, scalable: bool, f32: bool) -> int:
+def multi_row_tiles(
+    geo: ConvGeometry, channels: int, elt_bytes: int, scalable: bool, f32: bool, weight_bytes: int = 0
+) -> int:
     """Output rows per tile of a fused 2-D block's interior rows (those that read no padding
-    row): as many whole rows as the scratch holds, at least 2; else 1 (row by row).
+    row): as many whole rows as the scratch holds, at least 2; else 1 (row by row). The
+    scratch is ``SCRATCH_BYTES``, or ``ROWS_SCRATCH_BYTES`` when the filter has several rows
+    and the pointwise weights (``weight_bytes``) would not fit in L1 beside the smaller one.
 
     Such a tile is the depthwise conv of its rows, computed by the kernel's own row code
     (row sweeps, taps loaded once per channel step and tile) into the scratch, then one GEMM
     over all its pixels. Row by row, each row paid its channel steps' setup and its border
     columns' tap loops again: MobileNetV1 block 5's depthwise part cost 1.5x its depthwise
-    kernel. f32 on SVE, static sizes (where it was measured)."""
+    kernel. With the larger scratch, MobileNetV1's 14 x 512 block runs in pairs of rows
+    (0.5 % fewer instructions than row by row), its 14 x 256 block in 4 rows, not 2; a 1-row
+    filter shares no tap rows, and its blocks got slower. f32 on SVE, static sizes (where it
+    was measured)."""
     if geo.rank != 2 or not (scalable and f32) or geo.runtime_sizes:
         return 1
-    rows = tile_pixels(channels, elt_bytes) // geo.out_spatial[1]
+    budget = SCRATCH_BYTES
+    if geo.kernel[0] > 1 and weight_bytes > L1D_BYTES - SCRATCH_BYTES:
+        budget = ROWS_SCRATCH_BYTES
+    rows = tile_pixels(channels, elt_bytes, budget) // geo.out_spatial[1]
     return rows if rows >= 2 else 1
+
+
+def fused_tile_pixels(
+    geo: ConvGeometry, channels: int, elt_bytes: int, scalable: bool, f32: bool, weight_bytes: int
+) -> int:
+    """Pixels of a plain channels-last fused block's scratch: a row tile's, or a multi-row
+    tile's if that is larger (it may pass ``SCRATCH_BYTES``)."""
+    rows = multi_row_tiles(geo, channels, elt_bytes, scalable, f32, weight_bytes)
+    return max(tile_pixels(channels, elt_bytes), rows * geo.out_spatial[-1] if rows > 1 else 0)
 
 
 def _emit_fused_block(
@@ -861,16 +888,17 @@ def _emit_fused_block(
     elt = ir.IntegerType.get_signless(8) if requantized else em.acc_elt
     channels = em.c * em.m
     tile = tile_pixels(channels, elt.width // 8)
-    scratch = _entry_alloca(op, [tile, channels], elt)
+    f32 = isinstance(elt, ir.F32Type)  # int8 after a requantizing epilogue: row by row
+    per_tile = 1
+    if em.info.plain_channels_last:
+        weight_bytes = channels * pw.cout * elt.width // 8
+        per_tile = multi_row_tiles(em.geo, channels, elt.width // 8, em.scalable, f32, weight_bytes)
+    held = max(tile, per_tile * em.geo.out_spatial[-1]) if per_tile > 1 else tile  # fused_tile_pixels
+    scratch = _entry_alloca(op, [held, channels], elt)
     input_zp = em.epilogue.epilogue.output_zp if requantized else 0
     gemm = PointwiseGemm(em, pw, scratch, input_zp)
     if em.info.plain_channels_last:
         rows = BlockedRows(em)
-        per_tile = 1
-        if not requantized:
-            per_tile = multi_row_tiles(
-                em.geo, channels, elt.width // 8, em.scalable, isinstance(elt, ir.F32Type)
-            )
         interior = None
         if per_tile > 1:
             interior = _multi_row_emitter(op, em, pw, scratch, shape, per_tile)

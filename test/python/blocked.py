@@ -22,7 +22,7 @@ from dwmlir.rewrite.blocked import (
     row_sweep,
 )
 from dwmlir.rewrite.nest import ConvGeometry
-from dwmlir.rewrite.vector_rows import multi_row_tiles
+from dwmlir.rewrite.vector_rows import fused_tile_pixels, multi_row_tiles
 from dwmlir.spec import Activation, BlockSpec, ConvSpec, Epilogue, Pointwise, as_block
 from dwmlir.target import get_target
 
@@ -581,18 +581,44 @@ def test_fused_silu_pass():
 
 # Rows per tile of a fused 2-D block's interior rows: as many whole output rows as the 32 KiB
 # scratch holds (MobileNetV1's 14-wide rows: 4 at C = 32 and 128, 2 at 256, one at 512), f32 on
-# SVE with static sizes only.
+# SVE with static sizes only. Where the pointwise weights do not fit in L1 beside that scratch
+# (more than 32 KiB) and the filter has several rows, the scratch may take 56 KiB: 4 rows at
+# C = 256, a pair at 512, still one at 1024 (a pair would be 112 KiB); a 1-row filter keeps 32 KiB.
+# The scratch then holds the larger tile (fused_tile_pixels).
 # CHECK-LABEL: TEST: test_multi_row_tiles
 # CHECK-NEXT: C=32: 4, C=128: 4, C=256: 2, C=512: 1, f16: 1, NEON: 1, 1-D: 1
+# CHECK-NEXT: big weights: C=256: 4, C=512: 2, C=1024: 1, 1x1: 1, 32 KiB of weights: 1
+# CHECK-NEXT: scratch pixels: C=256: 56, C=512: 28, C=1024: 8, small weights C=512: 16
 @run
 def test_multi_row_tiles():
-    def rows(c: int, f32: bool = True, scalable: bool = True, op: str = "depthwise_conv_2d_nhwc_hwc") -> int:
-        shape, flt = ((1, 14, 14, c), (3, 3, c)) if "2d" in op else ((1, 14, c), (3, c))
+    def rows(
+        c: int,
+        f32: bool = True,
+        scalable: bool = True,
+        op: str = "depthwise_conv_2d_nhwc_hwc",
+        weights: int = 0,
+        k: int = 3,
+        pixels: bool = False,
+    ) -> int:
+        shape, flt = ((1, 14, 14, c), (k, k, c)) if "2d" in op else ((1, 14, c), (k, c))
         spec = ConvSpec(op, shape, flt, padding="same")
-        return multi_row_tiles(geo(spec), c, 4 if f32 else 2, scalable, f32)
+        if pixels:
+            return fused_tile_pixels(geo(spec), c, 4, scalable, f32, weights)
+        return multi_row_tiles(geo(spec), c, 4 if f32 else 2, scalable, f32, weights)
 
     print(
         f"C=32: {rows(32)}, C=128: {rows(128)}, C=256: {rows(256)}, C=512: {rows(512)}, "
         f"f16: {rows(32, f32=False)}, NEON: {rows(32, scalable=False)}, "
         f"1-D: {rows(32, op='depthwise_conv_1d_nwc_wc')}"
+    )
+    big = 32 * 1024 + 4
+    print(
+        f"big weights: C=256: {rows(256, weights=big)}, C=512: {rows(512, weights=big)}, "
+        f"C=1024: {rows(1024, weights=big)}, 1x1: {rows(512, weights=big, k=1)}, "
+        f"32 KiB of weights: {rows(512, weights=32 * 1024)}"
+    )
+    print(
+        f"scratch pixels: C=256: {rows(256, weights=big, pixels=True)}, "
+        f"C=512: {rows(512, weights=big, pixels=True)}, C=1024: {rows(1024, weights=big, pixels=True)}, "
+        f"small weights C=512: {rows(512, pixels=True)}"
     )
