@@ -25,6 +25,13 @@ Memory traffic is the analytic "each buffer once" model: the bytes of every buff
 reads or writes (input, weights, biases, output), each counted once per kernel (re-reads of a
 buffer within a kernel are assumed to hit the cache; stack scratch is not counted). The
 unfused pipeline writes each intermediate tensor and reads it back in the next kernel.
+
+With ``--cache-bits``, every kernel (fused, each unfused stage, ACLE) also runs under the
+cache model (``bench/cache.py``: Neoverse V1's 64 KiB L1D and 1 MiB L2, cold at the kernel's
+first access, dirty lines written back at the end): the bytes it really moves between L2
+and DRAM. Each unfused kernel starts cold, so the unfused sum counts every intermediate
+tensor written to DRAM and read back, even one that would still sit in L2 for the next
+kernel (an upper bound for that pipeline where the tensor fits in L2).
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ from ..spec.block import Activation
 from ..target import get_target
 from ..toolchain import cross_cc, run
 from .baselines import CFLAGS, clang, source_dir
+from .cache import CacheResult, model_cache
 from .hotloop import Loop, find_loops
 from .icount import count_instructions
 from .mca import McaResult, analyze
@@ -318,6 +326,7 @@ class Run:
     status: str = "ok"
     detail: str = ""
     instructions: dict[int, int] = field(default_factory=dict)
+    cache: dict[int, CacheResult] = field(default_factory=dict)  # per vector length (--cache-bits)
 
     def fail(self, status: str, detail: str) -> None:
         if self.status == "ok":
@@ -352,6 +361,13 @@ class BlockResult:
 
     def traffic(self, impl: str) -> int:
         return sum(r.buffer_bytes for r in self.of(impl))
+
+    def dram(self, impl: str, bits: int) -> int | None:
+        """DRAM bytes of ``impl``'s kernels under the cache model at ``bits`` (None if not run)."""
+        runs = self.of(impl)
+        if not self.ok(impl) or any(bits not in r.cache for r in runs):
+            return None
+        return sum(r.cache[bits].dram_bytes for r in runs)
 
 
 def _check_block(block: BlockSpec, operands: list[np.ndarray], want: np.ndarray):
@@ -463,26 +479,50 @@ def _build(bb: BenchBlock, root: Path, seed: int, progress: Progress) -> list[Ru
     return runs
 
 
-def _count(r: Run, bits: int) -> None:
+def _inputs(r: Run) -> list[Path]:
     files = []
     for n, arr in enumerate(r.inputs):
         path = r.exe.parent / f"in{n}.bin"
-        if not path.exists():
-            path.write_bytes(arr.tobytes())
+        with _LOCK:  # a run's instruction count and cache model may start at once
+            if not path.exists():
+                path.write_bytes(arr.tobytes())
         files.append(path)
+    return files
+
+
+def _checked(r: Run, out: Path, bits: int) -> bool:
+    got = np.frombuffer(out.read_bytes(), dtype=r.out_dtype).reshape(r.want.shape)
+    ok, err = r.check(got)
+    if not ok:
+        with _LOCK:
+            r.fail("WRONG", f"differs from numpy at {bits} bits (max |err| {err:.3g})")
+    return ok
+
+
+def _count(r: Run, bits: int) -> None:
     out = r.exe.parent / f"out-{bits}.bin"
     try:
-        count = count_instructions(r.exe, [*files, out], kernel_symbols(r.symbol, r.asm), bits)
+        count = count_instructions(r.exe, [*_inputs(r), out], kernel_symbols(r.symbol, r.asm), bits)
     except InternalError as exc:
         with _LOCK:
             r.fail("FAILED", f"run at {bits} bits: {exc}")
         return
-    got = np.frombuffer(out.read_bytes(), dtype=r.out_dtype).reshape(r.want.shape)
-    ok, err = r.check(got)
-    with _LOCK:
-        r.instructions[bits] = count.in_range
-        if not ok:
-            r.fail("WRONG", f"differs from numpy at {bits} bits (max |err| {err:.3g})")
+    if _checked(r, out, bits):
+        with _LOCK:
+            r.instructions[bits] = count.in_range
+
+
+def _model_cache(r: Run, bits: int) -> None:
+    out = r.exe.parent / f"cache-out-{bits}.bin"
+    try:
+        res = model_cache(r.exe, [*_inputs(r), out], kernel_symbols(r.symbol, r.asm), bits)
+    except InternalError as exc:
+        with _LOCK:
+            r.fail("FAILED", f"cache model at {bits} bits: {exc}")
+        return
+    if _checked(r, out, bits):
+        with _LOCK:
+            r.cache[bits] = res
 
 
 def gemm_loops(asm: str) -> list[Loop]:
@@ -508,7 +548,10 @@ def run_blocks(
     seed: int = 0,
     jobs: int | None = None,
     progress: Progress = lambda _: None,
+    cache_bits: Sequence[int] = (),
 ) -> list[BlockResult]:
+    """Build and count every block; ``cache_bits``: vector lengths at which the fused, unfused
+    and ACLE kernels also run under the cache model (the identity passes do not)."""
     jobs = jobs or os.cpu_count() or 1
     results: list[BlockResult] = []
     mca_cache: dict[tuple[str, str], McaResult] = {}
@@ -535,6 +578,12 @@ def run_blocks(
         with ThreadPoolExecutor(jobs) as pool:
             unique = [r for runs in seen.values() for r in runs if r.status == "ok"]
             futures = [pool.submit(_count, r, bits) for r in unique for bits in vector_bits]
+            futures += [
+                pool.submit(_model_cache, r, bits)
+                for r in unique
+                if not r.impl.startswith("identity:")
+                for bits in cache_bits
+            ]
             progress(f"running {len(futures)} qemu jobs on {jobs} threads")
             for fut in futures:
                 fut.result()
@@ -588,6 +637,7 @@ def render_blocks(
     cpus: Sequence[str],
     seconds: float,
     set_name: str,
+    cache_bits: Sequence[int] = (),
 ) -> str:
     vls = list(vector_bits)
     w = max([5, *(len(r.block.name) for r in results)])
@@ -622,6 +672,9 @@ def render_blocks(
         f, u = res.traffic("fused"), res.traffic("unfused")
         lines.append(f"{res.block.name:<{w}}  {f:>12} {u:>12} {_f(f / u if u else None, 6, 2)}")
     lines.append("")
+    if cache_bits:
+        lines.extend(_dram_lines(results, cache_bits, w))
+        lines.append("")
     lines.append(
         f"GEMM loops on {V1} (llvm-mca): lowest FMA-pipe utilization of the main micro-kernel loops "
         "(8 or more accumulators) / of the leftover-pixel blocks (fewer)"
@@ -662,6 +715,25 @@ def render_blocks(
     )
     lines.append(f"time: total {seconds:.1f}s")
     return "\n".join(lines)
+
+
+def _dram_lines(results: Sequence[BlockResult], cache_bits: Sequence[int], w: int) -> list[str]:
+    lines = [
+        "DRAM traffic (cache model: Neoverse V1's 64 KiB 4-way L1D and 1 MiB 8-way L2; bytes between "
+        "L2 and DRAM, each kernel starting cold, its dirty lines, stack scratch too, written back at "
+        "the end; ratio: fused / unfused; x buffers: fused over its buffers' bytes above)",
+        f"{'block':<{w}}  {'bits':>4} {'fused':>12} {'unfused':>12} {'acle':>12} {'ratio':>6} "
+        f"{'x buffers':>9}",
+    ]
+    for res in results:
+        for n, bits in enumerate(cache_bits):
+            f, u, a = (res.dram(impl, bits) for impl in ("fused", "unfused", "acle"))
+            cells = " ".join(f"{'-' if x is None else x:>12}" for x in (f, u, a))
+            ratio = f / u if f is not None and u else None
+            buffers = f / res.traffic("fused") if f is not None and res.traffic("fused") else None
+            name = res.block.name if n == 0 else ""
+            lines.append(f"{name:<{w}}  {bits:>4} {cells} {_f(ratio, 6, 2)} {_f(buffers, 9, 2)}")
+    return lines
 
 
 def _ratio(res: BlockResult, base: str, bits: int) -> float | None:
@@ -728,7 +800,12 @@ def _targets(results: Sequence[BlockResult], vls: Sequence[int]) -> list[str]:
 
 
 def blocks_json(
-    results: Sequence[BlockResult], vls: Sequence[int], cpus: Sequence[str], seconds: float, set_name: str
+    results: Sequence[BlockResult],
+    vls: Sequence[int],
+    cpus: Sequence[str],
+    seconds: float,
+    set_name: str,
+    cache_bits: Sequence[int] = (),
 ) -> dict:
     from .. import __version__
 
@@ -738,6 +815,7 @@ def blocks_json(
         "vector_bits": list(vls),
         "cpus": list(cpus),
         "seconds": round(seconds, 1),
+        "cache_bits": list(cache_bits),
         "targets": target_status(results, vls),
         "blocks": [
             {
@@ -752,6 +830,7 @@ def blocks_json(
                         "status": "ok" if res.ok(impl) else "failed",
                         "instructions_per_mac": {str(v): res.per_mac(impl, v) for v in vls},
                         "bytes": res.traffic(impl),
+                        "dram_bytes": {str(b): res.dram(impl, b) for b in cache_bits},
                         "kernels": [
                             {
                                 "impl": r.impl,
@@ -760,6 +839,14 @@ def blocks_json(
                                 "instructions": {str(v): n for v, n in sorted(r.instructions.items())},
                                 "compile_seconds": round(r.compile_seconds, 3),
                                 "bytes": r.buffer_bytes,
+                                "cache": {
+                                    str(b): {
+                                        "dram_bytes": c.dram_bytes,
+                                        "l1_misses": c.l1_misses,
+                                        "l2_misses": c.l2_misses,
+                                    }
+                                    for b, c in sorted(r.cache.items())
+                                },
                             }
                             for r in res.of(impl)
                         ],

@@ -221,15 +221,18 @@ def _cmd_bench_blocks(args: argparse.Namespace) -> int:
         if given:
             raise UserError(f"{flag} applies to --set kernels only: drop it, or drop --set blocks")
     bits, cpus, names = _run_options(args, "--set blocks --list")
+    cache_bits = _cache_bits(args.cache_bits)
     blocks = select_blocks(names, args.quick)
     set_name = "selected" if names else ("quick block set" if args.quick else "block set")
 
     start = time.perf_counter()
-    results = run_blocks(blocks, bits, cpus, seed=args.seed, jobs=args.jobs, progress=progress)
+    results = run_blocks(
+        blocks, bits, cpus, seed=args.seed, jobs=args.jobs, progress=progress, cache_bits=cache_bits
+    )
     seconds = time.perf_counter() - start
-    print(render_blocks(results, bits, cpus, seconds, set_name))
+    print(render_blocks(results, bits, cpus, seconds, set_name, cache_bits))
     if args.json is not None:
-        doc = blocks_json(results, bits, cpus, seconds, set_name)
+        doc = blocks_json(results, bits, cpus, seconds, set_name, cache_bits)
         write_output(str(args.json), (json.dumps(doc, indent=1) + "\n").encode(), flag="--json")
         print(f"json: {args.json}")
     return 0 if all(r.status == "ok" for res in results for r in res.runs) else 1
