@@ -77,7 +77,8 @@ def _add_flags(p: argparse.ArgumentParser) -> None:
         help="SVE vector lengths at which every kernel and baseline also runs under the cache model "
         "(Neoverse V1's 64 KiB 4-way L1D and 1 MiB 8-way L2; QEMU 10 and the plugin that "
         "tools/setup.sh builds), reporting DRAM bytes against compulsory bytes and L1 misses per "
-        "output; 'none' skips it (default: %(default)s)",
+        "output (with --set blocks: the DRAM bytes of every fused kernel, unfused pipeline and "
+        "ACLE block); 'none' skips it (default: %(default)s)",
     )
     g.add_argument("--no-baselines", action="store_true", help="benchmark dwmlir kernels only")
     g.add_argument(
