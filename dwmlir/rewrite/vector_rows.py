@@ -82,6 +82,7 @@ from .nest import (
 )
 from .pointwise import (
     L1D_BYTES,
+    PIXELS,
     ROWS_SCRATCH_BYTES,
     SCRATCH_BYTES,
     FusedPointwise,
@@ -840,23 +841,29 @@ def multi_row_tiles(
 ) -> int:
     """Output rows per tile of a fused 2-D block's interior rows (those that read no padding
     row): as many whole rows as the scratch holds, at least 2; else 1 (row by row). The
-    scratch is ``SCRATCH_BYTES``, or ``ROWS_SCRATCH_BYTES`` when the filter has several rows
-    and the pointwise weights (``weight_bytes``) would not fit in L1 beside the smaller one.
+    scratch is ``SCRATCH_BYTES``, or ``ROWS_SCRATCH_BYTES`` where the pointwise weights
+    (``weight_bytes``) would not fit in L1 beside the smaller one and either the filter has
+    several rows or the larger tile is a whole number of ``PIXELS``-pixel GEMM blocks (and the
+    smaller is not).
 
     Such a tile is the depthwise conv of its rows, computed by the kernel's own row code
     (row sweeps, taps loaded once per channel step and tile) into the scratch, then one GEMM
     over all its pixels. Row by row, each row paid its channel steps' setup and its border
     columns' tap loops again: MobileNetV1 block 5's depthwise part cost 1.5x its depthwise
     kernel. With the larger scratch, MobileNetV1's 14 x 512 block runs in pairs of rows
-    (0.5 % fewer instructions than row by row), its 14 x 256 block in 4 rows, not 2; a 1-row
-    filter shares no tap rows, and its blocks got slower. f32 on SVE, static sizes (where it
-    was measured)."""
+    (0.5 % fewer instructions than row by row), its 14 x 256 block in 4 rows, not 2. A 1-row
+    filter shares no tap rows; its tiles gain from the larger scratch only where they become
+    8-pixel GEMM blocks (56 pixels of 14-wide rows: 1.8 % fewer instructions for MobileNetV1's
+    14 x 256 1x1 conv), and lose where they do not (28 pixels, still 7-pixel blocks: 0.1-0.5 %
+    more). f32 on SVE, static sizes (where it was measured)."""
     if geo.rank != 2 or not (scalable and f32) or geo.runtime_sizes:
         return 1
-    budget = SCRATCH_BYTES
-    if geo.kernel[0] > 1 and weight_bytes > L1D_BYTES - SCRATCH_BYTES:
-        budget = ROWS_SCRATCH_BYTES
-    rows = tile_pixels(channels, elt_bytes, budget) // geo.out_spatial[1]
+    width = geo.out_spatial[1]
+    rows = tile_pixels(channels, elt_bytes) // width
+    if weight_bytes > L1D_BYTES - SCRATCH_BYTES:
+        more = tile_pixels(channels, elt_bytes, ROWS_SCRATCH_BYTES) // width
+        if geo.kernel[0] > 1 or (more * width % PIXELS == 0 and rows * width % PIXELS != 0):
+            rows = more
     return rows if rows >= 2 else 1
 
 

@@ -583,11 +583,12 @@ def test_fused_silu_pass():
 # scratch holds (MobileNetV1's 14-wide rows: 4 at C = 32 and 128, 2 at 256, one at 512), f32 on
 # SVE with static sizes only. Where the pointwise weights do not fit in L1 beside that scratch
 # (more than 32 KiB) and the filter has several rows, the scratch may take 56 KiB: 4 rows at
-# C = 256, a pair at 512, still one at 1024 (a pair would be 112 KiB); a 1-row filter keeps 32 KiB.
-# The scratch then holds the larger tile (fused_tile_pixels).
+# C = 256, a pair at 512, still one at 1024 (a pair would be 112 KiB). A 1-row filter takes it
+# only where that makes tiles of whole 8-pixel GEMM blocks: 4 rows of 14 at C = 256 (56
+# pixels), but not a pair at 512 (28). The scratch then holds the larger tile (fused_tile_pixels).
 # CHECK-LABEL: TEST: test_multi_row_tiles
 # CHECK-NEXT: C=32: 4, C=128: 4, C=256: 2, C=512: 1, f16: 1, NEON: 1, 1-D: 1
-# CHECK-NEXT: big weights: C=256: 4, C=512: 2, C=1024: 1, 1x1: 1, 32 KiB of weights: 1
+# CHECK-NEXT: big weights: C=256: 4, C=512: 2, C=1024: 1, 1x1: 1, 1x1 C=256: 4, 32 KiB of weights: 1
 # CHECK-NEXT: scratch pixels: C=256: 56, C=512: 28, C=1024: 8, small weights C=512: 16
 @run
 def test_multi_row_tiles():
@@ -615,6 +616,7 @@ def test_multi_row_tiles():
     print(
         f"big weights: C=256: {rows(256, weights=big)}, C=512: {rows(512, weights=big)}, "
         f"C=1024: {rows(1024, weights=big)}, 1x1: {rows(512, weights=big, k=1)}, "
+        f"1x1 C=256: {rows(256, weights=big, k=1)}, "
         f"32 KiB of weights: {rows(512, weights=32 * 1024)}"
     )
     print(
