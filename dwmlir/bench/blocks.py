@@ -102,6 +102,7 @@ MOBILENET_V1 = (
 ACT_CODES = {"none": 0, "relu": 1, "relu6": 2, "silu": 3}
 Progress = Callable[[str], None]
 _LOCK = threading.Lock()
+UNFUSED_ID = "unf-id"  # unfused less its 1x1 stages' identity passes (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -612,7 +613,6 @@ def run_blocks(
 
 MIN_V1_FMA_USE = 0.85
 V1 = "neoverse-v1"
-UNFUSED_ID = "unf-id"  # unfused less its 1x1 stages' identity passes (see the module docstring)
 
 
 def _f(x: float | None, width: int, digits: int = 3) -> str:
