@@ -491,37 +491,33 @@ def _inputs(r: Run) -> list[Path]:
     return files
 
 
-def _checked(r: Run, out: Path, bits: int) -> bool:
+def _measured(r: Run, bits: int, what: str, measure: Callable):
+    """``measure(exe, args, symbols, bits)`` of one run (instruction count or cache model),
+    its output checked against numpy; None (and the run marked) if it failed or differs."""
+    out = r.exe.parent / f"out-{what.replace(' ', '-')}-{bits}.bin"
+    try:
+        res = measure(r.exe, [*_inputs(r), out], kernel_symbols(r.symbol, r.asm), bits)
+    except InternalError as exc:
+        with _LOCK:
+            r.fail("FAILED", f"{what} at {bits} bits: {exc}")
+        return None
     got = np.frombuffer(out.read_bytes(), dtype=r.out_dtype).reshape(r.want.shape)
     ok, err = r.check(got)
     if not ok:
         with _LOCK:
             r.fail("WRONG", f"differs from numpy at {bits} bits (max |err| {err:.3g})")
-    return ok
+        return None
+    return res
 
 
 def _count(r: Run, bits: int) -> None:
-    out = r.exe.parent / f"out-{bits}.bin"
-    try:
-        count = count_instructions(r.exe, [*_inputs(r), out], kernel_symbols(r.symbol, r.asm), bits)
-    except InternalError as exc:
-        with _LOCK:
-            r.fail("FAILED", f"run at {bits} bits: {exc}")
-        return
-    if _checked(r, out, bits):
+    if (count := _measured(r, bits, "run", count_instructions)) is not None:
         with _LOCK:
             r.instructions[bits] = count.in_range
 
 
 def _model_cache(r: Run, bits: int) -> None:
-    out = r.exe.parent / f"cache-out-{bits}.bin"
-    try:
-        res = model_cache(r.exe, [*_inputs(r), out], kernel_symbols(r.symbol, r.asm), bits)
-    except InternalError as exc:
-        with _LOCK:
-            r.fail("FAILED", f"cache model at {bits} bits: {exc}")
-        return
-    if _checked(r, out, bits):
+    if (res := _measured(r, bits, "cache model", model_cache)) is not None:
         with _LOCK:
             r.cache[bits] = res
 
