@@ -894,13 +894,13 @@ def _emit_fused_block(
     requantized = em.epilogue is not None and em.epilogue.epilogue.requantize
     elt = ir.IntegerType.get_signless(8) if requantized else em.acc_elt
     channels = em.c * em.m
-    tile = tile_pixels(channels, elt.width // 8)
+    elt_bytes = elt.width // 8
+    tile = tile_pixels(channels, elt_bytes)
     f32 = isinstance(elt, ir.F32Type)  # int8 after a requantizing epilogue: row by row
-    per_tile = 1
+    per_tile, held = 1, tile
     if em.info.plain_channels_last:
-        weight_bytes = channels * pw.cout * elt.width // 8
-        per_tile = multi_row_tiles(em.geo, channels, elt.width // 8, em.scalable, f32, weight_bytes)
-    held = max(tile, per_tile * em.geo.out_spatial[-1]) if per_tile > 1 else tile  # fused_tile_pixels
+        args = (em.geo, channels, elt_bytes, em.scalable, f32, channels * pw.cout * elt_bytes)
+        per_tile, held = multi_row_tiles(*args), fused_tile_pixels(*args)
     scratch = _entry_alloca(op, [held, channels], elt)
     input_zp = em.epilogue.epilogue.output_zp if requantized else 0
     gemm = PointwiseGemm(em, pw, scratch, input_zp)
