@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InternalError, ToolError, UserError
-from ..toolchain import llvm_tool, qemu, repo_root, run
+from ..toolchain import fixed_addresses, llvm_tool, qemu, repo_root, run
 
 PLUGIN_ENV = "DWMLIR_ICOUNT_PLUGIN"
 _PLUGIN_REL = Path(".deps/qemu-plugin/libinsn_count.so")
@@ -162,7 +162,13 @@ def run_with_plugin(
             exe,
             *args,
         ]
-        run(cmd, what=f"{Path(exe).name} under qemu-aarch64 with the {what}", timeout=timeout, ours=True)
+        run(
+            cmd,
+            what=f"{Path(exe).name} under qemu-aarch64 with the {what}",
+            timeout=timeout,
+            ours=True,
+            prefix=fixed_addresses(),  # the same guest addresses, so the same cache sets, every run
+        )
         return log.read_text(errors="replace") if log.is_file() else ""
 
 
