@@ -480,15 +480,15 @@ def _build(bb: BenchBlock, root: Path, seed: int, progress: Progress) -> list[Ru
     return runs
 
 
-def _inputs(r: Run) -> list[Path]:
-    files = []
-    for n, arr in enumerate(r.inputs):
-        path = r.exe.parent / f"in{n}.bin"
-        with _LOCK:  # a run's instruction count and cache model may start at once
-            if not path.exists():
-                path.write_bytes(arr.tobytes())
-        files.append(path)
-    return files
+def _input_files(r: Run) -> list[Path]:
+    """The files ``_write_inputs`` wrote for ``r``, in argument order."""
+    return [r.exe.parent / f"in{n}.bin" for n in range(len(r.inputs))]
+
+
+def _write_inputs(r: Run) -> None:
+    """Write ``r``'s operands once, before its measurements run side by side."""
+    for path, arr in zip(_input_files(r), r.inputs, strict=True):
+        path.write_bytes(arr.tobytes())
 
 
 def _measured(r: Run, bits: int, what: str, measure: Callable):
@@ -496,7 +496,7 @@ def _measured(r: Run, bits: int, what: str, measure: Callable):
     its output checked against numpy; None (and the run marked) if it failed or differs."""
     out = r.exe.parent / f"out-{what.replace(' ', '-')}-{bits}.bin"
     try:
-        res = measure(r.exe, [*_inputs(r), out], kernel_symbols(r.symbol, r.asm), bits)
+        res = measure(r.exe, [*_input_files(r), out], kernel_symbols(r.symbol, r.asm), bits)
     except InternalError as exc:
         with _LOCK:
             r.fail("FAILED", f"{what} at {bits} bits: {exc}")
@@ -574,6 +574,8 @@ def run_blocks(
             results.append(BlockResult(bb, runs))
         with ThreadPoolExecutor(jobs) as pool:
             unique = [r for runs in seen.values() for r in runs if r.status == "ok"]
+            for r in unique:
+                _write_inputs(r)
             futures = [pool.submit(_count, r, bits) for r in unique for bits in vector_bits]
             futures += [
                 pool.submit(_model_cache, r, bits)
@@ -726,7 +728,8 @@ def _dram_lines(results: Sequence[BlockResult], cache_bits: Sequence[int], w: in
             f, u, a = (res.dram(impl, bits) for impl in ("fused", "unfused", "acle"))
             cells = " ".join(f"{'-' if x is None else x:>12}" for x in (f, u, a))
             ratio = f / u if f is not None and u else None
-            buffers = f / res.traffic("fused") if f is not None and res.traffic("fused") else None
+            own = res.traffic("fused")
+            buffers = f / own if f is not None and own else None
             name = res.block.name if n == 0 else ""
             lines.append(f"{name:<{w}}  {bits:>4} {cells} {_f(ratio, 6, 2)} {_f(buffers, 9, 2)}")
     return lines
