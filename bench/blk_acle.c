@@ -17,8 +17,8 @@
  *   columns (3x3: 6 input columns per row at stride 1, 9 at stride 2) or 8 (1-D: groups of 4
  *   taps, 11 input vectors per 32 FMAs), bias and activation, into a row scratch
  *   (OW x C floats).
- * - The pointwise GEMM on that row, and the expand GEMM: a micro-kernel of up to 8 pixels x 2
- *   output vectors (16 x 1 when at most one vector of outputs is left; a row's pixels in
+ * - The pointwise GEMM on that row, and the expand GEMM: a micro-kernel of up to 10 pixels x 2
+ *   output vectors (20 x 1 when at most one vector of outputs is left; a row's pixels in
  *   balanced blocks), accumulators in registers across the reduction; 4 reduction steps per
  *   iteration: per pixel one 128-bit load of 4
  *   activations (svld1rq, ld1rqw) feeds 4 x 2 indexed FMAs (svmla_lane); then bias,
@@ -77,8 +77,9 @@ AI svfloat32_t act(const int kind, svfloat32_t v) {
 }
 
 /* out[p][n..] = act(sum_k a[p][k] * b[k][n..] + bias[n..]) (+ res[p][n..]) for mr pixels and
- * nr vectors of outputs at n (predicates p0, p1): up to 8 pixels x 2 vectors, or 16 x 1, whose
- * pixel i + 8 takes the accumulators c<i>1 that a second vector would. */
+ * nr vectors of outputs at n (predicates p0, p1): up to 10 pixels x 2 vectors (20 accumulators,
+ * 8 weight vectors and a quad: 29 registers, no spill), or 20 x 1, whose pixel i + 10 takes
+ * the accumulators c<i>1 that a second vector would. */
 AI void gemm_tile(const int mr, const int nr, const float *a, const long lda, const int K,
                   const float *b, const long ldb, const float *bias, const int kind,
                   const float *res, const long ldr, float *o, const long ldo, svbool_t p0,
@@ -88,6 +89,7 @@ AI void gemm_tile(const int mr, const int nr, const float *a, const long lda, co
   const svfloat32_t z = svdup_f32(0.0f);
   svfloat32_t c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
   svfloat32_t c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
+  svfloat32_t c80 = z, c81 = z, c90 = z, c91 = z;
   int k = 0;
   /* Four reduction steps per iteration: the 4 x nr weight vectors, then per pixel one
    * 128-bit load of its 4 activations (ld1rqw) feeding 4 x nr indexed FMAs. */
@@ -115,8 +117,8 @@ AI void gemm_tile(const int mr, const int nr, const float *a, const long lda, co
       c##i##1 = svmla_lane(c##i##1, w21, q, 2), c##i##1 = svmla_lane(c##i##1, w31, q, 3);\
     }                                                                                    \
   }                                                                                      \
-  if (nr == 1 && mr > i + 8) QUAD(c##i##1, i + 8, 0)
-    ROWQ(0) ROWQ(1) ROWQ(2) ROWQ(3) ROWQ(4) ROWQ(5) ROWQ(6) ROWQ(7)
+  if (nr == 1 && mr > i + 10) QUAD(c##i##1, i + 10, 0)
+    ROWQ(0) ROWQ(1) ROWQ(2) ROWQ(3) ROWQ(4) ROWQ(5) ROWQ(6) ROWQ(7) ROWQ(8) ROWQ(9)
 #undef ROWQ
 #undef QUAD
   }
@@ -129,8 +131,8 @@ AI void gemm_tile(const int mr, const int nr, const float *a, const long lda, co
     MLA(c##i##0, b0, x);                                            \
     if (nr > 1) MLA(c##i##1, b1, x);                                \
   }                                                                 \
-  if (nr == 1 && mr > i + 8) MLA(c##i##1, b0, svdup_f32(a[(i + 8) * lda + k]));
-    ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7)
+  if (nr == 1 && mr > i + 10) MLA(c##i##1, b0, svdup_f32(a[(i + 10) * lda + k]));
+    ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7) ROW(8) ROW(9)
 #undef ROW
   }
   const svfloat32_t bias0 = svld1(p0, bias), bias1 = nr > 1 ? svld1(p1, bias + vl) : z;
@@ -145,14 +147,14 @@ AI void gemm_tile(const int mr, const int nr, const float *a, const long lda, co
     STORE(c##i##0, i, bias0, p0, 0)                                                  \
     if (nr > 1) STORE(c##i##1, i, bias1, p1, vl)                                     \
   }                                                                                  \
-  if (nr == 1 && mr > i + 8) STORE(c##i##1, i + 8, bias0, p0, 0)
-  OUT(0) OUT(1) OUT(2) OUT(3) OUT(4) OUT(5) OUT(6) OUT(7)
+  if (nr == 1 && mr > i + 10) STORE(c##i##1, i + 10, bias0, p0, 0)
+  OUT(0) OUT(1) OUT(2) OUT(3) OUT(4) OUT(5) OUT(6) OUT(7) OUT(8) OUT(9)
 #undef OUT
 #undef STORE
 }
 
 /* P pixels (a compile-time constant) in balanced blocks of at most cap: 14 pixels are 7 + 7,
- * 20 are 7 + 7 + 6; every block size is a constant after inlining. */
+ * 28 are 10 + 9 + 9; every block size is a constant after inlining. */
 AI void gemm_blocks(const int P, const int cap, const int nr, const float *a, const long lda,
                     const int K, const float *b, const long ldb, const float *bias,
                     const int kind, const float *res, const long ldr, float *o, const long ldo,
@@ -169,18 +171,18 @@ AI void gemm_blocks(const int P, const int cap, const int nr, const float *a, co
               o + p * ldo, ldo, p0, p1);
 }
 
-/* A row of P pixels: output vectors in pairs (blocks of up to 8 pixels), a single last one
- * alone (blocks of up to 16). */
+/* A row of P pixels: output vectors in pairs (blocks of up to 10 pixels), a single last one
+ * alone (blocks of up to 20). */
 AI void gemm_row(const int P, const float *a, const long lda, const int K, const int N,
                  const float *b, const float *bias, const int kind, const float *res,
                  const long ldr, float *o, const long ldo) {
   const int vl = (int)svcntw();
   int n = 0;
   for (; N - n > vl; n += 2 * vl)
-    gemm_blocks(P, 8, 2, a, lda, K, b + n, N, bias + n, kind, res ? res + n : 0, ldr, o + n, ldo,
+    gemm_blocks(P, 10, 2, a, lda, K, b + n, N, bias + n, kind, res ? res + n : 0, ldr, o + n, ldo,
                 svwhilelt_b32(n, N), svwhilelt_b32(n + vl, N));
   if (n < N)
-    gemm_blocks(P, 16, 1, a, lda, K, b + n, N, bias + n, kind, res ? res + n : 0, ldr, o + n, ldo,
+    gemm_blocks(P, 20, 1, a, lda, K, b + n, N, bias + n, kind, res ? res + n : 0, ldr, o + n, ldo,
                 svwhilelt_b32(n, N), svpfalse());
 }
 

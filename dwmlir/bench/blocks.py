@@ -532,7 +532,7 @@ def gemm_loops(asm: str) -> list[Loop]:
 
 
 def accumulators(lp: Loop) -> int:
-    """Distinct FMA destination registers: 16 for an 8-pixel x 2-vector micro-kernel, 2 for a
+    """Distinct FMA destination registers: 20 for a 10-pixel x 2-vector micro-kernel, 2 for a
     one-pixel block of leftover pixels."""
     return len({i.text.split(None, 1)[1].split(",")[0].strip() for i in lp.instructions if i.kind == "fma"})
 
@@ -619,7 +619,7 @@ def _f(x: float | None, width: int, digits: int = 3) -> str:
 
 def _v1_lowest(res: BlockResult, impl: str, main: bool = True) -> tuple[float, str] | None:
     """Lowest neoverse-v1 FMA-pipe utilization among ``impl``'s main GEMM loops (>= 8
-    accumulators: 4 to 8 pixels x 2 vectors, 8 to 16 x 1), or among its smaller blocks of
+    accumulators: 4 to 10 pixels x 2 vectors, 8 to 20 x 1), or among its smaller blocks of
     leftover pixels (``main=False``)."""
     vals = [
         (m.fma_utilization, h)

@@ -16,7 +16,7 @@ for 3-D), and the expanded channels into chunks of ``CT`` channels. For each til
   the rows of any output row are one contiguous window starting at slot ``first row mod
   RR``. A 1-D conv fills its window (the tile's input columns) directly;
 * the expand GEMM (``ExpandGemm``: pixels x CIN times CIN x CT, the chunk's channels as the
-  scalable vector dim, up to 8 x 2 accumulators in registers across CIN) writes
+  scalable vector dim, up to 10 x 2 accumulators in registers across CIN) writes
   act(x @ We + b) into the window; window pixels in the padding get 0, as padding pads the
   depthwise conv's input;
 * the depthwise emitter of any channels-last op (``vector_rows``/``blocked``) computes the
@@ -54,12 +54,11 @@ from .nest import (
     no_unroll,
     sub,
 )
-from .pointwise import K_UNROLL, lane_fmas, quad, quad_fmas, weight_reader
+from .pointwise import K_UNROLL, gemm_pixels, lane_fmas, quad, quad_fmas, weight_reader
 
 SCRATCH_BYTES = 48 * 1024  # window + pointwise tile: 64 KiB of L1D less room for weights
 MAX_TILE_COLS = 32  # output columns per tile (W); 3-D tiles are at most 8 x 8 (H x W)
 MIN_CHUNK = 16  # channels per chunk a tile must leave room for
-GEMM_PIXELS = 8  # as the pointwise GEMM: up to 8 pixels x 2 vectors of accumulators
 GEMM_VECTORS = 2
 # Pixels of a one-vector block. With LLVM's machine scheduler, which hoists the quad loads,
 # LLVM puts a few accumulators in z0-z7, where the indexed FMAs' quads must be, and spills the
@@ -75,10 +74,12 @@ ONE_VECTOR_ROW_PIXELS = 16
 # Chunk loops of a 2-D block with a pointwise conv are peeled (``chunk_schedule``).
 PEELED_CHUNKS = 3
 RUNTIME_PIXELS = 4  # pixel blocks of a row whose bounds are known only at run time
-# Ring rows filled in straight-line code; deeper rings (filters taller than 3 taps, or dilated)
-# fill in a loop: a 5x5 filter of dilation 2 filled its 9 rows in 9 copies of the expand GEMM,
-# 50,400 ops where the depthwise conv alone makes 25,100.
-UNROLLED_RING_ROWS = 3
+# Ring rows an output row fills in straight-line code; more fill in a loop, one copy of the
+# expand GEMM (a copy per peeled chunk). A 5x5 filter of dilation 2 filled its 9 rows in 9
+# copies, 50,400 ops where the depthwise conv alone makes 25,100; MobileNetV2 block 4, its
+# 28-pixel rows in GEMM blocks of 10 + 9 + 9, made 55,500 ops with the first output row's 3
+# rows and a stride-2 row's 2 unrolled, 28,800 in loops (instructions within 0.2 %).
+UNROLLED_RING_ROWS = 1
 
 
 @dataclass(frozen=True)
@@ -250,9 +251,8 @@ class ExpandGemm:
         if isinstance(lo, int) and isinstance(hi, int):  # balanced, as the pointwise GEMM's
             # A window row of padding only (no output of the tile reads an input column) has none.
             def pixels() -> None:
-                balanced_blocks(
-                    lo, hi - lo, GEMM_PIXELS, lambda p, size: self._pixels(x_at, dests, p, size, c0, ct)
-                )
+                cap = gemm_pixels(self.em)
+                balanced_blocks(lo, hi - lo, cap, lambda p, size: self._pixels(x_at, dests, p, size, c0, ct))
 
             em = self.em
             if not lane_fmas(em):

@@ -4,9 +4,10 @@ The depthwise layer leaves a tile of ``count`` pixels x C channels in a stack sc
 (``BlockedRows.emit_fused``); this multiplies it by the (C x COUT) weights while it is in
 L1 and stores the block's output pixels directly:
 
-* COUT is the scalable (vector) dim: blocks of up to ``PIXELS`` pixels x ``COUT_VECTORS``
-  weight vectors keep their accumulators (16) in registers across the whole reduction over C;
-  a tile's pixels are cut into balanced blocks (a row of 14: 7 + 7, 7 pixels: one block);
+* COUT is the scalable (vector) dim: blocks of up to ``gemm_pixels`` pixels (10 for f32 on
+  SVE, else 8) x ``COUT_VECTORS`` weight vectors keep their accumulators (20 or 16) in
+  registers across the whole reduction over C; a tile's pixels are cut into balanced blocks
+  (a row of 14: 7 + 7, 28: 10 + 9 + 9);
 * four steps of the reduction load the 4 x 2 weight vectors once and one 128-bit quad of
   scratch values per pixel (``ld1rqw``), which feeds 8 indexed FMAs (f32 on SVE; one
   ``ld1rw`` broadcast per pixel and step otherwise);
@@ -27,11 +28,16 @@ from ..ir.epilogue import apply_epilogue
 from ..spec import Epilogue
 from .nest import Index, affine, balanced_blocks, dense_layout, index, loop_step, no_unroll, opaque_index
 
-# Pixels of a GEMM block, at most: 8 x 2 = 16 accumulators, 8 weight vectors (4 reduction
-# steps x 2) and the quad of one pixel fit the 32 registers without a spill (f32, f16, int8,
-# NEON checked). Per 4 reduction steps a block of P pixels costs 8 weight loads, P quad loads
-# and 8P FMAs: 50 instructions per 32 FMAs at P = 4, 84 per 64 at P = 8.
+# Pixels of a GEMM block, at most: P x 2 accumulators, 8 weight vectors (4 reduction steps
+# x 2) and the quad of one pixel fit the 32 registers without a spill. Per 4 reduction steps
+# a block of P pixels costs 8 weight loads, P quad loads, 8P FMAs and about 6 loop and address
+# instructions (14 + 9P: 50 per 32 FMAs at P = 4, 86 per 64 at P = 8), so fewer, larger
+# blocks are cheaper. 8 (16 accumulators) was checked for f32, f16, int8 and NEON; the
+# indexed-FMA path (``lane_fmas``: f32 on SVE) takes 10 (20 accumulators, 29 registers, no
+# spill; 40.2 cycles per 80 FMAs on Neoverse V1 in llvm-mca, 99.6 % of its FMA pipes): a row
+# of 28 pixels in 10 + 9 + 9, not 7 x 4, 3 % fewer instructions on MobileNetV2 block 7.
 PIXELS = 8
+LANE_PIXELS = 10
 COUT_VECTORS = 2  # weight vectors of a GEMM block
 L1D_BYTES = 64 * 1024  # the L1D the scratch tiles are sized for (Neoverse V1's, and most Armv9 cores')
 SCRATCH_BYTES = 32 * 1024  # the depthwise tile: half of a 64 KiB L1D, the rest for weights
@@ -69,6 +75,11 @@ def lane_fmas(em) -> bool:
     scalable SVE (``ldr q`` + ``dup z.q`` once per 4 reduction steps, instead of 4 ``ld1rw``).
     Fixed-width NEON gets indexed FMAs from LLVM on its own."""
     return em.scalable and isinstance(em.vt.element_type, ir.F32Type) and K_UNROLL == 4
+
+
+def gemm_pixels(em, quantized: bool = False) -> int:
+    """Pixels of a GEMM block at most (``LANE_PIXELS`` on the indexed-FMA path, else ``PIXELS``)."""
+    return LANE_PIXELS if lane_fmas(em) and not quantized else PIXELS
 
 
 def quad(em, src: ir.Value, at: list[Index], vt: ir.VectorType | None = None) -> ir.Value:
@@ -162,7 +173,8 @@ class PointwiseGemm:
         self.quantized = isinstance(ir.MemRefType(scratch.type).element_type, ir.IntegerType)
         self.k0, self.first, self.last = k0, first, last
         self.k_count = ir.MemRefType(scratch.type).shape[1]
-        self.nvec, self.pixels = COUT_VECTORS, PIXELS  # the block shape being emitted
+        self.block_pixels = gemm_pixels(em, self.quantized)
+        self.nvec, self.pixels = COUT_VECTORS, self.block_pixels  # the block shape being emitted
 
     def __call__(self, n: Index, o_idx: list[Index], t0: Index, count: int) -> None:
         em, cout = self.em, self.pw.cout
@@ -194,9 +206,9 @@ class PointwiseGemm:
                 arith.cmpi(arith.CmpIPredicate.ule, arith.subi(index(cout), main), vl), [], has_else=True
             )
             with ir.InsertionPoint(one.then_block):
-                self.nvec, self.pixels = 1, 2 * PIXELS
+                self.nvec, self.pixels = 1, 2 * self.block_pixels
                 blocks(main, self._masks(main))
-                self.nvec, self.pixels = COUT_VECTORS, PIXELS
+                self.nvec, self.pixels = COUT_VECTORS, self.block_pixels
                 scf.YieldOp([])
             with ir.InsertionPoint(one.else_block):
                 blocks(main, self._masks(main))

@@ -82,7 +82,7 @@ from .nest import (
 )
 from .pointwise import (
     L1D_BYTES,
-    PIXELS,
+    LANE_PIXELS,
     ROWS_SCRATCH_BYTES,
     SCRATCH_BYTES,
     FusedPointwise,
@@ -843,8 +843,8 @@ def multi_row_tiles(
     row): as many whole rows as the scratch holds, at least 2; else 1 (row by row). The
     scratch is ``SCRATCH_BYTES``, or ``ROWS_SCRATCH_BYTES`` where the pointwise weights
     (``weight_bytes``) would not fit in L1 beside the smaller one and either the filter has
-    several rows or the larger tile is a whole number of ``PIXELS``-pixel GEMM blocks (and the
-    smaller is not).
+    several rows or the larger tile needs fewer GEMM blocks per pixel (``LANE_PIXELS`` at most
+    per block).
 
     Such a tile is the depthwise conv of its rows, computed by the kernel's own row code
     (row sweeps, taps loaded once per channel step and tile) into the scratch, then one GEMM
@@ -852,19 +852,38 @@ def multi_row_tiles(
     columns' tap loops again: MobileNetV1 block 5's depthwise part cost 1.5x its depthwise
     kernel. With the larger scratch, MobileNetV1's 14 x 512 block runs in pairs of rows
     (0.5 % fewer instructions than row by row), its 14 x 256 block in 4 rows, not 2. A 1-row
-    filter shares no tap rows; its tiles gain from the larger scratch only where they become
-    8-pixel GEMM blocks (56 pixels of 14-wide rows: 1.8 % fewer instructions for MobileNetV1's
-    14 x 256 1x1 conv), and lose where they do not (28 pixels, still 7-pixel blocks: 0.1-0.5 %
-    more). f32 on SVE, static sizes (where it was measured)."""
+    filter shares no tap rows; its tiles gain from the larger scratch only where they take
+    fewer GEMM blocks per pixel (with blocks of at most 8 pixels, 56 pixels of 14-wide rows in
+    7 blocks, not 28 in 4: 1.8 % fewer instructions for MobileNetV1's 14 x 256 1x1 conv), and
+    lose where they do not (0.1-0.5 % more). f32 on SVE, static sizes (where it was measured)."""
     if geo.rank != 2 or not (scalable and f32) or geo.runtime_sizes:
         return 1
     width = geo.out_spatial[1]
     rows = tile_pixels(channels, elt_bytes) // width
     if weight_bytes > L1D_BYTES - SCRATCH_BYTES:
         more = tile_pixels(channels, elt_bytes, ROWS_SCRATCH_BYTES) // width
-        if geo.kernel[0] > 1 or (more * width % PIXELS == 0 and rows * width % PIXELS != 0):
+        if geo.kernel[0] > 1 or _fewer_blocks(more * width, rows * width):
             rows = more
     return rows if rows >= 2 else 1
+
+
+def _whole_blocks(tile: int, width: Index) -> int:
+    """Pixels per tile of a row of ``width``: ``tile`` rounded down to whole GEMM blocks of
+    ``LANE_PIXELS`` where the row is cut into tiles anyway (a row that fits the tile keeps one
+    tile). The Conformer block's 128-pixel rows in tiles of 30 (3 blocks of 10), not 32 (4 of
+    8): 1.8 % fewer instructions, fused and unfused."""
+    rounded = tile - tile % LANE_PIXELS
+    if not rounded or not isinstance(width, int) or width <= tile and width > rounded:
+        return tile
+    return rounded
+
+
+def _fewer_blocks(larger: int, smaller: int) -> bool:
+    """Whether a tile of ``larger`` pixels takes fewer GEMM blocks per pixel than one of
+    ``smaller`` (f32 on SVE: ``LANE_PIXELS`` per block at most)."""
+    if not larger or not smaller:
+        return False
+    return -(-larger // LANE_PIXELS) * smaller < -(-smaller // LANE_PIXELS) * larger
 
 
 def fused_tile_pixels(
@@ -901,6 +920,8 @@ def _emit_fused_block(
     if em.info.plain_channels_last:
         args = (em.geo, channels, elt_bytes, em.scalable, f32, channels * pw.cout * elt_bytes)
         per_tile, held = multi_row_tiles(*args), fused_tile_pixels(*args)
+        if f32 and em.scalable:  # within the scratch: the tile only shrinks
+            tile = _whole_blocks(tile, em.geo.out_spatial[-1])
     scratch = _entry_alloca(op, [held, channels], elt)
     input_zp = em.epilogue.epilogue.output_zp if requantized else 0
     gemm = PointwiseGemm(em, pw, scratch, input_zp)

@@ -584,11 +584,13 @@ def test_fused_silu_pass():
 # SVE with static sizes only. Where the pointwise weights do not fit in L1 beside that scratch
 # (more than 32 KiB) and the filter has several rows, the scratch may take 56 KiB: 4 rows at
 # C = 256, a pair at 512, still one at 1024 (a pair would be 112 KiB). A 1-row filter takes it
-# only where that makes tiles of whole 8-pixel GEMM blocks: 4 rows of 14 at C = 256 (56
-# pixels), but not a pair at 512 (28). The scratch then holds the larger tile (fused_tile_pixels).
+# only where the larger tile takes fewer GEMM blocks per pixel (blocks of at most 10 pixels):
+# a pair of rows of 14 at C = 512 (28 pixels in 3 blocks, not 14 in 2), but not 4 rows at
+# C = 256 (56 pixels in 6 blocks, as many per pixel as 28 in 3). The scratch then holds the
+# larger tile (fused_tile_pixels).
 # CHECK-LABEL: TEST: test_multi_row_tiles
 # CHECK-NEXT: C=32: 4, C=128: 4, C=256: 2, C=512: 1, f16: 1, NEON: 1, 1-D: 1
-# CHECK-NEXT: big weights: C=256: 4, C=512: 2, C=1024: 1, 1x1: 1, 1x1 C=256: 4, 32 KiB of weights: 1
+# CHECK-NEXT: big weights: C=256: 4, C=512: 2, C=1024: 1, 1x1: 2, 1x1 C=256: 2, 32 KiB of weights: 1
 # CHECK-NEXT: scratch pixels: C=256: 56, C=512: 28, C=1024: 8, small weights C=512: 16
 @run
 def test_multi_row_tiles():
