@@ -74,12 +74,14 @@ ONE_VECTOR_ROW_PIXELS = 16
 # Chunk loops of a 2-D block with a pointwise conv are peeled (``chunk_schedule``).
 PEELED_CHUNKS = 3
 RUNTIME_PIXELS = 4  # pixel blocks of a row whose bounds are known only at run time
-# Ring rows an output row fills in straight-line code; more fill in a loop, one copy of the
-# expand GEMM (a copy per peeled chunk). A 5x5 filter of dilation 2 filled its 9 rows in 9
-# copies, 50,400 ops where the depthwise conv alone makes 25,100; MobileNetV2 block 4, its
-# 28-pixel rows in GEMM blocks of 10 + 9 + 9, made 55,500 ops with the first output row's 3
-# rows and a stride-2 row's 2 unrolled, 28,800 in loops (instructions within 0.2 %).
-UNROLLED_RING_ROWS = 1
+# Ring rows an output row fills in straight-line code at stride 1 (the first output row's K);
+# more, or any at a larger stride, fill in a loop, one copy of the expand GEMM (a copy per
+# peeled chunk). A 5x5 filter of dilation 2 filled its 9 rows in 9 copies, 50,400 ops where
+# the depthwise conv alone makes 25,100; MobileNetV2 block 4, its 28-pixel rows in GEMM blocks
+# of 10 + 9 + 9, made 55,500 ops with a stride-2 block's 3 + 2 rows unrolled, 28,800 in loops.
+# Unrolled, stride-1 blocks run up to 0.5 % fewer instructions (MobileNetV2 block 17), stride-2
+# ones 0.2 % more (block 14).
+UNROLLED_RING_ROWS = 3
 
 
 @dataclass(frozen=True)
@@ -561,7 +563,7 @@ class ExpandedBlock:
 
         def out_row(od: Index, rows: range) -> None:
             a = affine(od, s, 0, 0, -pad)
-            if len(rows) > UNROLLED_RING_ROWS:  # one copy of the expansion code, not one per row
+            if len(rows) > (UNROLLED_RING_ROWS if s == 1 else 1):  # one copy of the expansion code
                 loop(
                     rows.start,
                     len(rows),
