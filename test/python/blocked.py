@@ -22,7 +22,7 @@ from dwmlir.rewrite.blocked import (
     row_sweep,
 )
 from dwmlir.rewrite.nest import ConvGeometry
-from dwmlir.rewrite.vector_rows import fused_tile_pixels, multi_row_tiles
+from dwmlir.rewrite.vector_rows import edge_tiles, fused_tile_pixels, multi_row_tiles
 from dwmlir.spec import Activation, BlockSpec, ConvSpec, Epilogue, Pointwise, as_block
 from dwmlir.target import get_target
 
@@ -625,4 +625,28 @@ def test_multi_row_tiles():
         f"scratch pixels: C=256: {rows(256, weights=big, pixels=True)}, "
         f"C=512: {rows(512, weights=big, pixels=True)}, C=1024: {rows(1024, weights=big, pixels=True)}, "
         f"small weights C=512: {rows(512, pixels=True)}"
+    )
+
+
+# Where a block's first and last row tiles can hold its border rows (the rows that read a
+# padding row) with whole tiles between, and that makes fewer GEMM blocks of up to 10 pixels,
+# they do (COUT >= 128): 14 rows of 14 in pairs as 2 + 5 x 2 + 2 (21 blocks of the GEMM, not
+# 2 x 2 + 6 x 3 = 22 row by row at the borders); 7 rows in pairs as 2 + 2 + 2 + 1; 14 rows in
+# 4s as 4 + 4 + 4 + 2. Not at COUT = 64 (the tiles' border code costs more than the blocks
+# save), nor where no row reads padding, nor where the tiles save no block (7-wide rows: 14
+# pixels are 2 blocks, as two rows of 7 are).
+# CHECK-LABEL: TEST: test_edge_tiles
+# CHECK-NEXT: 14x14 pairs: (2, 2), 7x14 pairs: (2, 1), 14x14 4s: (4, 2), COUT=64: None, valid: None, 7x7 pairs: None
+@run
+def test_edge_tiles():
+    def edges(
+        h: int, w: int, per_tile: int, cout: int = 512, padding: str = "same"
+    ) -> tuple[int, int] | None:
+        spec = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, h, w, 512), (3, 3, 512), padding=padding)
+        return edge_tiles(geo(spec), per_tile, cout)
+
+    print(
+        f"14x14 pairs: {edges(14, 14, 2)}, 7x14 pairs: {edges(7, 14, 2)}, 14x14 4s: {edges(14, 14, 4)}, "
+        f"COUT=64: {edges(14, 14, 2, 64)}, valid: {edges(14, 14, 2, padding='valid')}, "
+        f"7x7 pairs: {edges(7, 7, 2)}"
     )
