@@ -40,15 +40,20 @@ def gemm_loops(text: str) -> list[tuple[int, int]]:
 # LLVM spilled more). A chunk that is one vector when the kernel runs (C = 64 from 2048 bits)
 # takes a known row in blocks of up to 16 pixels: W=7 gains 3 more loops of 7 x 1
 # accumulators, W=14 3 of 14 x 1 (one per copy of a row's expansion: at stride 1 the first
-# output row's rows are straight-line code). 56 columns go in two tiles of
-# 28 whose in-bounds counts differ at run time (29 and 28): a loop of 4-pixel blocks, then a
-# switch on the rest picks a block of 1 to 3 pixels (each size is a copy of the GEMM code).
+# output row's rows are straight-line code). 56 columns go in two tiles of 28 whose in-bounds
+# counts differ at run time (29 and 28): a loop of 4-pixel blocks, then a switch on the rest
+# picks a block of 1 to 3 pixels (each size is a copy of the GEMM code). At stride 2 every
+# fill of more than one row is a loop (straight-line copies made MobileNetV2 block 4 55,500
+# ops, over the kernel limit), and the two rows of 14 each later output row adds go through
+# one GEMM call (10 + 9 + 9: 20 and 18 accumulators), the row by row loop kept for a pair
+# that reaches the padding; two rows of 28 would make 6 blocks either way.
 # CHECK-LABEL: TEST: test_leftover_pixels
 # CHECK-NEXT: W=7: [(7, 6), (14, 6)] switch False
 # CHECK-NEXT: W=14: [(7, 3), (14, 9)] switch False
 # CHECK-NEXT: W=28: [(4, 3), (5, 6), (14, 3), (18, 6), (20, 6)] switch False
 # CHECK-NEXT: W=56: [(1, 3), (2, 9), (3, 3), (4, 9), (6, 6), (8, 6)] switch True
 # CHECK-NEXT: W=28 stride 2: [(4, 2), (5, 4), (14, 2), (18, 4), (20, 4)]
+# CHECK-NEXT: W=14 stride 2: [(4, 1), (5, 2), (7, 2), (14, 7), (18, 2), (20, 2)]
 @run
 def test_leftover_pixels():
     relu6 = Epilogue(bias=True, activation=Activation("relu6"))
@@ -56,11 +61,12 @@ def test_leftover_pixels():
         conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 3, w, 64), (3, 3, 64), padding="same", name="b")
         text = lower_to_llvm_dialect(BlockSpec(conv, relu6, None, Expand(16, relu6)), SVE)[2]
         print(f"W={w}: {gemm_loops(text)} switch {'scf.index_switch' in text}")
-    conv = ConvSpec(
-        "depthwise_conv_2d_nhwc_hwc", (1, 6, 28, 64), (3, 3, 64), (2, 2), padding="same", name="b"
-    )
-    text = lower_to_llvm_dialect(BlockSpec(conv, relu6, None, Expand(16, relu6)), SVE)[2]
-    print(f"W=28 stride 2: {gemm_loops(text)}")
+    for w in (28, 14):
+        conv = ConvSpec(
+            "depthwise_conv_2d_nhwc_hwc", (1, 6, w, 64), (3, 3, 64), (2, 2), padding="same", name="b"
+        )
+        text = lower_to_llvm_dialect(BlockSpec(conv, relu6, None, Expand(16, relu6)), SVE)[2]
+        print(f"W={w} stride 2: {gemm_loops(text)}")
 
 
 # The ring stores each expanded row once and rotates the filter's rows to match (a view of a
