@@ -397,8 +397,7 @@ ZERO_UNROLL = 4  # whole vectors per iteration of a run of zeros
 def zero_pixels(em, dests: list[tuple[ir.Value, list[Index]]], lo: Index, hi: Index, ct: int) -> None:
     """Window pixels [lo, hi) of a row in every destination set to 0 (padding). The pixels of
     a row are one contiguous run of a dense window, zeroed ``ZERO_UNROLL`` whole vectors at a
-    time, then in masked steps: a masked loop per pixel ran 6 instructions per vector, 1.5 of
-    MobileNetV2 block 15's 5.6 million at 128 bits."""
+    time, then in masked steps (a masked loop per pixel ran 6 instructions per vector)."""
     zero = em.zero_vector(em.vt)
     vl = em.vector_length()
     group = arith.muli(vl, index(ZERO_UNROLL))
@@ -635,18 +634,17 @@ class ExpandedBlock:
                 return p // width, lo + p % width
             return arith.divui(p, index(width)), arith.addi(arith.remui(p, index(width)), index(lo))
 
+        # Whole input rows are one run of pixels, each a constant offset from the first: the
+        # quads' addresses share one base (a row and column per pixel cost an add per pixel
+        # and iteration of the GEMM loop).
+        whole_rows = add(i0, lo) == 0 and width == geo.in_spatial[1]
+        gemm = self.gemm_flat if whole_rows else self.gemm_rows
+
         def x_at(p: Index) -> list[Index]:
+            if whole_rows:
+                return [n, index(add(affine(ih0, width, 0, 0, 0), p)), 0]
             r, col = row_col(p)
             return [n, index(add(ih0, r)), index(add(i0, col)), 0]
-
-        gemm = self.gemm_rows
-        if add(i0, lo) == 0 and width == geo.in_spatial[1]:
-            # Whole input rows: the pixels are one run, each a constant offset from the first
-            # (the quads' addresses one base; per-pixel ones cost an add each per iteration).
-            gemm = self.gemm_flat
-
-            def x_at(p: Index) -> list[Index]:  # noqa: F811
-                return [n, index(add(affine(ih0, width, 0, 0, 0), p)), 0]
 
         def dests(p: Index) -> list[tuple[ir.Value, list[Index]]]:
             r, col = row_col(p)
