@@ -55,7 +55,17 @@ from .nest import (
     no_unroll,
     sub,
 )
-from .pointwise import K_UNROLL, gemm_pixels, lane_fmas, quad, quad_fmas, weight_reader
+from .pointwise import (
+    K_UNROLL,
+    LANE_PIXELS,
+    PIXELS,
+    Retargeted,
+    gemm_pixels,
+    lane_fmas,
+    quad,
+    quad_fmas,
+    weight_reader,
+)
 
 SCRATCH_BYTES = 48 * 1024  # window + pointwise tile: 64 KiB of L1D less room for weights
 MAX_TILE_COLS = 32  # output columns per tile (W); 3-D tiles are at most 8 x 8 (H x W)
@@ -111,6 +121,7 @@ class ExpandPlan:
     window: tuple[int, ...]  # input positions per tile, every spatial dim
     chunk: int  # expanded channels per chunk
     scratch_bytes: int
+    pair: bool = False  # the pointwise GEMM takes two output rows at a time (``pairs_rows``)
 
     @property
     def ring_rows(self) -> int:
@@ -135,9 +146,9 @@ def plan(geo: ConvGeometry, channels: int, multiplier: int, elt_bytes: int, poin
         win = tuple(window(j, t) for j, t in enumerate(tile))
         return tuple(tile), win
 
-    def bytes_per_channel(tile: tuple[int, ...], win: tuple[int, ...]) -> int:
+    def bytes_per_channel(tile: tuple[int, ...], win: tuple[int, ...], pair: bool = False) -> int:
         stored = (ring_slots(win[0], rotate) * math.prod(win[1:])) if ring else math.prod(win)
-        out = math.prod(tile) * multiplier if pointwise else 0
+        out = math.prod(tile) * multiplier * (2 if pair else 1) if pointwise else 0
         taps = rotated_rows(geo) * math.prod(geo.kernel[1:]) * multiplier if rotate else 0
         return (stored + out + taps) * elt_bytes
 
@@ -147,7 +158,20 @@ def plan(geo: ConvGeometry, channels: int, multiplier: int, elt_bytes: int, poin
         cols -= 1
         tile, win = sizes(cols)
     per_channel = bytes_per_channel(tile, win)
-    chunk = max(1, min(channels, SCRATCH_BYTES // per_channel))
+    chunk = _chunk(channels, SCRATCH_BYTES // per_channel, elt_bytes)
+    # Output rows in pairs for the pointwise GEMM where the larger scratch keeps the chunks:
+    # MobileNetV2 block 2's 96 channels would go in 2 chunks (one-vector GEMMs at 2048 bits).
+    pair = pointwise and pairs_rows(geo, tile, elt_bytes)
+    if pair:
+        paired = bytes_per_channel(tile, win, True)
+        pair = _chunk(channels, SCRATCH_BYTES // paired, elt_bytes) == chunk
+        per_channel = paired if pair else per_channel
+    return ExpandPlan(ring, rotate, tile, win, chunk, per_channel * chunk, pair)
+
+
+def _chunk(channels: int, fit: int, elt_bytes: int) -> int:
+    """Channels per chunk when ``fit`` fit the scratch."""
+    chunk = max(1, min(channels, fit))
     if chunk < channels:
         fit = chunk
         # A divisor of C when there is one close by: no second copy of the code for a tail chunk.
@@ -172,7 +196,20 @@ def plan(geo: ConvGeometry, channels: int, multiplier: int, elt_bytes: int, poin
             steps = [(_vector_steps(channels, wide, n), _vector_steps(channels, chunk, n)) for n in lanes]
             if more <= 0 or (more == 1 and all(a <= b for a, b in steps) and any(a < b for a, b in steps)):
                 chunk = wide
-    return ExpandPlan(ring, rotate, tile, win, chunk, per_channel * chunk)
+    return chunk
+
+
+def pairs_rows(geo: ConvGeometry, tile: tuple[int, ...], elt_bytes: int) -> bool:
+    """Whether a 2-D block's pointwise GEMM takes two output rows at a time: the tile is
+    whole output rows, and the pair makes fewer GEMM blocks than two rows (blocks of up to
+    ``LANE_PIXELS`` pixels for f32, else ``PIXELS``). The scratch then holds the depthwise
+    output of two rows. Rows of 14 pixels (MobileNetV2's 14 x 14 layers) ran GEMM blocks of
+    7 + 7 each, where the unfused 1x1 kernel runs pairs in 10 + 9 + 9."""
+    out = geo.out_spatial
+    if geo.rank != 2 or not all(isinstance(v, int) for v in out) or out[0] < 2 or tile[-1] != out[-1]:
+        return False
+    cap = LANE_PIXELS if elt_bytes == 4 else PIXELS
+    return -(-2 * out[-1] // cap) < 2 * -(-out[-1] // cap)
 
 
 SVE_BITS = (128, 256, 512, 1024, 2048)  # the SVE vector lengths a chunking is weighed at
@@ -485,7 +522,8 @@ class ExpandedBlock:
             for _, ct, _ in chunks(self.channels, pl.chunk)
         }
         self.cm_dims = self._cm(pl.chunk)
-        self.scratch = alloca([1, *pl.tile, *self.cm_dims], elt) if pointwise is not None else None
+        rows = [2 * pl.tile[0], *pl.tile[1:]] if pl.pair else list(pl.tile)
+        self.scratch = alloca([1, *rows, *self.cm_dims], elt) if pointwise is not None else None
         self.taps: dict[int, ir.Value] = {}  # chunk width -> its rotation copy of the filter
         if pl.rotate:
             flt_elt = flt_t.element_type
@@ -567,7 +605,7 @@ class ExpandedBlock:
             self._copy_taps(c0, ct)
         self._zero_borders(window, o0, ct)
 
-        def out_row(od: Index, rows: range) -> None:
+        def out_row(od: Index, rows: range, half: Index | None = None) -> None:
             a = affine(od, s, 0, 0, -pad)
             if s > 1 and len(rows) == s and self._merges(o0, s):  # the rows each output row adds
                 self._merged_rows(window, n, affine(a, 1, 0, 0, rows.start), len(rows), o0, c0, ct, off)
@@ -586,15 +624,34 @@ class ExpandedBlock:
                 rot = arith.remui(arith.subi(index(rr), slot), index(rr))
                 zeros = [0] * (geo.rank - 1 + len(self.cm_dims))
                 flt = subview(self.taps[ct], [rot, *zeros], [rr, *geo.kernel[1:], *self._cm(ct)])
-                self._depthwise(n, [od], o0, window, c0, ct, first, last, flt)
+                self._depthwise(n, [od], o0, window, c0, ct, first, last, flt, half)
                 return
             view = subview(window, [0, slot, *([0] * (geo.rank - 1)), 0], [1, rr, *pl.window[1:], ct])
-            self._depthwise(n, [od], o0, view, c0, ct, first, last)
+            self._depthwise(n, [od], o0, view, c0, ct, first, last, None, half)
 
-        out_row(0, range(rr))
-        if geo.out_spatial[0] > 1:
-            new = range(max(0, rr - s), rr)
-            loop_step(1, geo.out_spatial[0], 1, lambda od: out_row(od, new), unroll=False)
+        out_h = geo.out_spatial[0]
+        new = range(max(0, rr - s), rr)
+        if not pl.pair:
+            out_row(0, range(rr))
+            if out_h > 1:
+                loop_step(1, out_h, 1, lambda od: out_row(od, new), unroll=False)
+            return
+        # Two output rows per pointwise GEMM: row od's depthwise output in half od mod 2 of
+        # the scratch, the GEMM after each odd row (and after a last even one).
+        gemm = lambda od0, rows: self._pair_gemm(n, od0, rows, c0, ct, first, last)  # noqa: E731
+        out_row(0, range(rr), 0)
+
+        def row(od: ir.Value) -> None:
+            half = arith.remui(od, index(2))
+            out_row(od, new, half)
+            odd = scf.IfOp(arith.cmpi(arith.CmpIPredicate.eq, half, index(1)))
+            with ir.InsertionPoint(odd.then_block):
+                gemm(arith.subi(od, index(1)), 2)
+                scf.YieldOp([])
+
+        loop_step(1, out_h, 1, row, unroll=False)
+        if out_h % 2:
+            gemm(out_h - 1, 1)
 
     def _merges(self, o0: list[Index], count: int) -> bool:
         """Whether ``count`` new ring rows go through one GEMM call (``_merged_rows``): 2-D,
@@ -831,10 +888,12 @@ class ExpandedBlock:
         first,
         last,
         flt: ir.Value | None = None,
+        half: Index | None = None,
     ) -> None:
         """The tile's outputs of channels [c0, c0 + ct) from the window ``view`` (with the
         filter ``flt``, default: the chunk's channels of the block's), then their share of
-        the pointwise conv."""
+        the pointwise conv; with ``half``, into that half of a paired scratch, the GEMM left
+        to ``_pair_gemm``."""
         em, geo, pl = self.em, self.geo, self.plan
         rank, m, mult = geo.rank, self.m, self.em.info.multiplier
         cm_off = [c0, 0] if mult else [c0]
@@ -848,6 +907,11 @@ class ExpandedBlock:
         tile = list(pl.tile)
         if self.pw is None:
             dest = subview(em.out, [n, *ring_idx, *o0, *cm_off], [1, *tile, *cm_size])
+            self.make_emitter(view, flt, dest, epi).run(zero_constant(em.acc_elt))
+            return
+        if half is not None:
+            zeros = [0] * (rank - 1 + len(cm_size))
+            dest = subview(self.scratch, [0, half, *zeros], [1, *tile, *cm_size])
             self.make_emitter(view, flt, dest, epi).run(zero_constant(em.acc_elt))
             return
         dest = subview(self.scratch, [0] * (rank + 1 + len(cm_size)), [1, *tile, *cm_size])
@@ -866,3 +930,17 @@ class ExpandedBlock:
             self.gemm(em, self.pw, part, k0, first, last)(n, o_idx, o0[-1], tw)
 
         loop(0, outer_tile[0], None, row)
+
+    def _pair_gemm(self, n: Index, od0: Index, rows: int, c0: Index, ct: int, first, last) -> None:
+        """The pointwise GEMM of output rows ``od0 .. od0 + rows - 1`` (``rows`` of the paired
+        scratch), through the output (and the residual input) viewed as N x (H x W) x C."""
+        em, m, pl = self.em, self.m, self.plan
+        width = pl.tile[-1]
+        cm_size = self._cm(ct)
+        part = subview(self.scratch, [0, 0, 0, *([0] * len(cm_size))], [1, rows, width, *cm_size])
+        flat = collapse(part, [3, len(cm_size)])  # (rows x W, ct * M)
+        out_rows = collapse(em.out, [1, 2, 1])
+        in_rows = collapse(em.input, [1, 2, 1]) if self.pw.residual else em.input
+        k0 = affine(c0, m, 0, 0, 0)
+        gemm = self.gemm(Retargeted(em, out_rows, in_rows), self.pw, flat, k0, first, last)
+        gemm(n, [], affine(od0, width, 0, 0, 0), rows * width)

@@ -144,6 +144,17 @@ def weight_reader(em, weights: ir.Value, row0: Index, col0: Index, masks: list) 
     return read
 
 
+class Retargeted:
+    """An emitter whose output and input buffers are other views of them (the GEMM of a tile
+    of several output rows writes pixels of collapsed H x W rows); all else is the emitter's."""
+
+    def __init__(self, em, out: ir.Value, input: ir.Value) -> None:
+        self._em, self.out, self.input = em, out, input
+
+    def __getattr__(self, name: str):
+        return getattr(self._em, name)
+
+
 def tile_pixels(channels: int, element_bytes: int, budget: int = SCRATCH_BYTES) -> int:
     """Pixels per scratch tile: as many as fit ``budget`` bytes (at least one)."""
     return max(1, min(MAX_TILE_PIXELS, budget // (channels * element_bytes)))

@@ -88,6 +88,7 @@ from .pointwise import (
     FusedPointwise,
     PointwiseGemm,
     PointwiseGemmFirst,
+    Retargeted,
     tile_pixels,
 )
 
@@ -825,17 +826,6 @@ def _collapse(buf: ir.Value, groups: list[int]) -> ir.Value:
     return memref.collapse_shape(ir.MemRefType.get(shape, t.element_type), buf, reassoc)
 
 
-class _Retargeted:
-    """An emitter whose output and input buffers are other views of them (the GEMM of a
-    multi-row tile writes pixels of collapsed H x W rows); all else is the emitter's."""
-
-    def __init__(self, em: _Emitter, out: ir.Value, input: ir.Value) -> None:
-        self._em, self.out, self.input = em, out, input
-
-    def __getattr__(self, name: str):
-        return getattr(self._em, name)
-
-
 def multi_row_tiles(
     geo: ConvGeometry, channels: int, elt_bytes: int, scalable: bool, f32: bool, weight_bytes: int = 0
 ) -> int:
@@ -952,7 +942,7 @@ def _multi_row_emitter(
     flat_t = ir.MemRefType(scratch.type)
     out_rows = _collapse(em.out, [1, 2, 1])  # (N, H x W, COUT): a tile's pixels are one run
     in_rows = _collapse(em.input, [1, 2, 1]) if pw.residual else em.input
-    gemm = PointwiseGemm(_Retargeted(em, out_rows, in_rows), pw, scratch)
+    gemm = PointwiseGemm(Retargeted(em, out_rows, in_rows), pw, scratch)
     lay_in = em.info.input_layout
 
     def tile(n: Index, o: Index, rows: int) -> None:

@@ -100,6 +100,28 @@ def test_ring_rotation():
         )
 
 
+# The pointwise GEMM takes output rows in pairs where a pair makes fewer GEMM blocks (rows of
+# 14: 10 + 9 + 9, not 7 + 7 twice) and the scratch for two rows keeps the chunks: MobileNetV2's
+# 14-wide blocks 8 (384 channels in 128s) and 4 (stride 2, 144 in 64s), not block 2 (its 96
+# channels would need two chunks), nor 7-pixel rows (14 pixels are 7 + 7 either way).
+# CHECK-LABEL: TEST: test_row_pairs
+# CHECK-NEXT: b8: pair True chunk 128, b4: pair True chunk 64, b2: pair False chunk 96, b15: pair False chunk 192
+@run
+def test_row_pairs():
+    relu6 = Epilogue(bias=True, activation=Activation("relu6"))
+    out = []
+    for name, size, cin, c, cout, s in (
+        ("b8", 14, 64, 384, 64, 1),
+        ("b4", 28, 24, 144, 32, 2),
+        ("b2", 28, 16, 96, 24, 2),
+        ("b15", 7, 160, 960, 160, 1),
+    ):
+        conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, size, size, c), (3, 3, c), (s, s), padding="same")
+        pl = expand_plan(BlockSpec(conv, relu6, Pointwise(cout, Epilogue(bias=True)), Expand(cin, relu6)))
+        out.append(f"{name}: pair {pl.pair} chunk {pl.chunk}")
+    print(", ".join(out))
+
+
 # Chunk loops of a 2-D block with a pointwise conv are peeled: the first and last chunks (all
 # of them up to 3) get static offsets, so their pointwise GEMM's "first chunk starts from
 # zero" and "last chunk applies the epilogue" tests fold; the chunks between stay one loop.
