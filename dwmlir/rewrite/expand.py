@@ -60,6 +60,7 @@ from .pointwise import (
     LANE_PIXELS,
     PIXELS,
     Retargeted,
+    gemm_blocks,
     gemm_pixels,
     lane_fmas,
     quad,
@@ -209,7 +210,7 @@ def pairs_rows(geo: ConvGeometry, tile: tuple[int, ...], elt_bytes: int) -> bool
     if geo.rank != 2 or not all(isinstance(v, int) for v in out) or out[0] < 2 or tile[-1] != out[-1]:
         return False
     cap = LANE_PIXELS if elt_bytes == 4 else PIXELS
-    return -(-2 * out[-1] // cap) < 2 * -(-out[-1] // cap)
+    return gemm_blocks(2 * out[-1], cap) < 2 * gemm_blocks(out[-1], cap)
 
 
 SVE_BITS = (128, 256, 512, 1024, 2048)  # the SVE vector lengths a chunking is weighed at
@@ -469,6 +470,14 @@ def _zero_pixels_masked(em, dest: ir.Value, prefix: list[Index], lo: Index, hi: 
     loop_step(index(lo), index(hi), 1, pixel, False)
 
 
+def within(first: ir.Value, last: ir.Value, size: Index) -> ir.Value:
+    """Whether rows (planes) ``first .. last`` are all in an image of ``size``."""
+    return arith.andi(
+        arith.cmpi(arith.CmpIPredicate.sge, first, index(0)),
+        arith.cmpi(arith.CmpIPredicate.slt, last, index(size)),
+    )
+
+
 def clamp(v: ir.Value, lo: int, hi: int) -> ir.Value:
     return arith.minsi(arith.maxsi(v, index(lo)), index(hi))
 
@@ -524,6 +533,9 @@ class ExpandedBlock:
         self.cm_dims = self._cm(pl.chunk)
         rows = [2 * pl.tile[0], *pl.tile[1:]] if pl.pair else list(pl.tile)
         self.scratch = alloca([1, *rows, *self.cm_dims], elt) if pointwise is not None else None
+        if pl.pair:  # the output (and residual input) as N x (H x W) x C for ``_pair_gemm``
+            residual = collapse(em.input, [1, 2, 1]) if pointwise.residual else em.input
+            self.pair_em = Retargeted(em, collapse(em.out, [1, 2, 1]), residual)
         self.taps: dict[int, ir.Value] = {}  # chunk width -> its rotation copy of the filter
         if pl.rotate:
             flt_elt = flt_t.element_type
@@ -636,9 +648,12 @@ class ExpandedBlock:
             if out_h > 1:
                 loop_step(1, out_h, 1, lambda od: out_row(od, new), unroll=False)
             return
+
         # Two output rows per pointwise GEMM: row od's depthwise output in half od mod 2 of
         # the scratch, the GEMM after each odd row (and after a last even one).
-        gemm = lambda od0, rows: self._pair_gemm(n, od0, rows, c0, ct, first, last)  # noqa: E731
+        def gemm(od0: Index, rows: int) -> None:
+            self._pair_gemm(n, od0, rows, c0, ct, first, last)
+
         out_row(0, range(rr), 0)
 
         def row(od: ir.Value) -> None:
@@ -663,7 +678,7 @@ class ExpandedBlock:
         if not (isinstance(lo, int) and isinstance(hi, int)) or hi <= lo:
             return False
         cap = gemm_pixels(self.em)
-        return -(-count * (hi - lo) // cap) < count * -(-(hi - lo) // cap)
+        return gemm_blocks(count * (hi - lo), cap) < count * gemm_blocks(hi - lo, cap)
 
     def _merged_rows(
         self,
@@ -708,12 +723,8 @@ class ExpandedBlock:
             slot = arith.remui(index(add(add(ih0, r), off)), index(rr))
             return [(window, [0, slot, col])]
 
-        first, last = index(ih0), index(add(ih0, count - 1))
         rest = (o0, c0, ct, off)
-        inside = arith.andi(
-            arith.cmpi(arith.CmpIPredicate.sge, first, index(0)),
-            arith.cmpi(arith.CmpIPredicate.slt, last, index(geo.in_spatial[0])),
-        )
+        inside = within(index(ih0), index(add(ih0, count - 1)), geo.in_spatial[0])
         branch = scf.IfOp(inside, [], has_else=True)
         with ir.InsertionPoint(branch.then_block):
             gemm(x_at, dests, 0, count * width, c0, ct)
@@ -767,11 +778,7 @@ class ExpandedBlock:
             )
             slots = [slot, second]
         ih_v = index(ih)
-        inside = arith.andi(
-            arith.cmpi(arith.CmpIPredicate.sge, ih_v, index(0)),
-            arith.cmpi(arith.CmpIPredicate.slt, ih_v, index(geo.in_spatial[0])),
-        )
-        branch = scf.IfOp(inside, [], has_else=True)
+        branch = scf.IfOp(within(ih_v, ih_v, geo.in_spatial[0]), [], has_else=True)
         with ir.InsertionPoint(branch.then_block):
             if geo.rank == 2:
                 self._fill_w(n, [ih_v], o0[-1], [(window, [0, sl]) for sl in slots], c0, ct, borders=False)
@@ -802,11 +809,7 @@ class ExpandedBlock:
         def row(rh: Index, _: None) -> None:
             ih = index(affine(affine(o0[0], s, 0, 0, -pad), 1, rh, 1, 0))
             dests = [(window, [0, sl, rh]) for sl in slots]
-            inside = arith.andi(
-                arith.cmpi(arith.CmpIPredicate.sge, ih, index(0)),
-                arith.cmpi(arith.CmpIPredicate.slt, ih, index(geo.in_spatial[1])),
-            )
-            branch = scf.IfOp(inside, [], has_else=False)
+            branch = scf.IfOp(within(ih, ih, geo.in_spatial[1]), [], has_else=False)
             with ir.InsertionPoint(branch.then_block):
                 self._fill_w(n, [id_, ih], o0[-1], dests, c0, ct, borders=False)
                 scf.YieldOp([])
@@ -849,11 +852,7 @@ class ExpandedBlock:
 
             def row(rh: Index, _: None) -> None:
                 ih = index(affine(affine(o0[0], s, 0, 0, -pad), 1, rh, 1, 0))
-                inside = arith.andi(
-                    arith.cmpi(arith.CmpIPredicate.sge, ih, index(0)),
-                    arith.cmpi(arith.CmpIPredicate.slt, ih, index(geo.in_spatial[1])),
-                )
-                branch = scf.IfOp(inside, [], has_else=True)
+                branch = scf.IfOp(within(ih, ih, geo.in_spatial[1]), [], has_else=True)
                 with ir.InsertionPoint(branch.then_block):
                     columns([0, sl, rh])
                     scf.YieldOp([])
@@ -934,13 +933,11 @@ class ExpandedBlock:
     def _pair_gemm(self, n: Index, od0: Index, rows: int, c0: Index, ct: int, first, last) -> None:
         """The pointwise GEMM of output rows ``od0 .. od0 + rows - 1`` (``rows`` of the paired
         scratch), through the output (and the residual input) viewed as N x (H x W) x C."""
-        em, m, pl = self.em, self.m, self.plan
+        m, pl = self.m, self.plan
         width = pl.tile[-1]
         cm_size = self._cm(ct)
         part = subview(self.scratch, [0, 0, 0, *([0] * len(cm_size))], [1, rows, width, *cm_size])
         flat = collapse(part, [3, len(cm_size)])  # (rows x W, ct * M)
-        out_rows = collapse(em.out, [1, 2, 1])
-        in_rows = collapse(em.input, [1, 2, 1]) if self.pw.residual else em.input
         k0 = affine(c0, m, 0, 0, 0)
-        gemm = self.gemm(Retargeted(em, out_rows, in_rows), self.pw, flat, k0, first, last)
+        gemm = self.gemm(self.pair_em, self.pw, flat, k0, first, last)
         gemm(n, [], affine(od0, width, 0, 0, 0), rows * width)

@@ -82,6 +82,12 @@ def gemm_pixels(em, quantized: bool = False) -> int:
     return LANE_PIXELS if lane_fmas(em) and not quantized else PIXELS
 
 
+def gemm_blocks(pixels: int, cap: int = LANE_PIXELS) -> int:
+    """GEMM blocks of a run of ``pixels``, at most ``cap`` pixels a block (as ``balanced_blocks``
+    cuts it): what a tile or row choice weighs, each block costing its setup and epilogue."""
+    return -(-pixels // cap)
+
+
 def quad(em, src: ir.Value, at: list[Index], vt: ir.VectorType | None = None) -> ir.Value:
     """The 128 bits at ``src[at ..]`` (contiguous) replicated into every 128-bit segment of a
     ``vt`` (default: the accumulator type)."""

@@ -89,6 +89,7 @@ from .pointwise import (
     PointwiseGemm,
     PointwiseGemmFirst,
     Retargeted,
+    gemm_blocks,
     tile_pixels,
 )
 
@@ -873,7 +874,7 @@ def _fewer_blocks(larger: int, smaller: int) -> bool:
     ``smaller`` (f32 on SVE: ``LANE_PIXELS`` per block at most)."""
     if not larger or not smaller:
         return False
-    return -(-larger // LANE_PIXELS) * smaller < -(-smaller // LANE_PIXELS) * larger
+    return gemm_blocks(larger) * smaller < gemm_blocks(smaller) * larger
 
 
 def fused_tile_pixels(
@@ -1019,12 +1020,12 @@ def edge_tiles(geo: ConvGeometry, per_tile: int, cout: int) -> tuple[int, int] |
     top = per_tile
     rest = out_h - top
     bottom = rest % per_tile or per_tile
-    if rest <= 0 or head > top or tail > bottom or rest - bottom < 0:
+    if rest <= 0 or head > top or tail > bottom:
         return None
     width = geo.out_spatial[1]
 
     def blocks(rows: int) -> int:
-        return -(-rows * width // LANE_PIXELS)
+        return gemm_blocks(rows * width) if rows else 0
 
     inner = out_h - head - tail
     before = (head + tail) * blocks(1) + inner // per_tile * blocks(per_tile) + blocks(inner % per_tile)
