@@ -194,7 +194,8 @@ def expand_plan(block: BlockSpec) -> expand_stage.ExpandPlan:
     conv = block.conv
     geo = ConvGeometry.of_spec(conv)
     elt_bytes = DTYPES[conv.dtype][2] // 8
-    return expand_stage.plan(geo, conv.channels, conv.multiplier, elt_bytes, block.pointwise is not None)
+    pw = block.pointwise is not None
+    return expand_stage.plan(geo, conv.channels, conv.multiplier, elt_bytes, pw, block.expand.cin)
 
 
 def _expand_lines(block: BlockSpec) -> list[str]:
@@ -205,14 +206,24 @@ def _expand_lines(block: BlockSpec) -> list[str]:
         " + expand_bias[c]" if ex.epilogue.bias else ""
     )
     plan = expand_plan(block)
-    return [
+    head = [
         f" * Fused expand 1x1 conv first (CIN = {ex.cin} input channels to C = {block.conv.channels}), per",
         " * input pixel and channel c; the depthwise conv then reads e (zeros where it pads):",
         f" *   e = {_act_expr(ex.epilogue.activation, acc)}",
+    ]
+    if plan.whole:
+        return [
+            *head,
+            f" * e never exists whole in memory: {plan.chunk} of its channels at a time (all pixels) live",
+            f" * in a scratch on the kernel's stack, of {plan.scratch_bytes} bytes with the pointwise tile",
+            f" * (the bound is {plan.bound} bytes).",
+        ]
+    return [
+        *head,
         " * e never exists whole in memory: rows of it live in a scratch on the kernel's stack, of",
         f" * {plan.scratch_bytes} bytes with the pointwise tile"
         + (" and a copy of the filter's rows" if plan.rotate else "")
-        + f" (the bound is {expand_stage.SCRATCH_BYTES} bytes).",
+        + f" (the bound is {plan.bound} bytes).",
     ]
 
 

@@ -1047,8 +1047,13 @@ def _emit_expand_block(
         raise InternalError(f"cannot fuse an expand conv before {op.name} at {op.location}")
     zeros = [0] * len(em.info.input_layout)
 
-    def make_emitter(inp: ir.Value, flt: ir.Value, out: ir.Value, epi: FusedEpilogue | None) -> _Emitter:
-        return _Emitter(op, em.info, shape, Buffers(inp, flt, out), zeros, epi)
+    sp = em.info.spatial
+    pads = [em.geo.pad_lo[sp.index(ch)] if ch in sp else 0 for ch in em.info.input_layout]
+
+    def make_emitter(
+        inp: ir.Value, flt: ir.Value, out: ir.Value, epi: FusedEpilogue | None, padded: bool = False
+    ) -> _Emitter:
+        return _Emitter(op, em.info, shape, Buffers(inp, flt, out), pads if padded else zeros, epi)
 
     def gemm(em_, pw_, scratch, k0, first, last) -> PointwiseGemm:
         return PointwiseGemm(em_, pw_, scratch, 0, k0, first, last)

@@ -58,12 +58,12 @@ def gemm_loops(text: str) -> list[tuple[int, int]]:
 def test_leftover_pixels():
     relu6 = Epilogue(bias=True, activation=Activation("relu6"))
     for w in (7, 14, 28, 56):
-        conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 3, w, 64), (3, 3, 64), padding="same", name="b")
+        conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 40, w, 64), (3, 3, 64), padding="same", name="b")
         text = lower_to_llvm_dialect(BlockSpec(conv, relu6, None, Expand(16, relu6)), SVE)[2]
         print(f"W={w}: {gemm_loops(text)} switch {'scf.index_switch' in text}")
     for w in (28, 14):
         conv = ConvSpec(
-            "depthwise_conv_2d_nhwc_hwc", (1, 6, w, 64), (3, 3, 64), (2, 2), padding="same", name="b"
+            "depthwise_conv_2d_nhwc_hwc", (1, 40, w, 64), (3, 3, 64), (2, 2), padding="same", name="b"
         )
         text = lower_to_llvm_dialect(BlockSpec(conv, relu6, None, Expand(16, relu6)), SVE)[2]
         print(f"W={w} stride 2: {gemm_loops(text)}")
@@ -105,7 +105,7 @@ def test_ring_rotation():
 # 14-wide blocks 8 (384 channels in 128s) and 4 (stride 2, 144 in 64s), not block 2 (its 96
 # channels would need two chunks), nor 7-pixel rows (14 pixels are 7 + 7 either way).
 # CHECK-LABEL: TEST: test_row_pairs
-# CHECK-NEXT: b8: pair True chunk 128, b4: pair True chunk 64, b2: pair False chunk 96, b15: pair False chunk 192
+# CHECK-NEXT: b8: pair True chunk 128, b4: pair True chunk 64, b2: pair False chunk 96, 7x9: pair False chunk 192
 @run
 def test_row_pairs():
     relu6 = Epilogue(bias=True, activation=Activation("relu6"))
@@ -114,9 +114,10 @@ def test_row_pairs():
         ("b8", 14, 64, 384, 64, 1),
         ("b4", 28, 24, 144, 32, 2),
         ("b2", 28, 16, 96, 24, 2),
-        ("b15", 7, 160, 960, 160, 1),
+        ("7x9", (9, 7), 160, 960, 160, 1),
     ):
-        conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, size, size, c), (3, 3, c), (s, s), padding="same")
+        h, w = size if isinstance(size, tuple) else (size, size)
+        conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, h, w, c), (3, 3, c), (s, s), padding="same")
         pl = expand_plan(BlockSpec(conv, relu6, Pointwise(cout, Epilogue(bias=True)), Expand(cin, relu6)))
         out.append(f"{name}: pair {pl.pair} chunk {pl.chunk}")
     print(", ".join(out))
@@ -138,3 +139,44 @@ def test_chunk_schedule():
     for c, ct in ((192, 64), (576, 128), (960, 192), (100, 100), (130, 64), (300, 64)):
         assert chunk_schedule(c, ct, False) == chunks(c, ct)
         print(f"{c}/{ct}: {chunks(c, ct)} peeled {chunk_schedule(c, ct, True)}")
+
+
+# One tile of the whole image (expand._whole_image) where its chunks are whole vectors at
+# every SVE length (or all the channels) and it makes fewer GEMM blocks than ring rows: its
+# window is the expanded input without padding, which the depthwise code pads. MobileNetV2's
+# 7 x 7 blocks 15 and 17, 960 channels in chunks of 128 within a 56 KiB bound (their expand
+# weights stream through L1 anyway), and small images. Not block 14 (stride 2, 14 x 14 input:
+# 58 channels would fit), nor block 8 (14 x 14), nor 7 x 7 x 960 from 16 input channels (the
+# weights fit in L1 beside a 48 KiB scratch, whose chunks would be 120), nor f16 rows of 8
+# (64 pixels take 8 blocks of 8 either way). The GEMMs then run over all 49 pixels of the
+# image in blocks of 10 + 10 + 10 + 10 + 9 (20 and 18 accumulators); the smaller ones are
+# the one-vector paths (64 channels are one vector from 2048 bits).
+# CHECK-LABEL: TEST: test_whole_image
+# CHECK-NEXT: b15: whole True chunk 128 scratch 50176 bound 57344
+# CHECK-NEXT: b17: whole True chunk 128 scratch 50176 bound 57344
+# CHECK-NEXT: b14: whole False chunk 128 scratch 34304 bound 49152
+# CHECK-NEXT: b8: whole False chunk 128 scratch 46592 bound 49152
+# CHECK-NEXT: 7x7x960/16: whole False chunk 192 scratch 37632 bound 49152
+# CHECK-NEXT: 8x8x48/8: whole True chunk 48 scratch 24576 bound 49152
+# CHECK-NEXT: f16 8x8x24/8: whole False chunk 24 scratch 2544 bound 49152
+# CHECK-NEXT: 7x7x64: [(4, 1), (5, 2), (12, 1), (13, 1), (16, 1), (17, 1), (18, 4), (20, 4)]
+@run
+def test_whole_image():
+    relu6 = Epilogue(bias=True, activation=Activation("relu6"))
+    for name, size, cin, c, cout, s, dtype in (
+        ("b15", 7, 160, 960, 160, 1, "f32"),
+        ("b17", 7, 160, 960, 320, 1, "f32"),
+        ("b14", 14, 96, 576, 160, 2, "f32"),
+        ("b8", 14, 64, 384, 64, 1, "f32"),
+        ("7x7x960/16", 7, 16, 960, 16, 1, "f32"),
+        ("8x8x48/8", 8, 8, 48, 8, 1, "f32"),
+        ("f16 8x8x24/8", 8, 8, 24, 8, 1, "f16"),
+    ):
+        conv = ConvSpec(
+            "depthwise_conv_2d_nhwc_hwc", (1, size, size, c), (3, 3, c), (s, s), padding="same", dtype=dtype
+        )
+        pl = expand_plan(BlockSpec(conv, relu6, Pointwise(cout, Epilogue(bias=True)), Expand(cin, relu6)))
+        print(f"{name}: whole {pl.whole} chunk {pl.chunk} scratch {pl.scratch_bytes} bound {pl.bound}")
+    conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 7, 7, 64), (3, 3, 64), padding="same", name="b")
+    block = BlockSpec(conv, relu6, Pointwise(64, Epilogue(bias=True)), Expand(16, relu6))
+    print(f"7x7x64: {gemm_loops(lower_to_llvm_dialect(block, SVE)[2])}")
