@@ -698,30 +698,48 @@ class ExpandedBlock:
 
         out_h = geo.out_spatial[0]
         new = range(max(0, rr - s), rr)
+
         if not pl.pair:
             out_row(0, range(rr))
             if out_h > 1:
                 loop_step(1, out_h, 1, lambda od: out_row(od, new), unroll=False)
             return
 
-        # Two output rows per pointwise GEMM: row od's depthwise output in half od mod 2 of
-        # the scratch, the GEMM after each odd row (and after a last even one).
-        def gemm(od0: Index, rows: int) -> None:
-            self._pair_gemm(n, od0, rows, c0, ct, first, last)
+        # Two output rows per pointwise GEMM where that pays: row od's depthwise output in half
+        # od mod 2 of the scratch, the GEMM after each odd row (and after a last even one).
+        # Pairs pay where the GEMM runs two-vector blocks (of up to 10 pixels), COUT above one
+        # vector: from one vector down its blocks take up to 20 pixels, a row of 14 is one block
+        # either way, and pairs cost MobileNetV2 block 4 1.5 % at 1024 and 1.8 % at 2048 bits,
+        # blocks 7 and 8 1.7 and 1.3 % at 2048. Else each row's GEMM follows it, from half 0.
+        em = self.em
+        if em.scalable:
+            pays = arith.cmpi(arith.CmpIPredicate.ugt, index(self.pw.cout), em.vector_length())
+        else:
+            pays = arith.constant(ir.IntegerType.get_signless(1), int(self.pw.cout > em.lanes))
+        alone = arith.xori(pays, arith.constant(ir.IntegerType.get_signless(1), 1))
+
+        def gemm(when: ir.Value, od0: Index, rows: int) -> None:
+            branch = scf.IfOp(when)
+            with ir.InsertionPoint(branch.then_block):
+                self._pair_gemm(n, od0, rows, c0, ct, first, last)
+                scf.YieldOp([])
 
         out_row(0, range(rr), 0)
+        gemm(alone, 0, 1)
 
         def row(od: ir.Value) -> None:
-            half = arith.remui(od, index(2))
+            half = arith.select(pays, arith.remui(od, index(2)), index(0))
             out_row(od, new, half)
-            odd = scf.IfOp(arith.cmpi(arith.CmpIPredicate.eq, half, index(1)))
-            with ir.InsertionPoint(odd.then_block):
-                gemm(arith.subi(od, index(1)), 2)
-                scf.YieldOp([])
+            gemm(
+                arith.andi(pays, arith.cmpi(arith.CmpIPredicate.eq, half, index(1))),
+                arith.subi(od, index(1)),
+                2,
+            )
+            gemm(alone, od, 1)
 
         loop_step(1, out_h, 1, row, unroll=False)
         if out_h % 2:
-            gemm(out_h - 1, 1)
+            gemm(pays, out_h - 1, 1)
 
     def _merges(self, o0: list[Index], count: int) -> bool:
         """Whether ``count`` new ring rows go through one GEMM call (``_merged_rows``): 2-D,

@@ -104,8 +104,14 @@ def test_ring_rotation():
 # 14: 10 + 9 + 9, not 7 + 7 twice) and the scratch for two rows keeps the chunks: MobileNetV2's
 # 14-wide blocks 8 (384 channels in 128s) and 4 (stride 2, 144 in 64s), not block 2 (its 96
 # channels would need two chunks), nor 7-pixel rows (14 pixels are 7 + 7 either way).
+# Which of the two a kernel runs is chosen at run time: pairs while COUT is more than one
+# vector, else row by row, each row's GEMM (of 7 + 7 pixels, 14 accumulators) after it: a
+# 30 x 14 block with COUT = 64 has 6 more GEMM loops of 14 accumulators than with pairs alone:
+# 2 copies of a one-row GEMM (the first row's, the row loop's), 3 loops each (two vectors of 7
+# pixels, their masked tail, one vector of 14 pixels).
 # CHECK-LABEL: TEST: test_row_pairs
 # CHECK-NEXT: b8: pair True chunk 128, b4: pair True chunk 64, b2: pair False chunk 96, 7x9: pair False chunk 192
+# CHECK-NEXT: 30x14: [(7, 3), (14, 16), (18, 2), (20, 2)]
 @run
 def test_row_pairs():
     relu6 = Epilogue(bias=True, activation=Activation("relu6"))
@@ -121,6 +127,9 @@ def test_row_pairs():
         pl = expand_plan(BlockSpec(conv, relu6, Pointwise(cout, Epilogue(bias=True)), Expand(cin, relu6)))
         out.append(f"{name}: pair {pl.pair} chunk {pl.chunk}")
     print(", ".join(out))
+    conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 30, 14, 48), (3, 3, 48), padding="same", name="b")
+    block = BlockSpec(conv, relu6, Pointwise(64, Epilogue(bias=True)), Expand(24, relu6))
+    print(f"30x14: {gemm_loops(lower_to_llvm_dialect(block, SVE)[2])}")
 
 
 # Chunk loops of a 2-D block with a pointwise conv are peeled: the first and last chunks (all
