@@ -128,9 +128,14 @@ class ExpandPlan:
     window: tuple[int, ...]  # input positions per tile, every spatial dim
     chunk: int  # expanded channels per chunk
     scratch_bytes: int
-    pair: bool = False  # the pointwise GEMM takes two output rows at a time (``pairs_rows``)
+    group: int = 1  # output rows per pointwise GEMM (``row_groups``)
     whole: bool = False  # one tile of the whole image, its window the input (``_whole_image``)
     bound: int = SCRATCH_BYTES  # the scratch's bound (``scratch_bytes`` is its size)
+
+    @property
+    def pair(self) -> bool:
+        """Whether the pointwise GEMM takes more than one output row at a time."""
+        return self.group > 1
 
     @property
     def ring_rows(self) -> int:
@@ -161,9 +166,9 @@ def plan(
         win = tuple(window(j, t) for j, t in enumerate(tile))
         return tuple(tile), win
 
-    def bytes_per_channel(tile: tuple[int, ...], win: tuple[int, ...], pair: bool = False) -> int:
+    def bytes_per_channel(tile: tuple[int, ...], win: tuple[int, ...], group: int = 1) -> int:
         stored = (ring_slots(win[0], rotate) * math.prod(win[1:])) if ring else math.prod(win)
-        out = math.prod(tile) * multiplier * (2 if pair else 1) if pointwise else 0
+        out = math.prod(tile) * multiplier * group if pointwise else 0
         taps = rotated_rows(geo) * math.prod(geo.kernel[1:]) * multiplier if rotate else 0
         return (stored + out + taps) * elt_bytes
 
@@ -174,14 +179,21 @@ def plan(
         tile, win = sizes(cols)
     per_channel = bytes_per_channel(tile, win)
     chunk = _chunk(channels, SCRATCH_BYTES // per_channel, elt_bytes)
-    # Output rows in pairs for the pointwise GEMM where the larger scratch keeps the chunks:
+    # Groups of output rows for the pointwise GEMM where the larger scratch keeps the chunks:
     # MobileNetV2 block 2's 96 channels would go in 2 chunks (one-vector GEMMs at 2048 bits).
-    pair = pointwise and pairs_rows(geo, tile, elt_bytes)
-    if pair:
-        paired = bytes_per_channel(tile, win, True)
-        pair = _chunk(channels, SCRATCH_BYTES // paired, elt_bytes) == chunk
-        per_channel = paired if pair else per_channel
-    return ExpandPlan(ring, rotate, tile, win, chunk, per_channel * chunk, pair)
+    # The scratch may take ROWS_SCRATCH_BYTES where the chunk's expand weights do not fit in
+    # L1 beside SCRATCH_BYTES anyway (block 14: all 7 rows, chunks of 128).
+    group, budget = 1, SCRATCH_BYTES
+    if cin * min(channels, 2048 // (8 * elt_bytes)) * elt_bytes > L1D_BYTES - SCRATCH_BYTES:
+        budget = ROWS_SCRATCH_BYTES
+    for g in row_groups(geo, tile, elt_bytes) if pointwise else []:
+        grouped = bytes_per_channel(tile, win, g)
+        if grouped * chunk <= budget and _chunk(channels, budget // grouped, elt_bytes) == chunk:
+            group, per_channel = g, grouped
+            break
+    scratch = per_channel * chunk
+    bound = SCRATCH_BYTES if scratch <= SCRATCH_BYTES else budget
+    return ExpandPlan(ring, rotate, tile, win, chunk, scratch, group, bound=bound)
 
 
 def _whole_image(
@@ -250,17 +262,31 @@ def _chunk(channels: int, fit: int, elt_bytes: int) -> int:
     return chunk
 
 
-def pairs_rows(geo: ConvGeometry, tile: tuple[int, ...], elt_bytes: int) -> bool:
-    """Whether a 2-D block's pointwise GEMM takes two output rows at a time: the tile is
-    whole output rows, and the pair makes fewer GEMM blocks than two rows (blocks of up to
-    ``LANE_PIXELS`` pixels for f32, else ``PIXELS``). The scratch then holds the depthwise
-    output of two rows. Rows of 14 pixels (MobileNetV2's 14 x 14 layers) ran GEMM blocks of
-    7 + 7 each, where the unfused 1x1 kernel runs pairs in 10 + 9 + 9."""
+MAX_ROW_GROUP = 8  # output rows per pointwise GEMM at most (``row_groups``)
+
+
+def row_groups(geo: ConvGeometry, tile: tuple[int, ...], elt_bytes: int, cap: int = 0) -> list[int]:
+    """Output rows per pointwise GEMM of a 2-D block that make fewer GEMM blocks than one row
+    at a time, fewest first (blocks of up to ``cap`` pixels; default ``LANE_PIXELS`` for
+    f32, else ``PIXELS``): pairs, or all the rows (up to ``MAX_ROW_GROUP``). The tile must be
+    whole output rows; the scratch then holds the depthwise output of the group. Rows of 14
+    pixels (MobileNetV2's 14 x 14 layers) ran GEMM blocks of 7 + 7 each, where the unfused
+    1x1 kernel runs pairs in 10 + 9 + 9; 7 rows of 7 are 5 blocks, not 7. Groups of 5 rows of
+    14 and a last one of 4 (20 blocks for 14 rows, not 21) ran 0.1-0.8 % more instructions
+    than pairs (MobileNetV2 block 7)."""
     out = geo.out_spatial
     if geo.rank != 2 or not all(isinstance(v, int) for v in out) or out[0] < 2 or tile[-1] != out[-1]:
-        return False
-    cap = LANE_PIXELS if elt_bytes == 4 else PIXELS
-    return gemm_blocks(2 * out[-1], cap) < 2 * gemm_blocks(out[-1], cap)
+        return []
+    cap = cap or (LANE_PIXELS if elt_bytes == 4 else PIXELS)
+    height, width = out
+
+    def blocks(g: int) -> int:
+        tail = height % g
+        return height // g * gemm_blocks(g * width, cap) + (gemm_blocks(tail * width, cap) if tail else 0)
+
+    sizes = sorted({2, height} if height <= MAX_ROW_GROUP else {2})
+    fewer = [g for g in sizes if blocks(g) < blocks(1)]
+    return sorted(fewer, key=lambda g: (blocks(g), g))
 
 
 SVE_BITS = (128, 256, 512, 1024, 2048)  # the SVE vector lengths a chunking is weighed at
@@ -581,12 +607,12 @@ class ExpandedBlock:
             for _, ct, _ in chunks(self.channels, pl.chunk)
         }
         self.cm_dims = self._cm(pl.chunk)
-        rows = [2 * pl.tile[0], *pl.tile[1:]] if pl.pair else list(pl.tile)
+        rows = [pl.group * pl.tile[0], *pl.tile[1:]]
         self.scratch = alloca([1, *rows, *self.cm_dims], elt) if pointwise is not None else None
         if (pl.pair or pl.whole) and pointwise is not None:
             # The output (and residual input) as N x (H x W) x C for the GEMM of several rows.
             residual = collapse(em.input, [1, 2, 1]) if pointwise.residual else em.input
-            self.pair_em = Retargeted(em, collapse(em.out, [1, 2, 1]), residual)
+            self.rows_em = Retargeted(em, collapse(em.out, [1, 2, 1]), residual)
         self.taps: dict[int, ir.Value] = {}  # chunk width -> its rotation copy of the filter
         if pl.rotate:
             flt_elt = flt_t.element_type
@@ -672,7 +698,7 @@ class ExpandedBlock:
             self._copy_taps(c0, ct)
         self._zero_borders(window, o0, ct)
 
-        def out_row(od: Index, rows: range, half: Index | None = None) -> None:
+        def out_row(od: Index, rows: range, group_row: Index | None = None) -> None:
             a = affine(od, s, 0, 0, -pad)
             if s > 1 and len(rows) == s and self._merges(o0, s):  # the rows each output row adds
                 self._merged_rows(window, n, affine(a, 1, 0, 0, rows.start), len(rows), o0, c0, ct, off)
@@ -691,10 +717,10 @@ class ExpandedBlock:
                 rot = arith.remui(arith.subi(index(rr), slot), index(rr))
                 zeros = [0] * (geo.rank - 1 + len(self.cm_dims))
                 flt = subview(self.taps[ct], [rot, *zeros], [rr, *geo.kernel[1:], *self._cm(ct)])
-                self._depthwise(n, [od], o0, window, c0, ct, first, last, flt, half)
+                self._depthwise(n, [od], o0, window, c0, ct, first, last, flt, group_row)
                 return
             view = subview(window, [0, slot, *([0] * (geo.rank - 1)), 0], [1, rr, *pl.window[1:], ct])
-            self._depthwise(n, [od], o0, view, c0, ct, first, last, None, half)
+            self._depthwise(n, [od], o0, view, c0, ct, first, last, None, group_row)
 
         out_h = geo.out_spatial[0]
         new = range(max(0, rr - s), rr)
@@ -705,41 +731,43 @@ class ExpandedBlock:
                 loop_step(1, out_h, 1, lambda od: out_row(od, new), unroll=False)
             return
 
-        # Two output rows per pointwise GEMM where that pays: row od's depthwise output in half
-        # od mod 2 of the scratch, the GEMM after each odd row (and after a last even one).
-        # Pairs pay where the GEMM runs two-vector blocks (of up to 10 pixels), COUT above one
-        # vector: from one vector down its blocks take up to 20 pixels, a row of 14 is one block
-        # either way, and pairs cost MobileNetV2 block 4 1.5 % at 1024 and 1.8 % at 2048 bits,
-        # blocks 7 and 8 1.7 and 1.3 % at 2048. Else each row's GEMM follows it, from half 0.
-        em = self.em
-        if em.scalable:
-            pays = arith.cmpi(arith.CmpIPredicate.ugt, index(self.pw.cout), em.vector_length())
+        # G output rows per pointwise GEMM (``row_groups``): row od's depthwise output in row
+        # od mod G of the scratch, the GEMM after each group's last row (and after a last,
+        # smaller group). Pairs of rows of 14 pay only where the GEMM runs two-vector blocks
+        # (of up to 10 pixels), COUT above one vector: from one vector down its blocks take up
+        # to 20 pixels, a row is one block either way, and pairs cost MobileNetV2 block 4 1.5 %
+        # at 1024 and 1.8 % at 2048 bits, blocks 7 and 8 1.7 and 1.3 % at 2048. There the
+        # kernel chooses at run time, and else runs each row's GEMM after it, from row 0.
+        em, group = self.em, pl.group
+        i1 = ir.IntegerType.get_signless(1)
+        cap = gemm_pixels(em)
+        if not em.scalable:
+            pays = arith.constant(i1, int(self.pw.cout > em.lanes))
+        elif group in row_groups(geo, pl.tile, em.acc_elt.width // 8, 2 * cap):
+            pays = arith.constant(i1, 1)  # fewer blocks at one vector of COUT too
         else:
-            pays = arith.constant(ir.IntegerType.get_signless(1), int(self.pw.cout > em.lanes))
-        alone = arith.xori(pays, arith.constant(ir.IntegerType.get_signless(1), 1))
+            pays = arith.cmpi(arith.CmpIPredicate.ugt, index(self.pw.cout), em.vector_length())
+        alone = arith.xori(pays, arith.constant(i1, 1))
 
         def gemm(when: ir.Value, od0: Index, rows: int) -> None:
             branch = scf.IfOp(when)
             with ir.InsertionPoint(branch.then_block):
-                self._pair_gemm(n, od0, rows, c0, ct, first, last)
+                self._group_gemm(n, od0, rows, c0, ct, first, last)
                 scf.YieldOp([])
 
         out_row(0, range(rr), 0)
         gemm(alone, 0, 1)
 
         def row(od: ir.Value) -> None:
-            half = arith.select(pays, arith.remui(od, index(2)), index(0))
-            out_row(od, new, half)
-            gemm(
-                arith.andi(pays, arith.cmpi(arith.CmpIPredicate.eq, half, index(1))),
-                arith.subi(od, index(1)),
-                2,
-            )
+            at = arith.select(pays, arith.remui(od, index(group)), index(0))
+            out_row(od, new, at)
+            full = arith.cmpi(arith.CmpIPredicate.eq, at, index(group - 1))
+            gemm(arith.andi(pays, full), arith.subi(od, index(group - 1)), group)
             gemm(alone, od, 1)
 
         loop_step(1, out_h, 1, row, unroll=False)
-        if out_h % 2:
-            gemm(pays, out_h - 1, 1)
+        if out_h % group:
+            gemm(pays, out_h - out_h % group, out_h % group)
 
     def _merges(self, o0: list[Index], count: int) -> bool:
         """Whether ``count`` new ring rows go through one GEMM call (``_merged_rows``): 2-D,
@@ -973,12 +1001,12 @@ class ExpandedBlock:
         first,
         last,
         flt: ir.Value | None = None,
-        half: Index | None = None,
+        group_row: Index | None = None,
     ) -> None:
         """The tile's outputs of channels [c0, c0 + ct) from the window ``view`` (with the
         filter ``flt``, default: the chunk's channels of the block's), then their share of
-        the pointwise conv; with ``half``, into that half of a paired scratch, the GEMM left
-        to ``_pair_gemm``."""
+        the pointwise conv; with ``group_row``, into that row of a group's scratch, the GEMM
+        left to ``_group_gemm``."""
         em, geo, pl = self.em, self.geo, self.plan
         rank, m, mult = geo.rank, self.m, self.em.info.multiplier
         cm_off = [c0, 0] if mult else [c0]
@@ -994,9 +1022,9 @@ class ExpandedBlock:
             dest = subview(em.out, [n, *ring_idx, *o0, *cm_off], [1, *tile, *cm_size])
             self.make_emitter(view, flt, dest, epi, pl.whole).run(zero_constant(em.acc_elt))
             return
-        if half is not None:
+        if group_row is not None:
             zeros = [0] * (rank - 1 + len(cm_size))
-            dest = subview(self.scratch, [0, half, *zeros], [1, *tile, *cm_size])
+            dest = subview(self.scratch, [0, group_row, *zeros], [1, *tile, *cm_size])
             self.make_emitter(view, flt, dest, epi, pl.whole).run(zero_constant(em.acc_elt))
             return
         dest = subview(self.scratch, [0] * (rank + 1 + len(cm_size)), [1, *tile, *cm_size])
@@ -1005,7 +1033,7 @@ class ExpandedBlock:
         tw = tile[-1]
         k0 = affine(c0, m, 0, 0, 0)
         if pl.whole:
-            gemm = self.gemm(self.pair_em, self.pw, rows, k0, first, last)
+            gemm = self.gemm(self.rows_em, self.pw, rows, k0, first, last)
             gemm(n, [], 0, math.prod(tile))
             return
         outer_tile = tile[1:-1] if pl.ring else []
@@ -1020,8 +1048,8 @@ class ExpandedBlock:
 
         loop(0, outer_tile[0], None, row)
 
-    def _pair_gemm(self, n: Index, od0: Index, rows: int, c0: Index, ct: int, first, last) -> None:
-        """The pointwise GEMM of output rows ``od0 .. od0 + rows - 1`` (``rows`` of the paired
+    def _group_gemm(self, n: Index, od0: Index, rows: int, c0: Index, ct: int, first, last) -> None:
+        """The pointwise GEMM of output rows ``od0 .. od0 + rows - 1`` (``rows`` of the group's
         scratch), through the output (and the residual input) viewed as N x (H x W) x C."""
         m, pl = self.m, self.plan
         width = pl.tile[-1]
@@ -1029,5 +1057,5 @@ class ExpandedBlock:
         part = subview(self.scratch, [0, 0, 0, *([0] * len(cm_size))], [1, rows, width, *cm_size])
         flat = collapse(part, [3, len(cm_size)])  # (rows x W, ct * M)
         k0 = affine(c0, m, 0, 0, 0)
-        gemm = self.gemm(self.pair_em, self.pw, flat, k0, first, last)
+        gemm = self.gemm(self.rows_em, self.pw, flat, k0, first, last)
         gemm(n, [], affine(od0, width, 0, 0, 0), rows * width)

@@ -100,17 +100,21 @@ def test_ring_rotation():
         )
 
 
-# The pointwise GEMM takes output rows in pairs where a pair makes fewer GEMM blocks (rows of
-# 14: 10 + 9 + 9, not 7 + 7 twice) and the scratch for two rows keeps the chunks: MobileNetV2's
-# 14-wide blocks 8 (384 channels in 128s) and 4 (stride 2, 144 in 64s), not block 2 (its 96
-# channels would need two chunks), nor 7-pixel rows (14 pixels are 7 + 7 either way).
-# Which of the two a kernel runs is chosen at run time: pairs while COUT is more than one
-# vector, else row by row, each row's GEMM (of 7 + 7 pixels, 14 accumulators) after it: a
-# 30 x 14 block with COUT = 64 has 6 more GEMM loops of 14 accumulators than with pairs alone:
-# 2 copies of a one-row GEMM (the first row's, the row loop's), 3 loops each (two vectors of 7
-# pixels, their masked tail, one vector of 14 pixels).
+# The pointwise GEMM takes output rows in groups (pairs, or all of them) where that makes
+# fewer GEMM blocks (rows of 14: 10 + 9 + 9 a pair, not 7 + 7 twice) and the scratch for the
+# group keeps the chunks: MobileNetV2's 14-wide blocks 8 (384 channels in 128s) and 4 (stride
+# 2, 144 in 64s), not block 2 (its 96 channels would need two chunks), nor 9 rows of 7 (14
+# pixels are 7 + 7 either way, and 9 rows are more than a group takes). Block 14's 7 rows of
+# 7 go in one group, 49 pixels in 5 blocks, not 7: its 96 input channels' weights do not fit
+# in L1 beside a 48 KiB scratch, which may then take 56 KiB; block 7's 32 do.
+# Pairs of rows of 14 help only two-vector GEMM blocks, so the kernel chooses at run time:
+# pairs while COUT is more than one vector, else each row's GEMM (7 + 7 pixels, 14
+# accumulators) after it. A 30 x 14 block with COUT = 64 has 6 more GEMM loops of 14
+# accumulators than with pairs alone: 2 copies of a one-row GEMM (the first row's, the row
+# loop's), 3 loops each (two vectors of 7 pixels, their masked tail, one vector of 14 pixels).
 # CHECK-LABEL: TEST: test_row_pairs
-# CHECK-NEXT: b8: pair True chunk 128, b4: pair True chunk 64, b2: pair False chunk 96, 7x9: pair False chunk 192
+# CHECK-NEXT: b8: rows 2 chunk 128, b4: rows 2 chunk 64, b2: rows 1 chunk 96, 7x9: rows 1 chunk 192
+# CHECK-NEXT: b14: rows 7 chunk 128 scratch 55808 bound 57344, b7: rows 2 chunk 64 scratch 33280 bound 49152
 # CHECK-NEXT: 30x14: [(7, 3), (14, 16), (18, 2), (20, 2)]
 @run
 def test_row_pairs():
@@ -125,7 +129,13 @@ def test_row_pairs():
         h, w = size if isinstance(size, tuple) else (size, size)
         conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, h, w, c), (3, 3, c), (s, s), padding="same")
         pl = expand_plan(BlockSpec(conv, relu6, Pointwise(cout, Epilogue(bias=True)), Expand(cin, relu6)))
-        out.append(f"{name}: pair {pl.pair} chunk {pl.chunk}")
+        out.append(f"{name}: rows {pl.group} chunk {pl.chunk}")
+    print(", ".join(out))
+    out = []
+    for name, size, cin, c, cout in (("b14", 14, 96, 576, 160), ("b7", 28, 32, 192, 64)):
+        conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, size, size, c), (3, 3, c), (2, 2), padding="same")
+        pl = expand_plan(BlockSpec(conv, relu6, Pointwise(cout, Epilogue(bias=True)), Expand(cin, relu6)))
+        out.append(f"{name}: rows {pl.group} chunk {pl.chunk} scratch {pl.scratch_bytes} bound {pl.bound}")
     print(", ".join(out))
     conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 30, 14, 48), (3, 3, 48), padding="same", name="b")
     block = BlockSpec(conv, relu6, Pointwise(64, Epilogue(bias=True)), Expand(24, relu6))
@@ -163,7 +173,7 @@ def test_chunk_schedule():
 # CHECK-LABEL: TEST: test_whole_image
 # CHECK-NEXT: b15: whole True chunk 128 scratch 50176 bound 57344
 # CHECK-NEXT: b17: whole True chunk 128 scratch 50176 bound 57344
-# CHECK-NEXT: b14: whole False chunk 128 scratch 34304 bound 49152
+# CHECK-NEXT: b14: whole False chunk 128 scratch 55808 bound 57344
 # CHECK-NEXT: b8: whole False chunk 128 scratch 46592 bound 49152
 # CHECK-NEXT: 7x7x960/16: whole False chunk 192 scratch 37632 bound 49152
 # CHECK-NEXT: 8x8x48/8: whole True chunk 48 scratch 24576 bound 49152
