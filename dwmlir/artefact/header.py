@@ -8,7 +8,7 @@ from ..rewrite import expand as expand_stage
 from ..rewrite.blocked import band_units, part_bands, row_sweep
 from ..rewrite.nest import ConvGeometry
 from ..rewrite.pointwise import ROWS_SCRATCH_BYTES, SCRATCH_BYTES, tile_pixels
-from ..rewrite.vector_rows import fused_tile_pixels
+from ..rewrite.vector_rows import fused_tile_pixels, whole_image
 from ..spec import DTYPES, BlockSpec, ConvSpec, as_block
 from ..target import Target, for_dtype
 
@@ -233,18 +233,23 @@ def _pointwise_lines(block: BlockSpec, target: Target) -> list[str]:
         return []
     epi = pw.epilogue
     c, elt_bytes = block.out_channels, DTYPES[block.dw_dtype][2] // 8
-    pixels = tile_pixels(c, elt_bytes)
-    bound = SCRATCH_BYTES
+    size = tile_pixels(c, elt_bytes) * c * elt_bytes
     conv = block.conv
     if conv.info.plain_channels_last and not conv.is_dynamic and block.dw_dtype == "f32":
         geo = ConvGeometry.of_spec(conv)
         pixels = fused_tile_pixels(geo, c, elt_bytes, target.scalable, True, c * pw.cout * elt_bytes)
-        if pixels * c * elt_bytes > SCRATCH_BYTES:
-            bound = ROWS_SCRATCH_BYTES  # tiles of several rows (vector_rows.multi_row_tiles)
+        size = pixels * c * elt_bytes
+        # NAME as one tile of the whole image, its dw and a copy of its input, per chunk of
+        # channels (vector_rows.whole_image); NAME_part still in tiles of rows.
+        chunk = whole_image(geo, c, elt_bytes, target.scalable, True, pw.cout)
+        if chunk:
+            size = max(size, (math.prod(geo.out_spatial) + math.prod(geo.in_spatial)) * chunk * elt_bytes)
+    # Tiles of several rows (vector_rows.multi_row_tiles) or of the whole image may take more.
+    bound = ROWS_SCRATCH_BYTES if size > SCRATCH_BYTES else SCRATCH_BYTES
     lines = [
         f" * Fused pointwise 1x1 conv, per output pixel and output channel co (COUT = {pw.cout}), on dw,",
         " * the depthwise result, which never exists whole in memory: tiles of it live in a",
-        f" * {pixels * c * elt_bytes}-byte scratch on the kernel's stack (the bound is {bound} bytes).",
+        f" * {size}-byte scratch on the kernel's stack (the bound is {bound} bytes).",
     ]
     if block.expand is not None:
         lines[-2:] = [

@@ -232,6 +232,11 @@ def _whole_image(
     return ExpandPlan(False, False, tile, window, chunk, per_channel * chunk, whole=True, bound=budget)
 
 
+def chunk_channels(channels: int, fit: int, elt_bytes: int) -> int:
+    """Channels per chunk when ``fit`` fit the scratch (also for ``vector_rows.whole_image``)."""
+    return _chunk(channels, fit, elt_bytes)
+
+
 def _chunk(channels: int, fit: int, elt_bytes: int) -> int:
     """Channels per chunk when ``fit`` fit the scratch."""
     chunk = max(1, min(channels, fit))

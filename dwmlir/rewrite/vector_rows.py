@@ -55,7 +55,16 @@ from ..ir.epilogue import (
 )
 from ..spec import OPS, Epilogue, OpInfo
 from .blocked import BlockedRows, band_units, covers_every_output, part_bands, sweeps
-from .expand import ExpandedBlock, FusedExpand
+from .expand import (
+    MAX_TILE_COLS,
+    MIN_CHUNK,
+    ExpandedBlock,
+    FusedExpand,
+    chunk_channels,
+    chunk_schedule,
+    collapse,
+    subview,
+)
 from .nest import (
     MAX_VSCALE,
     ConvGeometry,
@@ -886,6 +895,88 @@ def fused_tile_pixels(
     return max(tile_pixels(channels, elt_bytes), rows * geo.out_spatial[-1] if rows > 1 else 0)
 
 
+def whole_image(
+    geo: ConvGeometry, channels: int, elt_bytes: int, scalable: bool, f32: bool, cout: int
+) -> int:
+    """Channels per chunk of a plain channels-last 2-D block computed as one tile of the whole
+    image, or 0: per chunk, the depthwise conv of every output pixel into the scratch, then
+    one pointwise GEMM over them all, adding the chunk's share of the reduction to the output
+    (``PointwiseGemm``'s ``first`` and ``last``). Where that makes at least a fifth fewer GEMM
+    blocks than pairs of rows and the chunks are whole vectors at every SVE length (or all
+    the channels): MobileNetV1's 7 x 7 blocks, 49 pixels in 5 blocks where pairs of rows of 7
+    make 7 (their 1024 channels in 4 chunks of 256). The scratch may take
+    ``ROWS_SCRATCH_BYTES`` where the pointwise weights do not fit in L1 beside the smaller
+    one (as ``multi_row_tiles``). f32 on SVE, static sizes."""
+    if geo.rank != 2 or not (scalable and f32) or geo.runtime_sizes or geo.out_spatial[1] > MAX_TILE_COLS:
+        return 0
+    height, width = geo.out_spatial
+    pixels = height * width
+    budget = ROWS_SCRATCH_BYTES if channels * cout * elt_bytes > L1D_BYTES - SCRATCH_BYTES else SCRATCH_BYTES
+    per_channel = (pixels + math.prod(geo.in_spatial)) * elt_bytes  # output, and the input's copy
+    if per_channel * min(channels, MIN_CHUNK) > budget:
+        return 0
+    chunk = chunk_channels(channels, budget // per_channel, elt_bytes)
+    if chunk < channels and (chunk % (2048 // (8 * elt_bytes)) or channels % chunk):
+        return 0
+    pairs = height // 2 * gemm_blocks(2 * width) + height % 2 * gemm_blocks(width)
+    return chunk if 5 * gemm_blocks(pixels) <= 4 * pairs else 0
+
+
+def _emit_whole_image(
+    op: ir.Operation, em: _Emitter, pw: FusedPointwise, shape: VectorShape, chunk: int
+) -> None:
+    """A plain block as one tile of the whole image per chunk of channels (``whole_image``)."""
+    geo = em.geo
+    height, width = geo.out_spatial
+    pixels, channels = height * width, em.c
+    i8 = ir.IntegerType.get_signless(8)
+    flat = _entry_alloca(op, [pixels * chunk * em.acc_elt.width // 8], i8)
+    # The depthwise code reads a dense input (its rows as one run): the chunk's channels of the
+    # input are copied to a dense buffer first.
+    in_pixels = math.prod(geo.in_spatial)
+    copy = _entry_alloca(op, [in_pixels * chunk * em.acc_elt.width // 8], i8)
+    in_flat = _collapse(em.input, [1, 2, 1])  # (N, H x W, C)
+    out_rows = _collapse(em.out, [1, 2, 1])  # (N, H x W, COUT)
+    in_rows = _collapse(em.input, [1, 2, 1]) if pw.residual else em.input
+    target = Retargeted(em, out_rows, in_rows)
+    sp = em.info.spatial
+    pads = [geo.pad_lo[sp.index(ch)] if ch in sp else 0 for ch in em.info.input_layout]
+    runs = chunk_schedule(channels, chunk, True)
+    several = len(runs) > 1 or runs[0][2] > 1
+
+    def part(n: Index, c0: Index, ct: int) -> None:
+        first = last = None
+        if several:
+            eq = arith.CmpIPredicate.eq
+            first = arith.cmpi(eq, index(c0), index(0))
+            last = arith.cmpi(eq, index(affine(c0, 1, 0, 0, ct)), index(channels))
+        view = memref.view(ir.MemRefType.get([1, *geo.in_spatial, ct], em.in_elt), copy, index(0), [])
+        dense = collapse(view, [1, 2, 1])
+
+        def pixel(q: Index, _: None) -> None:
+            def part_of(c: ir.Value, mask: ir.Value) -> None:
+                v = em.read(em.vt_in, in_flat, [n, q, arith.addi(index(c0), c)], mask)
+                em.write(v, dense, [0, q, c], mask)
+
+            em._chunks(0, ct, part_of)
+
+        loop(0, in_pixels, None, pixel)
+        flt = subview(em.filter, [0, 0, c0], [*geo.kernel, ct])
+        epi = em.epilogue
+        if epi is not None:
+            bias = subview(epi.bias, [c0], [ct]) if epi.bias is not None else None
+            epi = type(epi)(epi.epilogue, bias, None)
+        dest = memref.view(ir.MemRefType.get([1, height, width, ct], em.acc_elt), flat, index(0), [])
+        _Emitter(op, em.info, shape, Buffers(view, flt, dest), pads, epi).run(zero_constant(em.acc_elt))
+        PointwiseGemm(target, pw, collapse(dest, [3, 1]), 0, c0, first, last)(n, [], 0, pixels)
+
+    def entry(n: Index) -> None:
+        for c0, ct, count in runs:
+            loop(0, count, None, lambda k, _, c0=c0, ct=ct: part(n, affine(k, ct, 0, 0, c0), ct))
+
+    loop(0, em.n, None, lambda n, _: entry(n))
+
+
 def _emit_fused_block(
     op: ir.Operation, em: _Emitter, pw: FusedPointwise, fill: ir.Value, shape: VectorShape
 ) -> None:
@@ -908,6 +999,11 @@ def _emit_fused_block(
     tile = tile_pixels(channels, elt_bytes)
     f32 = isinstance(elt, ir.F32Type)  # int8 after a requantizing epilogue: row by row
     per_tile, held = 1, tile
+    if em.info.plain_channels_last and em.pixels is None:  # not NAME_part: it shares out pixels
+        chunk = whole_image(em.geo, channels, elt_bytes, em.scalable, f32, pw.cout)
+        if chunk:
+            _emit_whole_image(op, em, pw, shape, chunk)
+            return
     if em.info.plain_channels_last:
         args = (em.geo, channels, elt_bytes, em.scalable, f32, channels * pw.cout * elt_bytes)
         per_tile, held = multi_row_tiles(*args), fused_tile_pixels(*args)

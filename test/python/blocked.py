@@ -22,7 +22,7 @@ from dwmlir.rewrite.blocked import (
     row_sweep,
 )
 from dwmlir.rewrite.nest import ConvGeometry
-from dwmlir.rewrite.vector_rows import edge_tiles, fused_tile_pixels, multi_row_tiles
+from dwmlir.rewrite.vector_rows import edge_tiles, fused_tile_pixels, multi_row_tiles, whole_image
 from dwmlir.spec import Activation, BlockSpec, ConvSpec, Epilogue, Pointwise, as_block
 from dwmlir.target import get_target
 
@@ -650,3 +650,30 @@ def test_edge_tiles():
         f"COUT=64: {edges(14, 14, 2, 64)}, valid: {edges(14, 14, 2, padding='valid')}, "
         f"7x7 pairs: {edges(7, 7, 2)}"
     )
+
+
+# A plain block in one tile of the whole image per chunk of channels (vector_rows.whole_image):
+# where that makes a fifth fewer GEMM blocks than pairs of rows (49 pixels in 5 blocks, not 7)
+# and the chunks, within the scratch with a dense copy of their input, are whole vectors at
+# every length that divide the channels. MobileNetV1's block 13 (7 x 7 x 1024, 56 KiB: its
+# weights do not fit in L1) and its 1x1 conv, in chunks of 128; not block 12 (a 14 x 14 input
+# to copy leaves 58 channels a chunk), nor MobileNetV2 block 15's 1x1 project (960 channels: a
+# tail chunk of 64, whose GEMM blocks' setup ran for 64 reduction steps only: 0.7-1.1 % more
+# instructions), nor 14 x 14 outputs (20 blocks, pairs make 21); a small stride-2 block in one
+# chunk.
+# CHECK-LABEL: TEST: test_whole_image
+# CHECK-NEXT: mnv1_b13 128, mnv1_b13 1x1 128, mnv1_b12 0, mnv2_b15 1x1 0, 14x14x512 0, 14x14x24 s2 24
+@run
+def test_whole_image():
+    out = []
+    for name, size, k, c, cout, s in (
+        ("mnv1_b13", 7, 3, 1024, 1024, 1),
+        ("mnv1_b13 1x1", 7, 1, 1024, 1024, 1),
+        ("mnv1_b12", 14, 3, 512, 1024, 2),
+        ("mnv2_b15 1x1", 7, 1, 960, 160, 1),
+        ("14x14x512", 14, 3, 512, 512, 1),
+        ("14x14x24 s2", 14, 3, 24, 24, 2),
+    ):
+        conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, size, size, c), (k, k, c), (s, s), padding="same")
+        out.append(f"{name} {whole_image(ConvGeometry.of_spec(conv), c, 4, True, True, cout)}")
+    print(", ".join(out))
