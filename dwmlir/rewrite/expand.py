@@ -206,7 +206,7 @@ def _whole_image(
 
     MobileNetV2's 7 x 7 blocks expanded a 7-pixel ring row at a time and projected 7 or 14
     pixels at a time, GEMM blocks of 7 pixels where the unfused kernels run blocks of 10:
-    with one tile, 49 pixels in 5 blocks, block 15 runs 4.5 to 7 % fewer instructions
+    with one tile, 49 pixels in 5 blocks, block 15 runs 4.7 to 7.8 % fewer instructions
     (1.02-1.06 to 0.98 of the unfused pipeline), its 960 channels in 8 chunks of 128. The
     scratch may then take ``ROWS_SCRATCH_BYTES`` where the chunk's expand weights do not
     fit in L1 beside ``SCRATCH_BYTES`` anyway (as ``vector_rows.multi_row_tiles``)."""

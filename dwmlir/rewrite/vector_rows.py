@@ -899,14 +899,15 @@ def whole_image(
     geo: ConvGeometry, channels: int, elt_bytes: int, scalable: bool, f32: bool, cout: int
 ) -> int:
     """Channels per chunk of a plain channels-last 2-D block computed as one tile of the whole
-    image, or 0: per chunk, the depthwise conv of every output pixel into the scratch, then
-    one pointwise GEMM over them all, adding the chunk's share of the reduction to the output
-    (``PointwiseGemm``'s ``first`` and ``last``). Where that makes at least a fifth fewer GEMM
-    blocks than pairs of rows and the chunks are whole vectors at every SVE length (or all
-    the channels): MobileNetV1's 7 x 7 blocks, 49 pixels in 5 blocks where pairs of rows of 7
-    make 7 (their 1024 channels in 4 chunks of 256). The scratch may take
-    ``ROWS_SCRATCH_BYTES`` where the pointwise weights do not fit in L1 beside the smaller
-    one (as ``multi_row_tiles``). f32 on SVE, static sizes."""
+    image, or 0: per chunk, a dense copy of its input, the depthwise conv of every output
+    pixel into the scratch, then one pointwise GEMM over them all, adding the chunk's share
+    of the reduction to the output (``PointwiseGemm``'s ``first`` and ``last``). Where that
+    makes at least a fifth fewer GEMM blocks than pairs of rows and the chunks are whole
+    vectors at every SVE length that divide the channels (or all the channels): MobileNetV1's
+    7 x 7 x 1024 block, 49 pixels in 5 blocks where pairs of rows of 7 make 7, in 8 chunks
+    of 128 (50,176 bytes with the input copies). The scratch may take ``ROWS_SCRATCH_BYTES``
+    where the pointwise weights do not fit in L1 beside the smaller one (as
+    ``multi_row_tiles``). f32 on SVE, static sizes."""
     if geo.rank != 2 or not (scalable and f32) or geo.runtime_sizes or geo.out_spatial[1] > MAX_TILE_COLS:
         return 0
     height, width = geo.out_spatial
