@@ -8,7 +8,7 @@ from ..rewrite import expand as expand_stage
 from ..rewrite.blocked import band_units, part_bands, row_sweep
 from ..rewrite.nest import ConvGeometry
 from ..rewrite.pointwise import ROWS_SCRATCH_BYTES, SCRATCH_BYTES, tile_pixels
-from ..rewrite.vector_rows import fused_tile_pixels, whole_image
+from ..rewrite.vector_rows import fused_tile_pixels, whole_image, whole_image_bytes
 from ..spec import DTYPES, BlockSpec, ConvSpec, as_block
 from ..target import Target, for_dtype
 
@@ -243,7 +243,7 @@ def _pointwise_lines(block: BlockSpec, target: Target) -> list[str]:
         # channels (vector_rows.whole_image); NAME_part still in tiles of rows.
         chunk = whole_image(geo, c, elt_bytes, target.scalable, True, pw.cout)
         if chunk:
-            size = max(size, (math.prod(geo.out_spatial) + math.prod(geo.in_spatial)) * chunk * elt_bytes)
+            size = max(size, whole_image_bytes(geo, chunk, elt_bytes))
     # Tiles of several rows (vector_rows.multi_row_tiles) or of the whole image may take more.
     bound = ROWS_SCRATCH_BYTES if size > SCRATCH_BYTES else SCRATCH_BYTES
     lines = [

@@ -148,7 +148,13 @@ def plan(
     """The whole image in one tile where that pays (``_whole_image``); else tile sizes
     within ``SCRATCH_BYTES``: wide tiles first (less recomputation of the expansion at tile
     edges), then as many channels per chunk as fit."""
-    whole = _whole_image(geo, channels, multiplier, elt_bytes, pointwise, cin)
+    # The scratch may take ROWS_SCRATCH_BYTES where the chunk's expand weights do not fit in
+    # L1 beside SCRATCH_BYTES anyway: whole images (block 15: chunks of 128), row groups
+    # (block 14: all 7 rows, chunks of 128).
+    budget = SCRATCH_BYTES
+    if cin * min(channels, widest_lanes(elt_bytes)) * elt_bytes > L1D_BYTES - SCRATCH_BYTES:
+        budget = ROWS_SCRATCH_BYTES
+    whole = _whole_image(geo, channels, multiplier, elt_bytes, pointwise, budget)
     if whole is not None:
         return whole
     rank = geo.rank
@@ -178,17 +184,13 @@ def plan(
         cols -= 1
         tile, win = sizes(cols)
     per_channel = bytes_per_channel(tile, win)
-    chunk = _chunk(channels, SCRATCH_BYTES // per_channel, elt_bytes)
+    chunk = chunk_channels(channels, SCRATCH_BYTES // per_channel, elt_bytes)
     # Groups of output rows for the pointwise GEMM where the larger scratch keeps the chunks:
     # MobileNetV2 block 2's 96 channels would go in 2 chunks (one-vector GEMMs at 2048 bits).
-    # The scratch may take ROWS_SCRATCH_BYTES where the chunk's expand weights do not fit in
-    # L1 beside SCRATCH_BYTES anyway (block 14: all 7 rows, chunks of 128).
-    group, budget = 1, SCRATCH_BYTES
-    if cin * min(channels, 2048 // (8 * elt_bytes)) * elt_bytes > L1D_BYTES - SCRATCH_BYTES:
-        budget = ROWS_SCRATCH_BYTES
+    group = 1
     for g in row_groups(geo, tile, elt_bytes) if pointwise else []:
         grouped = bytes_per_channel(tile, win, g)
-        if grouped * chunk <= budget and _chunk(channels, budget // grouped, elt_bytes) == chunk:
+        if grouped * chunk <= budget and chunk_channels(channels, budget // grouped, elt_bytes) == chunk:
             group, per_channel = g, grouped
             break
     scratch = per_channel * chunk
@@ -197,7 +199,7 @@ def plan(
 
 
 def _whole_image(
-    geo: ConvGeometry, channels: int, multiplier: int, elt_bytes: int, pointwise: bool, cin: int
+    geo: ConvGeometry, channels: int, multiplier: int, elt_bytes: int, pointwise: bool, budget: int
 ) -> ExpandPlan | None:
     """One tile of the whole image, where its chunks are whole vectors at every SVE length
     (or all the channels) and it makes fewer GEMM blocks than ring rows and row tiles: the
@@ -207,19 +209,15 @@ def _whole_image(
     MobileNetV2's 7 x 7 blocks expanded a 7-pixel ring row at a time and projected 7 or 14
     pixels at a time, GEMM blocks of 7 pixels where the unfused kernels run blocks of 10:
     with one tile, 49 pixels in 5 blocks, block 15 runs 4.7 to 7.8 % fewer instructions
-    (1.02-1.06 to 0.98 of the unfused pipeline), its 960 channels in 8 chunks of 128. The
-    scratch may then take ``ROWS_SCRATCH_BYTES`` where the chunk's expand weights do not
-    fit in L1 beside ``SCRATCH_BYTES`` anyway (as ``vector_rows.multi_row_tiles``)."""
+    (1.02-1.06 to 0.98 of the unfused pipeline), its 960 channels in 8 chunks of 128 within
+    the ``budget`` of ``plan`` (56 KiB: the chunk's expand weights do not fit in L1 beside
+    48 KiB anyway, as in ``vector_rows.multi_row_tiles``)."""
     if geo.rank != 2 or geo.runtime_sizes or geo.out_spatial[-1] > MAX_TILE_COLS:
         return None
     pixels_in, pixels_out = math.prod(geo.in_spatial), math.prod(geo.out_spatial)
     per_channel = (pixels_in + (pixels_out * multiplier if pointwise else 0)) * elt_bytes
-    whole = 2048 // (8 * elt_bytes)  # channels in one vector at the longest SVE length
-    budget = SCRATCH_BYTES
-    if cin * min(channels, whole) * elt_bytes > L1D_BYTES - SCRATCH_BYTES:
-        budget = ROWS_SCRATCH_BYTES
-    chunk = _chunk(channels, budget // per_channel, elt_bytes)
-    if chunk < channels and chunk % whole:
+    chunk = chunk_channels(channels, budget // per_channel, elt_bytes)
+    if chunk < channels and chunk % widest_lanes(elt_bytes):
         return None
     cap = LANE_PIXELS if elt_bytes == 4 else PIXELS
     in_h, in_w = geo.in_spatial
@@ -234,11 +232,6 @@ def _whole_image(
 
 def chunk_channels(channels: int, fit: int, elt_bytes: int) -> int:
     """Channels per chunk when ``fit`` fit the scratch (also for ``vector_rows.whole_image``)."""
-    return _chunk(channels, fit, elt_bytes)
-
-
-def _chunk(channels: int, fit: int, elt_bytes: int) -> int:
-    """Channels per chunk when ``fit`` fit the scratch."""
     chunk = max(1, min(channels, fit))
     if chunk < channels:
         fit = chunk
@@ -256,7 +249,7 @@ def _chunk(channels: int, fit: int, elt_bytes: int) -> int:
         # instructions at 128 and 256 bits, -2.5 / -10.6 / -20 % at 512 / 1024 / 2048; block
         # 4 (144) as 64 + 64 + 16, not 2 x 72: +1.8 % at 128, -1.3 / -9 / -15 / -0.8 % at 256
         # ... 2048.
-        whole = 2048 // (8 * elt_bytes)  # channels in one vector at the longest SVE length
+        whole = widest_lanes(elt_bytes)
         if fit >= whole:
             wide = fit - fit % whole
             more = -(-channels // wide) - -(-channels // chunk)
@@ -297,6 +290,12 @@ def row_groups(geo: ConvGeometry, tile: tuple[int, ...], elt_bytes: int, cap: in
 SVE_BITS = (128, 256, 512, 1024, 2048)  # the SVE vector lengths a chunking is weighed at
 
 
+def widest_lanes(elt_bytes: int) -> int:
+    """Channels in one vector at the longest SVE length: a chunk that is a multiple of it is
+    whole vectors at every length."""
+    return SVE_BITS[-1] // (8 * elt_bytes)
+
+
 def _vector_steps(channels: int, chunk: int, lanes: int) -> int:
     """Vector steps over ``channels`` in chunks of ``chunk`` at ``lanes`` per vector."""
     return sum(-(-ct // lanes) * count for _, ct, count in chunks(channels, chunk))
@@ -330,6 +329,33 @@ def chunks(channels: int, chunk: int) -> list[tuple[int, int, int]]:
     if rest:
         out.append((full * chunk, rest, 1))
     return out
+
+
+def for_chunks(channels: int, chunk: int, peel: bool, body) -> None:
+    """``body(c0, ct)`` for every chunk of ``chunk_schedule``, a loop per run of equal chunks."""
+    for first_c, ct, count in chunk_schedule(channels, chunk, peel):
+        loop(0, count, None, lambda k, _, first_c=first_c, ct=ct: body(affine(k, ct, 0, 0, first_c), ct))
+
+
+def chunk_flags(channels: int, chunk: int, c0: Index, ct: int) -> tuple[ir.Value | None, ir.Value | None]:
+    """Whether the chunk ``[c0, c0 + ct)`` is the first and the last of ``channels`` in chunks
+    of ``chunk`` (run-time flags; None with one chunk): a pointwise GEMM's partial sums start
+    from zero in the first chunk and take the epilogue in the last (``PointwiseGemm``)."""
+    runs = chunks(channels, chunk)
+    if len(runs) == 1 and runs[0][2] == 1:
+        return None, None
+    eq = arith.CmpIPredicate.eq
+    first = arith.cmpi(eq, index(c0), index(0))
+    return first, arith.cmpi(eq, index(affine(c0, 1, 0, 0, ct)), index(channels))
+
+
+def chunk_epilogue(epi, c0: Index, ct: int, m: int = 1):
+    """The depthwise epilogue (``FusedEpilogue`` or None) of channels ``[c0, c0 + ct)`` (x M
+    with a multiplier): its bias sliced to the chunk."""
+    if epi is None:
+        return None
+    bias = subview(epi.bias, [affine(c0, m, 0, 0, 0)], [ct * m]) if epi.bias is not None else None
+    return type(epi)(epi.epilogue, bias, None)
 
 
 def chunk_schedule(channels: int, chunk: int, peel: bool) -> list[tuple[int, int, int]]:
@@ -650,15 +676,7 @@ class ExpandedBlock:
         def tiles(n: Index, level: int, o0: list[Index]) -> None:
             if level == len(self.tile_dims):
                 peel = self.pw is not None and geo.rank == 2
-                for first_c, ct, count in chunk_schedule(self.channels, pl.chunk, peel):
-                    loop(
-                        0,
-                        count,
-                        None,
-                        lambda k, _, first_c=first_c, ct=ct: self._chunk(
-                            n, o0, affine(k, ct, 0, 0, first_c), ct
-                        ),
-                    )
+                for_chunks(self.channels, pl.chunk, peel, lambda c0, ct: self._chunk(n, o0, c0, ct))
                 return
             j = self.tile_dims[level]
             size, out = pl.tile[j], geo.out_spatial[j]
@@ -680,12 +698,7 @@ class ExpandedBlock:
     # -- one chunk of channels of one tile ------------------------------------------------------
     def _chunk(self, n: Index, o0: list[Index], c0: Index, ct: int) -> None:
         geo, pl = self.geo, self.plan
-        several = len(chunks(self.channels, pl.chunk)) > 1 or chunks(self.channels, pl.chunk)[0][2] > 1
-        first = last = None
-        if several and self.pw is not None:
-            eq = arith.CmpIPredicate.eq
-            first = arith.cmpi(eq, index(c0), index(0))
-            last = arith.cmpi(eq, index(affine(c0, 1, 0, 0, ct)), index(self.channels))
+        first, last = chunk_flags(self.channels, pl.chunk, c0, ct) if self.pw is not None else (None, None)
         window = self.windows[ct]
         if pl.whole:
             self._fill_image(window, n, c0, ct)
@@ -809,7 +822,10 @@ class ExpandedBlock:
         inside = within(index(ih0), index(add(ih0, count - 1)), geo.in_spatial[0])
         branch = scf.IfOp(inside, [], has_else=True)
         with ir.InsertionPoint(branch.then_block):
-            slot = lambda ih: arith.remui(index(add(ih, off)), index(rr))  # noqa: E731
+
+            def slot(ih: Index) -> ir.Value:
+                return arith.remui(index(add(ih, off)), index(rr))
+
             self._rows_gemm(window, n, ih0, count, (i0, lo, hi), c0, ct, slot)
             scf.YieldOp([])
         with ir.InsertionPoint(branch.else_block):
@@ -1018,10 +1034,7 @@ class ExpandedBlock:
         cm_size = self._cm(ct)
         if flt is None:
             flt = subview(em.filter, [*([0] * rank), *cm_off], [*geo.kernel, *cm_size])
-        epi = self.dw_epilogue
-        if epi is not None:
-            bias = subview(epi.bias, [affine(c0, m, 0, 0, 0)], [ct * m]) if epi.bias is not None else None
-            epi = type(epi)(epi.epilogue, bias, None)
+        epi = chunk_epilogue(self.dw_epilogue, c0, ct, m)
         tile = list(pl.tile)
         if self.pw is None:
             dest = subview(em.out, [n, *ring_idx, *o0, *cm_off], [1, *tile, *cm_size])

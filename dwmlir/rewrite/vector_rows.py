@@ -61,9 +61,12 @@ from .expand import (
     ExpandedBlock,
     FusedExpand,
     chunk_channels,
-    chunk_schedule,
+    chunk_epilogue,
+    chunk_flags,
     collapse,
+    for_chunks,
     subview,
+    widest_lanes,
 )
 from .nest import (
     MAX_VSCALE,
@@ -193,6 +196,7 @@ class _Emitter:
         if not all(isinstance(v, int) for v in (self.c, self.m, *flt_t.shape)):
             raise InternalError(f"{op.name} at {op.location}: channel and filter sizes must be static")
         pad_hi = _pad_high(op)
+        self.pad_lo = list(pad_lo)  # per input dim, in the input layout's order
         self.geo = ConvGeometry(
             in_spatial=tuple(self.in_dims[lay_in.index(ch)] for ch in sp),
             out_spatial=tuple(out_dims[lay_o.index(ch)] for ch in sp),
@@ -913,14 +917,28 @@ def whole_image(
     height, width = geo.out_spatial
     pixels = height * width
     budget = ROWS_SCRATCH_BYTES if channels * cout * elt_bytes > L1D_BYTES - SCRATCH_BYTES else SCRATCH_BYTES
-    per_channel = (pixels + math.prod(geo.in_spatial)) * elt_bytes  # output, and the input's copy
+    per_channel = whole_image_bytes(geo, 1, elt_bytes)
     if per_channel * min(channels, MIN_CHUNK) > budget:
         return 0
     chunk = chunk_channels(channels, budget // per_channel, elt_bytes)
-    if chunk < channels and (chunk % (2048 // (8 * elt_bytes)) or channels % chunk):
+    if chunk < channels and (chunk % widest_lanes(elt_bytes) or channels % chunk):
         return 0
     pairs = height // 2 * gemm_blocks(2 * width) + height % 2 * gemm_blocks(width)
     return chunk if 5 * gemm_blocks(pixels) <= 4 * pairs else 0
+
+
+def whole_image_bytes(geo: ConvGeometry, chunk: int, elt_bytes: int) -> int:
+    """Scratch of a whole-image tile of ``chunk`` channels: its depthwise output and the copy
+    of its input."""
+    return (math.prod(geo.out_spatial) + math.prod(geo.in_spatial)) * chunk * elt_bytes
+
+
+def _rows_target(em: _Emitter, pw: FusedPointwise) -> Retargeted:
+    """``em`` writing (and, with a residual, reading) through its output and input viewed as
+    N x (H x W) x C: a pointwise GEMM of several whole rows writes one run of pixels."""
+    out_rows = _collapse(em.out, [1, 2, 1])
+    in_rows = _collapse(em.input, [1, 2, 1]) if pw.residual else em.input
+    return Retargeted(em, out_rows, in_rows)
 
 
 def _emit_whole_image(
@@ -937,20 +955,10 @@ def _emit_whole_image(
     in_pixels = math.prod(geo.in_spatial)
     copy = _entry_alloca(op, [in_pixels * chunk * em.acc_elt.width // 8], i8)
     in_flat = _collapse(em.input, [1, 2, 1])  # (N, H x W, C)
-    out_rows = _collapse(em.out, [1, 2, 1])  # (N, H x W, COUT)
-    in_rows = _collapse(em.input, [1, 2, 1]) if pw.residual else em.input
-    target = Retargeted(em, out_rows, in_rows)
-    sp = em.info.spatial
-    pads = [geo.pad_lo[sp.index(ch)] if ch in sp else 0 for ch in em.info.input_layout]
-    runs = chunk_schedule(channels, chunk, True)
-    several = len(runs) > 1 or runs[0][2] > 1
+    target = _rows_target(em, pw)
 
     def part(n: Index, c0: Index, ct: int) -> None:
-        first = last = None
-        if several:
-            eq = arith.CmpIPredicate.eq
-            first = arith.cmpi(eq, index(c0), index(0))
-            last = arith.cmpi(eq, index(affine(c0, 1, 0, 0, ct)), index(channels))
+        first, last = chunk_flags(channels, chunk, c0, ct)
         view = memref.view(ir.MemRefType.get([1, *geo.in_spatial, ct], em.in_elt), copy, index(0), [])
         dense = collapse(view, [1, 2, 1])
 
@@ -963,19 +971,12 @@ def _emit_whole_image(
 
         loop(0, in_pixels, None, pixel)
         flt = subview(em.filter, [0, 0, c0], [*geo.kernel, ct])
-        epi = em.epilogue
-        if epi is not None:
-            bias = subview(epi.bias, [c0], [ct]) if epi.bias is not None else None
-            epi = type(epi)(epi.epilogue, bias, None)
+        epi = chunk_epilogue(em.epilogue, c0, ct)
         dest = memref.view(ir.MemRefType.get([1, height, width, ct], em.acc_elt), flat, index(0), [])
-        _Emitter(op, em.info, shape, Buffers(view, flt, dest), pads, epi).run(zero_constant(em.acc_elt))
+        _Emitter(op, em.info, shape, Buffers(view, flt, dest), em.pad_lo, epi).run(zero_constant(em.acc_elt))
         PointwiseGemm(target, pw, collapse(dest, [3, 1]), 0, c0, first, last)(n, [], 0, pixels)
 
-    def entry(n: Index) -> None:
-        for c0, ct, count in runs:
-            loop(0, count, None, lambda k, _, c0=c0, ct=ct: part(n, affine(k, ct, 0, 0, c0), ct))
-
-    loop(0, em.n, None, lambda n, _: entry(n))
+    loop(0, em.n, None, lambda n, _: for_chunks(channels, chunk, True, lambda c0, ct: part(n, c0, ct)))
 
 
 def _emit_fused_block(
@@ -1038,9 +1039,7 @@ def _multi_row_emitter(
     s, k, d, pad = geo.strides[0], geo.kernel[0], geo.dilations[0], geo.pad_lo[0]
     out_w, in_h, in_w, channels = geo.out_spatial[1], geo.in_spatial[0], geo.in_spatial[1], em.c
     flat_t = ir.MemRefType(scratch.type)
-    out_rows = _collapse(em.out, [1, 2, 1])  # (N, H x W, COUT): a tile's pixels are one run
-    in_rows = _collapse(em.input, [1, 2, 1]) if pw.residual else em.input
-    gemm = PointwiseGemm(Retargeted(em, out_rows, in_rows), pw, scratch)
+    gemm = PointwiseGemm(_rows_target(em, pw), pw, scratch)
     lay_in = em.info.input_layout
 
     def tile(n: Index, o: Index, rows: int) -> None:
@@ -1144,13 +1143,10 @@ def _emit_expand_block(
         raise InternalError(f"cannot fuse an expand conv before {op.name} at {op.location}")
     zeros = [0] * len(em.info.input_layout)
 
-    sp = em.info.spatial
-    pads = [em.geo.pad_lo[sp.index(ch)] if ch in sp else 0 for ch in em.info.input_layout]
-
     def make_emitter(
         inp: ir.Value, flt: ir.Value, out: ir.Value, epi: FusedEpilogue | None, padded: bool = False
     ) -> _Emitter:
-        return _Emitter(op, em.info, shape, Buffers(inp, flt, out), pads if padded else zeros, epi)
+        return _Emitter(op, em.info, shape, Buffers(inp, flt, out), em.pad_lo if padded else zeros, epi)
 
     def gemm(em_, pw_, scratch, k0, first, last) -> PointwiseGemm:
         return PointwiseGemm(em_, pw_, scratch, 0, k0, first, last)
