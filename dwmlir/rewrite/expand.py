@@ -71,6 +71,7 @@ from .pointwise import (
     lane_fmas,
     quad,
     quad_fmas,
+    reduction_quads,
     weight_reader,
 )
 
@@ -479,6 +480,7 @@ class ExpandGemm:
     def _block(self, x_at, dests, p0, pixels: int, c0: Index, ct: int, j0: ir.Value, masks) -> None:
         em, ex = self.em, self.ex
         vl = em.vector_length()
+        full = masks is None
         masks = masks or [None] * GEMM_VECTORS
         nv = len(masks)  # vectors of channels per pixel
         cols = [j0 if j == 0 else arith.addi(j0, arith.muli(vl, index(j))) for j in range(nv)]
@@ -501,19 +503,22 @@ class ExpandGemm:
         main = ex.cin - ex.cin % K_UNROLL
         if main and lane_fmas(em):
             weights = weight_reader(em, ex.filter, 0, wcols[0], masks)
-        if main:
+
+            def quad_step(k0: Index, step: list[ir.Value]) -> list[ir.Value]:
+                # One 128-bit load per pixel feeds 4 indexed FMAs.
+                ws = [[weights(affine(k0, 1, 0, 1, u), j) for j in range(nv)] for u in range(K_UNROLL)]
+                quads = (quad(em, ex.input, [*st[:-1], affine(st[-1], 1, k0, 1, 0)]) for st in starts)
+                return quad_fmas(em, step, ws, quads, nv)
+
+            accs, main = reduction_quads(ex.cin, accs, quad_step, full)
+        elif main:
             for_op = scf.ForOp(index(0), index(main), index(K_UNROLL), accs)
             no_unroll(for_op)
             with ir.InsertionPoint(for_op.body):
                 step = list(for_op.inner_iter_args)
                 k0 = for_op.induction_variable
-                if lane_fmas(em):  # one 128-bit load per pixel feeds 4 indexed FMAs
-                    ws = [[weights(affine(k0, 1, 0, 1, u), j) for j in range(nv)] for u in range(K_UNROLL)]
-                    quads = (quad(em, ex.input, [*st[:-1], affine(st[-1], 1, k0, 1, 0)]) for st in starts)
-                    step = quad_fmas(em, step, ws, quads, nv)
-                else:
-                    for u in range(K_UNROLL):
-                        step = k_step(affine(k0, 1, 0, 1, u), step)
+                for u in range(K_UNROLL):
+                    step = k_step(affine(k0, 1, 0, 1, u), step)
                 scf.YieldOp(step)
             accs = list(for_op.results)
         for k in range(main, ex.cin):

@@ -199,3 +199,35 @@ def test_whole_image():
     conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 7, 7, 64), (3, 3, 64), padding="same", name="b")
     block = BlockSpec(conv, relu6, Pointwise(64, Epilogue(bias=True)), Expand(16, relu6))
     print(f"7x7x64: {gemm_loops(lower_to_llvm_dialect(block, SVE)[2])}")
+
+
+def reduction_steps(text: str) -> list[tuple[int, int, int]]:
+    """(accumulators, reduction steps per iteration, loops) of the indexed-FMA loops."""
+    out: collections.Counter[tuple[int, int]] = collections.Counter()
+    for m in re.finditer(r"scf\.for .* step %c(\d+)\S* iter_args\((.*)\) -> \(", text):
+        if "fmla.lane" in text[m.end() : text.find("scf.yield", m.end())]:
+            out[(m.group(2).count("="), int(m.group(1)))] += 1
+    return sorted((accs, step, n) for (accs, step), n in out.items())
+
+
+# GEMM blocks of whole vectors with at most 14 accumulators (pointwise.SMALL_BLOCK_ACCS: 7
+# pixels x 2 vectors) take two quads of reduction steps per iteration; larger blocks and the
+# masked ones (a chunk's last vectors, the one-vector paths) one. Rows of 14 expand in 7 + 7
+# (14 accumulators, step 8); the pointwise GEMM of row pairs runs 10 + 9 + 9 (20 and 18,
+# step 4). With CIN = 20 the loop stops at 16 and one quad follows it straight (the loop's
+# count of steps is a multiple of 8: no `scf.for` for the rest).
+# CHECK-LABEL: TEST: test_reduction_quads
+# CHECK-NEXT: cin 16: (14, 8)
+# CHECK-NEXT: cin 16: (18, 4) (20, 4)
+# CHECK-NEXT: cin 20: (14, 8)
+@run
+def test_reduction_quads():
+    relu6 = Epilogue(bias=True, activation=Activation("relu6"))
+    for cin in (16, 20):
+        conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 30, 14, 64), (3, 3, 64), padding="same", name="b")
+        block = BlockSpec(conv, relu6, Pointwise(64, Epilogue(bias=True)), Expand(cin, relu6))
+        steps = reduction_steps(lower_to_llvm_dialect(block, SVE)[2])
+        print(f"cin {cin}: " + " ".join(f"({a}, {s})" for a, s, _ in steps if a == 14 and s == 8))
+        if cin == 16:
+            print(f"cin {cin}: " + " ".join(f"({a}, {s})" for a, s, _ in steps if a >= 18))
+        assert all(s == 4 for a, s, _ in steps if a > 14), steps
