@@ -47,6 +47,14 @@ SPECIAL_CHANNELS: tuple[int, ...] = tuple(
     )
 )
 
+# Channel counts of a wide block (1 block in 8 with --blocks): several chunks of channels
+# where the image is small, the whole-image tiles' multi-chunk paths (expand blocks, plain
+# blocks with a pointwise conv) and a ring's chunk tails (200, 320 are not whole vectors at
+# 2048 bits). Their spatial extents share the same output budget, so they stay small.
+WIDE_CHANNELS: tuple[int, ...] = (128, 192, 200, 256, 320)
+WIDE_ONE_IN = 8
+WIDE_OUT_EXTENT = 8  # per spatial dim of a wide spec, whatever the output budget
+
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 
 
@@ -168,15 +176,22 @@ def conv_specs(
     max_elements: int = DEFAULT_MAX_ELEMENTS,
     padding: bool = True,
     zero_points: bool = True,
+    wide: bool = False,
 ) -> ConvSpec:
     """A valid ConvSpec for one of ``ops`` x ``dtypes`` (default: everything supported).
 
     The output has at most ``max(max_elements, batch * channels * multiplier)`` elements:
-    the spatial extents share what the non-spatial dims leave of the budget.
+    the spatial extents share what the non-spatial dims leave of the budget. With ``wide``,
+    1 spec in ``WIDE_ONE_IN`` is a 2-D layer's window (where a 2-D op is allowed) with one
+    of ``WIDE_CHANNELS`` channels and spatial extents from half ``WIDE_OUT_EXTENT`` up to it.
     """
     pairs = op_dtype_pairs(ops, dtypes)
+    widened = wide and draw(st.integers(1, WIDE_ONE_IN)) == WIDE_ONE_IN
+    names = list(dict.fromkeys(o for o, _ in pairs))
+    if widened:  # a 2-D layer where one is allowed
+        names = [o for o in names if OPS[o].rank == 2] or names
     # Op first, then one of its element types: each op is equally likely, however many types.
-    op = draw(st.sampled_from(list(dict.fromkeys(o for o, _ in pairs))))
+    op = draw(st.sampled_from(names))
     dtype = draw(st.sampled_from([d for o, d in pairs if o == op]))
     info = OPS[op]
     rank = info.rank
@@ -187,16 +202,21 @@ def conv_specs(
     }
     # A layer's window (LAYER_SIZES): a failure shrinks away from it as from any large size,
     # and the other draws are those of a plain window.
+    if widened:
+        sizes["c"] = draw(st.sampled_from(WIDE_CHANNELS))
     kernel = tuple(draw(st.integers(1, MAX_KERNEL + (LAYER_SIZES if i == 0 else 0))) for i in range(rank))
     strides = tuple(draw(st.integers(1, MAX_STRIDE)) for _ in range(rank))
     dilations = tuple(draw(st.integers(1, MAX_DILATION)) for _ in range(rank))
-    layer = kernel[0] > MAX_KERNEL
+    layer = kernel[0] > MAX_KERNEL or widened
     if layer:
         kernel, strides, dilations = (3,) * rank, (min(strides[0], 2),) * rank, (1,) * rank
     budget = max(1, max_elements // (sizes["n"] * sizes["c"] * sizes["m"]))
     out: list[int] = []
     for _ in range(rank):
-        o = draw(st.integers(1, max(1, min(MAX_OUT_EXTENT, budget))))
+        if widened:  # small, squarish images: where the whole-image tiles apply
+            o = draw(st.integers(WIDE_OUT_EXTENT // 2, WIDE_OUT_EXTENT))
+        else:
+            o = draw(st.integers(1, max(1, min(MAX_OUT_EXTENT, budget))))
         budget = max(1, budget // o)
         out.append(o)
     spans = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilations, strict=True))
@@ -268,8 +288,12 @@ def block_parts(draw: Draw, conv: ConvSpec, force: bool = False) -> BlockSpec:
     epi = draw(epilogues(conv))
     if force and epi.empty:
         epi = Epilogue(bias=True)
-    pointwise = draw(st.integers(0, 2)) == 2  # drawn for every op: the same choices shrink alike
-    expand = draw(st.integers(0, 3)) == 3
+    # Drawn for every op: the same choices shrink alike. A wide conv (WIDE_CHANNELS) takes
+    # a pointwise conv 2 times in 3 and an expand 1 in 2 (else 1 in 3 and 1 in 4): its
+    # chunks of channels are what it is drawn for.
+    wide = conv.channels > MAX_CHANNELS
+    pointwise = draw(st.integers(0, 2)) >= (1 if wide else 2)
+    expand = draw(st.booleans()) if wide else draw(st.integers(0, 3)) == 3
     q = conv.info.quantized
     float_ok = conv.dtype in ("f32", "f16")  # no fused pointwise conv or expand for bf16
     ex = None
@@ -302,8 +326,8 @@ def block_specs(
     blocks: str = "mixed",
 ) -> BlockSpec:
     """A conv from ``conv_specs`` and the parts of ``block_parts``: sometimes (``mixed``),
-    always (``only``) or never (``none``)."""
-    conv = draw(conv_specs(ops, dtypes, max_elements))
+    always (``only``) or never (``none``); with parts, sometimes wide (``WIDE_CHANNELS``)."""
+    conv = draw(conv_specs(ops, dtypes, max_elements, wide=blocks != "none"))
     return draw(block_parts(conv, blocks == "only")) if blocks != "none" else BlockSpec(conv)
 
 

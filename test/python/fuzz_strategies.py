@@ -14,10 +14,11 @@ import time
 from dataclasses import replace
 
 import dwmlir.fuzz.driver as driver
+from dwmlir.artefact.header import expand_plan
 from dwmlir.cli.main import build_parser, spec_from_args
 from dwmlir.errors import ToolError
 from dwmlir.fuzz import block_specs, conv_specs, fuzz, fuzz_cases, op_dtype_pairs, spec_to_cli, vector_lengths
-from dwmlir.fuzz.strategies import DEFAULT_MAX_ELEMENTS, SPECIAL_CHANNELS, examples
+from dwmlir.fuzz.strategies import DEFAULT_MAX_ELEMENTS, SPECIAL_CHANNELS, WIDE_CHANNELS, examples
 from dwmlir.run import VALID_VECTOR_BITS
 from dwmlir.spec import SUPPORTED_OPS, ConvSpec, as_block
 from dwmlir.spec.conv import SUPPORTED_DTYPES
@@ -261,12 +262,15 @@ def test_seeded():
 # Blocks: with --blocks only every spec has a fused part; the draws reach every kind of part
 # (float and int8 epilogues, pointwise and expand convs), and each is a valid BlockSpec. Residuals
 # need a stride-1 'same' conv with COUT = C, which the drawn shapes rarely are: the lit tests
-# in Integration/Block cover them.
+# in Integration/Block cover them. Wide blocks (WIDE_CHANNELS, 1 in 8) are 2-D layers with
+# 128 to 320 channels on small images: expand blocks among them go in several chunks, some
+# as whole-image tiles.
 # CHECK-LABEL: TEST: test_block_draws
-# CHECK-NEXT: 400 blocks, bare 0; epilogue True, requantize True, pointwise True, int8 pointwise True, silu True, multiplier pointwise True, expand True, expand pointwise True, 3-D expand True
+# CHECK-NEXT: 1000 blocks, bare 0; epilogue True, requantize True, pointwise True, int8 pointwise True, silu True, multiplier pointwise True, expand True, expand pointwise True, 3-D expand True
+# CHECK-NEXT: wide 2-D True, wide expand in chunks True, of them whole-image True
 @run
 def test_block_draws():
-    blocks = draw(block_specs(blocks="only"), n=400, seed=6)
+    blocks = draw(block_specs(blocks="only"), n=1000, seed=6)
     bare = sum(b.epilogue.empty and b.pointwise is None for b in blocks)
     pw = [b for b in blocks if b.pointwise is not None]
     print(
@@ -280,4 +284,10 @@ def test_block_draws():
         f"expand {any(b.expand is not None for b in blocks)},",
         f"expand pointwise {any(b.expand is not None for b in pw)},",
         f"3-D expand {any(b.expand is not None and b.conv.info.rank == 3 for b in blocks)}",
+    )
+    wide = [b for b in blocks if b.conv.channels in WIDE_CHANNELS]
+    chunked = [p for b in wide if b.expand is not None and (p := expand_plan(b)).chunk < b.conv.channels]
+    print(
+        f"wide 2-D {bool(wide) and all(b.conv.info.rank == 2 for b in wide)},",
+        f"wide expand in chunks {bool(chunked)}, of them whole-image {any(p.whole for p in chunked)}",
     )
