@@ -61,10 +61,8 @@ from .nest import (
 )
 from .pointwise import (
     K_UNROLL,
-    L1D_BYTES,
     LANE_PIXELS,
     PIXELS,
-    ROWS_SCRATCH_BYTES,
     Retargeted,
     gemm_blocks,
     gemm_pixels,
@@ -72,6 +70,7 @@ from .pointwise import (
     quad,
     quad_fmas,
     reduction_quads,
+    scratch_budget,
     weight_reader,
 )
 
@@ -152,9 +151,7 @@ def plan(
     # The scratch may take ROWS_SCRATCH_BYTES where the chunk's expand weights do not fit in
     # L1 beside SCRATCH_BYTES anyway: whole images (block 15: chunks of 128), row groups
     # (block 14: all 7 rows, chunks of 128).
-    budget = SCRATCH_BYTES
-    if cin * min(channels, widest_lanes(elt_bytes)) * elt_bytes > L1D_BYTES - SCRATCH_BYTES:
-        budget = ROWS_SCRATCH_BYTES
+    budget = scratch_budget(cin * min(channels, widest_lanes(elt_bytes)) * elt_bytes, SCRATCH_BYTES)
     whole = _whole_image(geo, channels, multiplier, elt_bytes, pointwise, budget)
     if whole is not None:
         return whole

@@ -198,6 +198,13 @@ class Retargeted:
         return getattr(self._em, name)
 
 
+def scratch_budget(weight_bytes: int, base: int = SCRATCH_BYTES) -> int:
+    """The scratch a tile may take: ``base``, or ``ROWS_SCRATCH_BYTES`` where the weights it
+    streams (``weight_bytes``) would not fit in L1 beside ``base`` anyway (the rule of
+    ``vector_rows.multi_row_tiles``, ``vector_rows.whole_image`` and ``expand.plan``)."""
+    return ROWS_SCRATCH_BYTES if weight_bytes > L1D_BYTES - base else base
+
+
 def tile_pixels(channels: int, element_bytes: int, budget: int = SCRATCH_BYTES) -> int:
     """Pixels per scratch tile: as many as fit ``budget`` bytes (at least one)."""
     return max(1, min(MAX_TILE_PIXELS, budget // (channels * element_bytes)))

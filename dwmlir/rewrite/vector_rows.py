@@ -93,15 +93,14 @@ from .nest import (
     w_segments,
 )
 from .pointwise import (
-    L1D_BYTES,
     LANE_PIXELS,
-    ROWS_SCRATCH_BYTES,
     SCRATCH_BYTES,
     FusedPointwise,
     PointwiseGemm,
     PointwiseGemmFirst,
     Retargeted,
     gemm_blocks,
+    scratch_budget,
     tile_pixels,
 )
 
@@ -864,8 +863,8 @@ def multi_row_tiles(
         return 1
     width = geo.out_spatial[1]
     rows = tile_pixels(channels, elt_bytes) // width
-    if weight_bytes > L1D_BYTES - SCRATCH_BYTES:
-        more = tile_pixels(channels, elt_bytes, ROWS_SCRATCH_BYTES) // width
+    if (budget := scratch_budget(weight_bytes)) > SCRATCH_BYTES:
+        more = tile_pixels(channels, elt_bytes, budget) // width
         if geo.kernel[0] > 1 or _fewer_blocks(more * width, rows * width):
             rows = more
     return rows if rows >= 2 else 1
@@ -916,7 +915,7 @@ def whole_image(
         return 0
     height, width = geo.out_spatial
     pixels = height * width
-    budget = ROWS_SCRATCH_BYTES if channels * cout * elt_bytes > L1D_BYTES - SCRATCH_BYTES else SCRATCH_BYTES
+    budget = scratch_budget(channels * cout * elt_bytes)
     per_channel = whole_image_bytes(geo, 1, elt_bytes)
     if per_channel * min(channels, MIN_CHUNK) > budget:
         return 0
