@@ -46,6 +46,7 @@ from mlir.dialects import arith, memref, scf, vector
 from ..ir.builder import zero_constant
 from ..ir.epilogue import apply_epilogue
 from ..spec import Epilogue
+from .blocked import covers_every_output
 from .nest import (
     ConvGeometry,
     Index,
@@ -211,6 +212,8 @@ def _whole_image(
     the ``budget`` of ``plan`` (56 KiB: the chunk's expand weights do not fit in L1 beside
     48 KiB anyway, as in ``vector_rows.multi_row_tiles``)."""
     if geo.rank != 2 or geo.runtime_sizes or geo.out_spatial[-1] > MAX_TILE_COLS:
+        return None
+    if not covers_every_output(geo):  # the padded depthwise code skips outputs of padding only
         return None
     pixels_in, pixels_out = math.prod(geo.in_spatial), math.prod(geo.out_spatial)
     per_channel = (pixels_in + (pixels_out * multiplier if pointwise else 0)) * elt_bytes
