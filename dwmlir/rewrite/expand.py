@@ -57,7 +57,6 @@ from .nest import (
     index,
     loop,
     loop_step,
-    no_unroll,
     sub,
 )
 from .pointwise import (
@@ -67,6 +66,7 @@ from .pointwise import (
     Retargeted,
     gemm_blocks,
     gemm_pixels,
+    k_steps,
     lane_fmas,
     quad,
     quad_fmas,
@@ -512,15 +512,7 @@ class ExpandGemm:
 
             accs, main = reduction_quads(ex.cin, accs, quad_step, full)
         elif main:
-            for_op = scf.ForOp(index(0), index(main), index(K_UNROLL), accs)
-            no_unroll(for_op)
-            with ir.InsertionPoint(for_op.body):
-                step = list(for_op.inner_iter_args)
-                k0 = for_op.induction_variable
-                for u in range(K_UNROLL):
-                    step = k_step(affine(k0, 1, 0, 1, u), step)
-                scf.YieldOp(step)
-            accs = list(for_op.results)
+            accs, main = reduction_quads(ex.cin, accs, lambda k0, a: k_steps(k_step, k0, a), False)
         for k in range(main, ex.cin):
             accs = k_step(k, accs)
         biases = [

@@ -157,6 +157,14 @@ def reduction_quads(
     return accs, end
 
 
+def k_steps(step: Callable[[Index, list[ir.Value]], list[ir.Value]], k0: Index, accs: list[ir.Value]):
+    """``K_UNROLL`` reduction steps from ``k0``, one ``step(k, accs)`` each (the GEMMs
+    without indexed FMAs, as ``reduction_quads``' step)."""
+    for u in range(K_UNROLL):
+        accs = step(affine(k0, 1, 0, 1, u), accs)
+    return accs
+
+
 def weight_reader(em, weights: ir.Value, row0: Index, col0: Index, masks: list) -> Callable:
     """``read(k, j)``: the vector ``weights[row0 + k, col0 + j * VL ..]`` (mask ``masks[j]``)
     of a row-major weight matrix, addressed from one base LLVM cannot take apart (an opaque
@@ -360,15 +368,7 @@ class PointwiseGemm:
 
             accs, main = reduction_quads(channels, accs, quad_step, all(m is None for m in masks))
         elif main:
-            for_op = scf.ForOp(index(0), index(main), index(K_UNROLL), accs)
-            no_unroll(for_op)
-            with ir.InsertionPoint(for_op.body):
-                k0 = for_op.induction_variable
-                step_accs = list(for_op.inner_iter_args)
-                for u in range(K_UNROLL):
-                    step_accs = k_step(affine(k0, 1, 0, 1, u), step_accs)
-                scf.YieldOp(step_accs)
-            accs = list(for_op.results)
+            accs, main = reduction_quads(channels, accs, lambda k0, a: k_steps(k_step, k0, a), False)
         for k in range(main, channels):
             accs = k_step(k, accs)
         if self.last is None:
