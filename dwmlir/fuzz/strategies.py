@@ -47,10 +47,10 @@ SPECIAL_CHANNELS: tuple[int, ...] = tuple(
     )
 )
 
-# Channel counts of a wide block (1 block in 8 with --blocks): several chunks of channels
-# where the image is small, the whole-image tiles' multi-chunk paths (expand blocks, plain
-# blocks with a pointwise conv) and a ring's chunk tails (200, 320 are not whole vectors at
-# 2048 bits). Their spatial extents share the same output budget, so they stay small.
+# Channel counts of a wide spec (1 in 8 where blocks are drawn: --blocks only or mixed), a
+# 2-D layer on a small image (4-8 outputs a side, whatever the output budget): several chunks
+# of channels, the whole-image tiles' multi-chunk paths (expand blocks, plain blocks with a
+# pointwise conv) and chunk tails (200 and 320 are not whole vectors at 2048 bits).
 WIDE_CHANNELS: tuple[int, ...] = (128, 192, 200, 256, 320)
 WIDE_ONE_IN = 8
 WIDE_OUT_EXTENT = 8  # per spatial dim of a wide spec, whatever the output budget

@@ -157,7 +157,9 @@ def reduction_quads(
     return accs, end
 
 
-def k_steps(step: Callable[[Index, list[ir.Value]], list[ir.Value]], k0: Index, accs: list[ir.Value]):
+def k_steps(
+    step: Callable[[Index, list[ir.Value]], list[ir.Value]], k0: Index, accs: list[ir.Value]
+) -> list[ir.Value]:
     """``K_UNROLL`` reduction steps from ``k0``, one ``step(k, accs)`` each (the GEMMs
     without indexed FMAs, as ``reduction_quads``' step)."""
     for u in range(K_UNROLL):
