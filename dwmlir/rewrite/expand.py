@@ -53,6 +53,7 @@ from .nest import (
     add,
     affine,
     balanced_blocks,
+    collapse,
     dense_layout,
     index,
     loop,
@@ -63,7 +64,6 @@ from .pointwise import (
     K_UNROLL,
     LANE_PIXELS,
     PIXELS,
-    Retargeted,
     gemm_blocks,
     gemm_pixels,
     k_steps,
@@ -71,6 +71,7 @@ from .pointwise import (
     quad,
     quad_fmas,
     reduction_quads,
+    rows_target,
     scratch_budget,
     weight_reader,
 )
@@ -586,21 +587,6 @@ def clamp(v: ir.Value, lo: int, hi: int) -> ir.Value:
     return arith.minsi(arith.maxsi(v, index(lo)), index(hi))
 
 
-def collapse(buf: ir.Value, groups: list[int]) -> ir.Value:
-    """``buf`` with consecutive dims collapsed (``groups[i]`` dims each), each group contiguous;
-    a strided view keeps its strides and offset."""
-    t = ir.MemRefType(buf.type)
-    strides, offset = t.get_strides_and_offset()
-    reassoc, shape, out_strides, d = [], [], [], 0
-    for g in groups:
-        reassoc.append(list(range(d, d + g)))
-        shape.append(math.prod(t.shape[d : d + g]))
-        out_strides.append(strides[d + g - 1])
-        d += g
-    layout = None if dense_layout(t) else ir.StridedLayoutAttr.get(offset, out_strides)
-    return memref.collapse_shape(ir.MemRefType.get(shape, t.element_type, layout), buf, reassoc)
-
-
 def subview(buf: ir.Value, offsets: list[Index], sizes: list[int]) -> ir.Value:
     """Unit-stride ``memref.subview`` (offsets static or run time)."""
     return memref.subview(buf, list(offsets), sizes, [1] * len(sizes))
@@ -637,10 +623,8 @@ class ExpandedBlock:
         self.cm_dims = self._cm(pl.chunk)
         rows = [pl.group * pl.tile[0], *pl.tile[1:]]
         self.scratch = alloca([1, *rows, *self.cm_dims], elt) if pointwise is not None else None
-        if (pl.pair or pl.whole) and pointwise is not None:
-            # The output (and residual input) as N x (H x W) x C for the GEMM of several rows.
-            residual = collapse(em.input, [1, 2, 1]) if pointwise.residual else em.input
-            self.rows_em = Retargeted(em, collapse(em.out, [1, 2, 1]), residual)
+        if (pl.pair or pl.whole) and pointwise is not None:  # for the GEMM of several rows
+            self.rows_em = rows_target(em, pointwise.residual)
         self.taps: dict[int, ir.Value] = {}  # chunk width -> its rotation copy of the filter
         if pl.rotate:
             flt_elt = flt_t.element_type

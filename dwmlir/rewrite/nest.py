@@ -227,24 +227,28 @@ def dense_layout(t: ir.MemRefType) -> bool:
     return isinstance(t.layout, ir.AffineMapAttr) and t.layout.value == ir.AffineMap.get_identity(t.rank)
 
 
-def collapse_trailing(buf: ir.Value, dims: int) -> ir.Value:
-    """Memref ``buf`` with its last ``dims`` dims (contiguous) collapsed into one; a strided
-    view (a window of a fused block's scratch) keeps its outer strides and offset."""
+def collapse(buf: ir.Value, groups: list[int]) -> ir.Value:
+    """``buf`` with consecutive dims collapsed (``groups[i]`` dims each), each group contiguous:
+    a group with a dim of run-time size has a run-time size; a strided view (a window of a
+    fused block's scratch) keeps its strides and offset."""
     t = ir.MemRefType(buf.type)
-    keep = t.rank - dims
-    shape = list(t.shape)
-    layout = None
     strides, offset = t.get_strides_and_offset()
-    if not dense_layout(t):
-        layout = ir.StridedLayoutAttr.get(offset, [*strides[:keep], strides[-1]])
-    tail = shape[keep:]
-    flat = (
-        ir.ShapedType.get_dynamic_size()
-        if any(ir.ShapedType.is_dynamic_size(v) for v in tail)
-        else math.prod(tail)
-    )
-    flat_t = ir.MemRefType.get([*shape[:keep], flat], t.element_type, layout)
-    return memref.collapse_shape(flat_t, buf, [[i] for i in range(keep)] + [list(range(keep, t.rank))])
+    reassoc, shape, out_strides, d = [], [], [], 0
+    for g in groups:
+        reassoc.append(list(range(d, d + g)))
+        part = t.shape[d : d + g]
+        dyn = any(ir.ShapedType.is_dynamic_size(v) for v in part)
+        shape.append(ir.ShapedType.get_dynamic_size() if dyn else math.prod(part))
+        out_strides.append(strides[d + g - 1])
+        d += g
+    layout = None if dense_layout(t) else ir.StridedLayoutAttr.get(offset, out_strides)
+    return memref.collapse_shape(ir.MemRefType.get(shape, t.element_type, layout), buf, reassoc)
+
+
+def collapse_trailing(buf: ir.Value, dims: int) -> ir.Value:
+    """Memref ``buf`` with its last ``dims`` dims (contiguous) collapsed into one."""
+    rank = ir.MemRefType(buf.type).rank
+    return collapse(buf, [1] * (rank - dims) + [dims])
 
 
 def loop(

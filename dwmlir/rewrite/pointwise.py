@@ -26,7 +26,17 @@ from mlir.dialects import arith, llvm, memref, scf, vector
 
 from ..ir.epilogue import apply_epilogue
 from ..spec import Epilogue
-from .nest import Index, affine, balanced_blocks, dense_layout, index, loop_step, no_unroll, opaque_index
+from .nest import (
+    Index,
+    affine,
+    balanced_blocks,
+    collapse,
+    dense_layout,
+    index,
+    loop_step,
+    no_unroll,
+    opaque_index,
+)
 
 # Pixels of a GEMM block, at most: P x 2 accumulators, 8 weight vectors (4 reduction steps
 # x 2) and the quad of one pixel fit the 32 registers without a spill. Per 4 reduction steps
@@ -206,6 +216,13 @@ class Retargeted:
 
     def __getattr__(self, name: str):
         return getattr(self._em, name)
+
+
+def rows_target(em, residual: bool) -> Retargeted:
+    """``em`` writing (and, with a ``residual``, reading) through its output and input viewed
+    as N x (H x W) x C: a pointwise GEMM of several whole rows writes one run of pixels."""
+    rows = collapse(em.input, [1, 2, 1]) if residual else em.input
+    return Retargeted(em, collapse(em.out, [1, 2, 1]), rows)
 
 
 def scratch_budget(weight_bytes: int, base: int = SCRATCH_BYTES) -> int:

@@ -63,7 +63,6 @@ from .expand import (
     chunk_channels,
     chunk_epilogue,
     chunk_flags,
-    collapse,
     for_chunks,
     subview,
     widest_lanes,
@@ -75,6 +74,7 @@ from .nest import (
     accumulate_outer_taps,
     add,
     affine,
+    collapse,
     collapse_trailing,
     defining_op,
     enclosing_func,
@@ -98,8 +98,8 @@ from .pointwise import (
     FusedPointwise,
     PointwiseGemm,
     PointwiseGemmFirst,
-    Retargeted,
     gemm_blocks,
+    rows_target,
     scratch_budget,
     tile_pixels,
 )
@@ -443,7 +443,7 @@ class _Emitter:
             return
         splat = vector.broadcast(self.vt, value)
         if self.info.channels_last:  # (positions, channels): lanes are channels
-            view = _collapse(out, [rank - 1 - self.info.multiplier, 1 + self.info.multiplier])
+            view = collapse(out, [rank - 1 - self.info.multiplier, 1 + self.info.multiplier])
             loop(
                 0,
                 sizes(view)[0],
@@ -455,7 +455,7 @@ class _Emitter:
                 ),
             )
             return
-        view = _collapse(out, [2, rank - 2])  # (n * c, positions): lanes run along positions
+        view = collapse(out, [2, rank - 2])  # (n * c, positions): lanes run along positions
 
         def row(nc: Index, c: Index) -> None:
             params = self.scalar_params(c)
@@ -826,19 +826,6 @@ def erase_dead(op: ir.Operation | None) -> None:
             erase_dead(p)
 
 
-def _collapse(buf: ir.Value, groups: list[int]) -> ir.Value:
-    """Identity-layout memref ``buf`` with consecutive dims collapsed, ``groups[i]`` dims each."""
-    t = ir.MemRefType(buf.type)
-    reassoc, shape, d = [], [], 0
-    for g in groups:
-        reassoc.append(list(range(d, d + g)))
-        part = [t.shape[i] for i in range(d, d + g)]
-        dyn = any(t.is_dynamic_dim(i) for i in range(d, d + g))
-        shape.append(ir.ShapedType.get_dynamic_size() if dyn else math.prod(part))
-        d += g
-    return memref.collapse_shape(ir.MemRefType.get(shape, t.element_type), buf, reassoc)
-
-
 def multi_row_tiles(
     geo: ConvGeometry, channels: int, elt_bytes: int, scalable: bool, f32: bool, weight_bytes: int = 0
 ) -> int:
@@ -932,14 +919,6 @@ def whole_image_bytes(geo: ConvGeometry, chunk: int, elt_bytes: int) -> int:
     return (math.prod(geo.out_spatial) + math.prod(geo.in_spatial)) * chunk * elt_bytes
 
 
-def _rows_target(em: _Emitter, pw: FusedPointwise) -> Retargeted:
-    """``em`` writing (and, with a residual, reading) through its output and input viewed as
-    N x (H x W) x C: a pointwise GEMM of several whole rows writes one run of pixels."""
-    out_rows = _collapse(em.out, [1, 2, 1])
-    in_rows = _collapse(em.input, [1, 2, 1]) if pw.residual else em.input
-    return Retargeted(em, out_rows, in_rows)
-
-
 def _emit_whole_image(
     op: ir.Operation, em: _Emitter, pw: FusedPointwise, shape: VectorShape, chunk: int
 ) -> None:
@@ -953,8 +932,8 @@ def _emit_whole_image(
     # input are copied to a dense buffer first.
     in_pixels = math.prod(geo.in_spatial)
     copy = _entry_alloca(op, [in_pixels * chunk * em.acc_elt.width // 8], i8)
-    in_flat = _collapse(em.input, [1, 2, 1])  # (N, H x W, C)
-    target = _rows_target(em, pw)
+    in_flat = collapse(em.input, [1, 2, 1])  # (N, H x W, C)
+    target = rows_target(em, pw.residual)
 
     def part(n: Index, c0: Index, ct: int) -> None:
         first, last = chunk_flags(channels, chunk, c0, ct)
@@ -1038,7 +1017,7 @@ def _multi_row_emitter(
     s, k, d, pad = geo.strides[0], geo.kernel[0], geo.dilations[0], geo.pad_lo[0]
     out_w, in_h, in_w, channels = geo.out_spatial[1], geo.in_spatial[0], geo.in_spatial[1], em.c
     flat_t = ir.MemRefType(scratch.type)
-    gemm = PointwiseGemm(_rows_target(em, pw), pw, scratch)
+    gemm = PointwiseGemm(rows_target(em, pw.residual), pw, scratch)
     lay_in = em.info.input_layout
 
     def tile(n: Index, o: Index, rows: int) -> None:
