@@ -221,7 +221,7 @@ def _whole_image(
     chunk = chunk_channels(channels, budget // per_channel, elt_bytes)
     if chunk < channels and chunk % widest_lanes(elt_bytes):
         return None
-    cap = LANE_PIXELS if elt_bytes == 4 else PIXELS
+    cap = plan_pixels(elt_bytes)
     in_h, in_w = geo.in_spatial
     out_h, out_w = geo.out_spatial
     blocks = gemm_blocks(pixels_in, cap) + (gemm_blocks(pixels_out, cap) if pointwise else 0)
@@ -265,6 +265,12 @@ def chunk_channels(channels: int, fit: int, elt_bytes: int) -> int:
 MAX_ROW_GROUP = 8  # output rows per pointwise GEMM at most (``row_groups``)
 
 
+def plan_pixels(elt_bytes: int) -> int:
+    """Pixels of a GEMM block at most, as plans weigh them before the IR exists (f32 takes the
+    indexed-FMA path, ``gemm_pixels``)."""
+    return LANE_PIXELS if elt_bytes == 4 else PIXELS
+
+
 def row_groups(geo: ConvGeometry, tile: tuple[int, ...], elt_bytes: int, cap: int = 0) -> list[int]:
     """Output rows per pointwise GEMM of a 2-D block that make fewer GEMM blocks than one row
     at a time, fewest first (blocks of up to ``cap`` pixels; default ``LANE_PIXELS`` for
@@ -277,7 +283,7 @@ def row_groups(geo: ConvGeometry, tile: tuple[int, ...], elt_bytes: int, cap: in
     out = geo.out_spatial
     if geo.rank != 2 or not all(isinstance(v, int) for v in out) or out[0] < 2 or tile[-1] != out[-1]:
         return []
-    cap = cap or (LANE_PIXELS if elt_bytes == 4 else PIXELS)
+    cap = cap or plan_pixels(elt_bytes)
     height, width = out
 
     def blocks(g: int) -> int:
@@ -1019,15 +1025,12 @@ class ExpandedBlock:
         tile = list(pl.tile)
         if self.pw is None:
             dest = subview(em.out, [n, *ring_idx, *o0, *cm_off], [1, *tile, *cm_size])
-            self.make_emitter(view, flt, dest, epi, pl.whole).run(zero_constant(em.acc_elt))
-            return
-        if group_row is not None:
-            zeros = [0] * (rank - 1 + len(cm_size))
-            dest = subview(self.scratch, [0, group_row, *zeros], [1, *tile, *cm_size])
-            self.make_emitter(view, flt, dest, epi, pl.whole).run(zero_constant(em.acc_elt))
-            return
-        dest = subview(self.scratch, [0] * (rank + 1 + len(cm_size)), [1, *tile, *cm_size])
+        else:  # the scratch, or its row of a group
+            row = [0] if group_row is None else [group_row]
+            dest = subview(self.scratch, [0, *row, *([0] * (rank - 1 + len(cm_size)))], [1, *tile, *cm_size])
         self.make_emitter(view, flt, dest, epi, pl.whole).run(zero_constant(em.acc_elt))
+        if self.pw is None or group_row is not None:
+            return
         rows = collapse(dest, [rank + 1, len(cm_size)])  # (tile pixels, ct * M)
         tw = tile[-1]
         k0 = affine(c0, m, 0, 0, 0)
