@@ -58,6 +58,7 @@ from .nest import (
     index,
     loop,
     loop_step,
+    pixel_view,
     sub,
 )
 from .pointwise import (
@@ -526,11 +527,9 @@ class ExpandGemm:
             em.read(em.vt, ex.bias, [c], m) if ex.bias is not None else None
             for c, m in zip(wcols, masks, strict=True)
         ]
-        # Stores go through a view of each destination row at the block's first pixel: every
-        # pixel is a constant offset from one base. With ``p0 + i`` per pixel LLVM spent an add
-        # and a shift on each store where it ran out of registers for the pixels' addresses
-        # (14-pixel one-vector blocks at 2048 bits: MobileNetV2 blocks 4 and 7 2-2.3 % fewer
-        # instructions; 0.1-1.1 % on blocks 2-12 at 512-2048 bits).
+        # Stores through a view of each destination row at the block's first pixel: 14-pixel
+        # one-vector blocks at 2048 bits paid an add and a shift per store (MobileNetV2 blocks
+        # 4 and 7 2.2 % fewer instructions; blocks 2-12 0.1-1.2 % at 512-2048 bits).
         rows = [] if callable(dests) else dests
         views = [(pixel_view(dest, prefix, p0, pixels), len(prefix)) for dest, prefix in rows]
         for i in range(pixels):
@@ -605,11 +604,6 @@ def clamp(v: ir.Value, lo: int, hi: int) -> ir.Value:
 def subview(buf: ir.Value, offsets: list[Index], sizes: list[int]) -> ir.Value:
     """Unit-stride ``memref.subview`` (offsets static or run time)."""
     return memref.subview(buf, list(offsets), sizes, [1] * len(sizes))
-
-
-def pixel_view(buf: ir.Value, prefix: list[Index], p0: Index, pixels: int) -> ir.Value:
-    """``buf[*prefix, p0 : p0 + pixels, :]``, rank kept: a row's pixels from ``p0``."""
-    return subview(buf, [*prefix, p0, 0], [1] * len(prefix) + [pixels, ir.MemRefType(buf.type).shape[-1]])
 
 
 class ExpandedBlock:
