@@ -90,7 +90,7 @@ ONE_VECTOR_PIXELS = 4
 ONE_VECTOR_PIXELS_UNSCHEDULED = 8
 # A chunk of one vector (64 channels at 2048 bits) expands a row in blocks of up to 16 pixels:
 # 4 weight vectors per 64 FMAs, not per 32. MobileNetV2 block 7 at 2048 bits: 1.06 -> 0.98 of
-# the ACLE block; block 4: 1.07 -> 0.99.
+# the ACLE block; block 4: 1.07 -> 0.99. So does a chunk's last vector (``_row_tail``).
 ONE_VECTOR_ROW_PIXELS = 16
 # Chunk loops of a 2-D block with a pointwise conv are peeled (``chunk_schedule``).
 PEELED_CHUNKS = 3
@@ -430,7 +430,13 @@ class ExpandGemm:
                 )
                 scf.YieldOp([])
             with ir.InsertionPoint(one.else_block):
-                pixels()
+                balanced_blocks(
+                    lo,
+                    hi - lo,
+                    gemm_pixels(em),
+                    lambda p, size: self._pixels(x_at, dests, p, size, c0, ct, row_tail=True),
+                )
+                self._row_tail(x_at, dests, lo, hi, c0, ct)
                 scf.YieldOp([])
             return
         lo, hi = index(lo), index(hi)
@@ -449,7 +455,33 @@ class ExpandGemm:
                 self._pixels(x_at, dests, full_end, rest, c0, ct)
                 scf.YieldOp([])
 
-    def _pixels(self, x_at, dests, p0: ir.Value, pixels: int, c0: Index, ct: int) -> None:
+    def _row_tail(self, x_at, dests, lo: int, hi: int, c0: Index, ct: int) -> None:
+        """The chunk's last channels when at most one vector is left after its pairs of
+        vectors (96 at 1024 bits: 64 + 32), over the whole row in blocks of up to
+        ``ONE_VECTOR_ROW_PIXELS``: inside each GEMM block of at most 10 pixels they ran as
+        blocks of 4 and 5 pixels, 34 instructions per 20 FMAs where a block of 14 runs 79
+        per 56 (MobileNetV2 block 2 at 1024 bits)."""
+        em = self.em
+        vl = em.vector_length()
+        main = arith.subi(index(ct), arith.remui(index(ct), arith.muli(vl, index(GEMM_VECTORS))))
+        rest = arith.subi(index(ct), main)
+        ule, ult = arith.CmpIPredicate.ule, arith.CmpIPredicate.ult
+        one = scf.IfOp(arith.andi(arith.cmpi(ult, main, index(ct)), arith.cmpi(ule, rest, vl)))
+        with ir.InsertionPoint(one.then_block):
+            mask = [vector.create_mask(em.vt_mask, [rest])]
+            balanced_blocks(
+                lo,
+                hi - lo,
+                ONE_VECTOR_ROW_PIXELS,
+                lambda p, size: self._block(x_at, dests, index(p), size, c0, ct, main, mask),
+            )
+            scf.YieldOp([])
+
+    def _pixels(
+        self, x_at, dests, p0: ir.Value, pixels: int, c0: Index, ct: int, row_tail: bool = False
+    ) -> None:
+        """The GEMM of ``pixels`` pixels from ``p0``: pairs of vectors of channels, then what is
+        left (with ``row_tail``, one vector left is the caller's, ``_row_tail``)."""
         em = self.em
         vl = em.vector_length()
         width = arith.muli(vl, index(GEMM_VECTORS))
@@ -473,7 +505,7 @@ class ExpandGemm:
             with ir.InsertionPoint(one.then_block):
                 balanced_blocks(
                     0,
-                    pixels,
+                    0 if row_tail else pixels,
                     one_vector_pixels(em),
                     lambda q, size: self._block(
                         x_at, dests, arith.addi(index(p0), index(q)), size, c0, ct, main, masks[:1]

@@ -35,12 +35,12 @@ def gemm_loops(text: str) -> list[tuple[int, int]]:
 # Blocks of up to 10 pixels x 2 vectors (f32 on SVE, pointwise.gemm_pixels). A row whose
 # in-bounds pixels are known when the kernel is built is cut into balanced blocks: 7 pixels
 # are one block (14 accumulators), 14 are two of 7, 28 are 10 + 9 + 9 (20 and 18), none is a
-# run of 1-pixel blocks. One vector of channels (a chunk's tail) goes in blocks of at most 8
-# pixels, compiled without LLVM's machine scheduler (compile.machine_scheduler; with it, 4:
-# LLVM spilled more). A chunk that is one vector when the kernel runs (C = 64 from 2048 bits)
-# takes a known row in blocks of up to 16 pixels: W=7 gains 3 more loops of 7 x 1
-# accumulators, W=14 3 of 14 x 1 (one per copy of a row's expansion: at stride 1 the first
-# output row's rows are straight-line code). 56 columns go in two tiles of 28 whose in-bounds
+# run of 1-pixel blocks. One vector of channels, a chunk's tail after its pairs of vectors or
+# a chunk that is one vector when the kernel runs (C = 64 from 2048 bits), takes a known row
+# in blocks of up to 16 pixels (compiled without LLVM's machine scheduler,
+# compile.machine_scheduler): W=7 has 6 loops of 7 x 1 accumulators, W=14 and W=28 6 of
+# 14 x 1 (the tail's 3 and the one-vector chunk's 3: one loop per copy of a row's expansion,
+# at stride 1 the first output row's rows are straight-line code). 56 columns go in two tiles of 28 whose in-bounds
 # counts differ at run time (29 and 28): a loop of 4-pixel blocks, then a switch on the rest
 # picks a block of 1 to 3 pixels (each size is a copy of the GEMM code). At stride 2 every
 # fill of more than one row is a loop (straight-line copies made MobileNetV2 block 4 55,500
@@ -49,11 +49,11 @@ def gemm_loops(text: str) -> list[tuple[int, int]]:
 # that reaches the padding; two rows of 28 would make 6 blocks either way.
 # CHECK-LABEL: TEST: test_leftover_pixels
 # CHECK-NEXT: W=7: [(7, 6), (14, 6)] switch False
-# CHECK-NEXT: W=14: [(7, 3), (14, 9)] switch False
-# CHECK-NEXT: W=28: [(4, 3), (5, 6), (14, 3), (18, 6), (20, 6)] switch False
+# CHECK-NEXT: W=14: [(14, 12)] switch False
+# CHECK-NEXT: W=28: [(14, 6), (18, 6), (20, 6)] switch False
 # CHECK-NEXT: W=56: [(1, 3), (2, 9), (3, 3), (4, 9), (6, 6), (8, 6)] switch True
-# CHECK-NEXT: W=28 stride 2: [(4, 2), (5, 4), (14, 2), (18, 4), (20, 4)]
-# CHECK-NEXT: W=14 stride 2: [(4, 1), (5, 2), (7, 2), (14, 7), (18, 2), (20, 2)]
+# CHECK-NEXT: W=28 stride 2: [(14, 4), (18, 4), (20, 4)]
+# CHECK-NEXT: W=14 stride 2: [(14, 10), (18, 2), (20, 2)]
 @run
 def test_leftover_pixels():
     relu6 = Epilogue(bias=True, activation=Activation("relu6"))
@@ -115,7 +115,7 @@ def test_ring_rotation():
 # CHECK-LABEL: TEST: test_row_pairs
 # CHECK-NEXT: b8: rows 2 chunk 128, b4: rows 2 chunk 64, b2: rows 1 chunk 96, 7x9: rows 1 chunk 192
 # CHECK-NEXT: b14: rows 7 chunk 128 scratch 55808 bound 57344, b7: rows 2 chunk 64 scratch 33280 bound 49152
-# CHECK-NEXT: 30x14: [(7, 3), (14, 16), (18, 2), (20, 2)]
+# CHECK-NEXT: 30x14: [(14, 19), (18, 2), (20, 2)]
 @run
 def test_row_pairs():
     relu6 = Epilogue(bias=True, activation=Activation("relu6"))
@@ -178,7 +178,7 @@ def test_chunk_schedule():
 # CHECK-NEXT: 7x7x960/16: whole False chunk 192 scratch 37632 bound 49152
 # CHECK-NEXT: 8x8x48/8: whole True chunk 48 scratch 24576 bound 49152
 # CHECK-NEXT: f16 8x8x24/8: whole False chunk 24 scratch 2544 bound 49152
-# CHECK-NEXT: 7x7x64: [(4, 1), (5, 2), (12, 1), (13, 1), (16, 1), (17, 1), (18, 4), (20, 4)]
+# CHECK-NEXT: 7x7x64: [(12, 2), (13, 2), (16, 1), (17, 1), (18, 4), (20, 4)]
 @run
 def test_whole_image():
     relu6 = Epilogue(bias=True, activation=Activation("relu6"))
@@ -212,13 +212,13 @@ def reduction_steps(text: str) -> list[tuple[int, int, int]]:
 
 # GEMM blocks of whole vectors with at most 14 accumulators (pointwise.SMALL_BLOCK_ACCS: 7
 # pixels x 2 vectors) take two quads of reduction steps per iteration; larger blocks and the
-# masked ones (a chunk's last vectors, the one-vector paths: 7 x 1 and 14 x 1) one. Rows of
+# masked ones (a chunk's last vectors, the one-vector paths: 14 x 1) one. Rows of
 # 14 expand in 7 + 7 (14 accumulators, step 8, one loop per copy of a row's expansion); the
 # pointwise GEMM of row pairs runs 10 + 9 + 9 (20 and 18, step 4). With CIN = 20 the loop
 # stops at 16 and one quad follows it straight: the same loops.
 # CHECK-LABEL: TEST: test_reduction_quads
-# CHECK-NEXT: cin 16: (accumulators, steps, loops) [(7, 4, 3), (14, 4, 11), (14, 8, 5), (18, 4, 2), (20, 4, 2)]
-# CHECK-NEXT: cin 20: (accumulators, steps, loops) [(7, 4, 3), (14, 4, 11), (14, 8, 5), (18, 4, 2), (20, 4, 2)]
+# CHECK-NEXT: cin 16: (accumulators, steps, loops) [(14, 4, 14), (14, 8, 5), (18, 4, 2), (20, 4, 2)]
+# CHECK-NEXT: cin 20: (accumulators, steps, loops) [(14, 4, 14), (14, 8, 5), (18, 4, 2), (20, 4, 2)]
 @run
 def test_reduction_quads():
     relu6 = Epilogue(bias=True, activation=Activation("relu6"))
