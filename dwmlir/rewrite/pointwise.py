@@ -360,21 +360,24 @@ class PointwiseGemm:
         channels = self.k_count
         sdot = q and em.scalable
         main = channels - channels % (SDOT_STEP if sdot else K_UNROLL)
-        if self.first is None:  # the output rows through views at the block's first pixel
-            lead = [n, *o_idx]
-            first_px = affine(t0, 1, p0, 1, 0)
-            self.rows_view = lambda buf: pixel_view(buf, lead, first_px, pixels)
+        # The output rows through views at the block's first pixel, unless this is a chunk of a
+        # reduction: with views its partial sums' loads and stores ran 0.1-0.7 % more
+        # instructions (MobileNetV2 blocks 4-17, register allocation in the GEMM loop).
+        viewed = self.first is None
+        lead = [n, *o_idx]
+        first_px = affine(t0, 1, p0, 1, 0) if viewed else None
+        if viewed:
             out_at = [[*[0] * len(lead), i, c] for i in range(pixels) for c in cols]
         else:
-            # A chunk of a reduction keeps per-pixel indices: with views its partial sums' loads
-            # and stores ran 0.1-0.7 % more instructions (MobileNetV2 blocks 4-17, register
-            # allocation in the GEMM loop).
-            self.rows_view = lambda buf: buf
             out_at = [
                 [n, *o_idx, affine(affine(t0, 1, 0, 1, i), 1, p0, 1, 0), c]
                 for i in range(pixels)
                 for c in cols
             ]
+
+        def rows_view(buf: ir.Value) -> ir.Value:
+            return pixel_view(buf, lead, first_px, pixels) if viewed else buf
+
         out_masks = [m for _ in range(pixels) for m in masks]
         accs = [zero] * (pixels * self.nvec)
         if self.first is not None:  # a later chunk: the partial sums so far are in the output
@@ -382,7 +385,7 @@ class PointwiseGemm:
             with ir.InsertionPoint(start.then_block):
                 scf.YieldOp(accs)
             with ir.InsertionPoint(start.else_block):
-                out = self.rows_view(em.out)
+                out = rows_view(em.out)
                 scf.YieldOp([em.read(em.vt, out, at, m) for at, m in zip(out_at, out_masks, strict=True)])
             accs = list(start.results)
         if main and lane_fmas(em) and not q:
@@ -405,14 +408,14 @@ class PointwiseGemm:
         for k in range(main, channels):
             accs = k_step(k, accs)
         if self.last is None:
-            self._finish(accs, out_at, out_masks, cols, masks)
+            self._finish(accs, out_at, out_masks, cols, masks, rows_view)
             return
         finish = scf.IfOp(self.last, [], has_else=True)
         with ir.InsertionPoint(finish.then_block):
-            self._finish(accs, out_at, out_masks, cols, masks)
+            self._finish(accs, out_at, out_masks, cols, masks, rows_view)
             scf.YieldOp([])
         with ir.InsertionPoint(finish.else_block):
-            out = self.rows_view(em.out)
+            out = rows_view(em.out)
             for acc, at, m in zip(accs, out_at, out_masks, strict=True):
                 em.write(acc, out, at, m)
             scf.YieldOp([])
@@ -481,8 +484,9 @@ class PointwiseGemm:
             accs = [arith.subi(a, corr[i % self.nvec]) for i, a in enumerate(accs)]
         return accs
 
-    def _finish(self, accs, out_at, out_masks, cols, masks) -> None:
-        """The epilogue (and residual) of finished sums, stored once."""
+    def _finish(self, accs, out_at, out_masks, cols, masks, rows_view: Callable) -> None:
+        """The epilogue (and residual) of finished sums, stored once (``out_at`` indexes the
+        views ``rows_view`` makes of the output and input)."""
         em, pw = self.em, self.pw
         biases = [
             em.read(em.vt, pw.bias, [c], m) if pw.bias is not None else None
@@ -492,8 +496,8 @@ class PointwiseGemm:
             em.read(em.vt_scale, pw.scale, [c], m) if pw.scale is not None else None
             for c, m in zip(cols, masks, strict=True)
         ]
-        out = self.rows_view(em.out)
-        res = self.rows_view(em.input) if pw.residual else None
+        out = rows_view(em.out)
+        res = rows_view(em.input) if pw.residual else None
         for i, (acc, at, m) in enumerate(zip(accs, out_at, out_masks, strict=True)):
             j = i % self.nvec
             y = apply_epilogue(acc, pw.epilogue, biases[j], scales[j])
