@@ -360,23 +360,19 @@ class PointwiseGemm:
         channels = self.k_count
         sdot = q and em.scalable
         main = channels - channels % (SDOT_STEP if sdot else K_UNROLL)
-        # The output rows through views at the block's first pixel, unless this is a chunk of a
-        # reduction: with views its partial sums' loads and stores ran 0.1-0.7 % more
-        # instructions (MobileNetV2 blocks 4-17, register allocation in the GEMM loop).
-        viewed = self.first is None
+        # The output rows through views at the block's first pixel: each pixel a constant
+        # offset from one base. A chunk of a reduction also loads its partial sums before the
+        # loop; its views after the loop take the base through an opaque index, else LLVM kept
+        # the base live across the GEMM loop (one more instruction per iteration: MobileNetV2
+        # blocks 4-17 0.1-0.7 % more than per-pixel indices; with the opaque base 0.8 % fewer
+        # to 0.4 % more, blocks 12, 13 and 17 the most).
         lead = [n, *o_idx]
-        first_px = affine(t0, 1, p0, 1, 0) if viewed else None
-        if viewed:
-            out_at = [[*[0] * len(lead), i, c] for i in range(pixels) for c in cols]
-        else:
-            out_at = [
-                [n, *o_idx, affine(affine(t0, 1, 0, 1, i), 1, p0, 1, 0), c]
-                for i in range(pixels)
-                for c in cols
-            ]
+        first_px = affine(t0, 1, p0, 1, 0)
+        out_at = [[*[0] * len(lead), i, c] for i in range(pixels) for c in cols]
 
-        def rows_view(buf: ir.Value) -> ir.Value:
-            return pixel_view(buf, lead, first_px, pixels) if viewed else buf
+        def rows_view(buf: ir.Value, after_loop: bool = False) -> ir.Value:
+            hidden = after_loop and self.first is not None
+            return pixel_view(buf, lead, opaque_index(first_px, True) if hidden else first_px, pixels)
 
         out_masks = [m for _ in range(pixels) for m in masks]
         accs = [zero] * (pixels * self.nvec)
@@ -415,7 +411,7 @@ class PointwiseGemm:
             self._finish(accs, out_at, out_masks, cols, masks, rows_view)
             scf.YieldOp([])
         with ir.InsertionPoint(finish.else_block):
-            out = rows_view(em.out)
+            out = rows_view(em.out, after_loop=True)
             for acc, at, m in zip(accs, out_at, out_masks, strict=True):
                 em.write(acc, out, at, m)
             scf.YieldOp([])
@@ -496,8 +492,8 @@ class PointwiseGemm:
             em.read(em.vt_scale, pw.scale, [c], m) if pw.scale is not None else None
             for c, m in zip(cols, masks, strict=True)
         ]
-        out = rows_view(em.out)
-        res = rows_view(em.input) if pw.residual else None
+        out = rows_view(em.out, after_loop=True)
+        res = rows_view(em.input, after_loop=True) if pw.residual else None
         for i, (acc, at, m) in enumerate(zip(accs, out_at, out_masks, strict=True)):
             j = i % self.nvec
             y = apply_epilogue(acc, pw.epilogue, biases[j], scales[j])
