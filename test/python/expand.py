@@ -40,13 +40,14 @@ def gemm_loops(text: str) -> list[tuple[int, int]]:
 # in blocks of up to 16 pixels (compiled without LLVM's machine scheduler,
 # compile.machine_scheduler): W=7 has 6 loops of 7 x 1 accumulators, W=14 and W=28 6 of
 # 14 x 1 (the tail's 3 and the one-vector chunk's 3: one loop per copy of a row's expansion,
-# at stride 1 the first output row's rows are straight-line code). 56 columns go in two tiles of 28 whose in-bounds
-# counts differ at run time (29 and 28): a loop of 4-pixel blocks, then a switch on the rest
-# picks a block of 1 to 3 pixels (each size is a copy of the GEMM code). At stride 2 every
-# fill of more than one row is a loop (straight-line copies made MobileNetV2 block 4 55,500
-# ops, over the kernel limit), and the two rows of 14 each later output row adds go through
-# one GEMM call (10 + 9 + 9: 20 and 18 accumulators), the row by row loop kept for a pair
-# that reaches the padding; two rows of 28 would make 6 blocks either way.
+# at stride 1 the first output row's rows are straight-line code). 56 columns go in two tiles
+# of 28 whose in-bounds counts differ at run time (29 and 28): a loop of 4-pixel blocks, then
+# a switch on the rest picks a block of 1 to 3 pixels (each size is a copy of the GEMM code).
+# At stride 2 every fill of more than one row is a loop (straight-line copies made
+# MobileNetV2 block 4 55,500 ops, over the kernel limit), and the two rows of 14 each later
+# output row adds go through one GEMM call (10 + 9 + 9: 20 and 18 accumulators), the row by
+# row loop kept for a pair that reaches the padding; two rows of 28 would make 6 blocks
+# either way.
 # CHECK-LABEL: TEST: test_leftover_pixels
 # CHECK-NEXT: W=7: [(7, 6), (14, 6)] switch False
 # CHECK-NEXT: W=14: [(14, 12)] switch False
