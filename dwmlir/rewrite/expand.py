@@ -60,6 +60,7 @@ from .nest import (
     loop_step,
     pixel_view,
     sub,
+    subview,
 )
 from .pointwise import (
     K_UNROLL,
@@ -463,7 +464,7 @@ class ExpandGemm:
         per 56 (MobileNetV2 block 2 at 1024 bits)."""
         em = self.em
         vl = em.vector_length()
-        main = arith.subi(index(ct), arith.remui(index(ct), arith.muli(vl, index(GEMM_VECTORS))))
+        main = self._pairs_end(ct)
         rest = arith.subi(index(ct), main)
         ule, ult = arith.CmpIPredicate.ule, arith.CmpIPredicate.ult
         one = scf.IfOp(arith.andi(arith.cmpi(ult, main, index(ct)), arith.cmpi(ule, rest, vl)))
@@ -477,6 +478,11 @@ class ExpandGemm:
             )
             scf.YieldOp([])
 
+    def _pairs_end(self, ct: int) -> ir.Value:
+        """The end of a chunk's channels in whole pairs of vectors (run time)."""
+        width = arith.muli(self.em.vector_length(), index(GEMM_VECTORS))
+        return arith.subi(index(ct), arith.remui(index(ct), width))
+
     def _pixels(
         self, x_at, dests, p0: ir.Value, pixels: int, c0: Index, ct: int, row_tail: bool = False
     ) -> None:
@@ -485,7 +491,7 @@ class ExpandGemm:
         em = self.em
         vl = em.vector_length()
         width = arith.muli(vl, index(GEMM_VECTORS))
-        main = arith.subi(index(ct), arith.remui(index(ct), width))
+        main = self._pairs_end(ct)
         loop_step(
             index(0), main, width, lambda j0: self._block(x_at, dests, p0, pixels, c0, ct, j0, None), False
         )
@@ -505,7 +511,7 @@ class ExpandGemm:
             with ir.InsertionPoint(one.then_block):
                 balanced_blocks(
                     0,
-                    0 if row_tail else pixels,
+                    0 if row_tail else pixels,  # with ``row_tail`` none: the caller's
                     one_vector_pixels(em),
                     lambda q, size: self._block(
                         x_at, dests, arith.addi(index(p0), index(q)), size, c0, ct, main, masks[:1]
@@ -631,11 +637,6 @@ def within(first: ir.Value, last: ir.Value, size: Index) -> ir.Value:
 
 def clamp(v: ir.Value, lo: int, hi: int) -> ir.Value:
     return arith.minsi(arith.maxsi(v, index(lo)), index(hi))
-
-
-def subview(buf: ir.Value, offsets: list[Index], sizes: list[int]) -> ir.Value:
-    """Unit-stride ``memref.subview`` (offsets static or run time)."""
-    return memref.subview(buf, list(offsets), sizes, [1] * len(sizes))
 
 
 class ExpandedBlock:

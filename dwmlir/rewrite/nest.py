@@ -251,12 +251,16 @@ def collapse_trailing(buf: ir.Value, dims: int) -> ir.Value:
     return collapse(buf, [1] * (rank - dims) + [dims])
 
 
+def subview(buf: ir.Value, offsets: list[Index], sizes: list[int]) -> ir.Value:
+    """Unit-stride ``memref.subview`` (offsets static or run time)."""
+    return memref.subview(buf, list(offsets), sizes, [1] * len(sizes))
+
+
 def pixel_view(buf: ir.Value, prefix: list[Index], p0: Index, pixels: int) -> ir.Value:
     """``buf[*prefix, p0 : p0 + pixels, :]``, rank kept: a GEMM block's pixels of a row, each
     a constant offset from one base. Indexed ``p0 + i`` instead, LLVM spent an add and a shift
     on a pixel's load or store where it ran out of registers for the pixels' addresses."""
-    sizes = [1] * len(prefix) + [pixels, ir.MemRefType(buf.type).shape[-1]]
-    return memref.subview(buf, [*prefix, p0, 0], sizes, [1] * len(sizes))
+    return subview(buf, [*prefix, p0, 0], [1] * len(prefix) + [pixels, ir.MemRefType(buf.type).shape[-1]])
 
 
 def loop(

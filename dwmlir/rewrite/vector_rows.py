@@ -64,7 +64,6 @@ from .expand import (
     chunk_epilogue,
     chunk_flags,
     for_chunks,
-    subview,
     widest_lanes,
 )
 from .nest import (
@@ -88,6 +87,7 @@ from .nest import (
     mul,
     output_rows,
     over_w_taps,
+    subview,
     tap_bounds,
     tiles,
     w_segments,
