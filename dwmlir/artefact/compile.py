@@ -410,7 +410,7 @@ def render_manifest(art: Artefacts, cpu: str | None) -> str:
         "vectorizer": art.vectorizer,
         "codegen": _codegen_manifest(block, target),
         **({"epilogue": _epilogue_manifest(block)} if not epi.empty else {}),
-        **_block_manifest(block),
+        **_block_manifest(block, target),
         "tools": {"llvm": LLVM_VERSION, "mlir-python-bindings": "xtc-mlir-python-bindings 22.1.8.4"},
         "artefacts": {
             artefact_filename(spec.name, suffix): sha256_hex(data)
@@ -431,7 +431,7 @@ def _epilogue_manifest(block: BlockSpec) -> dict:
     return doc
 
 
-def _block_manifest(block: BlockSpec) -> dict:
+def _block_manifest(block: BlockSpec, target: Target) -> dict:
     """The parts around the conv and every buffer of the ABI, for tools that feed the kernel."""
     doc: dict = {}
     if block.expand is not None:
@@ -440,7 +440,7 @@ def _block_manifest(block: BlockSpec) -> dict:
             "cin": ex.cin,
             "bias": ex.epilogue.bias,
             "activation": str(ex.epilogue.activation),
-            "scratch_bytes": expand_plan(block).scratch_bytes,
+            "scratch_bytes": expand_plan(block, target).scratch_bytes,
         }
     if block.pointwise is not None:
         pw = block.pointwise

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ..rewrite import expand as expand_stage
-from ..rewrite.blocked import band_units, part_bands, row_sweep
+from ..rewrite.blocked import band_units, part_bands, row_sweep, sweeps
 from ..rewrite.nest import ConvGeometry
 from ..rewrite.pointwise import ROWS_SCRATCH_BYTES, SCRATCH_BYTES, tile_pixels
 from ..rewrite.vector_rows import fused_tile_pixels, whole_image, whole_image_bytes
@@ -189,23 +189,26 @@ def _act_expr(act, x: str) -> str:
     }[act.kind].format(x=x)
 
 
-def expand_plan(block: BlockSpec) -> expand_stage.ExpandPlan:
-    """The expand stage's tiling, as the rewrite chooses it (for the header and NAME.json)."""
+def expand_plan(block: BlockSpec, target: Target) -> expand_stage.ExpandPlan:
+    """The expand stage's tiling, as the rewrite chooses it for ``target`` (for the header
+    and NAME.json)."""
     conv = block.conv
     geo = ConvGeometry.of_spec(conv)
     elt_bytes = DTYPES[conv.dtype][2] // 8
     pw = block.pointwise is not None
-    return expand_stage.plan(geo, conv.channels, conv.multiplier, elt_bytes, pw, block.expand.cin)
+    # As the rewrite's: f32 rows of a plain channels-last op on SVE sweep (``BlockedRows``).
+    swept = target.scalable and conv.dtype == "f32" and conv.info.plain_channels_last and sweeps(geo)
+    return expand_stage.plan(geo, conv.channels, conv.multiplier, elt_bytes, pw, block.expand.cin, swept)
 
 
-def _expand_lines(block: BlockSpec) -> list[str]:
+def _expand_lines(block: BlockSpec, target: Target) -> list[str]:
     ex = block.expand
     if ex is None:
         return []
     acc = "sum over ci of input[pixel][ci] * expand_filter[ci][c]" + (
         " + expand_bias[c]" if ex.epilogue.bias else ""
     )
-    plan = expand_plan(block)
+    plan = expand_plan(block, target)
     head = [
         f" * Fused expand 1x1 conv first (CIN = {ex.cin} input channels to C = {block.conv.channels}), per",
         " * input pixel and channel c; the depthwise conv then reads e (zeros where it pads):",
@@ -222,7 +225,7 @@ def _expand_lines(block: BlockSpec) -> list[str]:
         *head,
         " * e never exists whole in memory: rows of it live in a scratch on the kernel's stack, of",
         f" * {plan.scratch_bytes} bytes with the pointwise tile"
-        + (" and a copy of the filter's rows" if plan.rotate else "")
+        + (" and a copy of the filter's rows" if plan.rotate and not plan.mapped else "")
         + f" (the bound is {plan.bound} bytes).",
     ]
 
@@ -304,7 +307,7 @@ def kernel_block(
         *shapes,
         f" * strides {_c(spec.strides)}, dilations {_c(spec.dilations)}, {_padding(spec)}.",
         *_dynamic_lines(spec),
-        *_expand_lines(block),
+        *_expand_lines(block, target),
         *_epilogue_lines(block),
         *_pointwise_lines(block, target),
         " * The output is overwritten, not accumulated into. Buffers must not overlap.",

@@ -55,6 +55,17 @@ WIDE_CHANNELS: tuple[int, ...] = (128, 192, 200, 256, 320)
 WIDE_ONE_IN = 8
 WIDE_OUT_EXTENT = 8  # per spatial dim of a wide spec, whatever the output budget
 
+# A ring spec (1 in 8 of the rest where blocks are drawn): a plain channels-last 2-D f32
+# layer (where the op and the element type allow), 3x3 of stride 1, batch 1, 32-70 channels
+# in 2-16 rows (odd heights too) of 8-20 columns, whatever the output budget: an image that
+# does not fit the scratch whole (``rewrite.expand._whole_image``), so its expand blocks go
+# through a mapped ring (``rewrite.expand.mapped_rows``: two output rows a sweep). Drawn
+# from the ranges alone, 0 in 1,000 blocks did.
+RING_ONE_IN = 8
+RING_ROWS = (2, 16)
+RING_COLUMNS = (8, 20)
+RING_CHANNELS = (32, 33, 47, 48, 49, 63, 64, 65, MAX_CHANNELS)  # batch 1: wider images
+
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 
 
@@ -183,16 +194,21 @@ def conv_specs(
     The output has at most ``max(max_elements, batch * channels * multiplier)`` elements:
     the spatial extents share what the non-spatial dims leave of the budget. With ``wide``,
     1 spec in ``WIDE_ONE_IN`` is a 2-D layer's window (where a 2-D op is allowed) with one
-    of ``WIDE_CHANNELS`` channels and spatial extents from half ``WIDE_OUT_EXTENT`` up to it.
+    of ``WIDE_CHANNELS`` channels and spatial extents from half ``WIDE_OUT_EXTENT`` up to it,
+    and 1 in ``RING_ONE_IN`` of the others a ring spec (``RING_ONE_IN``).
     """
     pairs = op_dtype_pairs(ops, dtypes)
     widened = wide and draw(st.integers(1, WIDE_ONE_IN)) == WIDE_ONE_IN
+    ringed = wide and not widened and draw(st.integers(1, RING_ONE_IN)) == RING_ONE_IN
     names = list(dict.fromkeys(o for o, _ in pairs))
     if widened:  # a 2-D layer where one is allowed
         names = [o for o in names if OPS[o].rank == 2] or names
+    if ringed:  # a plain channels-last 2-D f32 layer where one is allowed
+        names = [o for o in names if OPS[o].rank == 2 and OPS[o].plain_channels_last] or names
     # Op first, then one of its element types: each op is equally likely, however many types.
     op = draw(st.sampled_from(names))
-    dtype = draw(st.sampled_from([d for o, d in pairs if o == op]))
+    dtypes_of = [d for o, d in pairs if o == op]
+    dtype = "f32" if ringed and "f32" in dtypes_of else draw(st.sampled_from(dtypes_of))
     info = OPS[op]
     rank = info.rank
     sizes: dict[str, int] = {
@@ -204,17 +220,24 @@ def conv_specs(
     # and the other draws are those of a plain window.
     if widened:
         sizes["c"] = draw(st.sampled_from(WIDE_CHANNELS))
+    if ringed:  # an image that does not fit the scratch whole (``expand._whole_image``)
+        sizes["n"] = 1
+        lo, hi = RING_CHANNELS[0], RING_CHANNELS[-1]
+        sizes["c"] = draw(st.one_of(st.sampled_from(RING_CHANNELS), st.integers(lo, hi)))
     kernel = tuple(draw(st.integers(1, MAX_KERNEL + (LAYER_SIZES if i == 0 else 0))) for i in range(rank))
     strides = tuple(draw(st.integers(1, MAX_STRIDE)) for _ in range(rank))
     dilations = tuple(draw(st.integers(1, MAX_DILATION)) for _ in range(rank))
-    layer = kernel[0] > MAX_KERNEL or widened
+    layer = kernel[0] > MAX_KERNEL or widened or ringed
     if layer:
-        kernel, strides, dilations = (3,) * rank, (min(strides[0], 2),) * rank, (1,) * rank
+        stride = 1 if ringed else min(strides[0], 2)
+        kernel, strides, dilations = (3,) * rank, (stride,) * rank, (1,) * rank
     budget = max(1, max_elements // (sizes["n"] * sizes["c"] * sizes["m"]))
     out: list[int] = []
-    for _ in range(rank):
+    for i in range(rank):
         if widened:  # small, squarish images: where the whole-image tiles apply
             o = draw(st.integers(WIDE_OUT_EXTENT // 2, WIDE_OUT_EXTENT))
+        elif ringed and rank == 2:  # whatever the output budget, as a wide spec's
+            o = draw(st.integers(*(RING_ROWS if i == 0 else RING_COLUMNS)))
         else:
             o = draw(st.integers(1, max(1, min(MAX_OUT_EXTENT, budget))))
         budget = max(1, budget // o)
@@ -290,10 +313,12 @@ def block_parts(draw: Draw, conv: ConvSpec, force: bool = False) -> BlockSpec:
         epi = Epilogue(bias=True)
     # Drawn for every op: the same choices shrink alike. A wide conv (WIDE_CHANNELS) takes
     # a pointwise conv 2 times in 3 and an expand 1 in 2 (else 1 in 3 and 1 in 4): its
-    # chunks of channels are what it is drawn for.
+    # chunks of channels are what it is drawn for. A 2-D 3x3 of stride 1 (ring specs among
+    # them) takes an expand 1 in 2 too: its ring is.
     wide = conv.channels > MAX_CHANNELS
+    ring = conv.info.rank == 2 and (conv.kernel, conv.strides, conv.dilations) == ((3, 3), (1, 1), (1, 1))
     pointwise = draw(st.integers(0, 2)) >= (1 if wide else 2)
-    expand = draw(st.booleans()) if wide else draw(st.integers(0, 3)) == 3
+    expand = draw(st.booleans()) if wide or ring else draw(st.integers(0, 3)) == 3
     q = conv.info.quantized
     float_ok = conv.dtype in ("f32", "f16")  # no fused pointwise conv or expand for bf16
     ex = None

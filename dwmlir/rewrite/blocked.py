@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator
 from mlir import ir
 from mlir.dialects import arith, llvm, memref, scf, vector
 
+from ..errors import InternalError
 from ..ir.epilogue import constants_before
 from .nest import (
     MAX_VSCALE,
@@ -1408,6 +1409,11 @@ class BlockedRows:
                     )
                 start += count * width
 
+    def _unmapped(self, what: str) -> None:
+        """Only ``_sweep`` reads input rows through the emitter's ``row_map``."""
+        if self.em.row_map is not None:
+            raise InternalError(f"{what} cannot read a ring's rows through a row map")
+
     def _opaque_true(self) -> ir.Value:
         """An all-true predicate of the accumulator's lanes that LLVM cannot prove all-true.
 
@@ -1522,6 +1528,8 @@ class BlockedRows:
                 return self._flat_start(step, [], col, channel)
             kd, row = planes[i // plane_rows], i % plane_rows
             outer = [affine(o_idx[-1], sh, 0, 0, row - pad_h)]
+            if em.row_map is not None:  # a ring's rows (``expand``): the row's slot
+                outer = [em.row_map(outer[0])]
             if kd is not None:
                 outer = [affine(o_idx[0], 1, 0, 0, kd - geo.pad_lo[0]), *outer]
             return self._flat_start(step, outer, col, channel)
@@ -1546,6 +1554,10 @@ class BlockedRows:
             row_bytes = index(mul(self._flat_stride(geo.rank - 2), 4))
             by_parity.append([add(in_base, mul(row_start(0, add(iw0, firsts[0]), channel=False), 4))])
             for i in range(1, in_rows):
+                if em.row_map is not None:  # slots in any order: each row's own address
+                    at = add(in_base, mul(row_start(i, add(iw0, firsts[0]), channel=False), 4))
+                    by_parity[0].append(opaque_index(at))
+                    continue
                 if i % plane_rows:
                     nxt = arith.addi(by_parity[0][-1], row_bytes)
                 else:  # a 3-D pass's next plane
@@ -1803,6 +1815,7 @@ class BlockedRows:
         columns reads and the output column it finishes, in the loop's first iteration (the
         loop carries one offset), as ``bench/dw_acle_rb_k7.c`` has them; None where the
         buffers do not allow it (``_column_chain``'s conditions)."""
+        self._unmapped("1-D column pointers")
         em = self.em
         out_t = ir.MemRefType(em.out.type)
         if not (
@@ -2038,6 +2051,8 @@ class BlockedRows:
             emit(step)
             return
         em = self.em
+        if em.row_map is not None:  # any slot may be read: the buffer's last pixel
+            last_pixel = [sub(v, 1) for v in self.in_shape[1:-1]]
         pixel = linear([step.n, *last_pixel], self.in_shape[:-1])
         end = arith.addi(
             arith.addi(arith.muli(index(pixel), index(self.in_shape[-1])), step.c0), em.vector_length()
@@ -2070,6 +2085,7 @@ class BlockedRows:
         """``rows`` x ``width`` outputs accumulated in registers over all their taps, stored once:
         into the output, or (``scratch``: a (pixels, channels) buffer and the block's first
         pixel in it) into a fused block's scratch tile."""
+        self._unmapped("row blocks")
         em, geo = self.em, self.geo
         w = geo.rank - 1
         s, d, pad = geo.strides[w], geo.dilations[w], geo.pad_lo[w]
@@ -2192,6 +2208,7 @@ class BlockedRows:
     ) -> None:
         """``rows`` outputs of column ``ow`` in a wide border: the in-bounds W taps of the
         column are computed at run time and looped over (filter taps read per tap)."""
+        self._unmapped("wide-border columns")
         em, geo = self.em, self.geo
         w = geo.rank - 1
         s, d, pad = geo.strides[w], geo.dilations[w], geo.pad_lo[w]
@@ -2252,6 +2269,7 @@ class BlockedRows:
     def _row_reader(self, step: _Step, outer_in: list[Index], ow0: Index) -> Callable[[int], ir.Value]:
         """``read(col)``: the input vector at outer position ``outer_in``, column
         ``ow0 * stride + col``, for one block row."""
+        self._unmapped("row blocks")
         em = self.em
         s = self.geo.strides[-1]
         if not step.unmasked_input and not self.flat_rows:
@@ -2302,6 +2320,7 @@ class BlockedRows:
         instructions where the static one takes 108 (MobileNetV2 7x7x960: 1.059x the static
         kernel, now 1.003x). Paired rows gain nothing from it (their row set-up is shared by
         more blocks), so they keep their loop."""
+        self._unmapped("carried rows")
         geo = self.geo
         j = geo.rank - 2
         init = self._flat_start(step, geo.outer_inputs([*o_prefix, lo], [0] * (geo.rank - 1)), 0)
@@ -2320,6 +2339,7 @@ class BlockedRows:
         """``_row_reader`` for block row ``r`` at static outer taps ``k_idx``, its start the
         block's anchor (row 0 at tap 0, computed once) plus a static offset per outer dim
         times that dim's flat stride."""
+        self._unmapped("relative rows")
         em, geo = self.em, self.geo
         c = self.in_shape[-1]
         if anchor.start is None:

@@ -14,7 +14,10 @@ for 3-D), and the expanded channels into chunks of ``CT`` channels. For each til
   Dilated along the ring dim (slots between the taps), a row is instead stored at slot
   ``r = row mod RR`` and, unless ``r = RR - 1``, again at ``r + RR`` (``2 RR - 1`` slots), so
   the rows of any output row are one contiguous window starting at slot ``first row mod
-  RR``. A 1-D conv fills its window (the tile's input columns) directly;
+  RR``. A stride-1 2-D ring of f32 on SVE is instead **mapped** (``mapped_rows``): two
+  output rows a step from ``K + 1`` slots, which the depthwise sweep reads through a row
+  map (input row ``j`` of the step at slot ``(first row + j) mod RR``), with no filter copy.
+  A 1-D conv fills its window (the tile's input columns) directly;
 * the expand GEMM (``ExpandGemm``: pixels x CIN times CIN x CT, the chunk's channels as the
   scalable vector dim, up to 10 x 2 accumulators in registers across CIN) writes
   act(x @ We + b) into the window; window pixels in the padding get 0, as padding pads the
@@ -46,7 +49,7 @@ from mlir.dialects import arith, memref, scf, vector
 from ..ir.builder import zero_constant
 from ..ir.epilogue import apply_epilogue
 from ..spec import Epilogue
-from .blocked import covers_every_output
+from .blocked import SWEEP_FROM_COLUMNS, covers_every_output
 from .nest import (
     ConvGeometry,
     Index,
@@ -104,6 +107,7 @@ RUNTIME_PIXELS = 4  # pixel blocks of a row whose bounds are known only at run t
 # Unrolled, stride-1 blocks run up to 0.5 % fewer instructions (MobileNetV2 block 17), stride-2
 # ones 0.2 % more (block 14).
 UNROLLED_RING_ROWS = 3
+MAPPED_ROWS = 2  # output rows per depthwise sweep of a mapped ring (``mapped_rows``)
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,9 @@ class ExpandPlan:
     group: int = 1  # output rows per pointwise GEMM (``row_groups``)
     whole: bool = False  # one tile of the whole image, its window the input (``_whole_image``)
     bound: int = SCRATCH_BYTES  # the scratch's bound (``scratch_bytes`` is its size)
+    # The depthwise sweep reads the ring's slots through a row map (``mapped_rows``), several
+    # output rows a step (the tile's first dim), with no filter copy.
+    mapped: bool = False
 
     @property
     def pair(self) -> bool:
@@ -147,11 +154,55 @@ class ExpandPlan:
 
 
 def plan(
-    geo: ConvGeometry, channels: int, multiplier: int, elt_bytes: int, pointwise: bool, cin: int
+    geo: ConvGeometry,
+    channels: int,
+    multiplier: int,
+    elt_bytes: int,
+    pointwise: bool,
+    cin: int,
+    sweeps: bool = False,
 ) -> ExpandPlan:
     """The whole image in one tile where that pays (``_whole_image``); else tile sizes
     within ``SCRATCH_BYTES``: wide tiles first (less recomputation of the expansion at tile
-    edges), then as many channels per chunk as fit."""
+    edges), then as many channels per chunk as fit. ``sweeps``: whether the depthwise code
+    sweeps rows (``vector_rows._Emitter.sweeps_rows``, of a plain channels-last op: the
+    sweep of ``BlockedRows``), which a mapped ring needs (``mapped_rows``)."""
+    plain = _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, False)
+    if plain.whole or not mapped_rows(geo, sweeps):
+        return plain
+    # Mapped where its slot more and second output row keep the chunks and tiles (rows of
+    # 14: 1 value a channel more than the filter copy it saves; rows of 20: 27 more, and C =
+    # 197 would go in chunks of 64, not 112).
+    mapped = _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, True)
+    keeps = mapped.chunk >= plain.chunk and mapped.tile[1:] == plain.tile[1:]
+    return mapped if keeps and mapped.tile[-1] >= SWEEP_FROM_COLUMNS else plain
+
+
+def mapped_rows(geo: ConvGeometry, sweeps: bool) -> bool:
+    """Whether a ring's depthwise sweep takes ``MAPPED_ROWS`` output rows a step, reading
+    the ``K + MAPPED_ROWS - 1`` slots through a row map (the ring of stride-1 2-D blocks with
+    static sizes, whose depthwise code sweeps rows). With one output row a step, each input
+    vector the sweep loads feeds one output (3 loads per output of a 3 x 3 filter, where the
+    unfused kernel's 6-row sweeps load 1.3)."""
+    return (
+        sweeps
+        and geo.rank == 2
+        and rotates(geo)
+        and geo.strides[0] == 1
+        and not geo.runtime_sizes
+        and geo.out_spatial[0] >= MAPPED_ROWS
+    )
+
+
+def _plan(
+    geo: ConvGeometry,
+    channels: int,
+    multiplier: int,
+    elt_bytes: int,
+    pointwise: bool,
+    cin: int,
+    mapped: bool,
+) -> ExpandPlan:
     # The scratch may take ROWS_SCRATCH_BYTES where the chunk's expand weights do not fit in
     # L1 beside SCRATCH_BYTES anyway: whole images (block 15: chunks of 128), row groups
     # (block 14: all 7 rows, chunks of 128).
@@ -167,7 +218,8 @@ def plan(
         return (t - 1) * geo.strides[j] + (geo.kernel[j] - 1) * geo.dilations[j] + 1
 
     def sizes(cols: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        tile = [1 if (ring and j == 0) else geo.out_spatial[j] for j in range(rank)]
+        first = MAPPED_ROWS if mapped else 1
+        tile = [first if (ring and j == 0) else geo.out_spatial[j] for j in range(rank)]
         caps = {rank - 1: cols, 1: 8} if rank == 3 else {rank - 1: cols}
         for j, cap in caps.items():  # balanced: 56 columns in two tiles of 28, not 32 + 24
             tile[j] = -(-tile[j] // -(-tile[j] // cap))
@@ -177,7 +229,7 @@ def plan(
     def bytes_per_channel(tile: tuple[int, ...], win: tuple[int, ...], group: int = 1) -> int:
         stored = (ring_slots(win[0], rotate) * math.prod(win[1:])) if ring else math.prod(win)
         out = math.prod(tile) * multiplier * group if pointwise else 0
-        taps = rotated_rows(geo) * math.prod(geo.kernel[1:]) * multiplier if rotate else 0
+        taps = rotated_rows(geo) * math.prod(geo.kernel[1:]) * multiplier if rotate and not mapped else 0
         return (stored + out + taps) * elt_bytes
 
     cols = MAX_TILE_COLS if rank < 3 else 8
@@ -190,14 +242,14 @@ def plan(
     # Groups of output rows for the pointwise GEMM where the larger scratch keeps the chunks:
     # MobileNetV2 block 2's 96 channels would go in 2 chunks (one-vector GEMMs at 2048 bits).
     group = 1
-    for g in row_groups(geo, tile, elt_bytes) if pointwise else []:
+    for g in row_groups(geo, tile, elt_bytes) if pointwise and not mapped else []:
         grouped = bytes_per_channel(tile, win, g)
         if grouped * chunk <= budget and chunk_channels(channels, budget // grouped, elt_bytes) == chunk:
             group, per_channel = g, grouped
             break
     scratch = per_channel * chunk
     bound = SCRATCH_BYTES if scratch <= SCRATCH_BYTES else budget
-    return ExpandPlan(ring, rotate, tile, win, chunk, scratch, group, bound=bound)
+    return ExpandPlan(ring, rotate, tile, win, chunk, scratch, group, bound=bound, mapped=mapped)
 
 
 def _whole_image(
@@ -656,7 +708,15 @@ class ExpandedBlock:
         self.m = em.m
         self.geo: ConvGeometry = em.geo
         elt = em.acc_elt
-        self.plan = plan(self.geo, self.channels, self.m, elt.width // 8, pointwise is not None, ex.cin)
+        self.plan = plan(
+            self.geo,
+            self.channels,
+            self.m,
+            elt.width // 8,
+            pointwise is not None,
+            ex.cin,
+            em.sweeps_rows and em.info.plain_channels_last,  # ``BlockedRows._sweep``'s
+        )
         pl, rank = self.plan, self.geo.rank
         win = [ring_slots(pl.window[0], pl.rotate), *pl.window[1:]] if pl.ring else list(pl.window)
         # One stack buffer, viewed densely for each chunk width (a tail chunk's window is
@@ -670,10 +730,10 @@ class ExpandedBlock:
         self.cm_dims = self._cm(pl.chunk)
         rows = [pl.group * pl.tile[0], *pl.tile[1:]]
         self.scratch = alloca([1, *rows, *self.cm_dims], elt) if pointwise is not None else None
-        if (pl.pair or pl.whole) and pointwise is not None:  # for the GEMM of several rows
+        if (pl.pair or pl.whole or pl.mapped) and pointwise is not None:  # for the GEMM of several rows
             self.rows_em = rows_target(em, pointwise.residual)
         self.taps: dict[int, ir.Value] = {}  # chunk width -> its rotation copy of the filter
-        if pl.rotate:
+        if pl.rotate and not pl.mapped:
             flt_elt = flt_t.element_type
             inner = [*self.geo.kernel[1:]]
             taps = alloca(
@@ -740,6 +800,10 @@ class ExpandedBlock:
             return
         rr, s, pad = pl.window[0], geo.strides[0], geo.pad_lo[0]
         off = rr * -(-pad // rr)  # a first input row (>= -pad) plus off is >= 0
+        if pl.mapped:
+            self._zero_borders(window, o0, ct)
+            self._mapped_steps(window, n, o0, c0, ct, first, last, off)
+            return
         if pl.rotate:
             self._copy_taps(c0, ct)
         self._zero_borders(window, o0, ct)
@@ -814,6 +878,63 @@ class ExpandedBlock:
         loop_step(1, out_h, 1, row, unroll=False)
         if out_h % group:
             gemm(pays, out_h - out_h % group, out_h % group)
+
+    def _mapped_steps(
+        self, window: ir.Value, n: Index, o0: list[Index], c0: Index, ct: int, first, last, off: int
+    ) -> None:
+        """A mapped ring (``mapped_rows``): ``MAPPED_ROWS`` output rows a step, from the ring's
+        ``RR = K + MAPPED_ROWS - 1`` slots, input row ``ih`` at slot ``(ih + off) mod RR``.
+        Each step expands the rows it does not share with the previous one, then the
+        depthwise sweep reads slot ``(first row + j) mod RR`` as its input row ``j``, into
+        the pointwise scratch (whose GEMM then runs over the step's rows) or the output. An
+        odd last output row is the second of a last step on the rows before it (the other
+        output row computed again, its GEMM not run twice)."""
+        geo, pl = self.geo, self.plan
+        rr, pad, step = pl.window[0], geo.pad_lo[0], pl.tile[0]
+        out_h = geo.out_spatial[0]
+        rest = (o0, c0, ct, off)
+
+        # Row by row: two rows of 14 through one GEMM call (``_merged_rows``: blocks of
+        # 10 + 9 + 9, not 7 + 7 twice) ran MobileNetV2 blocks 3, 5, 8 and 11 0.3-4 % more
+        # instructions (block 3 at 2048 bits 0.98 -> 1.02 of the unfused kernels), block 12
+        # 0.2 % fewer at 128-512 bits.
+        def fill(ih0: Index, count: int) -> None:
+            if count > UNROLLED_RING_ROWS:
+                loop(0, count, None, lambda r, _: self._ring_row(window, n, affine(ih0, 1, r, 1, 0), *rest))
+                return
+            for r in range(count):
+                self._ring_row(window, n, affine(ih0, 1, 0, 0, r), *rest)
+
+        def rows(od: Index, gemm_from: int) -> None:
+            slot0 = arith.remui(index(affine(od, 1, 0, 0, off - pad)), index(rr))
+
+            def row_map(j: Index) -> Index:
+                return arith.remui(arith.addi(slot0, index(j)), index(rr))
+
+            self._depthwise(n, [od], o0, window, c0, ct, first, last, None, 0, row_map)
+            if self.pw is None:
+                return
+            if pl.tile[-1] == geo.out_spatial[-1]:  # whole rows: one run of pixels
+                at = affine(od, 1, 0, 0, gemm_from)
+                self._group_gemm(n, at, step - gemm_from, c0, ct, first, last, gemm_from)
+                return
+            for r in range(gemm_from, step):  # a tile of each row
+                self._scratch_row_gemm(n, affine(od, 1, 0, 0, r), o0, r, c0, ct, first, last)
+
+        fill(-pad, rr)
+        rows(0, 0)
+        full = out_h - out_h % step
+        if full > step:
+
+            def body(od: ir.Value) -> None:
+                fill(affine(od, 1, 0, 0, rr - step - pad), step)
+                rows(od, 0)
+
+            loop_step(step, full, step, body, unroll=False)
+        if out_h % step:
+            last_od = out_h - step
+            fill(full + rr - step - pad, out_h % step)
+            rows(last_od, step - out_h % step)
 
     def _merges(self, o0: list[Index], count: int) -> bool:
         """Whether ``count`` new ring rows go through one GEMM call (``_merged_rows``): 2-D,
@@ -1051,11 +1172,12 @@ class ExpandedBlock:
         last,
         flt: ir.Value | None = None,
         group_row: Index | None = None,
+        row_map=None,
     ) -> None:
         """The tile's outputs of channels [c0, c0 + ct) from the window ``view`` (with the
-        filter ``flt``, default: the chunk's channels of the block's), then their share of
-        the pointwise conv; with ``group_row``, into that row of a group's scratch, the GEMM
-        left to ``_group_gemm``."""
+        filter ``flt``, default: the chunk's channels of the block's; ``row_map``: the
+        emitter's, ``mapped_rows``), then their share of the pointwise conv; with
+        ``group_row``, into that row of a group's scratch, the GEMM left to ``_group_gemm``."""
         em, geo, pl = self.em, self.geo, self.plan
         rank, m, mult = geo.rank, self.m, self.em.info.multiplier
         cm_off = [c0, 0] if mult else [c0]
@@ -1069,7 +1191,7 @@ class ExpandedBlock:
         else:  # the scratch, or its row of a group
             row = [0] if group_row is None else [group_row]
             dest = subview(self.scratch, [0, *row, *([0] * (rank - 1 + len(cm_size)))], [1, *tile, *cm_size])
-        self.make_emitter(view, flt, dest, epi, pl.whole).run(zero_constant(em.acc_elt))
+        self.make_emitter(view, flt, dest, epi, pl.whole, row_map).run(zero_constant(em.acc_elt))
         if self.pw is None or group_row is not None:
             return
         rows = collapse(dest, [rank + 1, len(cm_size)])  # (tile pixels, ct * M)
@@ -1091,13 +1213,28 @@ class ExpandedBlock:
 
         loop(0, outer_tile[0], None, row)
 
-    def _group_gemm(self, n: Index, od0: Index, rows: int, c0: Index, ct: int, first, last) -> None:
+    def _scratch_row_gemm(
+        self, n: Index, od: Index, o0: list[Index], row: int, c0: Index, ct: int, first, last
+    ) -> None:
+        """The pointwise GEMM of the tile's output row ``od`` from row ``row`` of the scratch."""
+        tw = self.plan.tile[-1]
+        cm_size = self._cm(ct)
+        part = subview(self.scratch, [0, row, 0, *([0] * len(cm_size))], [1, 1, tw, *cm_size])
+        flat = collapse(part, [3, len(cm_size)])  # (tw, ct * M)
+        k0 = affine(c0, self.m, 0, 0, 0)
+        self.gemm(self.em, self.pw, flat, k0, first, last)(n, [od], o0[-1], tw)
+
+    def _group_gemm(
+        self, n: Index, od0: Index, rows: int, c0: Index, ct: int, first, last, from_row: int = 0
+    ) -> None:
         """The pointwise GEMM of output rows ``od0 .. od0 + rows - 1`` (``rows`` of the group's
-        scratch), through the output (and the residual input) viewed as N x (H x W) x C."""
+        scratch from ``from_row``), through the output (and the residual input) viewed as
+        N x (H x W) x C."""
         m, pl = self.m, self.plan
         width = pl.tile[-1]
         cm_size = self._cm(ct)
-        part = subview(self.scratch, [0, 0, 0, *([0] * len(cm_size))], [1, rows, width, *cm_size])
+        at = [0, from_row, 0, *([0] * len(cm_size))]
+        part = subview(self.scratch, at, [1, rows, width, *cm_size])
         flat = collapse(part, [3, len(cm_size)])  # (rows x W, ct * M)
         k0 = affine(c0, m, 0, 0, 0)
         gemm = self.gemm(self.rows_em, self.pw, flat, k0, first, last)

@@ -225,6 +225,9 @@ class _Emitter:
         self.channels: tuple[Index, Index] = (0, self.c * self.m)
         # A fused block's NAME_part: [lo, hi) of the flat output pixels whose tiles it computes.
         self.pixels: tuple[ir.Value, ir.Value] | None = None
+        # An expand block's ring (``expand.ExpandPlan.mapped``): input row -> the buffer row
+        # holding it, which only ``BlockedRows._sweep`` reads through.
+        self.row_map: Callable[[Index], Index] | None = None
         # A NAME_part sharing rows: [lo, hi) of its (batch entry, band) sequence, and the rows
         # per band (split_work).
         self.row_share: tuple[ir.Value, ir.Value] | None = None
@@ -514,6 +517,8 @@ class _Emitter:
     def run(self, init: ir.Value | None) -> None:
         """Compute every output that has an in-bounds tap, accumulating in registers from
         ``init`` (a scalar), or from the output buffer's contents when ``init`` is None."""
+        if self.row_map is not None and not self.info.plain_channels_last:
+            raise InternalError(f"{self.op.name} at {self.op.location}: rows through a row map")
         if self.info.plain_channels_last:
             if init is None:
                 rows = BlockedRows(self, from_output=True)
@@ -1122,9 +1127,16 @@ def _emit_expand_block(
     zeros = [0] * len(em.info.input_layout)
 
     def make_emitter(
-        inp: ir.Value, flt: ir.Value, out: ir.Value, epi: FusedEpilogue | None, padded: bool = False
+        inp: ir.Value,
+        flt: ir.Value,
+        out: ir.Value,
+        epi: FusedEpilogue | None,
+        padded: bool = False,
+        row_map: Callable[[Index], Index] | None = None,
     ) -> _Emitter:
-        return _Emitter(op, em.info, shape, Buffers(inp, flt, out), em.pad_lo if padded else zeros, epi)
+        made = _Emitter(op, em.info, shape, Buffers(inp, flt, out), em.pad_lo if padded else zeros, epi)
+        made.row_map = row_map
+        return made
 
     def gemm(em_, pw_, scratch, k0, first, last) -> PointwiseGemm:
         return PointwiseGemm(em_, pw_, scratch, 0, k0, first, last)

@@ -92,7 +92,7 @@ def test_ring_rotation():
             name="b",
         )
         block = BlockSpec(conv, relu6, Pointwise(24, Epilogue(bias=True)), Expand(16, relu6))
-        pl = expand_plan(block)
+        pl = expand_plan(block, SVE)
         text = lower_to_llvm_dialect(block, SVE)[2]
         taps = text.count("memref<5x3x96xf32>")
         print(
@@ -101,22 +101,21 @@ def test_ring_rotation():
         )
 
 
-# The pointwise GEMM takes output rows in groups (pairs, or all of them) where that makes
-# fewer GEMM blocks (rows of 14: 10 + 9 + 9 a pair, not 7 + 7 twice) and the scratch for the
-# group keeps the chunks: MobileNetV2's 14-wide blocks 8 (384 channels in 128s) and 4 (stride
-# 2, 144 in 64s), not block 2 (its 96 channels would need two chunks), nor 9 rows of 7 (14
-# pixels are 7 + 7 either way, and 9 rows are more than a group takes). Block 14's 7 rows of
-# 7 go in one group, 49 pixels in 5 blocks, not 7: its 96 input channels' weights do not fit
-# in L1 beside a 48 KiB scratch, which may then take 56 KiB; block 7's 32 do.
-# Pairs of rows of 14 help only two-vector GEMM blocks, so the kernel chooses at run time:
-# pairs while COUT is more than one vector, else each row's GEMM (7 + 7 pixels, 14
-# accumulators) after it. A 30 x 14 block with COUT = 64 has 6 more GEMM loops of 14
-# accumulators than with pairs alone: 2 copies of a one-row GEMM (the first row's, the row
-# loop's), 3 loops each (two vectors of 7 pixels, their masked tail, one vector of 14 pixels).
+# The pointwise GEMM of a stride-2 ring takes output rows in groups (pairs, or all of them)
+# where that makes fewer GEMM blocks (rows of 14: 10 + 9 + 9 a pair, not 7 + 7 twice) and
+# the scratch for the group keeps the chunks: MobileNetV2's block 4 (144 channels in 64s),
+# not block 2 (its 96 channels would need two chunks). Block 14's 7 rows of 7 go in one
+# group, 49 pixels in 5 blocks, not 7: its 96 input channels' weights do not fit in L1 beside
+# a 48 KiB scratch, which may then take 56 KiB; block 7's 32 do. A stride-1 ring of f32 on
+# SVE is mapped (expand.mapped_rows): its depthwise sweep and its GEMM take two output rows
+# a step (block 8, 384 channels in 128s; 9 rows of 7 too). A 30 x 14 block with COUT = 64:
+# the GEMM of each step's two rows runs 10 + 9 + 9 (20 and 18 accumulators) in two copies
+# (the first step's, the step loop's), each with its masked tail; the 14-accumulator loops
+# are the expand GEMM's (7 + 7 pixels, and one vector of 14) in its copies of a row.
 # CHECK-LABEL: TEST: test_row_pairs
-# CHECK-NEXT: b8: rows 2 chunk 128, b4: rows 2 chunk 64, b2: rows 1 chunk 96, 7x9: rows 1 chunk 192
+# CHECK-NEXT: b8: rows 1 mapped chunk 128, b4: rows 2 chunk 64, b2: rows 1 chunk 96, 7x9: rows 1 mapped chunk 192
 # CHECK-NEXT: b14: rows 7 chunk 128 scratch 55808 bound 57344, b7: rows 2 chunk 64 scratch 33280 bound 49152
-# CHECK-NEXT: 30x14: [(14, 19), (18, 2), (20, 2)]
+# CHECK-NEXT: 30x14: [(14, 14), (18, 4), (20, 4)]
 @run
 def test_row_pairs():
     relu6 = Epilogue(bias=True, activation=Activation("relu6"))
@@ -129,13 +128,17 @@ def test_row_pairs():
     ):
         h, w = size if isinstance(size, tuple) else (size, size)
         conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, h, w, c), (3, 3, c), (s, s), padding="same")
-        pl = expand_plan(BlockSpec(conv, relu6, Pointwise(cout, Epilogue(bias=True)), Expand(cin, relu6)))
-        out.append(f"{name}: rows {pl.group} chunk {pl.chunk}")
+        pl = expand_plan(
+            BlockSpec(conv, relu6, Pointwise(cout, Epilogue(bias=True)), Expand(cin, relu6)), SVE
+        )
+        out.append(f"{name}: rows {pl.group}{' mapped' if pl.mapped else ''} chunk {pl.chunk}")
     print(", ".join(out))
     out = []
     for name, size, cin, c, cout in (("b14", 14, 96, 576, 160), ("b7", 28, 32, 192, 64)):
         conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, size, size, c), (3, 3, c), (2, 2), padding="same")
-        pl = expand_plan(BlockSpec(conv, relu6, Pointwise(cout, Epilogue(bias=True)), Expand(cin, relu6)))
+        pl = expand_plan(
+            BlockSpec(conv, relu6, Pointwise(cout, Epilogue(bias=True)), Expand(cin, relu6)), SVE
+        )
         out.append(f"{name}: rows {pl.group} chunk {pl.chunk} scratch {pl.scratch_bytes} bound {pl.bound}")
     print(", ".join(out))
     conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 30, 14, 48), (3, 3, 48), padding="same", name="b")
@@ -175,8 +178,8 @@ def test_chunk_schedule():
 # CHECK-NEXT: b15: whole True chunk 128 scratch 50176 bound 57344
 # CHECK-NEXT: b17: whole True chunk 128 scratch 50176 bound 57344
 # CHECK-NEXT: b14: whole False chunk 128 scratch 55808 bound 57344
-# CHECK-NEXT: b8: whole False chunk 128 scratch 46592 bound 49152
-# CHECK-NEXT: 7x7x960/16: whole False chunk 192 scratch 37632 bound 49152
+# CHECK-NEXT: b8: whole False chunk 128 scratch 47104 bound 49152
+# CHECK-NEXT: 7x7x960/16: whole False chunk 192 scratch 38400 bound 49152
 # CHECK-NEXT: 8x8x48/8: whole True chunk 48 scratch 24576 bound 49152
 # CHECK-NEXT: f16 8x8x24/8: whole False chunk 24 scratch 2544 bound 49152
 # CHECK-NEXT: 7x7x64: [(12, 2), (13, 2), (16, 1), (17, 1), (18, 4), (20, 4)]
@@ -195,7 +198,9 @@ def test_whole_image():
         conv = ConvSpec(
             "depthwise_conv_2d_nhwc_hwc", (1, size, size, c), (3, 3, c), (s, s), padding="same", dtype=dtype
         )
-        pl = expand_plan(BlockSpec(conv, relu6, Pointwise(cout, Epilogue(bias=True)), Expand(cin, relu6)))
+        pl = expand_plan(
+            BlockSpec(conv, relu6, Pointwise(cout, Epilogue(bias=True)), Expand(cin, relu6)), SVE
+        )
         print(f"{name}: whole {pl.whole} chunk {pl.chunk} scratch {pl.scratch_bytes} bound {pl.bound}")
     conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 7, 7, 64), (3, 3, 64), padding="same", name="b")
     block = BlockSpec(conv, relu6, Pointwise(64, Epilogue(bias=True)), Expand(16, relu6))
@@ -214,12 +219,13 @@ def reduction_steps(text: str) -> list[tuple[int, int, int]]:
 # GEMM blocks of whole vectors with at most 14 accumulators (pointwise.SMALL_BLOCK_ACCS: 7
 # pixels x 2 vectors) take two quads of reduction steps per iteration; larger blocks and the
 # masked ones (a chunk's last vectors, the one-vector paths: 14 x 1) one. Rows of
-# 14 expand in 7 + 7 (14 accumulators, step 8, one loop per copy of a row's expansion); the
-# pointwise GEMM of row pairs runs 10 + 9 + 9 (20 and 18, step 4). With CIN = 20 the loop
-# stops at 16 and one quad follows it straight: the same loops.
+# 14 expand in 7 + 7 (14 accumulators, step 8, one loop per copy of a row's expansion: the
+# mapped ring's first rows, in a loop, and a step's two); the pointwise GEMM of a step's two
+# rows runs 10 + 9 + 9 (20 and 18, step 4). With CIN = 20 the loop stops at 16 and one quad
+# follows it straight: the same loops.
 # CHECK-LABEL: TEST: test_reduction_quads
-# CHECK-NEXT: cin 16: (accumulators, steps, loops) [(14, 4, 14), (14, 8, 5), (18, 4, 2), (20, 4, 2)]
-# CHECK-NEXT: cin 20: (accumulators, steps, loops) [(14, 4, 14), (14, 8, 5), (18, 4, 2), (20, 4, 2)]
+# CHECK-NEXT: cin 16: (accumulators, steps, loops) [(14, 4, 11), (14, 8, 3), (18, 4, 4), (20, 4, 4)]
+# CHECK-NEXT: cin 20: (accumulators, steps, loops) [(14, 4, 11), (14, 8, 3), (18, 4, 4), (20, 4, 4)]
 @run
 def test_reduction_quads():
     relu6 = Epilogue(bias=True, activation=Activation("relu6"))

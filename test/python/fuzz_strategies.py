@@ -22,6 +22,7 @@ from dwmlir.fuzz.strategies import DEFAULT_MAX_ELEMENTS, SPECIAL_CHANNELS, WIDE_
 from dwmlir.run import VALID_VECTOR_BITS
 from dwmlir.spec import SUPPORTED_OPS, ConvSpec, as_block
 from dwmlir.spec.conv import SUPPORTED_DTYPES
+from dwmlir.target import get_target
 
 NWC = "depthwise_conv_1d_nwc_wc"
 
@@ -264,13 +265,14 @@ def test_seeded():
 # need a stride-1 'same' conv with COUT = C, which the drawn shapes rarely are: the lit tests
 # in Integration/Block cover them. Wide blocks (WIDE_CHANNELS, 1 in 8) are 2-D layers with
 # 128 to 320 channels on small images: expand blocks among them go in several chunks, some
-# as whole-image tiles.
+# as whole-image tiles. Ring specs (RING_ONE_IN) put expand blocks through mapped rings, odd
+# heights among them.
 # CHECK-LABEL: TEST: test_block_draws
 # CHECK-NEXT: 1000 blocks, bare 0; epilogue True, requantize True, pointwise True, int8 pointwise True, silu True, multiplier pointwise True, expand True, expand pointwise True, 3-D expand True
-# CHECK-NEXT: wide 2-D True, wide expand in chunks True, of them whole-image True
+# CHECK-NEXT: wide 2-D True, wide expand in chunks True, of them whole-image True; mapped rings True, odd heights True
 @run
 def test_block_draws():
-    blocks = draw(block_specs(blocks="only"), n=1000, seed=6)
+    blocks = draw(block_specs(blocks="only"), n=1000, seed=14)
     bare = sum(b.epilogue.empty and b.pointwise is None for b in blocks)
     pw = [b for b in blocks if b.pointwise is not None]
     print(
@@ -286,8 +288,11 @@ def test_block_draws():
         f"3-D expand {any(b.expand is not None and b.conv.info.rank == 3 for b in blocks)}",
     )
     wide = [b for b in blocks if b.conv.channels in WIDE_CHANNELS]
-    chunked = [p for b in wide if b.expand is not None and (p := expand_plan(b)).chunk < b.conv.channels]
+    sve = get_target("aarch64-sve")
+    chunked = [p for b in wide if b.expand is not None and (p := expand_plan(b, sve)).chunk < b.conv.channels]
+    mapped = [b for b in blocks if b.expand is not None and expand_plan(b, sve).mapped]
     print(
         f"wide 2-D {bool(wide) and all(b.conv.info.rank == 2 for b in wide)},",
-        f"wide expand in chunks {bool(chunked)}, of them whole-image {any(p.whole for p in chunked)}",
+        f"wide expand in chunks {bool(chunked)}, of them whole-image {any(p.whole for p in chunked)};",
+        f"mapped rings {bool(mapped)}, odd heights {any(b.conv.output_shape[1] % 2 for b in mapped)}",
     )
