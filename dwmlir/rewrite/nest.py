@@ -582,14 +582,21 @@ def block_widths(columns: int, cap: int, lone_wide: bool = True) -> list[tuple[i
     return [(w, c) for w, c in ((narrow + 1, wide), (narrow, blocks - wide)) if c]
 
 
-def balanced_blocks(start: Index, count: int, cap: int, body: Callable[[Index, int], None]) -> None:
+def balanced_blocks(
+    start: Index, count: int, cap: int, body: Callable[[Index, int], None], straight: bool = False
+) -> None:
     """``body(first, size)`` over ``count`` items from ``start`` in the balanced blocks of
-    ``block_widths``: a block size used once is emitted straight, a repeated one as a loop
-    LLVM is told not to unroll. Nothing for ``count <= 0``."""
+    ``block_widths``: a block size used once (every one with ``straight``) is emitted
+    straight, a repeated one as a loop LLVM is told not to unroll. Nothing for ``count <= 0``."""
     if count <= 0:
         return
     p = start
     for size, times in block_widths(count, cap):
+        if straight:
+            for _ in range(times):
+                body(p, size)
+                p = affine(p, 1, 0, 0, size)
+            continue
         if times == 1:
             body(p, size)
         else:

@@ -45,16 +45,16 @@ def gemm_loops(text: str) -> list[tuple[int, int]]:
 # a switch on the rest picks a block of 1 to 3 pixels (each size is a copy of the GEMM code).
 # At stride 2 every fill of more than one row is a loop (straight-line copies made
 # MobileNetV2 block 4 55,500 ops, over the kernel limit), and the two rows of 14 each later
-# output row adds go through one GEMM call (10 + 9 + 9: 20 and 18 accumulators), the row by
-# row loop kept for a pair that reaches the padding; two rows of 28 would make 6 blocks
-# either way.
+# output row adds go through one GEMM call (10 + 9 + 9: 20 and 18 accumulators, each block
+# straight, so each pixel's ring row and column are constants), the row by row loop kept for
+# a pair that reaches the padding; two rows of 28 would make 6 blocks either way.
 # CHECK-LABEL: TEST: test_leftover_pixels
 # CHECK-NEXT: W=7: [(7, 6), (14, 6)] switch False
 # CHECK-NEXT: W=14: [(14, 12)] switch False
 # CHECK-NEXT: W=28: [(14, 6), (18, 6), (20, 6)] switch False
 # CHECK-NEXT: W=56: [(1, 3), (2, 9), (3, 3), (4, 9), (6, 6), (8, 6)] switch True
 # CHECK-NEXT: W=28 stride 2: [(14, 4), (18, 4), (20, 4)]
-# CHECK-NEXT: W=14 stride 2: [(14, 10), (18, 2), (20, 2)]
+# CHECK-NEXT: W=14 stride 2: [(14, 10), (18, 4), (20, 2)]
 @run
 def test_leftover_pixels():
     relu6 = Epilogue(bias=True, activation=Activation("relu6"))
