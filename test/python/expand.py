@@ -8,7 +8,7 @@ import re
 from mlir import ir
 
 from dwmlir.artefact import lower_to_llvm_dialect
-from dwmlir.artefact.header import expand_plan
+from dwmlir.artefact.header import expand_plan, kernel_block
 from dwmlir.rewrite.expand import chunk_schedule, chunks, ring_slots
 from dwmlir.spec import Activation, BlockSpec, ConvSpec, Epilogue, Expand, Pointwise
 from dwmlir.target import get_target
@@ -235,3 +235,44 @@ def test_reduction_quads():
         print(
             f"cin {cin}: (accumulators, steps, loops) {reduction_steps(lower_to_llvm_dialect(block, SVE)[2])}"
         )
+
+
+# A stride-1 ring of f32 on SVE is mapped (expand.mapped_rows) where that keeps the unmapped
+# plan's chunks and column tiles: its K + 1 = 4 slots and two output rows per step take one
+# value a channel more than 3 slots, one row and the filter copy at rows of 14 (MobileNetV2
+# block 8: 47,104 bytes, not 46,592), and no filter copy exists (its taps view is gone from
+# the IR, and the header does not mention one). Not mapped: rows of 20 (C = 197 would go in
+# chunks of 64, not 112), 144 channels at 14 x 14 (64, not all 144), stride 2, NEON and the
+# host (no sweep), f16, a multiplier op (not BlockedRows' sweep).
+# CHECK-LABEL: TEST: test_mapped_rings
+# CHECK-NEXT: b8: mapped True slots 4 tile (2, 14) chunk 128 scratch 47104 taps 0 header copy False
+# CHECK-NEXT: b8 neon: mapped False, host: mapped False
+# CHECK-NEXT: 20x20x197: mapped False chunk 112
+# CHECK-NEXT: 14x14x144: mapped False chunk 144
+# CHECK-NEXT: stride 2: mapped False, f16: mapped False, multiplier: mapped False
+@run
+def test_mapped_rings():
+    relu6 = Epilogue(bias=True, activation=Activation("relu6"))
+
+    def block(shape, c, cin, cout, s=1, dtype="f32", op="depthwise_conv_2d_nhwc_hwc", filt=None):
+        conv = ConvSpec(op, (1, *shape, c), filt or (3, 3, c), (s, s), padding="same", dtype=dtype, name="b")
+        return BlockSpec(conv, relu6, Pointwise(cout, Epilogue(bias=True)), Expand(cin, relu6))
+
+    b8 = block((14, 14), 384, 64, 64)
+    pl = expand_plan(b8, SVE)
+    taps = lower_to_llvm_dialect(b8, SVE)[2].count("memref<5x3x128xf32>")
+    header = "\n".join(kernel_block(b8, SVE))
+    print(
+        f"b8: mapped {pl.mapped} slots {ring_slots(pl.window[0], pl.rotate)} tile {pl.tile} chunk {pl.chunk}",
+        f"scratch {pl.scratch_bytes} taps {taps} header copy {'copy of the filter' in header}",
+    )
+    neon, host = get_target("aarch64-neon"), get_target("host")
+    print(f"b8 neon: mapped {expand_plan(b8, neon).mapped}, host: mapped {expand_plan(b8, host).mapped}")
+    pl = expand_plan(block((20, 20), 197, 8, 8), SVE)
+    print(f"20x20x197: mapped {pl.mapped} chunk {pl.chunk}")
+    pl = expand_plan(block((14, 14), 144, 24, 24), SVE)
+    print(f"14x14x144: mapped {pl.mapped} chunk {pl.chunk}")
+    s2 = expand_plan(block((28, 28), 192, 32, 64, 2), SVE).mapped
+    f16 = expand_plan(block((14, 14), 384, 64, 64, dtype="f16"), SVE).mapped
+    mult = expand_plan(block((20, 20), 97, 8, 8, op="depthwise_conv_2d_nhwc_hwcm", filt=(3, 3, 97, 2)), SVE)
+    print(f"stride 2: mapped {s2}, f16: mapped {f16}, multiplier: mapped {mult.mapped}")
