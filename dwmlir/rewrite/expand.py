@@ -196,14 +196,9 @@ def mapped_rows(geo: ConvGeometry, sweeps: bool) -> bool:
 
 
 def _plan(
-    geo: ConvGeometry,
-    channels: int,
-    multiplier: int,
-    elt_bytes: int,
-    pointwise: bool,
-    cin: int,
-    mapped: bool,
+    geo: ConvGeometry, channels: int, multiplier: int, elt_bytes: int, pointwise: bool, cin: int, mapped: bool
 ) -> ExpandPlan:
+    """``plan``'s tiling, the ring mapped (``mapped_rows``) or not."""
     # The scratch may take ROWS_SCRATCH_BYTES where the chunk's expand weights do not fit in
     # L1 beside SCRATCH_BYTES anyway: whole images (block 15: chunks of 128), row groups
     # (block 14: all 7 rows, chunks of 128).
