@@ -195,7 +195,8 @@ def conv_specs(
     the spatial extents share what the non-spatial dims leave of the budget. With ``wide``,
     1 spec in ``WIDE_ONE_IN`` is a 2-D layer's window (where a 2-D op is allowed) with one
     of ``WIDE_CHANNELS`` channels and spatial extents from half ``WIDE_OUT_EXTENT`` up to it,
-    and 1 in ``RING_ONE_IN`` of the others a ring spec (``RING_ONE_IN``).
+    and 1 in ``RING_ONE_IN`` of the others a ring spec (``RING_ONE_IN``); both take their
+    extents whatever the budget.
     """
     pairs = op_dtype_pairs(ops, dtypes)
     widened = wide and draw(st.integers(1, WIDE_ONE_IN)) == WIDE_ONE_IN
