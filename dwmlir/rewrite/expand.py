@@ -109,6 +109,7 @@ RUNTIME_PIXELS = 4  # pixel blocks of a row whose bounds are known only at run t
 # ones 0.2 % more (block 14).
 UNROLLED_RING_ROWS = 3
 MAPPED_ROWS = 2  # output rows per depthwise sweep of a mapped ring (``mapped_rows``)
+STRAIGHT_BLOCKS = 3  # GEMM blocks of merged ring rows emitted straight at most (``ExpandGemm``)
 
 
 @dataclass(frozen=True)
@@ -458,11 +459,14 @@ class ExpandGemm:
     ) -> None:
         if isinstance(lo, int) and isinstance(hi, int):  # balanced, as the pointwise GEMM's
             # Ring rows through one call (``_merged_rows``: ``dests`` a function of the pixel)
-            # take their blocks of pairs of vectors straight: each pixel's row and column are
-            # then constants, where a loop of blocks divided every pixel's index by the row
-            # width. MobileNetV2 block 14 0.1-1.2 % fewer instructions at 128-2048 bits, 2,800
-            # more ops (44,700); the one-vector blocks too made it 48,100 for no more gain.
-            blocks = functools.partial(balanced_blocks, straight=callable(dests))
+            # take their blocks of pairs of vectors straight, up to STRAIGHT_BLOCKS: each
+            # pixel's row and column are then constants, where a loop of blocks divided every
+            # pixel's index by the row width. MobileNetV2 block 14 (10 + 9 + 9) 0.1-1.2 % fewer
+            # instructions at 128-2048 bits, 2,800 more ops (44,700); the one-vector blocks
+            # too made it 48,100 for no more gain, and 13 blocks (two rows of 64 pixels) made
+            # the board example's first block 53,800, over the kernel limit.
+            straight = callable(dests) and gemm_blocks(hi - lo, gemm_pixels(self.em)) <= STRAIGHT_BLOCKS
+            blocks = functools.partial(balanced_blocks, straight=straight)
 
             # A window row of padding only (no output of the tile reads an input column) has none.
             def pixels() -> None:
