@@ -225,7 +225,7 @@ def _expand_lines(block: BlockSpec, target: Target) -> list[str]:
         *head,
         " * e never exists whole in memory: rows of it live in a scratch on the kernel's stack, of",
         f" * {plan.scratch_bytes} bytes with the pointwise tile"
-        + (" and a copy of the filter's rows" if plan.rotate and not plan.mapped else "")
+        + (" and a copy of the filter's rows" if plan.filter_copy else "")
         + f" (the bound is {plan.bound} bytes).",
     ]
 

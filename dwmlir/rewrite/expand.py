@@ -154,6 +154,11 @@ class ExpandPlan:
     def ring_rows(self) -> int:
         return self.window[0] if self.ring else 0
 
+    @property
+    def filter_copy(self) -> bool:
+        """Whether each chunk copies its filter rows for the ring's rotations (``_copy_taps``)."""
+        return self.rotate and not self.mapped
+
 
 def plan(
     geo: ConvGeometry,
@@ -740,7 +745,7 @@ class ExpandedBlock:
         if (pl.pair or pl.whole or pl.mapped) and pointwise is not None:  # for the GEMM of several rows
             self.rows_em = rows_target(em, pointwise.residual)
         self.taps: dict[int, ir.Value] = {}  # chunk width -> its rotation copy of the filter
-        if pl.rotate and not pl.mapped:
+        if pl.filter_copy:
             flt_elt = flt_t.element_type
             inner = [*self.geo.kernel[1:]]
             taps = alloca(
@@ -807,28 +812,19 @@ class ExpandedBlock:
             return
         rr, s, pad = pl.window[0], geo.strides[0], geo.pad_lo[0]
         off = rr * -(-pad // rr)  # a first input row (>= -pad) plus off is >= 0
-        if pl.mapped:
-            self._zero_borders(window, o0, ct)
-            self._mapped_steps(window, n, o0, c0, ct, first, last, off)
-            return
-        if pl.rotate:
+        if pl.filter_copy:
             self._copy_taps(c0, ct)
         self._zero_borders(window, o0, ct)
+        if pl.mapped:
+            self._mapped_steps(window, n, o0, c0, ct, first, last, off)
+            return
 
         def out_row(od: Index, rows: range, group_row: Index | None = None) -> None:
             a = affine(od, s, 0, 0, -pad)
             if s > 1 and len(rows) == s and self._merges(o0, s):  # the rows each output row adds
                 self._merged_rows(window, n, affine(a, 1, 0, 0, rows.start), len(rows), o0, c0, ct, off)
-            elif len(rows) > (UNROLLED_RING_ROWS if s == 1 else 1):  # one copy of the expansion code
-                loop(
-                    rows.start,
-                    len(rows),
-                    None,
-                    lambda r, _: self._ring_row(window, n, affine(a, 1, r, 1, 0), o0, c0, ct, off),
-                )
             else:
-                for r in rows:
-                    self._ring_row(window, n, affine(a, 1, 0, 0, r), o0, c0, ct, off)
+                self._ring_rows(window, n, a, rows, UNROLLED_RING_ROWS if s == 1 else 1, o0, c0, ct, off)
             slot = arith.remui(index(affine(a, 1, 0, 0, off)), index(rr))
             if pl.rotate:  # the slots in place; tap row kh meets slot (slot + kh) mod RR
                 rot = arith.remui(arith.subi(index(rr), slot), index(rr))
@@ -899,18 +895,13 @@ class ExpandedBlock:
         geo, pl = self.geo, self.plan
         rr, pad, step = pl.window[0], geo.pad_lo[0], pl.tile[0]
         out_h = geo.out_spatial[0]
-        rest = (o0, c0, ct, off)
 
         # Row by row: two rows of 14 through one GEMM call (``_merged_rows``: blocks of
         # 10 + 9 + 9, not 7 + 7 twice) ran MobileNetV2 blocks 3, 5, 8 and 11 0.3-4 % more
         # instructions (block 3 at 2048 bits 0.98 -> 1.02 of the unfused kernels), block 12
         # 0.2 % fewer at 128-512 bits.
         def fill(ih0: Index, count: int) -> None:
-            if count > UNROLLED_RING_ROWS:
-                loop(0, count, None, lambda r, _: self._ring_row(window, n, affine(ih0, 1, r, 1, 0), *rest))
-                return
-            for r in range(count):
-                self._ring_row(window, n, affine(ih0, 1, 0, 0, r), *rest)
+            self._ring_rows(window, n, ih0, range(count), UNROLLED_RING_ROWS, o0, c0, ct, off)
 
         def rows(od: Index, gemm_from: int) -> None:
             slot0 = arith.remui(index(affine(od, 1, 0, 0, off - pad)), index(rr))
@@ -942,6 +933,31 @@ class ExpandedBlock:
             last_od = out_h - step
             fill(full + rr - step - pad, out_h % step)
             rows(last_od, step - out_h % step)
+
+    def _ring_rows(
+        self,
+        window: ir.Value,
+        n: Index,
+        a: Index,
+        rows: range,
+        unrolled: int,
+        o0: list[Index],
+        c0: Index,
+        ct: int,
+        off: int,
+    ) -> None:
+        """Input rows ``a + r`` for ``r`` in ``rows`` into their ring slots (``_ring_row``):
+        straight up to ``unrolled`` rows, else a loop (one copy of the expansion code)."""
+        if len(rows) > unrolled:
+            loop(
+                rows.start,
+                len(rows),
+                None,
+                lambda r, _: self._ring_row(window, n, affine(a, 1, r, 1, 0), o0, c0, ct, off),
+            )
+            return
+        for r in rows:
+            self._ring_row(window, n, affine(a, 1, 0, 0, r), o0, c0, ct, off)
 
     def _merges(self, o0: list[Index], count: int) -> bool:
         """Whether ``count`` new ring rows go through one GEMM call (``_merged_rows``): 2-D,
