@@ -9,7 +9,7 @@ from mlir import ir
 
 from dwmlir.artefact import lower_to_llvm_dialect
 from dwmlir.artefact.header import expand_plan, kernel_block
-from dwmlir.rewrite.expand import chunk_schedule, chunks, ring_slots
+from dwmlir.rewrite.expand import chunk_channels, chunk_schedule, chunks, ring_chunk, ring_slots
 from dwmlir.spec import Activation, BlockSpec, ConvSpec, Epilogue, Expand, Pointwise
 from dwmlir.target import get_target
 
@@ -103,8 +103,9 @@ def test_ring_rotation():
 
 # The pointwise GEMM of a stride-2 ring takes output rows in groups (pairs, or all of them)
 # where that makes fewer GEMM blocks (rows of 14: 10 + 9 + 9 a pair, not 7 + 7 twice) and
-# the scratch for the group keeps the chunks: MobileNetV2's block 4 (144 channels in 64s),
-# not block 2 (its 96 channels would need two chunks). Block 14's 7 rows of 7 go in one
+# the scratch for the group keeps the chunks: MobileNetV2's block 7 (192 channels in 64s),
+# not block 2 (its 96 channels would need two chunks) nor block 4 (its 144 channels in
+# 96 + 48, expand.ring_chunk). Block 14's 7 rows of 7 go in one
 # group, 49 pixels in 5 blocks, not 7: its 96 input channels' weights do not fit in L1 beside
 # a 48 KiB scratch, which may then take 56 KiB; block 7's 32 do. A stride-1 ring of f32 on
 # SVE is mapped (expand.mapped_rows): its depthwise sweep and its GEMM take two output rows
@@ -113,7 +114,7 @@ def test_ring_rotation():
 # (the first step's, the step loop's), each with its masked tail; the 14-accumulator loops
 # are the expand GEMM's (7 + 7 pixels, and one vector of 14) in its copies of a row.
 # CHECK-LABEL: TEST: test_row_pairs
-# CHECK-NEXT: b8: rows 1 mapped chunk 128, b4: rows 2 chunk 64, b2: rows 1 chunk 96, 7x9: rows 1 mapped chunk 192
+# CHECK-NEXT: b8: rows 1 mapped chunk 128, b4: rows 1 chunk 96, b2: rows 1 chunk 96, 7x9: rows 1 mapped chunk 192
 # CHECK-NEXT: b14: rows 7 chunk 128 scratch 55808 bound 57344, b7: rows 2 chunk 64 scratch 33280 bound 49152
 # CHECK-NEXT: 30x14: [(14, 14), (18, 4), (20, 4)]
 @run
@@ -144,6 +145,26 @@ def test_row_pairs():
     conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 30, 14, 48), (3, 3, 48), padding="same", name="b")
     block = BlockSpec(conv, relu6, Pointwise(64, Epilogue(bias=True)), Expand(24, relu6))
     print(f"30x14: {gemm_loops(lower_to_llvm_dialect(block, SVE)[2])}")
+
+
+# A ring's chunks (expand.ring_chunk): chunk_channels', or fewer chunks with a tail where that
+# adds no vector step at any SVE length from 128 to 2048 bits. 144 channels with room for
+# 105: 96 + 48 (2 chunks; 64 + 64 + 16 are the same 36 / 18 / 9 / 5 / 3 steps in 3 chunks;
+# 2 x 72 are 4 steps at 2048 bits); 192: 3 x 64 (96 + 96 would be 4 steps at 2048); 576
+# with room for 183: 4 x 128 + 64 (4 x 144 is 12 steps at 2048, 176 + ... 10); all of
+# them when they fit; f16 (128 lanes at 2048 bits): 144 with room for 105 as 72 + 72.
+# CHECK-LABEL: TEST: test_ring_chunk
+# CHECK-NEXT: 144/105: 96 [(0, 96, 1), (96, 48, 1)] (chunk_channels 64)
+# CHECK-NEXT: 192/105: 64 [(0, 64, 3)] (chunk_channels 64)
+# CHECK-NEXT: 576/183: 128 [(0, 128, 4), (512, 64, 1)] (chunk_channels 128)
+# CHECK-NEXT: 96/200: 96 [(0, 96, 1)] (chunk_channels 96)
+# CHECK-NEXT: f16 144/105: 72 [(0, 72, 2)] (chunk_channels 72)
+@run
+def test_ring_chunk():
+    for c, fit, elt in ((144, 105, 4), (192, 105, 4), (576, 183, 4), (96, 200, 4), (144, 105, 2)):
+        ct = ring_chunk(c, fit, elt)
+        name = "f16 " if elt == 2 else ""
+        print(f"{name}{c}/{fit}: {ct} {chunks(c, ct)} (chunk_channels {chunk_channels(c, fit, elt)})")
 
 
 # Chunk loops of a 2-D block with a pointwise conv are peeled: the first and last chunks (all
