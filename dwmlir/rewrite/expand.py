@@ -14,8 +14,8 @@ for 3-D), and the expanded channels into chunks of ``CT`` channels. For each til
   Dilated along the ring dim (slots between the taps), a row is instead stored at slot
   ``r = row mod RR`` and, unless ``r = RR - 1``, again at ``r + RR`` (``2 RR - 1`` slots), so
   the rows of any output row are one contiguous window starting at slot ``first row mod
-  RR``. A stride-1 2-D ring of f32 on SVE is instead **mapped** (``mapped_rows``): two
-  output rows a step from ``K + 1`` slots, which the depthwise sweep reads through a row
+  RR``. A 2-D ring of stride 1 or 2, f32 on SVE, is instead **mapped** (``mapped_rows``):
+  two output rows a step from ``s + K`` slots, which the depthwise sweep reads through a row
   map (input row ``j`` of the step at slot ``(first row + j) mod RR``), with no filter copy.
   A 1-D conv fills its window (the tile's input columns) directly;
 * the expand GEMM (``ExpandGemm``: pixels x CIN times CIN x CT, the chunk's channels as the
@@ -177,25 +177,29 @@ def plan(
     plain = _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, False)
     if plain.whole or not mapped_rows(geo, sweeps):
         return plain
-    # Mapped where its slot more and second output row keep the chunks and tiles (rows of
-    # 14: 1 value a channel more than the filter copy it saves; rows of 20: 27 more, and C =
-    # 197 would go in chunks of 64, not 112).
+    # Mapped where its slots and second output row keep the chunks and tiles (rows of 14:
+    # 1 value a channel more than the filter copy it saves; rows of 20: 27 more, and C =
+    # 197 would go in chunks of 64, not 112), and where the unmapped plan's pointwise GEMM
+    # takes at most as many rows (MobileNetV2 block 14's 7 rows of 7 in 5 GEMM blocks, not
+    # 4 pairs of 7 + 7).
     mapped = _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, True)
-    keeps = mapped.chunk >= plain.chunk and mapped.tile[1:] == plain.tile[1:]
+    keeps = mapped.chunk >= plain.chunk and mapped.tile[1:] == plain.tile[1:] and plain.group <= MAPPED_ROWS
     return mapped if keeps and mapped.tile[-1] >= SWEEP_FROM_COLUMNS else plain
 
 
 def mapped_rows(geo: ConvGeometry, sweeps: bool) -> bool:
     """Whether a ring's depthwise sweep takes ``MAPPED_ROWS`` output rows a step, reading
-    the ``K + MAPPED_ROWS - 1`` slots through a row map (the ring of stride-1 2-D blocks with
-    static sizes, whose depthwise code sweeps rows). With one output row a step, each input
-    vector the sweep loads feeds one output (3 loads per output of a 3 x 3 filter, where the
-    unfused kernel's 6-row sweeps load 1.3)."""
+    the ``(MAPPED_ROWS - 1) s + K`` slots through a row map (the ring of 2-D blocks of stride
+    1 or 2 with static sizes, whose depthwise code sweeps rows). With one output row a step,
+    each input vector the sweep loads feeds one output (3 loads per output of a 3 x 3 filter
+    at stride 1, where the unfused kernel's 6-row sweeps load 1.3; at stride 2, 6 per
+    output where two rows load 5 and its 4-row sweeps 4.5). MobileNetV2 block 7 (stride 2):
+    1.0-1.3 % fewer instructions."""
     return (
         sweeps
         and geo.rank == 2
         and rotates(geo)
-        and geo.strides[0] == 1
+        and geo.strides[0] in (1, 2)
         and not geo.runtime_sizes
         and geo.out_spatial[0] >= MAPPED_ROWS
     )
@@ -903,25 +907,36 @@ class ExpandedBlock:
         self, window: ir.Value, n: Index, o0: list[Index], c0: Index, ct: int, first, last, off: int
     ) -> None:
         """A mapped ring (``mapped_rows``): ``MAPPED_ROWS`` output rows a step, from the ring's
-        ``RR = K + MAPPED_ROWS - 1`` slots, input row ``ih`` at slot ``(ih + off) mod RR``.
+        ``RR = (MAPPED_ROWS - 1) s + K`` slots, input row ``ih`` at slot ``(ih + off) mod RR``.
         Each step expands the rows it does not share with the previous one, then the
         depthwise sweep reads slot ``(first row + j) mod RR`` as its input row ``j``, into
         the pointwise scratch (whose GEMM then runs over the step's rows) or the output. An
         odd last output row is the second of a last step on the rows before it (the other
         output row computed again, its GEMM not run twice)."""
         geo, pl = self.geo, self.plan
-        rr, pad, step = pl.window[0], geo.pad_lo[0], pl.tile[0]
+        rr, pad, step, s = pl.window[0], geo.pad_lo[0], pl.tile[0], geo.strides[0]
         out_h = geo.out_spatial[0]
+        new = step * s  # input rows a step adds
 
-        # Row by row: two rows of 14 through one GEMM call (``_merged_rows``: blocks of
-        # 10 + 9 + 9, not 7 + 7 twice) ran MobileNetV2 blocks 3, 5, 8 and 11 0.3-4 % more
-        # instructions (block 3 at 2048 bits 0.98 -> 1.02 of the unfused kernels), block 12
-        # 0.2 % fewer at 128-512 bits.
+        # At stride 1 row by row: two rows of 14 through one GEMM call (``_merged_rows``:
+        # blocks of 10 + 9 + 9, not 7 + 7 twice) ran MobileNetV2 blocks 3, 5, 8 and 11
+        # 0.3-4 % more instructions (block 3 at 2048 bits 0.98 -> 1.02 of the unfused
+        # kernels), block 12 0.2 % fewer at 128-512 bits. At stride 2 the rows of each output
+        # row merge as the unmapped ring's do (``out_row``).
+        merges = s > 1 and self._merges(o0, s)
+
         def fill(ih0: Index, count: int) -> None:
+            if merges and count % s == 0:
+
+                def pair(k: Index, _: None) -> None:
+                    self._merged_rows(window, n, affine(ih0, 1, k, s, 0), s, o0, c0, ct, off)
+
+                loop(0, count // s, None, pair)
+                return
             self._ring_rows(window, n, ih0, range(count), UNROLLED_RING_ROWS, o0, c0, ct, off)
 
         def rows(od: Index, gemm_from: int) -> None:
-            slot0 = arith.remui(index(affine(od, 1, 0, 0, off - pad)), index(rr))
+            slot0 = arith.remui(index(affine(od, s, 0, 0, off - pad)), index(rr))
 
             def row_map(j: Index) -> Index:
                 return arith.remui(arith.addi(slot0, index(j)), index(rr))
@@ -942,13 +957,13 @@ class ExpandedBlock:
         if full > step:
 
             def body(od: ir.Value) -> None:
-                fill(affine(od, 1, 0, 0, rr - step - pad), step)
+                fill(affine(od, s, 0, 0, rr - new - pad), new)
                 rows(od, 0)
 
             loop_step(step, full, step, body, unroll=False)
         if out_h % step:
             last_od = out_h - step
-            fill(full + rr - step - pad, out_h % step)
+            fill(full * s + rr - new - pad, out_h % step * s)
             rows(last_od, step - out_h % step)
 
     def _ring_rows(

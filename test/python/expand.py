@@ -115,7 +115,7 @@ def test_ring_rotation():
 # are the expand GEMM's (7 + 7 pixels, and one vector of 14) in its copies of a row.
 # CHECK-LABEL: TEST: test_row_pairs
 # CHECK-NEXT: b8: rows 1 mapped chunk 128, b4: rows 1 chunk 96, b2: rows 1 chunk 96, 7x9: rows 1 mapped chunk 192
-# CHECK-NEXT: b14: rows 7 chunk 128 scratch 55808 bound 57344, b7: rows 2 chunk 64 scratch 33280 bound 49152
+# CHECK-NEXT: b14: rows 7 chunk 128 scratch 55808 bound 57344, b7: rows 1 mapped chunk 64 scratch 44288 bound 49152
 # CHECK-NEXT: 30x14: [(14, 14), (18, 4), (20, 4)]
 @run
 def test_row_pairs():
@@ -140,7 +140,10 @@ def test_row_pairs():
         pl = expand_plan(
             BlockSpec(conv, relu6, Pointwise(cout, Epilogue(bias=True)), Expand(cin, relu6)), SVE
         )
-        out.append(f"{name}: rows {pl.group} chunk {pl.chunk} scratch {pl.scratch_bytes} bound {pl.bound}")
+        mapped = " mapped" if pl.mapped else ""
+        out.append(
+            f"{name}: rows {pl.group}{mapped} chunk {pl.chunk} scratch {pl.scratch_bytes} bound {pl.bound}"
+        )
     print(", ".join(out))
     conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 30, 14, 48), (3, 3, 48), padding="same", name="b")
     block = BlockSpec(conv, relu6, Pointwise(64, Epilogue(bias=True)), Expand(24, relu6))
@@ -263,14 +266,18 @@ def test_reduction_quads():
 # value a channel more than 3 slots, one row and the filter copy at rows of 14 (MobileNetV2
 # block 8: 47,104 bytes, not 46,592), and no filter copy exists (its taps view is gone from
 # the IR, and the header does not mention one). Not mapped: rows of 20 (C = 197 would go in
-# chunks of 64, not 112), 144 channels at 14 x 14 (64, not all 144), stride 2, NEON and the
-# host (no sweep), f16, a multiplier op (not BlockedRows' sweep).
+# chunks of 64, not 112), 144 channels at 14 x 14 (64, not all 144), NEON and the host (no
+# sweep), f16, a multiplier op (not BlockedRows' sweep). A stride-2 ring too, with 5 slots
+# and 4 new rows a step, where the unmapped plan's pointwise GEMM takes at most pairs of
+# rows: MobileNetV2 block 7 (192 channels in 64s, 44,288 bytes, not 33,280 with pairs), not
+# block 4 (its 144 would go in 64s, not 96 + 48) nor block 14 (its 7 rows in one GEMM).
 # CHECK-LABEL: TEST: test_mapped_rings
 # CHECK-NEXT: b8: mapped True slots 4 tile (2, 14) chunk 128 scratch 47104 taps 0 header copy False
 # CHECK-NEXT: b8 neon: mapped False, host: mapped False
 # CHECK-NEXT: 20x20x197: mapped False chunk 112
 # CHECK-NEXT: 14x14x144: mapped False chunk 144
-# CHECK-NEXT: stride 2: mapped False, f16: mapped False, multiplier: mapped False
+# CHECK-NEXT: f16: mapped False, multiplier: mapped False
+# CHECK-NEXT: b7: mapped True slots 5 tile (2, 14) chunk 64 scratch 44288, b4: mapped False chunk 96, b14: mapped False rows 7
 @run
 def test_mapped_rings():
     relu6 = Epilogue(bias=True, activation=Activation("relu6"))
@@ -293,7 +300,14 @@ def test_mapped_rings():
     print(f"20x20x197: mapped {pl.mapped} chunk {pl.chunk}")
     pl = expand_plan(block((14, 14), 144, 24, 24), SVE)
     print(f"14x14x144: mapped {pl.mapped} chunk {pl.chunk}")
-    s2 = expand_plan(block((28, 28), 192, 32, 64, 2), SVE).mapped
     f16 = expand_plan(block((14, 14), 384, 64, 64, dtype="f16"), SVE).mapped
     mult = expand_plan(block((20, 20), 97, 8, 8, op="depthwise_conv_2d_nhwc_hwcm", filt=(3, 3, 97, 2)), SVE)
-    print(f"stride 2: mapped {s2}, f16: mapped {f16}, multiplier: mapped {mult.mapped}")
+    print(f"f16: mapped {f16}, multiplier: mapped {mult.mapped}")
+    b7 = expand_plan(block((28, 28), 192, 32, 64, 2), SVE)
+    b4 = expand_plan(block((28, 28), 144, 24, 32, 2), SVE)
+    b14 = expand_plan(block((14, 14), 576, 96, 160, 2), SVE)
+    print(
+        f"b7: mapped {b7.mapped} slots {ring_slots(b7.window[0], b7.rotate)} tile {b7.tile} chunk {b7.chunk}",
+        f"scratch {b7.scratch_bytes}, b4: mapped {b4.mapped} chunk {b4.chunk},",
+        f"b14: mapped {b14.mapped} rows {b14.group}",
+    )
