@@ -56,7 +56,7 @@ WIDE_ONE_IN = 8
 WIDE_OUT_EXTENT = 8  # per spatial dim of a wide spec, whatever the output budget
 
 # A ring spec (1 in 8 of the rest where blocks are drawn): a plain channels-last 2-D f32
-# layer (where the op and the element type allow), 3x3 of stride 1, batch 1, 32-70 channels
+# layer (where the op and the element type allow), 3x3 of stride 1 or 2, batch 1, 32-70 channels
 # in 2-16 rows (odd heights too) of 8-20 columns, whatever the output budget: an image that
 # does not fit the scratch whole (``rewrite.expand._whole_image``), so its expand blocks go
 # through a mapped ring (``rewrite.expand.mapped_rows``: two output rows a sweep). Drawn
@@ -230,7 +230,7 @@ def conv_specs(
     dilations = tuple(draw(st.integers(1, MAX_DILATION)) for _ in range(rank))
     layer = kernel[0] > MAX_KERNEL or widened or ringed
     if layer:
-        stride = 1 if ringed else min(strides[0], 2)
+        stride = draw(st.integers(1, 2)) if ringed else min(strides[0], 2)
         kernel, strides, dilations = (3,) * rank, (stride,) * rank, (1,) * rank
     budget = max(1, max_elements // (sizes["n"] * sizes["c"] * sizes["m"]))
     out: list[int] = []
@@ -315,9 +315,14 @@ def block_parts(draw: Draw, conv: ConvSpec, force: bool = False) -> BlockSpec:
     # Drawn for every op: the same choices shrink alike. A wide conv (WIDE_CHANNELS) takes
     # a pointwise conv 2 times in 3 and an expand 1 in 2 (else 1 in 3 and 1 in 4): its
     # chunks of channels are what it is drawn for. A 2-D 3x3 of stride 1 (ring specs among
-    # them) takes an expand 1 in 2 too: its ring is.
+    # them) takes an expand 1 in 2 too: its ring is; so does one of stride 2.
     wide = conv.channels > MAX_CHANNELS
-    ring = conv.info.rank == 2 and (conv.kernel, conv.strides, conv.dilations) == ((3, 3), (1, 1), (1, 1))
+    ring = (
+        conv.info.rank == 2
+        and conv.kernel == (3, 3)
+        and conv.strides in ((1, 1), (2, 2))
+        and conv.dilations == (1, 1)
+    )
     pointwise = draw(st.integers(0, 2)) >= (1 if wide else 2)
     expand = draw(st.booleans()) if wide or ring else draw(st.integers(0, 3)) == 3
     q = conv.info.quantized

@@ -266,10 +266,10 @@ def test_seeded():
 # in Integration/Block cover them. Wide blocks (WIDE_CHANNELS, 1 in 8) are 2-D layers with
 # 128 to 320 channels on small images: expand blocks among them go in several chunks, some
 # as whole-image tiles. Ring specs (RING_ONE_IN) put expand blocks through mapped rings, odd
-# heights among them.
+# heights and stride 2 among them.
 # CHECK-LABEL: TEST: test_block_draws
 # CHECK-NEXT: 1000 blocks, bare 0; epilogue True, requantize True, pointwise True, int8 pointwise True, silu True, multiplier pointwise True, expand True, expand pointwise True, 3-D expand True
-# CHECK-NEXT: wide 2-D True, wide expand in chunks True, of them whole-image True; mapped rings True, odd heights True
+# CHECK-NEXT: wide 2-D True, wide expand in chunks True, of them whole-image True; mapped rings True, odd heights True, stride 2 True
 @run
 def test_block_draws():
     blocks = draw(block_specs(blocks="only"), n=1000, seed=14)
@@ -294,5 +294,6 @@ def test_block_draws():
     print(
         f"wide 2-D {bool(wide) and all(b.conv.info.rank == 2 for b in wide)},",
         f"wide expand in chunks {bool(chunked)}, of them whole-image {any(p.whole for p in chunked)};",
-        f"mapped rings {bool(mapped)}, odd heights {any(b.conv.output_shape[1] % 2 for b in mapped)}",
+        f"mapped rings {bool(mapped)}, odd heights {any(b.conv.output_shape[1] % 2 for b in mapped)},",
+        f"stride 2 {any(b.conv.strides == (2, 2) for b in mapped)}",
     )
