@@ -56,15 +56,19 @@ WIDE_ONE_IN = 8
 WIDE_OUT_EXTENT = 8  # per spatial dim of a wide spec, whatever the output budget
 
 # A ring spec (1 in 8 of the rest where blocks are drawn): a plain channels-last 2-D f32
-# layer (where the op and the element type allow), 3x3 of stride 1 or 2, batch 1, 32-70 channels
-# in 2-16 rows (odd heights too) of 8-20 columns, whatever the output budget: an image that
-# does not fit the scratch whole (``rewrite.expand._whole_image``), so its expand blocks go
-# through a mapped ring (``rewrite.expand.mapped_rows``: two output rows a sweep). Drawn
-# from the ranges alone, 0 in 1,000 blocks did.
+# layer (where the op and the element type allow), 3x3 of stride 1 or 2, batch 1, 32-70
+# channels (or RING_WIDE_CHANNELS) in 2-16 rows (odd heights too) of 8-20 columns, whatever
+# the output budget: an image that does not fit the scratch whole
+# (``rewrite.expand._whole_image``), so its expand blocks go through a ring, mapped where
+# ``rewrite.expand.plan`` allows (``mapped_rows``: two output rows a sweep). Drawn from the
+# ranges alone, 0 in 1,000 blocks did.
 RING_ONE_IN = 8
 RING_ROWS = (2, 16)
 RING_COLUMNS = (8, 20)
 RING_CHANNELS = (32, 33, 47, 48, 49, 63, 64, 65, MAX_CHANNELS)  # batch 1: wider images
+# 1 in 3 ring specs: channels in several chunks (``rewrite.expand.ring_chunk``: 144 in 96 + 48
+# where 20 columns leave room for 96), a tail chunk at every vector length (200).
+RING_WIDE_CHANNELS = (144, 200)
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 
@@ -224,7 +228,11 @@ def conv_specs(
     if ringed:  # an image that does not fit the scratch whole (``expand._whole_image``)
         sizes["n"] = 1
         lo, hi = RING_CHANNELS[0], RING_CHANNELS[-1]
-        sizes["c"] = draw(st.one_of(st.sampled_from(RING_CHANNELS), st.integers(lo, hi)))
+        sizes["c"] = draw(
+            st.one_of(
+                st.sampled_from(RING_CHANNELS), st.integers(lo, hi), st.sampled_from(RING_WIDE_CHANNELS)
+            )
+        )
     kernel = tuple(draw(st.integers(1, MAX_KERNEL + (LAYER_SIZES if i == 0 else 0))) for i in range(rank))
     strides = tuple(draw(st.integers(1, MAX_STRIDE)) for _ in range(rank))
     dilations = tuple(draw(st.integers(1, MAX_DILATION)) for _ in range(rank))

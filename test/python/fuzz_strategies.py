@@ -266,10 +266,10 @@ def test_seeded():
 # in Integration/Block cover them. Wide blocks (WIDE_CHANNELS, 1 in 8) are 2-D layers with
 # 128 to 320 channels on small images: expand blocks among them go in several chunks, some
 # as whole-image tiles. Ring specs (RING_ONE_IN) put expand blocks through mapped rings, odd
-# heights and stride 2 among them.
+# heights and stride 2 among them, and through rings in several chunks (RING_WIDE_CHANNELS).
 # CHECK-LABEL: TEST: test_block_draws
 # CHECK-NEXT: 1000 blocks, bare 0; epilogue True, requantize True, pointwise True, int8 pointwise True, silu True, multiplier pointwise True, expand True, expand pointwise True, 3-D expand True
-# CHECK-NEXT: wide 2-D True, wide expand in chunks True, of them whole-image True; mapped rings True, odd heights True, stride 2 True
+# CHECK-NEXT: wide 2-D True, wide expand in chunks True, of them whole-image True; mapped rings True, odd heights True, stride 2 True; rings in chunks True
 @run
 def test_block_draws():
     blocks = draw(block_specs(blocks="only"), n=1000, seed=14)
@@ -290,10 +290,12 @@ def test_block_draws():
     wide = [b for b in blocks if b.conv.channels in WIDE_CHANNELS]
     sve = get_target("aarch64-sve")
     chunked = [p for b in wide if b.expand is not None and (p := expand_plan(b, sve)).chunk < b.conv.channels]
-    mapped = [b for b in blocks if b.expand is not None and expand_plan(b, sve).mapped]
+    planned = [(b, expand_plan(b, sve)) for b in blocks if b.expand is not None]
+    mapped = [b for b, p in planned if p.mapped]
     print(
         f"wide 2-D {bool(wide) and all(b.conv.info.rank == 2 for b in wide)},",
         f"wide expand in chunks {bool(chunked)}, of them whole-image {any(p.whole for p in chunked)};",
         f"mapped rings {bool(mapped)}, odd heights {any(b.conv.output_shape[1] % 2 for b in mapped)},",
-        f"stride 2 {any(b.conv.strides == (2, 2) for b in mapped)}",
+        f"stride 2 {any(b.conv.strides == (2, 2) for b in mapped)};",
+        f"rings in chunks {any(p.ring and p.chunk < b.conv.channels for b, p in planned)}",
     )
