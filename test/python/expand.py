@@ -44,10 +44,12 @@ def gemm_loops(text: str) -> list[tuple[int, int]]:
 # of 28 whose in-bounds counts differ at run time (29 and 28): a loop of 4-pixel blocks, then
 # a switch on the rest picks a block of 1 to 3 pixels (each size is a copy of the GEMM code).
 # At stride 2 every fill of more than one row is a loop (straight-line copies made
-# MobileNetV2 block 4 55,500 ops, over the kernel limit), and the two rows of 14 each later
-# output row adds go through one GEMM call (10 + 9 + 9: 20 and 18 accumulators, each block
+# MobileNetV2 block 4 55,500 ops, over the kernel limit), and the two rows of 14 each output
+# row adds go through one GEMM call (10 + 9 + 9: 20 and 18 accumulators, each block
 # straight, so each pixel's ring row and column are constants), the row by row loop kept for
-# a pair that reaches the padding; two rows of 28 would make 6 blocks either way.
+# a pair that reaches the padding; two rows of 28 would make 6 blocks either way. Both
+# stride-2 cases here are mapped rings (two output rows a step: its 4 new rows in a loop of
+# 2 such calls, or of single rows), the same blocks as the unmapped ring's.
 # CHECK-LABEL: TEST: test_leftover_pixels
 # CHECK-NEXT: W=7: [(7, 6), (14, 6)] switch False
 # CHECK-NEXT: W=14: [(14, 12)] switch False
@@ -103,9 +105,10 @@ def test_ring_rotation():
 
 # The pointwise GEMM of a stride-2 ring takes output rows in groups (pairs, or all of them)
 # where that makes fewer GEMM blocks (rows of 14: 10 + 9 + 9 a pair, not 7 + 7 twice) and
-# the scratch for the group keeps the chunks: MobileNetV2's block 7 (192 channels in 64s),
-# not block 2 (its 96 channels would need two chunks) nor block 4 (its 144 channels in
-# 96 + 48, expand.ring_chunk). Block 14's 7 rows of 7 go in one
+# the scratch for the group keeps the chunks: MobileNetV2's block 7 (192 channels in 64s;
+# its ring is then mapped instead, two rows a step, test_mapped_rings), not block 2 (its 96
+# channels would need two chunks) nor block 4 (its 144 channels in 96 + 48,
+# expand.ring_chunk). Block 14's 7 rows of 7 go in one
 # group, 49 pixels in 5 blocks, not 7: its 96 input channels' weights do not fit in L1 beside
 # a 48 KiB scratch, which may then take 56 KiB; block 7's 32 do. A stride-1 ring of f32 on
 # SVE is mapped (expand.mapped_rows): its depthwise sweep and its GEMM take two output rows
