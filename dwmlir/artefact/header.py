@@ -201,6 +201,29 @@ def expand_plan(block: BlockSpec, target: Target) -> expand_stage.ExpandPlan:
     return expand_stage.plan(geo, conv.channels, conv.multiplier, elt_bytes, pw, block.expand.cin, swept)
 
 
+def _bound(size: int, bound: int, smallest: str) -> str:
+    """The scratch's bound, and whether this block's scratch is over it: a tile of ``smallest``
+    needs more (huge channel counts or dilated windows); the kernel still runs, its scratch
+    then does not fit in L1 with room to spare."""
+    if size <= bound:
+        return f"(the bound is {bound} bytes)"
+    return f"(over its bound of {bound} bytes, sized for a 64 KiB L1D: {smallest} takes more)"
+
+
+def _wrapped(lines: list[str], width: int = 96) -> list[str]:
+    """Comment lines (`` * ...``) longer than ``width`` broken at spaces."""
+    out = []
+    for line in lines:
+        while len(line) > width and line.startswith(" * "):
+            cut = line.rfind(" ", 3, width + 1)
+            if cut <= 3:
+                break
+            out.append(line[:cut])
+            line = " * " + line[cut + 1 :]
+        out.append(line)
+    return out
+
+
 def _expand_lines(block: BlockSpec, target: Target) -> list[str]:
     ex = block.expand
     if ex is None:
@@ -214,20 +237,22 @@ def _expand_lines(block: BlockSpec, target: Target) -> list[str]:
         " * input pixel and channel c; the depthwise conv then reads e (zeros where it pads):",
         f" *   e = {_act_expr(ex.epilogue.activation, acc)}",
     ]
-    if plan.whole:
+    if plan.whole:  # within its bound (``expand._whole_image``)
         return [
             *head,
             f" * e never exists whole in memory: {plan.chunk} of its channels at a time (all pixels) live",
             f" * in a scratch on the kernel's stack, of {plan.scratch_bytes} bytes with the pointwise tile",
             f" * (the bound is {plan.bound} bytes).",
         ]
-    return [
-        *head,
-        " * e never exists whole in memory: rows of it live in a scratch on the kernel's stack, of",
-        f" * {plan.scratch_bytes} bytes with the pointwise tile"
-        + (" and a copy of the filter's rows" if plan.filter_copy else "")
-        + f" (the bound is {plan.bound} bytes).",
-    ]
+    return _wrapped(
+        [
+            *head,
+            " * e never exists whole in memory: rows of it live in a scratch on the kernel's stack, of",
+            f" * {plan.scratch_bytes} bytes with the pointwise tile"
+            + (" and a copy of the filter's rows" if plan.filter_copy else "")
+            + f" {_bound(plan.scratch_bytes, plan.bound, 'the smallest tile of one channel')}.",
+        ]
+    )
 
 
 def _pointwise_lines(block: BlockSpec, target: Target) -> list[str]:
@@ -250,15 +275,21 @@ def _pointwise_lines(block: BlockSpec, target: Target) -> list[str]:
     # Tiles of several rows (vector_rows.multi_row_tiles) or of the whole image may take more.
     bound = ROWS_SCRATCH_BYTES if size > SCRATCH_BYTES else SCRATCH_BYTES
     lines = [
-        f" * Fused pointwise 1x1 conv, per output pixel and output channel co (COUT = {pw.cout}), on dw,",
-        " * the depthwise result, which never exists whole in memory: tiles of it live in a",
-        f" * {size}-byte scratch on the kernel's stack (the bound is {bound} bytes).",
+        f" * Fused pointwise 1x1 conv, per output pixel and output channel co (COUT = {pw.cout}), on dw,"
     ]
     if block.expand is not None:
-        lines[-2:] = [
+        lines += [
             " * the depthwise result, which never exists whole in memory (tiles of it share the expand",
             " * stage's scratch).",
         ]
+    else:
+        pixel = f"one pixel of its {c} channels"
+        lines += _wrapped(
+            [
+                " * the depthwise result, which never exists whole in memory: tiles of it live in a",
+                f" * {size}-byte scratch on the kernel's stack {_bound(size, bound, pixel)}.",
+            ]
+        )
     if epi.requantize:
         zp_in = block.epilogue.output_zp
         x = f"(dw[pixel][ch] - {zp_in})" if zp_in else "dw[pixel][ch]"

@@ -184,6 +184,7 @@ def plan(
     # 4 pairs of 7 + 7).
     mapped = _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, True)
     keeps = mapped.chunk >= plain.chunk and mapped.tile[1:] == plain.tile[1:] and plain.group <= MAPPED_ROWS
+    keeps = keeps and mapped.scratch_bytes <= mapped.bound
     return mapped if keeps and mapped.tile[-1] >= SWEEP_FROM_COLUMNS else plain
 
 
@@ -223,10 +224,10 @@ def _plan(
     def window(j: int, t: int) -> int:
         return (t - 1) * geo.strides[j] + (geo.kernel[j] - 1) * geo.dilations[j] + 1
 
-    def sizes(cols: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    def sizes(cols: int, rows: int = 8) -> tuple[tuple[int, ...], tuple[int, ...]]:
         first = MAPPED_ROWS if mapped else 1
         tile = [first if (ring and j == 0) else geo.out_spatial[j] for j in range(rank)]
-        caps = {rank - 1: cols, 1: 8} if rank == 3 else {rank - 1: cols}
+        caps = {rank - 1: cols, 1: rows} if rank == 3 else {rank - 1: cols}
         for j, cap in caps.items():  # balanced: 56 columns in two tiles of 28, not 32 + 24
             tile[j] = -(-tile[j] // -(-tile[j] // cap))
         win = tuple(window(j, t) for j, t in enumerate(tile))
@@ -243,6 +244,10 @@ def _plan(
     while cols > 1 and bytes_per_channel(tile, win) * min(channels, MIN_CHUNK) > SCRATCH_BYTES:
         cols -= 1
         tile, win = sizes(cols)
+    rows = 8  # a 3-D tile one column wide may still be too large: its rows go next
+    while rank == 3 and rows > 1 and bytes_per_channel(tile, win) * min(channels, MIN_CHUNK) > SCRATCH_BYTES:
+        rows -= 1
+        tile, win = sizes(cols, rows)
     per_channel = bytes_per_channel(tile, win)
     chunk = ring_chunk(channels, SCRATCH_BYTES // per_channel, elt_bytes)
     # Groups of output rows for the pointwise GEMM where the larger scratch keeps the chunks:
@@ -279,7 +284,7 @@ def _whole_image(
     pixels_in, pixels_out = math.prod(geo.in_spatial), math.prod(geo.out_spatial)
     per_channel = (pixels_in + (pixels_out * multiplier if pointwise else 0)) * elt_bytes
     chunk = chunk_channels(channels, budget // per_channel, elt_bytes)
-    if chunk < channels and chunk % widest_lanes(elt_bytes):
+    if chunk < channels and chunk % widest_lanes(elt_bytes) or per_channel * chunk > budget:
         return None
     cap = plan_pixels(elt_bytes)
     in_h, in_w = geo.in_spatial

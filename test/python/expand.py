@@ -314,3 +314,46 @@ def test_mapped_rings():
         f"scratch {b7.scratch_bytes}, b4: mapped {b4.mapped} chunk {b4.chunk},",
         f"b14: mapped {b14.mapped} rows {b14.group}",
     )
+
+
+# The scratch stays within its stated bound where a tiling can: a whole-image tile only if
+# its chunk fits (one channel of a 300 x 28 image is 33,600 bytes with its output: a ring of
+# rows instead, here mapped), a 3-D tile one column wide also takes fewer rows (the second
+# dim) until min(C, MIN_CHUNK) channels fit (5x5x5 at dilation 2: rows of 8 left room for 4
+# of its 8). Where even the smallest tile of one channel (a 9x9 filter at dilation 10: a ring
+# of 161 rows of 81) or one pixel of the channels (20,000 f32 before a pointwise conv) is
+# larger, the header says the scratch is over its bound instead of stating a bound it breaks.
+# CHECK-LABEL: TEST: test_scratch_bounds
+# CHECK-NEXT: 300x28x1: whole False tile (2, 28) chunk 1 scratch 704 bound 49152
+# CHECK-NEXT: 3-D: tile (1, 2, 1) chunk 8 scratch 49024 bound 49152
+# CHECK-NEXT: dilated: scratch 52168 bound 49152
+# CHECK-NEXT: header: * 52168 bytes with the pointwise tile (over its bound of 49152 bytes, sized for a 64 KiB L1D:
+# CHECK-NEXT: header: * the smallest tile of one channel takes more).
+# CHECK-NEXT: 20000 channels: * 80000-byte scratch on the kernel's stack (over its bound of 57344 bytes, sized for a 64 KiB
+# CHECK-NEXT: 20000 channels: * L1D: one pixel of its 20000 channels takes more).
+# CHECK-NEXT: 2000 channels: * 32000-byte scratch on the kernel's stack (the bound is 32768 bytes).
+@run
+def test_scratch_bounds():
+    def block(op, shape, filt, cin, dilations=(), padding="same"):
+        conv = ConvSpec(op, shape, filt, dilations=dilations, padding=padding, name="b")
+        return BlockSpec(conv, Epilogue(), Pointwise(4, Epilogue()), Expand(cin, Epilogue()) if cin else None)
+
+    pl = expand_plan(block("depthwise_conv_2d_nhwc_hwc", (1, 300, 28, 1), (3, 3, 1), 4), SVE)
+    print(
+        f"300x28x1: whole {pl.whole} tile {pl.tile} chunk {pl.chunk} scratch {pl.scratch_bytes} bound {pl.bound}"
+    )
+    op3 = "depthwise_conv_3d_ndhwc_dhwc"
+    pl = expand_plan(block(op3, (1, 12, 12, 12, 8), (5, 5, 5, 8), 4, (2, 2, 2)), SVE)
+    print(f"3-D: tile {pl.tile} chunk {pl.chunk} scratch {pl.scratch_bytes} bound {pl.bound}")
+    dilated = block("depthwise_conv_2d_nhwc_hwc", (1, 100, 100, 8), (9, 9, 8), 4, (10, 10), 40)
+    pl = expand_plan(dilated, SVE)
+    print(f"dilated: scratch {pl.scratch_bytes} bound {pl.bound}")
+    lines = kernel_block(dilated, SVE)
+    at = next(i for i, line in enumerate(lines) if "with the pointwise tile" in line)
+    for line in lines[at : at + 2]:
+        print("header:", line.strip())
+    for c in (20000, 2000):
+        lines = kernel_block(block("depthwise_conv_2d_nhwc_hwc", (1, 2, 2, c), (3, 3, c), 0), SVE)
+        at = next(i for i, line in enumerate(lines) if "scratch on the kernel's stack" in line)
+        for line in lines[at : at + (2 if c > 8192 else 1)]:
+            print(f"{c} channels:", line.strip())
