@@ -548,7 +548,22 @@ def block_from_options(
         )
         pw = Pointwise(pointwise, pw_epi, residual)
     elif pointwise_bias or pointwise_activation != "none" or residual:
-        raise UserError("--pointwise-bias, --pointwise-activation and --residual need --pointwise COUT")
+        given = [
+            f
+            for f, on in (
+                ("--pointwise-bias", pointwise_bias),
+                ("--pointwise-activation", pointwise_activation != "none"),
+                ("--residual", residual),
+            )
+            if on
+        ]
+        why = (
+            ": dwmlir adds the residual in the pointwise conv's epilogue (a depthwise-only residual is "
+            "not supported; add the input to the kernel's output yourself)"
+            if given == ["--residual"]
+            else ""
+        )
+        raise UserError(f"{' and '.join(given)} need{'s' if len(given) == 1 else ''} --pointwise COUT{why}")
     ex = None
     if expand is not None:
         ex = Expand(expand, Epilogue(bias=expand_bias, activation=Activation.parse(expand_activation)))
