@@ -210,8 +210,11 @@ def _bound(size: int, bound: int, smallest: str) -> str:
     return f"(over its bound of {bound} bytes, sized for a 64 KiB L1D: {smallest} takes more)"
 
 
-def _wrapped(lines: list[str], width: int = 96) -> list[str]:
-    """Comment lines (`` * ...``) longer than ``width`` broken at spaces."""
+def _wrapped(lines: list[str], over: bool, width: int = 96) -> list[str]:
+    """Comment lines (`` * ...``) longer than ``width`` broken at spaces, if ``over`` (the
+    scratch is over its bound: a longer note; other headers keep their lines)."""
+    if not over:
+        return lines
     out = []
     for line in lines:
         while len(line) > width and line.startswith(" * "):
@@ -251,7 +254,8 @@ def _expand_lines(block: BlockSpec, target: Target) -> list[str]:
             f" * {plan.scratch_bytes} bytes with the pointwise tile"
             + (" and a copy of the filter's rows" if plan.filter_copy else "")
             + f" {_bound(plan.scratch_bytes, plan.bound, 'the smallest tile of one channel')}.",
-        ]
+        ],
+        plan.scratch_bytes > plan.bound,
     )
 
 
@@ -288,7 +292,8 @@ def _pointwise_lines(block: BlockSpec, target: Target) -> list[str]:
             [
                 " * the depthwise result, which never exists whole in memory: tiles of it live in a",
                 f" * {size}-byte scratch on the kernel's stack {_bound(size, bound, pixel)}.",
-            ]
+            ],
+            size > bound,
         )
     if epi.requantize:
         zp_in = block.epilogue.output_zp
