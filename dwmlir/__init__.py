@@ -22,7 +22,8 @@ The Python API, in four names (each has a docstring with an example)::
 - ``BlockSpec(conv, Epilogue(bias=True, activation=Activation.parse("relu6")),
   Pointwise(cout, Epilogue(...), residual=False), Expand(cin, Epilogue(...)))``: a depthwise
   conv (whose input is C channels) with a fused epilogue, 1x1 conv after and expand 1x1 conv
-  before (the block's input then has CIN channels); ``compile``, ``run`` and ``reference``
+  before (the block's input then has CIN channels); ``BlockSpec(conv, epi, residual=True)``
+  adds the input to a block without a 1x1 conv after; ``compile``, ``run`` and ``reference``
   take it too, its extra buffers (expand_filter, expand_bias, bias, requant_scale, pw_filter,
   pw_bias) after input and filter.
 - ``from_torch(module, example_input, target, out_dir)`` and ``import_onnx(path, target,

@@ -56,7 +56,8 @@ _TOP_KEYS = frozenset({"library", "kernels"})
 _LIBRARY_KEYS = frozenset({"name", "target", "cpu"})
 # The depthwise conv's keys, then the block's (see BlockSpec): the fused epilogue (bias = true,
 # activation = "relu6", requantize = true, output_zp, output_scale) and a fused 1x1 conv
-# (pointwise = COUT, pointwise_bias, pointwise_activation, residual), and a fused 1x1 conv before
+# (pointwise = COUT, pointwise_bias, pointwise_activation), the block's input added (residual,
+# after the 1x1 conv or after the epilogue without one), and a fused 1x1 conv before
 # it (expand = CIN, expand_bias, expand_activation), with their TOML/JSON types.
 _BLOCK_KEYS: dict[str, type | tuple[type, ...]] = {
     "bias": bool,

@@ -87,6 +87,8 @@ def _lower(
     ]
     if not parts and spec.out_dtype != spec.acc_dtype:
         parts = [f"rounding to {spec.out_dtype}"]
+    if block.residual:
+        parts.append("residual")
     if parts and vectorizer != DEFAULT_VECTORIZER:
         what = (
             f"an epilogue ({parts[0]})"
@@ -451,6 +453,8 @@ def _block_manifest(block: BlockSpec, target: Target) -> dict:
             "requantize": pw.epilogue.requantize,
             "residual": pw.residual,
         }
+    if block.residual:  # without a pointwise conv: the input added to the depthwise result
+        doc["residual"] = True
     if doc:
         doc["buffers"] = [
             {"name": a.name, "shape": list(a.shape), "layout": a.layout, "dtype": a.dtype}

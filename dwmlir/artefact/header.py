@@ -159,6 +159,12 @@ def _part_lines(block: BlockSpec, target: Target) -> list[str]:
 def _epilogue_lines(block: BlockSpec) -> list[str]:
     """What the epilogue does to each accumulator, as the header states it."""
     epi = block.epilogue
+    if block.residual:  # float only: no requantization
+        x = _act_expr(epi.activation, "acc + bias[ch]" if epi.bias else "acc")
+        return [
+            " * Fused epilogue, per output element of output channel ch (c*M+m with a multiplier):",
+            f" *   output = {x} + input (same pixel, input channel ch)",
+        ]
     if epi.empty:
         return []
     acc = "acc + bias[ch]" if epi.bias else "acc"

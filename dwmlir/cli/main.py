@@ -292,7 +292,8 @@ def _add_block_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--residual",
         action="store_true",
-        help="add the block's input to its output (stride 1, 'same' padding, COUT = the input's channels)",
+        help="add the block's input to its output (stride 1, 'same' padding, the input's channels: COUT "
+        "with --pointwise, else C*M; channels-last float ops)",
     )
     g.add_argument(
         "--expand",

@@ -209,6 +209,7 @@ def _epilogue_flags(block: BlockSpec) -> list[str]:
                 flags += ["--pointwise-output-zp", str(pw.epilogue.output_zp)]
             if pw.epilogue.output_scale is not None:
                 flags += ["--pointwise-output-scale", repr(pw.epilogue.output_scale)]
+    flags += ["--residual"] if block.residual else []
     ex = block.expand
     if ex is not None:
         flags += ["--expand", str(ex.cin)]
@@ -247,7 +248,7 @@ def fuzz_cases(
     # A third of the kernels with a NAME_part also run it from 2, 3 or 7 threads.
     threads = draw(st.sampled_from((0, 0, 0, 0, 0, 0, 2, 3, 7))) if spec.has_part else 0
     if (
-        spec.pointwise is None and spec.expand is None and draw(st.integers(0, 2)) == 2
+        spec.pointwise is None and spec.expand is None and not spec.residual and draw(st.integers(0, 2)) == 2
     ):  # a third: run-time sizes
         spec, sizes = draw(dynamic_parts(spec))
         return FuzzCase(spec, target, bits, seed, sizes, threads)

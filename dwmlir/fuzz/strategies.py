@@ -9,6 +9,8 @@ here. Small values come first everywhere so that hypothesis shrinks towards tiny
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -315,7 +317,8 @@ def epilogues(draw: Draw, conv: ConvSpec) -> Epilogue:
 @st.composite
 def block_parts(draw: Draw, conv: ConvSpec, force: bool = False) -> BlockSpec:
     """``conv`` with an epilogue fused into it and, where the op has one (float ops; int8 ops
-    that requantize), sometimes a fused pointwise conv. Every choice shrinks
+    that requantize), sometimes a fused pointwise conv; without one, for channels-last float
+    ops whose output has the input's shape, sometimes the residual add. Every choice shrinks
     towards the bare conv; with ``force`` towards a bias alone (every case a block)."""
     epi = draw(epilogues(conv))
     if force and epi.empty:
@@ -351,6 +354,18 @@ def block_parts(draw: Draw, conv: ConvSpec, force: bool = False) -> BlockSpec:
         except UserError:  # a residual needs matching shapes; padding wider than the reach
             try:
                 return BlockSpec(conv, epi, Pointwise(cout, pw_epi), ex)
+            except UserError:
+                pass
+    residual = draw(st.booleans())  # drawn for every op, as the others
+    if residual and float_ok and conv.info.channels_last and not conv.is_dynamic:
+        # The input added to the depthwise result: the conv made stride 1 with 'same'
+        # padding, and an expand stage from C*M channels (without one, M must be 1).
+        same = dataclasses.replace(conv, strides=(1,) * len(conv.kernel), padding="same")
+        if ex is not None:
+            ex = Expand(same.channels * same.multiplier, ex.epilogue)
+        if math.prod(same.output_shape) <= DEFAULT_MAX_ELEMENTS and (ex is not None or same.multiplier == 1):
+            try:
+                return BlockSpec(same, epi, None, ex, residual=True)
             except UserError:
                 pass
     return BlockSpec(conv, epi, None, ex)

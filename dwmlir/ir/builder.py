@@ -83,14 +83,23 @@ def _channel_map(block: BlockSpec) -> ir.AffineMap:
     return ir.AffineMap.get(len(layout), 0, [expr])
 
 
-def _epilogue(block: BlockSpec, acc: ir.Value, bias: ir.Value | None, scale: ir.Value | None) -> ir.Value:
-    """A ``linalg.generic`` applying the block's epilogue to every accumulator."""
+def _epilogue(
+    block: BlockSpec,
+    acc: ir.Value,
+    bias: ir.Value | None,
+    scale: ir.Value | None,
+    block_input: ir.Value | None = None,
+) -> ir.Value:
+    """A ``linalg.generic`` applying the block's epilogue to every accumulator, then adding
+    ``block_input`` (the residual of a block without a pointwise conv: the same shape)."""
     shape = list(block.dw_shape)
     rank = len(shape)
     out_elt = element_type(block.out_dtype)
     params = [v for v in (bias, scale) if v is not None]
     identity = ir.AffineMap.get_identity(rank)
-    maps = [identity, *[_channel_map(block)] * len(params), identity]
+    maps = [identity, *[_channel_map(block)] * len(params), *[identity] * (block_input is not None), identity]
+    if block_input is not None:
+        params.append(block_input)
     parallel = ir.Attribute.parse("#linalg.iterator_type<parallel>")
     out_t = ir.RankedTensorType.get(shape, out_elt)
     op = linalg.GenericOp(
@@ -100,7 +109,9 @@ def _epilogue(block: BlockSpec, acc: ir.Value, bias: ir.Value | None, scale: ir.
         ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps]),
         ir.ArrayAttr.get([parallel] * rank),
     )
-    op.operation.attributes[EPILOGUE_ATTR] = epilogue_attr(block.epilogue)
+    op.operation.attributes[EPILOGUE_ATTR] = epilogue_attr(
+        block.epilogue, residual=True if block_input is not None else None
+    )
     elts = [ir.RankedTensorType(v.type).element_type for v in (acc, *params)]
     body = op.regions[0].blocks.append(*elts, out_elt)
     with ir.InsertionPoint(body):
@@ -110,6 +121,8 @@ def _epilogue(block: BlockSpec, acc: ir.Value, bias: ir.Value | None, scale: ir.
         y = apply_epilogue(args[0], block.epilogue, b, s, exact_exp=True)
         if y.type != out_elt:  # f32 accumulators stored as bf16: round to nearest-even
             y = arith.truncf(out_elt, y)
+        if block_input is not None:
+            y = arith.addf(y, args[-2])
         linalg.YieldOp([y])
     return op.result
 
@@ -490,10 +503,10 @@ def _kernel_func(block: BlockSpec, part: bool) -> None:
         result = getattr(linalg, spec.op)(
             ta, tb, *zps, outs=[zero], strides=list(spec.strides), dilations=list(spec.dilations)
         )
-        if not block.epilogue.empty or spec.out_dtype != spec.acc_dtype:
+        if not block.epilogue.empty or spec.out_dtype != spec.acc_dtype or block.residual:
             bias = tensor_of("bias") if "bias" in args else None
             scale = tensor_of("requant_scale") if "requant_scale" in args else None
-            result = _epilogue(block, result, bias, scale)
+            result = _epilogue(block, result, bias, scale, ta_raw if block.residual else None)
         if block.pointwise is not None:
             pw_bias = tensor_of("pw_bias") if "pw_bias" in args else None
             pw_scale = tensor_of("pw_requant_scale") if "pw_requant_scale" in args else None

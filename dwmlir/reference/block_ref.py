@@ -109,6 +109,8 @@ def block_reference(
     dw = _depthwise_layer(block, expanded(block, inp, named), flt, bias, scale)
     pw = block.pointwise
     if pw is None:
+        if block.residual:  # f32 and f16 only: no rounding to another output type
+            return dw.astype(np.float64) + inp.astype(np.float64).reshape(dw.shape)  # c*M+m: (c, m)
         return reference_output(block.conv.dtype, block.out_dtype, dw)
     x = dw_channels_last(block, dw)
     weights = pw_weights(block, named["pw_filter"])
@@ -238,7 +240,7 @@ def compare_block(spec: ConvSpec | BlockSpec, got: np.ndarray, want: np.ndarray,
     """
     block = as_block(spec)
     inp, flt = operands[0], operands[1]
-    if block.epilogue.empty and block.pointwise is None and block.expand is None:
+    if block.epilogue.empty and block.pointwise is None and block.expand is None and not block.residual:
         return compare(block.conv, got, want, inp, flt)
     if got.shape != want.shape:
         return Comparison(False, float("inf"), 0.0, int(np.prod(want.shape)))
@@ -280,6 +282,9 @@ def compare_block(spec: ConvSpec | BlockSpec, got: np.ndarray, want: np.ndarray,
         tol = to_output_layout(block, tol) + 8.0 * eps * np.abs(want) + tiny
         if pw.residual:
             tol = tol + 2.0 * eps * np.abs(inp.astype(np.float64))
+    if block.residual:  # the depthwise result rounded, then the add
+        x_in = np.abs(inp.astype(np.float64)).reshape(dw_ref.shape)
+        tol = tol + 2.0 * eps * (np.abs(dw_ref.astype(np.float64)) + x_in)
     if block.out_dtype == "bf16":  # no pointwise conv: dw_ref is the unrounded output
         return compare_bf16(got, dw_ref, tol)
     return compare_within(got, want, tol)

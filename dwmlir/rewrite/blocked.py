@@ -1821,6 +1821,7 @@ class BlockedRows:
         out_t = ir.MemRefType(em.out.type)
         if not (
             self.flat_input is not None
+            and not _adds_residual(em)
             and all(_f32_addressable(b) for b in (self.flat_input, em.out))
             and em.vt_in.element_type == ir.F32Type.get()
             and out_t.element_type == em.vt.element_type
@@ -1923,6 +1924,7 @@ class BlockedRows:
             and sw in (1, 2)
             and (kw_n - 1) % sw == 0
             and self.flat_out is not None
+            and not _adds_residual(self.em)
             and all(_f32_addressable(b) for b in (self.flat_input, self.flat_out))
             and self.em.vt_in.element_type == ir.F32Type.get()
             and ir.MemRefType(self.flat_out.type).element_type == self.em.vt.element_type
@@ -2583,6 +2585,13 @@ def _contiguous(t: ir.MemRefType) -> bool:
             return False
         expect *= size
     return True
+
+
+def _adds_residual(em) -> bool:
+    """Whether the emitter's stores add the block's input (``vector_rows.Residual``): they go
+    through ``store``, which finds the input's view of each output view, not through byte
+    addresses."""
+    return em.epilogue is not None and em.epilogue.residual is not None
 
 
 def _f32_addressable(buf: ir.Value) -> bool:

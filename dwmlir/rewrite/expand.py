@@ -441,11 +441,11 @@ def chunk_flags(channels: int, chunk: int, c0: Index, ct: int) -> tuple[ir.Value
 
 def chunk_epilogue(epi, c0: Index, ct: int, m: int = 1):
     """The depthwise epilogue (``FusedEpilogue`` or None) of channels ``[c0, c0 + ct)`` (x M
-    with a multiplier): its bias sliced to the chunk."""
+    with a multiplier): its bias sliced to the chunk (a residual finds its chunk's views)."""
     if epi is None:
         return None
     bias = subview(epi.bias, [affine(c0, m, 0, 0, 0)], [ct * m]) if epi.bias is not None else None
-    return type(epi)(epi.epilogue, bias, None)
+    return dataclasses.replace(epi, bias=bias, scale=None)
 
 
 def chunk_schedule(channels: int, chunk: int, peel: bool) -> list[tuple[int, int, int]]:

@@ -140,14 +140,44 @@ class Buffers:
     output: ir.Value
 
 
+class Residual:
+    """The block's input, added to the depthwise results as they are stored (a block without
+    a pointwise conv). The input has the output's shape, type and layout, so the element to
+    add to output view ``dest[i]`` is ``source(dest)[i]``: the view made by the same ops from
+    the input buffer."""
+
+    def __init__(self, output: ir.Value, input: ir.Value) -> None:
+        self.output, self.input = output, input
+        self._views: dict[ir.Value, ir.Value] = {output: input}
+
+    def source(self, dest: ir.Value) -> ir.Value:
+        """The input view that matches output view ``dest`` (made just before it)."""
+        if dest in self._views:
+            return self._views[dest]
+        op = defining_op(dest)
+        if op is None or op.name not in _VIEW_OPS:
+            raise InternalError(f"a residual block stores to {dest.type}, which is not a view of its output")
+        base = self.source(op.operands[0])
+        with ir.InsertionPoint(op):
+            view = op.clone()
+        view.operands[0] = base
+        self._views[dest] = view.results[0]
+        return view.results[0]
+
+
+_VIEW_OPS = ("memref.subview", "memref.expand_shape", "memref.collapse_shape", "memref.cast")
+
+
 @dataclass(frozen=True)
 class FusedEpilogue:
     """An epilogue applied to the accumulators before their one store, with its per-channel
-    parameter buffers (1-D over the C*M output channels)."""
+    parameter buffers (1-D over the C*M output channels), and the block input's residual
+    add after it, if any."""
 
     epilogue: Epilogue
     bias: ir.Value | None
     scale: ir.Value | None
+    residual: Residual | None = None
 
 
 @dataclass(frozen=True)
@@ -296,8 +326,13 @@ class _Emitter:
         indices: list[Index],
         mask: ir.Value | None,
     ) -> None:
-        """Write finished accumulators, through the epilogue if there is one."""
-        self.write(self.epilogued(acc, params), dest, indices, mask)
+        """Write finished accumulators, through the epilogue if there is one (and its
+        residual add)."""
+        value = self.epilogued(acc, params)
+        residual = self.epilogue.residual if self.epilogue is not None else None
+        if residual is not None:
+            value = arith.addf(value, self.read(value.type, residual.source(dest), indices, mask))
+        self.write(value, dest, indices, mask)
 
     def epilogued(self, acc: ir.Value, params: ChannelParams) -> ir.Value:
         """Finished accumulators through the epilogue, if there is one."""
@@ -1168,19 +1203,22 @@ def _fused_expand(value: ir.Value) -> tuple[list[ir.Operation], FusedExpand] | N
     return [reshape, generic, mm, collapse], fused
 
 
-def _fused_epilogue(op: ir.Operation) -> tuple[ir.Operation, FusedEpilogue] | None:
-    """The payload's epilogue ``linalg.generic`` if it is the conv's only user."""
+def _fused_epilogue(op: ir.Operation) -> tuple[ir.Operation, FusedEpilogue, ir.Value | None] | None:
+    """The payload's epilogue ``linalg.generic`` if it is the conv's only user, what it
+    applies, and the buffer of its residual (the block's input), if it adds one."""
     uses = list(op.results[0].uses)
     if len(uses) != 1 or uses[0].owner.operation.name != "linalg.generic":
         return None
     generic = uses[0].owner.operation
     if EPILOGUE_ATTR not in generic.attributes:
         return None
-    epi = epilogue_from_attr(generic.attributes[EPILOGUE_ATTR])
+    attr = generic.attributes[EPILOGUE_ATTR]
+    epi = epilogue_from_attr(attr)
     params = list(generic.operands)[1:-1]
     bias = _buffer_of(params.pop(0)) if epi.bias else None
     scale = _buffer_of(params.pop(0)) if epi.requantize else None
-    return generic, FusedEpilogue(epi, bias, scale)
+    residual = "residual" in ir.DictAttr(attr) and ir.BoolAttr(ir.DictAttr(attr)["residual"]).value
+    return generic, FusedEpilogue(epi, bias, scale), _buffer_of(params.pop(0)) if residual else None
 
 
 def _single_user(value: ir.Value) -> ir.Operation | None:
@@ -1268,7 +1306,18 @@ def vectorize_rows(
             raise InternalError(f"expand conv before {op.name} at {op.location} is not a kernel's input")
         block_input = expand[1].input if expand is not None else _buffer_of(source)
         bufs = Buffers(block_input, _buffer_of(op.operands[1]), out)
-        emitter = _Emitter(op, info, shape, bufs, pad_lo, fused[1] if fused else None)
+        epilogue = fused[1] if fused else None
+        if fused and fused[2] is not None:  # the residual: views of the input match the output's
+            if chain is not None:
+                raise InternalError(f"{op.name} at {op.location} adds a residual before its pointwise conv")
+            source, out_t = fused[2], ir.MemRefType(out.type)
+            if out_t.rank > ir.MemRefType(source.type).rank:  # N..xCxM: input channel c*M+m
+                rank = out_t.rank
+                source_t = ir.MemRefType.get(out_t.shape, ir.MemRefType(source.type).element_type)
+                groups = [[i] for i in range(rank - 2)] + [[rank - 2, rank - 1]]
+                source = memref.expand_shape(source_t, source, groups, [], out_t.shape)
+            epilogue = dataclasses.replace(epilogue, residual=Residual(out, source))
+        emitter = _Emitter(op, info, shape, bufs, pad_lo, epilogue)
         if expand is not None:
             _emit_expand_block(op, emitter, expand[1], chain[1] if chain else None, fill, shape)
         elif chain is not None:

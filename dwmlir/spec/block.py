@@ -17,7 +17,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from ..errors import UserError
+from ..errors import InternalError, UserError
 from .conv import DTYPES, MAX_ELEMENTS, ConvSpec, _int_tuple, parse_shape
 from .ops import OPS
 
@@ -173,6 +173,9 @@ class BlockSpec:
     epilogue: Epilogue = field(default_factory=Epilogue)
     pointwise: Pointwise | None = None
     expand: Expand | None = None
+    # The block's input added to the depthwise layer's result, after its epilogue, in a block
+    # without a pointwise conv (with one, ``Pointwise.residual`` adds it after the 1x1 conv).
+    residual: bool = False
 
     def __post_init__(self) -> None:
         if self.expand is not None:
@@ -180,6 +183,8 @@ class BlockSpec:
         self._validate()
         if self.pointwise is not None:
             self._validate_pointwise(self.pointwise)
+        if self.residual:
+            self._validate_residual()
 
     @property
     def in_channels(self) -> int:
@@ -325,6 +330,8 @@ class BlockSpec:
 
     def describe(self) -> str:
         parts = [p for p in (self.epilogue.describe(), self.pointwise and self.pointwise.describe()) if p]
+        if self.residual:
+            parts.append("residual")
         text = self.conv.describe() + (f" then {'; '.join(parts)}" if parts else "")
         return f"{self.expand.describe()} then {text}" if self.expand is not None else text
 
@@ -454,6 +461,27 @@ class BlockSpec:
                     f"{'x'.join(map(str, self.input_shape))}, output {'x'.join(map(str, self.output_shape))})"
                 )
 
+    def _validate_residual(self) -> None:
+        """A residual without a pointwise conv: the depthwise output has the input's shape."""
+        conv = self.conv
+        if self.pointwise is not None:
+            raise InternalError("a block with a pointwise conv takes its residual in Pointwise")
+        if conv.dtype not in ("f32", "f16") or not conv.info.channels_last:
+            raise UserError(
+                f"--residual applies to channels-last float ops (f32, f16), not to {conv.op} {conv.dtype}"
+            )
+        if conv.is_dynamic:
+            raise UserError(
+                f"a fused residual with run-time sizes ({','.join(conv.dynamic)}) is not supported yet: "
+                "give static sizes, or drop --residual and add the input to the output yourself"
+            )
+        if conv.in_spatial != conv.out_spatial or self.out_channels != self.in_channels:
+            raise UserError(
+                "--residual adds the block's input to its output, so the shapes must match: stride 1, "
+                f"'same' padding and C*M = {self.in_channels} output channels (got input "
+                f"{'x'.join(map(str, self.input_shape))}, output {'x'.join(map(str, self.output_shape))})"
+            )
+
 
 def _every_output_reads_input(conv: ConvSpec) -> bool:
     """Whether each output has an in-bounds tap (0 <= o*s + k*d - lo < in) in every dim."""
@@ -547,29 +575,22 @@ def block_from_options(
             output_scale=pointwise_output_scale,
         )
         pw = Pointwise(pointwise, pw_epi, residual)
-    elif pointwise_bias or pointwise_activation != "none" or residual:
+    elif pointwise_bias or pointwise_activation != "none":
         given = [
             f
             for f, on in (
                 ("--pointwise-bias", pointwise_bias),
                 ("--pointwise-activation", pointwise_activation != "none"),
-                ("--residual", residual),
             )
             if on
         ]
-        why = (
-            ": dwmlir adds the residual in the pointwise conv's epilogue (a depthwise-only residual is "
-            "not supported; add the input to the kernel's output yourself)"
-            if given == ["--residual"]
-            else ""
-        )
-        raise UserError(f"{' and '.join(given)} need{'s' if len(given) == 1 else ''} --pointwise COUT{why}")
+        raise UserError(f"{' and '.join(given)} need{'s' if len(given) == 1 else ''} --pointwise COUT")
     ex = None
     if expand is not None:
         ex = Expand(expand, Epilogue(bias=expand_bias, activation=Activation.parse(expand_activation)))
     elif expand_bias or expand_activation != "none":
         raise UserError("--expand-bias and --expand-activation need --expand CIN")
-    return BlockSpec(conv, epi, pw, ex)
+    return BlockSpec(conv, epi, pw, ex, residual=residual and pw is None)
 
 
 def as_block(spec: ConvSpec | BlockSpec) -> BlockSpec:
