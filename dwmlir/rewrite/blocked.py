@@ -471,6 +471,8 @@ def part_bands(geo: ConvGeometry, channels: int, elt_bytes: int, sweep: bool = F
     rows = band_rows(geo, channels, elt_bytes, sweep)
     if geo.rank < 2 or geo.runtime_sizes:
         return rows
+    if not outer_groups(geo, 0):  # every output reads only padding: no row to share out
+        return None
 
     def rows_for(count: int) -> int:
         """Rows per band for about ``count`` bands, a whole number of band steps; of row
