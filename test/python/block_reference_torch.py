@@ -132,3 +132,23 @@ def test_channels_first():
     want = Block()(x).detach().numpy()
     err = np.max(np.abs(got - want)) / max(1.0, np.max(np.abs(want)))
     print(f"channels-first: shape {list(got.shape)}, relative error < 1e-12: {err < 1e-12}")
+
+
+# A residual without a pointwise conv (depthwise, BN, ReLU6, + input; RepVGG/ConvNeXt-like
+# depthwise shortcuts): the input added after the activation, channels-last.
+# CHECK-LABEL: TEST: test_depthwise_residual
+# CHECK-NEXT: depthwise residual: shape [1, 7, 7, 12], relative error < 1e-12: True
+@run
+def test_depthwise_residual():
+    dw = torch.nn.Conv2d(12, 12, 5, padding=2, groups=12, bias=False)
+    bn = random_bn(12)
+    x_nchw = torch.randn(1, 12, 7, 7)
+    with torch.no_grad():
+        want = (torch.nn.ReLU6()(bn(dw(x_nchw))) + x_nchw).numpy()
+    w, b = fold(dw, bn)
+    conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 7, 7, 12), (5, 5, 12), padding=((2, 2), (2, 2)))
+    block = block_from_options(conv, True, "relu6", residual=True)
+    got = block_reference(block, np.moveaxis(x_nchw.numpy(), 1, -1), np.moveaxis(w[:, 0], 0, -1), b)
+    want = np.moveaxis(want, 1, -1)
+    err = np.max(np.abs(got - want)) / max(1.0, np.max(np.abs(want)))
+    print(f"depthwise residual: shape {list(got.shape)}, relative error < 1e-12: {err < 1e-12}")
