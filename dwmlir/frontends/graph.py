@@ -5,7 +5,7 @@ execution order, with the weights as numpy arrays in the framework's own layout 
 ONNX agree: conv weight ``(C*M, 1, k...)``, output channel ``c*M + m``, NC... activations)
 and padding already resolved to ``(lo, hi)`` pairs. ``plan_layers`` finds every depthwise
 conv and the chain after it that one dwmlir kernel can take (BatchNorm, activation, a 1x1
-pointwise conv with its own BatchNorm and activation, a residual add), folds BatchNorm into
+pointwise conv with its own BatchNorm and activation, a residual add after either), folds BatchNorm into
 weights and biases, and returns one ``Layer`` per kernel: a ``BlockSpec`` plus its buffers in
 the kernel's layouts.
 
@@ -321,15 +321,24 @@ def _plan_one(dw: Node, g: _Graph, lib: str, names: set[str]) -> Layer:
                 if with_res is not None:
                     block, value = with_res, add.output
                     fused.append(add.name)
+    if block.pointwise is None:  # no 1x1 conv after: the input may be added to the layer itself
+        add = g.sole_user(value, ("add",))
+        if add is not None and len(add.inputs) == 2 and block_input in add.inputs:
+            with_res = _try_block(conv, epi, None, expand, residual=True)
+            if with_res is not None:
+                block, value = with_res, add.output
+                fused.append(add.name)
     names.add(kernel)
     return Layer(dw.name, tuple(fused), block_input, value, block, weights)
 
 
-def _try_block(conv: ConvSpec, epi: Epilogue, pw: Pointwise | None, ex: Expand | None) -> BlockSpec | None:
-    """The block with these parts, or None if dwmlir does not fuse them (then the 1x1 conv
-    stays outside the kernel, as any other layer)."""
+def _try_block(
+    conv: ConvSpec, epi: Epilogue, pw: Pointwise | None, ex: Expand | None, residual: bool = False
+) -> BlockSpec | None:
+    """The block with these parts, or None if dwmlir does not fuse them (then the 1x1 conv or
+    the add stays outside the kernel, as any other layer)."""
     try:
-        return BlockSpec(conv, epi, pw, expand=ex)
+        return BlockSpec(conv, epi, pw, expand=ex, residual=residual)
     except UserError:
         return None
 

@@ -172,7 +172,8 @@ class ImportedModel:
 
     def summary(self) -> str:
         """One line per kernel: name, op, output shape and what was fused, in data-flow order
-        (``expand CIN, ...; dw bias, act; pointwise COUT, ..., residual``)."""
+        (``expand CIN, ...; dw bias, act; pointwise COUT, ..., residual``; without a
+        pointwise conv, ``dw bias, act; residual``)."""
         rows = []
         for layer in self.layers:
             b = layer.block
@@ -180,6 +181,7 @@ class ImportedModel:
                 b.expand and b.expand.describe(),
                 b.epilogue.describe() and f"dw {b.epilogue.describe()}",
                 b.pointwise and b.pointwise.describe(),
+                b.residual and "residual",
             )
             parts = [p for p in stages if p]
             rows.append((b.name, b.conv.op, "x".join(map(str, b.output_shape)), "; ".join(parts) or "-"))

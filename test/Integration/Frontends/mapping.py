@@ -2,8 +2,9 @@
 # 'same'), padding='same' with an even kernel (the extra column at the high end), 'valid',
 # strides, dilations, a channel multiplier (out_channels = 2 * in_channels, hwcm), Hardtanh as
 # clamp, functional relu, BatchNorm with and without a conv bias, a separable block with its
-# residual add fused, Conv1d and Conv3d. Each kernel runs under qemu at 128 and 512 bits
-# against torch, and again from the ONNX export against onnxruntime.
+# residual add fused, a depthwise layer with its own (no 1x1 conv), Conv1d and Conv3d. Each
+# kernel runs under qemu at 128 and 512 bits against torch, and again from the ONNX export
+# against onnxruntime.
 # REQUIRES: qemu-aarch64, aarch64-cc
 # RUN: rm -rf %t && mkdir -p %t
 # RUN: %PYTHON %s %t | FileCheck %s
@@ -61,6 +62,21 @@ class Net3d(nn.Module):
         return self.pw(self.act(self.bn(self.a(x))))
 
 
+class NetRes(nn.Module):
+    """A depthwise layer whose input is added to its output, no 1x1 conv (a depthwise
+    shortcut); the second layer's add takes the first's output, not its own input."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(12, 12, 5, padding=2, groups=12, bias=False)
+        self.bn = nn.BatchNorm2d(12)
+        self.b = nn.Conv2d(12, 12, 3, padding=1, groups=12)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = nn.functional.relu6(self.bn(self.a(x))) + x
+        return self.b(y) + x
+
+
 def show(net) -> None:
     for layer in net.layers:
         print(layer.kernel, "<-", ", ".join(layer.fused))
@@ -75,7 +91,12 @@ def show(net) -> None:
 # CHECK-NEXT: net2d_c <- c, c_bn, relu6, pw, pw_bn, add
 # CHECK-NEXT: f32 input 1x7x7x16 (nhwc) filter 3x3x16 (hwc) output 1x7x7x16 (nhwc) strides 1,1 dilations 2,2 padding 2:2,2:2 then bias, relu6; pointwise 16, bias, residual
 # CHECK: 6/6 layer runs match PyTorch
-for cls, shape in ((Net2d, (1, 8, 13, 13)), (Net1d, (2, 12, 40)), (Net3d, (1, 8, 5, 6, 7))):
+for cls, shape in (
+    (Net2d, (1, 8, 13, 13)),
+    (Net1d, (2, 12, 40)),
+    (Net3d, (1, 8, 5, 6, 7)),
+    (NetRes, (1, 12, 9, 10)),
+):
     model = models.randomize(cls())
     x = torch.randn(*shape)
     print(cls.__name__.lower())
@@ -119,3 +140,13 @@ for cls, shape in ((Net2d, (1, 8, 13, 13)), (Net1d, (2, 12, 40)), (Net3d, (1, 8,
 # CHECK: call: a (1, 12, 5, 3, 4)
 # CHECK: net3d_a depthwise_conv_3d_ndhwc_dhwc 1x5x3x4x12 dw bias, hardswish; pointwise 12
 # CHECK: 2/2 layer runs match onnxruntime
+
+# A depthwise-only residual: the add of the layer's own input is fused, an add of another
+# layer's input is not.
+# CHECK-LABEL: netres
+# CHECK-NEXT: netres_a <- a, bn, relu6, add
+# CHECK-NEXT: f32 input 1x9x10x12 (nhwc) filter 5x5x12 (hwc) output 1x9x10x12 (nhwc) strides 1,1 dilations 1,1 padding 2:2,2:2 then bias, relu6; residual
+# CHECK-NEXT: netres_b <- b
+# CHECK: netres_a  depthwise_conv_2d_nhwc_hwc  1x9x10x12  dw bias, relu6; residual
+# CHECK: 4/4 layer runs match PyTorch
+# CHECK: 4/4 layer runs match onnxruntime
