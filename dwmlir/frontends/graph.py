@@ -5,9 +5,9 @@ execution order, with the weights as numpy arrays in the framework's own layout 
 ONNX agree: conv weight ``(C*M, 1, k...)``, output channel ``c*M + m``, NC... activations)
 and padding already resolved to ``(lo, hi)`` pairs. ``plan_layers`` finds every depthwise
 conv and the chain after it that one dwmlir kernel can take (BatchNorm, activation, a 1x1
-pointwise conv with its own BatchNorm and activation, a residual add after either), folds BatchNorm into
-weights and biases, and returns one ``Layer`` per kernel: a ``BlockSpec`` plus its buffers in
-the kernel's layouts.
+pointwise conv with its own BatchNorm and activation, a residual add after either), folds
+BatchNorm into weights and biases, and returns one ``Layer`` per kernel: a ``BlockSpec``
+plus its buffers in the kernel's layouts.
 
 Kernels are channels-last (``nhwc_hwc``, ``nhwc_hwcm``, ...): that is dwmlir's tuned path
 (register-blocked rows; the channels-first ops are scalable along W, which short rows do not
