@@ -183,6 +183,13 @@ def epilogue_attr(epi: Epilogue, residual: bool | None = None) -> ir.DictAttr:
     return ir.DictAttr.get(fields)
 
 
+def residual_from_attr(attr: ir.Attribute) -> bool:
+    """Whether an epilogue attribute (``epilogue_attr``) adds the block's input: a pointwise
+    epilogue's flag, or a depthwise epilogue's in a block without a pointwise conv."""
+    d = ir.DictAttr(attr)
+    return "residual" in d and ir.BoolAttr(d["residual"]).value
+
+
 def epilogue_from_attr(attr: ir.Attribute) -> Epilogue:
     d = ir.DictAttr(attr)
     scale = ir.FloatAttr(d["output_scale"]).value if "output_scale" in d else None

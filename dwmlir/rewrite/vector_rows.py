@@ -52,6 +52,7 @@ from ..ir.epilogue import (
     PW_EPILOGUE_ATTR,
     apply_epilogue,
     epilogue_from_attr,
+    residual_from_attr,
 )
 from ..spec import OPS, Epilogue, OpInfo
 from .blocked import BlockedRows, band_units, covers_every_output, part_bands, sweeps
@@ -147,7 +148,6 @@ class Residual:
     the input buffer."""
 
     def __init__(self, output: ir.Value, input: ir.Value) -> None:
-        self.output, self.input = output, input
         self._views: dict[ir.Value, ir.Value] = {output: input}
 
     def source(self, dest: ir.Value) -> ir.Value:
@@ -1217,8 +1217,8 @@ def _fused_epilogue(op: ir.Operation) -> tuple[ir.Operation, FusedEpilogue, ir.V
     params = list(generic.operands)[1:-1]
     bias = _buffer_of(params.pop(0)) if epi.bias else None
     scale = _buffer_of(params.pop(0)) if epi.requantize else None
-    residual = "residual" in ir.DictAttr(attr) and ir.BoolAttr(ir.DictAttr(attr)["residual"]).value
-    return generic, FusedEpilogue(epi, bias, scale), _buffer_of(params.pop(0)) if residual else None
+    residual = _buffer_of(params.pop(0)) if residual_from_attr(attr) else None
+    return generic, FusedEpilogue(epi, bias, scale), residual
 
 
 def _single_user(value: ir.Value) -> ir.Operation | None:
@@ -1243,7 +1243,7 @@ def _fused_pointwise(value: ir.Value) -> tuple[list[ir.Operation], FusedPointwis
         return None
     attr = generic.attributes[PW_EPILOGUE_ATTR]
     epi = epilogue_from_attr(attr)
-    residual = ir.BoolAttr(ir.DictAttr(attr)["residual"]).value
+    residual = residual_from_attr(attr)
     params = list(generic.operands)[1:-1]
     bias = _buffer_of(params.pop(0)) if epi.bias else None
     scale = _buffer_of(params.pop(0)) if epi.requantize else None

@@ -450,16 +450,7 @@ class BlockSpec:
                 "the filter's reach, so reduce the padding"
             )
         if pw.residual:
-            if (
-                conv.in_spatial != conv.out_spatial
-                or pw.cout != self.in_channels
-                or conv.batch != self.output_shape[0]
-            ):
-                raise UserError(
-                    "--residual adds the block's input to its output, so the shapes must match: stride 1, "
-                    f"'same' padding and --pointwise {self.in_channels} (got input "
-                    f"{'x'.join(map(str, self.input_shape))}, output {'x'.join(map(str, self.output_shape))})"
-                )
+            self._check_residual_shapes(pw.cout, f"--pointwise {self.in_channels}")
 
     def _validate_residual(self) -> None:
         """A residual without a pointwise conv: the depthwise output has the input's shape."""
@@ -475,10 +466,20 @@ class BlockSpec:
                 f"a fused residual with run-time sizes ({','.join(conv.dynamic)}) is not supported yet: "
                 "give static sizes, or drop --residual and add the input to the output yourself"
             )
-        if conv.in_spatial != conv.out_spatial or self.out_channels != self.in_channels:
+        self._check_residual_shapes(self.out_channels, f"C*M = {self.in_channels} output channels")
+
+    def _check_residual_shapes(self, out_channels: int, need: str) -> None:
+        """The residual's shape rule, after a pointwise conv (``out_channels`` its COUT) or
+        without one (C*M): the block's output has its input's pixels and channels."""
+        conv = self.conv
+        if (
+            conv.in_spatial != conv.out_spatial
+            or out_channels != self.in_channels
+            or conv.batch != self.output_shape[0]
+        ):
             raise UserError(
                 "--residual adds the block's input to its output, so the shapes must match: stride 1, "
-                f"'same' padding and C*M = {self.in_channels} output channels (got input "
+                f"'same' padding and {need} (got input "
                 f"{'x'.join(map(str, self.input_shape))}, output {'x'.join(map(str, self.output_shape))})"
             )
 
