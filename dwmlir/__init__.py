@@ -20,12 +20,12 @@ The Python API, in four names (each has a docstring with an example)::
 - ``run(spec, input, filter, target=..., vector_bits=..., modes=...)`` -> list of ``KernelRun``.
 - ``reference(spec, input, filter)`` -> numpy array; ``random_operands(spec, seed)``.
 - ``BlockSpec(conv, Epilogue(bias=True, activation=Activation.parse("relu6")),
-  Pointwise(cout, Epilogue(...), residual=False), Expand(cin, Epilogue(...)))``: a depthwise
+  Pointwise(cout, Epilogue(...)), Expand(cin, Epilogue(...)), residual=False)``: a depthwise
   conv (whose input is C channels) with a fused epilogue, 1x1 conv after and expand 1x1 conv
-  before (the block's input then has CIN channels); ``BlockSpec(conv, epi, residual=True)``
-  adds the input to a block without a 1x1 conv after; ``compile``, ``run`` and ``reference``
-  take it too, its extra buffers (expand_filter, expand_bias, bias, requant_scale, pw_filter,
-  pw_bias) after input and filter.
+  before (the block's input then has CIN channels); ``residual=True`` adds the block's input
+  to its output (after the 1x1 conv, or the depthwise layer without one); ``compile``,
+  ``run`` and ``reference`` take it too, its extra buffers (expand_filter, expand_bias, bias,
+  requant_scale, pw_filter, pw_bias) after input and filter.
 - ``from_torch(module, example_input, target, out_dir)`` and ``import_onnx(path, target,
   out_dir)``: every depthwise conv of a PyTorch module or ONNX model, with the BatchNorm,
   activation and 1x1 conv after it fused, compiled into one library, a header and the weights

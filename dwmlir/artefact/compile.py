@@ -451,9 +451,9 @@ def _block_manifest(block: BlockSpec, target: Target) -> dict:
             "bias": pw.epilogue.bias,
             "activation": str(pw.epilogue.activation),
             "requantize": pw.epilogue.requantize,
-            "residual": pw.residual,
+            "residual": block.residual,
         }
-    if block.residual:  # without a pointwise conv: the input added to the depthwise result
+    elif block.residual:  # without a pointwise conv: the input added to the depthwise result
         doc["residual"] = True
     if doc:
         doc["buffers"] = [

@@ -159,7 +159,7 @@ def _part_lines(block: BlockSpec, target: Target) -> list[str]:
 def _epilogue_lines(block: BlockSpec) -> list[str]:
     """What the epilogue does to each accumulator, as the header states it."""
     epi = block.epilogue
-    if block.residual:  # float only: no requantization
+    if block.adds_input_to_depthwise:  # float only: no requantization
         x = _act_expr(epi.activation, "acc + bias[ch]" if epi.bias else "acc")
         return [
             " * Fused epilogue, per output element of output channel ch (c*M+m with a multiplier):",
@@ -320,7 +320,7 @@ def _pointwise_lines(block: BlockSpec, target: Target) -> list[str]:
     y = f"sum over ch of {prod}" + (" + pw_bias[co]" if epi.bias else "")
     lines.append(
         f" *   output = {_act_expr(epi.activation, y)}"
-        + (" + input (same pixel and channel)" if pw.residual else "")
+        + (" + input (same pixel and channel)" if block.residual else "")
     )
     return lines
 

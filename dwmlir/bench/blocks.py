@@ -159,7 +159,7 @@ class BenchBlock:
                 _gemm(op, batch, conv.out_spatial, conv.channels, pw.cout, pw.epilogue, f"{b.name}_pw"),
             )
         )
-        if pw.residual:
+        if b.residual:
             out.append(("residual add", batch * math.prod(conv.out_spatial) * pw.cout))
         return out
 
@@ -188,7 +188,7 @@ def _mnv2(index: int, size: int, cin: int, t: int, cout: int, stride: int) -> Be
     relu6 = Epilogue(bias=True, activation=Activation("relu6"))
     residual = stride == 1 and cin == cout
     ex = Expand(cin, relu6) if t != 1 else None
-    block = BlockSpec(conv, relu6, Pointwise(cout, Epilogue(bias=True), residual), ex)
+    block = BlockSpec(conv, relu6, Pointwise(cout, Epilogue(bias=True)), ex, residual=residual)
     parts = (f"expand {cin}->{c} ReLU6, " if ex else "") + f"3x3 s{stride} ReLU6, project {c}->{cout}"
     layer = f"MobileNetV2 block {index}: {size}x{size}x{cin}, {parts}" + (", residual" if residual else "")
     return BenchBlock(block, "mnv2", layer, note)
@@ -230,7 +230,7 @@ def quick_block_set() -> list[BenchBlock]:
     relu6 = Epilogue(bias=True, activation=Activation("relu6"))
     conv = ConvSpec(OP_2D, (1, 6, 6, 48), (3, 3, 48), padding="same", name="qb_mnv2")
     mnv2 = BenchBlock(
-        BlockSpec(conv, relu6, Pointwise(8, Epilogue(bias=True), True), Expand(8, relu6)),
+        BlockSpec(conv, relu6, Pointwise(8, Epilogue(bias=True)), Expand(8, relu6), residual=True),
         "mnv2",
         "inverted residual 6x6x8, expand 8->48 ReLU6, 3x3 s1 ReLU6, project 48->8, residual",
     )
@@ -280,7 +280,7 @@ def block_macros(block: BlockSpec) -> list[str]:
         "BK_EACT": ACT_CODES[ex.epilogue.activation.kind] if ex else 0,
         "BK_DACT": ACT_CODES[block.epilogue.activation.kind],
         "BK_PACT": ACT_CODES[pw.epilogue.activation.kind],
-        "BK_RES": int(pw.residual),
+        "BK_RES": int(block.residual),
     }
     return [f"-D{k}={v}" for k, v in values.items()]
 
@@ -557,7 +557,7 @@ def run_blocks(
         seen: dict[BlockSpec, list[Run]] = {}
         for bb in blocks:
             b = bb.block
-            key = BlockSpec(dataclasses.replace(b.conv, name="k"), b.epilogue, b.pointwise, b.expand)
+            key = dataclasses.replace(b, conv=dataclasses.replace(b.conv, name="k"))
             if key in seen:  # the same layer again (MobileNetV1's five 14x14x512 blocks): same runs
                 results.append(BlockResult(bb, seen[key]))
                 progress(f"{bb.name}: the same block as an earlier one, counted once")

@@ -317,7 +317,7 @@ def _plan_one(dw: Node, g: _Graph, lib: str, names: set[str]) -> Layer:
                 weights["pw_bias"] = pw.bias.astype(np.float32)
             add = g.sole_user(value, ("add",))
             if add is not None and len(add.inputs) == 2 and block_input in add.inputs:
-                with_res = _try_block(conv, epi, Pointwise(cout, pw.epilogue, residual=True), expand)
+                with_res = _try_block(conv, epi, Pointwise(cout, pw.epilogue), expand, residual=True)
                 if with_res is not None:
                     block, value = with_res, add.output
                     fused.append(add.name)

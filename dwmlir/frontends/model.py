@@ -177,11 +177,12 @@ class ImportedModel:
         rows = []
         for layer in self.layers:
             b = layer.block
+            pw = b.pointwise and b.pointwise.describe() + (", residual" if b.residual else "")
             stages = (
                 b.expand and b.expand.describe(),
                 b.epilogue.describe() and f"dw {b.epilogue.describe()}",
-                b.pointwise and b.pointwise.describe(),
-                b.residual and "residual",
+                pw,
+                b.residual and not pw and "residual",
             )
             parts = [p for p in stages if p]
             rows.append((b.name, b.conv.op, "x".join(map(str, b.output_shape)), "; ".join(parts) or "-"))

@@ -203,7 +203,6 @@ def _epilogue_flags(block: BlockSpec) -> list[str]:
         flags += ["--pointwise-bias"] if pw.epilogue.bias else []
         if pw.epilogue.activation.kind != "none":
             flags += ["--pointwise-activation", _activation_text(pw.epilogue.activation)]
-        flags += ["--residual"] if pw.residual else []
         if pw.epilogue.requantize:
             if pw.epilogue.output_zp != epi.output_zp:
                 flags += ["--pointwise-output-zp", str(pw.epilogue.output_zp)]

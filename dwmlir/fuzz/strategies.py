@@ -350,7 +350,7 @@ def block_parts(draw: Draw, conv: ConvSpec, force: bool = False) -> BlockSpec:
         else:
             pw_epi = draw(epilogues(conv)) if draw(st.booleans()) else Epilogue()
         try:
-            return BlockSpec(conv, epi, Pointwise(cout, pw_epi, draw(st.booleans())), ex)
+            return BlockSpec(conv, epi, Pointwise(cout, pw_epi), ex, residual=draw(st.booleans()))
         except UserError:  # a residual needs matching shapes; padding wider than the reach
             try:
                 return BlockSpec(conv, epi, Pointwise(cout, pw_epi), ex)

@@ -220,7 +220,7 @@ def _pointwise(
             maps.append(channel_map)
     out_rank = len(block.output_shape)
     out_reassoc = [list(range(out_rank - 1)), [out_rank - 1]]
-    if pw.residual:
+    if block.residual:
         x_t = ir.RankedTensorType(block_input.type)
         ins.append(
             tensor.collapse_shape(ir.RankedTensorType.get(out2, x_t.element_type), block_input, out_reassoc)
@@ -228,13 +228,13 @@ def _pointwise(
         maps.append(ir.AffineMap.get_identity(2))
     maps.append(ir.AffineMap.get_identity(2))
     out_elt = element_type(block.out_dtype)
-    result = _pw_epilogue(pw, ins, maps, out2, out_elt, pw_bias is not None, pw_scale is not None)
+    result = _pw_epilogue(block, ins, maps, out2, out_elt, pw_bias is not None, pw_scale is not None)
     out_t = ir.RankedTensorType.get(list(block.output_shape), out_elt)
     return tensor.expand_shape(out_t, result, out_reassoc, [], list(block.output_shape))
 
 
 def _pw_epilogue(
-    pw,
+    block: BlockSpec,
     ins: list[ir.Value],
     maps: list[ir.AffineMap],
     shape: list[int],
@@ -252,14 +252,16 @@ def _pw_epilogue(
         ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps]),
         ir.ArrayAttr.get([parallel] * len(shape)),
     )
-    op.operation.attributes[PW_EPILOGUE_ATTR] = epilogue_attr(pw.epilogue, residual=pw.residual)
+    pw = block.pointwise
+    assert pw is not None
+    op.operation.attributes[PW_EPILOGUE_ATTR] = epilogue_attr(pw.epilogue, residual=block.residual)
     body = op.regions[0].blocks.append(*[ir.RankedTensorType(v.type).element_type for v in ins], out_elt)
     with ir.InsertionPoint(body):
         args = list(body.arguments)
         b = args[1] if bias else None
         sc = args[1 + bias] if scale else None
         y = apply_epilogue(args[0], pw.epilogue, b, sc, exact_exp=True)
-        if pw.residual:
+        if block.residual:
             y = arith.addf(y, args[len(ins) - 1])
         linalg.YieldOp([y])
     return op.result
@@ -301,11 +303,11 @@ def _pointwise_channels_first(
     if pw_bias is not None:
         ins.append(pw_bias)
         maps.append(ir.AffineMap.get(3, 0, [ir.AffineDimExpr.get(1)]))
-    if pw.residual:
+    if block.residual:
         ins.append(tensor.collapse_shape(ir.RankedTensorType.get(out3, elt), block_input, reassoc))
         maps.append(ident)
     maps.append(ident)
-    result = _pw_epilogue(pw, ins, maps, out3, elt, pw_bias is not None, False)
+    result = _pw_epilogue(block, ins, maps, out3, elt, pw_bias is not None, False)
     out_t = ir.RankedTensorType.get(list(block.output_shape), elt)
     return tensor.expand_shape(out_t, result, reassoc, [], list(block.output_shape))
 
@@ -503,10 +505,11 @@ def _kernel_func(block: BlockSpec, part: bool) -> None:
         result = getattr(linalg, spec.op)(
             ta, tb, *zps, outs=[zero], strides=list(spec.strides), dilations=list(spec.dilations)
         )
-        if not block.epilogue.empty or spec.out_dtype != spec.acc_dtype or block.residual:
+        dw_residual = block.adds_input_to_depthwise
+        if not block.epilogue.empty or spec.out_dtype != spec.acc_dtype or dw_residual:
             bias = tensor_of("bias") if "bias" in args else None
             scale = tensor_of("requant_scale") if "requant_scale" in args else None
-            result = _epilogue(block, result, bias, scale, ta_raw if block.residual else None)
+            result = _epilogue(block, result, bias, scale, ta_raw if dw_residual else None)
         if block.pointwise is not None:
             pw_bias = tensor_of("pw_bias") if "pw_bias" in args else None
             pw_scale = tensor_of("pw_requant_scale") if "pw_requant_scale" in args else None

@@ -127,7 +127,7 @@ def block_reference(
         block,
         activation(pw.epilogue.activation.kind, y, pw.epilogue.activation.lo, pw.epilogue.activation.hi),
     )
-    if pw.residual:
+    if block.residual:
         y = y + inp.astype(np.float64)
     return y
 
@@ -280,9 +280,9 @@ def compare_block(spec: ConvSpec | BlockSpec, got: np.ndarray, want: np.ndarray,
         slope = _LIPSCHITZ[pw.epilogue.activation.kind]
         tol = slope * (tol @ w + 2.0 * (w.shape[0] + 2) * eps * magnitude)
         tol = to_output_layout(block, tol) + 8.0 * eps * np.abs(want) + tiny
-        if pw.residual:
+        if block.residual:
             tol = tol + 2.0 * eps * np.abs(inp.astype(np.float64))
-    if block.residual:  # the depthwise result rounded, then the add
+    elif block.residual:  # the depthwise result rounded, then the add
         x_in = np.abs(inp.astype(np.float64)).reshape(dw_ref.shape)
         tol = tol + 2.0 * eps * (np.abs(dw_ref.astype(np.float64)) + x_in)
     if block.out_dtype == "bf16":  # no pointwise conv: dw_ref is the unrounded output

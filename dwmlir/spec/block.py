@@ -7,8 +7,8 @@ all read the chain and the C ABI (``BlockSpec.args``) from here.
 
 The chain, in data-flow order: an optional 1x1 ``Expand`` (CIN block-input channels to the
 conv's C, with its bias and activation), the depthwise conv (a ``ConvSpec``, whose input is
-the expanded tensor), its ``Epilogue``, and an optional 1x1 ``Pointwise`` with its own
-epilogue and the residual add of the block's input.
+the expanded tensor), its ``Epilogue``, an optional 1x1 ``Pointwise`` with its own
+epilogue, and last the residual add of the block's input (``BlockSpec.residual``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from ..errors import InternalError, UserError
+from ..errors import UserError
 from .conv import DTYPES, MAX_ELEMENTS, ConvSpec, _int_tuple, parse_shape
 from .ops import OPS
 
@@ -98,19 +98,15 @@ class Epilogue:
 @dataclass(frozen=True)
 class Pointwise:
     """A 1x1 conv after the depthwise layer: C*M channels to ``cout``, with its own bias and
-    activation (an ``Epilogue`` without requantization), and optionally the block's input
-    added to its result (``residual``)."""
+    activation (an ``Epilogue``; int8 blocks requantize again)."""
 
     cout: int
     epilogue: Epilogue = field(default_factory=Epilogue)
-    residual: bool = False
 
     def describe(self) -> str:
         parts = [f"pointwise {self.cout}"]
         if not self.epilogue.empty:
             parts.append(self.epilogue.describe())
-        if self.residual:
-            parts.append("residual")
         return ", ".join(parts)
 
 
@@ -173,8 +169,8 @@ class BlockSpec:
     epilogue: Epilogue = field(default_factory=Epilogue)
     pointwise: Pointwise | None = None
     expand: Expand | None = None
-    # The block's input added to the depthwise layer's result, after its epilogue, in a block
-    # without a pointwise conv (with one, ``Pointwise.residual`` adds it after the 1x1 conv).
+    # The chain's last link: the block's input added to its output, after the pointwise
+    # conv's epilogue, or after the depthwise layer's in a block without one.
     residual: bool = False
 
     def __post_init__(self) -> None:
@@ -204,6 +200,12 @@ class BlockSpec:
     @property
     def name(self) -> str:
         return self.conv.name
+
+    @property
+    def adds_input_to_depthwise(self) -> bool:
+        """Whether the residual is added to the depthwise layer's result (no pointwise conv
+        after it); else, if any, to the pointwise conv's."""
+        return self.residual and self.pointwise is None
 
     @property
     def out_channels(self) -> int:
@@ -329,8 +331,11 @@ class BlockSpec:
         return dict(zip([a.name for a in self.inputs[2:]], params, strict=True))
 
     def describe(self) -> str:
-        parts = [p for p in (self.epilogue.describe(), self.pointwise and self.pointwise.describe()) if p]
-        if self.residual:
+        pw = self.pointwise and self.pointwise.describe()
+        if pw and self.residual:
+            pw += ", residual"
+        parts = [p for p in (self.epilogue.describe(), pw) if p]
+        if self.residual and not pw:
             parts.append("residual")
         text = self.conv.describe() + (f" then {'; '.join(parts)}" if parts else "")
         return f"{self.expand.describe()} then {text}" if self.expand is not None else text
@@ -438,10 +443,6 @@ class BlockSpec:
             raise UserError("the pointwise conv of a float block does not requantize")
         if q:
             BlockSpec(conv, pw.epilogue)  # its int8 activation and zero point, checked as the depthwise one's
-        if pw.residual and q:
-            raise UserError(
-                "--residual applies to float blocks (int8 needs a requantized add), not to *_q ops"
-            )
         if self.out_channels * pw.cout > MAX_ELEMENTS or math.prod(self.output_shape) > MAX_ELEMENTS:
             raise UserError("the pointwise filter or output has more than 2^31-1 elements: split the layer")
         if not _every_output_reads_input(conv):
@@ -449,29 +450,30 @@ class BlockSpec:
                 "--pointwise needs every depthwise output to read some input: the padding is wider than "
                 "the filter's reach, so reduce the padding"
             )
-        if pw.residual:
-            self._check_residual_shapes(pw.cout, f"--pointwise {self.in_channels}")
 
     def _validate_residual(self) -> None:
-        """A residual without a pointwise conv: the depthwise output has the input's shape."""
-        conv = self.conv
-        if self.pointwise is not None:
-            raise InternalError("a block with a pointwise conv takes its residual in Pointwise")
-        if conv.dtype not in ("f32", "f16") or not conv.info.channels_last:
-            raise UserError(
-                f"--residual applies to channels-last float ops (f32, f16), not to {conv.op} {conv.dtype}"
-            )
-        if conv.is_dynamic:
-            raise UserError(
-                f"a fused residual with run-time sizes ({','.join(conv.dynamic)}) is not supported yet: "
-                "give static sizes, or drop --residual and add the input to the output yourself"
-            )
-        self._check_residual_shapes(self.out_channels, f"C*M = {self.in_channels} output channels")
-
-    def _check_residual_shapes(self, out_channels: int, need: str) -> None:
-        """The residual's shape rule, after a pointwise conv (``out_channels`` its COUT) or
-        without one (C*M): the block's output has its input's pixels and channels."""
-        conv = self.conv
+        """The block's input added to its output: a float block whose output has the input's
+        pixels and channels (COUT after a pointwise conv, else C*M). After a pointwise conv
+        the pixels of either layout line up; without one, the depthwise code adds the input
+        on channels-last ops with static sizes."""
+        conv, pw = self.conv, self.pointwise
+        if pw is not None:
+            if conv.info.quantized:
+                raise UserError(
+                    "--residual applies to float blocks (int8 needs a requantized add), not to *_q ops"
+                )
+            out_channels, need = pw.cout, f"--pointwise {self.in_channels}"
+        else:
+            if conv.dtype not in ("f32", "f16") or not conv.info.channels_last:
+                raise UserError(
+                    f"--residual applies to channels-last float ops (f32, f16), not to {conv.op} {conv.dtype}"
+                )
+            if conv.is_dynamic:
+                raise UserError(
+                    f"a fused residual with run-time sizes ({','.join(conv.dynamic)}) is not supported yet: "
+                    "give static sizes, or drop --residual and add the input to the output yourself"
+                )
+            out_channels, need = self.out_channels, f"C*M = {self.in_channels} output channels"
         if (
             conv.in_spatial != conv.out_spatial
             or out_channels != self.in_channels
@@ -575,7 +577,7 @@ def block_from_options(
             output_zp=(epi.output_zp if pointwise_output_zp is None else pointwise_output_zp) if q else 0,
             output_scale=pointwise_output_scale,
         )
-        pw = Pointwise(pointwise, pw_epi, residual)
+        pw = Pointwise(pointwise, pw_epi)
     elif pointwise_bias or pointwise_activation != "none":
         given = [
             f
@@ -591,7 +593,7 @@ def block_from_options(
         ex = Expand(expand, Epilogue(bias=expand_bias, activation=Activation.parse(expand_activation)))
     elif expand_bias or expand_activation != "none":
         raise UserError("--expand-bias and --expand-activation need --expand CIN")
-    return BlockSpec(conv, epi, pw, ex, residual=residual and pw is None)
+    return BlockSpec(conv, epi, pw, ex, residual=residual)
 
 
 def as_block(spec: ConvSpec | BlockSpec) -> BlockSpec:

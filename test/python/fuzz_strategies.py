@@ -304,7 +304,7 @@ def test_block_draws():
         f"stride 2 {any(b.conv.strides == (2, 2) for b in mapped)};",
         f"rings in chunks {any(p.ring and p.chunk < b.conv.channels for b, p in planned)}",
     )
-    res = [b for b in blocks if b.residual]
+    res = [b for b in blocks if b.residual and b.pointwise is None]
     print(
         f"residual without pointwise: {len(res)} blocks; ranks {sorted({b.conv.info.rank for b in res})},",
         f"f16 {any(b.conv.dtype == 'f16' for b in res)}, multiplier {any(b.conv.info.multiplier for b in res)},",
