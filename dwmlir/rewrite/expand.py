@@ -487,16 +487,18 @@ class ExpandGemm:
         hi: Index,
         c0: Index,
         ct: int,
+        rows: bool = False,
     ) -> None:
+        """``rows``: the pixels are several ring rows through one call (``_rows_gemm``)."""
         if isinstance(lo, int) and isinstance(hi, int):  # balanced, as the pointwise GEMM's
-            # Ring rows through one call (``_merged_rows``: ``dests`` a function of the pixel)
-            # take their blocks of pairs of vectors straight, up to STRAIGHT_BLOCKS: each
-            # pixel's row and column are then constants, where a loop of blocks divided every
-            # pixel's index by the row width. MobileNetV2 block 14 (10 + 9 + 9) 0.1-1.2 % fewer
-            # instructions at 128-2048 bits, 2,800 more ops (44,700); the one-vector blocks
-            # too made it 48,100 for no more gain, and 13 blocks (two rows of 64 pixels) made
-            # the board example's first block 53,800, over the kernel limit.
-            straight = callable(dests) and gemm_blocks(hi - lo, gemm_pixels(self.em)) <= STRAIGHT_BLOCKS
+            # Ring rows through one call take their blocks of pairs of vectors straight, up
+            # to STRAIGHT_BLOCKS: each pixel's row and column are then constants, where a
+            # loop of blocks divided every pixel's index by the row width. MobileNetV2 block
+            # 14 (10 + 9 + 9) 0.1-1.2 % fewer instructions at 128-2048 bits, 2,800 more ops
+            # (44,700); the one-vector blocks too made it 48,100 for no more gain, and 13
+            # blocks (two rows of 64 pixels) made the board example's first block 53,800,
+            # over the kernel limit.
+            straight = rows and gemm_blocks(hi - lo, gemm_pixels(self.em)) <= STRAIGHT_BLOCKS
             blocks = functools.partial(balanced_blocks, straight=straight)
 
             # A window row of padding only (no output of the tile reads an input column) has none.
@@ -1070,7 +1072,7 @@ class ExpandedBlock:
             r, col = row_col(p)
             return [(window, [0, slot_of(add(ih0, r)), col])]
 
-        gemm(x_at, dests, 0, count * width, c0, ct)
+        gemm(x_at, dests, 0, count * width, c0, ct, rows=True)
 
     def _fill_image(self, window: ir.Value, n: Index, c0: Index, ct: int) -> None:
         """The whole expanded image (``ExpandPlan.whole``) through one GEMM call, pixel ``p`` of
