@@ -4,12 +4,20 @@ The driver holds the operands as constants, poisons an output buffer, calls the 
 through bare pointers and prints the output's bytes as i32 words so that the comparison
 with the reference is exact (printMemrefF32 would round to 6 digits, printMemrefI8 prints
 characters).
+
+At several SVE vector lengths the driver runs them all in one process, as upstream's ArmSVE
+tests do: ``main`` sets each length with ``setArmVLBits`` (libmlir_arm_runner_utils) and
+calls ``dwmlir_run``, which prints the ``vscale`` it runs at before the output. It is kept
+out of line: LLVM takes ``vscale`` as constant within a function, so a kernel inlined into
+``main`` would run every call at the first length. The JIT compiles the module once, not
+once per length (under qemu that compile is most of a JIT run's time).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
 import numpy as np
 from mlir import ir
@@ -20,9 +28,10 @@ from ..pipeline import run_bundle
 from ..spec import BlockSpec, ConvSpec, as_block
 
 DRIVER_ENTRY = "main"
+RUN_FUNC = "dwmlir_run"  # one call of the kernel, its output printed (``_driver_text``)
 _DRIVER_PIPELINE = (
     "convert-linalg-to-loops,convert-scf-to-cf,expand-strided-metadata,lower-affine,"
-    "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
+    "convert-vector-to-llvm,finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
     "convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts"
 )
 
@@ -31,7 +40,7 @@ def _memref(shape: tuple[int, ...], elt: str) -> str:
     return f"memref<{'x'.join(map(str, shape))}x{elt}>"
 
 
-def _driver_text(block: BlockSpec) -> str:
+def _driver_text(block: BlockSpec, vector_bits: Sequence[int] = ()) -> str:
     out_t = _memref(block.output_shape, str(element_type(block.out_dtype)))
     nbytes = _out_bytes(block)
     words = -(-nbytes // 4)
@@ -57,12 +66,29 @@ def _driver_text(block: BlockSpec) -> str:
     call_args = ", ".join(ptrs[a.name] for a in block.args)
     conv = block.conv
     nl = "\n"
+    # Per length: set it, then run (``dwmlir_run`` prints the vscale it sees first).
+    lengths = [
+        f"  %vl{i} = arith.constant {b} : i32\n  call @setArmVLBits(%vl{i}) : (i32) -> ()\n"
+        f"  call @{RUN_FUNC}() : () -> ()"
+        for i, b in enumerate(vector_bits)
+    ]
+    vscale = (
+        "  %vs = vector.vscale\n  %vs64 = arith.index_cast %vs : index to i64\n"
+        "  call @printI64(%vs64) : (i64) -> ()\n  call @printNewline() : () -> ()\n"
+    )
     return f"""
 {nl.join(globals_)}
 func.func private @printMemrefI32(memref<*xi32>) attributes {{llvm.emit_c_interface}}
+func.func private @printI64(i64)
+func.func private @printNewline()
+func.func private @setArmVLBits(i32)
 func.func private @{block.name}({types})
 func.func @{DRIVER_ENTRY}() {{
-  %c0 = arith.constant 0 : index
+{nl.join(lengths) if lengths else f"  call @{RUN_FUNC}() : () -> ()"}
+  return
+}}
+func.func @{RUN_FUNC}() {{
+{vscale if lengths else ""}  %c0 = arith.constant 0 : index
   %zx = arith.constant {conv.input_zp} : i32
   %zw = arith.constant {conv.filter_zp} : i32
   %poison = arith.constant 127 : i8
@@ -83,15 +109,19 @@ func.func @{DRIVER_ENTRY}() {{
 """
 
 
-def build_jit_module(spec: ConvSpec | BlockSpec, kernel_llvm: str, *operands: np.ndarray) -> str:
+def build_jit_module(
+    spec: ConvSpec | BlockSpec, kernel_llvm: str, *operands: np.ndarray, vector_bits: Sequence[int] = ()
+) -> str:
     """Return LLVM-dialect MLIR text: driver + kernel, ready for ``mlir-runner -e main``.
 
     ``operands``: the kernel's input buffers in ABI order (input, filter, [bias, scale]).
+    ``vector_bits``: the SVE lengths to run at, in one process (``parse_printed_runs``);
+    none: one run at the process's length (``parse_printed``).
     """
     block = as_block(spec)
     data = {a.name: (a, arr) for a, arr in zip(block.inputs, operands, strict=True)}
     with ir.Context(), ir.Location.unknown():
-        driver = ir.Module.parse(_driver_text(block))
+        driver = ir.Module.parse(_driver_text(block, vector_bits))
         for op in driver.body.operations:
             if op.operation.name == "memref.global":
                 arg, arr = data[op.operation.attributes["sym_name"].value.removeprefix("dwmlir_")]
@@ -101,8 +131,13 @@ def build_jit_module(spec: ConvSpec | BlockSpec, kernel_llvm: str, *operands: np
         run_bundle(driver, _DRIVER_PIPELINE)
         kernel = ir.Module.parse(kernel_llvm)
         for op in list(driver.body.operations):
-            if op.operation.name == "llvm.func" and op.operation.attributes["sym_name"].value == block.name:
+            if op.operation.name != "llvm.func":
+                continue
+            name = op.operation.attributes["sym_name"].value
+            if name == block.name:
                 op.operation.erase()
+            elif name == RUN_FUNC:
+                op.operation.attributes["no_inline"] = ir.UnitAttr.get()
         for op in list(kernel.body.operations):
             driver.body.append(op.operation.detach_from_parent())
         driver.operation.verify()
@@ -110,6 +145,27 @@ def build_jit_module(spec: ConvSpec | BlockSpec, kernel_llvm: str, *operands: np
 
 
 _DATA = re.compile(r"data\s*=\s*(.*)", re.S)
+_RUNS = re.compile(r"^(\d+)\s*$(.*?)(?=^\d+\s*$|\Z)", re.S | re.M)
+
+
+def parse_printed_runs(
+    spec: ConvSpec | BlockSpec, stdout: str, vector_bits: Sequence[int]
+) -> list[np.ndarray]:
+    """The outputs of a driver built with ``vector_bits``, one per length, each checked to
+    have run at its length (the vscale printed before it)."""
+    runs = _RUNS.findall(stdout)
+    if len(runs) != len(vector_bits):
+        raise InternalError(
+            f"mlir-runner printed {len(runs)} runs, expected {len(vector_bits)}: {stdout[:200]!r}"
+        )
+    outs = []
+    for (vscale, text), bits in zip(runs, vector_bits, strict=True):
+        if int(vscale) * 128 != bits:
+            raise InternalError(
+                f"the JIT run meant for {bits} bits ran at {int(vscale) * 128} (setArmVLBits)"
+            )
+        outs.append(parse_printed(spec, text))
+    return outs
 
 
 def parse_printed(spec: ConvSpec | BlockSpec, stdout: str) -> np.ndarray:

@@ -23,9 +23,9 @@ from ..reference import block_reference, compare_block, random_block_operands
 from ..rewrite import DEFAULT_VECTORIZER
 from ..spec import MAX_ELEMENTS, BlockSpec, ConvSpec, as_block
 from ..target import SVE_VECTOR_BITS, Target
-from ..toolchain import aarch64_runtime, exec_prefix, run
+from ..toolchain import aarch64_runtime, exec_prefix, host_is_aarch64, run
 from .harness import link_harness, render_dynamic_harness, render_harness
-from .jit import DRIVER_ENTRY, build_jit_module, parse_printed
+from .jit import DRIVER_ENTRY, build_jit_module, parse_printed, parse_printed_runs
 
 MODES = ("aot", "jit")
 VALID_VECTOR_BITS = SVE_VECTOR_BITS
@@ -110,26 +110,44 @@ def _run_jit(art: Artefacts, tmp: Path, operands: Sequence[np.ndarray], bits: Se
         )
     rt = aarch64_runtime()
     module = tmp / "jit.mlir"
+    names = ("mlir_runner_utils", "mlir_c_runner_utils", "mlir_arm_runner_utils")
+    libs = ",".join(str(rt.lib(n)) for n in names)
+
+    def runner(prefix: list[str], what: str) -> str:
+        args = ["-e", DRIVER_ENTRY, "-entry-point-result=void", "--march=aarch64"]
+        args += [f"--mattr={art.target.mattr}", f"-shared-libs={libs}"]
+        return run([*prefix, rt.runner, module, *args], what=what, ours=True).stdout.decode()
+
+    if _jit_lengths_in_one_process(target, bits):
+        # One process sets each length in turn (``jit``): one JIT compile, not one per length;
+        # each run's time is its share of the process's.
+        lengths = [int(vb) for vb in bits if vb is not None]
+        module.write_text(build_jit_module(spec, art.text(".llvm.mlir"), *operands, vector_bits=lengths))
+        start = time.perf_counter()
+        what = f"mlir-runner at {','.join(map(str, lengths))} bits"
+        outs = parse_printed_runs(spec, runner(exec_prefix(target, None, rt), what), lengths)
+        secs = (time.perf_counter() - start) / len(lengths)
+        for vb, got in zip(lengths, outs, strict=True):
+            yield vb, 0, got, secs
+        return
     module.write_text(build_jit_module(spec, art.text(".llvm.mlir"), *operands))
-    libs = ",".join(str(rt.lib(n)) for n in ("mlir_runner_utils", "mlir_c_runner_utils"))
     for vb in bits:
         start = time.perf_counter()
-        proc = run(
-            [
-                *exec_prefix(target, vb, rt),
-                rt.runner,
-                module,
-                "-e",
-                DRIVER_ENTRY,
-                "-entry-point-result=void",
-                "--march=aarch64",
-                f"--mattr={art.target.mattr}",
-                f"-shared-libs={libs}",
-            ],
-            what=f"mlir-runner at {vb or target.name} bits",
-            ours=True,
-        )
-        yield vb, 0, parse_printed(spec, proc.stdout.decode()), time.perf_counter() - start
+        out = runner(exec_prefix(target, vb, rt), f"mlir-runner at {vb or target.name} bits")
+        yield vb, 0, parse_printed(spec, out), time.perf_counter() - start
+
+
+def _jit_lengths_in_one_process(target: Target, bits: Sequence[int | None]) -> bool:
+    """Whether the JIT runs at ``bits`` share one process: several lengths of a
+    length-agnostic SVE target under qemu, whose ``-cpu max`` takes every length up to 2048
+    bits (an SVE machine offers only some: there each length keeps its own process)."""
+    return (
+        target.scalable
+        and not target.fixed_vl_bits
+        and len(bits) > 1
+        and all(vb is not None for vb in bits)
+        and not host_is_aarch64()
+    )
 
 
 @dataclass(frozen=True)

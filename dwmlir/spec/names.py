@@ -76,7 +76,10 @@ _RESERVED_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"U?INT\w*_(MAX|MIN|C|WIDTH)"), "a <stdint.h> macro"),
     (re.compile(r"(PTRDIFF|SIZE|SIG_ATOMIC|WCHAR|WINT)_(MAX|MIN|WIDTH)"), "a <stdint.h> macro"),
     (re.compile(r"PRI[diouxX]\w*|SCN[diouxX]\w*"), "an <inttypes.h> macro"),
-    (re.compile(r"printMemref\w*|print[FI](32|64)|_mlir_\w*"), "a function of the MLIR runner's runtime"),
+    (
+        re.compile(r"printMemref\w*|print[FI](32|64)|printNewline|setArmS?VLBits|_mlir_\w*"),
+        "a function of the MLIR runner's runtime",
+    ),
 )
 
 

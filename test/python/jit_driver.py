@@ -1,0 +1,98 @@
+# RUN: %PYTHON %s | FileCheck %s
+# The JIT driver at several SVE lengths: one mlir-runner process, `main` setting each length
+# with setArmVLBits and calling an out-of-line `dwmlir_run` (a kernel inlined into `main`
+# would see one vscale for all of them), which prints the vscale it ran at before the output.
+# The parser takes each run's output only at its own length; anything else is an internal
+# error, never a pass. Which runs share a process: SVE's length-agnostic target under qemu.
+
+import importlib
+
+import numpy as np
+from mlir import ir
+
+from dwmlir.errors import InternalError
+from dwmlir.run.jit import _driver_text, parse_printed_runs
+from dwmlir.spec import ConvSpec, as_block
+from dwmlir.target import get_target
+
+runner = importlib.import_module("dwmlir.run.runner")  # ``dwmlir.run`` is also the API's function
+
+
+def run(f):
+    print("\nTEST:", f.__name__)
+    f()
+    return f
+
+
+SPEC = ConvSpec("depthwise_conv_1d_nwc_wc", (1, 4, 2), (1, 2))
+WORDS = "[0,  1065353216,  1073741824,  1077936128,  1082130432,  1084227584,  1086324736,  1088421888]"
+
+
+def printed(vscale: int) -> str:
+    head = "Unranked Memref base@ = 0x55002db5c0 rank = 1 offset = 0 sizes = [8] strides = [1] data = "
+    return f"{vscale}\n{head}\n{WORDS}\n"
+
+
+# CHECK-LABEL: TEST: test_driver
+# CHECK:      func.func @main() {
+# CHECK-NEXT:   %vl0 = arith.constant 128 : i32
+# CHECK-NEXT:   call @setArmVLBits(%vl0) : (i32) -> ()
+# CHECK-NEXT:   call @dwmlir_run() : () -> ()
+# CHECK-NEXT:   %vl1 = arith.constant 2048 : i32
+# CHECK-NEXT:   call @setArmVLBits(%vl1) : (i32) -> ()
+# CHECK-NEXT:   call @dwmlir_run() : () -> ()
+# CHECK-NEXT:   return
+# CHECK:      func.func @dwmlir_run() {
+# CHECK-NEXT:   %vs = vector.vscale
+# CHECK:        call @printI64(%vs64)
+# CHECK:        call @dwconv(
+# CHECK-LABEL: one length:
+# CHECK:      func.func @main() {
+# CHECK-NEXT:   call @dwmlir_run() : () -> ()
+# CHECK-NEXT:   return
+# CHECK-NOT:  vscale
+@run
+def test_driver():
+    block = as_block(SPEC)
+    with ir.Context():
+        print(_driver_text(block, [128, 2048]))
+        print("one length:")
+        print(_driver_text(block))
+
+
+# CHECK-LABEL: TEST: test_parse_runs
+# CHECK-NEXT: 2 runs, equal True, first [0.0, 1.0, 2.0, 3.0]
+# CHECK-NEXT: the JIT run meant for 512 bits ran at 128 (setArmVLBits)
+# CHECK-NEXT: mlir-runner printed 1 runs, expected 2
+@run
+def test_parse_runs():
+    outs = parse_printed_runs(SPEC, printed(1) + printed(16), [128, 2048])
+    print(f"{len(outs)} runs, equal {np.array_equal(*outs)}, first {outs[0].ravel()[:4].tolist()}")
+    for stdout, bits in ((printed(1) + printed(1), [128, 512]), (printed(1), [128, 2048])):
+        try:
+            parse_printed_runs(SPEC, stdout, bits)
+        except InternalError as exc:
+            print(str(exc).split(":")[0])
+
+
+# CHECK-LABEL: TEST: test_one_process
+# CHECK-NEXT: aarch64-sve [128, 2048]: True
+# CHECK-NEXT: aarch64-sve [256]: False
+# CHECK-NEXT: aarch64-sve [None, 512]: False
+# CHECK-NEXT: aarch64-sve-vls256 [256, 256]: False
+# CHECK-NEXT: aarch64-neon [None, None]: False
+# CHECK-NEXT: on an aarch64 host: False
+@run
+def test_one_process():
+    cases = [
+        ("aarch64-sve", [128, 2048]),
+        ("aarch64-sve", [256]),
+        ("aarch64-sve", [None, 512]),
+        ("aarch64-sve-vls256", [256, 256]),
+        ("aarch64-neon", [None, None]),
+    ]
+    runner.host_is_aarch64 = lambda: False
+    for name, bits in cases:
+        print(f"{name} {bits}: {runner._jit_lengths_in_one_process(get_target(name), bits)}")
+    runner.host_is_aarch64 = lambda: True
+    print("on an aarch64 host:", runner._jit_lengths_in_one_process(get_target("aarch64-sve"), [128, 2048]))
