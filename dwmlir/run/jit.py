@@ -76,13 +76,14 @@ def _driver_text(block: BlockSpec, vector_bits: Sequence[int] = ()) -> str:
         "  %vs = vector.vscale\n  %vs64 = arith.index_cast %vs : index to i64\n"
         "  call @printI64(%vs64) : (i64) -> ()\n  call @printNewline() : () -> ()\n"
     )
+    setters = (
+        "func.func private @printI64(i64)\nfunc.func private @printNewline()\n"
+        "func.func private @setArmVLBits(i32)\n"
+    )
     return f"""
 {nl.join(globals_)}
 func.func private @printMemrefI32(memref<*xi32>) attributes {{llvm.emit_c_interface}}
-func.func private @printI64(i64)
-func.func private @printNewline()
-func.func private @setArmVLBits(i32)
-func.func private @{block.name}({types})
+{setters if lengths else ""}func.func private @{block.name}({types})
 func.func @{DRIVER_ENTRY}() {{
 {nl.join(lengths) if lengths else f"  call @{RUN_FUNC}() : () -> ()"}
   return
