@@ -48,6 +48,7 @@ from .nest import (
     affine,
     block_widths,
     collapse_trailing,
+    contiguous_layout,
     dense_layout,
     enclosing_func,
     if_within,
@@ -687,7 +688,10 @@ class BlockedRows:
         out_t = ir.MemRefType(em.out.type)
         self.flat_out = (
             collapse_trailing(em.out, out_t.rank)
-            if self.sweep and self.geo.rank > 1 and _contiguous(out_t) and out_t.rank == len(self.in_shape)
+            if self.sweep
+            and self.geo.rank > 1
+            and contiguous_layout(out_t)
+            and out_t.rank == len(self.in_shape)
             else None
         )
         self.column_bases = False  # see _long_rows_apart
@@ -2573,22 +2577,6 @@ class BlockedRows:
             blocks(step)
 
 
-def _contiguous(t: ir.MemRefType) -> bool:
-    """Whether ``t`` is dense, or a view whose elements are one contiguous run in row-major
-    order (a fused block's scratch tile, whose offset may be known only at run time)."""
-    if dense_layout(t):
-        return True
-    if any(ir.ShapedType.is_dynamic_size(v) for v in t.shape):
-        return False
-    strides, _ = t.get_strides_and_offset()
-    expect = 1
-    for size, stride in reversed(list(zip(t.shape, strides, strict=True))):
-        if size != 1 and stride != expect:
-            return False
-        expect *= size
-    return True
-
-
 def _adds_residual(em) -> bool:
     """Whether the emitter's stores add the block's input (``vector_rows.Residual``): they go
     through ``store``, which finds the input's view of each output view, not through byte
@@ -2598,9 +2586,9 @@ def _adds_residual(em) -> bool:
 
 def _f32_addressable(buf: ir.Value) -> bool:
     """Whether memref ``buf`` can be read through byte addresses (``_byte_address``):
-    contiguous f32 (``_contiguous``)."""
+    contiguous f32 (``contiguous_layout``)."""
     t = ir.MemRefType(buf.type)
-    return _contiguous(t) and t.element_type == ir.F32Type.get()
+    return contiguous_layout(t) and t.element_type == ir.F32Type.get()
 
 
 def _byte_address(buf: ir.Value) -> ir.Value:

@@ -227,6 +227,22 @@ def dense_layout(t: ir.MemRefType) -> bool:
     return isinstance(t.layout, ir.AffineMapAttr) and t.layout.value == ir.AffineMap.get_identity(t.rank)
 
 
+def contiguous_layout(t: ir.MemRefType) -> bool:
+    """Whether ``t`` is dense, or a view whose elements are one contiguous run in row-major
+    order (a fused block's scratch tile, whose offset may be known only at run time)."""
+    if dense_layout(t):
+        return True
+    if any(ir.ShapedType.is_dynamic_size(v) for v in t.shape):
+        return False
+    strides, _ = t.get_strides_and_offset()
+    expect = 1
+    for size, stride in reversed(list(zip(t.shape, strides, strict=True))):
+        if size != 1 and stride != expect:
+            return False
+        expect *= size
+    return True
+
+
 def collapse(buf: ir.Value, groups: list[int]) -> ir.Value:
     """``buf`` with consecutive dims collapsed (``groups[i]`` dims each), each group contiguous:
     a group with a dim of run-time size has a run-time size; a strided view (a window of a
