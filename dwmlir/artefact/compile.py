@@ -87,7 +87,9 @@ def _lower(
     ]
     if not parts and spec.out_dtype != spec.acc_dtype:
         parts = [f"rounding to {spec.out_dtype}"]
-    if block.residual:
+    if block.residual and block.pointwise is not None:
+        parts[-1] += ", residual"  # the pointwise conv's part, as ``BlockSpec.describe`` puts it
+    elif block.residual:
         parts.append("residual")
     if parts and vectorizer != DEFAULT_VECTORIZER:
         what = (

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..artefact import Artefacts, compile_spec, write_artefacts
-from ..errors import UserError
+from ..errors import InternalError, UserError
 from ..reference import block_reference, compare_block, random_block_operands
 from ..rewrite import DEFAULT_VECTORIZER
 from ..spec import MAX_ELEMENTS, BlockSpec, ConvSpec, as_block
@@ -102,7 +102,10 @@ def _verdict(cmp, threads: int, got: np.ndarray, whole: np.ndarray | None) -> tu
     return cmp.ok and diff == 0, max(cmp.mismatches, diff)
 
 
-def _run_jit(art: Artefacts, tmp: Path, operands: Sequence[np.ndarray], bits: Sequence[int | None]):
+def _run_jit(
+    art: Artefacts, tmp: Path, operands: Sequence[np.ndarray], bits: Sequence[int | None]
+) -> list[tuple[int | None, int, np.ndarray, float]]:
+    """(length, 0, output, seconds) of a JIT run at each of ``bits``."""
     spec, target = art.block, art.target
     if target.arch != "aarch64":
         raise UserError(
@@ -118,24 +121,37 @@ def _run_jit(art: Artefacts, tmp: Path, operands: Sequence[np.ndarray], bits: Se
         args += [f"--mattr={art.target.mattr}", f"-shared-libs={libs}"]
         return run([*prefix, rt.runner, module, *args], what=what, ours=True).stdout.decode()
 
-    if _jit_lengths_in_one_process(target, bits):
-        # One process sets each length in turn (``jit``): one JIT compile, not one per length;
-        # each run's time is its share of the process's.
-        lengths = [int(vb) for vb in bits if vb is not None]
-        names.append("mlir_arm_runner_utils")  # setArmVLBits
-        module.write_text(build_jit_module(spec, art.text(".llvm.mlir"), *operands, vector_bits=lengths))
-        start = time.perf_counter()
-        what = f"mlir-runner at {','.join(map(str, lengths))} bits"
-        outs = parse_printed_runs(spec, runner(exec_prefix(target, None, rt), what), lengths)
-        secs = (time.perf_counter() - start) / len(lengths)
-        for vb, got in zip(lengths, outs, strict=True):
-            yield vb, 0, got, secs
-        return
-    module.write_text(build_jit_module(spec, art.text(".llvm.mlir"), *operands))
-    for vb in bits:
-        start = time.perf_counter()
-        out = runner(exec_prefix(target, vb, rt), f"mlir-runner at {vb or target.name} bits")
-        yield vb, 0, parse_printed(spec, out), time.perf_counter() - start
+    def one_per_length() -> list[tuple[int | None, int, np.ndarray, float]]:
+        module.write_text(build_jit_module(spec, art.text(".llvm.mlir"), *operands))
+        out = []
+        for vb in bits:
+            start = time.perf_counter()
+            text = runner(exec_prefix(target, vb, rt), f"mlir-runner at {vb or target.name} bits")
+            out.append((vb, 0, parse_printed(spec, text), time.perf_counter() - start))
+        return out
+
+    if not _jit_lengths_in_one_process(target, bits):
+        return one_per_length()
+    # One process sets each length in turn (``jit``): one JIT compile, not one per length;
+    # each run's time is its share of the process's.
+    lengths = [int(vb) for vb in bits if vb is not None]
+    names.append("mlir_arm_runner_utils")  # setArmVLBits
+    module.write_text(build_jit_module(spec, art.text(".llvm.mlir"), *operands, vector_bits=lengths))
+    start = time.perf_counter()
+    try:
+        text = runner(exec_prefix(target, None, rt), f"mlir-runner at {','.join(map(str, lengths))} bits")
+    except InternalError as exc:
+        # A crash names all the lengths: one process per length names the one that fails. If
+        # none does, a timeout was the lengths' sum (those runs stand); anything else failed
+        # only with the lengths in one process, which is reported as it is.
+        names.pop()
+        runs = one_per_length()
+        if " timed out after " not in str(exc):
+            raise
+        return runs
+    outs = parse_printed_runs(spec, text, lengths)
+    secs = (time.perf_counter() - start) / len(lengths)
+    return [(vb, 0, got, secs) for vb, got in zip(lengths, outs, strict=True)]
 
 
 def _jit_lengths_in_one_process(target: Target, bits: Sequence[int | None]) -> bool:

@@ -178,9 +178,11 @@ class BlockSpec:
             self._validate_expand(self.expand)
         self._validate()
         if self.pointwise is not None:
-            self._validate_pointwise(self.pointwise)
+            self._validate_pointwise(self.pointwise)  # the residual's kind among its checks
+        elif self.residual:
+            self._validate_residual_kind()
         if self.residual:
-            self._validate_residual()
+            self._validate_residual_shapes()
 
     @property
     def in_channels(self) -> int:
@@ -443,6 +445,8 @@ class BlockSpec:
             raise UserError("the pointwise conv of a float block does not requantize")
         if q:
             BlockSpec(conv, pw.epilogue)  # its int8 activation and zero point, checked as the depthwise one's
+        if self.residual:  # before the sizes: an int8 residual is the more basic problem
+            self._validate_residual_kind()
         if self.out_channels * pw.cout > MAX_ELEMENTS or math.prod(self.output_shape) > MAX_ELEMENTS:
             raise UserError("the pointwise filter or output has more than 2^31-1 elements: split the layer")
         if not _every_output_reads_input(conv):
@@ -451,28 +455,34 @@ class BlockSpec:
                 "the filter's reach, so reduce the padding"
             )
 
-    def _validate_residual(self) -> None:
-        """The block's input added to its output: a float block whose output has the input's
-        pixels and channels (COUT after a pointwise conv, else C*M). After a pointwise conv
-        the pixels of either layout line up; without one, the depthwise code adds the input
-        on channels-last ops with static sizes."""
-        conv, pw = self.conv, self.pointwise
-        if pw is not None:
+    def _validate_residual_kind(self) -> None:
+        """The block's input added to its output: a float block. After a pointwise conv the
+        pixels of either layout line up; without one, the depthwise code adds the input on
+        channels-last ops with static sizes."""
+        conv = self.conv
+        if self.pointwise is not None:
             if conv.info.quantized:
                 raise UserError(
                     "--residual applies to float blocks (int8 needs a requantized add), not to *_q ops"
                 )
+            return
+        if conv.dtype not in ("f32", "f16") or not conv.info.channels_last:
+            raise UserError(
+                f"--residual applies to channels-last float ops (f32, f16), not to {conv.op} {conv.dtype}"
+            )
+        if conv.is_dynamic:
+            raise UserError(
+                f"a fused residual with run-time sizes ({','.join(conv.dynamic)}) is not supported yet: "
+                "give static sizes, or drop --residual and add the input to the output yourself"
+            )
+
+    def _validate_residual_shapes(self) -> None:
+        """The block's output has its input's pixels and channels (COUT after a pointwise
+        conv, else C*M)."""
+        conv, pw = self.conv, self.pointwise
+        if pw is not None:
             out_channels, need = pw.cout, f"--pointwise {self.in_channels}"
         else:
-            if conv.dtype not in ("f32", "f16") or not conv.info.channels_last:
-                raise UserError(
-                    f"--residual applies to channels-last float ops (f32, f16), not to {conv.op} {conv.dtype}"
-                )
-            if conv.is_dynamic:
-                raise UserError(
-                    f"a fused residual with run-time sizes ({','.join(conv.dynamic)}) is not supported yet: "
-                    "give static sizes, or drop --residual and add the input to the output yourself"
-                )
             out_channels, need = self.out_channels, f"C*M = {self.in_channels} output channels"
         if (
             conv.in_spatial != conv.out_spatial

@@ -4,12 +4,17 @@
 # would see one vscale for all of them), which prints the vscale it ran at before the output.
 # The parser takes each run's output only at its own length; anything else is an internal
 # error, never a pass. Which runs share a process: SVE's length-agnostic target under qemu.
+# When the shared process fails, one process per length names the length that fails.
 
 import importlib
+import subprocess
+import tempfile
+from pathlib import Path
 
 import numpy as np
 from mlir import ir
 
+from dwmlir.artefact import compile_spec
 from dwmlir.errors import InternalError
 from dwmlir.run.jit import _driver_text, parse_printed_runs
 from dwmlir.spec import ConvSpec, as_block
@@ -96,3 +101,44 @@ def test_one_process():
         print(f"{name} {bits}: {runner._jit_lengths_in_one_process(get_target(name), bits)}")
     runner.host_is_aarch64 = lambda: True
     print("on an aarch64 host:", runner._jit_lengths_in_one_process(get_target("aarch64-sve"), [128, 2048]))
+
+
+# CHECK-LABEL: TEST: test_failures
+# CHECK-NEXT: a length crashes: mlir-runner at 2048 bits crashed with SIGSEGV
+# CHECK-NEXT: only together: mlir-runner at 128,2048 bits crashed with SIGSEGV
+# CHECK-NEXT: the sum timed out: [128, 2048]
+@run
+def test_failures():
+    art = compile_spec(as_block(SPEC), get_target("aarch64-sve"))
+    operands = [np.ones(SPEC.input_shape, np.float32), np.ones(SPEC.filter_shape, np.float32)]
+    real = runner.run
+
+    def fake(shared: str, fails: tuple[int, ...]):
+        def run(args, what, ours):
+            vl = next((a for a in args if "sve-default-vector-length" in str(a)), None)
+            bits = int(str(vl).rsplit("=", 1)[1]) * 8 if vl else None
+            if bits is None and shared:
+                raise InternalError(f"{what} {shared}")
+            if bits in fails:
+                raise InternalError(f"{what} crashed with SIGSEGV")
+            return subprocess.CompletedProcess(args, 0, printed(bits // 128).encode(), b"")
+
+        return run
+
+    cases = [
+        ("a length crashes", "crashed with SIGSEGV", (2048,)),
+        ("only together", "crashed with SIGSEGV", ()),
+        ("the sum timed out", "timed out after 600 s", ()),
+    ]
+    runner.host_is_aarch64 = lambda: False
+    try:
+        for label, shared, fails in cases:
+            runner.run = fake(shared, fails)
+            with tempfile.TemporaryDirectory() as tmp:
+                try:
+                    runs = runner._run_jit(art, Path(tmp), operands, [128, 2048])
+                    print(f"{label}: {[vb for vb, *_ in runs]}")
+                except InternalError as exc:
+                    print(f"{label}: {exc}")
+    finally:
+        runner.run = real
