@@ -567,7 +567,8 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
         default="aot",
         metavar="MODE[,MODE...]",
         help="aot: link the object with a C driver; jit: run the lowered module with the "
-        "aarch64 mlir-runner; both: aot,jit (default: %(default)s)",
+        "aarch64 mlir-runner (several SVE lengths in one process under qemu, setArmVLBits "
+        "before each run); both: aot,jit (default: %(default)s)",
     )
     g.add_argument("--seed", default=0, type=types.seed, metavar="N", help="random data seed (default: 0)")
 
