@@ -253,8 +253,14 @@ def machine_scheduler(block: BlockSpec, target: Target) -> bool:
     with it: 0.87 to 0.97 at 2048 bits on MobileNetV2's blocks, 0.92 to 1.00 at 1024, 0.98 to
     1.004 at 128 to 512 (MobileNetV1's 1.000 to 1.002).
     """
-    fused_gemm = block.pointwise is not None or block.expand is not None
-    return not (fused_gemm and target.scalable and block.conv.dtype == "f32")
+    return misched_for(block.pointwise is not None or block.expand is not None, block.conv.dtype, target)
+
+
+def misched_for(fused_gemm: bool, dtype: str, target: Target) -> bool:
+    """``machine_scheduler``'s rule: whether a kernel with (``fused_gemm``) or without a fused
+    GEMM, of element type ``dtype``, keeps llc's machine scheduler. Shared with ``dwmlir
+    lower``, which reads the same facts from a parsed module."""
+    return not (fused_gemm and target.scalable and dtype == "f32")
 
 
 def lsr_for(op: str, strides: Sequence[int], out_w: int | None) -> bool:

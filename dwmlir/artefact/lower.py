@@ -13,6 +13,7 @@ import re
 from mlir import ir
 
 from ..errors import UserError
+from ..ir.epilogue import EXPAND_ATTR, POINTWISE_ATTR
 from ..ir.walk import find_ops
 from ..pipeline import lower_vector, run_bundle, set_vscale_range, to_llvm
 from ..rewrite import DEFAULT_VECTORIZER, VectorShape
@@ -23,7 +24,7 @@ from ..schedule import Plan, apply_schedule, build_schedule
 from ..spec import OPS
 from ..target import Target
 from ..toolchain import run
-from .compile import llc_command, lsr_for, optimize_llvm_ir, translate_module
+from .compile import llc_command, lsr_for, misched_for, optimize_llvm_ir, translate_module
 from .limits import check_code_size, rewrite_within_limit
 
 EW_ATTR = "dwmlir.elementwise"
@@ -166,6 +167,14 @@ def _lsr(op: ir.Operation) -> bool:
     return lsr_for(op.name.removeprefix("linalg."), strides, out_w)
 
 
+def _machine_scheduler(module: ir.Module, convs: list[ir.Operation], target: Target) -> bool:
+    """``compile.machine_scheduler`` for a parsed module: off where a fused GEMM (a 1x1 conv
+    tagged by ``dwmlir gen``) runs on f32 convs on SVE."""
+    gemms = find_ops(module, lambda o: POINTWISE_ATTR in o.attributes or EXPAND_ATTR in o.attributes)
+    dtypes = {str(ir.ShapedType(c.operands[0].type).element_type) for c in convs}
+    return misched_for(bool(gemms), dtypes.pop() if len(dtypes) == 1 else "mixed", target)
+
+
 def lower_module(
     text: str, source: str, target: Target, cpu: str | None, emit: str, vectorizer: str = DEFAULT_VECTORIZER
 ) -> bytes:
@@ -180,6 +189,7 @@ def lower_module(
             )
         _check_convs(convs, source, vectorizer)
         lsr = all(_lsr(c) for c in convs)
+        misched = _machine_scheduler(module, convs, target)
         module, rows = rewrite_within_limit(
             module,
             lambda: parse_module(text, source),
@@ -213,7 +223,7 @@ def lower_module(
         return ll
     kind = "asm" if emit == "asm" else "obj"
     return run(
-        [*llc_command(target, cpu, lsr), f"-filetype={kind}", "-", "-o", "-"],
+        [*llc_command(target, cpu, lsr, misched), f"-filetype={kind}", "-", "-o", "-"],
         input=ll,
         what="llc",
     ).stdout

@@ -100,3 +100,42 @@ def test_i32_stride2():
     print(vector)
     print("LLVM")
     print(llvm)
+
+
+# `dwmlir lower` picks llc's flags as `dwmlir compile` does: a module with a fused GEMM (a
+# 1x1 conv tagged by `dwmlir gen`) on f32 convs for SVE runs without the machine scheduler
+# (compile.machine_scheduler); a bare conv, or NEON, keeps it.
+# CHECK-LABEL: TEST: test_lower_machine_scheduler
+# CHECK-NEXT: block, aarch64-sve: without the machine scheduler True
+# CHECK-NEXT: block, aarch64-neon: without the machine scheduler False
+# CHECK-NEXT: bare conv, aarch64-sve: without the machine scheduler False
+# CHECK-NEXT: f16 block, aarch64-sve: without the machine scheduler False
+@run
+def test_lower_machine_scheduler():
+    import dwmlir.artefact.lower as lower
+    from dwmlir.artefact.gen import generate
+    from dwmlir.spec import BlockSpec, Epilogue, Pointwise
+
+    conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 6, 6, 8), (3, 3, 8), padding="same")
+    f16 = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 6, 6, 8), (3, 3, 8), padding="same", dtype="f16")
+    cases = [
+        ("block", BlockSpec(conv, Epilogue(), Pointwise(4)), "aarch64-sve"),
+        ("block", BlockSpec(conv, Epilogue(), Pointwise(4)), "aarch64-neon"),
+        ("bare conv", conv, "aarch64-sve"),
+        ("f16 block", BlockSpec(f16, Epilogue(), Pointwise(4)), "aarch64-sve"),
+    ]
+    real, seen = lower.run, []
+
+    def run_and_see(args, **kwargs):
+        seen.append([str(a) for a in args])
+        return real(args, **kwargs)
+
+    lower.run = run_and_see
+    try:
+        for label, spec, name in cases:
+            seen.clear()
+            target = get_target(name)
+            lower.lower_module(generate(spec, target, False), label, target, None, "asm")
+            print(f"{label}, {name}: without the machine scheduler", "-enable-misched=false" in seen[-1])
+    finally:
+        lower.run = real
