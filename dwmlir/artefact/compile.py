@@ -202,9 +202,20 @@ def llc_command(target: Target, cpu: str | None, lsr: bool = True, misched: bool
     """llc for ``target`` (position-independent, so objects also go into shared libraries);
     ``lsr=False`` turns off LLVM's loop strength reduction (``loop_strength_reduction``),
     ``misched=False`` its pre-RA machine scheduler (``machine_scheduler``)."""
-    flags = [] if lsr else ["-disable-lsr"]
-    flags += [] if misched else ["-enable-misched=false"]
+    flags = backend_flags(lsr, misched)
     return [llvm_tool("llc"), "-O3", *_target_flags(target, cpu), "-relocation-model=pic", *flags]
+
+
+def backend_flags(lsr: bool, misched: bool) -> list[str]:
+    """The code generator's options for ``lsr`` and ``misched`` (``llc_command``); the JIT
+    passes the same to mlir-runner, so that it builds the kernel as ``dwmlir compile`` does."""
+    return ([] if lsr else ["-disable-lsr"]) + ([] if misched else ["-enable-misched=false"])
+
+
+def kernel_backend_flags(block: BlockSpec, target: Target) -> list[str]:
+    """``backend_flags`` of ``block``'s kernel (``loop_strength_reduction``,
+    ``machine_scheduler``)."""
+    return backend_flags(loop_strength_reduction(block, target), machine_scheduler(block, target))
 
 
 def loop_strength_reduction(block: BlockSpec, target: Target) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..artefact import Artefacts, compile_spec, write_artefacts
+from ..artefact import Artefacts, compile_spec, kernel_backend_flags, write_artefacts
 from ..errors import InternalError, UserError
 from ..reference import block_reference, compare_block, random_block_operands
 from ..rewrite import DEFAULT_VECTORIZER
@@ -118,7 +118,7 @@ def _run_jit(
     def runner(prefix: list[str], what: str) -> str:
         libs = ",".join(str(rt.lib(n)) for n in names)
         args = ["-e", DRIVER_ENTRY, "-entry-point-result=void", "--march=aarch64"]
-        args += [f"--mattr={art.target.mattr}", f"-shared-libs={libs}"]
+        args += [f"--mattr={art.target.mattr}", *kernel_backend_flags(spec, target), f"-shared-libs={libs}"]
         return run([*prefix, rt.runner, module, *args], what=what, ours=True).stdout.decode()
 
     def one_per_length() -> list[tuple[int | None, int, np.ndarray, float]]:
