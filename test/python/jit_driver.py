@@ -142,3 +142,38 @@ def test_failures():
                     print(f"{label}: {exc}")
     finally:
         runner.run = real
+
+
+# The JIT builds the kernel with the AOT build's code-generator choices: a fused f32 block on
+# SVE without the machine scheduler (compile.machine_scheduler), passed to mlir-runner.
+# CHECK-LABEL: TEST: test_backend_flags
+# CHECK-NEXT: block on SVE: ['-enable-misched=false'], passed True
+# CHECK-NEXT: block on NEON: []
+@run
+def test_backend_flags():
+    from dwmlir.artefact import kernel_backend_flags
+    from dwmlir.spec import BlockSpec, Epilogue, Pointwise
+
+    conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 6, 6, 8), (3, 3, 8), padding="same")
+    block = BlockSpec(conv, Epilogue(), Pointwise(4))
+    sve = get_target("aarch64-sve")
+    flags = kernel_backend_flags(block, sve)
+    art = compile_spec(block, sve)
+    operands = [np.ones(a.shape, np.float32) for a in block.inputs]
+    real, seen = runner.run, []
+
+    def run(args, what, ours):
+        seen.append([str(a) for a in args])
+        raise InternalError(f"{what} crashed with SIGSEGV")
+
+    runner.run, runner.host_is_aarch64 = run, lambda: False
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                runner._run_jit(art, Path(tmp), operands, [128, 2048])
+            except InternalError:
+                pass
+    finally:
+        runner.run = real
+    print(f"block on SVE: {flags}, passed {all(f in seen[0] for f in flags)}")
+    print(f"block on NEON: {kernel_backend_flags(block, get_target('aarch64-neon'))}")
