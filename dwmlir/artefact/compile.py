@@ -80,17 +80,11 @@ def _lower(
     block = as_block(spec)
     spec = block.conv
     target = for_dtype(target, spec.dtype)
-    parts = [
-        p.describe()
-        for p in (block.expand, block.epilogue, block.pointwise)
-        if p is not None and not getattr(p, "empty", False)
-    ]
+    parts = [block.expand.describe()] if block.expand is not None else []
+    parts += [block.epilogue.describe()] if not block.epilogue.empty else []
+    parts += block.after_depthwise
     if not parts and spec.out_dtype != spec.acc_dtype:
         parts = [f"rounding to {spec.out_dtype}"]
-    if block.residual and block.pointwise is not None:
-        parts[-1] += ", residual"  # the pointwise conv's part, as ``BlockSpec.describe`` puts it
-    elif block.residual:
-        parts.append("residual")
     if parts and vectorizer != DEFAULT_VECTORIZER:
         what = (
             f"an epilogue ({parts[0]})"

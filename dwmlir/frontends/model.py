@@ -177,14 +177,11 @@ class ImportedModel:
         rows = []
         for layer in self.layers:
             b = layer.block
-            pw = b.pointwise and b.pointwise.describe() + (", residual" if b.residual else "")
             stages = (
                 b.expand and b.expand.describe(),
                 b.epilogue.describe() and f"dw {b.epilogue.describe()}",
-                pw,
-                b.residual and not pw and "residual",
             )
-            parts = [p for p in stages if p]
+            parts = [p for p in stages if p] + b.after_depthwise
             rows.append((b.name, b.conv.op, "x".join(map(str, b.output_shape)), "; ".join(parts) or "-"))
         w = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(("kernel", "op", "output"))]
         lines = [f"{'kernel':<{w[0]}}  {'op':<{w[1]}}  {'output':>{w[2]}}  fused"]

@@ -332,13 +332,16 @@ class BlockSpec:
         ``params`` given in ABI order after input and filter."""
         return dict(zip([a.name for a in self.inputs[2:]], params, strict=True))
 
+    @property
+    def after_depthwise(self) -> list[str]:
+        """What follows the depthwise epilogue, as descriptions say it: the pointwise conv
+        (``pointwise 8, bias, residual``), or a residual alone (``residual``)."""
+        if self.pointwise is not None:
+            return [self.pointwise.describe() + (", residual" if self.residual else "")]
+        return ["residual"] if self.residual else []
+
     def describe(self) -> str:
-        pw = self.pointwise and self.pointwise.describe()
-        if pw and self.residual:
-            pw += ", residual"
-        parts = [p for p in (self.epilogue.describe(), pw) if p]
-        if self.residual and not pw:
-            parts.append("residual")
+        parts = [p for p in (self.epilogue.describe(),) if p] + self.after_depthwise
         text = self.conv.describe() + (f" then {'; '.join(parts)}" if parts else "")
         return f"{self.expand.describe()} then {text}" if self.expand is not None else text
 
