@@ -192,17 +192,17 @@ def opt_command(target: Target, cpu: str | None, vector_combine: bool = True) ->
     return [llvm_tool("opt"), "-O3", *_target_flags(target, cpu), *flags]
 
 
-def llc_command(target: Target, cpu: str | None, lsr: bool = True, misched: bool = True) -> list:
-    """llc for ``target`` (position-independent, so objects also go into shared libraries);
-    ``lsr=False`` turns off LLVM's loop strength reduction (``loop_strength_reduction``),
-    ``misched=False`` its pre-RA machine scheduler (``machine_scheduler``)."""
-    flags = backend_flags(lsr, misched)
+def llc_command(target: Target, cpu: str | None, flags: Sequence[str] = ()) -> list:
+    """llc for ``target`` (position-independent, so objects also go into shared libraries),
+    with the code generator's ``flags`` (``backend_flags``)."""
     return [llvm_tool("llc"), "-O3", *_target_flags(target, cpu), "-relocation-model=pic", *flags]
 
 
 def backend_flags(lsr: bool, misched: bool) -> list[str]:
-    """The code generator's options for ``lsr`` and ``misched`` (``llc_command``); the JIT
-    passes the same to mlir-runner, so that it builds the kernel as ``dwmlir compile`` does."""
+    """The code generator's options: ``lsr=False`` turns off LLVM's loop strength reduction
+    (``loop_strength_reduction``), ``misched=False`` its pre-RA machine scheduler
+    (``machine_scheduler``). llc takes them, and so does mlir-runner: the JIT builds the
+    kernel as ``dwmlir compile`` does."""
     return ([] if lsr else ["-disable-lsr"]) + ([] if misched else ["-enable-misched=false"])
 
 
@@ -332,9 +332,7 @@ def compile_spec(
     art = Artefacts(block, target, vectorizer)
     backend: list[Backend] = []
     opt_args = opt_command(target, cpu, spec.dtype != "bf16")
-    llc_args = llc_command(
-        target, cpu, loop_strength_reduction(block, target), machine_scheduler(block, target)
-    )
+    llc_args = llc_command(target, cpu, kernel_backend_flags(block, target))
 
     def start(modules: list[bytes]) -> None:
         backend.append(Backend(modules, opt_args, llc_args))

@@ -24,7 +24,7 @@ from ..schedule import Plan, apply_schedule, build_schedule
 from ..spec import OPS
 from ..target import Target
 from ..toolchain import run
-from .compile import llc_command, lsr_for, misched_for, optimize_llvm_ir, translate_module
+from .compile import backend_flags, llc_command, lsr_for, misched_for, optimize_llvm_ir, translate_module
 from .limits import check_code_size, rewrite_within_limit
 
 EW_ATTR = "dwmlir.elementwise"
@@ -223,7 +223,7 @@ def lower_module(
         return ll
     kind = "asm" if emit == "asm" else "obj"
     return run(
-        [*llc_command(target, cpu, lsr, misched), f"-filetype={kind}", "-", "-o", "-"],
+        [*llc_command(target, cpu, backend_flags(lsr, misched)), f"-filetype={kind}", "-", "-o", "-"],
         input=ll,
         what="llc",
     ).stdout

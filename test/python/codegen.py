@@ -13,9 +13,8 @@ from dwmlir.artefact.codegen import merge_assembly, split_functions
 from dwmlir.artefact.compile import (
     _lower,
     compile_spec,
+    kernel_backend_flags,
     llc_command,
-    loop_strength_reduction,
-    machine_scheduler,
 )
 from dwmlir.errors import InternalError, Terminated, ToolCrash
 from dwmlir.spec import BlockSpec, ConvSpec, Epilogue, Pointwise, as_block
@@ -94,12 +93,7 @@ def test_llc_of_ll_is_s():
         modules = llvm_modules(spec, target)
         art = compile_spec(spec, target)
         block = as_block(spec)
-        llc = llc_command(
-            art.target,
-            art.target.default_cpu,
-            loop_strength_reduction(block, art.target),
-            machine_scheduler(block, art.target),
-        )
+        llc = llc_command(art.target, art.target.default_cpu, kernel_backend_flags(block, art.target))
         again = run([*llc, "-filetype=asm", "-", "-o", "-"], input=art.files[".ll"], what="llc").stdout
         asm = art.text(".s")
         print(
