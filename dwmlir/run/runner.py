@@ -23,7 +23,7 @@ from ..reference import block_reference, compare_block, random_block_operands
 from ..rewrite import DEFAULT_VECTORIZER
 from ..spec import MAX_ELEMENTS, BlockSpec, ConvSpec, as_block
 from ..target import SVE_VECTOR_BITS, Target
-from ..toolchain import aarch64_runtime, exec_prefix, host_is_aarch64, run
+from ..toolchain import aarch64_runtime, exec_prefix, host_is_aarch64, run, timed_out
 from .harness import link_harness, render_dynamic_harness, render_harness
 from .jit import DRIVER_ENTRY, build_jit_module, parse_printed, parse_printed_runs
 
@@ -113,13 +113,15 @@ def _run_jit(
         )
     rt = aarch64_runtime()
     module = tmp / "jit.mlir"
-    names = ["mlir_runner_utils", "mlir_c_runner_utils"]
+    utils = ("mlir_runner_utils", "mlir_c_runner_utils")
+    args = ["-e", DRIVER_ENTRY, "-entry-point-result=void", "--march=aarch64", f"--mattr={art.target.mattr}"]
+    args += kernel_backend_flags(spec, target)
 
-    def runner(prefix: list[str], what: str) -> str:
+    def runner(prefix: list[str], what: str, names: Sequence[str] = utils) -> str:
         libs = ",".join(str(rt.lib(n)) for n in names)
-        args = ["-e", DRIVER_ENTRY, "-entry-point-result=void", "--march=aarch64"]
-        args += [f"--mattr={art.target.mattr}", *kernel_backend_flags(spec, target), f"-shared-libs={libs}"]
-        return run([*prefix, rt.runner, module, *args], what=what, ours=True).stdout.decode()
+        return run(
+            [*prefix, rt.runner, module, *args, f"-shared-libs={libs}"], what=what, ours=True
+        ).stdout.decode()
 
     def one_per_length() -> list[tuple[int | None, int, np.ndarray, float]]:
         module.write_text(build_jit_module(spec, art.text(".llvm.mlir"), *operands))
@@ -135,18 +137,17 @@ def _run_jit(
     # One process sets each length in turn (``jit``): one JIT compile, not one per length;
     # each run's time is its share of the process's.
     lengths = [int(vb) for vb in bits if vb is not None]
-    names.append("mlir_arm_runner_utils")  # setArmVLBits
     module.write_text(build_jit_module(spec, art.text(".llvm.mlir"), *operands, vector_bits=lengths))
     start = time.perf_counter()
+    what = f"mlir-runner at {','.join(map(str, lengths))} bits"
     try:
-        text = runner(exec_prefix(target, None, rt), f"mlir-runner at {','.join(map(str, lengths))} bits")
+        text = runner(exec_prefix(target, None, rt), what, (*utils, "mlir_arm_runner_utils"))  # setArmVLBits
     except InternalError as exc:
         # A crash names all the lengths: one process per length names the one that fails. If
         # none does, a timeout was the lengths' sum (those runs stand); anything else failed
         # only with the lengths in one process, which is reported as it is.
-        names.pop()
         runs = one_per_length()
-        if " timed out after " not in str(exc):
+        if not timed_out(exc):
             raise
         return runs
     outs = parse_printed_runs(spec, text, lengths)

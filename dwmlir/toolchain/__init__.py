@@ -19,6 +19,7 @@ from .tools import (
     run,
     run_chains,
     sysroot,
+    timed_out,
 )
 
 __all__ = [
@@ -40,4 +41,5 @@ __all__ = [
     "run",
     "run_chains",
     "sysroot",
+    "timed_out",
 ]

@@ -318,9 +318,18 @@ def _cannot_start(exc: OSError, tool: str, what: str) -> ToolError:
     return ToolError(f"cannot run {what} ({tool}): {exc.strerror or exc}: {SETUP_HINT}")
 
 
+_TIMED_OUT = " timed out after "
+
+
 def _timed_out(what: str, tool: str, limit: float, ours: bool) -> Exception:
     bug = InternalError if ours else ToolCrash
-    return bug(f"{what} timed out after {limit:g} s ({tool}); raise {TIMEOUT_ENV} if it needs longer")
+    return bug(f"{what}{_TIMED_OUT}{limit:g} s ({tool}); raise {TIMEOUT_ENV} if it needs longer")
+
+
+def timed_out(exc: BaseException) -> bool:
+    """Whether ``exc`` is ``run``'s error for a tool past its timeout (not a crash or a
+    failing exit)."""
+    return isinstance(exc, (InternalError, ToolCrash)) and _TIMED_OUT in str(exc)
 
 
 def _check_exit(returncode: int, stderr: bytes, what: str, tool: str, ours: bool) -> None:
