@@ -178,21 +178,20 @@ def _epilogue_lines(block: BlockSpec) -> list[str]:
         )
         lines.append(" *   (int8; round to nearest, ties to even; the sum wraps in int32)")
     else:
-        act = epi.activation
-        expr = _act_expr(act, "{x}")
-        lines.append(f" *   {'dw' if block.pointwise else 'output'} = {expr.format(x=acc)}")
+        lines.append(f" *   {'dw' if block.pointwise else 'output'} = {_act_expr(epi.activation, acc)}")
     return lines
 
 
 def _act_expr(act, x: str) -> str:
+    """``act`` of the expression ``x``, in parentheses where it is an operand (``p``)."""
     return {
         "none": "{x}",
         "relu": "max({x}, 0)",
         "relu6": "min(max({x}, 0), 6)",
         "clamp": f"min(max({{x}}, {act.lo:g}), {act.hi:g})",
-        "silu": "{x} / (1 + exp(-({x})))",
-        "hardswish": "{x} * min(max({x} + 3, 0), 6) / 6",
-    }[act.kind].format(x=x)
+        "silu": "{p} / (1 + exp(-{p}))",
+        "hardswish": "{p} * min(max({x} + 3, 0), 6) / 6",
+    }[act.kind].format(x=x, p=f"({x})" if " " in x else x)
 
 
 def expand_plan(block: BlockSpec, target: Target) -> expand_stage.ExpandPlan:

@@ -252,8 +252,8 @@ def _add_block_flags(p: argparse.ArgumentParser) -> None:
         default=None,
         type=float,
         metavar="S",
-        help="with --requantize --activation relu6: the output's scale, which places 6.0 at "
-        "output_zp + round(6 / S)",
+        help="with --requantize --activation relu6 (only): the output's scale, which places 6.0 at "
+        "output_zp + round(6 / S), rounded as TFLite does (float32, ties away from zero)",
     )
     g.add_argument(
         "--pointwise",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 from dataclasses import dataclass, field
 
 from ..errors import UserError
@@ -53,6 +54,22 @@ class Activation:
         return f"clamp:{self.lo:g}:{self.hi:g}" if self.kind == "clamp" else self.kind
 
 
+def relu6_bound(scale: float) -> int:
+    """6.0 in the int8 steps of ``scale``, as TFLite's ``CalculateActivationRangeQuantized``
+    places it: the float32 quotient rounded half away from zero (``std::round``), not to
+    even (6 / 2.4 is 2.5 in float32: 3 steps, not 2)."""
+    q = _f32(6.0 / _f32(scale))  # a quotient of float32s rounded once to float32
+    return int(math.copysign(math.floor(abs(q) + 0.5), q))
+
+
+def _f32(x: float) -> float:
+    """``x`` rounded to float32 (beyond its range: infinity)."""
+    try:
+        return struct.unpack("<f", struct.pack("<f", x))[0]
+    except OverflowError:
+        return math.copysign(math.inf, x)
+
+
 @dataclass(frozen=True)
 class Epilogue:
     """What happens to each accumulator before it is stored, in this order.
@@ -61,7 +78,8 @@ class Epilogue:
     requantized output the matching int8 clamp. ``requantize``: int32 accumulator times a
     per-channel float32 scale, rounded to nearest-even, plus ``output_zp``, saturated to
     int8 (TFLite/XNNPACK "fp32" requantization). ``output_scale`` is needed only to place
-    int8 ``relu6``'s upper bound (zp + round(6 / output_scale)).
+    int8 ``relu6``'s upper bound (``relu6_bound``: zp + round(6 / output_scale), as TFLite
+    rounds it).
     """
 
     bias: bool = False
@@ -81,7 +99,7 @@ class Epilogue:
             return max(INT8_MIN, zp), INT8_MAX
         if act.kind == "relu6":
             assert self.output_scale is not None
-            return max(INT8_MIN, zp), min(INT8_MAX, zp + round(6.0 / self.output_scale))
+            return max(INT8_MIN, zp), min(INT8_MAX, zp + relu6_bound(self.output_scale))
         if act.kind == "clamp":
             return int(act.lo), int(act.hi)
         return INT8_MIN, INT8_MAX
@@ -367,6 +385,11 @@ class BlockSpec:
             raise UserError("--output-zp and --output-scale apply only with --requantize")
         if not -128 <= epi.output_zp <= 127:
             raise UserError(f"output zero point {epi.output_zp} is outside the i8 range -128..127")
+        if epi.output_scale is not None and act.kind != "relu6":
+            raise UserError(
+                "--output-scale places int8 relu6's upper bound and nothing else: drop it, or use "
+                f"--activation relu6 (the activation is {act})"
+            )
         if act.kind == "none":
             return
         if q and not epi.requantize:
@@ -414,14 +437,11 @@ class BlockSpec:
                 "of an f32 or f16 block, or run it as a separate layer"
             )
         if info.quantized or conv.dtype not in ("f32", "f16"):
-            raise UserError(
-                f"--expand applies to float ops (f32, f16), not to {conv.op} {conv.dtype}: int8 "
-                "expansion needs its own requantization"
-            )
+            raise UserError(_expand_not_float(conv.op, conv.dtype))
         if ex.cin < 1:
             raise UserError(f"--expand needs a positive number of input channels, got {ex.cin}")
-        if ex.epilogue.requantize:
-            raise UserError("the expand conv of a float block does not requantize")
+        if ex.epilogue.requantize or ex.epilogue.output_zp or ex.epilogue.output_scale is not None:
+            raise UserError("the expand conv of a float block does not requantize (no zero point or scale)")
         if math.prod(self.input_shape) > MAX_ELEMENTS or ex.cin * conv.channels > MAX_ELEMENTS:
             raise UserError("the expand filter or block input has more than 2^31-1 elements: split the layer")
 
@@ -446,6 +466,15 @@ class BlockSpec:
             )
         if not q and pw.epilogue.requantize:
             raise UserError("the pointwise conv of a float block does not requantize")
+        if not q and (pw.epilogue.output_zp or pw.epilogue.output_scale is not None):
+            raise UserError(
+                "--pointwise-output-zp and --pointwise-output-scale apply to int8 blocks (*_q ops)"
+            )
+        if q and pw.epilogue.output_scale is not None and pw.epilogue.activation.kind != "relu6":
+            raise UserError(
+                "--pointwise-output-scale places the int8 pointwise relu6's upper bound and nothing "
+                f"else: drop it, or use --pointwise-activation relu6 (it is {pw.epilogue.activation})"
+            )
         if q:
             BlockSpec(conv, pw.epilogue)  # its int8 activation and zero point, checked as the depthwise one's
         if self.residual:  # before the sizes: an int8 residual is the more basic problem
@@ -471,7 +500,8 @@ class BlockSpec:
             return
         if conv.dtype not in ("f32", "f16") or not conv.info.channels_last:
             raise UserError(
-                f"--residual applies to channels-last float ops (f32, f16), not to {conv.op} {conv.dtype}"
+                "--residual without --pointwise applies to channels-last float ops (f32, f16), not to "
+                f"{conv.op} {conv.dtype} (after --pointwise COUT it applies to every float op)"
             )
         if conv.is_dynamic:
             raise UserError(
@@ -518,12 +548,22 @@ def _every_output_reads_input(conv: ConvSpec) -> bool:
     return True
 
 
+def _expand_not_float(op: str, dtype: str) -> str:
+    """The refusal of ``--expand`` on ``op``: why it does not apply, and what to do."""
+    q = OPS[op].quantized
+    why = "int8 expansion needs its own requantization" if q else "it is built for f32 and f16"
+    fix = "run the 1x1 conv separately"
+    return f"--expand applies to float ops (f32, f16), not to {op} {dtype}: {why}; {fix}"
+
+
 def expand_conv_input(op: str, input_shape: object, filter_shape: object, cin: int | None) -> object:
     """The depthwise conv's input shape when ``--input`` gives the block's input: with an
     expand stage (``cin``), the same pixels with the filter's C channels."""
     if cin is None or op not in OPS:
         return input_shape  # ConvSpec reports an unknown op
     info = OPS[op]
+    if info.quantized:  # before its channels: the expand stage does not apply at all
+        raise UserError(_expand_not_float(op, "i8"))
     if not info.channels_last:
         raise UserError(
             f"--expand applies to channels-last ops: {op} is channels-first (expand weights "
@@ -591,12 +631,19 @@ def block_from_options(
             output_scale=pointwise_output_scale,
         )
         pw = Pointwise(pointwise, pw_epi)
-    elif pointwise_bias or pointwise_activation != "none":
+    elif (
+        pointwise_bias
+        or pointwise_activation != "none"
+        or pointwise_output_zp is not None
+        or pointwise_output_scale is not None
+    ):
         given = [
             f
             for f, on in (
                 ("--pointwise-bias", pointwise_bias),
                 ("--pointwise-activation", pointwise_activation != "none"),
+                ("--pointwise-output-zp", pointwise_output_zp is not None),
+                ("--pointwise-output-scale", pointwise_output_scale is not None),
             )
             if on
         ]

@@ -173,6 +173,38 @@ def test_errors():
     assert not (TMP / "never").exists()
 
 
+# A block's parts take only the epilogue fields that apply to them: a float pointwise or
+# expand conv has no zero point or scale, and an output scale goes with relu6 alone.
+# CHECK-LABEL: TEST: test_block_epilogue_errors
+# CHECK-NEXT: error: --pointwise-output-zp and --pointwise-output-scale apply to int8 blocks (*_q ops)
+# CHECK-NEXT: error: the expand conv of a float block does not requantize (no zero point or scale)
+# CHECK-NEXT: error: --output-scale places int8 relu6's upper bound and nothing else: drop it, or use --activation relu6 (the activation is relu)
+# CHECK-NEXT: int8 relu6 bounds [-5, -2] [-5, -4] [-5, 7]
+@run
+def test_block_epilogue_errors():
+    conv = dwmlir.ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 6, 6, 8), (3, 3, 8), padding="same")
+    q = dwmlir.ConvSpec("depthwise_conv_2d_nhwc_hwc_q", (1, 6, 6, 8), (3, 3, 8), dtype="i8")
+    relu = dwmlir.Activation.parse("relu")
+    for call in (
+        lambda: dwmlir.BlockSpec(conv, pointwise=dwmlir.Pointwise(8, dwmlir.Epilogue(output_zp=5))),
+        lambda: dwmlir.BlockSpec(conv, expand=dwmlir.Expand(4, dwmlir.Epilogue(output_zp=5))),
+        lambda: dwmlir.BlockSpec(q, dwmlir.Epilogue(activation=relu, requantize=True, output_scale=0.1)),
+    ):
+        try:
+            call()
+            print("accepted")
+        except dwmlir.UserError as exc:
+            print("error:", exc)
+    # relu6's bound is TFLite's: round(6 / S) in float32, ties away from zero (6 / 2.4 and
+    # 6 / 12 are ties: 3 and 1 steps, where ties to even would give 2 and 0).
+    relu6 = dwmlir.Activation.parse("relu6")
+    bounds = [
+        list(dwmlir.Epilogue(activation=relu6, requantize=True, output_zp=-5, output_scale=s).int8_bounds())
+        for s in (2.4, 12.0, 0.5)
+    ]
+    print("int8 relu6 bounds", *bounds)
+
+
 # threads=: NAME_part from several threads of one process, each output equal to one call's.
 # CHECK-LABEL: TEST: test_threads
 # CHECK-NEXT: 512 0 True
