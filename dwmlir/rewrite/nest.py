@@ -358,8 +358,9 @@ class ConvGeometry:
         return len(self.kernel)
 
     def is_dynamic(self, dim: int) -> bool:
-        """Whether ``dim``'s size is known only at run time."""
-        return not isinstance(self.out_spatial[dim], int)
+        """Whether ``dim``'s size is known only at run time (its output's, or its input's
+        alone: a module may give a dynamic input a static output)."""
+        return not (isinstance(self.out_spatial[dim], int) and isinstance(self.in_spatial[dim], int))
 
     @property
     def runtime_sizes(self) -> bool:
