@@ -59,11 +59,14 @@ def add_import_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     g.add_argument(
         "--vector-bits",
-        default="128,512",
+        default=None,
         metavar="BITS[,BITS...]",
-        help="SVE vector lengths for --check (default: %(default)s)",
+        help="SVE vector lengths for --check (default: 128,512 on aarch64-sve, a VLS target's own "
+        "length; none on fixed-width targets)",
     )
-    g.add_argument("--seed", type=types.seed, default=0, metavar="S", help="random input seed (default: 0)")
+    g.add_argument(
+        "--seed", type=types.seed, default=None, metavar="S", help="--check's random input seed (default: 0)"
+    )
     return p
 
 
@@ -76,17 +79,25 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise UserError(f"-j must be >= 1, got {args.jobs}")
-    bits = check_vector_bits(parse_int_list(args.vector_bits, "--vector-bits"))
+    if not args.check and (args.vector_bits is not None or args.seed is not None):
+        flag = "--vector-bits" if args.vector_bits is not None else "--seed"
+        raise UserError(f"{flag} applies to --check: add --check, or drop {flag}")
+    bits = None
+    if args.vector_bits is not None:
+        bits = check_vector_bits(parse_int_list(args.vector_bits, "--vector-bits"))
     start = time.perf_counter()
-    model = import_onnx(args.model, args.target, args.output, name=args.name, cpu=args.cpu, jobs=args.jobs)
+    # With --check the files are written once it has run: a check that cannot run (no
+    # emulator, a model onnxruntime refuses) is a user error, which leaves nothing behind.
+    out_dir = None if args.check else args.output
+    model = import_onnx(args.model, args.target, out_dir, name=args.name, cpu=args.cpu, jobs=args.jobs)
     print(model.summary())
     print(f"{len(model.layers)} kernels for {model.target} in {time.perf_counter() - start:.1f} s")
-    for path in model.paths.values():
-        print(path)
     if not args.check:
+        for path in model.paths.values():
+            print(path)
         return 0
     shape = np.shape(model.example_input)
-    x = np.random.default_rng(args.seed).standard_normal(shape).astype(np.float32)
+    x = np.random.default_rng(args.seed or 0).standard_normal(shape).astype(np.float32)
     checks = model.check(x, bits)
     print(f"{'kernel':<36} {'VL':>5} {'max|err|':>11} {'tolerance':>11}  result")
     for c in checks:
@@ -95,4 +106,6 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"{c.kernel:<36} {vl:>5} {c.max_abs_err:>11.3g} {c.tolerance:>11.3g}  {result}")
     good = sum(c.ok for c in checks)
     print(f"{good}/{len(checks)} layer runs match onnxruntime")
+    for path in model.write(args.output).values():
+        print(path)
     return 0 if good == len(checks) else 1

@@ -350,9 +350,26 @@ def _fold(w: np.ndarray, b: np.ndarray, bn: Node) -> tuple[np.ndarray, np.ndarra
     return w * s.reshape(-1, *([1] * (w.ndim - 1))), b * s + t
 
 
+# The C symbols an imported kernel KERNEL defines beside itself: KERNEL_part (the library),
+# KERNEL_apply and KERNEL_<buffer> (the weights file).
+_SYMBOL_SUFFIXES = (
+    "_part",
+    "_apply",
+    *(f"_{b}" for b in ("expand_filter", "expand_bias", "filter", "bias", "requant_scale")),
+    *(f"_{b}" for b in ("pw_filter", "pw_bias", "pw_requant_scale")),
+)
+
+
+def _clashes(name: str, taken: set[str]) -> bool:
+    """Whether kernel ``name`` would define a C symbol that a kernel of ``taken`` defines (layers
+    ``w`` and ``w_apply``: ``lib_w_apply`` is both a kernel and the first one's call)."""
+    mine = {name, *(name + s for s in _SYMBOL_SUFFIXES)}
+    return any(t in mine or any(t + s in mine for s in _SYMBOL_SUFFIXES) for t in taken)
+
+
 def _kernel_name(lib: str, source: str, taken: set[str]) -> str:
     base = f"{lib}_{re.sub(r'[^A-Za-z0-9_]+', '_', source).strip('_')}"[: MAX_NAME_LENGTH - 8]
     name, i = base, 2
-    while name in taken:
+    while _clashes(name, taken):
         name, i = f"{base}_{i}", i + 1
     return name

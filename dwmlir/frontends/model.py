@@ -114,23 +114,20 @@ class ImportedModel:
         values = self.capture(self._input(x), [layer.input for layer in self.layers])
         return self._run([values[layer.input] for layer in self.layers], vector_bits)
 
-    def check(self, x: object = None, vector_bits: int | Sequence[int] = (128, 512)) -> list[LayerCheck]:
+    def check(self, x: object = None, vector_bits: int | Sequence[int] | None = None) -> list[LayerCheck]:
         """Run every layer at each vector length on what the framework feeds it for model input
         ``x`` (default: the example input), and compare with the framework's own output of
-        the layers it replaces; one :class:`LayerCheck` per layer and vector length."""
+        the layers it replaces; one :class:`LayerCheck` per layer and vector length (default
+        128 and 512 bits; a VLS target's own length; once on a fixed-width target, which
+        takes no ``vector_bits``)."""
         from ..reference import block_reference, compare_block
         from ..reference.numpy_ref import compare_within
-        from ..run import check_vector_bits
+        from ..run import target_vector_bits
         from ..target import get_target
 
         target = get_target(self.target)
-        bits: tuple[int | None, ...]
-        if not target.scalable:
-            bits = (None,)
-        else:
-            bits = check_vector_bits((vector_bits,) if isinstance(vector_bits, int) else tuple(vector_bits))
-            if target.fixed_vl_bits:
-                bits = (target.fixed_vl_bits,)
+        given = (vector_bits,) if isinstance(vector_bits, int) else vector_bits
+        bits = target_vector_bits(target, None if given is None else tuple(given), (128, 512))
         names = [n for layer in self.layers for n in (layer.input, layer.output)]
         values = self.capture(self._input(x), names)
         inputs = [values[layer.input] for layer in self.layers]
@@ -170,6 +167,13 @@ class ImportedModel:
                 )
         return checks
 
+    def write(self, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
+        """Write the artefacts into ``out_dir`` (whole, or none of them); their paths by name."""
+        from ..artefact import write_files
+
+        self.paths = {p.name: p for p in write_files(out_dir, self.files)}
+        return self.paths
+
     def summary(self) -> str:
         """One line per kernel: name, op, output shape and what was fused, in data-flow order
         (``expand CIN, ...; dw bias, act; pointwise COUT, ..., residual``; without a
@@ -195,17 +199,12 @@ class ImportedModel:
     def _run(
         self, inputs: list[np.ndarray], vector_bits: int | None, channels_first: bool = True
     ) -> dict[str, np.ndarray]:
-        from ..run import check_vector_bits
+        from ..run import target_vector_bits
         from ..target import get_target
         from ..toolchain import exec_prefix, run
 
         target = get_target(self.target)
-        if target.scalable:
-            if vector_bits is not None:
-                check_vector_bits((vector_bits,))
-            vector_bits = target.fixed_vl_bits or (128 if vector_bits is None else vector_bits)
-        else:
-            vector_bits = None
+        (vector_bits,) = target_vector_bits(target, None if vector_bits is None else (vector_bits,), (128,))
         exe = self._executable()
         blobs = []
         for layer, x in zip(self.layers, inputs, strict=True):
@@ -353,7 +352,6 @@ def build_model(
 ) -> ImportedModel:
     """Compile every layer into one library, write the header and the weights, return the
     callable model."""
-    from ..artefact import write_files
     from ..artefact.batch import LibraryConfig, build_library
     from ..artefact.compile import check_cpu, sha256_hex
     from ..artefact.header import kernel_block, render_header
@@ -393,9 +391,9 @@ def build_model(
         "artefacts": {name: sha256_hex(data) for name, data in sorted(files.items())},
     }
     files[f"{lib}.json"] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
-    paths: dict[str, Path] = {}
-    if out_dir is not None:
-        paths = {p.name: p for p in write_files(out_dir, files)}
-    return ImportedModel(
-        lib, resolved.name, cpu, framework, tuple(layers), files, paths, capture, example_input
+    model = ImportedModel(
+        lib, resolved.name, cpu, framework, tuple(layers), files, {}, capture, example_input
     )
+    if out_dir is not None:
+        model.write(out_dir)
+    return model

@@ -63,6 +63,30 @@ def _attrs(node: Any) -> dict[str, Any]:
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
+def _check_conv(label: str, w: np.ndarray, b: np.ndarray | None, groups: int, in_shape, kernel) -> None:
+    """A Conv's weight and bias fit its input: ``onnx.checker`` lets a (C, 2, k, k) weight of
+    a group=C conv through, which onnxruntime then refuses (and dwmlir would misread)."""
+    cin = in_shape[1] if len(in_shape) > 1 else None
+    want = f"(O, {cin // groups if cin and groups > 0 else 'C/group'}, {', '.join(map(str, kernel))})"
+    bad = (
+        groups < 1
+        or w.ndim != 2 + len(kernel)
+        or tuple(w.shape[2:]) != tuple(kernel)
+        or w.shape[0] % groups
+        or (cin is not None and w.shape[1] * groups != cin)
+    )
+    if bad:
+        raise UserError(
+            f"Conv {label}: weight {'x'.join(map(str, w.shape))} does not fit {cin} input channels in "
+            f"{groups} groups (expected {want}, O a multiple of {groups}): fix the model"
+        )
+    if b is not None and b.shape != (w.shape[0],):
+        raise UserError(
+            f"Conv {label}: bias has {b.size} values for {w.shape[0]} output channels "
+            f"(shape {'x'.join(map(str, b.shape)) or 'scalar'}): fix the model"
+        )
+
+
 def _pads(attrs: dict, in_spatial: tuple[int, ...], kernel: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
     strides = attrs.get("strides", [1] * len(kernel))
     dil = attrs.get("dilations", [1] * len(kernel))
@@ -162,6 +186,7 @@ def _nodes(model: Any) -> tuple[list[Node], set[str], str, tuple[int, ...]]:
             in_shape = base["in_shape"]
             kernel = tuple(attrs.get("kernel_shape", w.shape[2:]))
             name = n.input[1].removesuffix(".weight") if n.input[1] else n.name
+            _check_conv(n.name or y, w, b, int(attrs.get("group", 1)), in_shape, kernel)
             out.append(
                 Node(
                     name or n.name or y,
@@ -177,6 +202,14 @@ def _nodes(model: Any) -> tuple[list[Node], set[str], str, tuple[int, ...]]:
             )
         elif op == "BatchNormalization" and all(v in consts for v in n.input[1:5]):
             gamma, beta, mean, var = (consts[v].astype(np.float64) for v in n.input[1:5])
+            channels = base["in_shape"][1] if len(base["in_shape"]) > 1 else None
+            params = (gamma, beta, mean, var)
+            if channels is not None and any(p.shape != (channels,) for p in params):
+                got = ", ".join("x".join(map(str, p.shape)) or "scalar" for p in params)
+                raise UserError(
+                    f"BatchNormalization {n.name or y}: its scale, bias, mean and variance need "
+                    f"{channels} values each (one per channel), got {got}: fix the model"
+                )
             scale = gamma / np.sqrt(var + float(attrs.get("epsilon", 1e-5)))
             out.append(Node(n.name or y, "bn", **base, scale=scale, bias=beta - mean * scale))
         elif op in ("Relu", "HardSwish") and len(ins) == 1:
@@ -261,7 +294,7 @@ def _capture(model: Any, x_name: str, x: np.ndarray, names: list[str]) -> dict[s
         if v not in have:
             m.graph.output.append(onnx.helper.make_tensor_value_info(v, onnx.TensorProto.FLOAT, None))
     opts = ort.SessionOptions()
-    opts.log_severity_level = 3
+    opts.log_severity_level = 4  # fatal only: its errors reach the user as our one line
     opts.intra_op_num_threads = 1
     try:
         sess = ort.InferenceSession(m.SerializeToString(), opts, providers=["CPUExecutionProvider"])

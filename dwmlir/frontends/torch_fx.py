@@ -7,6 +7,8 @@ modules. ``ShapeProp`` on the example input gives every value's shape.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import operator
 import os
 from pathlib import Path
@@ -203,7 +205,9 @@ def from_torch(
             "data-dependent control flow"
         ) from None
     try:
-        with torch.no_grad():
+        # ShapeProp prints the failing node's traceback to stderr before raising: the error
+        # reaches the user as one line below.
+        with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
             ShapeProp(gm).propagate(x)
     except Exception as exc:  # noqa: BLE001 - ShapeProp wraps the module's own error
         why = _first_line(exc.__cause__ or exc)

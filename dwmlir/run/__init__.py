@@ -9,6 +9,7 @@ from .runner import (
     default_vector_bits,
     run_on_data,
     run_spec,
+    target_vector_bits,
 )
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "RunResult",
     "check_vector_bits",
     "default_vector_bits",
+    "target_vector_bits",
     "render_harness",
     "run_on_data",
     "run_spec",

@@ -320,6 +320,32 @@ def default_vector_bits(target: Target) -> tuple[int | None, ...]:
     return (None,)
 
 
+def target_vector_bits(
+    target: Target, vector_bits: Sequence[int] | None, default: Sequence[int] | None = None
+) -> tuple[int | None, ...]:
+    """Where to run on ``target``: ``vector_bits`` if it may run there, else a UserError (a
+    fixed-width target takes none, a VLS one only its own); without them ``default`` (SVE
+    lengths for an SVE target that runs at any) or ``default_vector_bits``."""
+    if not target.scalable:
+        if vector_bits is not None:
+            raise UserError(
+                f"target {target.name} has fixed-width vectors: drop --vector-bits (it applies to the "
+                "SVE targets)"
+            )
+        return (None,)
+    if vector_bits is None:
+        if default is None or target.fixed_vl_bits:
+            return default_vector_bits(target)
+        return check_vector_bits(default)
+    bits = check_vector_bits(vector_bits)
+    if target.fixed_vl_bits and any(b != target.fixed_vl_bits for b in bits):
+        raise UserError(
+            f"target {target.name} runs only at {target.fixed_vl_bits} bits: drop --vector-bits or use "
+            f"--vector-bits {target.fixed_vl_bits} (aarch64-sve runs at any vector length)"
+        )
+    return bits
+
+
 def run_spec(
     spec: ConvSpec | BlockSpec,
     target: Target,
@@ -385,19 +411,7 @@ def run_on_data(
     if len(operands) != len(block.inputs):
         names = ", ".join(a.name for a in block.inputs[2:])
         raise UserError(f"{block.name} takes {names or 'no epilogue buffers'}: pass them as params")
-    bits: Sequence[int | None] = default_vector_bits(target) if vector_bits is None else vector_bits
-    if not target.scalable:
-        if vector_bits is not None:
-            raise UserError(
-                f"target {target.name} has fixed-width vectors: drop --vector-bits (it applies to the "
-                "SVE targets)"
-            )
-        bits = (None,)
-    elif target.fixed_vl_bits and any(b != target.fixed_vl_bits for b in bits):
-        raise UserError(
-            f"target {target.name} runs only at {target.fixed_vl_bits} bits: drop --vector-bits or use "
-            f"--vector-bits {target.fixed_vl_bits} (aarch64-sve runs at any vector length)"
-        )
+    bits = target_vector_bits(target, vector_bits)
     art = compile_spec(block, target, cpu, vectorizer)
     with np.errstate(invalid="ignore"):  # NaN from Inf * 0 or Inf - Inf, as in the kernel
         want = block_reference(block, *operands)

@@ -147,3 +147,52 @@ def test_targets():
     for target in ("host", "aarch64-neon", "aarch64-sve-vls256"):
         m = dwmlir.from_torch(net, x8, target=target, name="t")
         print(f"{target}:", *(str(c).split(",")[0] for c in m.check()))
+
+
+# A VLS target runs at its own length only, a fixed-width one at none: asking for another is
+# an error, as in dwmlir.run, not a check run silently at the target's length.
+# CHECK-LABEL: TEST: test_fixed_lengths
+# CHECK-NEXT: UserError: target aarch64-sve-vls256 runs only at 256 bits: drop --vector-bits or use --vector-bits 256 (aarch64-sve runs at any vector length)
+# CHECK-NEXT: UserError: target aarch64-sve-vls256 runs only at 256 bits: {{.*}}
+# CHECK-NEXT: UserError: target host has fixed-width vectors: drop --vector-bits (it applies to the SVE targets)
+@run
+def test_fixed_lengths():
+    net = nn.Sequential(dw(padding=1)).eval()
+    vls = dwmlir.from_torch(net, x8, target="aarch64-sve-vls256", name="v")
+    error(lambda: vls.check(vector_bits=[512, 2048]))
+    error(lambda: vls(x8, vector_bits=1024))
+    error(lambda: dwmlir.from_torch(net, x8, target="host", name="h").check(vector_bits=[512]))
+
+
+class Clash(nn.Module):
+    """Submodules whose kernel names would clash: net_dw_apply is net_dw's call."""
+
+    def __init__(self):
+        super().__init__()
+        self.dw = dw(padding=1)
+        self.dw_apply = dw(padding=1)
+
+    def forward(self, x):
+        return self.dw_apply(torch.relu(self.dw(x)))
+
+
+# A model that fails on the example input is one line: torch.fx's own traceback of the
+# failing node does not reach stderr. Kernel names never define the same C symbol twice.
+# CHECK-LABEL: TEST: test_quiet_failure_and_distinct_names
+# CHECK-NEXT: UserError: Sequential fails on the example input of shape (1, 4, 10, 10): {{.*}}
+# CHECK-NEXT: stderr: ''
+# CHECK-NEXT: clash_dw clash_dw_apply_2
+# CHECK-NEXT: 2/2 ok
+@run
+def test_quiet_failure_and_distinct_names():
+    import contextlib
+    import io
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        error(lambda: dwmlir.from_torch(nn.Sequential(dw()).eval(), torch.randn(1, 4, 10, 10)))
+    print("stderr:", repr(err.getvalue()))
+    net = dwmlir.from_torch(Clash().eval(), x8, out_dir=TMP / "clash", name="clash")
+    print(*(layer.kernel for layer in net.layers))
+    checks = net.check(vector_bits=[128])
+    print(f"{sum(c.ok for c in checks)}/{len(checks)} ok")

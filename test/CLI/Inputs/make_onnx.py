@@ -88,5 +88,19 @@ onnx.save(
 )
 bad = model([helper.make_node("Conv", ["x"], ["y"], group=4)], [], [1, 4, 8, 8], [1, 4, 6, 6])
 (out / "invalid.onnx").write_bytes(bad.SerializeToString())
+# Two layers whose kernels' C names would clash (lib_w_apply is also the first one's call).
+dw_a = helper.make_node("Conv", ["x", "w"], ["a"], group=4, kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+dw_b = helper.make_node("Conv", ["a", "w_apply"], ["y"], group=4, kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+onnx.save(
+    model([dw_a, dw_b], [init("w", (4, 1, 3, 3)), init("w_apply", (4, 1, 3, 3))], [1, 4, 6, 6], [1, 4, 6, 6]),
+    out / "clash.onnx",
+)
+# Weights that do not fit the layer (onnx.checker lets both through).
+bias5 = helper.make_node("Conv", ["x", "w", "b"], ["y"], group=4, kernel_shape=[3, 3])
+onnx.save(
+    model([bias5], [init("w", (4, 1, 3, 3)), init("b", (5,))], [1, 4, 8, 8], [1, 4, 6, 6]),
+    out / "badbias.onnx",
+)
+onnx.save(model([dw], [init("w", (4, 2, 3, 3))], [1, 4, 8, 8], [1, 4, 6, 6]), out / "badweight.onnx")
 (out / "garbage.onnx").write_bytes(b"\x08\x07garbage, not a protobuf\xff\xff")
 (out / "empty.onnx").write_bytes(b"")
