@@ -466,7 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-j",
         "--jobs",
         type=types.integer,
-        default=os.cpu_count() or 1,
+        default=None,
         metavar="N",
         help="parallel compiles for --config (at most one per kernel and per CPU; default: CPUs)",
     )
@@ -593,6 +593,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
         return _compile_batch(args)
     if args.print_outputs:
         raise UserError("--print-outputs lists a batch's files: give --config FILE")
+    if args.jobs is not None:
+        raise UserError("-j runs a batch's compiles in parallel: give --config FILE, or drop -j")
     emit = parse_emit(args.emit)
     to_stdout = str(args.output) == "-"
     if to_stdout and (len(emit) != 1 or emit[0] in _BINARY_SUFFIXES):
@@ -627,6 +629,8 @@ def _compile_batch(args: argparse.Namespace) -> int:
         terminal_progress,
     )
 
+    if args.jobs is None:
+        args.jobs = os.cpu_count() or 1
     if args.jobs < 1:
         raise UserError(f"-j must be >= 1, got {args.jobs}")
     if args.vectorizer != DEFAULT_VECTORIZER:

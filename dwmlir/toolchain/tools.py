@@ -93,8 +93,12 @@ def _version_text(path: Path, what: str) -> str:
 @functools.cache
 def _which(env: str, name: str, hint: str) -> Path:
     """``$env`` (a path or a command on PATH), else ``name`` on PATH: an executable file."""
-    value = shutil.which(os.environ.get(env) or name)
+    given = os.environ.get(env)
+    value = shutil.which(given or name)
     if not value or not os.path.isfile(value):
+        if given:
+            fix = f"point it at {name}, or unset it ({hint})"
+            raise ToolError(f"{env}={given} is not an executable file: {fix}")
         raise ToolError(f"{name} not found: {hint} (or set {env})")
     return Path(value)
 
