@@ -122,9 +122,17 @@ def _nodes(model: Any) -> tuple[list[Node], set[str], str, tuple[int, ...]]:
         shapes[vi.name], dtypes[vi.name] = dims, t.elem_type
     inputs = [i for i in g.input if i.name not in consts]
     if len(inputs) != 1:
-        raise UserError(f"dwmlir imports models with one input, this one has {len(inputs)}")
+        raise UserError(
+            f"dwmlir imports models with one input, this one has {len(inputs)}: export the part of the "
+            "model after its inputs meet, or import each branch on its own"
+        )
     x_name = inputs[0].name
     x_shape = shapes[x_name]
+    if 0 in x_shape:
+        raise UserError(
+            f"model input '{x_name}' has an empty dim ({'x'.join(map(str, x_shape))}): export it with "
+            "an example input of at least one element per dim"
+        )
     if any(d < 1 for d in x_shape):
         dims = "x".join(str(d) if d > 0 else "?" for d in x_shape)
         raise UserError(

@@ -102,5 +102,17 @@ onnx.save(
     out / "badbias.onnx",
 )
 onnx.save(model([dw], [init("w", (4, 2, 3, 3))], [1, 4, 8, 8], [1, 4, 6, 6]), out / "badweight.onnx")
+dw1x1 = helper.make_node("Conv", ["x", "w"], ["y"], group=4, kernel_shape=[1, 1])
+onnx.save(model([dw1x1], [init("w", (4, 1, 1, 1))], [1, 4, 0, 8], [1, 4, 0, 8]), out / "emptydim.onnx")
+two = helper.make_graph(
+    [helper.make_node("Add", ["x", "x2"], ["s"]), helper.make_node("Conv", ["s", "w"], ["y"], group=4)],
+    "two",
+    [helper.make_tensor_value_info(v, F, [1, 4, 8, 8]) for v in ("x", "x2")],
+    [helper.make_tensor_value_info("y", F, [1, 4, 6, 6])],
+    [init("w", (4, 1, 3, 3))],
+)
+onnx.save(
+    helper.make_model(two, opset_imports=[helper.make_opsetid("", 17)], ir_version=10), out / "two.onnx"
+)
 (out / "garbage.onnx").write_bytes(b"\x08\x07garbage, not a protobuf\xff\xff")
 (out / "empty.onnx").write_bytes(b"")
