@@ -157,13 +157,13 @@ def _add_spec_flags(p: argparse.ArgumentParser, required: bool = True) -> None:
         "--strides",
         default=None,
         metavar="S[,S...]",
-        help="one stride per spatial dim, comma-separated (default: all 1)",
+        help="one stride per spatial dim, comma-separated, or one for every dim (default: all 1)",
     )
     g.add_argument(
         "--dilations",
         default=None,
         metavar="D[,D...]",
-        help="one dilation per spatial dim, comma-separated (default: all 1)",
+        help="one dilation per spatial dim, comma-separated, or one for every dim (default: all 1)",
     )
     g.add_argument(
         "--padding",
@@ -350,8 +350,8 @@ def spec_from_args(args: argparse.Namespace) -> BlockSpec:
         op=op,
         input_shape=expand_conv_input(op, input_shape, filter_shape, args.expand),
         filter_shape=filter_shape,
-        strides=parse_int_list(args.strides, "strides") if args.strides is not None else (),
-        dilations=parse_int_list(args.dilations, "dilations") if args.dilations is not None else (),
+        strides=args.strides if args.strides is not None else (),  # "2": every dim's (ConvSpec)
+        dilations=args.dilations if args.dilations is not None else (),
         dtype=args.dtype,
         name=args.name,
         padding=parse_padding(args.padding),

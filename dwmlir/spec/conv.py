@@ -103,11 +103,12 @@ def _as_int(value: object, what: str) -> int:
 
 def _int_tuple(value: object, what: str, rank: int | None, parse) -> tuple[int, ...]:
     """Strings as on the command line, a list or tuple of ints, or (with ``rank``) one int for
-    every spatial dim."""
+    every spatial dim: ``2`` or ``"2"`` (as ``--padding 1`` and PyTorch's ``stride=2``)."""
     if value is None:
         return ()
     if isinstance(value, str):
-        return parse(value, what)
+        parsed = parse(value, what)
+        return parsed * rank if rank is not None and len(parsed) == 1 else parsed
     if rank is not None and isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return (int(value),) * rank
     if isinstance(value, (list, tuple)):
