@@ -368,7 +368,7 @@ class ConvSpec:
             if len(vals) != info.rank:
                 raise UserError(
                     f"{what} has {len(vals)} values but {self.op} has {info.rank} spatial dims: "
-                    f"give one per dim, e.g. --{what} {','.join(['1'] * info.rank)}"
+                    f"give one per dim, e.g. --{what} {','.join(['1'] * info.rank)}, or one for every dim"
                 )
             if any(v < 1 for v in vals):
                 raise UserError(f"{what} must be >= 1, got {','.join(map(str, vals))}")
