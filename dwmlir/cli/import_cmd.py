@@ -74,8 +74,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..frontends import import_onnx
-    from ..run import check_vector_bits
+    from ..run import target_vector_bits
     from ..spec import parse_int_list
+    from ..target import get_target
 
     if args.jobs < 1:
         raise UserError(f"-j must be >= 1, got {args.jobs}")
@@ -84,7 +85,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise UserError(f"{flag} applies to --check: add --check, or drop {flag}")
     bits = None
     if args.vector_bits is not None:
-        bits = check_vector_bits(parse_int_list(args.vector_bits, "--vector-bits"))
+        bits = parse_int_list(args.vector_bits, "--vector-bits")
+        # Refused here, as the check would refuse them, before any kernel is compiled.
+        target_vector_bits(get_target(args.target), bits)
     start = time.perf_counter()
     # With --check the files are written once it has run: a check that cannot run (no
     # emulator, a model onnxruntime refuses) is a user error, which leaves nothing behind.

@@ -24,6 +24,8 @@ from .ops import OPS
 
 ACTIVATIONS: tuple[str, ...] = ("none", "relu", "relu6", "clamp:LO:HI", "silu", "hardswish")
 INT8_MIN, INT8_MAX = -128, 127
+# Said where the block is validated and where the options build it (an explicit zero point 0).
+_PW_INT8_ONLY = "--pointwise-output-zp and --pointwise-output-scale apply to int8 blocks (*_q ops)"
 
 
 @dataclass(frozen=True)
@@ -467,9 +469,7 @@ class BlockSpec:
         if not q and pw.epilogue.requantize:
             raise UserError("the pointwise conv of a float block does not requantize")
         if not q and (pw.epilogue.output_zp or pw.epilogue.output_scale is not None):
-            raise UserError(
-                "--pointwise-output-zp and --pointwise-output-scale apply to int8 blocks (*_q ops)"
-            )
+            raise UserError(_PW_INT8_ONLY)
         if q and pw.epilogue.output_scale is not None and pw.epilogue.activation.kind != "relu6":
             raise UserError(
                 "--pointwise-output-scale places the int8 pointwise relu6's upper bound and nothing "
@@ -620,9 +620,7 @@ def block_from_options(
         # again, by default to the same output zero point.
         q = requantize and conv.info.quantized
         if not q and (pointwise_output_zp is not None or pointwise_output_scale is not None):
-            raise UserError(
-                "--pointwise-output-zp and --pointwise-output-scale apply to int8 blocks (*_q ops)"
-            )
+            raise UserError(_PW_INT8_ONLY)
         pw_epi = Epilogue(
             bias=pointwise_bias,
             activation=Activation.parse(pointwise_activation),
