@@ -279,7 +279,7 @@ def _pointwise_lines(block: BlockSpec, target: Target) -> list[str]:
         # NAME as one tile of the whole image, its dw and a copy of its input, per chunk of
         # channels (vector_rows.whole_image); NAME_part still in tiles of rows.
         chunk = whole_image(geo, c, elt_bytes, target.scalable, True, pw.cout)
-        if chunk:
+        if chunk and block.out_dtype == block.dw_dtype:  # partial sums kept in the output
             size = max(size, whole_image_bytes(geo, chunk, elt_bytes))
     # Tiles of several rows (vector_rows.multi_row_tiles) or of the whole image may take more.
     bound = ROWS_SCRATCH_BYTES if size > SCRATCH_BYTES else SCRATCH_BYTES

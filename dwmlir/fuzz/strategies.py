@@ -337,7 +337,7 @@ def block_parts(draw: Draw, conv: ConvSpec, force: bool = False) -> BlockSpec:
     pointwise = draw(st.integers(0, 2)) >= (1 if wide else 2)
     expand = draw(st.booleans()) if wide or ring else draw(st.integers(0, 3)) == 3
     q = conv.info.quantized
-    float_ok = conv.dtype in ("f32", "f16")  # no fused pointwise conv or expand for bf16
+    float_ok = conv.dtype in ("f32", "f16", "bf16")
     ex = None
     if expand and float_ok and conv.info.channels_last:
         ex_epi = draw(epilogues(conv)) if draw(st.booleans()) else Epilogue()

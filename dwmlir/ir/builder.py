@@ -94,11 +94,16 @@ def _epilogue(
     ``block_input`` (the residual of a block without a pointwise conv: the same shape)."""
     shape = list(block.dw_shape)
     rank = len(shape)
-    out_elt = element_type(block.out_dtype)
+    out_elt = element_type(block.dw_dtype)
     params = [v for v in (bias, scale) if v is not None]
     identity = ir.AffineMap.get_identity(rank)
     maps = [identity, *[_channel_map(block)] * len(params), *[identity] * (block_input is not None), identity]
     if block_input is not None:
+        x_t = ir.RankedTensorType(block_input.type)
+        if x_t.rank < rank:  # N..x(C*M) as N..xCxM: input channel c*M+m is output (c, m)
+            groups = [[i] for i in range(rank - 2)] + [[rank - 2, rank - 1]]
+            x_shaped = ir.RankedTensorType.get(shape, x_t.element_type)
+            block_input = tensor.expand_shape(x_shaped, block_input, groups, [], shape)
         params.append(block_input)
     parallel = ir.Attribute.parse("#linalg.iterator_type<parallel>")
     out_t = ir.RankedTensorType.get(shape, out_elt)
@@ -119,10 +124,11 @@ def _epilogue(
         b = args[1] if bias is not None else None
         s = args[1 + (bias is not None)] if scale is not None else None
         y = apply_epilogue(args[0], block.epilogue, b, s, exact_exp=True)
-        if y.type != out_elt:  # f32 accumulators stored as bf16: round to nearest-even
+        if block_input is not None:  # a bf16 input joins the f32 sum widened
+            x = args[-2]
+            y = arith.addf(y, x if x.type == y.type else arith.extf(y.type, x))
+        if y.type != out_elt:  # f32 accumulators stored as bf16: round to nearest-even, once
             y = arith.truncf(out_elt, y)
-        if block_input is not None:
-            y = arith.addf(y, args[-2])
         linalg.YieldOp([y])
     return op.result
 
@@ -142,9 +148,10 @@ def _expand(block: BlockSpec, x: ir.Value, ex_filter: ir.Value, ex_bias: ir.Valu
     pixels = math.prod(shape[:-1])
     reassoc = [list(range(rank - 1)), [rank - 1]]
     elt = ir.RankedTensorType(x.type).element_type
+    acc = element_type(block.conv.acc_dtype)  # f32 for bf16: the expansion rounded once, at the end
     c = block.conv.channels
     flat = tensor.collapse_shape(ir.RankedTensorType.get([pixels, ex.cin], elt), x, reassoc)
-    zero = linalg.fill(zero_constant(elt), outs=[tensor.empty([pixels, c], elt)])
+    zero = linalg.fill(zero_constant(acc), outs=[tensor.empty([pixels, c], acc)])
     mm = linalg.matmul(flat, ex_filter, outs=[zero])
     mm.owner.attributes[EXPAND_ATTR] = ir.UnitAttr.get()
     ins, maps = [mm], [ir.AffineMap.get_identity(2)]
@@ -161,12 +168,14 @@ def _expand(block: BlockSpec, x: ir.Value, ex_filter: ir.Value, ex_bias: ir.Valu
         ir.ArrayAttr.get([parallel] * 2),
     )
     op.operation.attributes[EXPAND_EPILOGUE_ATTR] = epilogue_attr(ex.epilogue)
-    body = op.regions[0].blocks.append(*[elt] * (len(ins) + 1))
+    body = op.regions[0].blocks.append(*[acc] * len(ins), elt)
     with ir.InsertionPoint(body):
         args = list(body.arguments)
         y = apply_epilogue(
             args[0], ex.epilogue, args[1] if ex_bias is not None else None, None, exact_exp=True
         )
+        if y.type != elt:  # to the conv's input type: nearest-even
+            y = arith.truncf(elt, y)
         linalg.YieldOp([y])
     out = list(block.conv.input_shape)
     return tensor.expand_shape(ir.RankedTensorType.get(out, elt), op.result, reassoc, [], out)
@@ -261,8 +270,11 @@ def _pw_epilogue(
         b = args[1] if bias else None
         sc = args[1 + bias] if scale else None
         y = apply_epilogue(args[0], pw.epilogue, b, sc, exact_exp=True)
-        if block.residual:
-            y = arith.addf(y, args[len(ins) - 1])
+        if block.residual:  # a bf16 input joins the f32 sum widened, the sum rounded once
+            x = args[len(ins) - 1]
+            y = arith.addf(y, x if x.type == y.type else arith.extf(y.type, x))
+        if y.type != out_elt:  # f32 accumulators stored as bf16: round to nearest-even
+            y = arith.truncf(out_elt, y)
         linalg.YieldOp([y])
     return op.result
 
@@ -278,10 +290,11 @@ def _pointwise_channels_first(
     shape = list(block.dw_shape)
     pixels = math.prod(shape[2:])
     reassoc = [[0], [1], list(range(2, len(shape)))]
-    elt = ir.RankedTensorType(dw.type).element_type
+    elt = ir.RankedTensorType(dw.type).element_type  # f32 for bf16 blocks, as the accumulators
     flat = tensor.collapse_shape(ir.RankedTensorType.get([n, c, pixels], elt), dw, reassoc)
     out3 = [n, pw.cout, pixels]
     zero = linalg.fill(zero_constant(elt), outs=[tensor.empty(out3, elt)])
+    w_elt = ir.RankedTensorType(pw_filter.type).element_type
     d = [ir.AffineDimExpr.get(i) for i in range(4)]  # (n, co, p, c)
     maps = [ir.AffineMap.get(4, 0, e) for e in ([d[0], d[3], d[2]], [d[1], d[3]], [d[0], d[1], d[2]])]
     par, red = (ir.Attribute.parse(f"#linalg.iterator_type<{k}>") for k in ("parallel", "reduction"))
@@ -293,9 +306,10 @@ def _pointwise_channels_first(
         ir.ArrayAttr.get([par, par, par, red]),
     )
     mm.operation.attributes[POINTWISE_ATTR] = ir.UnitAttr.get()
-    body = mm.regions[0].blocks.append(elt, elt, elt)
+    body = mm.regions[0].blocks.append(elt, w_elt, elt)
     with ir.InsertionPoint(body):
         x, w, acc = body.arguments
+        w = w if w_elt == elt else arith.extf(elt, w)  # bf16 weights, f32 accumulators
         linalg.YieldOp([arith.addf(acc, arith.mulf(x, w))])
     ins = [mm.result]
     ident = ir.AffineMap.get_identity(3)
@@ -304,11 +318,13 @@ def _pointwise_channels_first(
         ins.append(pw_bias)
         maps.append(ir.AffineMap.get(3, 0, [ir.AffineDimExpr.get(1)]))
     if block.residual:
-        ins.append(tensor.collapse_shape(ir.RankedTensorType.get(out3, elt), block_input, reassoc))
+        x_elt = ir.RankedTensorType(block_input.type).element_type
+        ins.append(tensor.collapse_shape(ir.RankedTensorType.get(out3, x_elt), block_input, reassoc))
         maps.append(ident)
     maps.append(ident)
-    result = _pw_epilogue(block, ins, maps, out3, elt, pw_bias is not None, False)
-    out_t = ir.RankedTensorType.get(list(block.output_shape), elt)
+    out_elt = element_type(block.out_dtype)
+    result = _pw_epilogue(block, ins, maps, out3, out_elt, pw_bias is not None, False)
+    out_t = ir.RankedTensorType.get(list(block.output_shape), out_elt)
     return tensor.expand_shape(out_t, result, reassoc, [], list(block.output_shape))
 
 

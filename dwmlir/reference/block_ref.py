@@ -13,7 +13,7 @@ import dataclasses
 import numpy as np
 
 from ..spec import DTYPES, BlockSpec, ConvSpec, Epilogue, as_block
-from .bf16 import bf16_operand, from_bf16
+from .bf16 import bf16_operand, from_bf16, round_bf16, to_bf16
 from .numpy_ref import (
     Comparison,
     acc_np_dtype,
@@ -25,6 +25,7 @@ from .numpy_ref import (
     reference_output,
 )
 
+BF16_EPS = 2.0**-7  # a bf16's machine epsilon (8 significant bits)
 # Largest slope of each activation: how much an error in its input can grow.
 _LIPSCHITZ = {"none": 1.0, "relu": 1.0, "relu6": 1.0, "clamp": 1.0, "silu": 1.1, "hardswish": 1.5}
 
@@ -101,19 +102,31 @@ def block_reference(
 
     ``params``: the epilogue's buffers in ABI order (``bias``, ``requant_scale``).
     """
-    block = as_block(spec)
-    if block.conv.is_dynamic:  # the static spec the kernel computes at this input's sizes
-        block = dataclasses.replace(block, conv=block.conv.at(inp.shape))
+    block = _at(as_block(spec), inp)
+    y = _unrounded(block, inp, flt, params)
+    if block.pointwise is not None and not block.pointwise.epilogue.requantize:
+        return reference_output(block.conv.dtype, block.out_dtype, y)
+    return y
+
+
+def _at(block: BlockSpec, inp: np.ndarray) -> BlockSpec:
+    """The static block the kernel computes at this input's sizes."""
+    return dataclasses.replace(block, conv=block.conv.at(inp.shape)) if block.conv.is_dynamic else block
+
+
+def _unrounded(block: BlockSpec, inp: np.ndarray, flt: np.ndarray, params) -> np.ndarray:
+    """``block_reference`` before a pointwise stage's float result is rounded to the block's
+    output type (a bf16 block's f32 or bf16)."""
     named = block.named_params(params)
     bias, scale = named.get("bias"), named.get("requant_scale")
     dw = _depthwise_layer(block, expanded(block, inp, named), flt, bias, scale)
     pw = block.pointwise
     if pw is None:
-        if block.residual:  # f32 and f16 only: no rounding to another output type
-            return dw.astype(np.float64) + inp.astype(np.float64).reshape(dw.shape)  # c*M+m: (c, m)
+        if block.residual:  # the input's c*M+m as (c, m); a bf16 sum rounded once, as stored
+            dw = dw.astype(np.float64) + _float_operand(block, inp).astype(np.float64).reshape(dw.shape)
         return reference_output(block.conv.dtype, block.out_dtype, dw)
     x = dw_channels_last(block, dw)
-    weights = pw_weights(block, named["pw_filter"])
+    weights = pw_weights(block, _float_operand(block, named["pw_filter"]))
     if pw.epilogue.requantize:  # int8 x int8 -> int32, less the depthwise output's zero point
         acc = (x.astype(np.int64) - block.epilogue.output_zp) @ weights.astype(np.int64)
         acc = _wrap_i32(acc)
@@ -128,8 +141,13 @@ def block_reference(
         activation(pw.epilogue.activation.kind, y, pw.epilogue.activation.lo, pw.epilogue.activation.hi),
     )
     if block.residual:
-        y = y + inp.astype(np.float64)
+        y = y + _float_operand(block, inp).astype(np.float64)
     return y
+
+
+def _float_operand(block: BlockSpec, arr: np.ndarray) -> np.ndarray:
+    """A buffer of the conv's type as floats: bf16 bit patterns widened, others unchanged."""
+    return from_bf16(bf16_operand(arr)) if block.conv.dtype == "bf16" else arr
 
 
 def expanded(block: BlockSpec, inp: np.ndarray, named: dict) -> np.ndarray:
@@ -139,11 +157,13 @@ def expanded(block: BlockSpec, inp: np.ndarray, named: dict) -> np.ndarray:
     ex = block.expand
     if ex is None:
         return inp
-    e = inp.astype(np.float64) @ named["expand_filter"].astype(np.float64)  # (..., CIN) @ (CIN, C)
+    x, w = _float_operand(block, inp), _float_operand(block, named["expand_filter"])
+    e = x.astype(np.float64) @ w.astype(np.float64)  # (..., CIN) @ (CIN, C)
     if ex.epilogue.bias:
         e = e + named["expand_bias"].astype(np.float64)
     act = ex.epilogue.activation
-    return activation(act.kind, e, act.lo, act.hi).astype(block.conv.np_dtype)
+    y = activation(act.kind, e, act.lo, act.hi)
+    return round_bf16(y) if block.conv.dtype == "bf16" else y.astype(block.conv.np_dtype)
 
 
 def _expand_error(block: BlockSpec, inp: np.ndarray, named: dict) -> np.ndarray:
@@ -151,13 +171,14 @@ def _expand_error(block: BlockSpec, inp: np.ndarray, named: dict) -> np.ndarray:
     terms, through the activation's slope, plus the two roundings to the conv's type."""
     ex = block.expand
     assert ex is not None
-    eps = float(np.finfo(block.conv.np_dtype).eps)
-    w = np.abs(named["expand_filter"].astype(np.float64))
+    eps = float(np.finfo(acc_np_dtype(block.conv.dtype)).eps)  # the GEMM's, f32 for bf16
+    stored = BF16_EPS if block.conv.dtype == "bf16" else eps  # the expanded value's type's
+    w = np.abs(_float_operand(block, named["expand_filter"]).astype(np.float64))
     magnitude = np.abs(inp.astype(np.float64)) @ w
     if ex.epilogue.bias:
         magnitude = magnitude + np.abs(named["expand_bias"].astype(np.float64))
     slope = _LIPSCHITZ[ex.epilogue.activation.kind]
-    return slope * 2.0 * (w.shape[0] + 2) * eps * magnitude + 2.0 * eps * magnitude * slope
+    return slope * 2.0 * (w.shape[0] + 2) * eps * magnitude + 2.0 * stored * magnitude * slope
 
 
 def _depthwise_layer(
@@ -193,12 +214,15 @@ def random_block_operands(block: BlockSpec, seed: int) -> list[np.ndarray]:
     ch = block.out_channels
     ex = block.expand
     if ex is not None:  # the block's input has CIN channels; weights keep the expansion O(1)
-        dt = block.conv.np_dtype
-        out[0] = rng.uniform(-1.0, 1.0, block.input_shape).astype(dt)
+
+        def conv_typed(values: np.ndarray) -> np.ndarray:
+            return to_bf16(values) if block.conv.dtype == "bf16" else values.astype(block.conv.np_dtype)
+
+        out[0] = conv_typed(rng.uniform(-1.0, 1.0, block.input_shape))
         scale = 2.0 / np.sqrt(ex.cin)
-        out.append((rng.uniform(-1.0, 1.0, (ex.cin, block.conv.channels)) * scale).astype(dt))
-        if ex.epilogue.bias:
-            out.append(rng.uniform(-1.0, 1.0, block.conv.channels).astype(dt))
+        out.append(conv_typed(rng.uniform(-1.0, 1.0, (ex.cin, block.conv.channels)) * scale))
+        if ex.epilogue.bias:  # the accumulators' type: f32 for bf16
+            out.append(rng.uniform(-1.0, 1.0, block.conv.channels).astype(DTYPES[block.conv.acc_dtype][1]))
     if block.epilogue.bias:
         dt = block.bias_dtype
         if dt.startswith("f"):
@@ -221,10 +245,10 @@ def random_block_operands(block: BlockSpec, seed: int) -> list[np.ndarray]:
         arbitrary = rng.uniform(0.0005, 0.01, pw.cout)
         out.append(np.where(rng.random(pw.cout) < 0.5, pow2, arbitrary).astype(np.float32))
     elif pw is not None:
-        dt = DTYPES[block.conv.dtype][1]
-        out.append(rng.uniform(-1.0, 1.0, _pw_filter_shape(block)).astype(dt))
-        if pw.epilogue.bias:
-            out.append(rng.uniform(-1.0, 1.0, pw.cout).astype(dt))
+        w = rng.uniform(-1.0, 1.0, _pw_filter_shape(block))
+        out.append(to_bf16(w) if block.conv.dtype == "bf16" else w.astype(DTYPES[block.conv.dtype][1]))
+        if pw.epilogue.bias:  # the accumulators' type: f32 for bf16
+            out.append(rng.uniform(-1.0, 1.0, pw.cout).astype(DTYPES[block.conv.acc_dtype][1]))
     return out
 
 
@@ -272,7 +296,7 @@ def compare_block(spec: ConvSpec | BlockSpec, got: np.ndarray, want: np.ndarray,
     if pw is not None:
         # Each depthwise error reaches every output channel through |W|; the GEMM adds its
         # own rounding over C terms of |dw| |W|.
-        w = np.abs(pw_weights(block, named["pw_filter"]).astype(np.float64))
+        w = np.abs(pw_weights(block, _float_operand(block, named["pw_filter"])).astype(np.float64))
         dw_ref, tol = dw_channels_last(block, dw_ref), dw_channels_last(block, tol)
         magnitude = np.abs(dw_ref.astype(np.float64)) @ w
         if pw.epilogue.bias:
@@ -283,8 +307,12 @@ def compare_block(spec: ConvSpec | BlockSpec, got: np.ndarray, want: np.ndarray,
         if block.residual:
             tol = tol + 2.0 * eps * np.abs(inp.astype(np.float64))
     elif block.residual:  # the depthwise result rounded, then the add
-        x_in = np.abs(inp.astype(np.float64)).reshape(dw_ref.shape)
-        tol = tol + 2.0 * eps * (np.abs(dw_ref.astype(np.float64)) + x_in)
-    if block.out_dtype == "bf16":  # no pointwise conv: dw_ref is the unrounded output
-        return compare_bf16(got, dw_ref, tol)
+        x_in = inp.astype(np.float64).reshape(dw_ref.shape)
+        tol = tol + 2.0 * eps * (np.abs(dw_ref.astype(np.float64)) + np.abs(x_in))
+        dw_ref = dw_ref + x_in
+    if block.out_dtype == "bf16":  # against the unrounded output
+        exact = dw_ref
+        if pw is not None:
+            exact = _unrounded(_at(block, operands[0]), operands[0], operands[1], operands[2:])
+        return compare_bf16(got, exact, tol)
     return compare_within(got, want, tol)

@@ -76,6 +76,8 @@ from .pointwise import (
     lane_fmas,
     quad,
     quad_fmas,
+    read_acc,
+    read_scalar,
     reduction_quads,
     rows_target,
     scratch_budget,
@@ -626,11 +628,11 @@ class ExpandGemm:
         starts = [x_at(affine(p0, 1, 0, 1, i)) for i in range(pixels)]
 
         def k_step(k: Index, accs: list[ir.Value]) -> list[ir.Value]:
-            weights = [em.read(em.vt, ex.filter, [k, c], m) for c, m in zip(wcols, masks, strict=True)]
+            weights = [read_acc(em, ex.filter, [k, c], m) for c, m in zip(wcols, masks, strict=True)]
             for i in range(pixels):
                 *head, ch = starts[i]
                 a = vector.broadcast(
-                    em.vt, memref.load(ex.input, [index(v) for v in (*head, affine(ch, 1, k, 1, 0))])
+                    em.vt, read_scalar(ex.input, [*head, affine(ch, 1, k, 1, 0)], em.vt.element_type)
                 )
                 for j, wv in enumerate(weights):
                     accs[i * nv + j] = vector.fma(a, wv, accs[i * nv + j])
@@ -639,7 +641,8 @@ class ExpandGemm:
         # CIN in steps of K_UNROLL (fewer loop and address instructions), the rest straight.
         accs = [em.zero_vector(em.vt)] * (pixels * nv)
         main = ex.cin - ex.cin % K_UNROLL
-        if main and lane_fmas(em):
+        # Quads of the input need it in the accumulators' type (a bf16 block's is widened one by one).
+        if main and lane_fmas(em) and ir.MemRefType(ex.input.type).element_type == em.vt.element_type:
             weights = weight_reader(em, ex.filter, 0, wcols[0], masks)
 
             def quad_step(k0: Index, step: list[ir.Value]) -> list[ir.Value]:
@@ -763,8 +766,11 @@ class ExpandedBlock:
         # narrower): the depthwise code reads a window's pixels as contiguous rows.
         i8 = ir.IntegerType.get_signless(8)
         flat = alloca([math.prod(win) * pl.chunk * elt.width // 8], i8)
+        # The expanded input in the conv's input type (a bf16 block's rounded to bf16, as the
+        # depthwise code reads its input), in a buffer sized for the accumulators' type (the
+        # plan's and the header's bound).
         self.windows = {
-            ct: memref.view(ir.MemRefType.get([1, *win, ct], elt), flat, index(0), [])
+            ct: memref.view(ir.MemRefType.get([1, *win, ct], em.in_elt), flat, index(0), [])
             for _, ct, _ in chunks(self.channels, pl.chunk)
         }
         self.cm_dims = self._cm(pl.chunk)

@@ -178,6 +178,23 @@ def k_steps(
     return accs
 
 
+def read_acc(em, buf: ir.Value, at: list[Index], mask: ir.Value | None) -> ir.Value:
+    """``buf[at ..]`` as an accumulator vector: a bf16 buffer (a bf16 block's weights or
+    input) widened to the f32 accumulators, any other read as it is."""
+    elt = ir.MemRefType(buf.type).element_type
+    acc = em.vt.element_type
+    if elt == acc or not isinstance(elt, ir.BF16Type):
+        return em.read(em.vt, buf, at, mask)
+    v = em.read(ir.VectorType.get(em.vt.shape, elt, scalable=em.vt.scalable_dims), buf, at, mask)
+    return v if v.type == em.vt else arith.extf(em.vt, v)
+
+
+def read_scalar(buf: ir.Value, at: list[Index], elt: ir.Type) -> ir.Value:
+    """``buf[at]`` as an ``elt`` scalar (a bf16 weight widened to f32)."""
+    v = memref.load(buf, [index(i) for i in at])
+    return v if v.type == elt else arith.extf(elt, v)
+
+
 def weight_reader(em, weights: ir.Value, row0: Index, col0: Index, masks: list) -> Callable:
     """``read(k, j)``: the vector ``weights[row0 + k, col0 + j * VL ..]`` (mask ``masks[j]``)
     of a row-major weight matrix, addressed from one base LLVM cannot take apart (an opaque
@@ -188,8 +205,8 @@ def weight_reader(em, weights: ir.Value, row0: Index, col0: Index, masks: list) 
     as they are."""
     t = ir.MemRefType(weights.type)
     if not dense_layout(t):
-        return lambda k, j: em.read(
-            em.vt,
+        return lambda k, j: read_acc(
+            em,
             weights,
             [affine(row0, 1, k, 1, 0), arith.addi(index(col0), arith.muli(em.vector_length(), index(j)))],
             masks[j],
@@ -203,7 +220,7 @@ def weight_reader(em, weights: ir.Value, row0: Index, col0: Index, masks: list) 
         off = arith.muli(index(k), index(width))
         if j:
             off = arith.addi(off, arith.muli(vl, index(j)))
-        return em.read(em.vt, flat, [arith.addi(base, off)], masks[j])
+        return read_acc(em, flat, [arith.addi(base, off)], masks[j])
 
     return read
 
@@ -343,7 +360,7 @@ class PointwiseGemm:
                     for c, m in zip(cols, masks, strict=True)
                 ]
             else:
-                weights = [em.read(em.vt, pw.filter, [kw, c], m) for c, m in zip(cols, masks, strict=True)]
+                weights = [read_acc(em, pw.filter, [kw, c], m) for c, m in zip(cols, masks, strict=True)]
             for i in range(pixels):
                 a = scalar(k, i)
                 for j, wv in enumerate(weights):
@@ -498,7 +515,7 @@ class PointwiseGemm:
             j = i % self.nvec
             y = apply_epilogue(acc, pw.epilogue, biases[j], scales[j])
             if res is not None:
-                y = arith.addf(y, em.read(em.vt, res, at, m))
+                y = arith.addf(y, read_acc(em, res, at, m))
             em.write(y, out, at, m)
 
 
@@ -536,7 +553,7 @@ class PointwiseGemmFirst:
         def k_step(k: Index, accs: list[ir.Value]) -> list[ir.Value]:
             xs = [em.read(em.vt, self.scratch, [k, c], m) for c, m in zip(cols, masks, strict=True)]
             for i in range(rows):
-                wv = vector.broadcast(em.vt, memref.load(pw.filter, [index(out_ch[i]), index(k)]))
+                wv = vector.broadcast(em.vt, read_scalar(pw.filter, [out_ch[i], k], em.vt.element_type))
                 for j, x in enumerate(xs):
                     accs[i * COUT_VECTORS + j] = vector.fma(wv, x, accs[i * COUT_VECTORS + j])
             return accs
@@ -556,7 +573,8 @@ class PointwiseGemmFirst:
 
         accs = [em.zero_vector(em.vt)] * (rows * COUT_VECTORS)
         main = 0
-        if lane_fmas(em):
+        # Quads of weights need them in the accumulators' type (a bf16 block's are widened one by one).
+        if lane_fmas(em) and ir.MemRefType(pw.filter.type).element_type == em.vt.element_type:
             accs, main = reduction_quads(pw.channels, accs, k_quad, False)
         if main < pw.channels:
             for_op = scf.ForOp(index(main), index(pw.channels), index(1), accs)
@@ -571,5 +589,5 @@ class PointwiseGemmFirst:
                 y = apply_epilogue(accs[i * COUT_VECTORS + j], pw.epilogue, bias, None)
                 at = [n, out_ch[i], *o_idx, arith.addi(index(t0), c)]
                 if pw.residual:
-                    y = arith.addf(y, em.read(em.vt, em.input, at, m))
+                    y = arith.addf(y, read_acc(em, em.input, at, m))
                 em.write(y, em.out, at, m)

@@ -143,9 +143,9 @@ class Buffers:
 
 class Residual:
     """The block's input, added to the depthwise results as they are stored (a block without
-    a pointwise conv). The input has the output's shape, type and layout, so the element to
-    add to output view ``dest[i]`` is ``source(dest)[i]``: the view made by the same ops from
-    the input buffer."""
+    a pointwise conv). The input has the output's shape and layout, so the element to add to
+    output view ``dest[i]`` is ``source(dest)[i]``: the view made by the same ops from the
+    input buffer (of the input's element type: a bf16 block's output may be f32)."""
 
     def __init__(self, output: ir.Value, input: ir.Value) -> None:
         self._views: dict[ir.Value, ir.Value] = {output: input}
@@ -161,6 +161,9 @@ class Residual:
         with ir.InsertionPoint(op):
             view = op.clone()
         view.operands[0] = base
+        t, elt = ir.MemRefType(dest.type), ir.MemRefType(base.type).element_type
+        if t.element_type != elt:
+            view.results[0].set_type(ir.MemRefType.get(t.shape, elt, t.layout, t.memory_space))
         self._views[dest] = view.results[0]
         return view.results[0]
 
@@ -330,8 +333,14 @@ class _Emitter:
         residual add)."""
         value = self.epilogued(acc, params)
         residual = self.epilogue.residual if self.epilogue is not None else None
-        if residual is not None:
-            value = arith.addf(value, self.read(value.type, residual.source(dest), indices, mask))
+        if residual is not None:  # a bf16 input widened: the f32 sum is rounded once, by write
+            source = residual.source(dest)
+            if ir.MemRefType(source.type).element_type == ir.VectorType(value.type).element_type:
+                x = self.read(value.type, source, indices, mask)
+            else:
+                x = self.read(self.vt_in, source, indices, mask)
+                x = x if x.type == value.type else arith.extf(value.type, x)
+            value = arith.addf(value, x)
         self.write(value, dest, indices, mask)
 
     def epilogued(self, acc: ir.Value, params: ChannelParams) -> ir.Value:
@@ -1019,7 +1028,10 @@ def _emit_fused_block(
     tile = tile_pixels(channels, elt_bytes)
     f32 = isinstance(elt, ir.F32Type)  # int8 after a requantizing epilogue: row by row
     per_tile, held = 1, tile
-    if em.info.plain_channels_last and em.pixels is None:  # not NAME_part: it shares out pixels
+    # Not NAME_part (it shares out pixels), nor a rounded output (the chunks' partial sums
+    # stay in the output buffer between chunks: a bf16 block's must not be rounded there).
+    partial_sums = ir.MemRefType(em.out.type).element_type == elt
+    if em.info.plain_channels_last and em.pixels is None and partial_sums:
         chunk = whole_image(em.geo, channels, elt_bytes, em.scalable, f32, pw.cout)
         if chunk:
             _emit_whole_image(op, em, pw, shape, chunk)
@@ -1217,8 +1229,18 @@ def _fused_epilogue(op: ir.Operation) -> tuple[ir.Operation, FusedEpilogue, ir.V
     params = list(generic.operands)[1:-1]
     bias = _buffer_of(params.pop(0)) if epi.bias else None
     scale = _buffer_of(params.pop(0)) if epi.requantize else None
-    residual = _buffer_of(params.pop(0)) if residual_from_attr(attr) else None
+    residual = _residual_buffer(params.pop(0)) if residual_from_attr(attr) else None
     return generic, FusedEpilogue(epi, bias, scale), residual
+
+
+def _residual_buffer(value: ir.Value) -> ir.Value:
+    """The block input's memref: through the payload's ``tensor.expand_shape`` of a
+    multiplier op's N..x(C*M) input to the output's N..xCxM (the rewrite makes its own
+    view of the memref)."""
+    owner = defining_op(value)
+    if owner is not None and owner.name == "tensor.expand_shape":
+        value = owner.operands[0]
+    return _buffer_of(value)
 
 
 def _single_user(value: ir.Value) -> ir.Operation | None:

@@ -236,12 +236,18 @@ class BlockSpec:
 
     @property
     def dw_dtype(self) -> str:
-        """Element type of the depthwise layer's result (after its epilogue)."""
-        return "i8" if self.epilogue.requantize else self.conv.out_dtype
+        """Element type of the depthwise layer's result (after its epilogue). Before a bf16
+        block's pointwise conv it stays in its f32 accumulators: only the block's output is
+        rounded to ``--out-dtype bf16``."""
+        if self.epilogue.requantize:
+            return "i8"
+        if self.pointwise is not None:
+            return self.conv.acc_dtype
+        return self.conv.out_dtype
 
     @property
     def out_dtype(self) -> str:
-        return self.dw_dtype
+        return "i8" if self.epilogue.requantize else self.conv.out_dtype
 
     @property
     def dw_shape(self) -> tuple[int, ...]:
@@ -298,7 +304,7 @@ class BlockSpec:
                 )
             )
             if ex.epilogue.bias:
-                out.append(KernelArg("expand_bias", conv.dtype, (conv.channels,), "c", "one per channel"))
+                out.append(KernelArg("expand_bias", conv.acc_dtype, (conv.channels,), "c", "one per channel"))
         out.append(KernelArg("filter", conv.dtype, conv.filter_shape, info.filter_layout))
         if info.quantized:
             out += [KernelArg("input_zp", "i32", None), KernelArg("filter_zp", "i32", None)]
@@ -433,15 +439,17 @@ class BlockSpec:
                 f"--expand applies to channels-last ops: {conv.op} is channels-first (expand weights "
                 "[CIN][C] read channels-last pixels); use the matching channels-last op"
             )
-        if conv.dtype == "bf16":
-            raise UserError(
-                "--expand is not built for bf16 yet (bias and activations are): fuse the expansion "
-                "of an f32 or f16 block, or run it as a separate layer"
-            )
-        if info.quantized or conv.dtype not in ("f32", "f16"):
+        if info.quantized or conv.dtype not in ("f32", "f16", "bf16"):
             raise UserError(_expand_not_float(conv.op, conv.dtype))
         if ex.cin < 1:
             raise UserError(f"--expand needs a positive number of input channels, got {ex.cin}")
+        if self.pointwise is not None and conv.out_dtype == "bf16":
+            # The expand block's pointwise GEMM keeps the partial sums of its channel chunks in
+            # the output buffer, which a bf16 output would round between chunks.
+            raise UserError(
+                "--expand with --pointwise and --out-dtype bf16 is not built yet (the pointwise sums "
+                "of the channel chunks are kept in the output): use --out-dtype f32, the default"
+            )
         if ex.epilogue.requantize or ex.epilogue.output_zp or ex.epilogue.output_scale is not None:
             raise UserError("the expand conv of a float block does not requantize (no zero point or scale)")
         if math.prod(self.input_shape) > MAX_ELEMENTS or ex.cin * conv.channels > MAX_ELEMENTS:
@@ -452,14 +460,9 @@ class BlockSpec:
         if pw.cout < 1:
             raise UserError(f"--pointwise needs a positive number of output channels, got {pw.cout}")
         q = conv.info.quantized
-        if conv.dtype == "bf16":
+        if conv.dtype not in ("f32", "f16", "bf16") and not q:
             raise UserError(
-                "--pointwise is not built for bf16 yet (bias and activations are): fuse the pointwise "
-                "conv of an f32 or f16 block, or run it as a separate layer"
-            )
-        if conv.dtype not in ("f32", "f16") and not q:
-            raise UserError(
-                f"--pointwise applies to float ops (f32, f16) and int8 *_q ops, not to {conv.dtype}"
+                f"--pointwise applies to float ops (f32, f16, bf16) and int8 *_q ops, not to {conv.dtype}"
             )
         if q and not (self.epilogue.requantize and pw.epilogue.requantize):
             raise UserError(
@@ -498,9 +501,9 @@ class BlockSpec:
                     "--residual applies to float blocks (int8 needs a requantized add), not to *_q ops"
                 )
             return
-        if conv.dtype not in ("f32", "f16") or not conv.info.channels_last:
+        if conv.dtype not in ("f32", "f16", "bf16") or not conv.info.channels_last:
             raise UserError(
-                "--residual without --pointwise applies to channels-last float ops (f32, f16), not to "
+                "--residual without --pointwise applies to channels-last float ops (f32, f16, bf16), not to "
                 f"{conv.op} {conv.dtype} (after --pointwise COUT it applies to every float op)"
             )
         if conv.is_dynamic:
@@ -551,9 +554,9 @@ def _every_output_reads_input(conv: ConvSpec) -> bool:
 def _expand_not_float(op: str, dtype: str) -> str:
     """The refusal of ``--expand`` on ``op``: why it does not apply, and what to do."""
     q = OPS[op].quantized
-    why = "int8 expansion needs its own requantization" if q else "it is built for f32 and f16"
+    why = "int8 expansion needs its own requantization" if q else "it is built for f32, f16 and bf16"
     fix = "run the 1x1 conv separately"
-    return f"--expand applies to float ops (f32, f16), not to {op} {dtype}: {why}; {fix}"
+    return f"--expand applies to float ops (f32, f16, bf16), not to {op} {dtype}: {why}; {fix}"
 
 
 def expand_conv_input(op: str, input_shape: object, filter_shape: object, cin: int | None) -> object:

@@ -152,3 +152,61 @@ def test_depthwise_residual():
     want = np.moveaxis(want, 1, -1)
     err = np.max(np.abs(got - want)) / max(1.0, np.max(np.abs(want)))
     print(f"depthwise residual: shape {list(got.shape)}, relative error < 1e-12: {err < 1e-12}")
+
+
+# A bf16 inverted residual: bf16 input and weights (torch rounds to bf16 to nearest-even, as
+# dwmlir's bit patterns hold them), f32 biases; torch keeps the expansion in bf16 between the
+# 1x1 conv and the depthwise conv, and the rest in float64. The reference's output is the
+# f32 the kernel stores: within f32 rounding of torch's.
+# CHECK-LABEL: TEST: test_bf16_inverted_residual
+# CHECK-NEXT: bf16 inverted residual: shape [1, 6, 6, 8], relative error < 1e-6: True
+@run
+def test_bf16_inverted_residual():
+    from dwmlir.reference.bf16 import to_bf16
+
+    def bf16(t: torch.Tensor) -> torch.Tensor:
+        return t.to(torch.bfloat16).to(torch.float64)
+
+    x = bf16(torch.randn(1, 8, 6, 6))
+    we, wd, wp = (
+        bf16(torch.randn(24, 8) * 0.4),
+        bf16(torch.randn(24, 1, 3, 3)),
+        bf16(torch.randn(8, 24) * 0.2),
+    )
+    be, bd, bp = (torch.randn(n).to(torch.float32).to(torch.float64) for n in (24, 24, 8))
+    relu6 = torch.nn.functional.relu6
+    with torch.no_grad():
+        e = bf16(relu6(torch.einsum("nihw,oi->nohw", x, we) + be.reshape(1, -1, 1, 1)))
+        d = relu6(torch.nn.functional.conv2d(e, wd, bd, padding=1, groups=24))
+        want = torch.einsum("nihw,oi->nohw", d, wp) + bp.reshape(1, -1, 1, 1) + x
+    conv = ConvSpec(
+        "depthwise_conv_2d_nhwc_hwc", (1, 6, 6, 24), (3, 3, 24), padding=((1, 1), (1, 1)), dtype="bf16"
+    )
+    block = block_from_options(
+        conv,
+        True,
+        "relu6",
+        pointwise=8,
+        pointwise_bias=True,
+        residual=True,
+        expand=8,
+        expand_bias=True,
+        expand_activation="relu6",
+    )
+
+    def bits(t: torch.Tensor) -> np.ndarray:
+        return to_bf16(t.numpy())
+
+    got = block_reference(
+        block,
+        bits(x.permute(0, 2, 3, 1)),
+        bits(wd[:, 0].permute(1, 2, 0)),
+        bits(we.T),  # expand_filter [CIN][C]
+        be.numpy().astype(np.float32),
+        bd.numpy().astype(np.float32),
+        bits(wp.T),  # pw_filter [C][COUT]
+        bp.numpy().astype(np.float32),
+    )
+    want = want.permute(0, 2, 3, 1).numpy()
+    err = np.max(np.abs(got - want)) / max(1.0, np.max(np.abs(want)))
+    print(f"bf16 inverted residual: shape {list(got.shape)}, relative error < 1e-6: {err < 1e-6}")
