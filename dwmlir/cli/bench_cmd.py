@@ -177,7 +177,7 @@ def _cache_bits(text: str) -> list[int]:
 
     if text.strip() == "none":
         return []
-    bits = check_vector_bits(parse_int_list(text, "cache-model vector lengths"))
+    bits = check_vector_bits(parse_int_list(text, "cache-model vector lengths", "128,512"))
     try:
         cache_qemu()
         plugin_path()
@@ -193,7 +193,7 @@ def _run_options(
     --json flags checked too (both sets take them alike)."""
     from ..run import check_vector_bits
 
-    bits = check_vector_bits(parse_int_list(args.vector_bits, "vector lengths"))
+    bits = check_vector_bits(parse_int_list(args.vector_bits, "vector lengths", "128,512"))
     cpus = _cpus(args.cpus)
     if args.jobs is not None and args.jobs < 1:
         raise UserError(f"--jobs must be >= 1, got {args.jobs}")

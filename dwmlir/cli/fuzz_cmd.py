@@ -124,7 +124,9 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         raise UserError(f"--timeout must be > 0 seconds and finite, got {args.timeout:g}")
     if args.jobs < 1:
         raise UserError(f"--jobs must be >= 1, got {args.jobs}")
-    bits = parse_int_list(args.vector_bits, "vector lengths") if args.vector_bits is not None else None
+    bits = None
+    if args.vector_bits is not None:
+        bits = parse_int_list(args.vector_bits, "vector lengths", "128,512")
     if bits is not None:
         _check_targets_take(bits, _names(args.target) or ())
     modes = tuple(m.strip() for m in args.mode.split(","))

@@ -85,7 +85,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise UserError(f"{flag} applies to --check: add --check, or drop {flag}")
     bits = None
     if args.vector_bits is not None:
-        bits = parse_int_list(args.vector_bits, "--vector-bits")
+        bits = parse_int_list(args.vector_bits, "--vector-bits", "128,512")
         # Refused here, as the check would refuse them, before any kernel is compiled.
         target_vector_bits(get_target(args.target), bits)
     start = time.perf_counter()

@@ -755,7 +755,7 @@ def _print_results(spec: BlockSpec, results) -> bool:
 
 def _threads(args: argparse.Namespace) -> tuple[int, ...]:
     text = getattr(args, "threads", None)
-    return () if text is None else tuple(parse_int_list(text, "thread counts"))
+    return () if text is None else tuple(parse_int_list(text, "thread counts", "1,2,4"))
 
 
 def _run_one(spec: BlockSpec, args: argparse.Namespace) -> tuple[int, int]:
@@ -764,7 +764,7 @@ def _run_one(spec: BlockSpec, args: argparse.Namespace) -> tuple[int, int]:
     bits = (
         None
         if args.vector_bits is None
-        else check_vector_bits(parse_int_list(args.vector_bits, "vector lengths"))
+        else check_vector_bits(parse_int_list(args.vector_bits, "vector lengths", "128,512"))
     )
     target = get_target(args.target)
     results = run_spec(
@@ -796,7 +796,7 @@ def _run_sizes(spec: BlockSpec, args: argparse.Namespace) -> tuple[int, int]:
     bits = (
         None
         if args.vector_bits is None
-        else check_vector_bits(parse_int_list(args.vector_bits, "vector lengths"))
+        else check_vector_bits(parse_int_list(args.vector_bits, "vector lengths", "128,512"))
     )
     shapes = None if args.sizes is None else parse_run_shapes(args.sizes, spec.conv)
     threads = _threads(args)

@@ -80,11 +80,12 @@ def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[in
     return total // 2, total - total // 2
 
 
-def parse_int_list(text: str, what: str) -> tuple[int, ...]:
-    """Parse ``2,2`` (strides, dilations) into a tuple of ints (sign checked later)."""
+def parse_int_list(text: str, what: str, example: str = "2,2") -> tuple[int, ...]:
+    """Parse ``2,2`` (strides, dilations; ``example`` for the error) into a tuple of ints
+    (sign checked later)."""
     parts = text.strip().split(",")
     if not text.strip() or not all(re.fullmatch(r"-?[0-9]+", p.strip()) for p in parts):
-        raise UserError(f"malformed {what} '{text}': write integers joined by ',', e.g. 2,2")
+        raise UserError(f"malformed {what} '{text}': write integers joined by ',', e.g. {example}")
     return tuple(int(p) for p in parts)
 
 
