@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ..rewrite import expand as expand_stage
-from ..rewrite.blocked import band_units, part_bands, row_sweep, sweeps
+from ..rewrite.blocked import band_units, covers_every_output, part_bands, row_sweep, sweeps
 from ..rewrite.nest import ConvGeometry
 from ..rewrite.pointwise import ROWS_SCRATCH_BYTES, SCRATCH_BYTES, tile_pixels
 from ..rewrite.vector_rows import fused_tile_pixels, whole_image, whole_image_bytes
@@ -272,8 +272,9 @@ def _pointwise_lines(block: BlockSpec, target: Target) -> list[str]:
     c, elt_bytes = block.out_channels, DTYPES[block.dw_dtype][2] // 8
     size = tile_pixels(c, elt_bytes) * c * elt_bytes
     conv = block.conv
-    if conv.info.plain_channels_last and not conv.is_dynamic and block.dw_dtype == "f32":
-        geo = ConvGeometry.of_spec(conv)
+    geo = ConvGeometry.of_spec(conv) if not conv.is_dynamic else None
+    plain = conv.info.plain_channels_last and geo is not None and covers_every_output(geo)
+    if plain and block.dw_dtype == "f32":
         pixels = fused_tile_pixels(geo, c, elt_bytes, target.scalable, True, c * pw.cout * elt_bytes)
         size = pixels * c * elt_bytes
         # NAME as one tile of the whole image, its dw and a copy of its input, per chunk of

@@ -2477,10 +2477,14 @@ class BlockedRows:
     def _fused_row(self, n, combo, o_idx: list[Index], tile_cols: int, scratch, consume) -> None:
         geo = self.geo
         segments = w_segments(geo)
-        if len(segments) > 1 and geo.out_spatial[-1] <= tile_cols:
+        covers_row = sum(int(seg.count) for seg in segments) == geo.out_spatial[-1]
+        if len(segments) > 1 and geo.out_spatial[-1] <= tile_cols and covers_row:
             # The whole row fits one tile: every segment (SAME padding's border columns too)
             # into the scratch, then one GEMM over the row. A GEMM per segment ran each border
             # column as a 1-pixel block (3.5 instructions per FMA against 2.3 in blocks of 4).
+            # Not where columns read only padding: the padding-only pass computes those, and
+            # a row GEMM over them would write what the scratch held (NAME_part: another
+            # share's pixels).
             def whole_row() -> None:
                 for seg in segments:
                     self.em.channel_steps(

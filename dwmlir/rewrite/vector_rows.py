@@ -1009,9 +1009,11 @@ def _emit_whole_image(
 def _emit_fused_block(
     op: ir.Operation, em: _Emitter, pw: FusedPointwise, fill: ir.Value, shape: VectorShape
 ) -> None:
-    """Depthwise tiles into a stack scratch, each consumed at once by the pointwise GEMM."""
-    if not (is_zero_constant(fill) and covers_every_output(em.geo)):
+    """Depthwise tiles into a stack scratch, each consumed at once by the pointwise GEMM.
+    Outputs that read only padding, which no row visits, get their own pass at the end."""
+    if not is_zero_constant(fill):
         raise InternalError(f"cannot fuse a pointwise conv after {op.name} at {op.location}")
+    covered = covers_every_output(em.geo)
     if not em.info.channels_last:  # scratch (channels x pixels), pixels the GEMM's vector dim
         tile = tile_pixels(em.c, em.acc_elt.width // 8)
         scratch = _entry_alloca(op, [em.c, tile], em.acc_elt)
@@ -1019,6 +1021,8 @@ def _emit_fused_block(
         loop(
             0, em.n, None, lambda n, _: output_rows(em.geo, em.row_first_fused(n, tile, scratch, gemm_first))
         )
+        if not covered:
+            _fused_padding_only(em, scratch, gemm_first)
         return
     # The scratch holds the depthwise layer's results: int8 after a requantizing epilogue.
     requantized = em.epilogue is not None and em.epilogue.epilogue.requantize
@@ -1031,12 +1035,15 @@ def _emit_fused_block(
     # Not NAME_part (it shares out pixels), nor a rounded output (the chunks' partial sums
     # stay in the output buffer between chunks: a bf16 block's must not be rounded there).
     partial_sums = ir.MemRefType(em.out.type).element_type == elt
-    if em.info.plain_channels_last and em.pixels is None and partial_sums:
+    # Tiles of several rows or of the whole image take a conv whose every output reads some
+    # input; others go row by row, then the padding-only pass.
+    plain = em.info.plain_channels_last and covered
+    if plain and em.pixels is None and partial_sums:
         chunk = whole_image(em.geo, channels, elt_bytes, em.scalable, f32, pw.cout)
         if chunk:
             _emit_whole_image(op, em, pw, shape, chunk)
             return
-    if em.info.plain_channels_last:
+    if plain:
         args = (em.geo, channels, elt_bytes, em.scalable, f32, channels * pw.cout * elt_bytes)
         per_tile, held = multi_row_tiles(*args), fused_tile_pixels(*args)
         if f32 and em.scalable:  # within the scratch: the tile only shrinks
@@ -1055,6 +1062,59 @@ def _emit_fused_block(
             loop(0, em.n, None, lambda n, _: rows.emit_fused(n, tile, scratch, gemm, interior))
     else:
         loop(0, em.n, None, lambda n, _: output_rows(em.geo, em.row_last_fused(n, tile, scratch, gemm)))
+    if not covered:
+        _fused_padding_only(em, scratch, gemm)
+
+
+def _fused_padding_only(em: _Emitter, scratch: ir.Value, consume: Callable) -> None:
+    """The block's outputs whose every depthwise tap is padding (no row visits them): each
+    pixel's depthwise result is the epilogue of a zero accumulator (act(bias), or the
+    requantized bias), written to the scratch's first pixel, then ``consume(n, o_idx, col,
+    1)`` (the pointwise GEMM) for that pixel. The pixels are those of ``_fill_padding_only``'s
+    slabs (a pixel in two slabs is computed twice, the same way); a NAME_part computes the
+    pixels it owns (``owned``)."""
+    geo = em.geo
+    sizes_ = [int(o) for o in geo.out_spatial]
+    splat = vector.broadcast(em.vt, zero_constant(em.acc_elt))
+    channels = em.c * em.m
+
+    def pixel(n: Index, idx: list[Index]) -> None:
+        def body() -> None:
+            if em.info.channels_last:  # scratch (pixels, channels)
+                em._chunks(
+                    0,
+                    channels,
+                    lambda j0, m: em.store(splat, em.channel_params(j0, m), scratch, [0, j0], m),
+                )
+            else:  # scratch (channels, pixels): lane 0 of each channel's column
+                one = vector.create_mask(em.vt_mask, [index(1)])
+
+                def column(c: Index, _: None) -> None:
+                    em.store(splat, em.scalar_params(c), scratch, [c, 0], one)
+
+                loop(0, channels, None, column)
+            consume(n, idx[:-1], idx[-1], 1)
+
+        em.owned(n, idx[:-1], idx[-1], body)
+
+    def slab(ranges: list[tuple[int, int]], n: Index, idx: list[Index]) -> None:
+        if len(idx) == len(ranges):
+            pixel(n, idx)
+            return
+        start, count = ranges[len(idx)]
+        loop(start, count, None, lambda i, _: slab(ranges, n, [*idx, i]))
+
+    for dim in range(geo.rank):
+        gaps, o = [], 0
+        for seg in geo.segments(dim):
+            gaps.append((o, int(seg.start) - o))
+            o = int(seg.start) + int(seg.count)
+        gaps.append((o, sizes_[dim] - o))
+        for start, count in gaps:
+            if count > 0:
+                ranges = [(0, size) for size in sizes_]
+                ranges[dim] = (start, count)
+                loop(0, em.n, None, lambda n, _, r=ranges: slab(r, n, []))
 
 
 def _multi_row_emitter(

@@ -484,10 +484,10 @@ class BlockSpec:
             self._validate_residual_kind()
         if self.out_channels * pw.cout > MAX_ELEMENTS or math.prod(self.output_shape) > MAX_ELEMENTS:
             raise UserError("the pointwise filter or output has more than 2^31-1 elements: split the layer")
-        if not _every_output_reads_input(conv):
+        if self.expand is not None and not _every_output_reads_input(conv):
             raise UserError(
-                "--pointwise needs every depthwise output to read some input: the padding is wider than "
-                "the filter's reach, so reduce the padding"
+                "--pointwise after --expand needs every depthwise output to read some input: the "
+                "padding is wider than the filter's reach, so reduce the padding"
             )
 
     def _validate_residual_kind(self) -> None:
