@@ -515,20 +515,30 @@ class _Emitter:
             self._per_channel(lambda n, c: row(add(mul(n, self.c), c), c))
 
     def _fill_padding_only(self, value: ir.Value) -> None:
-        """``fill`` of only the outputs that no segment holds (static channels-last sizes): for
-        each spatial dim, the slabs of its outputs whose every tap along that dim is padding."""
-        geo, splat = self.geo, vector.broadcast(self.vt, value)
-        sizes_: list[int] = [int(o) for o in geo.out_spatial]
+        """``fill`` of only the outputs that no segment holds (static channels-last sizes)."""
+        splat = vector.broadcast(self.vt, value)
         channels = self.c * self.m
+
+        def pixel(n: Index, idx: list[Index]) -> None:
+            at = [n, *idx]
+            self._chunks(
+                0,
+                channels,
+                lambda j0, m: self.store(splat, self.channel_params(j0, m), self.out, [*at, j0], m),
+            )
+
+        self.padding_only_pixels(pixel)
+
+    def padding_only_pixels(self, body: Callable[[Index, list[Index]], None]) -> None:
+        """``body(n, idx)`` for every output that no segment holds (static sizes): for each
+        spatial dim, the slabs of its outputs whose every tap along that dim is padding (a
+        pixel in two slabs comes twice)."""
+        geo = self.geo
+        sizes_: list[int] = [int(o) for o in geo.out_spatial]
 
         def slab(ranges: list[tuple[int, int]], n: Index, idx: list[Index]) -> None:
             if len(idx) == len(ranges):
-                at = [n, *idx]
-                self._chunks(
-                    0,
-                    channels,
-                    lambda j0, m: self.store(splat, self.channel_params(j0, m), self.out, [*at, j0], m),
-                )
+                body(n, idx)
                 return
             start, count = ranges[len(idx)]
             loop(start, count, None, lambda i, _: slab(ranges, n, [*idx, i]))
@@ -1070,11 +1080,8 @@ def _fused_padding_only(em: _Emitter, scratch: ir.Value, consume: Callable) -> N
     """The block's outputs whose every depthwise tap is padding (no row visits them): each
     pixel's depthwise result is the epilogue of a zero accumulator (act(bias), or the
     requantized bias), written to the scratch's first pixel, then ``consume(n, o_idx, col,
-    1)`` (the pointwise GEMM) for that pixel. The pixels are those of ``_fill_padding_only``'s
-    slabs (a pixel in two slabs is computed twice, the same way); a NAME_part computes the
-    pixels it owns (``owned``)."""
-    geo = em.geo
-    sizes_ = [int(o) for o in geo.out_spatial]
+    1)`` (the pointwise GEMM) for that pixel (``padding_only_pixels``; a pixel in two slabs
+    is computed twice, the same way); a NAME_part computes the pixels it owns (``owned``)."""
     splat = vector.broadcast(em.vt, zero_constant(em.acc_elt))
     channels = em.c * em.m
 
@@ -1097,24 +1104,7 @@ def _fused_padding_only(em: _Emitter, scratch: ir.Value, consume: Callable) -> N
 
         em.owned(n, idx[:-1], idx[-1], body)
 
-    def slab(ranges: list[tuple[int, int]], n: Index, idx: list[Index]) -> None:
-        if len(idx) == len(ranges):
-            pixel(n, idx)
-            return
-        start, count = ranges[len(idx)]
-        loop(start, count, None, lambda i, _: slab(ranges, n, [*idx, i]))
-
-    for dim in range(geo.rank):
-        gaps, o = [], 0
-        for seg in geo.segments(dim):
-            gaps.append((o, int(seg.start) - o))
-            o = int(seg.start) + int(seg.count)
-        gaps.append((o, sizes_[dim] - o))
-        for start, count in gaps:
-            if count > 0:
-                ranges = [(0, size) for size in sizes_]
-                ranges[dim] = (start, count)
-                loop(0, em.n, None, lambda n, _, r=ranges: slab(r, n, []))
+    em.padding_only_pixels(pixel)
 
 
 def _multi_row_emitter(
