@@ -23,6 +23,7 @@ from ..run import VALID_VECTOR_BITS
 from ..spec import OPS, Activation, BlockSpec, ConvSpec, Epilogue, Expand, OpInfo, Pointwise
 from ..spec import conv as _conv
 from ..spec import ops as _ops
+from ..spec.block import FLOAT_DTYPES
 from ..target import get_target
 
 MAX_BATCH = 2
@@ -303,7 +304,7 @@ def epilogues(draw: Draw, conv: ConvSpec) -> Epilogue:
         if not draw(st.booleans()):
             return Epilogue(bias=True)
         return draw(int8_epilogues(bias))
-    if conv.dtype not in ("f32", "f16", "bf16"):
+    if conv.dtype not in FLOAT_DTYPES:
         return Epilogue(bias=True)
     kind = draw(st.sampled_from(("none", "relu", "relu6", "clamp", "silu", "hardswish")))
     if kind == "clamp":
@@ -337,7 +338,7 @@ def block_parts(draw: Draw, conv: ConvSpec, force: bool = False) -> BlockSpec:
     pointwise = draw(st.integers(0, 2)) >= (1 if wide else 2)
     expand = draw(st.booleans()) if wide or ring else draw(st.integers(0, 3)) == 3
     q = conv.info.quantized
-    float_ok = conv.dtype in ("f32", "f16", "bf16")
+    float_ok = conv.dtype in FLOAT_DTYPES
     ex = None
     if expand and float_ok and conv.info.channels_last:
         ex_epi = draw(epilogues(conv)) if draw(st.booleans()) else Epilogue()

@@ -71,6 +71,12 @@ def pad_input(spec: ConvSpec, value: ir.Value, elt: ir.Type, pad_value: ir.Value
     return pad.result
 
 
+def _add_widened(y: ir.Value, x: ir.Value) -> ir.Value:
+    """``y + x``, a bf16 ``x`` (a block's input) widened to ``y``'s f32 first: the sum is
+    rounded once, when it is stored."""
+    return arith.addf(y, x if x.type == y.type else arith.extf(y.type, x))
+
+
 def _channel_map(block: BlockSpec) -> ir.AffineMap:
     """Output position -> index of its per-channel parameter (bias, scale): ``c``, or
     ``c * M + m`` with a channel multiplier."""
@@ -124,9 +130,8 @@ def _epilogue(
         b = args[1] if bias is not None else None
         s = args[1 + (bias is not None)] if scale is not None else None
         y = apply_epilogue(args[0], block.epilogue, b, s, exact_exp=True)
-        if block_input is not None:  # a bf16 input joins the f32 sum widened
-            x = args[-2]
-            y = arith.addf(y, x if x.type == y.type else arith.extf(y.type, x))
+        if block_input is not None:
+            y = _add_widened(y, args[-2])
         if y.type != out_elt:  # f32 accumulators stored as bf16: round to nearest-even, once
             y = arith.truncf(out_elt, y)
         linalg.YieldOp([y])
@@ -270,9 +275,8 @@ def _pw_epilogue(
         b = args[1] if bias else None
         sc = args[1 + bias] if scale else None
         y = apply_epilogue(args[0], pw.epilogue, b, sc, exact_exp=True)
-        if block.residual:  # a bf16 input joins the f32 sum widened, the sum rounded once
-            x = args[len(ins) - 1]
-            y = arith.addf(y, x if x.type == y.type else arith.extf(y.type, x))
+        if block.residual:
+            y = _add_widened(y, args[len(ins) - 1])
         if y.type != out_elt:  # f32 accumulators stored as bf16: round to nearest-even
             y = arith.truncf(out_elt, y)
         linalg.YieldOp([y])

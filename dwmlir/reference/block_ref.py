@@ -145,6 +145,11 @@ def _unrounded(block: BlockSpec, inp: np.ndarray, flt: np.ndarray, params) -> np
     return y
 
 
+def _conv_typed(block: BlockSpec, values: np.ndarray) -> np.ndarray:
+    """Float ``values`` as a buffer of the conv's type holds them (bf16: bit patterns)."""
+    return to_bf16(values) if block.conv.dtype == "bf16" else values.astype(block.conv.np_dtype)
+
+
 def _float_operand(block: BlockSpec, arr: np.ndarray) -> np.ndarray:
     """A buffer of the conv's type as floats: bf16 bit patterns widened, others unchanged."""
     return from_bf16(bf16_operand(arr)) if block.conv.dtype == "bf16" else arr
@@ -214,13 +219,9 @@ def random_block_operands(block: BlockSpec, seed: int) -> list[np.ndarray]:
     ch = block.out_channels
     ex = block.expand
     if ex is not None:  # the block's input has CIN channels; weights keep the expansion O(1)
-
-        def conv_typed(values: np.ndarray) -> np.ndarray:
-            return to_bf16(values) if block.conv.dtype == "bf16" else values.astype(block.conv.np_dtype)
-
-        out[0] = conv_typed(rng.uniform(-1.0, 1.0, block.input_shape))
+        out[0] = _conv_typed(block, rng.uniform(-1.0, 1.0, block.input_shape))
         scale = 2.0 / np.sqrt(ex.cin)
-        out.append(conv_typed(rng.uniform(-1.0, 1.0, (ex.cin, block.conv.channels)) * scale))
+        out.append(_conv_typed(block, rng.uniform(-1.0, 1.0, (ex.cin, block.conv.channels)) * scale))
         if ex.epilogue.bias:  # the accumulators' type: f32 for bf16
             out.append(rng.uniform(-1.0, 1.0, block.conv.channels).astype(DTYPES[block.conv.acc_dtype][1]))
     if block.epilogue.bias:
@@ -245,8 +246,7 @@ def random_block_operands(block: BlockSpec, seed: int) -> list[np.ndarray]:
         arbitrary = rng.uniform(0.0005, 0.01, pw.cout)
         out.append(np.where(rng.random(pw.cout) < 0.5, pow2, arbitrary).astype(np.float32))
     elif pw is not None:
-        w = rng.uniform(-1.0, 1.0, _pw_filter_shape(block))
-        out.append(to_bf16(w) if block.conv.dtype == "bf16" else w.astype(DTYPES[block.conv.dtype][1]))
+        out.append(_conv_typed(block, rng.uniform(-1.0, 1.0, _pw_filter_shape(block))))
         if pw.epilogue.bias:  # the accumulators' type: f32 for bf16
             out.append(rng.uniform(-1.0, 1.0, pw.cout).astype(DTYPES[block.conv.acc_dtype][1]))
     return out

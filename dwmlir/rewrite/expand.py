@@ -76,7 +76,6 @@ from .pointwise import (
     lane_fmas,
     quad,
     quad_fmas,
-    read_acc,
     read_scalar,
     reduction_quads,
     rows_target,
@@ -628,7 +627,7 @@ class ExpandGemm:
         starts = [x_at(affine(p0, 1, 0, 1, i)) for i in range(pixels)]
 
         def k_step(k: Index, accs: list[ir.Value]) -> list[ir.Value]:
-            weights = [read_acc(em, ex.filter, [k, c], m) for c, m in zip(wcols, masks, strict=True)]
+            weights = [em.read_acc(ex.filter, [k, c], m) for c, m in zip(wcols, masks, strict=True)]
             for i in range(pixels):
                 *head, ch = starts[i]
                 a = vector.broadcast(
@@ -641,8 +640,7 @@ class ExpandGemm:
         # CIN in steps of K_UNROLL (fewer loop and address instructions), the rest straight.
         accs = [em.zero_vector(em.vt)] * (pixels * nv)
         main = ex.cin - ex.cin % K_UNROLL
-        # Quads of the input need it in the accumulators' type (a bf16 block's is widened one by one).
-        if main and lane_fmas(em) and ir.MemRefType(ex.input.type).element_type == em.vt.element_type:
+        if main and lane_fmas(em, quads_of=ex.input):
             weights = weight_reader(em, ex.filter, 0, wcols[0], masks)
 
             def quad_step(k0: Index, step: list[ir.Value]) -> list[ir.Value]:

@@ -81,10 +81,14 @@ class FusedPointwise:
         return ir.MemRefType(self.filter.type).shape[1 if self.channels_first else 0]
 
 
-def lane_fmas(em) -> bool:
+def lane_fmas(em, quads_of: ir.Value | None = None) -> bool:
     """Whether the GEMMs broadcast their scalars by 128-bit quads and indexed FMAs: f32 on
     scalable SVE (``ldr q`` + ``dup z.q`` once per 4 reduction steps, instead of 4 ``ld1rw``).
-    Fixed-width NEON gets indexed FMAs from LLVM on its own."""
+    Fixed-width NEON gets indexed FMAs from LLVM on its own. ``quads_of``: the buffer the
+    quads are loaded from, which must hold the accumulators' type (a bf16 block's bf16
+    operands are widened one by one instead)."""
+    if quads_of is not None and ir.MemRefType(quads_of.type).element_type != em.vt.element_type:
+        return False
     return em.scalable and isinstance(em.vt.element_type, ir.F32Type) and K_UNROLL == 4
 
 
@@ -178,17 +182,6 @@ def k_steps(
     return accs
 
 
-def read_acc(em, buf: ir.Value, at: list[Index], mask: ir.Value | None) -> ir.Value:
-    """``buf[at ..]`` as an accumulator vector: a bf16 buffer (a bf16 block's weights or
-    input) widened to the f32 accumulators, any other read as it is."""
-    elt = ir.MemRefType(buf.type).element_type
-    acc = em.vt.element_type
-    if elt == acc or not isinstance(elt, ir.BF16Type):
-        return em.read(em.vt, buf, at, mask)
-    v = em.read(ir.VectorType.get(em.vt.shape, elt, scalable=em.vt.scalable_dims), buf, at, mask)
-    return v if v.type == em.vt else arith.extf(em.vt, v)
-
-
 def read_scalar(buf: ir.Value, at: list[Index], elt: ir.Type) -> ir.Value:
     """``buf[at]`` as an ``elt`` scalar (a bf16 weight widened to f32)."""
     v = memref.load(buf, [index(i) for i in at])
@@ -205,8 +198,7 @@ def weight_reader(em, weights: ir.Value, row0: Index, col0: Index, masks: list) 
     as they are."""
     t = ir.MemRefType(weights.type)
     if not dense_layout(t):
-        return lambda k, j: read_acc(
-            em,
+        return lambda k, j: em.read_acc(
             weights,
             [affine(row0, 1, k, 1, 0), arith.addi(index(col0), arith.muli(em.vector_length(), index(j)))],
             masks[j],
@@ -220,7 +212,7 @@ def weight_reader(em, weights: ir.Value, row0: Index, col0: Index, masks: list) 
         off = arith.muli(index(k), index(width))
         if j:
             off = arith.addi(off, arith.muli(vl, index(j)))
-        return read_acc(em, flat, [arith.addi(base, off)], masks[j])
+        return em.read_acc(flat, [arith.addi(base, off)], masks[j])
 
     return read
 
@@ -360,7 +352,7 @@ class PointwiseGemm:
                     for c, m in zip(cols, masks, strict=True)
                 ]
             else:
-                weights = [read_acc(em, pw.filter, [kw, c], m) for c, m in zip(cols, masks, strict=True)]
+                weights = [em.read_acc(pw.filter, [kw, c], m) for c, m in zip(cols, masks, strict=True)]
             for i in range(pixels):
                 a = scalar(k, i)
                 for j, wv in enumerate(weights):
@@ -515,7 +507,7 @@ class PointwiseGemm:
             j = i % self.nvec
             y = apply_epilogue(acc, pw.epilogue, biases[j], scales[j])
             if res is not None:
-                y = arith.addf(y, read_acc(em, res, at, m))
+                y = arith.addf(y, em.read_acc(res, at, m))
             em.write(y, out, at, m)
 
 
@@ -573,8 +565,7 @@ class PointwiseGemmFirst:
 
         accs = [em.zero_vector(em.vt)] * (rows * COUT_VECTORS)
         main = 0
-        # Quads of weights need them in the accumulators' type (a bf16 block's are widened one by one).
-        if lane_fmas(em) and ir.MemRefType(pw.filter.type).element_type == em.vt.element_type:
+        if lane_fmas(em, quads_of=pw.filter):
             accs, main = reduction_quads(pw.channels, accs, k_quad, False)
         if main < pw.channels:
             for_op = scf.ForOp(index(main), index(pw.channels), index(1), accs)
@@ -589,5 +580,5 @@ class PointwiseGemmFirst:
                 y = apply_epilogue(accs[i * COUT_VECTORS + j], pw.epilogue, bias, None)
                 at = [n, out_ch[i], *o_idx, arith.addi(index(t0), c)]
                 if pw.residual:
-                    y = arith.addf(y, read_acc(em, em.input, at, m))
+                    y = arith.addf(y, em.read_acc(em.input, at, m))
                 em.write(y, em.out, at, m)

@@ -274,6 +274,15 @@ class _Emitter:
         v = vector.transfer_read(vt, src, [index(i) for i in indices], perm, pad, [True], mask=mask)
         return self.extend(v) if vt == self.vt_in else v
 
+    def read_acc(self, buf: ir.Value, indices: list[Index], mask: ir.Value | None) -> ir.Value:
+        """``buf[indices ..]`` as an accumulator vector: a bf16 buffer (a bf16 block's weights
+        or input) widened to the f32 accumulators, any other read as it is."""
+        elt = ir.MemRefType(buf.type).element_type
+        if elt == self.vt.element_type or not isinstance(elt, ir.BF16Type):
+            return self.read(self.vt, buf, indices, mask)
+        v = self.read(self.vt_in, buf, indices, mask)
+        return v if v.type == self.vt else arith.extf(self.vt, v)
+
     def extend(self, v: ir.Value) -> ir.Value:
         """A bf16 operand (vector or scalar) as f32 when multiply-adds are f32 FMAs (the
         widening route: ``ld1h`` into 32-bit lanes then ``lsl #16``); unchanged with
@@ -334,13 +343,7 @@ class _Emitter:
         value = self.epilogued(acc, params)
         residual = self.epilogue.residual if self.epilogue is not None else None
         if residual is not None:  # a bf16 input widened: the f32 sum is rounded once, by write
-            source = residual.source(dest)
-            if ir.MemRefType(source.type).element_type == ir.VectorType(value.type).element_type:
-                x = self.read(value.type, source, indices, mask)
-            else:
-                x = self.read(self.vt_in, source, indices, mask)
-                x = x if x.type == value.type else arith.extf(value.type, x)
-            value = arith.addf(value, x)
+            value = arith.addf(value, self.read_acc(residual.source(dest), indices, mask))
         self.write(value, dest, indices, mask)
 
     def epilogued(self, acc: ir.Value, params: ChannelParams) -> ir.Value:

@@ -24,6 +24,7 @@ from .ops import OPS
 
 ACTIVATIONS: tuple[str, ...] = ("none", "relu", "relu6", "clamp:LO:HI", "silu", "hardswish")
 INT8_MIN, INT8_MAX = -128, 127
+FLOAT_DTYPES: tuple[str, ...] = ("f32", "f16", "bf16")  # the float element types every part takes
 # Said where the block is validated and where the options build it (an explicit zero point 0).
 _PW_INT8_ONLY = "--pointwise-output-zp and --pointwise-output-scale apply to int8 blocks (*_q ops)"
 
@@ -405,7 +406,7 @@ class BlockSpec:
                 f"--activation {act} on {conv.op} needs --requantize: the activation of a quantized "
                 "op is applied as the int8 output clamp"
             )
-        if not q and conv.dtype not in ("f32", "f16", "bf16"):
+        if not q and conv.dtype not in FLOAT_DTYPES:
             raise UserError(f"--activation applies to float ops (f32, f16, bf16), not to {conv.dtype}")
         if epi.requantize:
             self._validate_int8_activation()
@@ -439,7 +440,7 @@ class BlockSpec:
                 f"--expand applies to channels-last ops: {conv.op} is channels-first (expand weights "
                 "[CIN][C] read channels-last pixels); use the matching channels-last op"
             )
-        if info.quantized or conv.dtype not in ("f32", "f16", "bf16"):
+        if info.quantized or conv.dtype not in FLOAT_DTYPES:
             raise UserError(_expand_not_float(conv.op, conv.dtype))
         if ex.cin < 1:
             raise UserError(f"--expand needs a positive number of input channels, got {ex.cin}")
@@ -460,7 +461,7 @@ class BlockSpec:
         if pw.cout < 1:
             raise UserError(f"--pointwise needs a positive number of output channels, got {pw.cout}")
         q = conv.info.quantized
-        if conv.dtype not in ("f32", "f16", "bf16") and not q:
+        if conv.dtype not in FLOAT_DTYPES and not q:
             raise UserError(
                 f"--pointwise applies to float ops (f32, f16, bf16) and int8 *_q ops, not to {conv.dtype}"
             )
@@ -501,7 +502,7 @@ class BlockSpec:
                     "--residual applies to float blocks (int8 needs a requantized add), not to *_q ops"
                 )
             return
-        if conv.dtype not in ("f32", "f16", "bf16") or not conv.info.channels_last:
+        if conv.dtype not in FLOAT_DTYPES or not conv.info.channels_last:
             raise UserError(
                 "--residual without --pointwise applies to channels-last float ops (f32, f16, bf16), not to "
                 f"{conv.op} {conv.dtype} (after --pointwise COUT it applies to every float op)"
