@@ -315,6 +315,16 @@ def epilogues(draw: Draw, conv: ConvSpec) -> Epilogue:
     return Epilogue(bias=bias, activation=Activation(kind))
 
 
+def _padding_beyond_reach(conv: ConvSpec) -> ConvSpec:
+    """``conv`` with its first spatial dim padded at the start by its whole dilated span more,
+    so the first outputs read only padding (``_draw_padding`` never pads that wide); ``conv``
+    itself if that would pass ``DEFAULT_MAX_ELEMENTS``."""
+    span = conv.dilations[0] * (conv.kernel[0] - 1) + 1
+    (lo, hi), *rest = conv.padding
+    wide = dataclasses.replace(conv, padding=((lo + span, hi), *rest))
+    return wide if math.prod(wide.output_shape) <= DEFAULT_MAX_ELEMENTS else conv
+
+
 @st.composite
 def block_parts(draw: Draw, conv: ConvSpec, force: bool = False) -> BlockSpec:
     """``conv`` with an epilogue fused into it and, where the op has one (float ops; int8 ops
@@ -345,6 +355,8 @@ def block_parts(draw: Draw, conv: ConvSpec, force: bool = False) -> BlockSpec:
         ex = Expand(draw(st.integers(1, 24)), ex_epi)
     in_channels = ex.cin if ex is not None else conv.channels
     if pointwise and (float_ok or (q and epi.requantize)):
+        if ex is not None and draw(st.integers(0, 3)) == 0:
+            conv = _padding_beyond_reach(conv)
         cout = draw(st.one_of(st.just(in_channels), channel_counts()))
         if q:
             pw_epi = draw(int8_epilogues(draw(st.booleans())))

@@ -485,11 +485,6 @@ class BlockSpec:
             self._validate_residual_kind()
         if self.out_channels * pw.cout > MAX_ELEMENTS or math.prod(self.output_shape) > MAX_ELEMENTS:
             raise UserError("the pointwise filter or output has more than 2^31-1 elements: split the layer")
-        if self.expand is not None and not _every_output_reads_input(conv):
-            raise UserError(
-                "--pointwise after --expand needs every depthwise output to read some input: the "
-                "padding is wider than the filter's reach, so reduce the padding"
-            )
 
     def _validate_residual_kind(self) -> None:
         """The block's input added to its output: a float block. After a pointwise conv the
@@ -531,25 +526,6 @@ class BlockSpec:
                 f"'same' padding and {need} (got input "
                 f"{'x'.join(map(str, self.input_shape))}, output {'x'.join(map(str, self.output_shape))})"
             )
-
-
-def _every_output_reads_input(conv: ConvSpec) -> bool:
-    """Whether each output has an in-bounds tap (0 <= o*s + k*d - lo < in) in every dim."""
-    for i, o_n, k, s, d, (lo, _) in zip(
-        conv.in_spatial,
-        conv.out_spatial,
-        conv.kernel,
-        conv.strides,
-        conv.dilations,
-        conv.padding,
-        strict=True,
-    ):
-        for o in range(o_n):
-            first = max(0, -((o * s - lo) // d))  # ceil((lo - o*s) / d)
-            last = min(k - 1, (i - 1 + lo - o * s) // d)
-            if first > last:
-                return False
-    return True
 
 
 def _expand_not_float(op: str, dtype: str) -> str:

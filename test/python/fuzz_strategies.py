@@ -263,13 +263,31 @@ def test_seeded():
     print(f"same: {a == b}, different seed differs: {a != c}")
 
 
+def padding_only(conv):
+    """Whether some output of ``conv`` has no in-bounds tap (in some dim)."""
+    for i, o_n, k, s, d, (lo, _) in zip(
+        conv.in_spatial,
+        conv.out_spatial,
+        conv.kernel,
+        conv.strides,
+        conv.dilations,
+        conv.padding,
+        strict=True,
+    ):
+        if any(max(0, -((o * s - lo) // d)) > min(k - 1, (i - 1 + lo - o * s) // d) for o in range(o_n)):
+            return True
+    return False
+
+
 # Blocks: with --blocks only every spec has a fused part; the draws reach every kind of part
 # (float and int8 epilogues, pointwise and expand convs), and each is a valid BlockSpec.
 # Residuals after a pointwise conv need a stride-1 'same' conv with COUT = C, which the drawn
 # shapes rarely are: the lit tests in Integration/Block cover them. Residuals without one
 # make the conv stride 1 'same' (and an expand stage's CIN its C*M): about 1 block in 25,
 # 1-D, 2-D and 3-D, f16, the multiplier and expand stages among them. bf16 blocks take every
-# part (seed 16: 14 drew none of the 3-D residuals once bf16 blocks could take one). Wide blocks (WIDE_CHANNELS, 1 in 8) are 2-D layers with
+# part (seed 16: 14 drew none of the 3-D residuals once bf16 blocks could take one). One
+# expand block with a pointwise conv in 4 pads its first dim by its whole span more, so its
+# first outputs read only padding. Wide blocks (WIDE_CHANNELS, 1 in 8) are 2-D layers with
 # 128 to 320 channels on small images: expand blocks among them go in several chunks, some
 # as whole-image tiles. Ring specs (RING_ONE_IN) put expand blocks through mapped rings, odd
 # heights and stride 2 among them, and through rings in several chunks (RING_WIDE_CHANNELS).
@@ -278,6 +296,7 @@ def test_seeded():
 # CHECK-NEXT: wide 2-D True, wide expand in chunks True, of them whole-image True; mapped rings True, odd heights True, stride 2 True; rings in chunks True
 # CHECK-NEXT: residual without pointwise: {{[2-9][0-9]}} blocks; ranks [1, 2, 3], f16 True, multiplier True, expand True
 # CHECK-NEXT: bf16: pointwise True, expand True, residual True
+# CHECK-NEXT: expand and pointwise after outputs that read only padding: True
 @run
 def test_block_draws():
     blocks = draw(block_specs(blocks="only"), n=1000, seed=16)
@@ -318,3 +337,9 @@ def test_block_draws():
         f"bf16: pointwise {any(b.pointwise is not None for b in bf)},",
         f"expand {any(b.expand is not None for b in bf)}, residual {any(b.residual for b in bf)}",
     )
+    wide_pad = [  # seed 16 draws few expand blocks with a pointwise conv (11 of 1000)
+        b
+        for b in draw(block_specs(blocks="only"), n=1000, seed=17)
+        if b.expand is not None and b.pointwise is not None and padding_only(b.conv)
+    ]
+    print("expand and pointwise after outputs that read only padding:", len(wide_pad) > 5)
