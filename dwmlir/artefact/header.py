@@ -8,7 +8,7 @@ from ..rewrite import expand as expand_stage
 from ..rewrite.blocked import band_units, covers_every_output, part_bands, row_sweep, sweeps
 from ..rewrite.nest import ConvGeometry
 from ..rewrite.pointwise import ROWS_SCRATCH_BYTES, SCRATCH_BYTES, tile_pixels
-from ..rewrite.vector_rows import fused_tile_pixels, whole_image, whole_image_bytes
+from ..rewrite.vector_rows import fused_tiles
 from ..spec import DTYPES, BlockSpec, ConvSpec, as_block
 from ..target import Target, for_dtype
 
@@ -270,18 +270,14 @@ def _pointwise_lines(block: BlockSpec, target: Target) -> list[str]:
         return []
     epi = pw.epilogue
     c, elt_bytes = block.out_channels, DTYPES[block.dw_dtype][2] // 8
-    size = tile_pixels(c, elt_bytes) * c * elt_bytes
+    size = tile_pixels(c, elt_bytes) * c * elt_bytes  # channels-first: channels x pixels
     conv = block.conv
-    geo = ConvGeometry.of_spec(conv) if not conv.is_dynamic else None
-    plain = conv.info.plain_channels_last and geo is not None and covers_every_output(geo)
-    if plain and block.dw_dtype == "f32":
-        pixels = fused_tile_pixels(geo, c, elt_bytes, target.scalable, True, c * pw.cout * elt_bytes)
-        size = pixels * c * elt_bytes
-        # NAME as one tile of the whole image, its dw and a copy of its input, per chunk of
-        # channels (vector_rows.whole_image); NAME_part still in tiles of rows.
-        chunk = whole_image(geo, c, elt_bytes, target.scalable, True, pw.cout)
-        if chunk and block.out_dtype == block.dw_dtype:  # partial sums kept in the output
-            size = max(size, whole_image_bytes(geo, chunk, elt_bytes))
+    if conv.info.channels_last:
+        geo = ConvGeometry.of_spec(conv) if not conv.is_dynamic else None
+        plain = conv.info.plain_channels_last and geo is not None and covers_every_output(geo)
+        f32, same = block.dw_dtype == "f32", block.out_dtype == block.dw_dtype
+        tiles = fused_tiles(geo, c, elt_bytes, target.scalable, f32, pw.cout, plain, same)
+        size = tiles.scratch_bytes(geo, c, elt_bytes)
     # Tiles of several rows (vector_rows.multi_row_tiles) or of the whole image may take more.
     bound = ROWS_SCRATCH_BYTES if size > SCRATCH_BYTES else SCRATCH_BYTES
     lines = [

@@ -947,6 +947,46 @@ def fused_tile_pixels(
     return max(tile_pixels(channels, elt_bytes), rows * geo.out_spatial[-1] if rows > 1 else 0)
 
 
+@dataclass(frozen=True)
+class FusedTiles:
+    """How a channels-last block's depthwise output is tiled for its pointwise GEMM
+    (``fused_tiles``): ``_emit_fused_block`` builds it, the header states its scratch."""
+
+    tile: int  # pixels per tile of a row (row segments)
+    held: int  # pixels the scratch holds: a multi-row tile's where that is larger
+    rows: int  # output rows per tile of the interior rows (``multi_row_tiles``; 1: row by row)
+    whole: int  # channels per chunk where NAME runs the whole image as one tile (else 0)
+
+    def scratch_bytes(self, geo: ConvGeometry, channels: int, elt_bytes: int) -> int:
+        """The larger of NAME's and NAME_part's scratch (NAME_part always goes in rows)."""
+        rows = self.held * channels * elt_bytes
+        return max(rows, whole_image_bytes(geo, self.whole, elt_bytes)) if self.whole else rows
+
+
+def fused_tiles(
+    geo: ConvGeometry | None,
+    channels: int,
+    elt_bytes: int,
+    scalable: bool,
+    f32: bool,
+    cout: int,
+    plain: bool,
+    partial_sums: bool,
+) -> FusedTiles:
+    """The tiling of a fused channels-last block. Only ``plain`` blocks (a plain
+    channels-last op whose every output reads some input; ``geo`` may be None otherwise)
+    take multi-row and whole-image tiles; the whole image also needs ``partial_sums`` (its
+    chunks' partial sums kept in the output, which must not round them)."""
+    tile = tile_pixels(channels, elt_bytes)
+    if not plain:
+        return FusedTiles(tile, tile, 1, 0)
+    args = (geo, channels, elt_bytes, scalable, f32, channels * cout * elt_bytes)
+    whole = whole_image(geo, channels, elt_bytes, scalable, f32, cout) if partial_sums else 0
+    if f32 and scalable:  # within the scratch: the tile only shrinks
+        tile = _whole_blocks(tile, geo.out_spatial[-1])
+    return FusedTiles(tile, fused_tile_pixels(*args), multi_row_tiles(*args), whole)
+
+
 def whole_image(
     geo: ConvGeometry, channels: int, elt_bytes: int, scalable: bool, f32: bool, cout: int
 ) -> int:
@@ -1041,27 +1081,19 @@ def _emit_fused_block(
     requantized = em.epilogue is not None and em.epilogue.epilogue.requantize
     elt = ir.IntegerType.get_signless(8) if requantized else em.acc_elt
     channels = em.c * em.m
-    elt_bytes = elt.width // 8
-    tile = tile_pixels(channels, elt_bytes)
     f32 = isinstance(elt, ir.F32Type)  # int8 after a requantizing epilogue: row by row
-    per_tile, held = 1, tile
-    # Not NAME_part (it shares out pixels), nor a rounded output (the chunks' partial sums
-    # stay in the output buffer between chunks: a bf16 block's must not be rounded there).
-    partial_sums = ir.MemRefType(em.out.type).element_type == elt
     # Tiles of several rows or of the whole image take a conv whose every output reads some
-    # input; others go row by row, then the padding-only pass.
+    # input; others go row by row, then the padding-only pass. The whole image not for a
+    # rounded output (the chunks' partial sums stay in the output buffer between chunks: a
+    # bf16 block's must not be rounded there), nor for NAME_part (it shares out pixels).
+    partial_sums = ir.MemRefType(em.out.type).element_type == elt
     plain = em.info.plain_channels_last and covered
-    if plain and em.pixels is None and partial_sums:
-        chunk = whole_image(em.geo, channels, elt_bytes, em.scalable, f32, pw.cout)
-        if chunk:
-            _emit_whole_image(op, em, pw, shape, chunk)
-            return
-    if plain:
-        args = (em.geo, channels, elt_bytes, em.scalable, f32, channels * pw.cout * elt_bytes)
-        per_tile, held = multi_row_tiles(*args), fused_tile_pixels(*args)
-        if f32 and em.scalable:  # within the scratch: the tile only shrinks
-            tile = _whole_blocks(tile, em.geo.out_spatial[-1])
-    scratch = _entry_alloca(op, [held, channels], elt)
+    tiles = fused_tiles(em.geo, channels, elt.width // 8, em.scalable, f32, pw.cout, plain, partial_sums)
+    if tiles.whole and em.pixels is None:
+        _emit_whole_image(op, em, pw, shape, tiles.whole)
+        return
+    tile, per_tile = tiles.tile, tiles.rows
+    scratch = _entry_alloca(op, [tiles.held, channels], elt)
     input_zp = em.epilogue.epilogue.output_zp if requantized else 0
     gemm = PointwiseGemm(em, pw, scratch, input_zp)
     if em.info.plain_channels_last:
