@@ -199,7 +199,7 @@ def expand_plan(block: BlockSpec, target: Target) -> expand_stage.ExpandPlan:
     and NAME.json)."""
     conv = block.conv
     geo = ConvGeometry.of_spec(conv)
-    elt_bytes = DTYPES[conv.dtype][2] // 8
+    elt_bytes = DTYPES[conv.acc_dtype][2] // 8  # as the rewrite's: a bf16 block's window is sized in f32
     pw = block.pointwise is not None
     # As the rewrite's: f32 rows of a plain channels-last op on SVE sweep (``BlockedRows``).
     swept = target.scalable and conv.dtype == "f32" and conv.info.plain_channels_last and sweeps(geo)
