@@ -67,6 +67,23 @@ def lower_to_llvm_dialect(
     return _lower(spec, target, vectorizer)
 
 
+def check_expand_chunks(block: BlockSpec, target: Target) -> None:
+    """A block that rounds its output (bf16) after an expand stage and a pointwise conv takes
+    all its channels in one chunk of the expand plan: the pointwise GEMM's partial sums of
+    several chunks would wait in the output, rounded there."""
+    if block.expand is None or block.pointwise is None or block.out_dtype == block.dw_dtype:
+        return
+    plan = expand_plan(block, target)
+    channels = block.conv.channels
+    if plan.chunk < channels:
+        raise UserError(
+            f"--expand with --pointwise and --out-dtype {block.out_dtype} needs all {channels} "
+            f"channels in one chunk of the stack scratch (the pointwise sums of several chunks "
+            f"would be rounded in the output), which only {plan.chunk} fit: use --out-dtype "
+            f"{block.dw_dtype}, or fewer channels"
+        )
+
+
 def _lower(
     spec: ConvSpec | BlockSpec,
     target: Target,
@@ -99,6 +116,7 @@ def _lower(
             f"--vectorizer {vectorizer} needs static sizes (upstream's conv vectorizer does), but "
             f"{spec.name} has run-time {','.join(spec.dynamic)}: use --vectorizer {DEFAULT_VECTORIZER}"
         )
+    check_expand_chunks(block, target)
     part = has_part_entry(block, vectorizer)
     calls = part and whole_calls_part(block, target)
     with ir.Context(), ir.Location.unknown():

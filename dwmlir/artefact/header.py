@@ -203,7 +203,10 @@ def expand_plan(block: BlockSpec, target: Target) -> expand_stage.ExpandPlan:
     pw = block.pointwise is not None
     # As the rewrite's: f32 rows of a plain channels-last op on SVE sweep (``BlockedRows``).
     swept = target.scalable and conv.dtype == "f32" and conv.info.plain_channels_last and sweeps(geo)
-    return expand_stage.plan(geo, conv.channels, conv.multiplier, elt_bytes, pw, block.expand.cin, swept)
+    one_chunk = pw and block.out_dtype != block.dw_dtype  # a rounded output: no partial sums in it
+    return expand_stage.plan(
+        geo, conv.channels, conv.multiplier, elt_bytes, pw, block.expand.cin, swept, one_chunk
+    )
 
 
 def _bound(size: int, bound: int, smallest: str) -> str:

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
+from ..artefact.compile import check_expand_chunks
 from ..errors import UserError
 from ..run import VALID_VECTOR_BITS
 from ..spec import OPS, Activation, BlockSpec, ConvSpec, Epilogue, Expand, OpInfo, Pointwise
@@ -315,6 +316,13 @@ def epilogues(draw: Draw, conv: ConvSpec) -> Epilogue:
     return Epilogue(bias=bias, activation=Activation(kind))
 
 
+def _builds(block: BlockSpec) -> BlockSpec:
+    """``block``, or UserError where the build refuses it (a bf16 output after expand and
+    pointwise with more channels than one chunk of the scratch holds)."""
+    check_expand_chunks(block, get_target("aarch64-sve"))
+    return block
+
+
 def _padding_beyond_reach(conv: ConvSpec) -> ConvSpec:
     """``conv`` with its first spatial dim padded at the start by its whole dilated span more,
     so the first outputs read only padding (``_draw_padding`` never pads that wide); ``conv``
@@ -363,10 +371,10 @@ def block_parts(draw: Draw, conv: ConvSpec, force: bool = False) -> BlockSpec:
         else:
             pw_epi = draw(epilogues(conv)) if draw(st.booleans()) else Epilogue()
         try:
-            return BlockSpec(conv, epi, Pointwise(cout, pw_epi), ex, residual=draw(st.booleans()))
-        except UserError:  # a residual needs matching shapes; padding wider than the reach
+            return _builds(BlockSpec(conv, epi, Pointwise(cout, pw_epi), ex, residual=draw(st.booleans())))
+        except UserError:  # a residual needs matching shapes; a bf16 output, one chunk
             try:
-                return BlockSpec(conv, epi, Pointwise(cout, pw_epi), ex)
+                return _builds(BlockSpec(conv, epi, Pointwise(cout, pw_epi), ex))
             except UserError:
                 pass
     residual = draw(st.booleans())  # drawn for every op, as the others

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from mlir import ir
 from mlir.dialects import arith, memref, scf, vector
 
+from ..errors import InternalError
 from ..ir.builder import zero_constant
 from ..ir.epilogue import apply_epilogue
 from ..spec import Epilogue
@@ -169,13 +170,17 @@ def plan(
     pointwise: bool,
     cin: int,
     sweeps: bool = False,
+    one_chunk: bool = False,
 ) -> ExpandPlan:
     """The whole image in one tile where that pays (``_whole_image``); else tile sizes
     within ``SCRATCH_BYTES``: wide tiles first (less recomputation of the expansion at tile
     edges), then as many channels per chunk as fit. ``sweeps``: whether the depthwise code
     sweeps rows (``vector_rows._Emitter.sweeps_rows``, of a plain channels-last op: the
-    sweep of ``BlockedRows``), which a mapped ring needs (``mapped_rows``)."""
-    plain = _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, False)
+    sweep of ``BlockedRows``), which a mapped ring needs (``mapped_rows``). ``one_chunk``:
+    narrower tiles until all the channels fit one chunk (a block whose output rounds, so
+    the pointwise GEMM's partial sums cannot wait in it between chunks); the plan's chunk
+    is still smaller where even the narrowest tile does not fit, which its caller refuses."""
+    plain = _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, False, one_chunk)
     if plain.whole or not mapped_rows(geo, sweeps):
         return plain
     # Mapped where its slots and second output row keep the chunks and tiles (rows of 14:
@@ -183,7 +188,7 @@ def plan(
     # 197 would go in chunks of 64, not 112), and where the unmapped plan's pointwise GEMM
     # takes at most as many rows (MobileNetV2 block 14's 7 rows of 7 in 5 GEMM blocks, not
     # 4 pairs of 7 + 7).
-    mapped = _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, True)
+    mapped = _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, True, one_chunk)
     keeps = mapped.chunk >= plain.chunk and mapped.tile[1:] == plain.tile[1:] and plain.group <= MAPPED_ROWS
     keeps = keeps and mapped.scratch_bytes <= mapped.bound
     return mapped if keeps and mapped.tile[-1] >= SWEEP_FROM_COLUMNS else plain
@@ -208,7 +213,14 @@ def mapped_rows(geo: ConvGeometry, sweeps: bool) -> bool:
 
 
 def _plan(
-    geo: ConvGeometry, channels: int, multiplier: int, elt_bytes: int, pointwise: bool, cin: int, mapped: bool
+    geo: ConvGeometry,
+    channels: int,
+    multiplier: int,
+    elt_bytes: int,
+    pointwise: bool,
+    cin: int,
+    mapped: bool,
+    one_chunk: bool = False,
 ) -> ExpandPlan:
     """``plan``'s tiling, the ring mapped (``mapped_rows``) or not."""
     # The scratch may take ROWS_SCRATCH_BYTES where the chunk's expand weights do not fit in
@@ -216,7 +228,7 @@ def _plan(
     # (block 14: all 7 rows, chunks of 128).
     budget = scratch_budget(cin * min(channels, widest_lanes(elt_bytes)) * elt_bytes, SCRATCH_BYTES)
     whole = _whole_image(geo, channels, multiplier, elt_bytes, pointwise, budget)
-    if whole is not None:
+    if whole is not None and (whole.chunk == channels or not one_chunk):
         return whole
     rank = geo.rank
     ring = rank >= 2
@@ -240,13 +252,14 @@ def _plan(
         taps = rotated_rows(geo) * math.prod(geo.kernel[1:]) * multiplier if rotate and not mapped else 0
         return (stored + out + taps) * elt_bytes
 
+    least = channels if one_chunk else min(channels, MIN_CHUNK)  # channels a chunk must take
     cols = MAX_TILE_COLS if rank < 3 else 8
     tile, win = sizes(cols)
-    while cols > 1 and bytes_per_channel(tile, win) * min(channels, MIN_CHUNK) > SCRATCH_BYTES:
+    while cols > 1 and bytes_per_channel(tile, win) * least > SCRATCH_BYTES:
         cols -= 1
         tile, win = sizes(cols)
     rows = 8  # a 3-D tile one column wide may still be too large: its rows go next
-    while rank == 3 and rows > 1 and bytes_per_channel(tile, win) * min(channels, MIN_CHUNK) > SCRATCH_BYTES:
+    while rank == 3 and rows > 1 and bytes_per_channel(tile, win) * least > SCRATCH_BYTES:
         rows -= 1
         tile, win = sizes(cols, rows)
     per_channel = bytes_per_channel(tile, win)
@@ -749,6 +762,8 @@ class ExpandedBlock:
         self.m = em.m
         self.geo: ConvGeometry = em.geo
         elt = em.acc_elt
+        # A rounded output (bf16) cannot hold the pointwise GEMM's partial sums between chunks.
+        one_chunk = pointwise is not None and ir.MemRefType(em.out.type).element_type != elt
         self.plan = plan(
             self.geo,
             self.channels,
@@ -757,7 +772,10 @@ class ExpandedBlock:
             pointwise is not None,
             ex.cin,
             em.sweeps_rows and em.info.plain_channels_last,  # ``BlockedRows._sweep``'s
+            one_chunk,
         )
+        if one_chunk and self.plan.chunk < self.channels:  # refused by ``artefact.compile``
+            raise InternalError(f"{self.channels} channels of a rounded block's expand stage in chunks")
         pl, rank = self.plan, self.geo.rank
         win = [ring_slots(pl.window[0], pl.rotate), *pl.window[1:]] if pl.ring else list(pl.window)
         # One stack buffer, viewed densely for each chunk width (a tail chunk's window is

@@ -444,13 +444,6 @@ class BlockSpec:
             raise UserError(_expand_not_float(conv.op, conv.dtype))
         if ex.cin < 1:
             raise UserError(f"--expand needs a positive number of input channels, got {ex.cin}")
-        if self.pointwise is not None and conv.out_dtype == "bf16":
-            # The expand block's pointwise GEMM keeps the partial sums of its channel chunks in
-            # the output buffer, which a bf16 output would round between chunks.
-            raise UserError(
-                "--expand with --pointwise and --out-dtype bf16 is not built yet (the pointwise sums "
-                "of the channel chunks are kept in the output): use --out-dtype f32, the default"
-            )
         if ex.epilogue.requantize or ex.epilogue.output_zp or ex.epilogue.output_scale is not None:
             raise UserError("the expand conv of a float block does not requantize (no zero point or scale)")
         if math.prod(self.input_shape) > MAX_ELEMENTS or ex.cin * conv.channels > MAX_ELEMENTS:

@@ -64,6 +64,9 @@ CASES = {
     "bf16 ring, expand + pointwise": block("bf16", (1, 14, 14, 24), (3, 3), expand=1, pw=32),
     "bf16 ring, expand, bf16 output": block("bf16", (1, 12, 12, 16), (3, 3), expand=1, out="bf16"),
     "bf16 1-D window, expand + pointwise": block("bf16", (1, 40, 16), (5,), expand=1, pw=24),
+    "bf16 ring, expand + pointwise, bf16 output (one chunk)": block(
+        "bf16", (1, 14, 14, 48), (3, 3), stride=2, expand=1, pw=24, out="bf16"
+    ),
 }
 
 
@@ -76,6 +79,7 @@ CASES = {
 # CHECK-NEXT: bf16 ring, expand + pointwise: allocated < stated, json as the header
 # CHECK-NEXT: bf16 ring, expand, bf16 output: allocated = stated, json as the header
 # CHECK-NEXT: bf16 1-D window, expand + pointwise: allocated = stated, json as the header
+# CHECK-NEXT: bf16 ring, expand + pointwise, bf16 output (one chunk): allocated < stated, json as the header
 @run
 def test_scratch_as_stated():
     for what, spec in CASES.items():
