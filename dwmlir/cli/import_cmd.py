@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -31,11 +33,22 @@ def add_import_parser(subparsers: Any) -> argparse.ArgumentParser:
         "the kernels' layouts) and NAME.json (which ONNX nodes each kernel replaces). With --check, "
         "run every layer under qemu and compare it with onnxruntime. Exit 1 on a mismatch.",
     )
-    p.add_argument("model", type=Path, help="the .onnx file (static input shape)")
+    p.add_argument(
+        "model",
+        nargs="?",
+        default="-",
+        help="the .onnx file (static input shape); '-' or none: read it from standard input "
+        "(its NAME then defaults to 'model')",
+    )
     p.add_argument(
         "-o", "--output", required=True, metavar="DIR", help="output directory (created if missing)"
     )
-    p.add_argument("--name", default=None, metavar="NAME", help="library name (default: the file's stem)")
+    p.add_argument(
+        "--name",
+        default=None,
+        metavar="NAME",
+        help="library name (default: the file's stem; 'model' from standard input)",
+    )
     p.add_argument(
         "--target",
         default=DEFAULT_TARGET,
@@ -70,10 +83,19 @@ def add_import_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def cmd_import(args: argparse.Namespace) -> int:
-    import numpy as np
+def _model_path(model: str, tmp: Path) -> Path:
+    """The model file; ``-``: standard input's bytes, written to ``tmp/model.onnx``."""
+    if model != "-":
+        return Path(model)
+    data = sys.stdin.buffer.read()
+    if not data:
+        raise UserError("no model on standard input: give the .onnx file, or pipe one into 'dwmlir import'")
+    path = tmp / "model.onnx"
+    path.write_bytes(data)
+    return path
 
-    from ..frontends import import_onnx
+
+def cmd_import(args: argparse.Namespace) -> int:
     from ..run import target_vector_bits
     from ..spec import parse_int_list
     from ..target import get_target
@@ -92,12 +114,29 @@ def cmd_import(args: argparse.Namespace) -> int:
     # With --check the files are written once it has run: a check that cannot run (no
     # emulator, a model onnxruntime refuses) is a user error, which leaves nothing behind.
     out_dir = None if args.check else args.output
-    model = import_onnx(args.model, args.target, out_dir, name=args.name, cpu=args.cpu, jobs=args.jobs)
+    with tempfile.TemporaryDirectory(prefix="dwmlir-import-") as tmp:  # --check reads the model too
+        path = _model_path(args.model, Path(tmp))
+        try:
+            return _import(args, path, out_dir, bits, start)
+        except UserError as exc:
+            if args.model != "-":
+                raise
+            raise UserError(str(exc).replace(str(path), "the model on standard input")) from None
+
+
+def _import(
+    args: argparse.Namespace, path: Path, out_dir: str | None, bits: list[int] | None, start: float
+) -> int:
+    import numpy as np
+
+    from ..frontends import import_onnx
+
+    model = import_onnx(path, args.target, out_dir, name=args.name, cpu=args.cpu, jobs=args.jobs)
     print(model.summary())
     print(f"{len(model.layers)} kernels for {model.target} in {time.perf_counter() - start:.1f} s")
     if not args.check:
-        for path in model.paths.values():
-            print(path)
+        for written in model.paths.values():
+            print(written)
         return 0
     shape = np.shape(model.example_input)
     x = np.random.default_rng(args.seed or 0).standard_normal(shape).astype(np.float32)
@@ -109,6 +148,6 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"{c.kernel:<36} {vl:>5} {c.max_abs_err:>11.3g} {c.tolerance:>11.3g}  {result}")
     good = sum(c.ok for c in checks)
     print(f"{good}/{len(checks)} layer runs match onnxruntime")
-    for path in model.write(args.output).values():
-        print(path)
+    for written in model.write(args.output).values():
+        print(written)
     return 0 if good == len(checks) else 1
