@@ -186,18 +186,25 @@ def _block(conv: ConvSpec, entry: dict) -> BlockSpec:
 
 
 def load_config(path: Path, target: str | None = None, cpu: str | None = None) -> LibraryConfig:
-    """Read and validate a batch config; every problem is a one-line UserError.
+    """Read and validate a batch config (``-``: from standard input); every problem is a
+    one-line UserError.
 
     ``target`` and ``cpu`` (the command line's --target and --cpu) override the config's.
     """
+    if str(path) == "-":  # standard input: JSON if it opens with '{', else TOML
+        raw = sys.stdin.buffer.read()
+        is_json = raw.lstrip().startswith(b"{")
+        path = Path("<stdin>")
+    else:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise UserError(f"cannot read config {path}: {exc.strerror}") from None
+        is_json = path.suffix == ".json"
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"cannot read config {path}: {exc.strerror}") from None
-    try:
-        doc = json.loads(raw) if path.suffix == ".json" else tomllib.loads(raw.decode())
+        doc = json.loads(raw) if is_json else tomllib.loads(raw.decode())
     except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        kind = "JSON" if path.suffix == ".json" else "TOML"
+        kind = "JSON" if is_json else "TOML"
         raise UserError(f"malformed {kind} in {path}: {str(exc).splitlines()[0]}") from None
     if not isinstance(doc, dict):
         kinds = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}

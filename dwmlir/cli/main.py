@@ -448,7 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--config",
         type=Path,
         metavar="FILE",
-        help="batch: compile every kernel of a TOML or JSON file into libLIB.a, libLIB.so, LIB.h, "
+        help="batch: compile every kernel of a TOML or JSON file ('-': standard input, JSON if it "
+        "opens with '{') into libLIB.a, libLIB.so, LIB.h, "
         "LIB.json and LIB.pc (pkg-config, relocatable). Keys: [library] name (required), target, "
         "cpu; one [[kernels]] table per kernel "
         "with name, op, input, filter (required), strides, dilations, padding, dtype, input_zp, "
