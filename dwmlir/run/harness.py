@@ -18,6 +18,7 @@ _PRELUDE = """\
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include "{name}.h"
 
 static void *dwmlir_load(const char *path, size_t bytes) {{
@@ -29,6 +30,13 @@ static void *dwmlir_load(const char *path, size_t bytes) {{
   }}
   fclose(dwmlir_f);
   return buf;
+}}
+
+/* The SVE vector length this process runs at (0 without SVE): the runner checks that the
+   emulator (or the native launcher) gave the length it asked for. */
+static void dwmlir_report_vl(void) {{
+  int dwmlir_vl = prctl(51 /* PR_SVE_GET_VL */, 0, 0, 0, 0);
+  printf("dwmlir-vector-bits %d\\n", dwmlir_vl < 0 ? 0 : (dwmlir_vl & 0xffff) * 8);
 }}
 """
 
@@ -86,6 +94,7 @@ _TEMPLATE = (
     _PRELUDE
     + """{parts}
 int main(int dwmlir_argc, char **dwmlir_argv) {{
+  dwmlir_report_vl();
 {parts_arg}  if (dwmlir_argc != {argc}) {{
     fprintf(stderr, "usage: %s {usage}\\n", dwmlir_argv[0]);
     return 2;
@@ -168,6 +177,7 @@ _DYNAMIC_TEMPLATE = (
 /* Usage: driver {usage} then, per call: {sizes} INPUT INPUT_BYTES OUTPUT OUTPUT_BYTES */
 {parts}
 int main(int dwmlir_argc, char **dwmlir_argv) {{
+  dwmlir_report_vl();
 {parts_arg}  const int dwmlir_fixed = {fixed}, dwmlir_per_call = {per_call};
   if (dwmlir_argc < 1 + dwmlir_fixed || (dwmlir_argc - 1 - dwmlir_fixed) % dwmlir_per_call) {{
     fprintf(stderr, "usage: %s {usage} [{sizes} INPUT INPUT_BYTES OUTPUT OUTPUT_BYTES]...\\n",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import tempfile
 import time
 from collections.abc import Sequence
@@ -18,12 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from ..artefact import Artefacts, compile_spec, kernel_backend_flags, write_artefacts
-from ..errors import InternalError, UserError
+from ..errors import InternalError, ToolError, UserError
 from ..reference import block_reference, compare_block, random_block_operands
 from ..rewrite import DEFAULT_VECTORIZER
 from ..spec import MAX_ELEMENTS, BlockSpec, ConvSpec, as_block
 from ..target import SVE_VECTOR_BITS, Target
 from ..toolchain import aarch64_runtime, exec_prefix, host_is_aarch64, run, timed_out
+from ..toolchain.tools import SETUP_HINT
 from .harness import link_harness, render_dynamic_harness, render_harness
 from .jit import DRIVER_ENTRY, build_jit_module, parse_printed, parse_printed_runs
 
@@ -81,9 +83,28 @@ def _run_aot(
             where = f"{vb} bits" if vb else target.name
             where += f", {n} threads" if n else ""
             first = [] if n is None else [str(n)]
-            run([*exec_prefix(target, vb), exe, *first, *files, out], what=f"kernel at {where}", ours=True)
+            proc = run(
+                [*exec_prefix(target, vb), exe, *first, *files, out], what=f"kernel at {where}", ours=True
+            )
+            check_ran_at(proc.stdout, vb)
             got = np.frombuffer(out.read_bytes(), dtype=block.out_np_dtype).reshape(block.output_shape)
             yield vb, n or 0, got, time.perf_counter() - start
+
+
+def check_ran_at(stdout: bytes, vector_bits: int | None) -> None:
+    """The driver's first line is the SVE length it ran at (``harness.dwmlir_report_vl``): a
+    run asked for at ``vector_bits`` that ran at another length checked nothing there."""
+    if vector_bits is None:
+        return
+    m = re.match(rb"dwmlir-vector-bits (\d+)\n", stdout)
+    if m is None:
+        raise InternalError(f"the kernel's driver did not report its vector length: {stdout[:80]!r}")
+    if int(m.group(1)) != vector_bits:
+        raise ToolError(
+            f"the kernel ran at {int(m.group(1))}-bit vectors, not {vector_bits}: the emulator ignores "
+            f"sve-default-vector-length; {SETUP_HINT} to install the pinned qemu-user, or point "
+            "ARM_EMULATOR_EXECUTABLE at a qemu-aarch64 that honours it"
+        )
 
 
 def differing(got: np.ndarray, whole: np.ndarray) -> int:
@@ -278,11 +299,12 @@ def run_sizes(
                 start = time.perf_counter()
                 where = (f"{vb} bits" if vb else target.name) + (f", {n} threads" if n else "")
                 first = [] if n is None else [str(n)]
-                run(
+                proc = run(
                     [*exec_prefix(target, vb), exe, *first, *argv, *call_argv],
                     what=f"kernel at {where}",
                     ours=True,
                 )
+                check_ran_at(proc.stdout, vb)
                 secs = (time.perf_counter() - start) / max(1, len(cases))
                 for i, ((shape, at, inp, want), out) in enumerate(zip(cases, outs, strict=True)):
                     if at is None:
