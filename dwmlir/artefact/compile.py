@@ -30,7 +30,7 @@ from ..spec import DTYPES, BlockSpec, ConvSpec, as_block
 from ..target import Target, add_vl_guard, for_dtype
 from ..toolchain import LLVM_VERSION, Step, llvm_tool, run, run_chains
 from .codegen import Backend, split_functions
-from .header import c_prototype, expand_plan, kernel_block, render_header, row_plan_args
+from .header import c_prototype, check_expand_chunks, expand_plan, kernel_block, render_header, row_plan_args
 from .limits import census, check_code_size, rewrite_within_limit
 
 
@@ -65,23 +65,6 @@ def lower_to_llvm_dialect(
 ) -> tuple[str, str, str, str]:
     """Return (input linalg, schedule, vectorized, LLVM-dialect) MLIR texts."""
     return _lower(spec, target, vectorizer)
-
-
-def check_expand_chunks(block: BlockSpec, target: Target) -> None:
-    """A block that rounds its output (bf16) after an expand stage and a pointwise conv takes
-    all its channels in one chunk of the expand plan: the pointwise GEMM's partial sums of
-    several chunks would wait in the output, rounded there."""
-    if block.expand is None or block.pointwise is None or block.out_dtype == block.dw_dtype:
-        return
-    plan = expand_plan(block, target)
-    channels = block.conv.channels
-    if plan.chunk < channels:
-        raise UserError(
-            f"--expand with --pointwise and --out-dtype {block.out_dtype} needs all {channels} "
-            f"channels in one chunk of the stack scratch (the pointwise sums of several chunks "
-            f"would be rounded in the output), which only {plan.chunk} fit: use --out-dtype "
-            f"{block.dw_dtype}, or fewer channels"
-        )
 
 
 def _lower(

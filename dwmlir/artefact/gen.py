@@ -9,6 +9,7 @@ from ..rewrite import DEFAULT_VECTORIZER, VectorShape, has_fill, rewrite_depthwi
 from ..schedule import build_schedule
 from ..spec import BlockSpec, ConvSpec, as_block
 from ..target import Target
+from .header import check_expand_chunks
 
 
 def generate(
@@ -20,6 +21,7 @@ def generate(
         module = build_kernel_module(spec, part=False)
         if not with_schedule:
             return str(module)
+        check_expand_chunks(as_block(spec), target)
         conv = as_block(spec).conv
         rows = rewrite_depthwise(module, VectorShape(target.vector_bits, target.scalable), vectorizer)
         schedule = build_schedule(

@@ -209,6 +209,14 @@ def expand_plan(block: BlockSpec, target: Target) -> expand_stage.ExpandPlan:
     )
 
 
+def check_expand_chunks(block: BlockSpec, target: Target) -> None:
+    """Refuse, before any IR is built, a block that rounds its output (bf16) after an expand
+    stage and a pointwise conv where its channels do not fit one chunk of the expand plan."""
+    if block.expand is not None and block.pointwise is not None and block.out_dtype != block.dw_dtype:
+        plan = expand_plan(block, target)
+        expand_stage.check_one_chunk(plan, block.conv.channels, block.out_dtype, block.dw_dtype)
+
+
 def _bound(size: int, bound: int, smallest: str) -> str:
     """The scratch's bound, and whether this block's scratch is over it: a tile of ``smallest``
     needs more (huge channel counts or dilated windows); the kernel still runs, its scratch

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from ..artefact.compile import check_expand_chunks
+from ..artefact.header import check_expand_chunks
 from ..errors import UserError
 from ..run import VALID_VECTOR_BITS
 from ..spec import OPS, Activation, BlockSpec, ConvSpec, Epilogue, Expand, OpInfo, Pointwise

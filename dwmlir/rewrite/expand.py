@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from mlir import ir
 from mlir.dialects import arith, memref, scf, vector
 
-from ..errors import InternalError
+from ..errors import UserError
 from ..ir.builder import zero_constant
 from ..ir.epilogue import apply_epilogue
 from ..spec import Epilogue
@@ -192,6 +192,18 @@ def plan(
     keeps = mapped.chunk >= plain.chunk and mapped.tile[1:] == plain.tile[1:] and plain.group <= MAPPED_ROWS
     keeps = keeps and mapped.scratch_bytes <= mapped.bound
     return mapped if keeps and mapped.tile[-1] >= SWEEP_FROM_COLUMNS else plain
+
+
+def check_one_chunk(plan: ExpandPlan, channels: int, out: str, acc: str) -> None:
+    """Refuse a ``one_chunk`` plan that could not take all ``channels`` in one chunk: the
+    block's ``out`` output would round its pointwise sums between chunks (``acc``: their
+    type, the output type that does not)."""
+    if plan.chunk < channels:
+        raise UserError(
+            f"--expand with --pointwise and --out-dtype {out} needs all {channels} channels in one "
+            f"chunk of the stack scratch (the pointwise sums of several chunks would be rounded in "
+            f"the output), which only {plan.chunk} fit: use --out-dtype {acc}, or fewer channels"
+        )
 
 
 def mapped_rows(geo: ConvGeometry, sweeps: bool) -> bool:
@@ -774,8 +786,8 @@ class ExpandedBlock:
             em.sweeps_rows and em.info.plain_channels_last,  # ``BlockedRows._sweep``'s
             one_chunk,
         )
-        if one_chunk and self.plan.chunk < self.channels:  # refused by ``artefact.compile``
-            raise InternalError(f"{self.channels} channels of a rounded block's expand stage in chunks")
+        if one_chunk:  # ``artefact.compile`` refuses it first, ``dwmlir lower`` here
+            check_one_chunk(self.plan, self.channels, str(ir.MemRefType(em.out.type).element_type), str(elt))
         pl, rank = self.plan, self.geo.rank
         win = [ring_slots(pl.window[0], pl.rotate), *pl.window[1:]] if pl.ring else list(pl.window)
         # One stack buffer, viewed densely for each chunk width (a tail chunk's window is
