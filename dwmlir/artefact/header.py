@@ -203,16 +203,21 @@ def expand_plan(block: BlockSpec, target: Target) -> expand_stage.ExpandPlan:
     pw = block.pointwise is not None
     # As the rewrite's: f32 rows of a plain channels-last op on SVE sweep (``BlockedRows``).
     swept = target.scalable and conv.dtype == "f32" and conv.info.plain_channels_last and sweeps(geo)
-    one_chunk = pw and block.out_dtype != block.dw_dtype  # a rounded output: no partial sums in it
     return expand_stage.plan(
-        geo, conv.channels, conv.multiplier, elt_bytes, pw, block.expand.cin, swept, one_chunk
+        geo, conv.channels, conv.multiplier, elt_bytes, pw, block.expand.cin, swept, _one_chunk(block)
     )
 
 
+def _one_chunk(block: BlockSpec) -> bool:
+    """Whether the expand plan must take every channel in one chunk: a rounded (bf16) output
+    after the pointwise conv cannot hold its partial sums between chunks."""
+    return block.pointwise is not None and block.out_dtype != block.dw_dtype
+
+
 def check_expand_chunks(block: BlockSpec, target: Target) -> None:
-    """Refuse, before any IR is built, a block that rounds its output (bf16) after an expand
-    stage and a pointwise conv where its channels do not fit one chunk of the expand plan."""
-    if block.expand is not None and block.pointwise is not None and block.out_dtype != block.dw_dtype:
+    """Refuse, before any IR is built, a block whose expand plan must take one chunk
+    (``_one_chunk``) where its channels do not fit one."""
+    if block.expand is not None and _one_chunk(block):
         plan = expand_plan(block, target)
         expand_stage.check_one_chunk(plan, block.conv.channels, block.out_dtype, block.dw_dtype)
 

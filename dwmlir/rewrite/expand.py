@@ -773,9 +773,9 @@ class ExpandedBlock:
         self.channels = flt_t.shape[info.filter_layout.index("c")]
         self.m = em.m
         self.geo: ConvGeometry = em.geo
-        elt = em.acc_elt
+        elt, out_elt = em.acc_elt, ir.MemRefType(em.out.type).element_type
         # A rounded output (bf16) cannot hold the pointwise GEMM's partial sums between chunks.
-        one_chunk = pointwise is not None and ir.MemRefType(em.out.type).element_type != elt
+        one_chunk = pointwise is not None and out_elt != elt
         self.plan = plan(
             self.geo,
             self.channels,
@@ -786,8 +786,8 @@ class ExpandedBlock:
             em.sweeps_rows and em.info.plain_channels_last,  # ``BlockedRows._sweep``'s
             one_chunk,
         )
-        if one_chunk:  # ``artefact.compile`` refuses it first, ``dwmlir lower`` here
-            check_one_chunk(self.plan, self.channels, str(ir.MemRefType(em.out.type).element_type), str(elt))
+        if one_chunk:  # ``artefact.header.check_expand_chunks`` refuses it before any IR
+            check_one_chunk(self.plan, self.channels, str(out_elt), str(elt))
         pl, rank = self.plan, self.geo.rank
         win = [ring_slots(pl.window[0], pl.rotate), *pl.window[1:]] if pl.ring else list(pl.window)
         # One stack buffer, viewed densely for each chunk width (a tail chunk's window is

@@ -520,17 +520,16 @@ class _Emitter:
     def _fill_padding_only(self, value: ir.Value) -> None:
         """``fill`` of only the outputs that no segment holds (static channels-last sizes)."""
         splat = vector.broadcast(self.vt, value)
-        channels = self.c * self.m
+        self.padding_only_pixels(lambda n, idx: self.store_pixel(splat, self.out, [n, *idx]))
 
-        def pixel(n: Index, idx: list[Index]) -> None:
-            at = [n, *idx]
-            self._chunks(
-                0,
-                channels,
-                lambda j0, m: self.store(splat, self.channel_params(j0, m), self.out, [*at, j0], m),
-            )
-
-        self.padding_only_pixels(pixel)
+    def store_pixel(self, acc: ir.Value, dest: ir.Value, at: list[Index]) -> None:
+        """The accumulator vector ``acc``, through each channel's epilogue, into every channel
+        of the channels-last pixel ``dest[at]``."""
+        self._chunks(
+            0,
+            self.c * self.m,
+            lambda j0, m: self.store(acc, self.channel_params(j0, m), dest, [*at, j0], m),
+        )
 
     def padding_only_pixels(self, body: Callable[[Index, list[Index]], None]) -> None:
         """``body(n, idx)`` for every output that no segment holds (static sizes): for each
@@ -1118,23 +1117,18 @@ def _fused_padding_only(em: _Emitter, scratch: ir.Value, consume: Callable) -> N
     1)`` (the pointwise GEMM) for that pixel (``padding_only_pixels``; a pixel in two slabs
     is computed twice, the same way); a NAME_part computes the pixels it owns (``owned``)."""
     splat = vector.broadcast(em.vt, zero_constant(em.acc_elt))
-    channels = em.c * em.m
 
     def pixel(n: Index, idx: list[Index]) -> None:
         def body() -> None:
             if em.info.channels_last:  # scratch (pixels, channels)
-                em._chunks(
-                    0,
-                    channels,
-                    lambda j0, m: em.store(splat, em.channel_params(j0, m), scratch, [0, j0], m),
-                )
+                em.store_pixel(splat, scratch, [0])
             else:  # scratch (channels, pixels): lane 0 of each channel's column
                 one = vector.create_mask(em.vt_mask, [index(1)])
 
                 def column(c: Index, _: None) -> None:
                     em.store(splat, em.scalar_params(c), scratch, [c, 0], one)
 
-                loop(0, channels, None, column)
+                loop(0, em.c * em.m, None, column)
             consume(n, idx[:-1], idx[-1], 1)
 
         em.owned(n, idx[:-1], idx[-1], body)
