@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ToolError, UserError
-from ..spec import parse_int_list
 from . import types
 
 DEFAULT_VECTOR_BITS = "128,256,512,1024,2048"
@@ -172,12 +171,12 @@ def progress(message: str) -> None:
 def _cache_bits(text: str) -> list[int]:
     """The cache model's vector lengths, and its QEMU and plugin found before any work starts."""
     from ..bench.cache import plugin_path
-    from ..run import check_vector_bits
+    from ..run import parse_vector_bits
     from ..toolchain import cache_qemu
 
     if text.strip() == "none":
         return []
-    bits = check_vector_bits(parse_int_list(text, "cache-model vector lengths", "128,512"))
+    bits = parse_vector_bits(text, "cache-model vector lengths")
     try:
         cache_qemu()
         plugin_path()
@@ -191,9 +190,9 @@ def _run_options(
 ) -> tuple[list[int], tuple[str, ...], list[str] | None]:
     """Vector lengths, llvm-mca CPUs and kernel names of a bench run, checked; the --jobs and
     --json flags checked too (both sets take them alike)."""
-    from ..run import check_vector_bits
+    from ..run import parse_vector_bits
 
-    bits = check_vector_bits(parse_int_list(args.vector_bits, "vector lengths", "128,512"))
+    bits = parse_vector_bits(args.vector_bits)
     cpus = _cpus(args.cpus)
     if args.jobs is not None and args.jobs < 1:
         raise UserError(f"--jobs must be >= 1, got {args.jobs}")

@@ -11,7 +11,6 @@ import math
 from typing import Any
 
 from ..errors import UserError
-from ..spec import parse_int_list
 from . import types
 
 PROGRESS_EVERY = 10
@@ -117,6 +116,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         if exc.name != "hypothesis":
             raise
         raise UserError("dwmlir fuzz needs hypothesis (the 'dev' extra): pip install -e '.[dev]'") from None
+    from ..run import parse_vector_bits
 
     if args.count < 1:
         raise UserError(f"--count must be >= 1, got {args.count}")
@@ -124,9 +124,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         raise UserError(f"--timeout must be > 0 seconds and finite, got {args.timeout:g}")
     if args.jobs < 1:
         raise UserError(f"--jobs must be >= 1, got {args.jobs}")
-    bits = None
-    if args.vector_bits is not None:
-        bits = parse_int_list(args.vector_bits, "vector lengths", "128,512")
+    bits = parse_vector_bits(args.vector_bits, check=False) if args.vector_bits is not None else None
     if bits is not None:
         _check_targets_take(bits, _names(args.target) or ())
     modes = tuple(m.strip() for m in args.mode.split(","))

@@ -96,8 +96,7 @@ def _model_path(model: str, tmp: Path) -> Path:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from ..run import target_vector_bits
-    from ..spec import parse_int_list
+    from ..run import parse_vector_bits, target_vector_bits
     from ..target import get_target
 
     if args.jobs < 1:
@@ -107,7 +106,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise UserError(f"{flag} applies to --check: add --check, or drop {flag}")
     bits = None
     if args.vector_bits is not None:
-        bits = parse_int_list(args.vector_bits, "--vector-bits", "128,512")
+        bits = parse_vector_bits(args.vector_bits, "--vector-bits", check=False)
         # Refused here, as the check would refuse them, before any kernel is compiled.
         target_vector_bits(get_target(args.target), bits)
     start = time.perf_counter()
@@ -125,7 +124,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _import(
-    args: argparse.Namespace, path: Path, out_dir: str | None, bits: list[int] | None, start: float
+    args: argparse.Namespace, path: Path, out_dir: str | None, bits: tuple[int, ...] | None, start: float
 ) -> int:
     import numpy as np
 

@@ -760,13 +760,9 @@ def _threads(args: argparse.Namespace) -> tuple[int, ...]:
 
 
 def _run_one(spec: BlockSpec, args: argparse.Namespace) -> tuple[int, int]:
-    from ..run import check_vector_bits, run_spec
+    from ..run import parse_vector_bits, run_spec
 
-    bits = (
-        None
-        if args.vector_bits is None
-        else check_vector_bits(parse_int_list(args.vector_bits, "vector lengths", "128,512"))
-    )
+    bits = None if args.vector_bits is None else parse_vector_bits(args.vector_bits)
     target = get_target(args.target)
     results = run_spec(
         spec,
@@ -784,7 +780,7 @@ def _run_one(spec: BlockSpec, args: argparse.Namespace) -> tuple[int, int]:
 
 def _run_sizes(spec: BlockSpec, args: argparse.Namespace) -> tuple[int, int]:
     """A kernel with run-time sizes: one driver per vector length calls it at every shape."""
-    from ..run import check_vector_bits
+    from ..run import parse_vector_bits
     from ..run.runner import parse_run_shapes, run_sizes
 
     if _modes(args.mode) != ("aot",):
@@ -794,11 +790,7 @@ def _run_sizes(spec: BlockSpec, args: argparse.Namespace) -> tuple[int, int]:
         )
     if args.vectorizer != "dwmlir":
         raise UserError(f"--vectorizer {args.vectorizer} needs static sizes: use --vectorizer dwmlir")
-    bits = (
-        None
-        if args.vector_bits is None
-        else check_vector_bits(parse_int_list(args.vector_bits, "vector lengths", "128,512"))
-    )
+    bits = None if args.vector_bits is None else parse_vector_bits(args.vector_bits)
     shapes = None if args.sizes is None else parse_run_shapes(args.sizes, spec.conv)
     threads = _threads(args)
     results = run_sizes(

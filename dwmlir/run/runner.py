@@ -22,7 +22,7 @@ from ..artefact import Artefacts, compile_spec, kernel_backend_flags, write_arte
 from ..errors import InternalError, ToolError, UserError
 from ..reference import block_reference, compare_block, random_block_operands
 from ..rewrite import DEFAULT_VECTORIZER
-from ..spec import MAX_ELEMENTS, BlockSpec, ConvSpec, as_block
+from ..spec import MAX_ELEMENTS, BlockSpec, ConvSpec, as_block, parse_int_list
 from ..target import SVE_VECTOR_BITS, Target
 from ..toolchain import aarch64_runtime, exec_prefix, host_is_aarch64, run, timed_out
 from ..toolchain.tools import SETUP_HINT
@@ -43,6 +43,13 @@ class RunResult:
     mismatches: int
     seconds: float
     threads: int = 0  # > 0: NAME_part from that many threads, checked against one NAME call too
+
+
+def parse_vector_bits(text: str, what: str = "vector lengths", check: bool = True) -> tuple[int, ...]:
+    """A ``--vector-bits`` list (``128,512``), each a valid SVE length given once unless not
+    ``check`` (a caller that checks them against its targets instead)."""
+    bits = parse_int_list(text, what, "128,512")
+    return check_vector_bits(bits) if check else bits
 
 
 def check_vector_bits(values: Sequence[int]) -> tuple[int, ...]:
