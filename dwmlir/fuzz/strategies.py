@@ -360,7 +360,12 @@ def block_parts(draw: Draw, conv: ConvSpec, force: bool = False) -> BlockSpec:
     ex = None
     if expand and float_ok and conv.info.channels_last:
         ex_epi = draw(epilogues(conv)) if draw(st.booleans()) else Epilogue()
-        ex = Expand(draw(st.integers(1, 24)), ex_epi)
+        # Wide ring specs of stride 2 take 65-96 input channels 1 in 2: expand weights that do
+        # not fit in L1 beside 48 KiB, so the plan groups all the output rows for the pointwise
+        # GEMM with chunks of channels (``rewrite.expand._plan``, MobileNetV2 block 14's).
+        wide_ring = ring and conv.strides == (2, 2) and conv.channels in RING_WIDE_CHANNELS
+        cins = st.one_of(st.integers(1, 24), st.integers(65, 96)) if wide_ring else st.integers(1, 24)
+        ex = Expand(draw(cins), ex_epi)
     in_channels = ex.cin if ex is not None else conv.channels
     if pointwise and (float_ok or (q and epi.requantize)):
         if ex is not None and draw(st.integers(0, 3)) == 0:

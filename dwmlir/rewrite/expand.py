@@ -16,7 +16,10 @@ for 3-D), and the expanded channels into chunks of ``CT`` channels. For each til
   the rows of any output row are one contiguous window starting at slot ``first row mod
   RR``. A 2-D ring of stride 1 or 2, f32 on SVE, is instead **mapped** (``mapped_rows``):
   two output rows a step from ``s + K`` slots, which the depthwise sweep reads through a row
-  map (input row ``j`` of the step at slot ``(first row + j) mod RR``), with no filter copy.
+  map (input row ``j`` of the step at slot ``(first row + j) mod RR``), with no filter copy;
+  at stride 2, where two rows a step do not keep the plan, one row a step from ``K`` slots
+  (``plan``), its pointwise GEMM on all the output rows at once where that keeps whole
+  vectors a chunk (``_plan``).
   A 1-D conv fills its window (the tile's input columns) directly;
 * the expand GEMM (``ExpandGemm``: pixels x CIN times CIN x CT, the chunk's channels as the
   scalable vector dim, up to 10 x 2 accumulators in registers across CIN) writes
@@ -71,6 +74,7 @@ from .pointwise import (
     K_UNROLL,
     LANE_PIXELS,
     PIXELS,
+    ROWS_SCRATCH_BYTES,
     gemm_blocks,
     gemm_pixels,
     k_steps,
@@ -143,8 +147,8 @@ class ExpandPlan:
     group: int = 1  # output rows per pointwise GEMM (``row_groups``)
     whole: bool = False  # one tile of the whole image, its window the input (``_whole_image``)
     bound: int = SCRATCH_BYTES  # the scratch's bound (``scratch_bytes`` is its size)
-    # The depthwise sweep reads the ring's slots through a row map (``mapped_rows``), several
-    # output rows a step (the tile's first dim), with no filter copy.
+    # The depthwise sweep reads the ring's slots through a row map (``mapped_rows``), the
+    # tile's first dim output rows a step (``MAPPED_ROWS``, or one), with no filter copy.
     mapped: bool = False
 
     @property
@@ -180,18 +184,33 @@ def plan(
     narrower tiles until all the channels fit one chunk (a block whose output rounds, so
     the pointwise GEMM's partial sums cannot wait in it between chunks); the plan's chunk
     is still smaller where even the narrowest tile does not fit, which its caller refuses."""
-    plain = _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, False, one_chunk)
-    if plain.whole or not mapped_rows(geo, sweeps):
+    plain = _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, 0, one_chunk)
+    if plain.whole or not mapped_rows(geo, sweeps) or plain.tile[-1] < SWEEP_FROM_COLUMNS:
         return plain
     # Mapped where its slots and second output row keep the chunks and tiles (rows of 14:
     # 1 value a channel more than the filter copy it saves; rows of 20: 27 more, and C =
     # 197 would go in chunks of 64, not 112), and where the unmapped plan's pointwise GEMM
     # takes at most as many rows (MobileNetV2 block 14's 7 rows of 7 in 5 GEMM blocks, not
     # 4 pairs of 7 + 7).
-    mapped = _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, True, one_chunk)
+    mapped = _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, MAPPED_ROWS, one_chunk)
     keeps = mapped.chunk >= plain.chunk and mapped.tile[1:] == plain.tile[1:] and plain.group <= MAPPED_ROWS
-    keeps = keeps and mapped.scratch_bytes <= mapped.bound
-    return mapped if keeps and mapped.tile[-1] >= SWEEP_FROM_COLUMNS else plain
+    if keeps and mapped.scratch_bytes <= mapped.bound:
+        return mapped
+    if geo.strides[0] != 2:
+        return plain
+    # Else at stride 2, one output row a step through the row map, where that keeps the
+    # tiles, chunks and row groups: no copy of the filter, whose rotated rows cost the sweep
+    # a register per tap (their offsets a chunk apart). MobileNetV2 block 14 (chunks of 128,
+    # its 7 rows in one GEMM): 1.006 / 1.007 / 1.009 / 1.011 / 1.016 of the unfused kernels
+    # at 128 ... 2048 bits -> 0.997 / 0.998 / 0.99996 / 1.001 / 1.005; block 4 (144 channels
+    # in 128 + 16, not 96 + 48): 0.986 / 0.990 / 0.995 / 1.012 / 1.012 -> 0.983 / 0.985 /
+    # 0.984 / 0.992 / 0.999; block 2 within 0.3 % either way. Block 3 (stride 1, one chunk
+    # of 144) ran 0.4 and 0.6 % more at 1024 and 2048 bits so.
+    single = _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, 1, one_chunk)
+    if single.chunk < plain.chunk:  # row by row, where a group of all rows takes fewer channels
+        single = _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, 1, one_chunk, False)
+    keeps = single.chunk >= plain.chunk and single.tile[1:] == plain.tile[1:] and single.group >= plain.group
+    return single if keeps else plain
 
 
 def check_one_chunk(plan: ExpandPlan, channels: int, out: str, acc: str) -> None:
@@ -207,9 +226,10 @@ def check_one_chunk(plan: ExpandPlan, channels: int, out: str, acc: str) -> None
 
 
 def mapped_rows(geo: ConvGeometry, sweeps: bool) -> bool:
-    """Whether a ring's depthwise sweep takes ``MAPPED_ROWS`` output rows a step, reading
-    the ``(MAPPED_ROWS - 1) s + K`` slots through a row map (the ring of 2-D blocks of stride
-    1 or 2 with static sizes, whose depthwise code sweeps rows). With one output row a step,
+    """Whether a ring's depthwise sweep may read its slots through a row map (the ring of
+    2-D blocks of stride 1 or 2 with static sizes, whose depthwise code sweeps rows):
+    ``MAPPED_ROWS`` output rows a step from ``(MAPPED_ROWS - 1) s + K`` slots, or at stride 2
+    one from ``K`` (``plan``). With one output row a step,
     each input vector the sweep loads feeds one output (3 loads per output of a 3 x 3 filter
     at stride 1, where the unfused kernel's 6-row sweeps load 1.3; at stride 2, 6 per
     output where two rows load 5 and its 4-row sweeps 4.5). MobileNetV2 block 7 (stride 2):
@@ -231,10 +251,13 @@ def _plan(
     elt_bytes: int,
     pointwise: bool,
     cin: int,
-    mapped: bool,
+    mapped: int,
     one_chunk: bool = False,
+    group_all: bool = True,
 ) -> ExpandPlan:
-    """``plan``'s tiling, the ring mapped (``mapped_rows``) or not."""
+    """``plan``'s tiling, the ring mapped (``mapped_rows``: ``mapped`` output rows a step)
+    or not (0); ``group_all``: whether a ring mapped one row a step may take all the output
+    rows in one pointwise GEMM."""
     # The scratch may take ROWS_SCRATCH_BYTES where the chunk's expand weights do not fit in
     # L1 beside SCRATCH_BYTES anyway: whole images (block 15: chunks of 128), row groups
     # (block 14: all 7 rows, chunks of 128).
@@ -250,7 +273,7 @@ def _plan(
         return (t - 1) * geo.strides[j] + (geo.kernel[j] - 1) * geo.dilations[j] + 1
 
     def sizes(cols: int, rows: int = 8) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        first = MAPPED_ROWS if mapped else 1
+        first = mapped or 1
         tile = [first if (ring and j == 0) else geo.out_spatial[j] for j in range(rank)]
         caps = {rank - 1: cols, 1: rows} if rank == 3 else {rank - 1: cols}
         for j, cap in caps.items():  # balanced: 56 columns in two tiles of 28, not 32 + 24
@@ -275,10 +298,27 @@ def _plan(
         rows -= 1
         tile, win = sizes(cols, rows)
     per_channel = bytes_per_channel(tile, win)
-    chunk = ring_chunk(channels, SCRATCH_BYTES // per_channel, elt_bytes)
+    group = 1
+    if mapped == 1:
+        # One row a step: no filter copy, and up to ROWS_SCRATCH_BYTES. MobileNetV2 block 4's
+        # 144 channels go in 128 + 16 (51,712 bytes), whole vectors at every length; within
+        # 48 KiB, 112 + 32 ran 1.005 and 1.014 of the unfused kernels at 1024 and 2048 bits.
+        budget = ROWS_SCRATCH_BYTES
+        chunk = ring_chunk(channels, budget // per_channel, elt_bytes)
+        # All the output rows through one pointwise GEMM (``row_groups``) where its chunks
+        # stay whole vectors at every length (MobileNetV2 block 14: 7 rows of 7 in 5 GEMM
+        # blocks, chunks of 128, not 7 GEMMs of a row in chunks of 256: 1.004 -> 0.997 of
+        # the unfused kernels at 128 bits, 1.019 -> 1.005 at 2048).
+        height = geo.out_spatial[0]
+        if group_all and pointwise and height in row_groups(geo, tile, elt_bytes):
+            grouped = bytes_per_channel(tile, win, height)
+            wide = ring_chunk(channels, budget // grouped, elt_bytes)
+            if wide == channels or not one_chunk and wide % widest_lanes(elt_bytes) == 0:
+                group, chunk, per_channel = height, wide, grouped
+    else:
+        chunk = ring_chunk(channels, SCRATCH_BYTES // per_channel, elt_bytes)
     # Groups of output rows for the pointwise GEMM where the larger scratch keeps the chunks:
     # MobileNetV2 block 2's 96 channels would go in 2 chunks (one-vector GEMMs at 2048 bits).
-    group = 1
     for g in row_groups(geo, tile, elt_bytes) if pointwise and not mapped else []:
         grouped = bytes_per_channel(tile, win, g)
         if grouped * chunk <= budget and ring_chunk(channels, budget // grouped, elt_bytes) == chunk:
@@ -286,7 +326,7 @@ def _plan(
             break
     scratch = per_channel * chunk
     bound = SCRATCH_BYTES if scratch <= SCRATCH_BYTES else budget
-    return ExpandPlan(ring, rotate, tile, win, chunk, scratch, group, bound=bound, mapped=mapped)
+    return ExpandPlan(ring, rotate, tile, win, chunk, scratch, group, bound=bound, mapped=mapped > 0)
 
 
 def _whole_image(
@@ -947,13 +987,14 @@ class ExpandedBlock:
     def _mapped_steps(
         self, window: ir.Value, n: Index, o0: list[Index], c0: Index, ct: int, first, last, off: int
     ) -> None:
-        """A mapped ring (``mapped_rows``): ``MAPPED_ROWS`` output rows a step, from the ring's
-        ``RR = (MAPPED_ROWS - 1) s + K`` slots, input row ``ih`` at slot ``(ih + off) mod RR``.
-        Each step expands the rows it does not share with the previous one, then the
-        depthwise sweep reads slot ``(first row + j) mod RR`` as its input row ``j``, into
-        the pointwise scratch (whose GEMM then runs over the step's rows) or the output. An
-        odd last output row is the second of a last step on the rows before it (the other
-        output row computed again, its GEMM not run twice)."""
+        """A mapped ring (``mapped_rows``): ``T`` output rows a step (the tile's first dim,
+        ``MAPPED_ROWS`` or one), from the ring's ``RR = (T - 1) s + K`` slots, input row
+        ``ih`` at slot ``(ih + off) mod RR``. Each step expands the rows it does not share
+        with the previous one, then the depthwise sweep reads slot ``(first row + j) mod RR``
+        as its input row ``j``, into the pointwise scratch (whose GEMM then runs over the
+        step's rows, or with a group over the group's) or the output. An odd last output row
+        is the second of a last step on the rows before it (the other output row computed
+        again, its GEMM not run twice)."""
         geo, pl = self.geo, self.plan
         rr, pad, step, s = pl.window[0], geo.pad_lo[0], pl.tile[0], geo.strides[0]
         out_h = geo.out_spatial[0]
@@ -976,13 +1017,28 @@ class ExpandedBlock:
                 return
             self._ring_rows(window, n, ih0, range(count), UNROLLED_RING_ROWS, o0, c0, ct, off)
 
-        def rows(od: Index, gemm_from: int) -> None:
+        def sweep(od: Index, group_row: Index) -> None:
             slot0 = arith.remui(index(affine(od, s, 0, 0, off - pad)), index(rr))
 
             def row_map(j: Index) -> Index:
                 return arith.remui(arith.addi(slot0, index(j)), index(rr))
 
-            self._depthwise(n, [od], o0, window, c0, ct, first, last, None, 0, row_map)
+            self._depthwise(n, [od], o0, window, c0, ct, first, last, None, group_row, row_map)
+
+        if pl.group > 1:  # one row a step, each into its row of the scratch, one GEMM of all
+            if rr > new:  # the rows before the first step's new ones
+                fill(-pad, rr - new)
+
+            def row(od: Index, _: None) -> None:
+                fill(affine(od, s, 0, 0, rr - new - pad), new)
+                sweep(od, od)
+
+            loop(0, out_h, None, row)
+            self._group_gemm(n, 0, out_h, c0, ct, first, last)
+            return
+
+        def rows(od: Index, gemm_from: int) -> None:
+            sweep(od, 0)
             if self.pw is None:
                 return
             if pl.tile[-1] == geo.out_spatial[-1]:  # whole rows: one run of pixels

@@ -14,6 +14,7 @@ from dwmlir.spec import Activation, BlockSpec, ConvSpec, Epilogue, Expand, Point
 from dwmlir.target import get_target
 
 SVE = get_target("aarch64-sve")
+NEON = get_target("aarch64-neon")
 
 
 def run(f):
@@ -76,6 +77,8 @@ def test_leftover_pixels():
 # 2K-1-row copy of the chunk's taps); dilated along the ring dim, rows are stored twice
 # (2RR-1 slots) instead. MobileNetV2's block 2 (28x28x96 at stride 2): 3 slots, so its 96
 # channels fit one chunk, where 5 slots made them 64 + 32 (one-vector GEMMs at 2048 bits).
+# On NEON: SVE's f32 sweeps read a stride-2 ring's slots through a row map instead, with no
+# filter copy (test_mapped_rings).
 # CHECK-LABEL: TEST: test_ring_rotation
 # CHECK-NEXT: 3x3 d1: rotate True, slots 3, chunks [(0, 96, 1)], taps 1
 # CHECK-NEXT: 3x3 d2: rotate False, slots 9, chunks [(0, 32, 3)], taps 0
@@ -94,8 +97,8 @@ def test_ring_rotation():
             name="b",
         )
         block = BlockSpec(conv, relu6, Pointwise(24, Epilogue(bias=True)), Expand(16, relu6))
-        pl = expand_plan(block, SVE)
-        text = lower_to_llvm_dialect(block, SVE)[2]
+        pl = expand_plan(block, NEON)
+        text = lower_to_llvm_dialect(block, NEON)[2]
         taps = text.count("memref<5x3x96xf32>")
         print(
             f"{kernel[0]}x{kernel[1]} d{dil}: rotate {pl.rotate}, slots {ring_slots(pl.window[0], pl.rotate)}, "
@@ -106,19 +109,18 @@ def test_ring_rotation():
 # The pointwise GEMM of a stride-2 ring takes output rows in groups (pairs, or all of them)
 # where that makes fewer GEMM blocks (rows of 14: 10 + 9 + 9 a pair, not 7 + 7 twice) and
 # the scratch for the group keeps the chunks: MobileNetV2's block 7 (192 channels in 64s;
-# its ring is then mapped instead, two rows a step, test_mapped_rings), not block 2 (its 96
-# channels would need two chunks) nor block 4 (its 144 channels in 96 + 48,
-# expand.ring_chunk). Block 14's 7 rows of 7 go in one
-# group, 49 pixels in 5 blocks, not 7: its 96 input channels' weights do not fit in L1 beside
-# a 48 KiB scratch, which may then take 56 KiB; block 7's 32 do. A stride-1 ring of f32 on
-# SVE is mapped (expand.mapped_rows): its depthwise sweep and its GEMM take two output rows
-# a step (block 8, 384 channels in 128s; 9 rows of 7 too). A 30 x 14 block with COUT = 64:
+# its ring is then mapped instead, two rows a step, test_mapped_rings). Blocks 2 and 4 are
+# mapped one row a step, row by row (96 channels in one chunk; 144 in 128 + 16, 51,712
+# bytes). Block 14, mapped one row a step, takes its 7 rows of 7 in one group, 49 pixels in
+# 5 blocks, not 7, in chunks of 128 (48,128 bytes, within 48 KiB without the filter copy).
+# A stride-1 ring of f32 on SVE is mapped (expand.mapped_rows): its depthwise sweep and its
+# GEMM take two output rows a step (block 8, 384 channels in 128s; 9 rows of 7 too). A 30 x 14 block with COUT = 64:
 # the GEMM of each step's two rows runs 10 + 9 + 9 (20 and 18 accumulators) in two copies
 # (the first step's, the step loop's), each with its masked tail; the 14-accumulator loops
 # are the expand GEMM's (7 + 7 pixels, and one vector of 14) in its copies of a row.
 # CHECK-LABEL: TEST: test_row_pairs
-# CHECK-NEXT: b8: rows 1 mapped chunk 128, b4: rows 1 chunk 96, b2: rows 1 chunk 96, 7x9: rows 1 mapped chunk 192
-# CHECK-NEXT: b14: rows 7 chunk 128 scratch 55808 bound 57344, b7: rows 1 mapped chunk 64 scratch 44288 bound 49152
+# CHECK-NEXT: b8: rows 1 mapped chunk 128, b4: rows 1 mapped chunk 128, b2: rows 1 mapped chunk 96, 7x9: rows 1 mapped chunk 192
+# CHECK-NEXT: b14: rows 7 mapped chunk 128 scratch 48128 bound 49152, b7: rows 1 mapped chunk 64 scratch 44288 bound 49152
 # CHECK-NEXT: 30x14: [(14, 14), (18, 4), (20, 4)]
 @run
 def test_row_pairs():
@@ -204,7 +206,7 @@ def test_chunk_schedule():
 # CHECK-LABEL: TEST: test_whole_image
 # CHECK-NEXT: b15: whole True chunk 128 scratch 50176 bound 57344
 # CHECK-NEXT: b17: whole True chunk 128 scratch 50176 bound 57344
-# CHECK-NEXT: b14: whole False chunk 128 scratch 55808 bound 57344
+# CHECK-NEXT: b14: whole False chunk 128 scratch 48128 bound 49152
 # CHECK-NEXT: b8: whole False chunk 128 scratch 47104 bound 49152
 # CHECK-NEXT: 7x7x960/16: whole False chunk 192 scratch 38400 bound 49152
 # CHECK-NEXT: 8x8x48/8: whole True chunk 48 scratch 24576 bound 49152
@@ -272,15 +274,20 @@ def test_reduction_quads():
 # chunks of 64, not 112), 144 channels at 14 x 14 (64, not all 144), NEON and the host (no
 # sweep), f16, a multiplier op (not BlockedRows' sweep). A stride-2 ring too, with 5 slots
 # and 4 new rows a step, where the unmapped plan's pointwise GEMM takes at most pairs of
-# rows: MobileNetV2 block 7 (192 channels in 64s, 44,288 bytes, not 33,280 with pairs), not
-# block 4 (its 144 would go in 64s, not 96 + 48) nor block 14 (its 7 rows in one GEMM).
+# rows: MobileNetV2 block 7 (192 channels in 64s, 44,288 bytes, not 33,280 with pairs).
+# Other stride-2 rings are mapped one row a step from K = 3 slots, where that keeps the
+# tiles and chunks, with no filter copy either, within 56 KiB: block 4 (its 144 would go in
+# 64s two rows a step; one a step, 128 + 16 in 51,712 bytes, not 96 + 48 with the copy) and
+# block 14 (its 7 rows in one GEMM).
 # CHECK-LABEL: TEST: test_mapped_rings
 # CHECK-NEXT: b8: mapped True slots 4 tile (2, 14) chunk 128 scratch 47104 taps 0 header copy False
 # CHECK-NEXT: b8 neon: mapped False, host: mapped False
 # CHECK-NEXT: 20x20x197: mapped False chunk 112
 # CHECK-NEXT: 14x14x144: mapped False chunk 144
 # CHECK-NEXT: f16: mapped False, multiplier: mapped False
-# CHECK-NEXT: b7: mapped True slots 5 tile (2, 14) chunk 64 scratch 44288, b4: mapped False chunk 96, b14: mapped False rows 7
+# CHECK-NEXT: b7: mapped True slots 5 tile (2, 14) chunk 64 scratch 44288
+# CHECK-NEXT: b4: mapped True slots 3 tile (1, 14) chunk 128 scratch 51712 bound 57344 taps 0 header copy False
+# CHECK-NEXT: b14: mapped True slots 3 tile (1, 7) rows 7 chunk 128
 @run
 def test_mapped_rings():
     relu6 = Epilogue(bias=True, activation=Activation("relu6"))
@@ -311,8 +318,18 @@ def test_mapped_rings():
     b14 = expand_plan(block((14, 14), 576, 96, 160, 2), SVE)
     print(
         f"b7: mapped {b7.mapped} slots {ring_slots(b7.window[0], b7.rotate)} tile {b7.tile} chunk {b7.chunk}",
-        f"scratch {b7.scratch_bytes}, b4: mapped {b4.mapped} chunk {b4.chunk},",
-        f"b14: mapped {b14.mapped} rows {b14.group}",
+        f"scratch {b7.scratch_bytes}",
+    )
+    b4_block = block((28, 28), 144, 24, 32, 2)
+    taps = len(re.findall(r"memref<5x3x\d+xf32>", lower_to_llvm_dialect(b4_block, SVE)[2]))
+    header = "\n".join(kernel_block(b4_block, SVE))
+    print(
+        f"b4: mapped {b4.mapped} slots {ring_slots(b4.window[0], b4.rotate)} tile {b4.tile} chunk {b4.chunk}",
+        f"scratch {b4.scratch_bytes} bound {b4.bound} taps {taps} header copy {'copy of the filter' in header}",
+    )
+    print(
+        f"b14: mapped {b14.mapped} slots {ring_slots(b14.window[0], b14.rotate)} tile {b14.tile}",
+        f"rows {b14.group} chunk {b14.chunk}",
     )
 
 
