@@ -1025,18 +1025,6 @@ class ExpandedBlock:
 
             self._depthwise(n, [od], o0, window, c0, ct, first, last, None, group_row, row_map)
 
-        if pl.group > 1:  # one row a step, each into its row of the scratch, one GEMM of all
-            if rr > new:  # the rows before the first step's new ones
-                fill(-pad, rr - new)
-
-            def row(od: Index, _: None) -> None:
-                fill(affine(od, s, 0, 0, rr - new - pad), new)
-                sweep(od, od)
-
-            loop(0, out_h, None, row)
-            self._group_gemm(n, 0, out_h, c0, ct, first, last)
-            return
-
         def rows(od: Index, gemm_from: int) -> None:
             sweep(od, 0)
             if self.pw is None:
@@ -1048,6 +1036,25 @@ class ExpandedBlock:
             for r in range(gemm_from, step):  # a tile of each row
                 self._scratch_row_gemm(n, affine(od, 1, 0, 0, r), o0, r, c0, ct, first, last)
 
+        if step == 1:
+            # One row a step: the rows before the first step's new ones, then every output row
+            # in one loop (one copy of its code: the first row's own copy, as two rows a step
+            # have, made kernels up to 2.6 times the code of the rotated ring's), each into
+            # its row of the scratch and one GEMM of all the rows after, with a group.
+            if rr > new:
+                fill(-pad, rr - new)
+
+            def row(od: Index, _: None) -> None:
+                fill(affine(od, s, 0, 0, rr - new - pad), new)
+                if pl.group > 1:
+                    sweep(od, od)
+                else:
+                    rows(od, 0)
+
+            loop(0, out_h, None, row)
+            if pl.group > 1:
+                self._group_gemm(n, 0, out_h, c0, ct, first, last)
+            return
         fill(-pad, rr)
         rows(0, 0)
         full = out_h - out_h % step
