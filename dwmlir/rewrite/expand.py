@@ -202,10 +202,10 @@ def plan(
     # tiles, chunks and row groups: no copy of the filter, whose rotated rows cost the sweep
     # a register per tap (their offsets a chunk apart). MobileNetV2 block 14 (chunks of 128,
     # its 7 rows in one GEMM): 1.006 / 1.007 / 1.009 / 1.011 / 1.016 of the unfused kernels
-    # at 128 ... 2048 bits -> 0.997 / 0.998 / 0.99996 / 1.001 / 1.005; block 4 (144 channels
-    # in 128 + 16, not 96 + 48): 0.986 / 0.990 / 0.995 / 1.012 / 1.012 -> 0.983 / 0.985 /
-    # 0.984 / 0.992 / 0.999; block 2 within 0.3 % either way. Block 3 (stride 1, one chunk
-    # of 144) ran 0.4 and 0.6 % more at 1024 and 2048 bits so.
+    # at 128 ... 2048 bits -> 0.997 / 0.998 / 0.9999 / 1.001 / 1.005; block 4 (144 channels
+    # in 128 + 16, not 96 + 48): 0.986 / 0.990 / 0.995 / 1.012 / 1.012 -> 0.984 / 0.986 /
+    # 0.985 / 0.992 / 0.999; block 2 0.957-0.977 -> 0.960-0.990. Block 3 (stride 1, one
+    # chunk of 144) ran 0.4 and 0.6 % more at 1024 and 2048 bits so.
     single = _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, 1, one_chunk)
     if single.chunk < plain.chunk:  # row by row, where a group of all rows takes fewer channels
         single = _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, 1, one_chunk, False)
