@@ -1039,7 +1039,7 @@ class ExpandedBlock:
         if step == 1:
             # One row a step: the rows before the first step's new ones, then every output row
             # in one loop (one copy of its code: the first row's own copy, as two rows a step
-            # have, made kernels up to 2.6 times the code of the rotated ring's), each into
+            # have, made kernels up to 3.1 times the code of the rotated ring's), each into
             # its row of the scratch and one GEMM of all the rows after, with a group.
             if rr > new:
                 fill(-pad, rr - new)
