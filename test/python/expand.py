@@ -114,10 +114,11 @@ def test_ring_rotation():
 # bytes). Block 14, mapped one row a step, takes its 7 rows of 7 in one group, 49 pixels in
 # 5 blocks, not 7, in chunks of 128 (48,128 bytes, within 48 KiB without the filter copy).
 # A stride-1 ring of f32 on SVE is mapped (expand.mapped_rows): its depthwise sweep and its
-# GEMM take two output rows a step (block 8, 384 channels in 128s; 9 rows of 7 too). A 30 x 14 block with COUT = 64:
-# the GEMM of each step's two rows runs 10 + 9 + 9 (20 and 18 accumulators) in two copies
-# (the first step's, the step loop's), each with its masked tail; the 14-accumulator loops
-# are the expand GEMM's (7 + 7 pixels, and one vector of 14) in its copies of a row.
+# GEMM take two output rows a step (block 8, 384 channels in 128s; 9 rows of 7 too). A 30 x
+# 14 block with COUT = 64: the GEMM of each step's two rows runs 10 + 9 + 9 (20 and 18
+# accumulators) in two copies (the first step's, the step loop's), each with its masked
+# tail; the 14-accumulator loops are the expand GEMM's (7 + 7 pixels, and one vector of 14)
+# in its copies of a row.
 # CHECK-LABEL: TEST: test_row_pairs
 # CHECK-NEXT: b8: rows 1 mapped chunk 128, b4: rows 1 mapped chunk 128, b2: rows 1 mapped chunk 96, 7x9: rows 1 mapped chunk 192
 # CHECK-NEXT: b14: rows 7 mapped chunk 128 scratch 48128 bound 49152, b7: rows 1 mapped chunk 64 scratch 44288 bound 49152
