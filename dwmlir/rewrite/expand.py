@@ -184,7 +184,11 @@ def plan(
     narrower tiles until all the channels fit one chunk (a block whose output rounds, so
     the pointwise GEMM's partial sums cannot wait in it between chunks); the plan's chunk
     is still smaller where even the narrowest tile does not fit, which its caller refuses."""
-    plain = _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, 0, one_chunk)
+
+    def tiling(rows_a_step: int, group_all: bool = True) -> ExpandPlan:
+        return _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, rows_a_step, one_chunk, group_all)
+
+    plain = tiling(0)
     if plain.whole or not mapped_rows(geo, sweeps) or plain.tile[-1] < SWEEP_FROM_COLUMNS:
         return plain
     # Mapped where its slots and second output row keep the chunks and tiles (rows of 14:
@@ -192,7 +196,7 @@ def plan(
     # 197 would go in chunks of 64, not 112), and where the unmapped plan's pointwise GEMM
     # takes at most as many rows (MobileNetV2 block 14's 7 rows of 7 in 5 GEMM blocks, not
     # 4 pairs of 7 + 7).
-    mapped = _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, MAPPED_ROWS, one_chunk)
+    mapped = tiling(MAPPED_ROWS)
     keeps = mapped.chunk >= plain.chunk and mapped.tile[1:] == plain.tile[1:] and plain.group <= MAPPED_ROWS
     if keeps and mapped.scratch_bytes <= mapped.bound:
         return mapped
@@ -206,9 +210,9 @@ def plan(
     # in 128 + 16, not 96 + 48): 0.986 / 0.990 / 0.995 / 1.012 / 1.012 -> 0.984 / 0.986 /
     # 0.985 / 0.992 / 0.999; block 2 0.957-0.977 -> 0.960-0.990. Block 3 (stride 1, one
     # chunk of 144) ran 0.4 and 0.6 % more at 1024 and 2048 bits so.
-    single = _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, 1, one_chunk)
+    single = tiling(1)
     if single.chunk < plain.chunk:  # row by row, where a group of all rows takes fewer channels
-        single = _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, 1, one_chunk, False)
+        single = tiling(1, group_all=False)
     keeps = single.chunk >= plain.chunk and single.tile[1:] == plain.tile[1:] and single.group >= plain.group
     return single if keeps else plain
 
