@@ -316,10 +316,10 @@ def select_files(cfg: LibraryConfig, files: dict[str, bytes], emit: tuple[str, .
     return {name: files[name] for name in output_names(cfg, emit)}
 
 
-def _compile_one(spec: BlockSpec, target_name: str, cpu: str | None) -> tuple[bytes, float]:
+def _compile_one(spec: BlockSpec, target_name: str, cpu: str | None) -> tuple[bytes, float, bool]:
     start = time.perf_counter()
     art = compile_spec(spec, get_target(target_name), cpu)
-    return art.files[".o"], time.perf_counter() - start
+    return art.files[".o"], time.perf_counter() - start, art.compact_expand
 
 
 @dataclass(frozen=True)
@@ -327,6 +327,7 @@ class BuiltKernel:
     spec: BlockSpec
     seconds: float
     object_bytes: int
+    compact_expand: bool = False  # ``Artefacts.compact_expand``: the header's plan follows it
 
 
 def effective_jobs(requested: int, kernels: int) -> int:
@@ -390,9 +391,9 @@ def build_library(
         futures = {pool.submit(_compile_one, s, cfg.target.name, cfg.cpu): s for s in cfg.kernels}
         for done, future in enumerate(as_completed(futures), start=1):
             spec = futures[future]
-            obj, secs = future.result()
+            obj, secs, compact = future.result()
             objects[spec.name] = obj
-            built[spec.name] = BuiltKernel(spec, secs, len(obj))
+            built[spec.name] = BuiltKernel(spec, secs, len(obj), compact)
             if progress:
                 progress(done, len(cfg.kernels), spec.name)
     except BaseException:
@@ -409,7 +410,7 @@ def build_library(
         lib = Path(tmp) / f"lib{cfg.name}.a"
         archive(lib, members)
         files[f"lib{cfg.name}.a"] = lib.read_bytes()
-    blocks = [kernel_block(s, cfg.target, cfg.cpu) for s in cfg.kernels]
+    blocks = [kernel_block(s, cfg.target, cfg.cpu, compact=built[s.name].compact_expand) for s in cfg.kernels]
     note = f"{len(cfg.kernels)} kernels in lib{cfg.name}.a; needs only libc."
     files[f"{cfg.name}.h"] = render_header(cfg.name, blocks, __version__, note).encode()
     manifest = {

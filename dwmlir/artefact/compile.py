@@ -31,7 +31,7 @@ from ..target import Target, add_vl_guard, for_dtype
 from ..toolchain import LLVM_VERSION, Step, llvm_tool, run, run_chains
 from .codegen import Backend, split_functions
 from .header import c_prototype, check_expand_chunks, expand_plan, kernel_block, render_header, row_plan_args
-from .limits import census, check_code_size, rewrite_within_limit
+from .limits import COMPACT_EXPAND_ATTR, census, check_code_size, rewrite_within_limit
 
 
 @dataclass
@@ -50,6 +50,12 @@ class Artefacts:
 
     def text(self, suffix: str) -> str:
         return self.files[suffix].decode()
+
+    @property
+    def compact_expand(self) -> bool:
+        """Whether the kernel's expand stage was rebuilt for code size: its functions carry
+        ``COMPACT_EXPAND_ATTR`` in the vector IR (``limits.rewrite_within_limit``)."""
+        return COMPACT_EXPAND_ATTR in self.files.get(".vector.mlir", b"").decode()
 
 
 def _check_vectorized(leftovers: list[str], spec: ConvSpec) -> None:
@@ -361,7 +367,10 @@ def compile_spec(
     n = spec.name
     note = f"Needs only libc; no MLIR runtime library. Link {n}.o, lib{n}.a or lib{n}.so."
     art.files[".h"] = render_header(
-        spec.name, [kernel_block(block, target, cpu, has_part_entry(block, vectorizer))], __version__, note
+        spec.name,
+        [kernel_block(block, target, cpu, has_part_entry(block, vectorizer), art.compact_expand)],
+        __version__,
+        note,
     ).encode()
     art.files[".json"] = render_manifest(art, cpu).encode()
     return art
@@ -424,7 +433,7 @@ def render_manifest(art: Artefacts, cpu: str | None) -> str:
         "vectorizer": art.vectorizer,
         "codegen": _codegen_manifest(block, target),
         **({"epilogue": _epilogue_manifest(block)} if not epi.empty else {}),
-        **_block_manifest(block, target),
+        **_block_manifest(block, target, art.compact_expand),
         "tools": {"llvm": LLVM_VERSION, "mlir-python-bindings": "xtc-mlir-python-bindings 22.1.8.4"},
         "artefacts": {
             artefact_filename(spec.name, suffix): sha256_hex(data)
@@ -445,8 +454,9 @@ def _epilogue_manifest(block: BlockSpec) -> dict:
     return doc
 
 
-def _block_manifest(block: BlockSpec, target: Target) -> dict:
-    """The parts around the conv and every buffer of the ABI, for tools that feed the kernel."""
+def _block_manifest(block: BlockSpec, target: Target, compact: bool) -> dict:
+    """The parts around the conv and every buffer of the ABI, for tools that feed the kernel
+    (``compact``: ``Artefacts.compact_expand``)."""
     doc: dict = {}
     if block.expand is not None:
         ex = block.expand
@@ -454,7 +464,8 @@ def _block_manifest(block: BlockSpec, target: Target) -> dict:
             "cin": ex.cin,
             "bias": ex.epilogue.bias,
             "activation": str(ex.epilogue.activation),
-            "scratch_bytes": expand_plan(block, target).scratch_bytes,
+            "scratch_bytes": expand_plan(block, target, compact).scratch_bytes,
+            "compact": compact,
         }
     if block.pointwise is not None:
         pw = block.pointwise

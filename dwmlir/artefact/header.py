@@ -194,9 +194,9 @@ def _act_expr(act, x: str) -> str:
     }[act.kind].format(x=x, p=f"({x})" if " " in x else x)
 
 
-def expand_plan(block: BlockSpec, target: Target) -> expand_stage.ExpandPlan:
+def expand_plan(block: BlockSpec, target: Target, compact: bool = False) -> expand_stage.ExpandPlan:
     """The expand stage's tiling, as the rewrite chooses it for ``target`` (for the header
-    and NAME.json)."""
+    and NAME.json); ``compact``: the kernel was rebuilt for code size (``compact_expand``)."""
     conv = block.conv
     geo = ConvGeometry.of_spec(conv)
     elt_bytes = DTYPES[conv.acc_dtype][2] // 8  # as the rewrite's: a bf16 block's window is sized in f32
@@ -204,7 +204,15 @@ def expand_plan(block: BlockSpec, target: Target) -> expand_stage.ExpandPlan:
     # As the rewrite's: f32 rows of a plain channels-last op on SVE sweep (``BlockedRows``).
     swept = target.scalable and conv.dtype == "f32" and conv.info.plain_channels_last and sweeps(geo)
     return expand_stage.plan(
-        geo, conv.channels, conv.multiplier, elt_bytes, pw, block.expand.cin, swept, _one_chunk(block)
+        geo,
+        conv.channels,
+        conv.multiplier,
+        elt_bytes,
+        pw,
+        block.expand.cin,
+        swept,
+        _one_chunk(block),
+        compact,
     )
 
 
@@ -248,19 +256,21 @@ def _wrapped(lines: list[str], over: bool, width: int = 96) -> list[str]:
     return out
 
 
-def _expand_lines(block: BlockSpec, target: Target) -> list[str]:
+def _expand_lines(block: BlockSpec, target: Target, compact: bool) -> list[str]:
     ex = block.expand
     if ex is None:
         return []
     acc = "sum over ci of input[pixel][ci] * expand_filter[ci][c]" + (
         " + expand_bias[c]" if ex.epilogue.bias else ""
     )
-    plan = expand_plan(block, target)
+    plan = expand_plan(block, target, compact)
     head = [
         f" * Fused expand 1x1 conv first (CIN = {ex.cin} input channels to C = {block.conv.channels}), per",
         " * input pixel and channel c; the depthwise conv then reads e (zeros where it pads):",
         f" *   e = {_act_expr(ex.epilogue.activation, acc)}",
     ]
+    if compact:  # ``limits.rewrite_within_limit``
+        head.append(" * Planned for code size: the fastest plan was over the code-size limit.")
     if plan.whole:  # within its bound (``expand._whole_image``)
         return [
             *head,
@@ -338,10 +348,15 @@ def _pointwise_lines(block: BlockSpec, target: Target) -> list[str]:
 
 
 def kernel_block(
-    spec: ConvSpec | BlockSpec, target: Target, cpu: str | None = None, part: bool | None = None
+    spec: ConvSpec | BlockSpec,
+    target: Target,
+    cpu: str | None = None,
+    part: bool | None = None,
+    compact: bool = False,
 ) -> list[str]:
     """The doc comment and prototype of one kernel, and of its ``NAME_part`` if it has one
-    (``part``; default ``BlockSpec.has_part``)."""
+    (``part``; default ``BlockSpec.has_part``); ``compact``: its expand stage was rebuilt for
+    code size (``Artefacts.compact_expand``)."""
     block = as_block(spec)
     part = block.has_part if part is None else part
     spec = block.conv
@@ -361,7 +376,7 @@ def kernel_block(
         *shapes,
         f" * strides {_c(spec.strides)}, dilations {_c(spec.dilations)}, {_padding(spec)}.",
         *_dynamic_lines(spec),
-        *_expand_lines(block, target),
+        *_expand_lines(block, target, compact),
         *_epilogue_lines(block),
         *_pointwise_lines(block, target),
         " * The output is overwritten, not accumulated into. Buffers must not overlap.",

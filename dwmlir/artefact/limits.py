@@ -15,8 +15,12 @@ from collections.abc import Callable
 from mlir import ir
 
 from ..errors import UserError
+from ..ir.epilogue import EXPAND_ATTR
 from ..ir.walk import find_ops
 from ..rewrite import RowConv, VectorShape, compact_rows, rewrite_depthwise
+from ..rewrite.expand import compact_expand
+
+COMPACT_EXPAND_ATTR = "dwmlir.compact_expand"  # on the functions of a block rebuilt with it
 
 # Ops in a kernel's module after dwmlir's rewrites and schedule. The largest spec in the test
 # suite and examples makes about 12,000 (a 2-D 31x31 SAME filter, a 46 KB object); aarch64
@@ -78,8 +82,18 @@ def rewrite_within_limit(
 ) -> tuple[ir.Module, list[RowConv]]:
     """``module`` through dwmlir's rewrites. With run-time sizes whose segments multiply past
     the limit, a fresh copy (``rebuild()``) is rewritten again with compact rows, and its
-    functions are marked ``dwmlir.compact_rows``. The caller still checks the limit."""
+    functions are marked ``dwmlir.compact_rows``; a block with an expand stage past it, with
+    compact expand blocks, its functions marked ``COMPACT_EXPAND_ATTR``. The caller still
+    checks the limit."""
+    expands = bool(find_ops(module, lambda op: EXPAND_ATTR in op.attributes))
     rows = rewrite_depthwise(module, shape, vectorizer)
+    if expands and over_code_size(module):
+        module = rebuild()
+        with compact_expand():
+            rows = rewrite_depthwise(module, shape, vectorizer)
+        for func in find_ops(module, lambda op: op.name == "func.func"):
+            func.attributes[COMPACT_EXPAND_ATTR] = ir.UnitAttr.get()
+        return module, rows
     if not (runtime_sizes and over_code_size(module)):
         return module, rows
     module = rebuild()

@@ -30,8 +30,9 @@ from .graph import Layer
 
 # Libraries built in this process, by name, target, cpu and kernels: importing the same layers
 # again (a PyTorch model, then its ONNX export) reuses the library, which would come out
-# byte-identical anyway (compiles are deterministic).
-_LIBRARIES: dict[tuple, bytes] = {}
+# byte-identical anyway (compiles are deterministic); with the kernels rebuilt for code size
+# (``BuiltKernel.compact_expand``), whose header text follows it.
+_LIBRARIES: dict[tuple, tuple[bytes, tuple[bool, ...]]] = {}
 
 # Values of the framework model by name (channels-first), for one model input.
 Capture = Callable[[object, Sequence[str]], dict[str, np.ndarray]]
@@ -369,10 +370,13 @@ def build_model(
     cfg = LibraryConfig(lib, resolved, cpu, tuple(layer.block for layer in layers))
     key = (cfg.name, cfg.target.name, cfg.cpu, cfg.kernels)
     if key not in _LIBRARIES:
-        built, _ = build_library(cfg, jobs or os.cpu_count() or 1)
-        _LIBRARIES[key] = built[f"lib{lib}.a"]
-    files = {f"lib{lib}.a": _LIBRARIES[key]}
-    blocks = [kernel_block(layer.block, resolved, cpu) for layer in layers]
+        built, kernels = build_library(cfg, jobs or os.cpu_count() or 1)
+        _LIBRARIES[key] = built[f"lib{lib}.a"], tuple(k.compact_expand for k in kernels)
+    archive_bytes, compact = _LIBRARIES[key]
+    files = {f"lib{lib}.a": archive_bytes}
+    blocks = [
+        kernel_block(layer.block, resolved, cpu, compact=c) for layer, c in zip(layers, compact, strict=True)
+    ]
     blocks.append(_weights_decls(lib, layers, framework))
     note = f"{len(layers)} kernels in lib{lib}.a, weights in {lib}_weights.c; needs only libc."
     files[f"{lib}.h"] = render_header(lib, blocks, __version__, note).encode()

@@ -42,9 +42,12 @@ all the input's pixels into a window without padding, the depthwise code of the 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import functools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mlir import ir
@@ -166,6 +169,26 @@ class ExpandPlan:
         return self.rotate and not self.mapped
 
 
+_COMPACT = contextvars.ContextVar("dwmlir_compact_expand", default=False)
+
+
+@contextlib.contextmanager
+def compact_expand() -> Iterator[None]:
+    """Expand blocks emitted for code size rather than speed (``plan(compact=True)``, chunks
+    not peeled): what ``artefact.limits.rewrite_within_limit`` rebuilds a block over the
+    code-size limit with."""
+    token = _COMPACT.set(True)
+    try:
+        yield
+    finally:
+        _COMPACT.reset(token)
+
+
+def compacting() -> bool:
+    """Whether ``compact_expand`` is active."""
+    return _COMPACT.get()
+
+
 def plan(
     geo: ConvGeometry,
     channels: int,
@@ -175,6 +198,7 @@ def plan(
     cin: int,
     sweeps: bool = False,
     one_chunk: bool = False,
+    compact: bool = False,
 ) -> ExpandPlan:
     """The whole image in one tile where that pays (``_whole_image``); else tile sizes
     within ``SCRATCH_BYTES``: wide tiles first (less recomputation of the expansion at tile
@@ -183,12 +207,15 @@ def plan(
     sweep of ``BlockedRows``), which a mapped ring needs (``mapped_rows``). ``one_chunk``:
     narrower tiles until all the channels fit one chunk (a block whose output rounds, so
     the pointwise GEMM's partial sums cannot wait in it between chunks); the plan's chunk
-    is still smaller where even the narrowest tile does not fit, which its caller refuses."""
+    is still smaller where even the narrowest tile does not fit, which its caller refuses.
+    ``compact``: the plan for code size (``compact_expand``)."""
 
     def tiling(rows_a_step: int, group_all: bool = True) -> ExpandPlan:
         return _plan(geo, channels, multiplier, elt_bytes, pointwise, cin, rows_a_step, one_chunk, group_all)
 
     plain = tiling(0)
+    if compact:
+        return _equal_chunks(plain, channels)
     if plain.whole or not mapped_rows(geo, sweeps) or plain.tile[-1] < SWEEP_FROM_COLUMNS:
         return plain
     # Mapped where its slots and second output row keep the chunks and tiles (rows of 14:
@@ -215,6 +242,16 @@ def plan(
         single = tiling(1, group_all=False)
     keeps = single.chunk >= plain.chunk and single.tile[1:] == plain.tile[1:] and single.group >= plain.group
     return single if keeps else plain
+
+
+def _equal_chunks(pl: ExpandPlan, channels: int) -> ExpandPlan:
+    """``pl`` (unmapped: a mapped sweep is up to 1.9 times the code) with its channels in
+    equal chunks, one copy of the chunk's code. A block of 13 x 15 pixels expanded to 200
+    channels with a pointwise conv, in chunks of 128 + 72, took 50,746 ops; in 2 x 100, not
+    peeled, 28,124."""
+    count = -(-channels // pl.chunk)
+    chunk = -(-channels // count)
+    return dataclasses.replace(pl, chunk=chunk, scratch_bytes=pl.scratch_bytes // pl.chunk * chunk)
 
 
 def check_one_chunk(plan: ExpandPlan, channels: int, out: str, acc: str) -> None:
@@ -829,6 +866,7 @@ class ExpandedBlock:
             ex.cin,
             em.sweeps_rows and em.info.plain_channels_last,  # ``BlockedRows._sweep``'s
             one_chunk,
+            compacting(),
         )
         if one_chunk:  # ``artefact.header.check_expand_chunks`` refuses it before any IR
             check_one_chunk(self.plan, self.channels, str(out_elt), str(elt))
@@ -881,7 +919,7 @@ class ExpandedBlock:
 
         def tiles(n: Index, level: int, o0: list[Index]) -> None:
             if level == len(self.tile_dims):
-                peel = self.pw is not None and geo.rank == 2
+                peel = self.pw is not None and geo.rank == 2 and not compacting()
                 for_chunks(self.channels, pl.chunk, peel, lambda c0, ct: self._chunk(n, o0, c0, ct))
                 return
             j = self.tile_dims[level]

@@ -375,3 +375,35 @@ def test_scratch_bounds():
         at = next(i for i, line in enumerate(lines) if "scratch on the kernel's stack" in line)
         for line in lines[at : at + (2 if c > 8192 else 1)]:
             print(f"{c} channels:", line.strip())
+
+
+# A block whose fastest plan is over the code-size limit is rebuilt with compact expand blocks
+# (``limits.rewrite_within_limit``): the unmapped ring, the channels in equal chunks that are
+# not peeled (one copy of a chunk's code), the scratch sized for them; the functions say so
+# in the vector IR, and the header and NAME.json follow (``Artefacts.compact_expand``).
+# CHECK-LABEL: TEST: test_compact_expand
+# CHECK-NEXT: fastest: mapped True chunk 128 scratch 44032; compact: mapped False chunk 100 scratch 34400
+# CHECK-NEXT: 200 in 128: [(0, 128, 1), (128, 72, 1)], in 100 not peeled: [(0, 100, 2)]
+# CHECK-NEXT: 7x13: marked True, header True; 7x6: marked False, header False
+@run
+def test_compact_expand():
+    def block(w):
+        conv = ConvSpec("depthwise_conv_2d_nhwc_hwc", (1, 9, w, 200), (3, 3, 200), name="b")
+        relu = Epilogue(activation=Activation("relu"))
+        return BlockSpec(conv, Epilogue(bias=True), Pointwise(15, relu), Expand(15, Epilogue()))
+
+    fast, small = expand_plan(block(15), SVE), expand_plan(block(15), SVE, compact=True)
+    print(
+        f"fastest: mapped {fast.mapped} chunk {fast.chunk} scratch {fast.scratch_bytes};",
+        f"compact: mapped {small.mapped} chunk {small.chunk} scratch {small.scratch_bytes}",
+    )
+    print(
+        f"200 in 128: {chunk_schedule(200, 128, True)}, in 100 not peeled: {chunk_schedule(200, 100, False)}"
+    )
+    found = []
+    for w in (15, 8):  # 7 x 13 outputs (50,184 ops with the fastest plan), 7 x 6 (within)
+        vector = lower_to_llvm_dialect(block(w), SVE)[2]
+        header = "\n".join(kernel_block(block(w), SVE, compact="dwmlir.compact_expand" in vector))
+        found.append(("dwmlir.compact_expand" in vector, "Planned for code size" in header))
+    (m1, h1), (m2, h2) = found
+    print(f"7x13: marked {m1}, header {h1}; 7x6: marked {m2}, header {h2}")
