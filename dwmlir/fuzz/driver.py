@@ -237,7 +237,7 @@ def fuzz_cases(
     choices = tuple(targets) if targets else TARGET_CHOICES
     if not any(runs_bf16(t) for t in choices):  # bf16 is built for SVE only
         dtypes = [d for d in (SUPPORTED_DTYPES if dtypes is None else dtypes) if d != "bf16"]
-    conv = draw(conv_specs(ops, dtypes, max_elements))
+    conv = draw(conv_specs(ops, dtypes, max_elements, wide=blocks != "none"))
     if conv.dtype == "bf16":
         choices = tuple(t for t in choices if runs_bf16(t))
     target, bits = draw(targets_and_vector_lengths(choices, vector_bits))

@@ -17,7 +17,7 @@ import dwmlir.fuzz.driver as driver
 from dwmlir.artefact.header import expand_plan
 from dwmlir.cli.main import build_parser, spec_from_args
 from dwmlir.errors import ToolError
-from dwmlir.fuzz import block_specs, conv_specs, fuzz, fuzz_cases, op_dtype_pairs, spec_to_cli, vector_lengths
+from dwmlir.fuzz import conv_specs, fuzz, fuzz_cases, op_dtype_pairs, spec_to_cli, vector_lengths
 from dwmlir.fuzz.strategies import DEFAULT_MAX_ELEMENTS, SPECIAL_CHANNELS, WIDE_CHANNELS, examples
 from dwmlir.run import VALID_VECTOR_BITS
 from dwmlir.spec import SUPPORTED_OPS, ConvSpec, as_block
@@ -195,11 +195,12 @@ def test_driver_shrinks_planted_bugs():
     real = driver.check_case
     driver.check_case = planted
     try:
-        # Seed 5: its 100 draws hit both planted bugs (seed 3's stopped reaching an i32 one
-        # when blocks drew a residual without a pointwise conv).
-        reports = [fuzz(100, 5, timeout=None) for _ in range(2)]
-        parallel = fuzz(100, 5, timeout=30, jobs=3)
-        f32 = fuzz(100, 5, dtypes=["f32"], timeout=None)
+        # Seed 7: its 100 draws hit both planted bugs (seed 3's stopped reaching an i32 one
+        # when blocks drew a residual without a pointwise conv, seed 5's when the fuzz drew
+        # wide and ring specs; from some seeds the mismatch shrinks to a ring spec, 2-D).
+        reports = [fuzz(100, 7, timeout=None) for _ in range(2)]
+        parallel = fuzz(100, 7, timeout=30, jobs=3)
+        f32 = fuzz(100, 7, dtypes=["f32"], timeout=None)
     finally:
         driver.check_case = real
     print("same report twice:", reports[0] == reports[1], "and with -j3:", parallel == reports[0])
@@ -285,21 +286,28 @@ def padding_only(conv):
 # shapes rarely are: the lit tests in Integration/Block cover them. Residuals without one
 # make the conv stride 1 'same' (and an expand stage's CIN its C*M): about 1 block in 25,
 # 1-D, 2-D and 3-D, f16, the multiplier and expand stages among them. bf16 blocks take every
-# part (seed 16: 14 drew none of the 3-D residuals once bf16 blocks could take one). One
+# part (seed 20; seeds 16 and 18 draw no 3-D residual, 17 and 19 no whole-image tile). One
 # expand block with a pointwise conv in 4 pads its first dim by its whole span more, so its
 # first outputs read only padding. Wide blocks (WIDE_CHANNELS, 1 in 8) are 2-D layers with
 # 128 to 320 channels on small images: expand blocks among them go in several chunks, some
 # as whole-image tiles. Ring specs (RING_ONE_IN) put expand blocks through mapped rings, odd
 # heights and stride 2 among them, and through rings in several chunks (RING_WIDE_CHANNELS).
+# The draws are `dwmlir fuzz`'s own (``fuzz_cases``): from 4f7350d to this test's change
+# ``block_specs`` drew wide and ring specs and ``fuzz_cases`` did not.
 # CHECK-LABEL: TEST: test_block_draws
 # CHECK-NEXT: 1000 blocks, bare 0; epilogue True, requantize True, pointwise True, int8 pointwise True, silu True, multiplier pointwise True, expand True, expand pointwise True, 3-D expand True
 # CHECK-NEXT: wide 2-D True, wide expand in chunks True, of them whole-image True; mapped rings True, odd heights True, stride 2 True; rings in chunks True
 # CHECK-NEXT: residual without pointwise: {{[2-9][0-9]}} blocks; ranks [1, 2, 3], f16 True, multiplier True, expand True
 # CHECK-NEXT: bf16: pointwise True, expand True, residual True
 # CHECK-NEXT: expand and pointwise after outputs that read only padding: True
+def fuzzed_blocks(seed: int, n: int = 1000) -> list:
+    """The blocks `dwmlir fuzz --blocks only` runs for ``seed`` (run-time sizes among them)."""
+    return [case.spec for case in draw(fuzz_cases(blocks="only"), n=n, seed=seed)]
+
+
 @run
 def test_block_draws():
-    blocks = draw(block_specs(blocks="only"), n=1000, seed=16)
+    blocks = fuzzed_blocks(seed=20)
     bare = sum(b.epilogue.empty and b.pointwise is None for b in blocks)
     pw = [b for b in blocks if b.pointwise is not None]
     print(
@@ -337,9 +345,9 @@ def test_block_draws():
         f"bf16: pointwise {any(b.pointwise is not None for b in bf)},",
         f"expand {any(b.expand is not None for b in bf)}, residual {any(b.residual for b in bf)}",
     )
-    wide_pad = [  # seed 16 draws few expand blocks with a pointwise conv (11 of 1000)
+    wide_pad = [  # seed 20 draws 5 expand blocks with a pointwise conv after such outputs, 17 draws 14
         b
-        for b in draw(block_specs(blocks="only"), n=1000, seed=17)
+        for b in fuzzed_blocks(seed=17)
         if b.expand is not None and b.pointwise is not None and padding_only(b.conv)
     ]
     print("expand and pointwise after outputs that read only padding:", len(wide_pad) > 5)
