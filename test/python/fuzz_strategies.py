@@ -280,6 +280,11 @@ def padding_only(conv):
     return False
 
 
+def fuzzed_blocks(seed: int, n: int = 1000) -> list:
+    """The blocks `dwmlir fuzz --blocks only` runs for ``seed`` (run-time sizes among them)."""
+    return [case.spec for case in draw(fuzz_cases(blocks="only"), n=n, seed=seed)]
+
+
 # Blocks: with --blocks only every spec has a fused part; the draws reach every kind of part
 # (float and int8 epilogues, pointwise and expand convs), and each is a valid BlockSpec.
 # Residuals after a pointwise conv need a stride-1 'same' conv with COUT = C, which the drawn
@@ -300,11 +305,6 @@ def padding_only(conv):
 # CHECK-NEXT: residual without pointwise: {{[2-9][0-9]}} blocks; ranks [1, 2, 3], f16 True, multiplier True, expand True
 # CHECK-NEXT: bf16: pointwise True, expand True, residual True
 # CHECK-NEXT: expand and pointwise after outputs that read only padding: True
-def fuzzed_blocks(seed: int, n: int = 1000) -> list:
-    """The blocks `dwmlir fuzz --blocks only` runs for ``seed`` (run-time sizes among them)."""
-    return [case.spec for case in draw(fuzz_cases(blocks="only"), n=n, seed=seed)]
-
-
 @run
 def test_block_draws():
     blocks = fuzzed_blocks(seed=20)
