@@ -47,7 +47,7 @@ import contextvars
 import dataclasses
 import functools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from mlir import ir
@@ -70,6 +70,7 @@ from .nest import (
     loop,
     loop_step,
     pixel_view,
+    static_index,
     sub,
     subview,
 )
@@ -577,6 +578,42 @@ def chunk_schedule(channels: int, chunk: int, peel: bool) -> list[tuple[int, int
     return [(c0, ct, count) for c0, ct, count in out]
 
 
+@dataclass(frozen=True)
+class RowRuns:
+    """GEMM destinations of whole rows of pixels (``_rows_gemm``): pixel ``p`` at
+    ``window[0, slot(p // width), lo + p % width]``."""
+
+    window: ir.Value
+    width: int
+    lo: int
+    slot: Callable[[int | ir.Value], Index]  # a row of the call -> its window row
+
+    def row_col(self, p: Index) -> tuple[Index, Index]:
+        """Pixel ``p``'s row of the call and column of the window."""
+        if isinstance(p, int):
+            return p // self.width, self.lo + p % self.width
+        w = index(self.width)
+        return arith.divui(p, w), arith.addi(arith.remui(p, w), index(self.lo))
+
+    def at(self, p: Index) -> list[tuple[ir.Value, list[Index]]]:
+        r, col = self.row_col(p)
+        return [(self.window, [0, self.slot(r), col])]
+
+    def views(self, p0: int, pixels: int) -> list[list[tuple[ir.Value, list[Index]]]]:
+        """Pixel ``i``'s destination for a block from static ``p0``: a view of each row's run at
+        its first pixel, as ``ExpandGemm`` views whole destination rows (stores through
+        one base per row, not a pointer per pixel)."""
+        runs: dict[int, list[int]] = {}
+        for i in range(pixels):
+            runs.setdefault((p0 + i) // self.width, []).append(i)
+        out: list[list[tuple[ir.Value, list[Index]]]] = [[] for _ in range(pixels)]
+        for r, run in runs.items():
+            view = pixel_view(self.window, [0, self.slot(r)], self.lo + (p0 + run[0]) % self.width, len(run))
+            for k, i in enumerate(run):
+                out[i] = [(view, [0, 0, k])]
+        return out
+
+
 class ExpandGemm:
     """``window[p, :] = act(x[p, :] @ We[:, c0:c0+ct] + b)`` for pixels [lo, hi) of one window
     row (run-time bounds), stored to every destination view given."""
@@ -587,8 +624,8 @@ class ExpandGemm:
     def __call__(
         self,
         x_at,  # pixel p -> indices of its first input channel in ex.input
-        # Window buffers and index prefixes of a row (the pixel follows), or a function of the
-        # pixel giving (buffer, indices up to the channel) pairs (``_merged_rows``).
+        # Window buffers and index prefixes of a row (the pixel follows), or runs of whole rows
+        # (``RowRuns``, ``_merged_rows``).
         dests,
         lo: Index,
         hi: Index,
@@ -766,12 +803,19 @@ class ExpandGemm:
         ]
         # Stores through a view of each destination row at the block's first pixel: 14-pixel
         # one-vector blocks at 2048 bits paid an add and a shift per store (MobileNetV2 blocks
-        # 4 and 7 2.2 % fewer instructions; blocks 2-12 0.1-1.2 % at 512-2048 bits).
-        rows = [] if callable(dests) else dests
+        # 4 and 7 2.2 % fewer instructions; blocks 2-12 0.1-1.2 % at 512-2048 bits). So do
+        # runs of rows (``RowRuns``) from a static first pixel: a pointer per pixel, kept on
+        # the stack across the channel loop, cost block 14 0.05-0.35 % more instructions
+        # (1.0012 -> 0.9989 of the unfused kernels at 1024 bits, 1.0055 -> 1.0019 at 2048).
+        rows = [] if isinstance(dests, RowRuns) else dests
         views = [(pixel_view(dest, prefix, p0, pixels), len(prefix)) for dest, prefix in rows]
+        first = static_index(p0)
+        runs = dests.views(first, pixels) if isinstance(dests, RowRuns) and first is not None else None
         for i in range(pixels):
-            if callable(dests):
-                targets = dests(affine(p0, 1, 0, 1, i))
+            if runs is not None:
+                targets = runs[i]
+            elif isinstance(dests, RowRuns):
+                targets = dests.at(affine(p0, 1, 0, 1, i))
             else:
                 targets = [(view, [*[0] * lead, i]) for view, lead in views]
             for j, (c, m) in enumerate(zip(cols, masks, strict=True)):
@@ -1189,11 +1233,7 @@ class ExpandedBlock:
         geo = self.geo
         i0, lo, hi = cols
         width = hi - lo
-
-        def row_col(p: Index) -> tuple[Index, Index]:
-            if isinstance(p, int):
-                return p // width, lo + p % width
-            return arith.divui(p, index(width)), arith.addi(arith.remui(p, index(width)), index(lo))
+        dests = RowRuns(window, width, lo, lambda r: slot_of(add(ih0, r)))
 
         # Whole input rows are one run of pixels, each a constant offset from the first: the
         # quads' addresses share one base (a row and column per pixel cost an add per pixel
@@ -1204,12 +1244,8 @@ class ExpandedBlock:
         def x_at(p: Index) -> list[Index]:
             if whole_rows:
                 return [n, index(add(affine(ih0, width, 0, 0, 0), p)), 0]
-            r, col = row_col(p)
+            r, col = dests.row_col(p)
             return [n, index(add(ih0, r)), index(add(i0, col)), 0]
-
-        def dests(p: Index) -> list[tuple[ir.Value, list[Index]]]:
-            r, col = row_col(p)
-            return [(window, [0, slot_of(add(ih0, r)), col])]
 
         gemm(x_at, dests, 0, count * width, c0, ct, rows=True)
 
