@@ -6,10 +6,12 @@ import collections
 import re
 
 from mlir import ir
+from mlir.dialects import arith, func, memref
 
 from dwmlir.artefact import lower_to_llvm_dialect
 from dwmlir.artefact.header import expand_plan, kernel_block
-from dwmlir.rewrite.expand import chunk_channels, chunk_schedule, chunks, ring_chunk, ring_slots
+from dwmlir.rewrite.expand import RowRuns, chunk_channels, chunk_schedule, chunks, ring_chunk, ring_slots
+from dwmlir.rewrite.nest import static_index
 from dwmlir.spec import Activation, BlockSpec, ConvSpec, Epilogue, Expand, Pointwise
 from dwmlir.target import get_target
 
@@ -407,3 +409,34 @@ def test_compact_expand():
         found.append(("dwmlir.compact_expand" in vector, "Planned for code size" in header))
     (m1, h1), (m2, h2) = found
     print(f"7x13: marked {m1}, header {h1}; 7x6: marked {m2}, header {h2}")
+
+
+# A stride-2 ring's two new rows go through one GEMM call (``_merged_rows``), whose blocks
+# cross from one row to the next (28 pixels of rows of 14: 10 + 9 + 9). From a static first
+# pixel, a block stores through one view of each row's run (``RowRuns.views``), not through a
+# pointer per pixel: the block from pixel 10 is 4 pixels of row 0 from column 11 (``lo`` 1)
+# and 6 of row 1 from column 1. ``static_index`` sees through the constants and additions
+# that ``balanced_blocks`` makes of a block's first pixel.
+# CHECK-LABEL: TEST: test_row_runs
+# CHECK-NEXT: views: memref<1x1x4x8xf32, strided<[384, 128, 8, 1], offset: 216>> memref<1x1x6x8xf32, strided<[384, 128, 8, 1], offset: 264>>
+# CHECK-NEXT: pixel 3 at [0, 0, 3], pixel 4 at [0, 0, 0]; at(12): row 0 col 13
+# CHECK-NEXT: static 12 12 None
+@run
+def test_row_runs():
+    f32, idx = ir.F32Type.get(), ir.IndexType.get()
+    module = ir.Module.create()
+    with ir.InsertionPoint(module.body):
+        fn = func.FuncOp("f", ([idx], []))
+        with ir.InsertionPoint(fn.add_entry_block()):
+            window = memref.alloca(ir.MemRefType.get([1, 3, 16, 8], f32), [], [])
+            runs = RowRuns(window, 14, 1, lambda r: arith.constant(idx, r + 1) if isinstance(r, int) else r)
+            views = runs.views(10, 10)
+            types = [str(v[0][0].type) for v in views]  # one view per run: the same for its pixels
+            print(
+                "views:", *(types[i] if len(set(types[i:j])) == 1 else "differ" for i, j in ((0, 4), (4, 10)))
+            )
+            r, col = runs.row_col(12)
+            print(f"pixel 3 at {views[3][0][1]}, pixel 4 at {views[4][0][1]}; at(12): row {r} col {col}")
+            added = arith.addi(arith.constant(idx, 10), arith.constant(idx, 2))
+            print("static", static_index(12), static_index(added), static_index(fn.arguments[0]))
+            func.ReturnOp([])
