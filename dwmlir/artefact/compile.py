@@ -55,7 +55,7 @@ class Artefacts:
     def compact_expand(self) -> bool:
         """Whether the kernel's expand stage was rebuilt for code size: its functions carry
         ``COMPACT_EXPAND_ATTR`` in the vector IR (``limits.rewrite_within_limit``)."""
-        return COMPACT_EXPAND_ATTR in self.files.get(".vector.mlir", b"").decode()
+        return COMPACT_EXPAND_ATTR.encode() in self.files.get(".vector.mlir", b"")
 
 
 def _check_vectorized(leftovers: list[str], spec: ConvSpec) -> None:

@@ -154,6 +154,8 @@ class ExpandPlan:
     # The depthwise sweep reads the ring's slots through a row map (``mapped_rows``), the
     # tile's first dim output rows a step (``MAPPED_ROWS``, or one), with no filter copy.
     mapped: bool = False
+    # Planned for code size (``compact_expand``): its chunks are not peeled either.
+    compact: bool = False
 
     @property
     def pair(self) -> bool:
@@ -252,7 +254,8 @@ def _equal_chunks(pl: ExpandPlan, channels: int) -> ExpandPlan:
     peeled, 28,124."""
     count = -(-channels // pl.chunk)
     chunk = -(-channels // count)
-    return dataclasses.replace(pl, chunk=chunk, scratch_bytes=pl.scratch_bytes // pl.chunk * chunk)
+    scratch = pl.scratch_bytes // pl.chunk * chunk
+    return dataclasses.replace(pl, chunk=chunk, scratch_bytes=scratch, compact=True)
 
 
 def check_one_chunk(plan: ExpandPlan, channels: int, out: str, acc: str) -> None:
@@ -963,7 +966,7 @@ class ExpandedBlock:
 
         def tiles(n: Index, level: int, o0: list[Index]) -> None:
             if level == len(self.tile_dims):
-                peel = self.pw is not None and geo.rank == 2 and not compacting()
+                peel = self.pw is not None and geo.rank == 2 and not pl.compact
                 for_chunks(self.channels, pl.chunk, peel, lambda c0, ct: self._chunk(n, o0, c0, ct))
                 return
             j = self.tile_dims[level]
