@@ -70,7 +70,6 @@ from .nest import (
     loop,
     loop_step,
     pixel_view,
-    static_index,
     sub,
     subview,
 )
@@ -249,9 +248,9 @@ def plan(
 
 def _equal_chunks(pl: ExpandPlan, channels: int) -> ExpandPlan:
     """``pl`` (unmapped: a mapped sweep is up to 1.9 times the code) with its channels in
-    equal chunks, one copy of the chunk's code. A block of 13 x 15 pixels expanded to 200
-    channels with a pointwise conv, in chunks of 128 + 72, took 50,746 ops; in 2 x 100, not
-    peeled, 28,124."""
+    equal chunks, one copy of the chunk's code. A block of 9 x 17 pixels expanded to 200
+    channels with a pointwise conv, in chunks of 128 + 72, takes 50,533 ops; in 2 x 100, not
+    peeled, 26,332."""
     count = -(-channels // pl.chunk)
     chunk = -(-channels // count)
     scratch = pl.scratch_bytes // pl.chunk * chunk
@@ -666,7 +665,7 @@ class ExpandGemm:
                     lo,
                     hi - lo,
                     ONE_VECTOR_ROW_PIXELS,
-                    lambda p, size: self._block(x_at, dests, index(p), size, c0, ct, index(0), mask),
+                    lambda p, size: self._block(x_at, dests, p, size, c0, ct, index(0), mask),
                 )
                 scf.YieldOp([])
             with ir.InsertionPoint(one.else_block):
@@ -713,7 +712,7 @@ class ExpandGemm:
                 lo,
                 hi - lo,
                 ONE_VECTOR_ROW_PIXELS,
-                lambda p, size: self._block(x_at, dests, index(p), size, c0, ct, main, mask),
+                lambda p, size: self._block(x_at, dests, p, size, c0, ct, main, mask),
             )
             scf.YieldOp([])
 
@@ -723,7 +722,7 @@ class ExpandGemm:
         return arith.subi(index(ct), arith.remui(index(ct), width))
 
     def _pixels(
-        self, x_at, dests, p0: ir.Value, pixels: int, c0: Index, ct: int, row_tail: bool = False
+        self, x_at, dests, p0: Index, pixels: int, c0: Index, ct: int, row_tail: bool = False
     ) -> None:
         """The GEMM of ``pixels`` pixels from ``p0``: pairs of vectors of channels, then what is
         left (with ``row_tail``, one vector left is the caller's, ``_row_tail``)."""
@@ -752,9 +751,7 @@ class ExpandGemm:
                     0,
                     0 if row_tail else pixels,  # with ``row_tail`` none: the caller's
                     one_vector_pixels(em),
-                    lambda q, size: self._block(
-                        x_at, dests, arith.addi(index(p0), index(q)), size, c0, ct, main, masks[:1]
-                    ),
+                    lambda q, size: self._block(x_at, dests, add(p0, q), size, c0, ct, main, masks[:1]),
                 )
                 scf.YieldOp([])
             with ir.InsertionPoint(one.else_block):
@@ -762,7 +759,9 @@ class ExpandGemm:
                 scf.YieldOp([])
             scf.YieldOp([])
 
-    def _block(self, x_at, dests, p0, pixels: int, c0: Index, ct: int, j0: ir.Value, masks) -> None:
+    def _block(self, x_at, dests, p0: Index, pixels: int, c0: Index, ct: int, j0: ir.Value, masks) -> None:
+        """The GEMM of ``pixels`` pixels from ``p0`` (an int where the block's place in the
+        call is static) for the vectors of channels from ``j0`` (``masks``: of a tail)."""
         em, ex = self.em, self.ex
         vl = em.vector_length()
         full = masks is None
@@ -812,8 +811,7 @@ class ExpandGemm:
         # (1.0012 -> 0.9989 of the unfused kernels at 1024 bits, 1.0055 -> 1.0019 at 2048).
         rows = [] if isinstance(dests, RowRuns) else dests
         views = [(pixel_view(dest, prefix, p0, pixels), len(prefix)) for dest, prefix in rows]
-        first = static_index(p0)
-        runs = dests.views(first, pixels) if isinstance(dests, RowRuns) and first is not None else None
+        runs = dests.views(p0, pixels) if isinstance(dests, RowRuns) and isinstance(p0, int) else None
         for i in range(pixels):
             if runs is not None:
                 targets = runs[i]

@@ -163,22 +163,6 @@ def defining_op(value: ir.Value) -> ir.Operation | None:
     return owner.operation if isinstance(owner, ir.OpView | ir.Operation) else None
 
 
-def static_index(v: Index) -> int | None:
-    """``v`` as an int where it is one, an index ``arith.constant`` or an ``arith.addi`` of
-    them (a GEMM block's first pixel, ``balanced_blocks``' offset added); else None."""
-    if isinstance(v, int):
-        return v
-    op = defining_op(v)
-    if op is None:
-        return None
-    if op.name == "arith.constant" and isinstance(attr := op.attributes["value"], ir.IntegerAttr):
-        return attr.value
-    if op.name == "arith.addi":
-        a, b = (static_index(x) for x in op.operands)
-        return None if a is None or b is None else a + b
-    return None
-
-
 def is_zero_constant(value: ir.Value) -> bool:
     """Whether ``value`` is an ``arith.constant`` integer or float zero."""
     op = defining_op(value)

@@ -11,7 +11,6 @@ from mlir.dialects import arith, func, memref
 from dwmlir.artefact import lower_to_llvm_dialect
 from dwmlir.artefact.header import expand_plan, kernel_block
 from dwmlir.rewrite.expand import RowRuns, chunk_channels, chunk_schedule, chunks, ring_chunk, ring_slots
-from dwmlir.rewrite.nest import static_index
 from dwmlir.spec import Activation, BlockSpec, ConvSpec, Epilogue, Expand, Pointwise
 from dwmlir.target import get_target
 
@@ -384,9 +383,9 @@ def test_scratch_bounds():
 # not peeled (one copy of a chunk's code), the scratch sized for them; the functions say so
 # in the vector IR, and the header and NAME.json follow (``Artefacts.compact_expand``).
 # CHECK-LABEL: TEST: test_compact_expand
-# CHECK-NEXT: fastest: mapped True chunk 128 scratch 44032; compact: mapped False chunk 100 scratch 34400
+# CHECK-NEXT: fastest: mapped False chunk 128 scratch 49152; compact: mapped False chunk 100 scratch 38400
 # CHECK-NEXT: 200 in 128: [(0, 128, 1), (128, 72, 1)], in 100 not peeled: [(0, 100, 2)]
-# CHECK-NEXT: 7x13: marked True, header True; 7x6: marked False, header False
+# CHECK-NEXT: 7x15: marked True, header True; 7x6: marked False, header False
 @run
 def test_compact_expand():
     def block(w):
@@ -394,7 +393,7 @@ def test_compact_expand():
         relu = Epilogue(activation=Activation("relu"))
         return BlockSpec(conv, Epilogue(bias=True), Pointwise(15, relu), Expand(15, Epilogue()))
 
-    fast, small = expand_plan(block(15), SVE), expand_plan(block(15), SVE, compact=True)
+    fast, small = expand_plan(block(17), SVE), expand_plan(block(17), SVE, compact=True)
     print(
         f"fastest: mapped {fast.mapped} chunk {fast.chunk} scratch {fast.scratch_bytes};",
         f"compact: mapped {small.mapped} chunk {small.chunk} scratch {small.scratch_bytes}",
@@ -403,24 +402,22 @@ def test_compact_expand():
         f"200 in 128: {chunk_schedule(200, 128, True)}, in 100 not peeled: {chunk_schedule(200, 100, False)}"
     )
     found = []
-    for w in (15, 8):  # 7 x 13 outputs (50,184 ops with the fastest plan), 7 x 6 (within)
+    for w in (17, 8):  # 7 x 15 outputs (50,533 ops with the fastest plan), 7 x 6 (within)
         vector = lower_to_llvm_dialect(block(w), SVE)[2]
         header = "\n".join(kernel_block(block(w), SVE, compact="dwmlir.compact_expand" in vector))
         found.append(("dwmlir.compact_expand" in vector, "Planned for code size" in header))
     (m1, h1), (m2, h2) = found
-    print(f"7x13: marked {m1}, header {h1}; 7x6: marked {m2}, header {h2}")
+    print(f"7x15: marked {m1}, header {h1}; 7x6: marked {m2}, header {h2}")
 
 
 # A stride-2 ring's two new rows go through one GEMM call (``_merged_rows``), whose blocks
 # cross from one row to the next (28 pixels of rows of 14: 10 + 9 + 9). From a static first
 # pixel, a block stores through one view of each row's run (``RowRuns.views``), not through a
 # pointer per pixel: the block from pixel 10 is 4 pixels of row 0 from column 11 (``lo`` 1)
-# and 6 of row 1 from column 1. ``static_index`` sees through the constants and additions
-# that ``balanced_blocks`` makes of a block's first pixel.
+# and 6 of row 1 from column 1.
 # CHECK-LABEL: TEST: test_row_runs
 # CHECK-NEXT: views: memref<1x1x4x8xf32, strided<[384, 128, 8, 1], offset: 216>> memref<1x1x6x8xf32, strided<[384, 128, 8, 1], offset: 264>>
 # CHECK-NEXT: pixel 3 at [0, 0, 3], pixel 4 at [0, 0, 0]; at(12): row 0 col 13
-# CHECK-NEXT: static 12 12 None
 @run
 def test_row_runs():
     f32, idx = ir.F32Type.get(), ir.IndexType.get()
@@ -437,6 +434,4 @@ def test_row_runs():
             )
             r, col = runs.row_col(12)
             print(f"pixel 3 at {views[3][0][1]}, pixel 4 at {views[4][0][1]}; at(12): row {r} col {col}")
-            added = arith.addi(arith.constant(idx, 10), arith.constant(idx, 2))
-            print("static", static_index(12), static_index(added), static_index(fn.arguments[0]))
             func.ReturnOp([])
