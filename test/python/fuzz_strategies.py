@@ -296,12 +296,13 @@ def fuzzed_blocks(seed: int, n: int = 1000) -> list:
 # first outputs read only padding. Wide blocks (WIDE_CHANNELS, 1 in 8) are 2-D layers with
 # 128 to 320 channels on small images: expand blocks among them go in several chunks, some
 # as whole-image tiles. Ring specs (RING_ONE_IN) put expand blocks through mapped rings, odd
-# heights and stride 2 among them, and through rings in several chunks (RING_WIDE_CHANNELS).
+# heights and stride 2 among them (one output row a step too), and through rings in several
+# chunks (RING_WIDE_CHANNELS).
 # The draws are `dwmlir fuzz`'s own (``fuzz_cases``): from 4f7350d to this test's change
 # ``block_specs`` drew wide and ring specs and ``fuzz_cases`` did not.
 # CHECK-LABEL: TEST: test_block_draws
 # CHECK-NEXT: 1000 blocks, bare 0; epilogue True, requantize True, pointwise True, int8 pointwise True, silu True, multiplier pointwise True, expand True, expand pointwise True, 3-D expand True
-# CHECK-NEXT: wide 2-D True, wide expand in chunks True, of them whole-image True; mapped rings True, odd heights True, stride 2 True; rings in chunks True
+# CHECK-NEXT: wide 2-D True, wide expand in chunks True, of them whole-image True; mapped rings True, odd heights True, stride 2 True, one row a step True; rings in chunks True
 # CHECK-NEXT: residual without pointwise: {{[2-9][0-9]}} blocks; ranks [1, 2, 3], f16 True, multiplier True, expand True
 # CHECK-NEXT: bf16: pointwise True, expand True, residual True
 # CHECK-NEXT: expand and pointwise after outputs that read only padding: True
@@ -326,12 +327,13 @@ def test_block_draws():
     sve = get_target("aarch64-sve")
     chunked = [p for b in wide if b.expand is not None and (p := expand_plan(b, sve)).chunk < b.conv.channels]
     planned = [(b, expand_plan(b, sve)) for b in blocks if b.expand is not None]
-    mapped = [b for b, p in planned if p.mapped]
+    mapped = [(b, p) for b, p in planned if p.mapped]
     print(
         f"wide 2-D {bool(wide) and all(b.conv.info.rank == 2 for b in wide)},",
         f"wide expand in chunks {bool(chunked)}, of them whole-image {any(p.whole for p in chunked)};",
-        f"mapped rings {bool(mapped)}, odd heights {any(b.conv.output_shape[1] % 2 for b in mapped)},",
-        f"stride 2 {any(b.conv.strides == (2, 2) for b in mapped)};",
+        f"mapped rings {bool(mapped)}, odd heights {any(b.conv.output_shape[1] % 2 for b, _ in mapped)},",
+        f"stride 2 {any(b.conv.strides == (2, 2) for b, _ in mapped)},",
+        f"one row a step {any(p.tile[0] == 1 for _, p in mapped)};",
         f"rings in chunks {any(p.ring and p.chunk < b.conv.channels for b, p in planned)}",
     )
     res = [b for b in blocks if b.residual and b.pointwise is None]
