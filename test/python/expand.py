@@ -423,7 +423,7 @@ def test_row_runs():
     f32, idx = ir.F32Type.get(), ir.IndexType.get()
     module = ir.Module.create()
     with ir.InsertionPoint(module.body):
-        fn = func.FuncOp("f", ([idx], []))
+        fn = func.FuncOp("f", ([], []))
         with ir.InsertionPoint(fn.add_entry_block()):
             window = memref.alloca(ir.MemRefType.get([1, 3, 16, 8], f32), [], [])
             runs = RowRuns(window, 14, 1, lambda r: arith.constant(idx, r + 1) if isinstance(r, int) else r)
