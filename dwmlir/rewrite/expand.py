@@ -607,10 +607,10 @@ class RowRuns:
         one base per row, not a pointer per pixel)."""
         runs: dict[int, list[int]] = {}
         for i in range(pixels):
-            runs.setdefault((p0 + i) // self.width, []).append(i)
+            runs.setdefault(self.row_col(p0 + i)[0], []).append(i)
         out: list[list[tuple[ir.Value, list[Index]]]] = [[] for _ in range(pixels)]
         for r, run in runs.items():
-            view = pixel_view(self.window, [0, self.slot(r)], self.lo + (p0 + run[0]) % self.width, len(run))
+            view = pixel_view(self.window, [0, self.slot(r)], self.row_col(p0 + run[0])[1], len(run))
             for k, i in enumerate(run):
                 out[i] = [(view, [0, 0, k])]
         return out
