@@ -76,7 +76,7 @@ AI svfloat32_t act(const int kind, svfloat32_t v) {
   return v;
 }
 
-/* out[p][n..] = act(sum_k a[p][k] * b[k][n..] + bias[n..]) (+ res[p][n..]) for mr pixels and
+/* out[p][n..] = act(bias[n..] + sum_k a[p][k] * b[k][n..]) (+ res[p][n..]) for mr pixels and
  * nr vectors of outputs at n (predicates p0, p1): up to 10 pixels x 2 vectors (20 accumulators,
  * 8 weight vectors and a quad: 29 registers, no spill), or 20 x 1, whose pixel i + 10 takes
  * the accumulators c<i>1 that a second vector would. */
@@ -87,9 +87,12 @@ AI void gemm_tile(const int mr, const int nr, const float *a, const long lda, co
   OPAQUE_PTRUE;
   const long vl = (long)svcntw();
   const svfloat32_t z = svdup_f32(0.0f);
-  svfloat32_t c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
-  svfloat32_t c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
-  svfloat32_t c80 = z, c81 = z, c90 = z, c91 = z;
+  /* The sums start from the bias (no add per output vector at the end); with one vector,
+   * c<i>1 is pixel i + 10's, of the same bias. */
+  const svfloat32_t b0 = svld1(p0, bias), b1 = nr > 1 ? svld1(p1, bias + vl) : b0;
+  svfloat32_t c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1, c30 = b0, c31 = b1;
+  svfloat32_t c40 = b0, c41 = b1, c50 = b0, c51 = b1, c60 = b0, c61 = b1, c70 = b0, c71 = b1;
+  svfloat32_t c80 = b0, c81 = b1, c90 = b0, c91 = b1;
   int k = 0;
   /* Four reduction steps per iteration: the 4 x nr weight vectors, then per pixel one
    * 128-bit load of its 4 activations (ld1rqw) feeding 4 x nr indexed FMAs. */
@@ -123,31 +126,30 @@ AI void gemm_tile(const int mr, const int nr, const float *a, const long lda, co
 #undef QUAD
   }
   for (; k < K; ++k) {
-    const svfloat32_t b0 = svld1(p0, b + k * ldb);
-    const svfloat32_t b1 = nr > 1 ? svld1(p1, b + k * ldb + vl) : z;
+    const svfloat32_t r0 = svld1(p0, b + k * ldb);
+    const svfloat32_t r1 = nr > 1 ? svld1(p1, b + k * ldb + vl) : z;
 #define ROW(i)                                                      \
   if (mr > i) {                                                     \
     const svfloat32_t x = svdup_f32(a[i * lda + k]);                \
-    MLA(c##i##0, b0, x);                                            \
-    if (nr > 1) MLA(c##i##1, b1, x);                                \
+    MLA(c##i##0, r0, x);                                            \
+    if (nr > 1) MLA(c##i##1, r1, x);                                \
   }                                                                 \
-  if (nr == 1 && mr > i + 10) MLA(c##i##1, b0, svdup_f32(a[(i + 10) * lda + k]));
+  if (nr == 1 && mr > i + 10) MLA(c##i##1, r0, svdup_f32(a[(i + 10) * lda + k]));
     ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7) ROW(8) ROW(9)
 #undef ROW
   }
-  const svfloat32_t bias0 = svld1(p0, bias), bias1 = nr > 1 ? svld1(p1, bias + vl) : z;
-#define STORE(acc, px, bv, pg, off)                                                  \
+#define STORE(acc, px, pg, off)                                                      \
   {                                                                                  \
-    svfloat32_t v = act(kind, svadd_x(PT, acc, bv));                                 \
+    svfloat32_t v = act(kind, acc);                                                  \
     if (res) v = svadd_x(PT, v, svld1(pg, res + (px) * ldr + (off)));                \
     svst1(pg, o + (px) * ldo + (off), v);                                            \
   }
 #define OUT(i)                                                                       \
   if (mr > i) {                                                                      \
-    STORE(c##i##0, i, bias0, p0, 0)                                                  \
-    if (nr > 1) STORE(c##i##1, i, bias1, p1, vl)                                     \
+    STORE(c##i##0, i, p0, 0)                                                         \
+    if (nr > 1) STORE(c##i##1, i, p1, vl)                                            \
   }                                                                                  \
-  if (nr == 1 && mr > i + 10) STORE(c##i##1, i + 10, bias0, p0, 0)
+  if (nr == 1 && mr > i + 10) STORE(c##i##1, i + 10, p0, 0)
   OUT(0) OUT(1) OUT(2) OUT(3) OUT(4) OUT(5) OUT(6) OUT(7) OUT(8) OUT(9)
 #undef OUT
 #undef STORE

@@ -782,8 +782,14 @@ class ExpandGemm:
                     accs[i * nv + j] = vector.fma(a, wv, accs[i * nv + j])
             return accs
 
+        biases = [
+            em.read(em.vt, ex.bias, [c], m) if ex.bias is not None else None
+            for c, m in zip(wcols, masks, strict=True)
+        ]
+        # The sums start from the bias: no add per output vector after the reduction.
+        zero = em.zero_vector(em.vt)
+        accs = [zero if b is None else b for _ in range(pixels) for b in biases]
         # CIN in steps of K_UNROLL (fewer loop and address instructions), the rest straight.
-        accs = [em.zero_vector(em.vt)] * (pixels * nv)
         main = ex.cin - ex.cin % K_UNROLL
         if main and lane_fmas(em, quads_of=ex.input):
             weights = weight_reader(em, ex.filter, 0, wcols[0], masks)
@@ -799,10 +805,6 @@ class ExpandGemm:
             accs, main = reduction_quads(ex.cin, accs, lambda k0, a: k_steps(k_step, k0, a), False)
         for k in range(main, ex.cin):
             accs = k_step(k, accs)
-        biases = [
-            em.read(em.vt, ex.bias, [c], m) if ex.bias is not None else None
-            for c, m in zip(wcols, masks, strict=True)
-        ]
         # Stores through a view of each destination row at the block's first pixel: 14-pixel
         # one-vector blocks at 2048 bits paid an add and a shift per store (MobileNetV2 blocks
         # 4 and 7 2.2 % fewer instructions; blocks 2-12 0.1-1.2 % at 512-2048 bits). So do
@@ -820,7 +822,7 @@ class ExpandGemm:
             else:
                 targets = [(view, [*[0] * lead, i]) for view, lead in views]
             for j, (c, m) in enumerate(zip(cols, masks, strict=True)):
-                y = apply_epilogue(accs[i * nv + j], ex.epilogue, biases[j], None)
+                y = apply_epilogue(accs[i * nv + j], ex.epilogue, None, None)
                 for dest, at in targets:
                     em.write(y, dest, [*at, c], m)
 
