@@ -12,8 +12,9 @@ L1 and stores the block's output pixels directly:
   scratch values per pixel (``ld1rqw``), which feeds 8 indexed FMAs (f32 on SVE; one
   ``ld1rw`` broadcast per pixel and step otherwise);
 * full COUT vectors run unmasked; only the last COUT step is masked;
-* the epilogue (bias, activation) and the residual add happen in registers before the one
-  store of each output vector.
+* the sums start from the bias (chunks of a reduction add it with the last chunk); the
+  epilogue (activation, requantization) and the residual add happen in registers before the
+  one store of each output vector.
 """
 
 from __future__ import annotations
