@@ -78,6 +78,8 @@ from .pointwise import (
     LANE_PIXELS,
     PIXELS,
     ROWS_SCRATCH_BYTES,
+    bias_sums,
+    bias_vectors,
     gemm_blocks,
     gemm_pixels,
     k_steps,
@@ -782,13 +784,7 @@ class ExpandGemm:
                     accs[i * nv + j] = vector.fma(a, wv, accs[i * nv + j])
             return accs
 
-        biases = [
-            em.read(em.vt, ex.bias, [c], m) if ex.bias is not None else None
-            for c, m in zip(wcols, masks, strict=True)
-        ]
-        # The sums start from the bias: no add per output vector after the reduction.
-        zero = em.zero_vector(em.vt)
-        accs = [zero if b is None else b for _ in range(pixels) for b in biases]
+        accs = bias_sums(em, bias_vectors(em, ex.bias, wcols, masks), pixels)
         # CIN in steps of K_UNROLL (fewer loop and address instructions), the rest straight.
         main = ex.cin - ex.cin % K_UNROLL
         if main and lane_fmas(em, quads_of=ex.input):
