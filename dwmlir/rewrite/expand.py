@@ -17,9 +17,9 @@ for 3-D), and the expanded channels into chunks of ``CT`` channels. For each til
   RR``. A 2-D ring of stride 1 or 2, f32 on SVE, is instead **mapped** (``mapped_rows``):
   two output rows a step from ``s + K`` slots, which the depthwise sweep reads through a row
   map (input row ``j`` of the step at slot ``(first row + j) mod RR``), with no filter copy;
-  at stride 2, where two rows a step do not keep the plan, one row a step from ``K`` slots
-  (``plan``), its pointwise GEMM on all the output rows at once where that keeps whole
-  vectors a chunk (``_plan``).
+  at stride 2, where two rows a step do not keep the plan or take fewer channels a chunk,
+  one row a step from ``K`` slots (``plan``), its pointwise GEMM on all the output rows at
+  once where that keeps whole vectors a chunk, else on pairs of rows (``_plan``).
   A 1-D conv fills its window (the tile's input columns) directly;
 * the expand GEMM (``ExpandGemm``: pixels x CIN times CIN x CT, the chunk's channels as the
   scalable vector dim, up to 10 x 2 accumulators in registers across CIN) writes
@@ -77,7 +77,6 @@ from .pointwise import (
     K_UNROLL,
     LANE_PIXELS,
     PIXELS,
-    ROWS_SCRATCH_BYTES,
     bias_sums,
     bias_vectors,
     gemm_blocks,
@@ -120,6 +119,12 @@ RUNTIME_PIXELS = 4  # pixel blocks of a row whose bounds are known only at run t
 # ones 0.2 % more (block 14).
 UNROLLED_RING_ROWS = 3
 MAPPED_ROWS = 2  # output rows per depthwise sweep of a mapped ring (``mapped_rows``)
+# The scratch of a ring mapped one output row a step (``_plan``): 15/16 of a 64 KiB L1D, the
+# rest for the stack and the input pixels the expand GEMM reads. Its weights stream through
+# L1 anyway. MobileNetV2 block 7 takes 128 + 64 channels with pairs of output rows per
+# pointwise GEMM (58,880 bytes), not 3 x 64 two rows a step; block 4 one chunk of 144
+# (58,176 bytes), not 128 + 16 (see docs/performance.md).
+ONE_ROW_SCRATCH_BYTES = 60 * 1024
 STRAIGHT_BLOCKS = 3  # GEMM blocks of merged ring rows emitted straight at most (``ExpandGemm``)
 
 
@@ -229,10 +234,9 @@ def plan(
     # 4 pairs of 7 + 7).
     mapped = tiling(MAPPED_ROWS)
     keeps = mapped.chunk >= plain.chunk and mapped.tile[1:] == plain.tile[1:] and plain.group <= MAPPED_ROWS
-    if keeps and mapped.scratch_bytes <= mapped.bound:
-        return mapped
+    two = mapped if keeps and mapped.scratch_bytes <= mapped.bound else None
     if geo.strides[0] != 2:
-        return plain
+        return two or plain
     # Else at stride 2, one output row a step through the row map, where that keeps the
     # tiles, chunks and row groups: no copy of the filter, whose rotated rows cost the sweep
     # a register per tap (their offsets a chunk apart). MobileNetV2 block 14 (chunks of 128,
@@ -240,11 +244,17 @@ def plan(
     # at 128 ... 2048 bits -> 0.997 / 0.998 / 0.9999 / 1.001 / 1.005; block 4 (144 channels
     # in 128 + 16, not 96 + 48): 0.986 / 0.990 / 0.995 / 1.012 / 1.012 -> 0.984 / 0.986 /
     # 0.985 / 0.992 / 0.999; block 2 0.957-0.977 -> 0.960-0.990. Block 3 (stride 1, one
-    # chunk of 144) ran 0.4 and 0.6 % more at 1024 and 2048 bits so.
+    # chunk of 144) ran 0.4 and 0.6 % more at 1024 and 2048 bits so. Also in place of two
+    # rows a step where one row a step takes more channels a chunk: MobileNetV2 block 7, 128
+    # + 64 with pairs of rows per GEMM, not 3 x 64 (one vector at 2048 bits, where each chunk
+    # loads the input's quads again): 0.984 / 0.986 / 0.991 / 1.001 / 1.029 of the unfused
+    # kernels -> 0.987 / 0.988 / 0.991 / 0.996 / 0.9999.
     single = tiling(1)
     if single.chunk < plain.chunk:  # row by row, where a group of all rows takes fewer channels
         single = tiling(1, group_all=False)
     keeps = single.chunk >= plain.chunk and single.tile[1:] == plain.tile[1:] and single.group >= plain.group
+    if two is not None and not (keeps and single.chunk > two.chunk):
+        return two
     return single if keeps else plain
 
 
@@ -305,8 +315,8 @@ def _plan(
     or not (0); ``group_all``: whether a ring mapped one row a step may take all the output
     rows in one pointwise GEMM."""
     # The scratch may take ROWS_SCRATCH_BYTES where the chunk's expand weights do not fit in
-    # L1 beside SCRATCH_BYTES anyway: whole images (block 15: chunks of 128), row groups
-    # (block 14: all 7 rows, chunks of 128).
+    # L1 beside SCRATCH_BYTES anyway: whole images (block 15: chunks of 128), an unmapped
+    # ring's row groups. A ring mapped one row a step takes ONE_ROW_SCRATCH_BYTES.
     budget = scratch_budget(cin * min(channels, widest_lanes(elt_bytes)) * elt_bytes, SCRATCH_BYTES)
     whole = _whole_image(geo, channels, multiplier, elt_bytes, pointwise, budget)
     if whole is not None and (whole.chunk == channels or not one_chunk):
@@ -346,21 +356,28 @@ def _plan(
     per_channel = bytes_per_channel(tile, win)
     group = 1
     if mapped == 1:
-        # One row a step: no filter copy, and up to ROWS_SCRATCH_BYTES. MobileNetV2 block 4's
-        # 144 channels go in 128 + 16 (51,712 bytes), whole vectors at every length; within
-        # 48 KiB, 112 + 32 ran 1.005 and 1.014 of the unfused kernels at 1024 and 2048 bits.
-        budget = ROWS_SCRATCH_BYTES
+        # One row a step: no filter copy, and up to ONE_ROW_SCRATCH_BYTES. MobileNetV2 block
+        # 4's 144 channels go in one chunk (58,176 bytes); within 56 KiB in 128 + 16, and
+        # within 48 KiB in 112 + 32, which ran 1.005 and 1.014 of the unfused kernels at 1024
+        # and 2048 bits.
+        budget = ONE_ROW_SCRATCH_BYTES
         chunk = ring_chunk(channels, budget // per_channel, elt_bytes)
         # All the output rows through one pointwise GEMM (``row_groups``) where its chunks
         # stay whole vectors at every length (MobileNetV2 block 14: 7 rows of 7 in 5 GEMM
         # blocks, chunks of 128, not 7 GEMMs of a row in chunks of 256: 1.004 -> 0.997 of
-        # the unfused kernels at 128 bits, 1.019 -> 1.005 at 2048).
+        # the unfused kernels at 128 bits, 1.019 -> 1.005 at 2048); else pairs of rows where
+        # they keep the chunks (MobileNetV2 block 7: 14 rows of 14, 10 + 9 + 9 pixels a pair).
         height = geo.out_spatial[0]
-        if group_all and pointwise and height in row_groups(geo, tile, elt_bytes):
+        groups = row_groups(geo, tile, elt_bytes) if pointwise else []
+        if group_all and height in groups:
             grouped = bytes_per_channel(tile, win, height)
             wide = ring_chunk(channels, budget // grouped, elt_bytes)
             if wide == channels or not one_chunk and wide % widest_lanes(elt_bytes) == 0:
                 group, chunk, per_channel = height, wide, grouped
+        if group == 1 and 2 in groups:
+            paired = bytes_per_channel(tile, win, 2)
+            if ring_chunk(channels, budget // paired, elt_bytes) == chunk:
+                group, per_channel = 2, paired
     else:
         chunk = ring_chunk(channels, SCRATCH_BYTES // per_channel, elt_bytes)
     # Groups of output rows for the pointwise GEMM where the larger scratch keeps the chunks:
@@ -1129,16 +1146,29 @@ class ExpandedBlock:
             if rr > new:
                 fill(-pad, rr - new)
 
+            # A group of fewer rows than the image (pairs) runs its GEMM after its last row
+            # (scratch row od mod G), and the rows after the last whole group after the loop.
+            g = pl.group
+            tail = out_h % g if g < out_h else out_h
+
             def row(od: Index, _: None) -> None:
                 fill(affine(od, s, 0, 0, rr - new - pad), new)
-                if pl.group > 1:
-                    sweep(od, od)
-                else:
+                if g == 1:
                     rows(od, 0)
+                    return
+                if g == out_h:
+                    sweep(od, od)
+                    return
+                at = arith.remui(index(od), index(g))
+                sweep(od, at)
+                done = scf.IfOp(arith.cmpi(arith.CmpIPredicate.eq, at, index(g - 1)))
+                with ir.InsertionPoint(done.then_block):
+                    self._group_gemm(n, arith.subi(index(od), index(g - 1)), g, c0, ct, first, last)
+                    scf.YieldOp([])
 
             loop(0, out_h, None, row)
-            if pl.group > 1:
-                self._group_gemm(n, 0, out_h, c0, ct, first, last)
+            if g > 1 and tail:
+                self._group_gemm(n, out_h - tail, tail, c0, ct, first, last)
             return
         fill(-pad, rr)
         rows(0, 0)

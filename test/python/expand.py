@@ -109,11 +109,12 @@ def test_ring_rotation():
 
 # The pointwise GEMM of a stride-2 ring takes output rows in groups (pairs, or all of them)
 # where that makes fewer GEMM blocks (rows of 14: 10 + 9 + 9 a pair, not 7 + 7 twice) and
-# the scratch for the group keeps the chunks: MobileNetV2's block 7 (192 channels in 64s;
-# its ring is then mapped instead, two rows a step, test_mapped_rings). Blocks 2 and 4 are
-# mapped one row a step, row by row (96 channels in one chunk; 144 in 128 + 16, 51,712
-# bytes). Block 14, mapped one row a step, takes its 7 rows of 7 in one group, 49 pixels in
-# 5 blocks, not 7, in chunks of 128 (48,128 bytes, within 48 KiB without the filter copy).
+# the scratch for the group keeps the chunks. Mapped one row a step, so do blocks 2 (96
+# channels in one chunk, pairs of rows of 14) and 7 (192 in 128 + 64, pairs, 58,880 bytes
+# within the 60 KiB of a one-row ring); block 4 goes row by row, its 144 channels in one
+# chunk (58,176 bytes; pairs would not keep it). Block 14 takes its 7 rows of 7 in one
+# group, 49 pixels in 5 blocks, not 7, in chunks of 128 (48,128 bytes, within 48 KiB
+# without the filter copy).
 # A stride-1 ring of f32 on SVE is mapped (expand.mapped_rows): its depthwise sweep and its
 # GEMM take two output rows a step (block 8, 384 channels in 128s; 9 rows of 7 too). A 30 x
 # 14 block with COUT = 64: the GEMM of each step's two rows runs 10 + 9 + 9 (20 and 18
@@ -121,8 +122,8 @@ def test_ring_rotation():
 # tail; the 14-accumulator loops are the expand GEMM's (7 + 7 pixels, and one vector of 14)
 # in its copies of a row.
 # CHECK-LABEL: TEST: test_row_pairs
-# CHECK-NEXT: b8: rows 1 mapped chunk 128, b4: rows 1 mapped chunk 128, b2: rows 1 mapped chunk 96, 7x9: rows 1 mapped chunk 192
-# CHECK-NEXT: b14: rows 7 mapped chunk 128 scratch 48128 bound 49152, b7: rows 1 mapped chunk 64 scratch 44288 bound 49152
+# CHECK-NEXT: b8: rows 1 mapped chunk 128, b4: rows 1 mapped chunk 144, b2: rows 2 mapped chunk 96, 7x9: rows 1 mapped chunk 192
+# CHECK-NEXT: b14: rows 7 mapped chunk 128 scratch 48128 bound 49152, b7: rows 2 mapped chunk 128 scratch 58880 bound 61440
 # CHECK-NEXT: 30x14: [(14, 14), (18, 4), (20, 4)]
 @run
 def test_row_pairs():
@@ -274,21 +275,20 @@ def test_reduction_quads():
 # block 8: 47,104 bytes, not 46,592), and no filter copy exists (its taps view is gone from
 # the IR, and the header does not mention one). Not mapped: rows of 20 (C = 197 would go in
 # chunks of 64, not 112), 144 channels at 14 x 14 (64, not all 144), NEON and the host (no
-# sweep), f16, a multiplier op (not BlockedRows' sweep). A stride-2 ring too, with 5 slots
-# and 4 new rows a step, where the unmapped plan's pointwise GEMM takes at most pairs of
-# rows: MobileNetV2 block 7 (192 channels in 64s, 44,288 bytes, not 33,280 with pairs).
-# Other stride-2 rings are mapped one row a step from K = 3 slots, where that keeps the
-# tiles and chunks, with no filter copy either, within 56 KiB: block 4 (its 144 would go in
-# 64s two rows a step; one a step, 128 + 16 in 51,712 bytes, not 96 + 48 with the copy) and
-# block 14 (its 7 rows in one GEMM).
+# sweep), f16, a multiplier op (not BlockedRows' sweep). Stride-2 rings are mapped one row
+# a step from K = 3 slots, where that keeps the tiles and chunks, with no filter copy
+# either, within 60 KiB: block 4 (its 144 would go in 64s two rows a step; one a step, all
+# 144 in 58,176 bytes, not 96 + 48 with the copy), block 14 (its 7 rows in one GEMM) and
+# block 7 (128 + 64 with pairs of rows in 58,880 bytes, where two rows a step from 5 slots
+# take 3 x 64 in 44,288).
 # CHECK-LABEL: TEST: test_mapped_rings
 # CHECK-NEXT: b8: mapped True slots 4 tile (2, 14) chunk 128 scratch 47104 taps 0 header copy False
 # CHECK-NEXT: b8 neon: mapped False, host: mapped False
 # CHECK-NEXT: 20x20x197: mapped False chunk 112
 # CHECK-NEXT: 14x14x144: mapped False chunk 144
 # CHECK-NEXT: f16: mapped False, multiplier: mapped False
-# CHECK-NEXT: b7: mapped True slots 5 tile (2, 14) chunk 64 scratch 44288
-# CHECK-NEXT: b4: mapped True slots 3 tile (1, 14) chunk 128 scratch 51712 bound 57344 taps 0 header copy False
+# CHECK-NEXT: b7: mapped True slots 3 tile (1, 14) chunk 128 scratch 58880
+# CHECK-NEXT: b4: mapped True slots 3 tile (1, 14) chunk 144 scratch 58176 bound 61440 taps 0 header copy False
 # CHECK-NEXT: b14: mapped True slots 3 tile (1, 7) rows 7 chunk 128
 @run
 def test_mapped_rings():
