@@ -119,11 +119,12 @@ RUNTIME_PIXELS = 4  # pixel blocks of a row whose bounds are known only at run t
 # ones 0.2 % more (block 14).
 UNROLLED_RING_ROWS = 3
 MAPPED_ROWS = 2  # output rows per depthwise sweep of a mapped ring (``mapped_rows``)
-# The scratch of a ring mapped one output row a step (``_plan``): 15/16 of a 64 KiB L1D, the
-# rest for the stack and the input pixels the expand GEMM reads. Its weights stream through
-# L1 anyway. MobileNetV2 block 7 takes 128 + 64 channels with pairs of output rows per
-# pointwise GEMM (58,880 bytes), not 3 x 64 two rows a step; block 4 one chunk of 144
-# (58,176 bytes), not 128 + 16 (see docs/performance.md).
+# The scratch of a ring mapped one output row a step (``_plan``), whatever its weights (as
+# 56 KiB was before it): 15/16 of a 64 KiB L1D, the rest for the stack and the input pixels
+# the expand GEMM reads. MobileNetV2 block 7 takes 128 + 64 channels with pairs of output
+# rows per pointwise GEMM (58,880 bytes), not 3 x 64 two rows a step; block 4 one chunk of
+# 144 (58,176 bytes), not 128 + 16. Fewer instructions, and in the cache model 2.5-10 % more
+# L1 misses than within 56 KiB (see docs/performance.md).
 ONE_ROW_SCRATCH_BYTES = 60 * 1024
 STRAIGHT_BLOCKS = 3  # GEMM blocks of merged ring rows emitted straight at most (``ExpandGemm``)
 
