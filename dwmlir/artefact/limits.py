@@ -19,6 +19,7 @@ from ..ir.epilogue import EXPAND_ATTR
 from ..ir.walk import find_ops
 from ..rewrite import RowConv, VectorShape, compact_rows, rewrite_depthwise
 from ..rewrite.expand import compact_expand
+from ..rewrite.outline import OUTLINED_ATTR
 
 COMPACT_EXPAND_ATTR = "dwmlir.compact_expand"  # on the functions of a block rebuilt with it
 
@@ -43,16 +44,19 @@ def max_kernel_ops() -> int | None:
 
 
 def count_ops(module: ir.Module) -> int:
-    """The ops of ``module``'s largest function, nested ones included (a kernel's
-    ``NAME_part`` is a second copy of its code, which the limit does not count twice)."""
+    """The ops of ``module``'s largest function with the functions outlined from it
+    (``rewrite.outline``), nested ones included (a kernel's ``NAME_part`` is a second copy of
+    its code, which the limit does not count twice)."""
     return census(module)[0]
 
 
 def census(module: ir.Module, prefix: str | None = None) -> tuple[int, list[str]]:
     """``count_ops`` and the names of the ops starting with ``prefix``, in one walk (a walk
     calls back into Python for each of 10,000s of ops)."""
-    most, found = 0, []
-    for op in module.body.operations:
+    counts: dict[str, int] = {}
+    found: list[str] = []
+    for i, op in enumerate(module.body.operations):
+        key = _owner(op.operation) or f"#{i}"
         count = 0
 
         def visit(_op: ir.Operation) -> ir.WalkResult:
@@ -63,8 +67,16 @@ def census(module: ir.Module, prefix: str | None = None) -> tuple[int, list[str]
             return ir.WalkResult.ADVANCE
 
         op.operation.walk(visit)
-        most = max(most, count)
-    return most, found
+        counts[key] = counts.get(key, 0) + count
+    return max(counts.values(), default=0), found
+
+
+def _owner(op: ir.Operation) -> str | None:
+    """The kernel function ``op`` is, or was outlined from; None for an op without a name."""
+    for name in (OUTLINED_ATTR, "sym_name"):
+        if name in op.attributes:
+            return ir.StringAttr(op.attributes[name]).value
+    return None
 
 
 def over_code_size(module: ir.Module) -> bool:

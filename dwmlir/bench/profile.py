@@ -9,7 +9,9 @@ loads and FMAs.
 
 ``python -m dwmlir.bench.profile EXE SYMBOL --vector-bits N [--top K] [-- ARGS...]``, or
 ``--kernel NAME [--dynamic]`` for a kernel of ``dwmlir bench`` (built, with the bench's
-driver, on its random operands; NAME_part when NAME only calls it).
+driver, on its random operands; NAME_part when NAME only calls it). One function at a time:
+a fused expand block's GEMMs are functions of their own (``NAME__ex0``, ``NAME__pw0``...,
+``rewrite.outline``), each profiled by its symbol.
 """
 
 from __future__ import annotations

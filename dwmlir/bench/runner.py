@@ -25,6 +25,7 @@ from ..artefact import compile_spec
 from ..errors import InternalError
 from ..ir.builder import PART_SUFFIX
 from ..reference import compare, depthwise_reference, random_operands
+from ..rewrite.outline import OUTLINED_SEPARATOR
 from ..run.harness import link_harness, render_dynamic_harness, render_harness
 from ..spec import ConvSpec
 from ..spec.conv import DYNAMIC_LETTERS
@@ -190,11 +191,15 @@ def _output_bytes(spec: ConvSpec) -> int:
 
 
 def kernel_symbols(name: str, asm: str) -> list[str]:
-    """The functions whose instructions are a call of ``name``'s: ``name``, and ``NAME_part``
+    """The functions whose instructions are a call of ``name``'s: ``name``, ``NAME_part``
     when the assembly defines it (NAME may just call it, ``compile.whole_calls_part``; a
-    NAME_part that NAME does not call executes nothing in a call of NAME)."""
+    NAME_part that NAME does not call executes nothing in a call of NAME), and the functions
+    outlined from them (``rewrite.outline``: a fused expand block's GEMMs, ``NAME__ex0``...)."""
     part = name + PART_SUFFIX
-    return [name, part] if re.search(rf"^{re.escape(part)}:", asm, re.M) else [name]
+    symbols = [name, part] if re.search(rf"^{re.escape(part)}:", asm, re.M) else [name]
+    for s in list(symbols):
+        symbols += re.findall(rf"^({re.escape(s + OUTLINED_SEPARATOR)}\w+):", asm, re.M)
+    return symbols
 
 
 def _count(

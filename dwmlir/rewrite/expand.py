@@ -73,6 +73,7 @@ from .nest import (
     sub,
     subview,
 )
+from .outline import outlined
 from .pointwise import (
     K_UNROLL,
     LANE_PIXELS,
@@ -636,6 +637,22 @@ class RowRuns:
         return out
 
 
+# A block's GEMMs (expand and pointwise) are functions of their own (``outline.outlined``)
+# from an expand of this many input channels: a call costs some 40-80 instructions (saved
+# registers, constants made again that the inline code hoisted out of the kernel's loops),
+# which a short expand reduction does not pay back at long vectors. MobileNetV2 blocks 8-17
+# (CIN 64-160): 0.25-1.3 % fewer instructions at 128 bits, at most 0.35 % more at 2048;
+# blocks 2-7 (CIN 16-32): 0.5-1.1 % fewer at 128 bits, up to 2.5 % more at 2048. Outlining
+# one GEMM alone moved the register copies into the other's hot loop (block 8's expand GEMM
+# +32,512 ``mov`` at 128 bits). The set has no CIN between 32 and 64.
+OUTLINED_FROM_CIN = 64
+
+
+def outlines(ex: FusedExpand) -> bool:
+    """Whether a block with expand stage ``ex`` takes its GEMMs out of line (``OUTLINED_FROM_CIN``)."""
+    return ex.cin >= OUTLINED_FROM_CIN
+
+
 class ExpandGemm:
     """``window[p, :] = act(x[p, :] @ We[:, c0:c0+ct] + b)`` for pixels [lo, hi) of one window
     row (run-time bounds), stored to every destination view given."""
@@ -643,7 +660,12 @@ class ExpandGemm:
     def __init__(self, em, ex: FusedExpand) -> None:
         self.em, self.ex = em, ex
 
-    def __call__(
+    def __call__(self, x_at, dests, lo: Index, hi: Index, c0: Index, ct: int, rows: bool = False) -> None:
+        """The GEMM (``_emit``), in a function of its own where that pays (``outlines``)."""
+        with outlined("ex", outlines(self.ex)):
+            self._emit(x_at, dests, lo, hi, c0, ct, rows)
+
+    def _emit(
         self,
         x_at,  # pixel p -> indices of its first input channel in ex.input
         # Window buffers and index prefixes of a row (the pixel follows), or runs of whole rows

@@ -65,6 +65,7 @@ from .expand import (
     chunk_epilogue,
     chunk_flags,
     for_chunks,
+    outlines,
     widest_lanes,
 )
 from .nest import (
@@ -93,6 +94,7 @@ from .nest import (
     tiles,
     w_segments,
 )
+from .outline import outlined
 from .pointwise import (
     LANE_PIXELS,
     SCRATCH_BYTES,
@@ -1264,8 +1266,15 @@ def _emit_expand_block(
         made.row_map = row_map
         return made
 
-    def gemm(em_, pw_, scratch, k0, first, last) -> PointwiseGemm:
-        return PointwiseGemm(em_, pw_, scratch, 0, k0, first, last)
+    def gemm(em_, pw_, scratch, k0, first, last) -> Callable[[Index, list[Index], Index, int], None]:
+        # In a function of its own where the expand GEMM is one (``expand.outlines``).
+        inline = PointwiseGemm(em_, pw_, scratch, 0, k0, first, last)
+
+        def call(n: Index, o_idx: list[Index], t0: Index, count: int) -> None:
+            with outlined("pw", outlines(ex)):
+                inline(n, o_idx, t0, count)
+
+        return call
 
     block = ExpandedBlock(
         em, op, ex, em.epilogue, pw, make_emitter, lambda sh, elt: _entry_alloca(op, sh, elt), gemm
