@@ -6,8 +6,9 @@ allocator then left the GEMMs' hot loops too few general registers: they made co
 in every iteration (MobileNetV2 block 14 at 256 bits: ``mov x6, #0x200`` in each of 3,840
 iterations; block 11 at 2048 bits three in each), and moving one GEMM out of the kernel only
 moved the copies into the other's loop (block 8). In functions of their own, the hot loops
-have the registers to themselves, as the unfused kernels' do, for a call per GEMM: a few
-instructions, the operands bare pointers and scalars.
+have the registers to themselves, as the unfused kernels' do, for a call per GEMM (some
+40-80 instructions, the operands bare pointers and scalars; ``expand.OUTLINED_FROM_CIN``
+says where that pays).
 
 ``outlined(tag)`` takes the ops emitted in its ``with`` block out of the kernel into
 ``KERNEL__TAGi`` (``OUTLINED_SEPARATOR``; ``i`` counts the module's functions of that
@@ -15,7 +16,7 @@ prefix, in emission order, so names are the same every build), and calls it in t
 The function's arguments are the values its ops use from the kernel; constants are made
 again inside, so the function is specialized on them as the inline code was. It is internal
 (a local symbol: the C ABI and the header do not change), never inlined, its buffers
-``noalias`` as the kernel's arguments are, and marked ``OUTLINED_ATTR`` with its kernel's
+``noalias`` where no other argument views the same one, and marked ``OUTLINED_ATTR`` with its kernel's
 name: the code-size limit counts it with its kernel (``artefact.limits.census``), and so do
 instruction counts (``bench.runner.kernel_symbols``). Where a buffer view cannot cross a call
 (``crosses_calls``), the ops stay inline.
@@ -62,6 +63,23 @@ def _defined_within(value: ir.Value, root: ir.Operation) -> bool:
 def _is_constant(value: ir.Value) -> bool:
     owner = value.owner
     return not isinstance(owner, ir.Block) and owner.name == "arith.constant"
+
+
+_VIEWS = (
+    "memref.subview",
+    "memref.collapse_shape",
+    "memref.expand_shape",
+    "memref.cast",
+    "memref.view",
+    "memref.reinterpret_cast",
+)
+
+
+def _root(value: ir.Value) -> ir.Value:
+    """The buffer ``value`` is a view of: a block argument or an allocation."""
+    while not isinstance(value.owner, ir.Block) and value.owner.name in _VIEWS:
+        value = value.owner.operands[0]
+    return value
 
 
 def _name(op: ir.Operation) -> str:
@@ -124,9 +142,17 @@ def _move_to_function(
     name = f"{prefix}{taken}"
     with ir.InsertionPoint(module_body):
         fn = func.FuncOp(name, ir.FunctionType.get([v.type for v in passed], []))
+    # noalias as the kernel's arguments are: a buffer view whose base (a kernel argument or a
+    # stack buffer) no other argument shares.
+    roots = [_root(v) for v in passed if isinstance(v.type, ir.MemRefType)]
     no_alias = ir.DictAttr.get({"llvm.noalias": ir.UnitAttr.get()})
     fn.arg_attrs = ir.ArrayAttr.get(
-        [no_alias if isinstance(v.type, ir.MemRefType) else ir.DictAttr.get({}) for v in passed]
+        [
+            no_alias
+            if isinstance(v.type, ir.MemRefType) and sum(r == _root(v) for r in roots) == 1
+            else ir.DictAttr.get({})
+            for v in passed
+        ]
     )
     fn.attributes["sym_visibility"] = ir.StringAttr.get("private")
     fn.attributes["llvm.linkage"] = ir.Attribute.parse("#llvm.linkage<internal>")
