@@ -157,6 +157,10 @@ def enclosing_func(op: ir.Operation) -> ir.Operation | None:
     return parent
 
 
+# Ops that make a view of their first operand, the same elements under another shape.
+VIEW_OPS = ("memref.subview", "memref.expand_shape", "memref.collapse_shape", "memref.cast")
+
+
 def defining_op(value: ir.Value) -> ir.Operation | None:
     """The op that produced ``value``; None for a block argument."""
     owner = value.owner

@@ -31,7 +31,7 @@ from mlir import ir
 from mlir.dialects import arith, func, scf
 
 from ..errors import InternalError
-from .nest import enclosing_func
+from .nest import VIEW_OPS, defining_op, enclosing_func
 
 OUTLINED_SEPARATOR = "__"
 OUTLINED_ATTR = "dwmlir.outlined_from"
@@ -61,24 +61,18 @@ def _defined_within(value: ir.Value, root: ir.Operation) -> bool:
 
 
 def _is_constant(value: ir.Value) -> bool:
-    owner = value.owner
-    return not isinstance(owner, ir.Block) and owner.name == "arith.constant"
+    op = defining_op(value)
+    return op is not None and op.name == "arith.constant"
 
 
-_VIEWS = (
-    "memref.subview",
-    "memref.collapse_shape",
-    "memref.expand_shape",
-    "memref.cast",
-    "memref.view",
-    "memref.reinterpret_cast",
-)
+# Views of the buffer in their first operand, the byte-offset and cast views among them.
+_VIEWS = (*VIEW_OPS, "memref.view", "memref.reinterpret_cast")
 
 
 def _root(value: ir.Value) -> ir.Value:
     """The buffer ``value`` is a view of: a block argument or an allocation."""
-    while not isinstance(value.owner, ir.Block) and value.owner.name in _VIEWS:
-        value = value.owner.operands[0]
+    while (op := defining_op(value)) is not None and op.name in _VIEWS:
+        value = op.operands[0]
     return value
 
 

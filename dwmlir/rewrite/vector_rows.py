@@ -70,6 +70,7 @@ from .expand import (
 )
 from .nest import (
     MAX_VSCALE,
+    VIEW_OPS,
     ConvGeometry,
     Index,
     accumulate_outer_taps,
@@ -157,7 +158,7 @@ class Residual:
         if dest in self._views:
             return self._views[dest]
         op = defining_op(dest)
-        if op is None or op.name not in _VIEW_OPS:
+        if op is None or op.name not in VIEW_OPS:
             raise InternalError(f"a residual block stores to {dest.type}, which is not a view of its output")
         base = self.source(op.operands[0])
         with ir.InsertionPoint(op):
@@ -168,9 +169,6 @@ class Residual:
             view.results[0].set_type(ir.MemRefType.get(t.shape, elt, t.layout, t.memory_space))
         self._views[dest] = view.results[0]
         return view.results[0]
-
-
-_VIEW_OPS = ("memref.subview", "memref.expand_shape", "memref.collapse_shape", "memref.cast")
 
 
 @dataclass(frozen=True)
